@@ -1,0 +1,48 @@
+package scaling_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+func TestPolicyValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(p *scaling.Policy)
+		wantErr string // substring naming the field; "" means valid
+	}{
+		{name: "valid", mutate: func(*scaling.Policy) {}},
+		{name: "negative min", mutate: func(p *scaling.Policy) { p.Min = -1 }, wantErr: "min:"},
+		{name: "max below min", mutate: func(p *scaling.Policy) { p.Max = 1 }, wantErr: "max:"},
+		{name: "negative cooldown", mutate: func(p *scaling.Policy) { p.ScaleInCooldown = clock.Duration(-time.Second) }, wantErr: "scaleInCooldown"},
+		{name: "no rules", mutate: func(p *scaling.Policy) { p.Rules = nil }, wantErr: "rules:"},
+		{name: "duplicate alarm", mutate: func(p *scaling.Policy) { p.Rules[1].Alarm = "high" }, wantErr: "rules[1].alarm"},
+		{name: "bad direction", mutate: func(p *scaling.Policy) { p.Rules[0].Direction = "up" }, wantErr: "rules[0].direction"},
+		{name: "bad adjustment type", mutate: func(p *scaling.Policy) { p.Rules[0].AdjustmentType = "Double" }, wantErr: "rules[0].adjustmentType"},
+		{name: "first step not at zero", mutate: func(p *scaling.Policy) { p.Rules[0].Steps[0].Lower = 5 }, wantErr: "rules[0].steps"},
+		{name: "gap between steps", mutate: func(p *scaling.Policy) { p.Rules[0].Steps[1].Lower = 12 }, wantErr: "rules[0].steps"},
+		{name: "bounded last step", mutate: func(p *scaling.Policy) { p.Rules[0].Steps[2].Upper = 50 }, wantErr: "rules[0].steps"},
+		{name: "zero adjustment", mutate: func(p *scaling.Policy) { p.Rules[1].Steps[0].Adjustment = 0 }, wantErr: "rules[1].steps"},
+		{name: "negative exact capacity", mutate: func(p *scaling.Policy) {
+			p.Rules[1].AdjustmentType = scaling.ExactCapacity
+			p.Rules[1].Steps[0].Adjustment = -1
+		}, wantErr: "rules[1].steps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy()
+			tt.mutate(&p)
+			err := p.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate() = %v, want an error naming %q", err, tt.wantErr)
+			}
+		})
+	}
+}
