@@ -1,0 +1,51 @@
+# stampkit — every task a developer or CI runs. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+FUNCTIONS := $(notdir $(wildcard functions/*))
+GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+HOST_ARCH := $(shell go env GOARCH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+CDK := npx --prefix infra --no-install cdk
+
+.PHONY: help build test test-short lint synth demo bench clean deps
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+deps: ## Install Go modules and the pinned aws-cdk CLI (infra/package-lock.json)
+	go mod download
+	npm ci --prefix infra --no-audit --no-fund
+
+build: ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/$(HOST_ARCH)/<fn>/bootstrap (local runtime tests)
+	@for fn in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
+	  [ "$(HOST_ARCH)" = arm64 ] || CGO_ENABLED=0 GOOS=linux GOARCH=$(HOST_ARCH) go build $(GO_BUILD_FLAGS) -o bin/$(HOST_ARCH)/$$fn/bootstrap ./functions/$$fn; \
+	done
+	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1048576}'
+
+test: build ## Unit, fuzz-seed, emulator, infra and runtime tests (needs moto and cfn-lint)
+	go test -count=1 ./...
+
+test-short: ## Unit tests only: no emulator, no CDK synth
+	go test -short ./...
+
+lint: ## gofmt, go vet, staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go tool staticcheck ./...
+
+synth: build ## Synthesize the CDK app into cdk.out (no credentials needed)
+	$(CDK) synth --quiet
+
+demo: ## Run the local twin on the embedded trace and write out/report.html
+	go run ./cmd/stampkit demo -out out
+
+bench: ## Benchmarks: decision latency, handler latency, twin throughput
+	go test -run '^$$' -bench . -benchmem ./shared/... | tee bench/latest.txt
+
+clean: ## Remove build output
+	rm -rf bin cdk.out out

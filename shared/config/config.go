@@ -1,0 +1,144 @@
+// Package config is the toolkit's one typed configuration. The CDK app
+// builds it from cdk.json context, validates it, and writes it into each
+// Lambda's environment with Env; the Lambdas read it back once at cold start
+// with FromEnv. One declaration drives both the AWS resources and the code.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// Environment variable names.
+const (
+	EnvTable     = "STAMPKIT_TABLE"
+	EnvFleets    = "STAMPKIT_FLEETS"
+	EnvNamespace = "STAMPKIT_METRIC_NAMESPACE"
+	// EnvLogLevel is the variable Lambda's advanced logging controls set.
+	EnvLogLevel = "AWS_LAMBDA_LOG_LEVEL"
+)
+
+// DefaultNamespace is the CloudWatch namespace of the toolkit's metrics.
+const DefaultNamespace = "Stampkit"
+
+// Config is what every function needs.
+type Config struct {
+	// Table is the DynamoDB table holding idempotency claims, cooldowns and
+	// rollout records.
+	Table     string
+	Namespace string
+	LogLevel  slog.Level
+	Fleets    []Fleet
+}
+
+// Fleet is one Auto Scaling group the toolkit manages.
+type Fleet struct {
+	Name string `json:"name"`
+	// Group is the Auto Scaling group's name.
+	Group string `json:"group"`
+	// DryRun makes the functions decide, log and count, but change nothing.
+	DryRun  bool           `json:"dryRun,omitempty"`
+	Scaling scaling.Policy `json:"scaling"`
+}
+
+// FromEnv reads and validates the configuration; getenv is os.Getenv in a
+// Lambda and a map lookup in tests.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Table:     getenv(EnvTable),
+		Namespace: getenv(EnvNamespace),
+		LogLevel:  logging.ParseLevel(getenv(EnvLogLevel)),
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	raw := getenv(EnvFleets)
+	if raw == "" {
+		return Config{}, fmt.Errorf("%s: is not set; it holds the fleets as JSON", EnvFleets)
+	}
+	if err := json.Unmarshal([]byte(raw), &c.Fleets); err != nil {
+		return Config{}, fmt.Errorf("%s: not a JSON array of fleets: %w", EnvFleets, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Env returns the environment that FromEnv reads back as c.
+func (c Config) Env() (map[string]string, error) {
+	fleets, err := json.Marshal(c.Fleets)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", EnvFleets, err)
+	}
+	return map[string]string{
+		EnvTable:     c.Table,
+		EnvNamespace: c.Namespace,
+		EnvFleets:    string(fleets),
+	}, nil
+}
+
+// Validate reports every problem, each naming the key that holds it.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Table == "" {
+		errs = append(errs, fmt.Errorf("%s: is not set; it names the state table", EnvTable))
+	}
+	if len(c.Fleets) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no fleets", EnvFleets))
+	}
+	names := map[string]bool{}
+	alarms := map[string]string{}
+	for i, f := range c.Fleets {
+		key := fmt.Sprintf("%s[%d]", EnvFleets, i)
+		if f.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: is empty", key))
+		} else if names[f.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: %q is used by another fleet", key, f.Name))
+		}
+		names[f.Name] = true
+		if f.Group == "" {
+			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
+		}
+		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+		for _, r := range f.Scaling.Rules {
+			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
+				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))
+			}
+			alarms[r.Alarm] = f.Name
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FleetForAlarm returns the fleet one of whose rules names alarm.
+func (c Config) FleetForAlarm(alarm string) (Fleet, bool) {
+	for _, f := range c.Fleets {
+		if _, ok := f.Scaling.Rule(alarm); ok {
+			return f, true
+		}
+	}
+	return Fleet{}, false
+}
+
+// prefixed puts prefix before each error that err joins, so every line of a
+// nested validation names its full key.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		list = joined.Unwrap()
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s.%w", prefix, e)
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package config_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+const fleetsJSON = `[{"name":"web","group":"web-asg","scaling":{"min":2,"max":10,
+ "scaleOutCooldown":"1m","scaleInCooldown":"5m","warmup":"3m","scaleInHold":"5m",
+ "rules":[{"alarm":"web-high","direction":"out","adjustmentType":"ChangeInCapacity","steps":[{"lower":0,"adjustment":2}]},
+          {"alarm":"web-low","direction":"in","adjustmentType":"ChangeInCapacity","steps":[{"lower":0,"adjustment":1}]}]}}]`
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	got, err := config.FromEnv(env(map[string]string{
+		config.EnvTable: "state", config.EnvFleets: fleetsJSON, config.EnvLogLevel: "DEBUG",
+	}))
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	want := config.Config{
+		Table: "state", Namespace: config.DefaultNamespace, LogLevel: slog.LevelDebug,
+		Fleets: []config.Fleet{{Name: "web", Group: "web-asg", Scaling: scaling.Policy{
+			Min: 2, Max: 10,
+			ScaleOutCooldown: clock.Duration(time.Minute), ScaleInCooldown: clock.Duration(5 * time.Minute),
+			Warmup: clock.Duration(3 * time.Minute), ScaleInHold: clock.Duration(5 * time.Minute),
+			Rules: []scaling.Rule{
+				{Alarm: "web-high", Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity, Steps: []scaling.Step{{Adjustment: 2}}},
+				{Alarm: "web-low", Direction: scaling.In, AdjustmentType: scaling.ChangeInCapacity, Steps: []scaling.Step{{Adjustment: 1}}},
+			},
+		}}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("config (-want +got):\n%s", d)
+	}
+	f, ok := got.FleetForAlarm("web-low")
+	if !ok || f.Name != "web" {
+		t.Errorf("FleetForAlarm(web-low) = %q, %v; want web, true", f.Name, ok)
+	}
+	if _, ok := got.FleetForAlarm("other"); ok {
+		t.Errorf("FleetForAlarm(other) found a fleet, want none")
+	}
+}
+
+func TestEnvRoundTrip(t *testing.T) {
+	in, err := config.FromEnv(env(map[string]string{config.EnvTable: "state", config.EnvFleets: fleetsJSON}))
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	vars, err := in.Env()
+	if err != nil {
+		t.Fatalf("Env: %v", err)
+	}
+	out, err := config.FromEnv(env(vars))
+	if err != nil {
+		t.Fatalf("FromEnv(Env()): %v", err)
+	}
+	if d := cmp.Diff(in, out); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestFromEnvErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string
+	}{
+		{name: "fleets missing", vars: map[string]string{config.EnvTable: "t"}, want: []string{"STAMPKIT_FLEETS: is not set"}},
+		{name: "fleets not JSON", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: "{"}, want: []string{"STAMPKIT_FLEETS: not a JSON array"}},
+		{name: "table missing", vars: map[string]string{config.EnvFleets: fleetsJSON}, want: []string{"STAMPKIT_TABLE: is not set"}},
+		{name: "bad duration", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.Replace(fleetsJSON, `"1m"`, `"60"`, 1)}, want: []string{"STAMPKIT_FLEETS", "duration \"60\""}},
+		{name: "every policy problem named", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.NewReplacer(`"min":2`, `"min":-1`, `"direction":"in"`, `"direction":"down"`).Replace(fleetsJSON)},
+			want: []string{"STAMPKIT_FLEETS[0].scaling.min:", "STAMPKIT_FLEETS[0].scaling.rules[1].direction:"}},
+		{name: "fleet without group", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.Replace(fleetsJSON, `"group":"web-asg",`, "", 1)}, want: []string{"STAMPKIT_FLEETS[0].group: is empty"}},
+		{name: "alarm shared by two fleets", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: "[" + fleetsJSON[1:len(fleetsJSON)-1] + "," + strings.Replace(fleetsJSON[1:len(fleetsJSON)-1], `"name":"web"`, `"name":"api"`, 1) + "]"},
+			want: []string{`STAMPKIT_FLEETS[1].scaling.rules: alarm "web-high" also scales fleet "web"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.FromEnv(env(tt.vars))
+			if err == nil {
+				t.Fatalf("FromEnv succeeded, want an error naming %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}

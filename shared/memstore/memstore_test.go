@@ -1,0 +1,60 @@
+package memstore_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/memstore"
+)
+
+type fixedClock struct{ now time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.now }
+
+func TestClaimExpiresAndReleases(t *testing.T) {
+	clk := &fixedClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := memstore.New(clk)
+	ctx := t.Context()
+	steps := []struct {
+		name    string
+		advance time.Duration
+		release bool
+		want    bool
+	}{
+		{name: "first claim wins", want: true},
+		{name: "second claim loses", want: false},
+		{name: "claim after expiry wins", advance: time.Hour, want: true},
+		{name: "claim after release wins", release: true, want: true},
+	}
+	for _, st := range steps {
+		clk.now = clk.now.Add(st.advance)
+		if st.release {
+			if err := s.Release(ctx, "k"); err != nil {
+				t.Fatalf("%s: Release: %v", st.name, err)
+			}
+		}
+		got, err := s.Claim(ctx, "k", time.Minute)
+		if err != nil || got != st.want {
+			t.Errorf("%s: Claim = %v, %v; want %v", st.name, got, err, st.want)
+		}
+	}
+}
+
+func TestSaveIsOptimistic(t *testing.T) {
+	s := memstore.New(&fixedClock{})
+	ctx := t.Context()
+	if _, v, _ := s.Load(ctx, "r"); v != 0 {
+		t.Fatalf("absent record version = %d, want 0", v)
+	}
+	if err := s.Save(ctx, "r", []byte("a"), 0); err != nil {
+		t.Fatalf("first Save: %v", err)
+	}
+	if err := s.Save(ctx, "r", []byte("b"), 0); !errors.Is(err, memstore.ErrVersionConflict) {
+		t.Errorf("stale Save = %v, want ErrVersionConflict", err)
+	}
+	data, v, _ := s.Load(ctx, "r")
+	if string(data) != "a" || v != 1 {
+		t.Errorf("Load = %q v%d, want \"a\" v1", data, v)
+	}
+}

@@ -1,0 +1,158 @@
+package scaler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// StateKey is the state-table key of a fleet's scaler state.
+func StateKey(fleet string) string { return "scaler#" + fleet }
+
+// HoldKey is the state-table key of a fleet's rollout hold: a JSON
+// scaling.Hold the rollout function writes while it moves the fleet and the
+// scaler only reads. While the hold lasts, scale-in pauses and scale-out
+// goes to Hold.LiveGroup.
+func HoldKey(fleet string) string { return "hold#" + fleet }
+
+// evaluate claims the effect named by claim, decides and applies. Any
+// failure after the claim releases it, so Lambda's retry can try again
+// instead of meeting its own claim and dropping the signal.
+func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.Signal, claim string) (err error) {
+	ctx = logging.With(ctx, "fleet", fleet.Name, "alarm", sig.Alarm)
+	started := time.Now()
+	ok, err := h.Store.Claim(ctx, claim, ClaimTTL)
+	if err != nil {
+		return fmt.Errorf("claiming %s: %w", claim, err)
+	}
+	if !ok {
+		h.Log.InfoContext(ctx, "duplicate delivery: effect already claimed", "claim", claim)
+		h.emit(ctx, fleet.Name, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
+		return nil
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if rerr := h.Store.Release(ctx, claim); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", claim, rerr))
+		}
+	}()
+
+	data, version, err := h.Store.Load(ctx, StateKey(fleet.Name))
+	if err != nil {
+		return fmt.Errorf("loading state of fleet %s: %w", fleet.Name, err)
+	}
+	var state scaling.State
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &state); err != nil {
+			return fmt.Errorf("decoding state of fleet %s: %w", fleet.Name, err)
+		}
+	}
+	hold, err := h.hold(ctx, fleet.Name)
+	if err != nil {
+		return err
+	}
+	group := fleet.Group
+	now := h.Clock.Now()
+	if hold.Active(now) && hold.LiveGroup != "" {
+		group = hold.LiveGroup
+	}
+	ctx = logging.With(ctx, "asg_name", group)
+	capacity, err := h.Groups.Capacity(ctx, group)
+	if err != nil {
+		return fmt.Errorf("reading capacity of %s: %w", group, err)
+	}
+
+	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: hold})
+	if d.Action != scaling.None && !fleet.DryRun {
+		if err := h.Groups.SetDesiredCapacity(ctx, group, d.To); err != nil {
+			return fmt.Errorf("setting desired capacity of %s to %d: %w", group, d.To, err)
+		}
+	}
+	if d.Outcome != scaling.Stale && !fleet.DryRun {
+		buf, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("encoding state of fleet %s: %w", fleet.Name, err)
+		}
+		if err := h.Store.Save(ctx, StateKey(fleet.Name), buf, version); err != nil {
+			return fmt.Errorf("saving state of fleet %s: %w", fleet.Name, err)
+		}
+	}
+	h.Log.InfoContext(ctx, "scaling decision",
+		"action", d.Action, "outcome", d.Outcome, "from", d.From, "to", d.To,
+		"reason", d.Reason, "dry_run", fleet.DryRun, "wake_at", d.WakeAt)
+	h.emit(ctx, fleet.Name,
+		logging.Metric{Name: "Decisions", Value: 1, Unit: logging.Count},
+		logging.Metric{Name: "CapacityDelta", Value: float64(d.To - d.From), Unit: logging.Count},
+		logging.Metric{Name: "SuppressedByCooldown", Value: boolMetric(d.Outcome == scaling.Cooldown), Unit: logging.Count},
+		logging.Metric{Name: "DecisionLatency", Value: float64(time.Since(started).Microseconds()) / 1000, Unit: logging.Milliseconds})
+	return nil
+}
+
+func (h *Handler) hold(ctx context.Context, fleet string) (*scaling.Hold, error) {
+	data, _, err := h.Store.Load(ctx, HoldKey(fleet))
+	if err != nil {
+		return nil, fmt.Errorf("loading rollout hold of fleet %s: %w", fleet, err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var hold scaling.Hold
+	if err := json.Unmarshal(data, &hold); err != nil {
+		return nil, fmt.Errorf("decoding rollout hold of fleet %s: %w", fleet, err)
+	}
+	return &hold, nil
+}
+
+func (h *Handler) emit(ctx context.Context, fleet string, ms ...logging.Metric) {
+	if h.Metrics == nil {
+		return
+	}
+	if err := h.Metrics.Emit(map[string]string{"Fleet": fleet}, ms...); err != nil {
+		h.Log.WarnContext(ctx, "metrics not written", "error", err)
+	}
+}
+
+func boolMetric(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// signalOf reads the alarm's newest datapoint and threshold from its reason
+// data. Without them (an SNS notification or an expression alarm) the value
+// is the threshold itself, which takes the rule's first step: the smallest
+// move, the safe one when the distance past the threshold is unknown.
+func signalOf(a *event.AlarmStateChange) scaling.Signal {
+	sig := scaling.Signal{Alarm: a.AlarmName, State: a.State.Value, Since: a.State.Timestamp}
+	sig.Value, sig.Threshold = ReasonValues(a.State.ReasonData)
+	return sig
+}
+
+// ReasonValues extracts the newest datapoint and the threshold from the
+// JSON reason data CloudWatch attaches to an alarm state. Missing values are
+// returned as equal, so the distance past the threshold is zero.
+func ReasonValues(reasonData string) (value, threshold float64) {
+	var rd struct {
+		Threshold        *float64  `json:"threshold"`
+		RecentDatapoints []float64 `json:"recentDatapoints"`
+	}
+	if err := json.Unmarshal([]byte(reasonData), &rd); err != nil || rd.Threshold == nil {
+		return 0, 0
+	}
+	if len(rd.RecentDatapoints) == 0 || math.IsNaN(rd.RecentDatapoints[0]) {
+		return *rd.Threshold, *rd.Threshold
+	}
+	// CloudWatch lists recentDatapoints oldest first.
+	return rd.RecentDatapoints[len(rd.RecentDatapoints)-1], *rd.Threshold
+}

@@ -1,0 +1,111 @@
+// Package scaler turns CloudWatch alarm notifications and scheduled ticks
+// into capacity changes on the fleets it manages. It loads state, asks
+// scaling.Decide, applies the decision through its ports and remembers it;
+// every effect is claimed first so duplicate deliveries change nothing.
+package scaler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// ClaimTTL is how long a claim outlives its effect. EventBridge retries a
+// delivery for up to 24 hours, so a duplicate can arrive that late.
+const ClaimTTL = 25 * time.Hour
+
+// TickWindow is the re-evaluation period: one claim per alarm per window,
+// so a re-delivered or doubled tick acts once.
+const TickWindow = time.Minute
+
+// Handler is the scaler Lambda's handler.
+type Handler struct {
+	Config  config.Config
+	Groups  Groups
+	Alarms  Alarms
+	Store   Store
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Metrics *logging.Metrics
+}
+
+// Handle processes one invocation payload. Malformed input is an error (the
+// invocation fails and, after Lambda's retries, lands in the DLQ with its
+// payload); events of other kinds are logged and ignored.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
+	evs, err := event.Decode(raw)
+	switch {
+	case errors.Is(err, event.ErrUnknown):
+		h.Log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
+		return nil
+	case err != nil:
+		h.Log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
+		return fmt.Errorf("decoding scaler event: %w", err)
+	}
+	var errs []error
+	for _, ev := range evs {
+		ctx := logging.With(ctx, "event_id", ev.ID)
+		if err := h.handleEvent(ctx, ev); err != nil {
+			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
+	switch d := ev.Detail.(type) {
+	case *event.AlarmStateChange:
+		return h.onAlarm(ctx, d)
+	case *event.Tick:
+		return h.onTick(ctx, d)
+	default:
+		h.Log.InfoContext(ctx, "ignoring event the scaler does not handle", "source", ev.Source, "detail_type", ev.DetailType)
+		return nil
+	}
+}
+
+func (h *Handler) onAlarm(ctx context.Context, a *event.AlarmStateChange) error {
+	fleet, ok := h.Config.FleetForAlarm(a.AlarmName)
+	if !ok {
+		h.Log.InfoContext(ctx, "ignoring alarm no fleet scales on", "alarm", a.AlarmName)
+		return nil
+	}
+	return h.evaluate(ctx, fleet, signalOf(a), "alarm#"+a.Key())
+}
+
+// onTick re-evaluates every managed alarm still in ALARM: EventBridge reports
+// only state changes, so without the tick a long overload gets one step and a
+// held low alarm never reaches its scale-in.
+func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
+	window := t.At.Truncate(TickWindow).UTC().Format(time.RFC3339)
+	var errs []error
+	for _, fleet := range h.Config.Fleets {
+		names := make([]string, 0, len(fleet.Scaling.Rules))
+		for _, r := range fleet.Scaling.Rules {
+			names = append(names, r.Alarm)
+		}
+		sigs, err := h.Alarms.Signals(ctx, names)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err))
+			continue
+		}
+		for _, sig := range sigs {
+			if sig.State != scaling.StateAlarm {
+				continue
+			}
+			if err := h.evaluate(ctx, fleet, sig, "tick#"+sig.Alarm+"@"+window); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

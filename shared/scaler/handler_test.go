@@ -1,0 +1,310 @@
+package scaler_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/scaler"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+// fakeGroups is an Auto Scaling group that records every capacity change.
+type fakeGroups struct {
+	groups map[string]*scaling.Group
+	sets   []string // "group=desired"
+	fail   error
+}
+
+func (f *fakeGroups) Capacity(_ context.Context, group string) (scaling.Group, error) {
+	g, ok := f.groups[group]
+	if !ok {
+		return scaling.Group{}, fmt.Errorf("group %s not found", group)
+	}
+	return *g, nil
+}
+
+func (f *fakeGroups) SetDesiredCapacity(_ context.Context, group string, desired int) error {
+	if f.fail != nil {
+		return f.fail
+	}
+	f.sets = append(f.sets, fmt.Sprintf("%s=%d", group, desired))
+	// Instances come into service at once, so only the claim, not warm-up
+	// or in-flight accounting, can stop a duplicate from scaling again.
+	f.groups[group].Desired = desired
+	f.groups[group].InService = desired
+	return nil
+}
+
+type fakeAlarms struct{ signals []scaling.Signal }
+
+func (f *fakeAlarms) Signals(_ context.Context, names []string) ([]scaling.Signal, error) {
+	var out []scaling.Signal
+	for _, s := range f.signals {
+		for _, n := range names {
+			if s.Alarm == n {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+type rig struct {
+	h      *scaler.Handler
+	groups *fakeGroups
+	alarms *fakeAlarms
+	store  *memstore.Store
+	clock  *fakeClock
+	logs   *bytes.Buffer
+}
+
+func newRig(t *testing.T, dryRun bool) *rig {
+	t.Helper()
+	clk := &fakeClock{now: t0}
+	logs := &bytes.Buffer{}
+	r := &rig{
+		groups: &fakeGroups{groups: map[string]*scaling.Group{
+			"web-asg":   {Min: 1, Max: 20, Desired: 4, InService: 4},
+			"web-green": {Min: 0, Max: 20, Desired: 4, InService: 4},
+		}},
+		alarms: &fakeAlarms{},
+		store:  memstore.New(clk),
+		clock:  clk,
+		logs:   logs,
+	}
+	cfg := config.Config{Table: "state", Fleets: []config.Fleet{{
+		Name: "web", Group: "web-asg", DryRun: dryRun,
+		Scaling: scaling.Policy{
+			Min: 2, Max: 20,
+			ScaleOutCooldown: clock.Duration(time.Minute), ScaleInCooldown: clock.Duration(5 * time.Minute),
+			Warmup: clock.Duration(3 * time.Minute), ScaleInHold: clock.Duration(5 * time.Minute),
+			Rules: []scaling.Rule{
+				{Alarm: "web-high", Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity, Steps: []scaling.Step{{Upper: 20, Adjustment: 1}, {Lower: 20, Adjustment: 4}}},
+				{Alarm: "web-low", Direction: scaling.In, AdjustmentType: scaling.ChangeInCapacity, Steps: []scaling.Step{{Adjustment: 1}}},
+			},
+		},
+	}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	r.h = &scaler.Handler{
+		Config: cfg, Groups: r.groups, Alarms: r.alarms, Store: r.store, Clock: clk,
+		Log:     logging.New(logs, slog.LevelDebug),
+		Metrics: logging.NewMetrics(logs, "Stampkit", clk.Now),
+	}
+	return r
+}
+
+// alarmEvent is an EventBridge "CloudWatch Alarm State Change" in the shape
+// of AWS's published sample (see shared/event/testdata/events).
+func alarmEvent(id, alarm, state string, at time.Time, value, threshold float64) json.RawMessage {
+	reason := fmt.Sprintf(`{"version":"1.0","statistic":"Average","period":60,"recentDatapoints":[%g],"threshold":%g}`, value, threshold)
+	reasonJSON, _ := json.Marshal(reason)
+	return json.RawMessage(fmt.Sprintf(`{
+  "version": "0", "id": %q, "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+  "account": "111111111111", "time": %q, "region": "us-east-1",
+  "resources": ["arn:aws:cloudwatch:us-east-1:111111111111:alarm:%s"],
+  "detail": {
+    "alarmName": %q,
+    "state": {"value": %q, "reason": "Threshold Crossed", "reasonData": %s, "timestamp": %q},
+    "previousState": {"value": "OK", "reason": "ok", "timestamp": %q},
+    "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/EC2", "name": "CPUUtilization", "dimensions": {}}, "period": 60, "stat": "Average"}, "returnData": true}]}
+  }
+}`, id, at.Format(time.RFC3339), alarm, alarm, state, reasonJSON, at.Format("2006-01-02T15:04:05.000-0700"), at.Add(-time.Hour).Format("2006-01-02T15:04:05.000-0700")))
+}
+
+func tickEvent(id string, at time.Time) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"version":"0","id":%q,"detail-type":"Scheduled Event","source":"aws.events","account":"111111111111","time":%q,"region":"us-east-1","resources":["arn:aws:events:us-east-1:111111111111:rule/tick"],"detail":{}}`,
+		id, at.Format(time.RFC3339)))
+}
+
+func (r *rig) handle(t *testing.T, raw json.RawMessage) error {
+	t.Helper()
+	return r.h.Handle(t.Context(), raw)
+}
+
+func TestAlarmScalesOut(t *testing.T) {
+	r := newRig(t, false)
+	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 95, 60)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-asg=8"; got != want {
+		t.Errorf("capacity changes = %q, want %q", got, want)
+	}
+	for _, want := range []string{`"msg":"scaling decision"`, `"fleet":"web"`, `"event_id":"e1"`, `"asg_name":"web-asg"`, `"CapacityDelta":4`} {
+		if !strings.Contains(r.logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, r.logs.String())
+		}
+	}
+}
+
+func TestDuplicatesAndReorderingActOnce(t *testing.T) {
+	r := newRig(t, false)
+	high := alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)
+	ok := alarmEvent("e2", "web-high", "OK", t0.Add(2*time.Minute), 50, 60)
+	// Delivered: OK first (reordered), then the ALARM it followed, then both again.
+	for i, raw := range []json.RawMessage{ok, high, ok, high} {
+		r.clock.now = t0.Add(3*time.Minute + time.Duration(i)*time.Second)
+		if err := r.handle(t, raw); err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	if len(r.groups.sets) != 0 {
+		t.Errorf("capacity changes = %v, want none: the ALARM was superseded by a later OK", r.groups.sets)
+	}
+
+	r2 := newRig(t, false)
+	r2.h.Config.Fleets[0].Scaling.ScaleOutCooldown = 0
+	r2.h.Config.Fleets[0].Scaling.Warmup = 0
+	for i := range 3 {
+		if err := r2.handle(t, high); err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	if got, want := strings.Join(r2.groups.sets, ","), "web-asg=5"; got != want {
+		t.Errorf("capacity changes after 3 identical deliveries = %q, want %q", got, want)
+	}
+	if !strings.Contains(r2.logs.String(), "duplicate delivery") {
+		t.Errorf("duplicate deliveries were not logged")
+	}
+}
+
+func TestFailedChangeIsRetryable(t *testing.T) {
+	r := newRig(t, false)
+	r.groups.fail = errors.New("ScalingActivityInProgress")
+	ev := alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)
+	if err := r.handle(t, ev); err == nil || !strings.Contains(err.Error(), "setting desired capacity of web-asg to 5") {
+		t.Fatalf("Handle = %v, want the failed change named", err)
+	}
+	r.groups.fail = nil
+	if err := r.handle(t, ev); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-asg=5"; got != want {
+		t.Errorf("capacity changes after retry = %q, want %q (the claim must be released on failure)", got, want)
+	}
+}
+
+func TestTickReevaluatesHeldAlarms(t *testing.T) {
+	r := newRig(t, false)
+	r.alarms.signals = []scaling.Signal{
+		{Alarm: "web-low", State: scaling.StateAlarm, Value: 10, Threshold: 30, Since: t0},
+		{Alarm: "web-high", State: scaling.StateOK, Since: t0},
+	}
+	steps := []struct {
+		at   time.Time
+		id   string
+		want string
+	}{
+		{at: t0.Add(2 * time.Minute), id: "tick-1", want: ""},                          // hold not over
+		{at: t0.Add(5*time.Minute + 10*time.Second), id: "tick-2", want: "web-asg=3"},  // hold over
+		{at: t0.Add(5*time.Minute + 20*time.Second), id: "tick-2b", want: "web-asg=3"}, // same window: duplicate
+		{at: t0.Add(6 * time.Minute), id: "tick-3", want: "web-asg=3"},                 // cooldown
+		{at: t0.Add(11 * time.Minute), id: "tick-4", want: "web-asg=3,web-asg=2"},      // after cooldown
+		{at: t0.Add(17 * time.Minute), id: "tick-5", want: "web-asg=3,web-asg=2"},      // at min
+	}
+	for _, st := range steps {
+		r.clock.now = st.at
+		if err := r.handle(t, tickEvent(st.id, st.at)); err != nil {
+			t.Fatalf("%s: %v", st.id, err)
+		}
+		if got := strings.Join(r.groups.sets, ","); got != st.want {
+			t.Errorf("after %s at %s: capacity changes = %q, want %q", st.id, st.at.Format(time.Kitchen), got, st.want)
+		}
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	r := newRig(t, true)
+	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 95, 60)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if len(r.groups.sets) != 0 {
+		t.Errorf("dry run changed capacity: %v", r.groups.sets)
+	}
+	if !strings.Contains(r.logs.String(), `"dry_run":true`) || !strings.Contains(r.logs.String(), `"to":8`) {
+		t.Errorf("dry run did not log the decision it would take:\n%s", r.logs.String())
+	}
+}
+
+func TestRolloutHoldRoutesScaleOutAndPausesScaleIn(t *testing.T) {
+	r := newRig(t, false)
+	hold, _ := json.Marshal(scaling.Hold{Rollout: "r1", LiveGroup: "web-green", Until: t0.Add(time.Hour)})
+	if err := r.store.Save(t.Context(), scaler.HoldKey("web"), hold, 0); err != nil {
+		t.Fatalf("writing hold: %v", err)
+	}
+	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	r.clock.now = t0.Add(30 * time.Minute)
+	if err := r.handle(t, alarmEvent("e2", "web-low", "ALARM", t0.Add(10*time.Minute), 5, 30)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-green=5"; got != want {
+		t.Errorf("capacity changes = %q, want %q", got, want)
+	}
+}
+
+func TestRejectsAndIgnores(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     string
+		wantErr bool
+	}{
+		{name: "not JSON", raw: `{"source":`, wantErr: true},
+		{name: "alarm event without detail", raw: `{"version":"0","id":"x","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch","time":"2026-11-25T12:00:00Z"}`, wantErr: true},
+		{name: "unknown kind", raw: `{"version":"0","id":"x","detail-type":"Something Else","source":"aws.whatever","time":"2026-11-25T12:00:00Z","detail":{}}`},
+		{name: "alarm of no fleet", raw: string(alarmEvent("e9", "other-alarm", "ALARM", t0, 99, 1))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, false)
+			err := r.handle(t, json.RawMessage(tt.raw))
+			if (err != nil) != tt.wantErr {
+				t.Errorf("Handle error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if len(r.groups.sets) != 0 {
+				t.Errorf("capacity changed: %v", r.groups.sets)
+			}
+		})
+	}
+}
+
+func TestReasonValues(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         string
+		wantValue  float64
+		wantThresh float64
+	}{
+		{name: "newest datapoint is last", in: `{"recentDatapoints":[61.5,72.25],"threshold":60}`, wantValue: 72.25, wantThresh: 60},
+		{name: "no datapoints", in: `{"threshold":60}`, wantValue: 60, wantThresh: 60},
+		{name: "no threshold", in: `{"recentDatapoints":[1]}`},
+		{name: "not JSON", in: `Threshold Crossed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, th := scaler.ReasonValues(tt.in)
+			if v != tt.wantValue || th != tt.wantThresh {
+				t.Errorf("ReasonValues = %g, %g; want %g, %g", v, th, tt.wantValue, tt.wantThresh)
+			}
+		})
+	}
+}
