@@ -7,6 +7,7 @@ package scaling
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stampkit/stampkit/shared/clock"
 )
@@ -41,6 +42,36 @@ type Step struct {
 	Adjustment int     `json:"adjustment"`
 }
 
+// Trigger declares the CloudWatch alarm behind a rule, so that the CDK app
+// creates the alarm and the local twin simulates it from the same source.
+// The comparison follows the rule's direction: greater than the threshold
+// to scale out, less than it to scale in.
+type Trigger struct {
+	Namespace  string            `json:"namespace"`
+	Metric     string            `json:"metric"`
+	Dimensions map[string]string `json:"dimensions,omitempty"`
+	Statistic  string            `json:"statistic"`
+	// Period is 10 s, 30 s (high-resolution metrics) or a multiple of 60 s.
+	Period            clock.Duration `json:"period"`
+	EvaluationPeriods int            `json:"evaluationPeriods"`
+	DatapointsToAlarm int            `json:"datapointsToAlarm"`
+	Threshold         float64        `json:"threshold"`
+}
+
+func (t Trigger) validate() error {
+	var errs []error
+	if t.Namespace == "" || t.Metric == "" || t.Statistic == "" {
+		errs = append(errs, errors.New("namespace, metric and statistic are required"))
+	}
+	if p := t.Period.Std(); p != 10*time.Second && p != 30*time.Second && (p <= 0 || p%time.Minute != 0) {
+		errs = append(errs, fmt.Errorf("period %v is not 10s, 30s or a multiple of 1m", t.Period))
+	}
+	if t.EvaluationPeriods < 1 || t.DatapointsToAlarm < 1 || t.DatapointsToAlarm > t.EvaluationPeriods {
+		errs = append(errs, fmt.Errorf("need 1 <= datapointsToAlarm (%d) <= evaluationPeriods (%d)", t.DatapointsToAlarm, t.EvaluationPeriods))
+	}
+	return errors.Join(errs...)
+}
+
 // Rule ties one CloudWatch alarm to a direction and a step table.
 type Rule struct {
 	Alarm                  string         `json:"alarm"`
@@ -48,6 +79,9 @@ type Rule struct {
 	AdjustmentType         AdjustmentType `json:"adjustmentType"`
 	MinAdjustmentMagnitude int            `json:"minAdjustmentMagnitude,omitempty"`
 	Steps                  []Step         `json:"steps"`
+	// Trigger, when set, declares the alarm; without it the alarm is
+	// managed elsewhere and only its name is known.
+	Trigger *Trigger `json:"trigger,omitempty"`
 }
 
 // Policy is one fleet's scaling policy.
@@ -130,6 +164,11 @@ func (p Policy) Validate() error {
 		}
 		if err := validateSteps(r); err != nil {
 			bad(field+".steps", "%v", err)
+		}
+		if r.Trigger != nil {
+			if err := r.Trigger.validate(); err != nil {
+				bad(field+".trigger", "%v", err)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -27,6 +27,10 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "gap between steps", mutate: func(p *scaling.Policy) { p.Rules[0].Steps[1].Lower = 12 }, wantErr: "rules[0].steps"},
 		{name: "bounded last step", mutate: func(p *scaling.Policy) { p.Rules[0].Steps[2].Upper = 50 }, wantErr: "rules[0].steps"},
 		{name: "zero adjustment", mutate: func(p *scaling.Policy) { p.Rules[1].Steps[0].Adjustment = 0 }, wantErr: "rules[1].steps"},
+		{name: "valid trigger", mutate: func(p *scaling.Policy) { p.Rules[0].Trigger = cpuTrigger(60*time.Second, 3, 2) }},
+		{name: "high-resolution trigger", mutate: func(p *scaling.Policy) { p.Rules[0].Trigger = cpuTrigger(10*time.Second, 6, 6) }},
+		{name: "trigger period off the grid", mutate: func(p *scaling.Policy) { p.Rules[0].Trigger = cpuTrigger(45*time.Second, 3, 2) }, wantErr: "rules[0].trigger"},
+		{name: "trigger needs more datapoints than it evaluates", mutate: func(p *scaling.Policy) { p.Rules[1].Trigger = cpuTrigger(time.Minute, 2, 3) }, wantErr: "rules[1].trigger"},
 		{name: "negative exact capacity", mutate: func(p *scaling.Policy) {
 			p.Rules[1].AdjustmentType = scaling.ExactCapacity
 			p.Rules[1].Steps[0].Adjustment = -1
@@ -45,4 +49,9 @@ func TestPolicyValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func cpuTrigger(period time.Duration, evaluate, datapoints int) *scaling.Trigger {
+	return &scaling.Trigger{Namespace: "AWS/EC2", Metric: "CPUUtilization", Statistic: "Average",
+		Period: clock.Duration(period), EvaluationPeriods: evaluate, DatapointsToAlarm: datapoints, Threshold: 60}
 }
