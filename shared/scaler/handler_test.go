@@ -75,7 +75,7 @@ type rig struct {
 	logs   *bytes.Buffer
 }
 
-func newRig(t *testing.T, dryRun bool) *rig {
+func newRig(t testing.TB, dryRun bool) *rig {
 	t.Helper()
 	clk := &fakeClock{now: t0}
 	logs := &bytes.Buffer{}
