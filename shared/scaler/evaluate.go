@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/config"
@@ -135,24 +134,6 @@ func boolMetric(b bool) float64 {
 // move, the safe one when the distance past the threshold is unknown.
 func signalOf(a *event.AlarmStateChange) scaling.Signal {
 	sig := scaling.Signal{Alarm: a.AlarmName, State: a.State.Value, Since: a.State.Timestamp}
-	sig.Value, sig.Threshold = ReasonValues(a.State.ReasonData)
+	sig.Value, sig.Threshold, _ = event.ReasonValues(a.State.ReasonData)
 	return sig
-}
-
-// ReasonValues extracts the newest datapoint and the threshold from the
-// JSON reason data CloudWatch attaches to an alarm state. Missing values are
-// returned as equal, so the distance past the threshold is zero.
-func ReasonValues(reasonData string) (value, threshold float64) {
-	var rd struct {
-		Threshold        *float64  `json:"threshold"`
-		RecentDatapoints []float64 `json:"recentDatapoints"`
-	}
-	if err := json.Unmarshal([]byte(reasonData), &rd); err != nil || rd.Threshold == nil {
-		return 0, 0
-	}
-	if len(rd.RecentDatapoints) == 0 || math.IsNaN(rd.RecentDatapoints[0]) {
-		return *rd.Threshold, *rd.Threshold
-	}
-	// CloudWatch lists recentDatapoints oldest first.
-	return rd.RecentDatapoints[len(rd.RecentDatapoints)-1], *rd.Threshold
 }

@@ -286,25 +286,3 @@ func TestRejectsAndIgnores(t *testing.T) {
 		})
 	}
 }
-
-func TestReasonValues(t *testing.T) {
-	tests := []struct {
-		name       string
-		in         string
-		wantValue  float64
-		wantThresh float64
-	}{
-		{name: "newest datapoint is last", in: `{"recentDatapoints":[61.5,72.25],"threshold":60}`, wantValue: 72.25, wantThresh: 60},
-		{name: "no datapoints", in: `{"threshold":60}`, wantValue: 60, wantThresh: 60},
-		{name: "no threshold", in: `{"recentDatapoints":[1]}`},
-		{name: "not JSON", in: `Threshold Crossed`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			v, th := scaler.ReasonValues(tt.in)
-			if v != tt.wantValue || th != tt.wantThresh {
-				t.Errorf("ReasonValues = %g, %g; want %g, %g", v, th, tt.wantValue, tt.wantThresh)
-			}
-		})
-	}
-}
