@@ -1,0 +1,152 @@
+// Package awserr classifies AWS API errors in one place so that adapters and
+// handlers branch on meaning (throttled, not found, conflict) instead of on
+// service-specific error codes.
+//
+// Every classifier unwraps with errors.As, so errors wrapped with %w any
+// number of times are classified like the original.
+package awserr
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// throttleCodes are error codes that mean "slow down". They follow the SDK's
+// retry.DefaultThrottleErrorCodes minus LimitExceededException: Auto Scaling
+// and others use LimitExceeded* for account quotas, which waiting does not fix.
+var throttleCodes = map[string]bool{
+	"Throttling":                             true,
+	"ThrottlingException":                    true,
+	"ThrottledException":                     true,
+	"RequestThrottledException":              true,
+	"RequestThrottled":                       true,
+	"TooManyRequestsException":               true,
+	"ProvisionedThroughputExceededException": true,
+	"RequestLimitExceeded":                   true,
+	"BandwidthLimitExceeded":                 true,
+	"SlowDown":                               true,
+	"PriorRequestNotComplete":                true,
+	"EC2ThrottledException":                  true,
+	"TransactionInProgressException":         true,
+}
+
+// notFoundCodes are not-found codes that the suffix rules in IsNotFound miss.
+var notFoundCodes = map[string]bool{
+	"NoSuchEntity": true,
+	"NoSuchKey":    true,
+}
+
+// conflictCodes mean the request lost a race with another writer or with an
+// activity in progress: re-read state before deciding again.
+var conflictCodes = map[string]bool{
+	"ConditionalCheckFailedException": true, // DynamoDB condition expression
+	"TransactionConflictException":    true, // DynamoDB transactions
+	"TransactionCanceledException":    true, // DynamoDB, a condition in a transaction failed
+	"ScalingActivityInProgress":       true, // Auto Scaling, group busy
+	"InstanceRefreshInProgress":       true, // Auto Scaling, a refresh already runs
+	"ResourceInUse":                   true, // Auto Scaling, ELBv2
+	"ResourceInUseException":          true, // DynamoDB table being changed
+	"ResourceContention":              true, // Auto Scaling, concurrent update
+	"ParameterAlreadyExists":          true, // SSM Put without overwrite
+	"IncorrectInstanceState":          true, // EC2
+}
+
+// transientCodes are server-side failures that the same request may survive
+// when sent again later.
+var transientCodes = map[string]bool{
+	"RequestTimeout":               true,
+	"RequestTimeoutException":      true,
+	"InternalError":                true,
+	"InternalFailure":              true,
+	"InternalServerError":          true,
+	"InternalServiceError":         true,
+	"ServiceUnavailable":           true,
+	"ServiceUnavailableException":  true,
+	"Unavailable":                  true,
+	"ResourceContention":           true,
+	"ScalingActivityInProgress":    true,
+	"TransactionConflictException": true,
+}
+
+// Code returns the AWS error code of err, or "" when err carries none.
+func Code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// IsThrottled reports whether AWS rejected the request for its rate.
+func IsThrottled(err error) bool {
+	return throttleCodes[Code(err)]
+}
+
+// IsNotFound reports whether the named resource does not exist. Besides codes
+// ending in NotFound (EC2 "InvalidAMIID.NotFound", ELBv2 "TargetGroupNotFound",
+// SSM "ParameterNotFound", DynamoDB "ResourceNotFoundException") it accepts the
+// Query-protocol "ValidationError" whose message says "not found": Auto Scaling
+// reports a missing group as "AutoScalingGroup name not found - …".
+func IsNotFound(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	code := ae.ErrorCode()
+	switch {
+	case notFoundCodes[code],
+		strings.HasSuffix(code, "NotFound"),
+		strings.HasSuffix(code, "NotFoundException"),
+		strings.HasSuffix(code, "NotFoundFault"),
+		strings.Contains(code, ".NotFound"):
+		return true
+	case code == "ValidationError":
+		return strings.Contains(strings.ToLower(ae.ErrorMessage()), "not found")
+	}
+	return false
+}
+
+// IsConflict reports whether the request lost a race: a failed condition, a
+// resource in use or an activity already in progress.
+func IsConflict(err error) bool {
+	return conflictCodes[Code(err)]
+}
+
+// IsNoActiveLifecycleAction reports whether Auto Scaling rejected a lifecycle
+// completion or heartbeat because the action is gone: already completed,
+// abandoned, or timed out. Auto Scaling sends it as a generic ValidationError
+// ("No active Lifecycle Action found with instance ID i-…"), so the message is
+// the only signal. A handler treats it as "someone else finished the job".
+func IsNoActiveLifecycleAction(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
+		return false
+	}
+	return strings.Contains(strings.ToLower(ae.ErrorMessage()), "no active lifecycle action found")
+}
+
+// IsRetryable reports whether sending the same request again later may
+// succeed: throttling, transient server faults, a busy resource, or a
+// connection-level failure the SDK itself classes as retryable. A cancelled or
+// expired context is never retryable.
+func IsRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code := ae.ErrorCode()
+		if throttleCodes[code] || transientCodes[code] {
+			return true
+		}
+		if ae.ErrorFault() == smithy.FaultServer {
+			return true
+		}
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}

@@ -1,0 +1,104 @@
+package awserr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/stampkit/stampkit/shared/awserr"
+)
+
+func apiErr(code, msg string) error {
+	return &smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultClient}
+}
+
+// want lists which classifiers must say true; every other one must say false.
+type want struct {
+	throttled, notFound, conflict, retryable, noAction bool
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want want
+	}{
+		{"nil", nil, want{}},
+		{"plain error", errors.New("boom"), want{}},
+		{"throttling query", apiErr("Throttling", "Rate exceeded"), want{throttled: true, retryable: true}},
+		{"throttling json", apiErr("ThrottlingException", "Rate exceeded"), want{throttled: true, retryable: true}},
+		{"ec2 request limit", apiErr("RequestLimitExceeded", "Request limit exceeded."), want{throttled: true, retryable: true}},
+		{"too many requests", apiErr("TooManyRequestsException", ""), want{throttled: true, retryable: true}},
+		{"dynamo throughput", apiErr("ProvisionedThroughputExceededException", ""), want{throttled: true, retryable: true}},
+		{"asg quota is not throttling", apiErr("LimitExceeded", "max groups"), want{}},
+		{"ec2 ami not found", apiErr("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), want{notFound: true}},
+		{"ec2 lt version not found", apiErr("InvalidLaunchTemplateId.VersionNotFound", ""), want{notFound: true}},
+		{"ec2 lt name not found", apiErr("InvalidLaunchTemplateName.NotFoundException", ""), want{notFound: true}},
+		{"elb target group", apiErr("TargetGroupNotFound", ""), want{notFound: true}},
+		{"ssm parameter", apiErr("ParameterNotFound", ""), want{notFound: true}},
+		{"dynamo table", apiErr("ResourceNotFoundException", "Requested resource not found"), want{notFound: true}},
+		{"asg refresh", apiErr("ActiveInstanceRefreshNotFound", ""), want{notFound: true}},
+		{"iam entity", apiErr("NoSuchEntity", ""), want{notFound: true}},
+		{"asg missing group", apiErr("ValidationError", "AutoScalingGroup name not found - AutoScalingGroup 'web' not found"), want{notFound: true}},
+		{"asg other validation", apiErr("ValidationError", "Desired capacity:9 must be between the specified min size:1 and max size:3"), want{}},
+		{"no active lifecycle action by instance", apiErr("ValidationError", "No active Lifecycle Action found with instance ID i-0123"), want{noAction: true}},
+		{"no active lifecycle action by token", apiErr("ValidationError", "No active Lifecycle Action found with token 3f2a"), want{noAction: true}},
+		{"lifecycle text under other code", apiErr("InvalidParameter", "No active Lifecycle Action found"), want{}},
+		{"conditional check", apiErr("ConditionalCheckFailedException", "The conditional request failed"), want{conflict: true}},
+		{"typed conditional check", &types.ConditionalCheckFailedException{Message: new("The conditional request failed")}, want{conflict: true}},
+		{"scaling in progress", apiErr("ScalingActivityInProgress", ""), want{conflict: true, retryable: true}},
+		{"resource in use", apiErr("ResourceInUse", ""), want{conflict: true}},
+		{"refresh in progress", apiErr("InstanceRefreshInProgress", ""), want{conflict: true}},
+		{"internal error", apiErr("InternalError", ""), want{retryable: true}},
+		{"service unavailable", apiErr("ServiceUnavailable", ""), want{retryable: true}},
+		{"unknown server fault", &smithy.GenericAPIError{Code: "Weird", Fault: smithy.FaultServer}, want{retryable: true}},
+		{"canceled", context.Canceled, want{}},
+		{"deadline", fmt.Errorf("calling: %w", context.DeadlineExceeded), want{}},
+	}
+	for _, tc := range cases {
+		for _, wrapped := range []bool{false, true} {
+			err := tc.err
+			name := tc.name
+			if wrapped && err != nil {
+				err = fmt.Errorf("outer: %w", fmt.Errorf("inner %s: %w", "x", err))
+				name += " wrapped"
+			}
+			t.Run(name, func(t *testing.T) {
+				got := want{
+					throttled: awserr.IsThrottled(err),
+					notFound:  awserr.IsNotFound(err),
+					conflict:  awserr.IsConflict(err),
+					retryable: awserr.IsRetryable(err),
+					noAction:  awserr.IsNoActiveLifecycleAction(err),
+				}
+				if got != tc.want {
+					t.Errorf("classify(%v): got %+v, want %+v", err, got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestCode(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"plain", errors.New("x"), ""},
+		{"api", apiErr("Throttling", "m"), "Throttling"},
+		{"wrapped api", fmt.Errorf("a: %w", apiErr("ParameterNotFound", "m")), "ParameterNotFound"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := awserr.Code(tc.err); got != tc.want {
+				t.Errorf("Code(%v): got %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}

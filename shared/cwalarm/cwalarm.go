@@ -1,0 +1,147 @@
+// Package cwalarm adapts CloudWatch alarms: the scaler re-reads the alarms it
+// acts on, because EventBridge reports only state changes and an alarm that
+// stays in ALARM must still be acted on (see DESIGN.md).
+//
+// The module github.com/aws/aws-sdk-go-v2/service/cloudwatch is pinned at
+// v1.51.1 in go.mod on purpose: from v1.53 the client speaks the smithy RPC v2
+// CBOR protocol, which the local emulator (moto) answers with 404, so every
+// emulator test of this package would fail. v1.51.1 speaks the older AWS
+// Query protocol that both AWS and moto serve. Do not upgrade it until the
+// emulator (or a translating proxy in awstest) handles CBOR.
+package cwalarm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// API is the subset of *cloudwatch.Client the adapter calls.
+type API interface {
+	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+}
+
+var _ API = (*cloudwatch.Client)(nil)
+
+// Alarm states.
+const (
+	StateOK               = "OK"
+	StateAlarm            = "ALARM"
+	StateInsufficientData = "INSUFFICIENT_DATA"
+)
+
+// maxNames is the most alarm names DescribeAlarms accepts in one request.
+const maxNames = 100
+
+// Adapter calls CloudWatch through an API.
+type Adapter struct {
+	api API
+}
+
+// New returns an Adapter over api, normally a *cloudwatch.Client.
+func New(api API) *Adapter {
+	return &Adapter{api: api}
+}
+
+// Alarm is a metric or composite alarm's current state. The metric fields are
+// zero for a composite alarm.
+type Alarm struct {
+	Name        string
+	ARN         string
+	Composite   bool
+	State       string // StateOK, StateAlarm or StateInsufficientData
+	StateReason string
+	// StateUpdated is the last update of the state or its reason;
+	// StateTransitioned the last change of the state value itself, the
+	// instant that keys an alarm-driven effect.
+	StateUpdated       time.Time
+	StateTransitioned  time.Time
+	Namespace          string
+	MetricName         string
+	Threshold          float64
+	ComparisonOperator string // e.g. "GreaterThanThreshold"
+	Period             time.Duration
+	EvaluationPeriods  int32
+	DatapointsToAlarm  int32
+}
+
+// Alarms reads the named metric and composite alarms. Unknown names are
+// skipped, not errors; no names returns none.
+func (a *Adapter) Alarms(ctx context.Context, names []string) ([]Alarm, error) {
+	return a.describe(ctx, names, "")
+}
+
+// InAlarm reads those of the named alarms that are in the ALARM state.
+func (a *Adapter) InAlarm(ctx context.Context, names []string) ([]Alarm, error) {
+	return a.describe(ctx, names, types.StateValueAlarm)
+}
+
+func (a *Adapter) describe(ctx context.Context, names []string, state types.StateValue) ([]Alarm, error) {
+	var alarms []Alarm
+	// An empty AlarmNames would describe every alarm in the account.
+	for chunk := range slices.Chunk(names, maxNames) {
+		p := cloudwatch.NewDescribeAlarmsPaginator(a.api, &cloudwatch.DescribeAlarmsInput{
+			AlarmNames: chunk,
+			AlarmTypes: []types.AlarmType{types.AlarmTypeMetricAlarm, types.AlarmTypeCompositeAlarm},
+			StateValue: state,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describing alarms %v: %w", chunk, err)
+			}
+			for _, m := range page.MetricAlarms {
+				alarms = append(alarms, metricAlarm(m))
+			}
+			for _, c := range page.CompositeAlarms {
+				alarms = append(alarms, compositeAlarm(c))
+			}
+		}
+	}
+	if state == "" {
+		return alarms, nil
+	}
+	// Filter again: the emulator ignores StateValue when AlarmNames is set.
+	kept := alarms[:0]
+	for _, al := range alarms {
+		if al.State == string(state) {
+			kept = append(kept, al)
+		}
+	}
+	return kept, nil
+}
+
+func metricAlarm(m types.MetricAlarm) Alarm {
+	return Alarm{
+		Name:               aws.ToString(m.AlarmName),
+		ARN:                aws.ToString(m.AlarmArn),
+		State:              string(m.StateValue),
+		StateReason:        aws.ToString(m.StateReason),
+		StateUpdated:       aws.ToTime(m.StateUpdatedTimestamp),
+		StateTransitioned:  aws.ToTime(m.StateTransitionedTimestamp),
+		Namespace:          aws.ToString(m.Namespace),
+		MetricName:         aws.ToString(m.MetricName),
+		Threshold:          aws.ToFloat64(m.Threshold),
+		ComparisonOperator: string(m.ComparisonOperator),
+		Period:             time.Duration(aws.ToInt32(m.Period)) * time.Second,
+		EvaluationPeriods:  aws.ToInt32(m.EvaluationPeriods),
+		DatapointsToAlarm:  aws.ToInt32(m.DatapointsToAlarm),
+	}
+}
+
+func compositeAlarm(c types.CompositeAlarm) Alarm {
+	return Alarm{
+		Name:              aws.ToString(c.AlarmName),
+		ARN:               aws.ToString(c.AlarmArn),
+		Composite:         true,
+		State:             string(c.StateValue),
+		StateReason:       aws.ToString(c.StateReason),
+		StateUpdated:      aws.ToTime(c.StateUpdatedTimestamp),
+		StateTransitioned: aws.ToTime(c.StateTransitionedTimestamp),
+	}
+}

@@ -1,0 +1,158 @@
+package dynamo_test
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/awserr"
+	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/dynamo"
+)
+
+var emu = awstest.New()
+
+func TestMain(m *testing.M) { os.Exit(emu.Run(m)) }
+
+// createTable makes the state table the way the CDK stack declares it.
+func createTable(t *testing.T, c *dynamodb.Client, name string) {
+	t.Helper()
+	if _, err := c.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(dynamo.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(dynamo.KeyAttribute), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	if _, err := c.UpdateTimeToLive(t.Context(), &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(dynamo.TTLAttribute), Enabled: aws.Bool(true),
+		},
+	}); err != nil {
+		t.Fatalf("UpdateTimeToLive: %v", err)
+	}
+}
+
+// clock is a settable clock for dynamo.WithClock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newStore(t *testing.T) (*dynamo.Store, *clock) {
+	t.Helper()
+	cfg := emu.Fresh(t)
+	c := dynamodb.NewFromConfig(cfg)
+	createTable(t, c, "stampkit-state")
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	return dynamo.New(c, "stampkit-state", dynamo.WithClock(clk.now)), clk
+}
+
+func TestClaimEmulator(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	claim := func(key string, want bool) {
+		t.Helper()
+		got, err := s.Claim(ctx, key, time.Minute)
+		if err != nil {
+			t.Fatalf("Claim(%s): %v", key, err)
+		}
+		if got != want {
+			t.Errorf("Claim(%s) at %s: got %v, want %v", key, clk.t.Format(time.TimeOnly), got, want)
+		}
+	}
+	claim("claim#evt-1", true)
+	claim("claim#evt-1", false) // the duplicate delivery
+	claim("claim#evt-2", true)  // another event
+
+	clk.t = clk.t.Add(59 * time.Second)
+	claim("claim#evt-1", false) // still held
+	clk.t = clk.t.Add(time.Second)
+	claim("claim#evt-1", true) // expired, TTL deletion not run yet
+
+	if err := s.Release(ctx, "claim#evt-2"); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	claim("claim#evt-2", true)
+	if err := s.Release(ctx, "claim#never"); err != nil {
+		t.Errorf("Release(missing): got %v, want nil", err)
+	}
+}
+
+func TestOptimisticLockEmulator(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	key := "rollout#web"
+
+	if _, ok, err := s.Get(ctx, key); ok || err != nil {
+		t.Fatalf("Get(missing): got ok=%v, %v, want false, nil", ok, err)
+	}
+	exp := clk.t.Add(time.Hour)
+	if err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{"phase":"bake"}`), ExpiresAt: exp}, 0); err != nil {
+		t.Fatalf("Put(create): %v", err)
+	}
+	got, ok, err := s.Get(ctx, key)
+	if err != nil || !ok {
+		t.Fatalf("Get: got ok=%v, %v, want the record", ok, err)
+	}
+	want := dynamo.Record{Key: key, Version: 1, Data: []byte(`{"phase":"bake"}`), ExpiresAt: exp.UTC()}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get after create (-want +got):\n%s", diff)
+	}
+
+	if err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{"phase":"shift"}`)}, 1); err != nil {
+		t.Fatalf("Put(version 1): %v", err)
+	}
+	// A writer still holding version 1, and a second create, both lose.
+	for _, expected := range []int64{1, 0, 5} {
+		err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{"phase":"stale"}`)}, expected)
+		if !errors.Is(err, dynamo.ErrVersionConflict) {
+			t.Errorf("Put(stale version %d): got %v, want dynamo.ErrVersionConflict", expected, err)
+		}
+	}
+	got, _, err = s.Get(ctx, key)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	want = dynamo.Record{Key: key, Version: 2, Data: []byte(`{"phase":"shift"}`)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get after conflicts (-want +got):\n%s", diff)
+	}
+}
+
+func TestExpiredRecordEmulator(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	key := "cooldown#web"
+	if err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{}`), ExpiresAt: clk.t.Add(5 * time.Minute)}, 0); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	clk.t = clk.t.Add(5 * time.Minute)
+	if _, ok, err := s.Get(ctx, key); ok || err != nil {
+		t.Errorf("Get(expired): got ok=%v, %v, want false, nil", ok, err)
+	}
+	// Expired counts as absent for a create, too.
+	if err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{"n":2}`)}, 0); err != nil {
+		t.Fatalf("Put(create over expired): %v", err)
+	}
+	got, ok, err := s.Get(ctx, key)
+	if err != nil || !ok || got.Version != 1 || string(got.Data) != `{"n":2}` {
+		t.Errorf("Get: got %+v, ok=%v, %v, want version 1 with the new data", got, ok, err)
+	}
+}
+
+func TestMissingTableEmulator(t *testing.T) {
+	cfg := emu.Fresh(t)
+	s := dynamo.New(dynamodb.NewFromConfig(cfg), "no-such-table")
+	_, err := s.Claim(t.Context(), "k", time.Minute)
+	if !awserr.IsNotFound(err) {
+		t.Errorf("Claim(missing table): got %v (code %q), want a not-found error", err, awserr.Code(err))
+	}
+}
