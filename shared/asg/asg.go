@@ -170,10 +170,10 @@ func launchTemplate(s *types.LaunchTemplateSpecification) LaunchTemplate {
 // SetDesiredCapacity sets the group's desired capacity. It ignores the
 // group's cooldown: the scaler keeps its own cooldown in DynamoDB and has
 // already decided that now is the time.
-func (a *Adapter) SetDesiredCapacity(ctx context.Context, name string, n int32) error {
+func (a *Adapter) SetDesiredCapacity(ctx context.Context, name string, n int) error {
 	_, err := a.api.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
 		AutoScalingGroupName: aws.String(name),
-		DesiredCapacity:      aws.Int32(n),
+		DesiredCapacity:      aws.Int32(int32(n)),
 		HonorCooldown:        aws.Bool(false),
 	})
 	if err != nil {

@@ -67,7 +67,7 @@ func TestDescribeMissingEmulator(t *testing.T) {
 func TestSetDesiredCapacityEmulator(t *testing.T) {
 	cases := []struct {
 		name        string
-		desired     int32
+		desired     int
 		wantDesired int32
 		wantErr     bool
 	}{

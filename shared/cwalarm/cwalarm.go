@@ -56,6 +56,9 @@ type Alarm struct {
 	Composite   bool
 	State       string // StateOK, StateAlarm or StateInsufficientData
 	StateReason string
+	// StateReasonData is the JSON CloudWatch attaches to a metric alarm's
+	// state: the recent datapoints and the threshold.
+	StateReasonData string
 	// StateUpdated is the last update of the state or its reason;
 	// StateTransitioned the last change of the state value itself, the
 	// instant that keys an alarm-driven effect.
@@ -122,6 +125,7 @@ func metricAlarm(m types.MetricAlarm) Alarm {
 		ARN:                aws.ToString(m.AlarmArn),
 		State:              string(m.StateValue),
 		StateReason:        aws.ToString(m.StateReason),
+		StateReasonData:    aws.ToString(m.StateReasonData),
 		StateUpdated:       aws.ToTime(m.StateUpdatedTimestamp),
 		StateTransitioned:  aws.ToTime(m.StateTransitionedTimestamp),
 		Namespace:          aws.ToString(m.Namespace),

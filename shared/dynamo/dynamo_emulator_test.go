@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/stampkit/stampkit/shared/awserr"
@@ -20,27 +18,6 @@ var emu = awstest.New()
 
 func TestMain(m *testing.M) { os.Exit(emu.Run(m)) }
 
-// createTable makes the state table the way the CDK stack declares it.
-func createTable(t *testing.T, c *dynamodb.Client, name string) {
-	t.Helper()
-	if _, err := c.CreateTable(t.Context(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(dynamo.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(dynamo.KeyAttribute), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
-	if _, err := c.UpdateTimeToLive(t.Context(), &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(dynamo.TTLAttribute), Enabled: aws.Bool(true),
-		},
-	}); err != nil {
-		t.Fatalf("UpdateTimeToLive: %v", err)
-	}
-}
-
 // clock is a settable clock for dynamo.WithClock.
 type clock struct{ t time.Time }
 
@@ -50,7 +27,7 @@ func newStore(t *testing.T) (*dynamo.Store, *clock) {
 	t.Helper()
 	cfg := emu.Fresh(t)
 	c := dynamodb.NewFromConfig(cfg)
-	createTable(t, c, "stampkit-state")
+	awstest.NewTable(t, cfg, "stampkit-state")
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	return dynamo.New(c, "stampkit-state", dynamo.WithClock(clk.now)), clk
 }

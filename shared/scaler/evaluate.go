@@ -22,30 +22,39 @@ func StateKey(fleet string) string { return "scaler#" + fleet }
 // goes to Hold.LiveGroup.
 func HoldKey(fleet string) string { return "hold#" + fleet }
 
-// evaluate claims the effect named by claim, decides and applies. Any
-// failure after the claim releases it, so Lambda's retry can try again
-// instead of meeting its own claim and dropping the signal.
-func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.Signal, claim string) (err error) {
-	ctx = logging.With(ctx, "fleet", fleet.Name, "alarm", sig.Alarm)
-	started := time.Now()
-	ok, err := h.Store.Claim(ctx, claim, ClaimTTL)
+// once runs effect unless another delivery already claimed key. A failed
+// effect releases its claim, so Lambda's retry can try again instead of
+// meeting its own claim and dropping the signal.
+func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) (err error) {
+	ok, err := h.Store.Claim(ctx, key, ClaimTTL)
 	if err != nil {
-		return fmt.Errorf("claiming %s: %w", claim, err)
+		return fmt.Errorf("claiming %s: %w", key, err)
 	}
 	if !ok {
-		h.Log.InfoContext(ctx, "duplicate delivery: effect already claimed", "claim", claim)
-		h.emit(ctx, fleet.Name, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
+		h.Log.InfoContext(ctx, "duplicate delivery: effect already claimed", "claim", key)
+		h.emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
 		return nil
 	}
 	defer func() {
 		if err == nil {
 			return
 		}
-		if rerr := h.Store.Release(ctx, claim); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", claim, rerr))
+		if rerr := h.Store.Release(ctx, key); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
 		}
 	}()
+	return effect()
+}
 
+// evaluate decides on one signal for fleet and applies the decision, once
+// per claim key.
+func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.Signal, claim string) error {
+	ctx = logging.With(ctx, "fleet", fleet.Name, "alarm", sig.Alarm)
+	return h.once(ctx, fleet.Name, claim, func() error { return h.decide(ctx, fleet, sig) })
+}
+
+func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Signal) error {
+	started := time.Now()
 	data, version, err := h.Store.Load(ctx, StateKey(fleet.Name))
 	if err != nil {
 		return fmt.Errorf("loading state of fleet %s: %w", fleet.Name, err)

@@ -89,22 +89,37 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	window := t.At.Truncate(TickWindow).UTC().Format(time.RFC3339)
 	var errs []error
 	for _, fleet := range h.Config.Fleets {
-		names := make([]string, 0, len(fleet.Scaling.Rules))
-		for _, r := range fleet.Scaling.Rules {
-			names = append(names, r.Alarm)
-		}
-		sigs, err := h.Alarms.Signals(ctx, names)
+		fctx := logging.With(ctx, "fleet", fleet.Name)
+		// The tick itself is claimed per fleet: a duplicate that arrives after
+		// an alarm changed state must not evaluate the window a second time.
+		err := h.once(fctx, fleet.Name, "tick#"+fleet.Name+"@"+window, func() error {
+			return h.tickFleet(fctx, fleet, window)
+		})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err))
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tickFleet evaluates the fleet's alarms in ALARM. Each evaluation keeps its
+// own claim, so a retry after a partial failure redoes only what failed.
+func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string) error {
+	names := make([]string, 0, len(fleet.Scaling.Rules))
+	for _, r := range fleet.Scaling.Rules {
+		names = append(names, r.Alarm)
+	}
+	sigs, err := h.Alarms.Signals(ctx, names)
+	if err != nil {
+		return fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err)
+	}
+	var errs []error
+	for _, sig := range sigs {
+		if sig.State != scaling.StateAlarm {
 			continue
 		}
-		for _, sig := range sigs {
-			if sig.State != scaling.StateAlarm {
-				continue
-			}
-			if err := h.evaluate(ctx, fleet, sig, "tick#"+sig.Alarm+"@"+window); err != nil {
-				errs = append(errs, err)
-			}
+		if err := h.evaluate(ctx, fleet, sig, "tick#"+sig.Alarm+"@"+window); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

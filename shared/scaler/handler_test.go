@@ -286,3 +286,23 @@ func TestRejectsAndIgnores(t *testing.T) {
 		})
 	}
 }
+
+// A duplicated tick that arrives after an alarm went into ALARM must not
+// evaluate its window again: the first copy already did, with the alarm OK.
+func TestDuplicateTickAfterStateChangeDoesNothing(t *testing.T) {
+	r := newRig(t, false)
+	r.h.Config.Fleets[0].Scaling.ScaleInHold = 0
+	tick := tickEvent("tick-1", t0)
+	r.alarms.signals = []scaling.Signal{{Alarm: "web-low", State: scaling.StateOK, Since: t0.Add(-time.Hour)}}
+	if err := r.handle(t, tick); err != nil {
+		t.Fatalf("first tick: %v", err)
+	}
+	r.alarms.signals = []scaling.Signal{{Alarm: "web-low", State: scaling.StateAlarm, Value: 5, Threshold: 30, Since: t0.Add(20 * time.Second)}}
+	r.clock.now = t0.Add(40 * time.Second)
+	if err := r.handle(t, tick); err != nil {
+		t.Fatalf("duplicate tick: %v", err)
+	}
+	if len(r.groups.sets) != 0 {
+		t.Errorf("capacity changes = %v, want none from a duplicated tick", r.groups.sets)
+	}
+}

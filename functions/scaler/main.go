@@ -1,0 +1,54 @@
+// Command scaler is the scaler Lambda: CloudWatch alarm state changes and a
+// one-minute tick become capacity changes (see package scaler).
+package main
+
+import (
+	"context"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/stampkit/stampkit/shared/asg"
+	"github.com/stampkit/stampkit/shared/awsclient"
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/cwalarm"
+	"github.com/stampkit/stampkit/shared/dynamo"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/scaler"
+)
+
+func main() {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		log.Fatalf("scaler: %v", err)
+	}
+	logger := logging.New(os.Stdout, cfg.LogLevel)
+	slog.SetDefault(logger)
+	awsCfg, err := awsclient.Load(context.Background())
+	if err != nil {
+		log.Fatalf("scaler: %v", err)
+	}
+	// A change while another scaling activity runs is refused with
+	// ScalingActivityInProgress; it is safe to retry, within the deadline.
+	groups := autoscaling.NewFromConfig(awsCfg, func(o *autoscaling.Options) {
+		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "ScalingActivityInProgress")
+	})
+	h := &scaler.Handler{
+		Config:  cfg,
+		Groups:  asg.New(groups),
+		Alarms:  cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),
+		Store:   dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table),
+		Clock:   clock.System{},
+		Log:     logger,
+		Metrics: logging.NewMetrics(os.Stdout, cfg.Namespace, time.Now),
+	}
+	lambda.Start(h.Handle)
+}
