@@ -1,0 +1,67 @@
+// Command stampkit runs the toolkit locally: the twin demo, single
+// simulations, the real sample events, and in-process handler invocations.
+//
+//	stampkit demo [-out dir] [-seed n]
+//	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
+//	stampkit events [name]
+//	stampkit invoke scaler [flags] event.json
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `usage: stampkit <command> [flags]
+
+commands:
+  demo       run every scenario under every policy; print the summary, write a report
+  simulate   run one scenario (or a CSV trace) under one or all policies
+  events     list the real sample events, or print one
+  invoke     run a handler in-process on an event file against a twin fleet
+
+"stampkit <command> -h" describes a command's flags.
+`
+
+// errUsage reports a command line that cannot run; main prints the usage.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, errUsage):
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "stampkit:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line; it is main without the process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return demo(ctx, rest, stdout, stderr)
+	case "simulate":
+		return simulate(ctx, rest, stdout, stderr)
+	case "events":
+		return events(rest, stdout)
+	case "invoke":
+		return invoke(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+}

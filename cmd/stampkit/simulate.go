@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/report"
+	"github.com/stampkit/stampkit/shared/twin/suite"
+	"github.com/stampkit/stampkit/shared/twin/traces"
+)
+
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenario := fs.String("scenario", suite.Spike, fmt.Sprintf("scenario: one of %v", suite.Names()))
+	tracePath := fs.String("trace", "", `CSV of requests per minute ("minute,requests") to replay instead of -scenario`)
+	peak := fs.Float64("peak", 60, "with -trace: instances the busiest minute needs")
+	policy := fs.String("policy", "all", fmt.Sprintf("policy: one of %v, or all", suite.PolicyNames()))
+	seed := fs.Uint64("seed", 1, "random seed")
+	out := fs.String("out", "out/simulate", "directory for report.html, summary.txt and per-policy CSVs")
+	withLog := fs.Bool("log", false, "also write the stampkit handler's JSON log (scaler-log.jsonl)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("simulate takes no arguments, got %q", fs.Args())
+	}
+	cfg := twin.DefaultConfig()
+	cfg.Seed = *seed
+	var sc twin.Scenario
+	if *tracePath != "" {
+		f, err := os.Open(*tracePath)
+		if err != nil {
+			return fmt.Errorf("opening trace: %w", err)
+		}
+		defer f.Close()
+		name := filepath.Base(*tracePath)
+		t, err := traces.FromCSV(f, name, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), cfg.Step, *peak*cfg.PerInstanceTarget())
+		if err != nil {
+			return fmt.Errorf("reading trace %s: %w", *tracePath, err)
+		}
+		sc = twin.Scenario{Name: name, Trace: t}
+	} else {
+		var err error
+		if sc, err = suite.Scenario(*scenario, cfg, *seed); err != nil {
+			return err
+		}
+	}
+	policies := suite.PolicyNames()
+	if *policy != "all" {
+		policies = []string{*policy}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", *out, err)
+	}
+	var jobs []suite.Job
+	for _, name := range policies {
+		p, err := suite.Policy(name, cfg)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, suite.Job{Scenario: sc, Policy: p})
+	}
+	runCfg := cfg
+	if *withLog {
+		path := filepath.Join(*out, "scaler-log.jsonl")
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", path, err)
+		}
+		defer f.Close()
+		runCfg.HandlerLog = f
+		// One writer: run the policies one at a time.
+		var runs []suite.Run
+		for _, j := range jobs {
+			c := runCfg
+			if j.Policy.Name() != suite.Stampkit {
+				c.HandlerLog = nil
+			}
+			r, err := suite.RunAll(ctx, c, []suite.Job{j}, progressTo(stderr))
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r...)
+		}
+		return finishSimulate(*out, *seed, runs, stdout, stderr)
+	}
+	runs, err := suite.RunAll(ctx, runCfg, jobs, progressTo(stderr))
+	if err != nil {
+		return err
+	}
+	return finishSimulate(*out, *seed, runs, stdout, stderr)
+}
+
+func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io.Writer) error {
+	for _, r := range runs {
+		if err := writeSamples(filepath.Join(dir, "samples-"+r.Result.Policy+".csv"), r.Result); err != nil {
+			return err
+		}
+		if err := writeScaling(filepath.Join(dir, "scaling-"+r.Result.Policy+".csv"), r.Result); err != nil {
+			return err
+		}
+	}
+	return writeOutputs(dir, report.Meta{Seed: seed}, runs, stdout, stderr)
+}
+
+// writeSamples writes one row per step.
+func writeSamples(path string, r *twin.Result) error {
+	rows := [][]string{{"time", "offered", "served", "dropped", "healthy", "in_service", "pending", "draining", "desired", "cpu", "p95_ms", "slo_violation"}}
+	for i, s := range r.Samples {
+		rows = append(rows, []string{
+			r.Time(i).UTC().Format(time.RFC3339),
+			strconv.FormatInt(s.Offered, 10), strconv.FormatInt(s.Served, 10), strconv.FormatInt(s.Dropped, 10),
+			strconv.Itoa(s.Healthy), strconv.Itoa(s.InService), strconv.Itoa(s.Pending), strconv.Itoa(s.Draining), strconv.Itoa(s.Desired),
+			strconv.FormatFloat(s.CPU, 'f', 2, 64), strconv.FormatFloat(float64(s.P95)/float64(time.Millisecond), 'f', 1, 64),
+			strconv.FormatBool(s.Violation),
+		})
+	}
+	return writeCSV(path, rows)
+}
+
+// writeScaling writes one row per capacity change.
+func writeScaling(path string, r *twin.Result) error {
+	rows := [][]string{{"time", "from", "to", "by", "reason"}}
+	for _, e := range r.Scaling {
+		rows = append(rows, []string{e.At.UTC().Format(time.RFC3339Nano), strconv.Itoa(e.From), strconv.Itoa(e.To), e.By, e.Reason})
+	}
+	return writeCSV(path, rows)
+}
+
+func writeCSV(path string, rows [][]string) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing %s: %w", path, cerr)
+		}
+	}()
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+package twin
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// Comparison is an alarm's comparison operator.
+type Comparison string
+
+// Comparisons the twin's alarms use.
+const (
+	GreaterThanThreshold Comparison = "GreaterThanThreshold"
+	LessThanThreshold    Comparison = "LessThanThreshold"
+)
+
+// Datapoint is one period's value of a metric.
+type Datapoint struct {
+	// Time is the start of the period.
+	Time  time.Time
+	Value float64
+	// Missing is set when no data arrived in the period.
+	Missing bool
+}
+
+// Alarm is a CloudWatch metric alarm with missing data treated as missing
+// (the default): it looks at the newest EvaluationPeriods datapoints and is
+// in ALARM when at least DatapointsToAlarm of them breach the threshold, in
+// OK when so many do not breach that DatapointsToAlarm can no longer be
+// reached, and in INSUFFICIENT_DATA while it has no datapoint at all. With
+// part of the range missing and neither outcome settled it keeps its state.
+// (CloudWatch widens the evaluation range when datapoints are missing; the
+// twin's metrics miss data only before the first target is healthy.)
+type Alarm struct {
+	Name              string
+	Comparison        Comparison
+	Threshold         float64
+	EvaluationPeriods int
+	DatapointsToAlarm int
+
+	state  string
+	since  time.Time
+	recent []Datapoint
+}
+
+// NewAlarm returns an alarm in INSUFFICIENT_DATA, as a new CloudWatch alarm
+// starts.
+func NewAlarm(name string, c Comparison, threshold float64, evaluationPeriods, datapointsToAlarm int) *Alarm {
+	return &Alarm{
+		Name: name, Comparison: c, Threshold: threshold,
+		EvaluationPeriods: evaluationPeriods, DatapointsToAlarm: datapointsToAlarm,
+		state: scaling.StateInsufficientData,
+	}
+}
+
+// State is the alarm's state.
+func (a *Alarm) State() string { return a.state }
+
+// Since is when the alarm entered its state (zero before its first change).
+func (a *Alarm) Since() time.Time { return a.since }
+
+// Recent returns the datapoints in the evaluation range, oldest first.
+func (a *Alarm) Recent() []Datapoint { return append([]Datapoint(nil), a.recent...) }
+
+// Breaches reports whether v is on the alarming side of the threshold.
+func (a *Alarm) Breaches(v float64) bool {
+	if a.Comparison == LessThanThreshold {
+		return v < a.Threshold
+	}
+	return v > a.Threshold
+}
+
+// Evaluate adds the datapoint of the period that just closed, evaluates the
+// alarm at now, and reports whether its state changed.
+func (a *Alarm) Evaluate(dp Datapoint, now time.Time) bool {
+	a.recent = append(a.recent, dp)
+	if over := len(a.recent) - a.EvaluationPeriods; over > 0 {
+		a.recent = append(a.recent[:0], a.recent[over:]...)
+	}
+	present, breaching := 0, 0
+	for _, d := range a.recent {
+		if d.Missing {
+			continue
+		}
+		present++
+		if a.Breaches(d.Value) {
+			breaching++
+		}
+	}
+	next := a.state
+	switch {
+	case present == 0:
+		next = scaling.StateInsufficientData
+	case breaching >= a.DatapointsToAlarm:
+		next = scaling.StateAlarm
+	case present-breaching > a.EvaluationPeriods-a.DatapointsToAlarm:
+		next = scaling.StateOK
+	}
+	if next == a.state {
+		return false
+	}
+	a.state, a.since = next, now
+	return true
+}
+
+// newest is the newest present datapoint's value, or the threshold when
+// there is none.
+func (a *Alarm) newest() float64 {
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if !a.recent[i].Missing {
+			return a.recent[i].Value
+		}
+	}
+	return a.Threshold
+}
+
+// metricKind is a metric the twin can produce.
+type metricKind int
+
+const (
+	// cpuAll is the group's average CPU over every running instance, as the
+	// AutoScalingGroupName aggregate of AWS/EC2 CPUUtilization (or of the
+	// CloudWatch agent's cpu_usage_active) reports it.
+	cpuAll metricKind = iota
+	// cpuWarm is the average CPU over instances past their warm-up, the
+	// aggregate AWS's target tracking and step policies scale on.
+	cpuWarm
+	// requestsPerTarget is the load balancer's RequestCountPerTarget: the
+	// requests routed in the period per healthy target. Unlike CPU it does
+	// not saturate when the fleet is overloaded.
+	requestsPerTarget
+)
+
+// MetricSpec names a metric as CloudWatch does.
+type MetricSpec struct {
+	Namespace  string
+	Name       string
+	Dimensions map[string]string
+	Statistic  string
+	Period     time.Duration
+}
+
+// kindOf maps a CloudWatch metric the twin knows to what it simulates.
+func kindOf(m MetricSpec) (metricKind, error) {
+	switch {
+	case m.Name == "CPUUtilization" && m.Namespace == "AWS/EC2":
+		// Detailed monitoring publishes EC2 metrics once a minute.
+		if m.Period < time.Minute {
+			return 0, fmt.Errorf("AWS/EC2 CPUUtilization has no data at a %v period (detailed monitoring is 1 minute; use the CloudWatch agent for high resolution)", m.Period)
+		}
+		return cpuAll, nil
+	case m.Name == "cpu_usage_active" || m.Name == "CPUUtilization":
+		return cpuAll, nil
+	case m.Name == "RequestCountPerTarget":
+		if m.Period < time.Minute {
+			return 0, fmt.Errorf("RequestCountPerTarget has no data at a %v period (load balancer metrics are per minute)", m.Period)
+		}
+		if m.Statistic != "Sum" {
+			return 0, fmt.Errorf("RequestCountPerTarget is meaningful with statistic Sum, not %s", m.Statistic)
+		}
+		return requestsPerTarget, nil
+	}
+	return 0, fmt.Errorf("the twin does not simulate metric %s/%s", m.Namespace, m.Name)
+}
+
+// stepMetrics is what one step contributes to the metrics.
+type stepMetrics struct {
+	cpuAll   float64 // sum of the CPU of serving instances
+	nAll     int     // running instances reporting CPU
+	cpuWarm  float64
+	nWarm    int
+	requests int64
+	targets  int
+}
+
+type metric struct {
+	kind       metricKind
+	period     time.Duration
+	sum, count float64
+	alarms     []*watched
+}
+
+// watched is an alarm on a simulated metric, with what its owner does when
+// it is evaluated.
+type watched struct {
+	*Alarm
+	spec   MetricSpec
+	metric *metric
+	// prev is the state (and its start) before the latest change, for the
+	// state-change event.
+	prev      string
+	prevSince time.Time
+	onEval    func(w *watched, changed bool)
+}
+
+type cloudWatch struct {
+	s       *sim
+	metrics []*metric
+	alarms  map[string]*watched
+	// warmup is how long after InService an instance's CPU joins cpuWarm.
+	warmup time.Duration
+}
+
+func newCloudWatch(s *sim) *cloudWatch { return &cloudWatch{s: s, alarms: map[string]*watched{}} }
+
+// addAlarm creates an alarm on spec; onEval runs after every evaluation.
+func (cw *cloudWatch) addAlarm(a *Alarm, spec MetricSpec, kind metricKind, onEval func(*watched, bool)) (*watched, error) {
+	if _, dup := cw.alarms[a.Name]; dup {
+		return nil, fmt.Errorf("alarm %s is declared twice", a.Name)
+	}
+	if spec.Period <= 0 || spec.Period%cw.s.cfg.Step != 0 {
+		return nil, fmt.Errorf("alarm %s: period %v is not a multiple of the %v step", a.Name, spec.Period, cw.s.cfg.Step)
+	}
+	if kind != requestsPerTarget && spec.Statistic != "Average" {
+		return nil, fmt.Errorf("alarm %s: the twin simulates the Average of CPU metrics, not %s", a.Name, spec.Statistic)
+	}
+	var m *metric
+	for _, have := range cw.metrics {
+		if have.kind == kind && have.period == spec.Period {
+			m = have
+		}
+	}
+	if m == nil {
+		m = &metric{kind: kind, period: spec.Period}
+		cw.metrics = append(cw.metrics, m)
+	}
+	w := &watched{Alarm: a, spec: spec, metric: m, prev: a.state, onEval: onEval}
+	m.alarms = append(m.alarms, w)
+	cw.alarms[a.Name] = w
+	return w, nil
+}
+
+// observe adds one step to every metric. The CPU measurement noise is one
+// draw per step whatever the metrics, so runs on one seed see the same
+// noise.
+func (cw *cloudWatch) observe(sm stepMetrics) {
+	noise := cw.s.cfg.CPUNoise * cw.s.noiseRNG.NormFloat64()
+	avg := func(sum float64, n int) float64 { return min(max(sum/float64(n)+noise, 0), 100) }
+	for _, m := range cw.metrics {
+		switch m.kind {
+		case cpuAll:
+			if sm.nAll > 0 {
+				m.sum += avg(sm.cpuAll, sm.nAll) * float64(sm.nAll)
+				m.count += float64(sm.nAll)
+			}
+		case cpuWarm:
+			if sm.nWarm > 0 {
+				m.sum += avg(sm.cpuWarm, sm.nWarm) * float64(sm.nWarm)
+				m.count += float64(sm.nWarm)
+			}
+		case requestsPerTarget:
+			if sm.targets > 0 {
+				m.sum += float64(sm.requests) / float64(sm.targets)
+				m.count++
+			}
+		}
+	}
+}
+
+// closePeriods closes the periods that end now and evaluates their alarms.
+func (cw *cloudWatch) closePeriods() {
+	now := cw.s.now
+	if now == 0 {
+		return
+	}
+	for _, m := range cw.metrics {
+		if now%m.period != 0 {
+			continue
+		}
+		dp := Datapoint{Time: cw.s.wall(now - m.period), Missing: m.count == 0}
+		if !dp.Missing {
+			dp.Value = m.sum
+			if m.kind != requestsPerTarget {
+				dp.Value = m.sum / m.count
+			}
+			// CloudWatch keeps datapoints to a few significant digits in
+			// reason data; rounding here keeps events and logs readable.
+			dp.Value = math.Round(dp.Value*1000) / 1000
+		}
+		m.sum, m.count = 0, 0
+		for _, w := range m.alarms {
+			state, since := w.state, w.since
+			changed := w.Evaluate(dp, cw.s.Now())
+			cw.s.res.Datapoints[w.Name] = append(cw.s.res.Datapoints[w.Name], dp)
+			if changed {
+				w.prev, w.prevSince = state, since
+				cw.s.res.Alarms = append(cw.s.res.Alarms, AlarmChange{At: cw.s.Now(), Alarm: w.Name, From: state, To: w.state, Value: w.newest()})
+			}
+			if w.onEval != nil {
+				w.onEval(w, changed)
+			}
+		}
+	}
+}
+
+// alarmsPort serves the scaler's Alarms port: what DescribeAlarms and the
+// alarm's newest datapoint say now.
+type alarmsPort struct{ cw *cloudWatch }
+
+func (p alarmsPort) Signals(_ context.Context, names []string) ([]scaling.Signal, error) {
+	out := make([]scaling.Signal, 0, len(names))
+	for _, name := range names {
+		w, ok := p.cw.alarms[name]
+		if !ok {
+			continue
+		}
+		out = append(out, scaling.Signal{Alarm: name, State: w.state, Value: w.newest(), Threshold: w.Threshold, Since: w.since})
+	}
+	return out, nil
+}

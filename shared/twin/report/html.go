@@ -1,0 +1,169 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/stampkit/stampkit/shared/twin/suite"
+)
+
+// Meta is what the report says about how the runs were made.
+type Meta struct {
+	Seed uint64
+}
+
+type tableRow struct {
+	Cells []string
+	// Best marks the policy with the fewest SLO minutes in its scenario;
+	// First starts a scenario's group of rows.
+	Best, First bool
+	Colour      string
+}
+
+type section struct {
+	ID, Name, Description string
+	Chart                 template.HTML
+}
+
+type policyNote struct{ Name, Colour, Text string }
+
+type page struct {
+	Meta        Meta
+	Heads       []string
+	Rows        []tableRow
+	Comparisons []Comparison
+	Sections    []section
+	Policies    []policyNote
+	Assumptions []string
+}
+
+// The report is XHTML-compatible HTML: well-formed XML too, so tests (and
+// any XML tool) can parse it strictly.
+const pageTemplate = `<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+<head>
+<meta charset="utf-8"/>
+<title>stampkit twin report</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212121; margin: 24px auto; max-width: 1000px; padding: 0 12px; }
+h1 { font-size: 24px; margin-bottom: 4px; }
+h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #e0e0e0; padding-bottom: 4px; }
+p.lead { color: #546e7a; margin-top: 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 8px; text-align: right; border-bottom: 1px solid #eeeeee; }
+th { background: #f5f5f5; font-weight: 600; }
+td.name, th.name { text-align: left; }
+tr.first td { border-top: 1px solid #bdbdbd; }
+tr.best td.slo { font-weight: bold; color: #00695c; }
+td.better { color: #2e7d32; } td.worse { color: #c62828; }
+.chart { display: block; margin: 8px 0 4px; max-width: 100%; height: auto; }
+.chart text { font: 11px system-ui, sans-serif; fill: #424242; }
+.chart text.ptitle { font-size: 12px; }
+.chart text.tick, .chart text.legend { fill: #616161; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
+ul.notes li { margin-bottom: 4px; }
+</style>
+</head>
+<body>
+<h1>stampkit local twin</h1>
+<p class="lead">Every scenario replayed against three scaling policies on the same simulated fleet (seed {{.Meta.Seed}}). The stampkit policy is the real scaler Lambda handler, fed the JSON events CloudWatch and EventBridge send.</p>
+
+<h2>Summary</h2>
+<table>
+<tr>{{range $i, $h := .Heads}}<th{{if lt $i 2}} class="name"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range .Rows}}{{$row := .}}<tr class="{{if .First}}first {{end}}{{if .Best}}best{{end}}">{{range $i, $c := .Cells}}{{if eq $i 0}}<td class="name">{{$c}}</td>{{else if eq $i 1}}<td class="name"><span class="swatch" style="background: {{$row.Colour}}"></span>{{$c}}</td>{{else if eq $i 2}}<td class="slo">{{$c}}</td>{{else}}<td>{{$c}}</td>{{end}}{{end}}</tr>
+{{end}}</table>
+
+<h2>stampkit against target tracking</h2>
+<table>
+<tr><th class="name">scenarios</th><th>SLO min stampkit</th><th>SLO min target tracking</th><th>change</th><th>instance-hours stampkit</th><th>instance-hours target tracking</th><th>change</th></tr>
+{{range .Comparisons}}<tr><td class="name">{{.Scenario}}</td><td>{{f1 .StampkitSLO}}</td><td>{{f1 .TrackingSLO}}</td><td class="{{if le .SLOChange 0.0}}better{{else}}worse{{end}}">{{signed .SLOChange}}</td><td>{{f1 .StampkitHours}}</td><td>{{f1 .TrackingHours}}</td><td class="{{if le .HoursChange 0.0}}better{{else}}worse{{end}}">{{signed .HoursChange}}</td></tr>
+{{end}}</table>
+
+<h2>Policies</h2>
+<ul class="notes">
+{{range .Policies}}<li><span class="swatch" style="background: {{.Colour}}"></span><b>{{.Name}}</b>: {{.Text}}</li>
+{{end}}</ul>
+
+{{range .Sections}}<h2 id="{{.ID}}">{{.Name}}</h2>
+<p>{{.Description}}</p>
+{{.Chart}}
+{{end}}
+<h2>Model and metrics</h2>
+<ul class="notes">
+{{range .Assumptions}}<li>{{.}}</li>
+{{end}}</ul>
+</body>
+</html>
+`
+
+// WriteHTML writes the report for runs, which come grouped by scenario.
+func WriteHTML(w io.Writer, meta Meta, runs []suite.Run) error {
+	t, err := template.New("report").Funcs(template.FuncMap{"f1": f1, "signed": signed}).Parse(pageTemplate)
+	if err != nil {
+		return fmt.Errorf("parsing report template: %w", err)
+	}
+	p := page{Meta: meta, Comparisons: Compare(runs), Policies: policyNotes(), Assumptions: assumptions(runs)}
+	for _, c := range tableColumns() {
+		p.Heads = append(p.Heads, c.head)
+	}
+	byScenario := map[string][]suite.Run{}
+	var order []string
+	for _, r := range runs {
+		name := r.Result.Scenario
+		if _, ok := byScenario[name]; !ok {
+			order = append(order, name)
+		}
+		byScenario[name] = append(byScenario[name], r)
+	}
+	for _, name := range order {
+		group := byScenario[name]
+		best := 0
+		for i, r := range group {
+			if r.Scores.SLOViolationMinutes < group[best].Scores.SLOViolationMinutes {
+				best = i
+			}
+		}
+		for i, r := range group {
+			p.Rows = append(p.Rows, tableRow{Cells: row(r), Best: i == best, First: i == 0, Colour: policyColour(r.Result.Policy)})
+		}
+		p.Sections = append(p.Sections, section{
+			ID: "scenario-" + name, Name: name, Description: suite.Description(name),
+			// chart escapes every string it writes.
+			Chart: template.HTML(chart(group)),
+		})
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, p); err != nil {
+		return fmt.Errorf("rendering report: %w", err)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+func policyNotes() []policyNote {
+	return []policyNote{
+		{suite.Stampkit, policyColour(suite.Stampkit), "the real scaler handler (shared/scaler) running scaling.DefaultPolicy: a 10-second CPU alarm (3 of 3 above target+5), a one-minute request-count alarm that sizes surges, proportional steps, and a slow, hysteretic scale-in. Alarm changes and a one-minute schedule reach it through a simulated EventBridge that delays, reorders and duplicates."},
+		{suite.TargetTracking, policyColour(suite.TargetTracking), "a model of AWS target tracking on average CPU at the same target: high alarm 3 of 3 one-minute datapoints above target, low alarm 15 of 15 below 90 % of it, capacity = ceil(current × metric / target), 300-second instance warm-up during which new instances do not count and scale-in waits."},
+		{suite.StepScaling, policyColour(suite.StepScaling), "a model of AWS simple scaling: +1 instance when CPU is above target+10 for 2 minutes, −1 when below target−20 for 5, each followed by the 300-second cooldown after the activity completes."},
+	}
+}
+
+func assumptions(runs []suite.Run) []string {
+	if len(runs) == 0 {
+		return nil
+	}
+	c := runs[0].Result.Config
+	return []string{
+		fmt.Sprintf("Fleet: one Auto Scaling group (min %d, max %d) behind an Application Load Balancer. An instance serves %g requests/s at 100 %% CPU; demand in instances is the request rate over %g requests/s (%g %% utilisation).", c.Min, c.Max, c.InstanceCapacity, c.PerInstanceTarget(), 100*c.TargetUtilisation),
+		fmt.Sprintf("Launch: log-normal, median %v (σ of the logarithm %g); then load-balancer health checks every %v, healthy after %d; scale-in drains a serving target for %v.", c.LaunchMedian, c.LaunchSpread, c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay),
+		fmt.Sprintf("Service: the load balancer deals requests round robin over healthy targets; each serves up to its capacity and drops the rest. p95 latency is %v/(1−u) (M/M/1). A %v step violates the SLO when p95 exceeds %v, utilisation exceeds %g %%, or a request is dropped.", c.BaseP95, c.Step, c.P95Bound, 100*c.UtilisationBound),
+		fmt.Sprintf("CloudWatch: CPU is the group average over running instances with %g points of measurement noise; alarms evaluate M of N datapoints and change state only on a change. EventBridge: delay %v–%v, %g %% duplicated up to %v later.", c.CPUNoise, c.Bus.MinDelay, c.Bus.MaxDelay, 100*c.Bus.DuplicateProbability, c.Bus.DuplicateDelay),
+		fmt.Sprintf("Cost: $%g per instance-hour (c7g.large on demand, us-east-1), billed from launch to termination.", c.PricePerHour),
+		"Elasticity metrics (SPEC RG Cloud, Herbst et al., arXiv:1604.03470), with demand d and supply s = healthy targets per step: θU and θO are the mean shortfall and excess as a percentage of demand; τU and τO the percentage of time under- and over-provisioned; υ the percentage of time supply and demand move in different directions. Flaps count reversals of direction within 10 minutes.",
+	}
+}

@@ -1,0 +1,147 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/report"
+	"github.com/stampkit/stampkit/shared/twin/score"
+	"github.com/stampkit/stampkit/shared/twin/suite"
+)
+
+// runs simulates every policy on the generated scenarios cut to two hours.
+func runs(t *testing.T, seed uint64) []suite.Run {
+	t.Helper()
+	cfg := twin.DefaultConfig()
+	cfg.Seed = seed
+	jobs, err := suite.Jobs(cfg, seed, suite.Generated(), suite.PolicyNames())
+	if err != nil {
+		t.Fatalf("jobs: %v", err)
+	}
+	for i := range jobs {
+		if n := int(2 * time.Hour / cfg.Step); len(jobs[i].Scenario.Trace.Rates) > n {
+			jobs[i].Scenario.Trace.Rates = jobs[i].Scenario.Trace.Rates[:n]
+		}
+	}
+	out, err := suite.RunAll(t.Context(), cfg, jobs, nil)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	return out
+}
+
+func render(t *testing.T, seed uint64, rs []suite.Run) (html, summary string) {
+	t.Helper()
+	var h, s bytes.Buffer
+	if err := report.WriteHTML(&h, report.Meta{Seed: seed}, rs); err != nil {
+		t.Fatalf("WriteHTML: %v", err)
+	}
+	if err := report.WriteSummary(&s, rs); err != nil {
+		t.Fatalf("WriteSummary: %v", err)
+	}
+	return h.String(), s.String()
+}
+
+func TestHTMLParsesWithAChartPerScenario(t *testing.T) {
+	rs := runs(t, 1)
+	page, _ := render(t, 1, rs)
+	dec := xml.NewDecoder(strings.NewReader(page))
+	dec.Strict = true
+	var svgs, panels, sections int
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("report is not well-formed: %v", err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch el.Name.Local {
+		case "svg":
+			svgs++
+		case "g":
+			for _, a := range el.Attr {
+				if a.Name.Local == "data-policy" {
+					panels++
+				}
+			}
+		case "h2":
+			for _, a := range el.Attr {
+				if a.Name.Local == "id" && strings.HasPrefix(a.Value, "scenario-") {
+					sections++
+				}
+			}
+		}
+	}
+	n := len(suite.Generated())
+	if svgs != n || sections != n {
+		t.Errorf("got %d charts in %d scenario sections, want %d of each", svgs, sections, n)
+	}
+	if want := n * len(suite.PolicyNames()); panels != want {
+		t.Errorf("got %d policy panels, want %d", panels, want)
+	}
+	for _, want := range []string{"<title>stampkit twin report</title>", "θU", "target-tracking", "instance refresh"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestReportIsDeterministic(t *testing.T) {
+	html1, sum1 := render(t, 1, runs(t, 1))
+	html2, sum2 := render(t, 1, runs(t, 1))
+	if html1 != html2 || sum1 != sum2 {
+		t.Error("one seed gave two different reports")
+	}
+	html3, _ := render(t, 2, runs(t, 2))
+	if html3 == html1 {
+		t.Error("two seeds gave the same report")
+	}
+}
+
+func TestCompare(t *testing.T) {
+	mk := func(scenario, policy string, slo, hours float64) suite.Run {
+		return suite.Run{Result: &twin.Result{Scenario: scenario, Policy: policy}, Scores: score.Scores{SLOViolationMinutes: slo, InstanceHours: hours}}
+	}
+	rs := []suite.Run{
+		mk(suite.Spike, suite.Stampkit, 5, 110), mk(suite.Spike, suite.TargetTracking, 10, 100), mk(suite.Spike, suite.StepScaling, 50, 90),
+		mk(suite.NASAWeek, suite.Stampkit, 30, 200), mk(suite.NASAWeek, suite.TargetTracking, 60, 200),
+	}
+	got := report.Compare(rs)
+	want := []struct {
+		name          string
+		slo, hours    float64
+		sloCh, hourCh float64
+	}{
+		{suite.Spike, 5, 110, -50, 10},
+		{suite.NASAWeek, 30, 200, -50, 0},
+		{"all", 35, 310, -50, 100 * (310.0/300 - 1)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d comparisons %+v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Scenario != w.name || g.StampkitSLO != w.slo || g.StampkitHours != w.hours ||
+			abs(g.SLOChange()-w.sloCh) > 1e-9 || abs(g.HoursChange()-w.hourCh) > 1e-9 {
+			t.Errorf("comparison %d = %+v (SLO %+.1f%%, hours %+.1f%%), want %+v", i, g, g.SLOChange(), g.HoursChange(), w)
+		}
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

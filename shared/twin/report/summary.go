@@ -1,0 +1,158 @@
+// Package report presents twin runs: a plain-text summary table for the
+// terminal and a self-contained HTML report with an SVG chart per scenario.
+// Output depends only on the runs, never on the machine or the clock, so
+// one seed gives byte-identical reports.
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/stampkit/stampkit/shared/twin/suite"
+)
+
+// Comparison is stampkit against target tracking on one scenario, or on
+// several summed.
+type Comparison struct {
+	Scenario string
+	// SLOMinutes and InstanceHours of stampkit and of target tracking.
+	StampkitSLO, TrackingSLO     float64
+	StampkitHours, TrackingHours float64
+}
+
+// SLOChange is stampkit's SLO-violation minutes relative to target
+// tracking's, in percent (negative is better).
+func (c Comparison) SLOChange() float64 { return change(c.StampkitSLO, c.TrackingSLO) }
+
+// HoursChange is stampkit's instance-hours relative to target tracking's,
+// in percent.
+func (c Comparison) HoursChange() float64 { return change(c.StampkitHours, c.TrackingHours) }
+
+func change(v, base float64) float64 {
+	if base == 0 {
+		return 0
+	}
+	return 100 * (v/base - 1)
+}
+
+// Compare pairs stampkit with target tracking per scenario, in the order
+// the runs came, and adds a total per group of scenarios: the generated
+// ones and all.
+func Compare(runs []suite.Run) []Comparison {
+	by := map[string]*Comparison{}
+	var order []string
+	for _, r := range runs {
+		name := r.Result.Scenario
+		c, ok := by[name]
+		if !ok {
+			c = &Comparison{Scenario: name}
+			by[name] = c
+			order = append(order, name)
+		}
+		switch r.Result.Policy {
+		case suite.Stampkit:
+			c.StampkitSLO, c.StampkitHours = r.Scores.SLOViolationMinutes, r.Scores.InstanceHours
+		case suite.TargetTracking:
+			c.TrackingSLO, c.TrackingHours = r.Scores.SLOViolationMinutes, r.Scores.InstanceHours
+		}
+	}
+	var out []Comparison
+	gen := Comparison{Scenario: "all generated"}
+	all := Comparison{Scenario: "all"}
+	nGen := 0
+	for _, name := range order {
+		c := *by[name]
+		out = append(out, c)
+		for _, t := range []*Comparison{&gen, &all} {
+			if t == &gen && !slices.Contains(suite.Generated(), name) {
+				continue
+			}
+			t.StampkitSLO += c.StampkitSLO
+			t.TrackingSLO += c.TrackingSLO
+			t.StampkitHours += c.StampkitHours
+			t.TrackingHours += c.TrackingHours
+		}
+		if slices.Contains(suite.Generated(), name) {
+			nGen++
+		}
+	}
+	if nGen > 1 {
+		out = append(out, gen)
+	}
+	if len(order) > 1 {
+		out = append(out, all)
+	}
+	return out
+}
+
+type column struct {
+	head  string
+	width int
+}
+
+// tableColumns are the columns of the summary table.
+func tableColumns() []column {
+	return []column{
+		{"scenario", 12}, {"policy", 16}, {"SLO min", 8}, {"inst-h", 8}, {"cost $", 8},
+		{"θU %", 6}, {"θO %", 6}, {"τU %", 6}, {"τO %", 6}, {"υ %", 6}, {"drop %", 7}, {"scalings", 8}, {"flaps", 6},
+	}
+}
+
+// row formats one run's scores as table cells.
+func row(r suite.Run) []string {
+	s := r.Scores
+	return []string{
+		r.Result.Scenario, r.Result.Policy,
+		f1(s.SLOViolationMinutes), f1(s.InstanceHours), f2(s.Cost),
+		f1(s.UnderAccuracy), f1(s.OverAccuracy), f1(s.UnderTimeshare), f1(s.OverTimeshare), f1(s.Instability),
+		f2(s.DroppedPercent), fmt.Sprint(s.ScalingActions), fmt.Sprint(s.Flaps),
+	}
+}
+
+func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// signed formats a percentage change with its sign.
+func signed(v float64) string { return fmt.Sprintf("%+.0f%%", v) }
+
+// WriteSummary writes the summary table and the comparison with target
+// tracking as plain text.
+func WriteSummary(w io.Writer, runs []suite.Run) error {
+	var b strings.Builder
+	columns := tableColumns()
+	pad := func(cells []string) {
+		for i, c := range cells {
+			if i < 2 {
+				fmt.Fprintf(&b, "%-*s", columns[i].width, c)
+			} else {
+				fmt.Fprintf(&b, " %*s", columns[i].width, c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	heads := make([]string, len(columns))
+	for i, c := range columns {
+		heads[i] = c.head
+	}
+	pad(heads)
+	prev := ""
+	for _, r := range runs {
+		if prev != "" && r.Result.Scenario != prev {
+			b.WriteString("\n")
+		}
+		prev = r.Result.Scenario
+		pad(row(r))
+	}
+	b.WriteString("\nstampkit vs target tracking (SLO-violation minutes, instance-hours):\n")
+	for _, c := range Compare(runs) {
+		fmt.Fprintf(&b, "  %-14s SLO %7.1f vs %7.1f min (%5s)   instance-hours %8.1f vs %8.1f (%5s)\n",
+			c.Scenario, c.StampkitSLO, c.TrackingSLO, signed(c.SLOChange()), c.StampkitHours, c.TrackingHours, signed(c.HoursChange()))
+	}
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("writing summary: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package twin
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Ordering of events that fall on the same instant: instances change state
+// first, then the world closes metric periods, evaluates alarms and routes
+// the next step's traffic, then the bus delivers. Within a priority, events
+// run in the order they were scheduled.
+const (
+	prioFleet = iota
+	prioWorld
+	prioBus
+)
+
+type scheduled struct {
+	at   time.Duration
+	prio int
+	seq  uint64
+	fn   func(context.Context)
+}
+
+type queue []*scheduled
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	a, b := q[i], q[j]
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	if a.prio != b.prio {
+		return a.prio < b.prio
+	}
+	return a.seq < b.seq
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(*scheduled)) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
+}
+
+// Random streams, one per concern, so that a policy that launches more
+// instances does not shift the metric noise or the delivery delays of
+// another run on the same seed.
+const (
+	streamLaunch = iota + 1
+	streamNoise
+	streamBus
+	streamHealth
+)
+
+// sim is one run: the virtual clock, the event queue and the models.
+type sim struct {
+	cfg   Config
+	sc    Scenario
+	start time.Time
+	now   time.Duration
+	q     queue
+	seq   uint64
+
+	launchRNG, noiseRNG, busRNG, healthRNG *rand.Rand
+
+	fleet *fleet
+	cw    *cloudWatch
+	bus   *bus
+
+	counts []int64 // requests offered in each step
+	res    *Result
+	// onStep runs after each step's traffic; tests and autoscalers hook in.
+	onStep []func(i int)
+}
+
+func newSim(cfg Config, sc Scenario) *sim {
+	rng := func(stream uint64) *rand.Rand { return rand.New(rand.NewPCG(cfg.Seed, stream)) }
+	s := &sim{
+		cfg: cfg, sc: sc, start: sc.Trace.Start,
+		launchRNG: rng(streamLaunch), noiseRNG: rng(streamNoise), busRNG: rng(streamBus), healthRNG: rng(streamHealth),
+	}
+	s.res = &Result{
+		Scenario: sc.Name, Config: cfg, Start: s.start,
+		Samples:    make([]Sample, len(sc.Trace.Rates)),
+		Datapoints: map[string][]Datapoint{},
+		Outcomes:   map[string]int{},
+	}
+	s.counts = requestCounts(sc.Trace.Rates, cfg.Step)
+	s.cw = newCloudWatch(s)
+	s.bus = newBus(s)
+	s.fleet = newFleet(s, cfg.DemandInstances(sc.Trace.Rates[0]))
+	return s
+}
+
+// requestCounts turns rates into whole requests per step, carrying the
+// fractions so that the total matches the integral of the rate.
+func requestCounts(rates []float64, step time.Duration) []int64 {
+	out := make([]int64, len(rates))
+	cum, prev := 0.0, int64(0)
+	for i, r := range rates {
+		cum += r * step.Seconds()
+		next := int64(math.Floor(cum))
+		out[i] = next - prev
+		prev = next
+	}
+	return out
+}
+
+// Now is the virtual wall-clock time; the scaler handler's clock.
+func (s *sim) Now() time.Time { return s.start.Add(s.now) }
+
+func (s *sim) wall(d time.Duration) time.Time { return s.start.Add(d) }
+
+// at schedules fn at virtual time t (never in the past).
+func (s *sim) at(t time.Duration, prio int, fn func(context.Context)) {
+	s.seq++
+	heap.Push(&s.q, &scheduled{at: max(t, s.now), prio: prio, seq: s.seq, fn: fn})
+}
+
+func (s *sim) run(ctx context.Context) error {
+	n := len(s.counts)
+	for i := 0; i <= n; i++ {
+		s.at(time.Duration(i)*s.cfg.Step, prioWorld, func(context.Context) { s.world(i) })
+	}
+	if s.sc.ImageBuiltAt > 0 && s.sc.ImageBuiltAt < time.Duration(n)*s.cfg.Step {
+		s.at(s.sc.ImageBuiltAt, prioWorld, func(context.Context) { s.imageBuilt() })
+	}
+	end := time.Duration(n) * s.cfg.Step
+	for processed := 0; s.q.Len() > 0; processed++ {
+		if processed%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		e := heap.Pop(&s.q).(*scheduled)
+		if e.at > end {
+			break
+		}
+		s.now = e.at
+		e.fn(ctx)
+	}
+	s.now = end
+	s.fleet.finish()
+	return nil
+}
+
+// world runs at the boundary before step i: it closes the metric periods
+// that end here (which evaluates alarms and lets policies act), then routes
+// step i's requests. Step n is the end of the run.
+func (s *sim) world(i int) {
+	s.cw.closePeriods()
+	if i == len(s.counts) {
+		return
+	}
+	s.fleet.refreshStep()
+	smp := s.fleet.traffic(s.counts[i])
+	s.res.Samples[i] = smp
+	s.res.Offered += smp.Offered
+	s.res.Served += smp.Served
+	s.res.Dropped += smp.Dropped
+	for _, f := range s.onStep {
+		f(i)
+	}
+}
+
+// imageBuilt is the image pipeline publishing a new image. A rollout core
+// will consume this event (it goes on the bus for the stampkit run); until
+// it exists the twin rolls the image out itself with an instance refresh.
+func (s *sim) imageBuilt() {
+	image := "ami-twin-v2"
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: "image built", Detail: image})
+	s.bus.publishImage(image)
+	s.fleet.startRefresh(image)
+}

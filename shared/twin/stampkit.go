@@ -1,0 +1,180 @@
+package twin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/scaler"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// FleetName is the name the twin's configuration gives the simulated
+// fleet.
+const FleetName = "web"
+
+type stampkit struct {
+	policy scaling.Policy
+}
+
+// Stampkit is the toolkit itself: the real scaler handler (shared/scaler)
+// with policy p. The twin creates the CloudWatch alarms p's triggers
+// declare, sends their state changes and a schedule tick through the
+// simulated EventBridge as the JSON AWS sends, and serves the handler's
+// Groups and Alarms ports from the simulated group and alarms; claims and
+// scaler state live in a memstore.
+func Stampkit(p scaling.Policy) Autoscaler { return stampkit{policy: p} }
+
+func (stampkit) Name() string { return "stampkit" }
+
+// config returns the configuration the stampkit scaler runs with in the
+// twin: one fleet on cfg's group with policy p.
+func (k stampkit) config(cfg Config) (config.Config, error) {
+	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{Name: FleetName, Group: cfg.Group, Scaling: k.policy}}}
+	if err := c.Validate(); err != nil {
+		return config.Config{}, err
+	}
+	return c, nil
+}
+
+func (k stampkit) attach(s *sim) error {
+	c, err := k.config(s.cfg)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range k.policy.Rules {
+		if r.Trigger == nil {
+			errs = append(errs, fmt.Errorf("rule %s: the twin needs the rule's trigger to simulate its alarm", r.Alarm))
+			continue
+		}
+		t := r.Trigger
+		spec := MetricSpec{Namespace: t.Namespace, Name: t.Metric, Dimensions: t.Dimensions, Statistic: t.Statistic, Period: t.Period.Std()}
+		kind, err := kindOf(spec)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule %s: %w", r.Alarm, err))
+			continue
+		}
+		cmp := GreaterThanThreshold
+		if r.Direction == scaling.In {
+			cmp = LessThanThreshold
+		}
+		a := NewAlarm(r.Alarm, cmp, t.Threshold, t.EvaluationPeriods, t.DatapointsToAlarm)
+		if _, err := s.cw.addAlarm(a, spec, kind, func(w *watched, changed bool) {
+			if !changed {
+				return
+			}
+			raw, err := s.bus.alarmEvent(w)
+			if err != nil {
+				s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+				return
+			}
+			s.bus.publish("alarm:"+w.Name, raw)
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	rec := &decisionLog{s: s}
+	if s.cfg.HandlerLog != nil {
+		rec.next = logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()
+	}
+	h := &scaler.Handler{
+		Config: c,
+		Groups: groupsPort{f: s.fleet, by: "stampkit"},
+		Alarms: alarmsPort{cw: s.cw},
+		Store:  memstore.New(s),
+		Clock:  s,
+		Log:    slog.New(rec),
+	}
+	if s.cfg.HandlerLog != nil {
+		h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
+	}
+	s.bus.deliver = func(ctx context.Context, raw []byte) {
+		if err := h.Handle(ctx, raw); err != nil {
+			s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("%s: %v", s.Now().UTC().Format(time.RFC3339), err))
+		}
+	}
+	// The EventBridge schedule rule that makes the scaler re-evaluate
+	// alarms still in ALARM.
+	var tick func(context.Context)
+	tick = func(context.Context) {
+		raw, err := s.bus.tickEvent(s.Now())
+		if err != nil {
+			s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+			return
+		}
+		s.bus.publish(scheduleSource, raw)
+		s.at(s.now+s.cfg.TickInterval, prioBus, tick)
+	}
+	s.at(s.cfg.TickInterval, prioBus, tick)
+	return nil
+}
+
+// decisionLog is the handler's logger in the twin: it keeps the reason of
+// each capacity change and counts outcomes, and forwards records to a JSON
+// logger when one is configured.
+type decisionLog struct {
+	s    *sim
+	next slog.Handler
+}
+
+func (d *decisionLog) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || (d.next != nil && d.next.Enabled(ctx, l))
+}
+
+func (d *decisionLog) Handle(ctx context.Context, r slog.Record) error {
+	// Records carry virtual time, so a run's log is as deterministic as
+	// the run.
+	r.Time = d.s.Now()
+	if r.Message == "scaling decision" {
+		var outcome, reason string
+		var to int64 = -1
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "outcome":
+				outcome = a.Value.String()
+			case "reason":
+				reason = a.Value.String()
+			case "to":
+				to = a.Value.Int64()
+			}
+			return true
+		})
+		d.s.res.Outcomes[outcome]++
+		if n := len(d.s.res.Scaling); outcome == string(scaling.Scaled) && n > 0 {
+			last := &d.s.res.Scaling[n-1]
+			if last.At.Equal(d.s.Now()) && int64(last.To) == to && last.Reason == "" {
+				last.Reason = reason
+			}
+		}
+	}
+	if d.next != nil {
+		return d.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (d *decisionLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *d
+	if d.next != nil {
+		c.next = d.next.WithAttrs(attrs)
+	}
+	return &c
+}
+
+func (d *decisionLog) WithGroup(name string) slog.Handler {
+	c := *d
+	if d.next != nil {
+		c.next = d.next.WithGroup(name)
+	}
+	return &c
+}

@@ -1,0 +1,275 @@
+// Package twin is the local twin: a deterministic discrete-event simulation
+// of an Auto Scaling group behind an Application Load Balancer, the service
+// on it, CloudWatch metrics and alarms, and EventBridge, on a virtual clock.
+//
+// It runs the real scaler handler (shared/scaler) on the JSON events AWS
+// would send, through the same ports the Lambda uses, so what the twin shows
+// is what the toolkit does. Two faithful models of AWS's own policies
+// (target tracking and simple scaling) run on the same demand for
+// comparison.
+//
+// Nothing sleeps: events are ordered by virtual time, and every random draw
+// comes from a PCG generator seeded by Config.Seed, in separate streams for
+// launch latencies, metric noise and delivery, so one seed gives one
+// outcome, byte for byte.
+package twin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/twin/traces"
+)
+
+// Config describes the simulated fleet and the AWS services around it.
+type Config struct {
+	// Group is the Auto Scaling group's name; alarms are named after it.
+	Group    string
+	Min, Max int
+	// Step is the resolution of the service model: demand, load balancing
+	// and utilisation are computed per step. Alarm periods must be
+	// multiples of it.
+	Step time.Duration
+	Seed uint64
+
+	// InstanceCapacity is the requests per second an instance serves at
+	// 100 % CPU; more is dropped.
+	InstanceCapacity float64
+	// TargetUtilisation (0–1) is the utilisation a right-sized fleet runs
+	// at: the demand in instances is the request rate divided by
+	// InstanceCapacity × TargetUtilisation.
+	TargetUtilisation float64
+
+	// LaunchMedian and LaunchSpread give the log-normal time from launch to
+	// a booted instance (median, and standard deviation of its logarithm).
+	LaunchMedian time.Duration
+	LaunchSpread float64
+	// Lifecycle holds booted instances before InService and drained ones
+	// before they terminate; nil means the group has no lifecycle hooks.
+	Lifecycle Lifecycle
+	// HealthCheckInterval × HealthyThreshold is how long a new target takes
+	// to pass the load balancer's health checks before it gets traffic.
+	HealthCheckInterval time.Duration
+	HealthyThreshold    int
+	// DeregistrationDelay is how long a target that served traffic drains
+	// before its instance terminates.
+	DeregistrationDelay time.Duration
+	// RefreshMinHealthy is the instance refresh's MinHealthyPercentage when
+	// an image is rolled out; RefreshWarmup is how long a replacement must
+	// be healthy before the next batch.
+	RefreshMinHealthy int
+	RefreshWarmup     time.Duration
+
+	// BaseP95 is the service's 95th-percentile latency at no load; under
+	// load it grows as BaseP95/(1-u) (an M/M/1 queue), capped at P95Cap.
+	BaseP95, P95Cap time.Duration
+	// A step violates the SLO when p95 latency exceeds P95Bound, when
+	// utilisation exceeds UtilisationBound, or when a request is dropped.
+	P95Bound         time.Duration
+	UtilisationBound float64
+	// CPUNoise is the standard deviation, in CPU percentage points, of the
+	// measurement noise on the fleet's CPU metric.
+	CPUNoise float64
+
+	// TickInterval is the period of the EventBridge schedule that makes
+	// the stampkit scaler re-evaluate alarms still in ALARM.
+	TickInterval time.Duration
+	Bus          BusConfig
+	// PricePerHour is the on-demand price of one instance, for the cost
+	// column of the scores.
+	PricePerHour float64
+	// HandlerLog, when set, receives the scaler handler's JSON log lines
+	// and EMF metric records.
+	HandlerLog io.Writer
+}
+
+// DefaultConfig is the fleet the demo simulates. The instance is a
+// c7g.large-class web server (2 vCPU, 100 requests/s at full CPU) at the
+// on-demand price of $0.0725 an hour (us-east-1); the load balancer's
+// health checks are tuned down from AWS's 30 s × 5 to 10 s × 3, and the
+// deregistration delay from 300 s to 30 s, as DESIGN.md advises.
+func DefaultConfig() Config {
+	return Config{
+		Group: "web-asg", Min: 2, Max: 100,
+		Step: 10 * time.Second, Seed: 1,
+		InstanceCapacity: 100, TargetUtilisation: 0.6,
+		LaunchMedian: 100 * time.Second, LaunchSpread: 0.25,
+		HealthCheckInterval: 10 * time.Second, HealthyThreshold: 3,
+		DeregistrationDelay: 30 * time.Second,
+		RefreshMinHealthy:   90, RefreshWarmup: 60 * time.Second,
+		BaseP95: 50 * time.Millisecond, P95Cap: 10 * time.Second,
+		P95Bound: 250 * time.Millisecond, UtilisationBound: 0.9,
+		CPUNoise:     1.0,
+		TickInterval: time.Minute,
+		Bus:          BusConfig{MinDelay: 200 * time.Millisecond, MaxDelay: 2 * time.Second, DuplicateProbability: 0.02, DuplicateDelay: 30 * time.Second},
+		PricePerHour: 0.0725,
+	}
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Group == "" {
+		bad("group: is empty")
+	}
+	if c.Min < 0 || c.Max < 1 || c.Max < c.Min {
+		bad("min %d, max %d: need 0 <= min <= max, max >= 1", c.Min, c.Max)
+	}
+	if c.Step <= 0 || time.Minute%c.Step != 0 {
+		bad("step %v must divide a minute", c.Step)
+	}
+	if c.InstanceCapacity <= 0 || c.TargetUtilisation <= 0 || c.TargetUtilisation > 1 {
+		bad("instance capacity %g and target utilisation %g: need capacity > 0 and 0 < target <= 1", c.InstanceCapacity, c.TargetUtilisation)
+	}
+	if c.LaunchMedian <= 0 || c.LaunchSpread < 0 {
+		bad("launch median %v and spread %g: need median > 0, spread >= 0", c.LaunchMedian, c.LaunchSpread)
+	}
+	if c.HealthCheckInterval <= 0 || c.HealthyThreshold < 1 || c.DeregistrationDelay < 0 {
+		bad("health checks %v × %d, deregistration delay %v: need positive interval and threshold", c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay)
+	}
+	if c.RefreshMinHealthy < 0 || c.RefreshMinHealthy > 100 || c.RefreshWarmup < 0 {
+		bad("refresh min healthy %d%% must be 0-100 and warm-up %v not negative", c.RefreshMinHealthy, c.RefreshWarmup)
+	}
+	if c.BaseP95 <= 0 || c.P95Cap < c.BaseP95 || c.P95Bound <= 0 || c.UtilisationBound <= 0 {
+		bad("latency model: need 0 < base p95 <= cap, positive bounds")
+	}
+	if c.CPUNoise < 0 || c.TickInterval <= 0 || c.PricePerHour < 0 {
+		bad("cpu noise %g, tick interval %v, price %g: need noise >= 0, interval > 0, price >= 0", c.CPUNoise, c.TickInterval, c.PricePerHour)
+	}
+	if err := c.Bus.validate(); err != nil {
+		bad("bus: %v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// PerInstanceTarget is the request rate one instance carries at the target
+// utilisation: the unit of demand in instances.
+func (c Config) PerInstanceTarget() float64 { return c.InstanceCapacity * c.TargetUtilisation }
+
+// DemandInstances is the number of instances a request rate needs at the
+// target utilisation.
+func (c Config) DemandInstances(rate float64) int {
+	return int(math.Ceil(rate/c.PerInstanceTarget() - 1e-9))
+}
+
+// Scenario is what happens to the fleet: the demand it sees and, when
+// ImageBuiltAt is set, a new image mid-run that is rolled out to it.
+type Scenario struct {
+	Name  string
+	Trace traces.Trace
+	// ImageBuiltAt is when, from the start, the image pipeline publishes a
+	// new image; zero means no rollout.
+	ImageBuiltAt time.Duration
+}
+
+// Sample is the fleet during one step.
+type Sample struct {
+	// Offered requests arrived during the step; Served were answered and
+	// Dropped were not (no healthy target, or beyond capacity).
+	// Offered == Served + Dropped.
+	Offered, Served, Dropped int64
+	// Healthy targets took traffic; InService counts the group's InService
+	// instances (healthy or still in health checks); Pending are launching;
+	// Draining are deregistering before termination; Desired is the
+	// group's desired capacity.
+	Healthy, InService, Pending, Draining, Desired int
+	// CPU is the mean CPU of the healthy targets, in percent.
+	CPU float64
+	// P95 is the 95th-percentile latency of served requests.
+	P95 time.Duration
+	// Violation is set when the step breaks the SLO.
+	Violation bool
+}
+
+// ScalingEvent is a change of the group's desired capacity.
+type ScalingEvent struct {
+	At       time.Time
+	From, To int
+	// By names what changed it: the policy, or "rollout".
+	By     string
+	Reason string
+}
+
+// AlarmChange is an alarm changing state.
+type AlarmChange struct {
+	At       time.Time
+	Alarm    string
+	From, To string
+	// Value is the newest datapoint when the state changed.
+	Value float64
+}
+
+// RolloutEvent marks a step of an image rollout.
+type RolloutEvent struct {
+	At     time.Time
+	What   string
+	Detail string
+}
+
+// BusStats counts what the simulated EventBridge did.
+type BusStats struct {
+	Published, Delivered, Duplicates, Overtaken int
+}
+
+// Result is the record of one run.
+type Result struct {
+	Scenario, Policy string
+	Config           Config
+	Start            time.Time
+	Samples          []Sample
+	Scaling          []ScalingEvent
+	Alarms           []AlarmChange
+	// Datapoints holds every datapoint each alarm evaluated, by alarm name.
+	Datapoints map[string][]Datapoint
+	Rollout    []RolloutEvent
+	// Offered, Served and Dropped total the samples.
+	Offered, Served, Dropped int64
+	// InstanceSeconds is the exact billed time of all instances, from
+	// launch to termination.
+	InstanceSeconds float64
+	Bus             BusStats
+	// Outcomes counts the stampkit handler's decisions by outcome.
+	Outcomes map[string]int
+	// HandlerErrors lists errors the handler returned (Lambda would retry
+	// them); a healthy run has none.
+	HandlerErrors []string
+}
+
+// Time returns the start time of step i.
+func (r *Result) Time(i int) time.Time { return r.Start.Add(time.Duration(i) * r.Config.Step) }
+
+// Autoscaler is a scaling policy under test. Stampkit, TargetTracking and
+// SimpleScaling provide them.
+type Autoscaler interface {
+	// Name names the policy in results and reports.
+	Name() string
+	// attach declares the policy's alarms and schedules on s.
+	attach(s *sim) error
+}
+
+// Run simulates sc under a with cfg and returns the record.
+func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("twin config: %w", err)
+	}
+	if sc.Trace.Step != cfg.Step {
+		return nil, fmt.Errorf("scenario %s: trace step %v differs from simulation step %v", sc.Name, sc.Trace.Step, cfg.Step)
+	}
+	if len(sc.Trace.Rates) == 0 {
+		return nil, fmt.Errorf("scenario %s: empty trace", sc.Name)
+	}
+	s := newSim(cfg, sc)
+	if err := a.attach(s); err != nil {
+		return nil, fmt.Errorf("attaching %s: %w", a.Name(), err)
+	}
+	s.res.Policy = a.Name()
+	if err := s.run(ctx); err != nil {
+		return nil, fmt.Errorf("simulating %s under %s: %w", sc.Name, a.Name(), err)
+	}
+	return s.res, nil
+}

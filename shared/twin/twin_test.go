@@ -1,0 +1,418 @@
+package twin_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/scaling"
+	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/suite"
+	"github.com/stampkit/stampkit/shared/twin/traces"
+)
+
+// scenario returns a suite scenario cut to its first hours.
+func scenario(t *testing.T, cfg twin.Config, name string, hours int, seed uint64) twin.Scenario {
+	t.Helper()
+	sc, err := suite.Scenario(name, cfg, seed)
+	if err != nil {
+		t.Fatalf("scenario %s: %v", name, err)
+	}
+	if n := hours * int(time.Hour/cfg.Step); n < len(sc.Trace.Rates) {
+		sc.Trace.Rates = sc.Trace.Rates[:n]
+	}
+	return sc
+}
+
+func policy(t *testing.T, cfg twin.Config, name string) twin.Autoscaler {
+	t.Helper()
+	p, err := suite.Policy(name, cfg)
+	if err != nil {
+		t.Fatalf("policy %s: %v", name, err)
+	}
+	return p
+}
+
+func run(t *testing.T, cfg twin.Config, sc twin.Scenario, a twin.Autoscaler) *twin.Result {
+	t.Helper()
+	r, err := twin.Run(t.Context(), cfg, sc, a)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(r.HandlerErrors) > 0 {
+		t.Fatalf("handler errors: %v", r.HandlerErrors)
+	}
+	return r
+}
+
+// TestConservation checks that every request is counted once: served or
+// dropped, never both, never lost, and never dropped while the healthy
+// targets had room for it.
+func TestConservation(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	perTarget := int64(math.Floor(cfg.InstanceCapacity * cfg.Step.Seconds()))
+	for _, sn := range []string{suite.FlashCrowd, suite.Step} {
+		for _, pn := range suite.PolicyNames() {
+			t.Run(sn+"/"+pn, func(t *testing.T) {
+				sc := scenario(t, cfg, sn, 3, 7)
+				r := run(t, cfg, sc, policy(t, cfg, pn))
+				var offered, served, dropped int64
+				for i, s := range r.Samples {
+					if s.Served+s.Dropped != s.Offered {
+						t.Fatalf("step %d: served %d + dropped %d = %d, want offered %d", i, s.Served, s.Dropped, s.Served+s.Dropped, s.Offered)
+					}
+					if s.Served > int64(s.Healthy)*perTarget {
+						t.Fatalf("step %d: served %d with %d healthy targets of %d each", i, s.Served, s.Healthy, perTarget)
+					}
+					if s.Offered <= int64(s.Healthy)*perTarget && s.Dropped != 0 {
+						t.Fatalf("step %d: dropped %d of %d with room for %d", i, s.Dropped, s.Offered, int64(s.Healthy)*perTarget)
+					}
+					offered += s.Offered
+					served += s.Served
+					dropped += s.Dropped
+				}
+				if offered != r.Offered || served != r.Served || dropped != r.Dropped {
+					t.Errorf("totals %d/%d/%d, want the samples' %d/%d/%d", r.Offered, r.Served, r.Dropped, offered, served, dropped)
+				}
+				integral := 0.0
+				for _, rate := range sc.Trace.Rates {
+					integral += rate * cfg.Step.Seconds()
+				}
+				if got, want := offered, int64(math.Floor(integral)); got != want {
+					t.Errorf("offered %d requests, want the trace's %d", got, want)
+				}
+				if r.Dropped == 0 && sn == suite.FlashCrowd && pn == suite.StepScaling {
+					t.Errorf("the step policy dropped nothing in a flash crowd; the test would not see a drop")
+				}
+			})
+		}
+	}
+}
+
+// TestDeterminism runs the same seed twice and a different seed once.
+func TestDeterminism(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	for _, pn := range suite.PolicyNames() {
+		t.Run(pn, func(t *testing.T) {
+			sc := scenario(t, cfg, suite.Spike, 3, 1)
+			a := run(t, cfg, sc, policy(t, cfg, pn))
+			b := run(t, cfg, sc, policy(t, cfg, pn))
+			if d := cmp.Diff(a, b); d != "" {
+				t.Errorf("two runs on one seed differ (-first +second):\n%s", d)
+			}
+			other := cfg
+			other.Seed = 2
+			c := run(t, other, sc, policy(t, other, pn))
+			if cmp.Equal(a.Samples, c.Samples) {
+				t.Errorf("seeds 1 and 2 gave identical samples; the seed does not reach the model")
+			}
+		})
+	}
+}
+
+// TestTargetTrackingWaitsForDatapoints checks the target tracking model
+// against AWS's documented timing: no scale-out before 3 consecutive
+// one-minute datapoints above the target, no scale-in before 15 below 90 %
+// of it.
+func TestTargetTrackingWaitsForDatapoints(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	cfg.CPUNoise = 0
+	inst := cfg.PerInstanceTarget()
+	tests := []struct {
+		name        string
+		at, hold    time.Duration
+		base, peak  float64
+		wantScaling bool
+	}{
+		{name: "demand doubles on a minute boundary", at: time.Hour, base: 10 * inst, peak: 20 * inst, wantScaling: true},
+		{name: "demand triples mid-minute", at: time.Hour + 30*time.Second, base: 10 * inst, peak: 30 * inst, wantScaling: true},
+		{name: "a two-minute burst breaches only two datapoints", at: time.Hour, hold: 2 * time.Minute, base: 10 * inst, peak: 30 * inst},
+		{name: "a burst of two and a half minutes breaches three", at: time.Hour + 30*time.Second, hold: 150 * time.Second, base: 10 * inst, peak: 30 * inst, wantScaling: true},
+		{name: "demand halves", at: time.Hour, base: 20 * inst, peak: 10 * inst, wantScaling: true},
+	}
+	high, low := twin.TargetTrackingAlarms(cfg.Group)
+	tc := twin.DefaultTargetTracking(60)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := traces.Step(traces.Shape{Step: cfg.Step, Length: 3 * time.Hour, Base: tt.base, Peak: tt.peak, At: tt.at, Hold: tt.hold})
+			if err != nil {
+				t.Fatalf("trace: %v", err)
+			}
+			r := run(t, cfg, twin.Scenario{Name: tt.name, Trace: tr}, twin.TargetTracking(tc))
+			if got := len(r.Scaling) > 0; got != tt.wantScaling {
+				t.Fatalf("scaled = %v (%v), want %v", got, r.Scaling, tt.wantScaling)
+			}
+			check := func(e twin.ScalingEvent, alarm string, points int, breaches func(float64) bool) {
+				var recent []twin.Datapoint
+				for _, dp := range r.Datapoints[alarm] {
+					if !dp.Time.Add(time.Minute).After(e.At) {
+						recent = append(recent, dp)
+					}
+				}
+				if len(recent) < points {
+					t.Fatalf("%v: scaled after %d datapoints, want at least %d", e.At, len(recent), points)
+				}
+				for _, dp := range recent[len(recent)-points:] {
+					if dp.Missing || !breaches(dp.Value) {
+						t.Errorf("scaled %d -> %d at %v, but the datapoint of %v was %g", e.From, e.To, e.At.Format("15:04:05"), dp.Time.Format("15:04"), dp.Value)
+					}
+				}
+			}
+			for _, e := range r.Scaling {
+				if e.To > e.From {
+					check(e, high, 3, func(v float64) bool { return v > tc.TargetValue })
+				} else {
+					check(e, low, 15, func(v float64) bool { return v < 0.9*tc.TargetValue })
+				}
+			}
+			if tt.wantScaling {
+				first := r.Scaling[0].At.Sub(r.Start)
+				if earliest := tt.at.Truncate(time.Minute) + 3*time.Minute; first < earliest {
+					t.Errorf("first scaling %v after the start, want no sooner than %v", first, earliest)
+				}
+			}
+		})
+	}
+}
+
+// TestDeliveryFaultsDoNotChangeEffects runs the stampkit scaler with
+// EventBridge duplicating half the alarm events and delaying them enough
+// to reorder them, and compares it with a bus that delivers each event
+// once and drops any a newer one from the same alarm overtook.
+func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
+	var dups, overtaken, stale int
+	for _, sn := range []string{suite.Spike, suite.FlashCrowd, suite.Ramp} {
+		t.Run(sn, func(t *testing.T) {
+			cfg := twin.DefaultConfig()
+			cfg.Bus = twin.BusConfig{MaxDelay: 45 * time.Second, DuplicateProbability: 0.5, DuplicateDelay: 90 * time.Second}
+			sc := scenario(t, cfg, sn, 6, 3)
+			faulty := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
+			cfg.Bus.ExactlyOnce = true
+			ideal := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
+
+			type change struct {
+				At       time.Time
+				From, To int
+			}
+			timeline := func(r *twin.Result) []change {
+				var out []change
+				for _, e := range r.Scaling {
+					out = append(out, change{e.At, e.From, e.To})
+				}
+				return out
+			}
+			if len(ideal.Scaling) == 0 {
+				t.Fatal("no scaling at all: the comparison would prove nothing")
+			}
+			if d := cmp.Diff(timeline(ideal), timeline(faulty)); d != "" {
+				t.Errorf("capacity changes differ (-exactly once +at least once, reordered):\n%s", d)
+			}
+			dups += faulty.Bus.Duplicates
+			overtaken += ideal.Bus.Overtaken
+			stale += faulty.Outcomes[string(scaling.Stale)]
+		})
+	}
+	if dups == 0 || overtaken == 0 || stale == 0 {
+		t.Errorf("got %d duplicates, %d overtaken events, %d stale signals; the faults were not exercised", dups, overtaken, stale)
+	}
+}
+
+// TestInstanceRefresh rolls a new image out to a steady fleet.
+func TestInstanceRefresh(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	cfg.CPUNoise = 0
+	tr, err := traces.Step(traces.Shape{Step: cfg.Step, Length: 3 * time.Hour, Base: 30 * cfg.PerInstanceTarget(), Peak: 30 * cfg.PerInstanceTarget()})
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	sc := twin.Scenario{Name: "refresh", Trace: tr, ImageBuiltAt: time.Hour}
+	// A policy that never fires, so that only the refresh moves the fleet.
+	idle := twin.SimpleScaling(twin.SimpleScalingConfig{High: 99, Low: 1, HighPeriods: 1, LowPeriods: 1, Adjustment: 1, Cooldown: time.Minute})
+	r := run(t, cfg, sc, idle)
+	var what []string
+	for _, e := range r.Rollout {
+		what = append(what, e.What)
+	}
+	if d := cmp.Diff([]string{"image built", "refresh started", "refresh finished"}, what); d != "" {
+		t.Fatalf("rollout events (-want +got):\n%s", d)
+	}
+	if len(r.Scaling) != 0 {
+		t.Errorf("capacity changed during the refresh: %v", r.Scaling)
+	}
+	start, end := r.Rollout[1].At, r.Rollout[2].At
+	batch := 30 * (100 - cfg.RefreshMinHealthy) / 100
+	for i, s := range r.Samples {
+		if at := r.Time(i); !at.Before(start) && at.Before(end) && s.Healthy < 30-batch {
+			t.Fatalf("%v: %d healthy, want at least %d (min healthy %d%%)", at.Format("15:04:05"), s.Healthy, 30-batch, cfg.RefreshMinHealthy)
+		}
+	}
+	if !strings.Contains(r.Rollout[2].Detail, fmt.Sprintf("%d batches", 30/batch)) {
+		t.Errorf("refresh finished with %q, want %d batches", r.Rollout[2].Detail, 30/batch)
+	}
+}
+
+func TestRunRejects(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	sc := scenario(t, cfg, suite.Step, 1, 1)
+	noTrigger := scaling.DefaultPolicy(cfg.Group, 2, 10, scaling.Target{CPU: 60})
+	noTrigger.Rules[0].Trigger = nil
+	fast := scaling.DefaultPolicy(cfg.Group, 2, 10, scaling.Target{CPU: 60})
+	fast.Rules[0].Trigger.Namespace, fast.Rules[0].Trigger.Metric = "AWS/EC2", "CPUUtilization"
+	badStep := cfg
+	badStep.Step = 7 * time.Second
+	tests := []struct {
+		name    string
+		cfg     twin.Config
+		policy  twin.Autoscaler
+		wantErr string
+	}{
+		{name: "rule without trigger", cfg: cfg, policy: twin.Stampkit(noTrigger), wantErr: "needs the rule's trigger"},
+		{name: "EC2 metric at 10 s", cfg: cfg, policy: twin.Stampkit(fast), wantErr: "no data at a 10s period"},
+		{name: "target out of range", cfg: cfg, policy: twin.TargetTracking(twin.TargetTrackingConfig{TargetValue: 120}), wantErr: "target value"},
+		{name: "step that does not divide a minute", cfg: badStep, policy: twin.TargetTracking(twin.DefaultTargetTracking(60)), wantErr: "must divide a minute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := twin.Run(t.Context(), tt.cfg, sc, tt.policy)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Run error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// alarmEvent is an EventBridge alarm state change in AWS's shape.
+func alarmEvent(t *testing.T, alarm, state string, value, threshold float64) []byte {
+	t.Helper()
+	reason, err := json.Marshal(map[string]any{"version": "1.0", "statistic": "Average", "period": 10, "recentDatapoints": []float64{value}, "threshold": threshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(map[string]any{
+		"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "CloudWatch Alarm State Change",
+		"source": "aws.cloudwatch", "account": "111122223333", "time": "2026-11-02T12:00:00Z", "region": "us-east-1",
+		"resources": []string{"arn:aws:cloudwatch:us-east-1:111122223333:alarm:" + alarm},
+		"detail": map[string]any{
+			"alarmName": alarm,
+			"state":     map[string]any{"value": state, "reason": "Threshold Crossed", "reasonData": string(reason), "timestamp": "2026-11-02T12:00:00.000+0000"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestInvokeScaler(t *testing.T) {
+	p := scaling.DefaultPolicy("web-asg", 2, 20, scaling.Target{CPU: 60})
+	tests := []struct {
+		name        string
+		raw         []byte
+		wantDesired int
+		wantErr     bool
+		wantLog     string
+	}{
+		{name: "CPU far past the threshold", raw: alarmEvent(t, "web-asg-cpu-high", "ALARM", 95, 65), wantDesired: 6, wantLog: `"to":6`},
+		{name: "alarm back to OK", raw: alarmEvent(t, "web-asg-cpu-high", "OK", 50, 65), wantDesired: 4, wantLog: `"outcome":"not_in_alarm"`},
+		{name: "alarm of another fleet", raw: alarmEvent(t, "ServerCpuTooHigh", "ALARM", 99, 50), wantDesired: 4, wantLog: "no fleet scales on"},
+		{name: "malformed", raw: []byte(`{"source":`), wantDesired: 4, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log strings.Builder
+			g, err := twin.InvokeScaler(t.Context(), tt.raw, twin.Invocation{
+				GroupName: "web-asg", Group: scaling.Group{Min: 2, Max: 20, Desired: 4, InService: 4},
+				Policy: p, Now: time.Date(2026, 11, 2, 12, 0, 5, 0, time.UTC), Log: &log,
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("InvokeScaler error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if g.Desired != tt.wantDesired {
+				t.Errorf("desired = %d, want %d", g.Desired, tt.wantDesired)
+			}
+			if !strings.Contains(log.String(), tt.wantLog) {
+				t.Errorf("log lacks %s:\n%s", tt.wantLog, log.String())
+			}
+		})
+	}
+}
+
+// TestScenarioDemand checks that the suite's scenarios need the number of
+// instances the report says.
+func TestScenarioDemand(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	for _, name := range suite.Names() {
+		t.Run(name, func(t *testing.T) {
+			sc, err := suite.Scenario(name, cfg, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			peak := cfg.DemandInstances(sc.Trace.Peak())
+			if peak < 20 || peak > 75 {
+				t.Errorf("peak demand %d instances, want 20-75", peak)
+			}
+			if low := cfg.DemandInstances(slices.Min(sc.Trace.Rates)); low > 12 {
+				t.Errorf("lowest demand %d instances, want a quiet period of at most 12", low)
+			}
+		})
+	}
+	if _, err := suite.Scenario("nope", cfg, 1); err == nil {
+		t.Error("unknown scenario: got no error")
+	}
+}
+
+// holdFor is a Lifecycle that records the actions it holds and releases
+// launches after a fixed wait.
+type holdFor struct {
+	wait    time.Duration
+	actions map[string]int
+}
+
+func (h *holdFor) Hold(a *twin.LifecycleAction) {
+	h.actions[a.Transition]++
+	if a.Transition == twin.Launching {
+		a.CompleteAfter(h.wait)
+		return
+	}
+	a.CompleteAfter(0)
+}
+
+// TestLifecycleHoldsInstances checks the lifecycle seam: every launch and
+// termination of a serving instance passes through it, and a launch hook
+// delays service by its wait.
+func TestLifecycleHoldsInstances(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	sc := scenario(t, cfg, suite.Spike, 6, 1)
+	free := run(t, cfg, sc, policy(t, cfg, suite.TargetTracking))
+
+	h := &holdFor{wait: 4 * time.Minute, actions: map[string]int{}}
+	cfg.Lifecycle = h
+	held := run(t, cfg, sc, policy(t, cfg, suite.TargetTracking))
+	if h.actions[twin.Launching] == 0 || h.actions[twin.Terminating] == 0 {
+		t.Fatalf("held %v, want launches and terminations", h.actions)
+	}
+	// The first scale-out happens at the same moment in both runs; its
+	// instances serve at least the hook's wait later when held.
+	firstServing := func(r *twin.Result) time.Duration {
+		out := r.Scaling[0].At.Sub(r.Start)
+		for i, s := range r.Samples {
+			if at := time.Duration(i) * cfg.Step; at > out && s.Healthy > r.Scaling[0].From {
+				return at - out
+			}
+		}
+		t.Fatal("new capacity never served")
+		return 0
+	}
+	if !free.Scaling[0].At.Equal(held.Scaling[0].At) {
+		t.Fatalf("first scaling at %v and %v, want the same moment", free.Scaling[0].At, held.Scaling[0].At)
+	}
+	if a, b := firstServing(free), firstServing(held); b < a+h.wait-cfg.Step {
+		t.Errorf("new capacity served %v after scaling with the hook, %v without; want at least %v more", b, a, h.wait)
+	}
+}
