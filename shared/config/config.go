@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
@@ -44,6 +45,8 @@ type Fleet struct {
 	// DryRun makes the functions decide, log and count, but change nothing.
 	DryRun  bool           `json:"dryRun,omitempty"`
 	Scaling scaling.Policy `json:"scaling"`
+	// Lifecycle gates launches and drains terminations (shared/lifecycle).
+	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
 }
 
 // FromEnv reads and validates the configuration; getenv is os.Getenv in a
@@ -106,6 +109,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
 		}
 		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+		errs = append(errs, validateLifecycle(key, f)...)
 		for _, r := range f.Scaling.Rules {
 			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
 				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))

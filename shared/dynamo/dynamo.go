@@ -46,6 +46,9 @@ type Store struct {
 	api   API
 	table string
 	now   func() time.Time
+	// recordTTL, when set, makes every Save'd record expire that long after
+	// it was written.
+	recordTTL time.Duration
 }
 
 // Option adjusts a Store.
@@ -54,6 +57,12 @@ type Option func(*Store)
 // WithClock replaces time.Now, for tests and the local twin's virtual clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
+}
+
+// WithRecordTTL makes records written by Save expire ttl after each write,
+// for state that is worthless once the thing it tracks must have ended.
+func WithRecordTTL(ttl time.Duration) Option {
+	return func(s *Store) { s.recordTTL = ttl }
 }
 
 // New returns a Store over api (normally a *dynamodb.Client) and table.

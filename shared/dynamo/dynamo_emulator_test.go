@@ -133,3 +133,31 @@ func TestMissingTableEmulator(t *testing.T) {
 		t.Errorf("Claim(missing table): got %v (code %q), want a not-found error", err, awserr.Code(err))
 	}
 }
+
+// Load and Save are the handlers' view of the store: data and version, with
+// records optionally expiring a fixed time after each write.
+func TestLoadSaveEmulator(t *testing.T) {
+	cfg := emu.Fresh(t)
+	awstest.NewTable(t, cfg, "stampkit-state")
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	s := dynamo.New(dynamodb.NewFromConfig(cfg), "stampkit-state", dynamo.WithClock(clk.now), dynamo.WithRecordTTL(time.Hour))
+	ctx := t.Context()
+
+	if data, v, err := s.Load(ctx, "r"); err != nil || data != nil || v != 0 {
+		t.Fatalf("Load(missing) = %q, %d, %v; want nil, 0, nil", data, v, err)
+	}
+	if err := s.Save(ctx, "r", []byte(`{"n":1}`), 0); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if err := s.Save(ctx, "r", []byte(`{"n":2}`), 0); !errors.Is(err, dynamo.ErrVersionConflict) {
+		t.Errorf("Save at a stale version = %v, want ErrVersionConflict", err)
+	}
+	data, v, err := s.Load(ctx, "r")
+	if err != nil || string(data) != `{"n":1}` || v != 1 {
+		t.Errorf("Load = %q, %d, %v; want {\"n\":1}, 1, nil", data, v, err)
+	}
+	clk.t = clk.t.Add(time.Hour + time.Second)
+	if data, v, err := s.Load(ctx, "r"); err != nil || data != nil || v != 0 {
+		t.Errorf("Load after the record TTL = %q, %d, %v; want it gone", data, v, err)
+	}
+}

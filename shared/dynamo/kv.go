@@ -12,7 +12,12 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	return r.Data, r.Version, nil
 }
 
-// Save writes data at key if the record is still at version (see Put).
+// Save writes data at key if the record is still at version (see Put),
+// expiring it after the store's record TTL when one is set.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version int64) error {
-	return s.Put(ctx, key, Record{Data: data}, version)
+	r := Record{Data: data}
+	if s.recordTTL > 0 {
+		r.ExpiresAt = s.now().Add(s.recordTTL)
+	}
+	return s.Put(ctx, key, r, version)
 }

@@ -1,0 +1,38 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// EnvWakeQueue names the SQS queue that carries the lifecycle function's
+// delayed wake-ups (stampkit Tick events) back to it.
+const EnvWakeQueue = "STAMPKIT_WAKE_QUEUE_URL"
+
+// WakeQueueFromEnv reads the wake-up queue URL; the lifecycle function
+// cannot wait without it.
+func WakeQueueFromEnv(getenv func(string) string) (string, error) {
+	url := getenv(EnvWakeQueue)
+	if url == "" {
+		return "", fmt.Errorf("%s: is not set; it names the SQS queue of the lifecycle wake-ups", EnvWakeQueue)
+	}
+	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		return "", fmt.Errorf("%s: %q is not a queue URL", EnvWakeQueue, url)
+	}
+	return url, nil
+}
+
+// FleetForGroup returns the fleet whose Auto Scaling group is named group.
+func (c Config) FleetForGroup(group string) (Fleet, bool) {
+	for _, f := range c.Fleets {
+		if f.Group == group {
+			return f, true
+		}
+	}
+	return Fleet{}, false
+}
+
+// validateLifecycle checks a fleet's lifecycle policy; key names the fleet.
+func validateLifecycle(key string, f Fleet) []error {
+	return prefixed(key+".lifecycle", f.Lifecycle.Validate())
+}
