@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+)
+
+// Context keys read from cdk.json (or `cdk -c key=value`).
+const (
+	CtxAccount                   = "account"
+	CtxRegion                    = "region"
+	CtxAssetsDir                 = "assetsDir"
+	CtxMaxAzs                    = "maxAzs"
+	CtxNatGateways               = "natGateways"
+	CtxLogRetentionDays          = "logRetentionDays"
+	CtxScalerReservedConcurrency = "scalerReservedConcurrency"
+	CtxFleets                    = "fleets"
+)
+
+// Defaults for keys that cdk.json may leave out. The account is a fixed
+// placeholder so that `cdk synth` needs no credentials; a deploy overrides it
+// with -c account=… (and the matching availability-zones context key).
+const (
+	DefaultAccount   = "111111111111"
+	DefaultRegion    = "us-east-1"
+	DefaultAssetsDir = "bin/arm64"
+)
+
+// HandlerNames returns the Lambda functions `make build` writes to
+// <assetsDir>/<name>/bootstrap.
+func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
+
+// Config is the app's typed configuration, read once from the CDK context.
+// It is the seam where the scaling policy will be declared once and fed to
+// both the resources and the Lambdas' environment.
+type Config struct {
+	Account     string `json:"account"`
+	Region      string `json:"region"`
+	AssetsDir   string `json:"assetsDir"`
+	MaxAzs      int    `json:"maxAzs"`
+	NatGateways int    `json:"natGateways"`
+	// LogRetentionDays applies to the Lambda and VPC flow log groups; it
+	// must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …).
+	LogRetentionDays int `json:"logRetentionDays"`
+	// ScalerReservedConcurrency serialises the scaler (1) so two alarm
+	// events never decide on the same fleet at once; 0 reserves nothing.
+	ScalerReservedConcurrency int           `json:"scalerReservedConcurrency"`
+	Fleets                    []FleetConfig `json:"fleets"`
+}
+
+// FleetConfig declares one fleet: an ASG behind its own ALB.
+type FleetConfig struct {
+	Name         string `json:"name"`
+	InstanceType string `json:"instanceType"`
+	MinCapacity  int    `json:"minCapacity"`
+	MaxCapacity  int    `json:"maxCapacity"`
+	// DesiredCapacity is optional: when set, every deploy resets the group
+	// to it, undoing what the scaler did, so cdk.json leaves it out.
+	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
+	// AmiParameter is the SSM parameter holding the AMI id the fleet runs.
+	AmiParameter               string `json:"amiParameter"`
+	AppPort                    int    `json:"appPort"`
+	HealthCheckPath            string `json:"healthCheckPath"`
+	DeregistrationDelaySeconds int    `json:"deregistrationDelaySeconds"`
+	RootVolumeGiB              int    `json:"rootVolumeGiB"`
+	// CertificateArn switches the listener to HTTPS on 443 with an
+	// HTTP→HTTPS redirect on 80.
+	CertificateArn string        `json:"certificateArn,omitempty"`
+	Alarms         []AlarmConfig `json:"alarms"`
+}
+
+// AlarmConfig is one scaling alarm on a fleet's Auto Scaling group metric.
+// The alarms have no actions: their state changes reach the scaler through
+// EventBridge.
+type AlarmConfig struct {
+	ID                string  `json:"id"`
+	Direction         string  `json:"direction"`
+	Namespace         string  `json:"namespace"`
+	MetricName        string  `json:"metricName"`
+	Statistic         string  `json:"statistic"`
+	Comparison        string  `json:"comparison"`
+	Threshold         float64 `json:"threshold"`
+	PeriodSeconds     int     `json:"periodSeconds"`
+	EvaluationPeriods int     `json:"evaluationPeriods"`
+	DatapointsToAlarm int     `json:"datapointsToAlarm"`
+}
+
+// retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
+	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
+	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS,
+}
+
+// LogRetention returns the retention as CDK's enum; Validate has checked it.
+func (c Config) LogRetention() awslogs.RetentionDays {
+	return retentionDays[c.LogRetentionDays]
+}
+
+// LoadConfig reads and validates the configuration from a construct's
+// context (the App's node in main).
+func LoadConfig(node constructs.Node) (Config, error) {
+	return ParseConfig(func(key string) any { return node.TryGetContext(&key) })
+}
+
+// ParseConfig reads the configuration through get, which returns a context
+// value or nil. Values given on the command line (-c key=value) arrive as
+// strings and are parsed as JSON when the field is not a string.
+func ParseConfig(get func(key string) any) (Config, error) {
+	c := Config{
+		Account:          DefaultAccount,
+		Region:           DefaultRegion,
+		AssetsDir:        DefaultAssetsDir,
+		MaxAzs:           3,
+		NatGateways:      1,
+		LogRetentionDays: 30,
+	}
+	fields := []struct {
+		key string
+		dst any
+	}{
+		{CtxAccount, &c.Account},
+		{CtxRegion, &c.Region},
+		{CtxAssetsDir, &c.AssetsDir},
+		{CtxMaxAzs, &c.MaxAzs},
+		{CtxNatGateways, &c.NatGateways},
+		{CtxLogRetentionDays, &c.LogRetentionDays},
+		{CtxScalerReservedConcurrency, &c.ScalerReservedConcurrency},
+		{CtxFleets, &c.Fleets},
+	}
+	var errs []error
+	for _, f := range fields {
+		if err := decodeContext(get(f.key), f.dst); err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %w", f.key, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	for i := range c.Fleets {
+		c.Fleets[i].applyDefaults()
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// decodeContext copies a context value into dst through JSON, so cdk.json
+// numbers, objects and arrays and command-line strings all decode the same.
+func decodeContext(v, dst any) error {
+	if v == nil {
+		return nil
+	}
+	var raw []byte
+	if s, ok := v.(string); ok {
+		if d, wantString := dst.(*string); wantString {
+			*d = s
+			return nil
+		}
+		raw = []byte(s)
+	} else {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			return fmt.Errorf("encoding value: %w", err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("decoding %s: %w", raw, err)
+	}
+	return nil
+}
+
+func (f *FleetConfig) applyDefaults() {
+	if f.HealthCheckPath == "" {
+		f.HealthCheckPath = "/readyz"
+	}
+	if f.DeregistrationDelaySeconds == 0 {
+		f.DeregistrationDelaySeconds = 30
+	}
+	if f.RootVolumeGiB == 0 {
+		f.RootVolumeGiB = 16
+	}
+	if f.AmiParameter == "" && f.Name != "" {
+		f.AmiParameter = "/stampkit/" + f.Name + "/ami"
+	}
+	for i := range f.Alarms {
+		a := &f.Alarms[i]
+		if a.Namespace == "" {
+			a.Namespace = "AWS/EC2"
+		}
+		if a.Statistic == "" {
+			a.Statistic = "Average"
+		}
+		if a.PeriodSeconds == 0 {
+			a.PeriodSeconds = 60
+		}
+		if a.DatapointsToAlarm == 0 {
+			a.DatapointsToAlarm = a.EvaluationPeriods
+		}
+	}
+}
+
+var (
+	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	fleetNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
+	alarmIDRe   = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{0,39}$`)
+	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+)
+
+var comparisons = map[string]bool{
+	"GreaterThanOrEqualToThreshold": true, "GreaterThanThreshold": true,
+	"LessThanThreshold": true, "LessThanOrEqualToThreshold": true,
+}
+
+var statistics = map[string]bool{
+	"Average": true, "Maximum": true, "Minimum": true, "Sum": true, "SampleCount": true,
+}
+
+// Validate reports every problem at once, each naming its context key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
+	}
+	if !accountRe.MatchString(c.Account) {
+		bad(CtxAccount, "got %q, want a 12-digit account id", c.Account)
+	}
+	if !regionRe.MatchString(c.Region) {
+		bad(CtxRegion, "got %q, want a region such as us-east-1", c.Region)
+	}
+	if c.MaxAzs < 2 || c.MaxAzs > 3 {
+		bad(CtxMaxAzs, "got %d, want 2 or 3", c.MaxAzs)
+	}
+	if c.NatGateways < 1 || c.NatGateways > c.MaxAzs {
+		bad(CtxNatGateways, "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
+	}
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+		bad(CtxLogRetentionDays, "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
+	}
+	if c.ScalerReservedConcurrency < 0 {
+		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
+	}
+	for _, name := range HandlerNames() {
+		p := filepath.Join(c.AssetsDir, name, "bootstrap")
+		if _, err := os.Stat(p); err != nil {
+			bad(CtxAssetsDir, "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+		}
+	}
+	if len(c.Fleets) == 0 {
+		bad(CtxFleets, "no fleets declared")
+	}
+	names := map[string]bool{}
+	for i, f := range c.Fleets {
+		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
+		if names[f.Name] {
+			bad(key+".name", "%q is used by another fleet", f.Name)
+		}
+		names[f.Name] = true
+		errs = append(errs, f.validate(key)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (f FleetConfig) validate(key string) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key + "." + field}, args...)...))
+	}
+	if !fleetNameRe.MatchString(f.Name) {
+		bad("name", "got %q, want 1-20 lowercase letters and digits, starting with a letter", f.Name)
+	}
+	if !strings.Contains(f.InstanceType, ".") {
+		bad("instanceType", "got %q, want a type such as t4g.small", f.InstanceType)
+	}
+	if f.MinCapacity < 0 {
+		bad("minCapacity", "got %d, want >= 0", f.MinCapacity)
+	}
+	if f.MaxCapacity < 1 || f.MaxCapacity < f.MinCapacity {
+		bad("maxCapacity", "got %d, want >= 1 and >= minCapacity %d", f.MaxCapacity, f.MinCapacity)
+	}
+	if d := f.DesiredCapacity; d != nil && (*d < f.MinCapacity || *d > f.MaxCapacity) {
+		bad("desiredCapacity", "got %d, want %d..%d", *d, f.MinCapacity, f.MaxCapacity)
+	}
+	if !ssmNameRe.MatchString(f.AmiParameter) {
+		bad("amiParameter", "got %q, want an SSM parameter name such as /stampkit/%s/ami", f.AmiParameter, f.Name)
+	}
+	if f.AppPort < 1024 || f.AppPort > 65535 {
+		bad("appPort", "got %d, want 1024..65535 (an unprivileged port)", f.AppPort)
+	}
+	if !strings.HasPrefix(f.HealthCheckPath, "/") {
+		bad("healthCheckPath", "got %q, want a path starting with /", f.HealthCheckPath)
+	}
+	if f.DeregistrationDelaySeconds < 0 || f.DeregistrationDelaySeconds > 3600 {
+		bad("deregistrationDelaySeconds", "got %d, want 0..3600", f.DeregistrationDelaySeconds)
+	}
+	if f.RootVolumeGiB < 8 || f.RootVolumeGiB > 1024 {
+		bad("rootVolumeGiB", "got %d, want 8..1024", f.RootVolumeGiB)
+	}
+	if f.CertificateArn != "" && !acmArnRe.MatchString(f.CertificateArn) {
+		bad("certificateArn", "got %q, want an ACM certificate ARN", f.CertificateArn)
+	}
+	if len(f.Alarms) == 0 {
+		bad("alarms", "no scaling alarms; the scaler would never run")
+	}
+	ids := map[string]bool{}
+	for i, a := range f.Alarms {
+		ak := "alarms[" + strconv.Itoa(i) + "]"
+		if !alarmIDRe.MatchString(a.ID) {
+			bad(ak+".id", "got %q, want a construct id such as CpuHigh", a.ID)
+		}
+		if ids[a.ID] {
+			bad(ak+".id", "%q is used by another alarm of this fleet", a.ID)
+		}
+		ids[a.ID] = true
+		if a.Direction != "out" && a.Direction != "in" {
+			bad(ak+".direction", "got %q, want out or in", a.Direction)
+		}
+		if a.MetricName == "" {
+			bad(ak+".metricName", "is empty")
+		}
+		if !statistics[a.Statistic] {
+			bad(ak+".statistic", "got %q, want Average, Maximum, Minimum, Sum or SampleCount", a.Statistic)
+		}
+		if !comparisons[a.Comparison] {
+			bad(ak+".comparison", "got %q, want e.g. GreaterThanOrEqualToThreshold", a.Comparison)
+		}
+		if a.PeriodSeconds != 10 && a.PeriodSeconds != 30 && (a.PeriodSeconds < 60 || a.PeriodSeconds%60 != 0) {
+			bad(ak+".periodSeconds", "got %d, want 10, 30 or a multiple of 60", a.PeriodSeconds)
+		}
+		if a.EvaluationPeriods < 1 {
+			bad(ak+".evaluationPeriods", "got %d, want >= 1", a.EvaluationPeriods)
+		}
+		if a.DatapointsToAlarm < 1 || a.DatapointsToAlarm > a.EvaluationPeriods {
+			bad(ak+".datapointsToAlarm", "got %d, want 1..evaluationPeriods %d", a.DatapointsToAlarm, a.EvaluationPeriods)
+		}
+	}
+	return errs
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// FleetTagKey tags the group and its instances with the fleet name.
+const FleetTagKey = "stampkit:fleet"
+
+// LifecycleHeartbeatTimeout (seconds) is how long either hook waits for the
+// lifecycle Lambda before its default result applies: ABANDON on launch (a
+// silent instance must not take traffic), CONTINUE on terminate
+// (termination must not hang). The Lambda can extend it with heartbeats.
+const LifecycleHeartbeatTimeout = 300
+
+// Blue/green weights the listener starts with; the rollout Lambda shifts
+// them during a weight transition.
+const (
+	BlueWeight  = 100
+	GreenWeight = 0
+)
+
+// FleetProps configures one fleet.
+type FleetProps struct {
+	Network Network
+	Config  FleetConfig
+}
+
+// Fleet is one Auto Scaling group behind its own ALB with blue and green
+// target groups.
+type Fleet interface {
+	Name() string
+	AppPort() int
+	HealthCheckPath() string
+	AmiParameterName() string
+	AutoScalingGroup() awsautoscaling.AutoScalingGroup
+	LaunchTemplate() awsec2.LaunchTemplate
+	InstanceRole() awsiam.IRole
+	InstanceSecurityGroup() awsec2.ISecurityGroup
+	LoadBalancer() elb.ApplicationLoadBalancer
+	// Listener is the listener whose default action is the weighted
+	// blue/green forward (HTTPS when a certificate is configured).
+	Listener() elb.ApplicationListener
+	BlueTargetGroup() elb.ApplicationTargetGroup
+	GreenTargetGroup() elb.ApplicationTargetGroup
+}
+
+type fleet struct {
+	cfg         FleetConfig
+	asg         awsautoscaling.AutoScalingGroup
+	lt          awsec2.LaunchTemplate
+	role        awsiam.IRole
+	instanceSG  awsec2.ISecurityGroup
+	alb         elb.ApplicationLoadBalancer
+	listener    elb.ApplicationListener
+	blue, green elb.ApplicationTargetGroup
+}
+
+// NewFleet creates the security groups, launch template, Auto Scaling group
+// with lifecycle hooks, target groups, load balancer and listener(s).
+func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
+	if props == nil {
+		panic("NewFleet: props is nil")
+	}
+	if props.Network == nil {
+		panic("NewFleet: Network is nil")
+	}
+	if errs := props.Config.validate("Config"); len(errs) > 0 {
+		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
+	}
+	cfg := props.Config
+	c := constructs.NewConstruct(scope, &id)
+	vpc := props.Network.Vpc()
+	appPort := awsec2.Port_Tcp(jsii.Number(cfg.AppPort))
+	https := cfg.CertificateArn != ""
+
+	albSG := awsec2.NewSecurityGroup(c, jsii.String("AlbSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String(fmt.Sprintf("stampkit %s load balancer", cfg.Name)),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP from the internet"), nil)
+	if https {
+		albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from the internet"), nil)
+	}
+	instanceSG := awsec2.NewSecurityGroup(c, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:         vpc,
+		Description: jsii.String(fmt.Sprintf("stampkit %s instances", cfg.Name)),
+		// Instances reach SSM, package mirrors and their own dependencies
+		// through NAT; nothing reaches them but the ALB (and the readiness
+		// probe the stack allows).
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	albSG.Connections().AllowTo(instanceSG, appPort, jsii.String("ALB to the app port (traffic and health checks)"))
+
+	role := awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		Description: jsii.String(fmt.Sprintf("stampkit %s instances: SSM Session Manager only", cfg.Name)),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM4"),
+		Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
+			"access, which replaces SSH key pairs on these instances"),
+		AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+	}}, jsii.Bool(false))
+
+	lt := awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+		// A deploy-time CloudFormation parameter of type
+		// AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>: no synth-time lookup.
+		MachineImage: awsec2.MachineImage_FromSsmParameter(jsii.String(cfg.AmiParameter), &awsec2.SsmParameterImageOptions{
+			Os: awsec2.OperatingSystemType_LINUX,
+		}),
+		InstanceType:            awsec2.NewInstanceType(jsii.String(cfg.InstanceType)),
+		SecurityGroup:           instanceSG,
+		Role:                    role,
+		HttpEndpoint:            jsii.Bool(true),
+		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
+		HttpPutResponseHopLimit: jsii.Number(1),
+		// One-minute EC2 metrics: the scaling alarms evaluate 60 s periods.
+		DetailedMonitoring:       jsii.Bool(true),
+		AssociatePublicIpAddress: jsii.Bool(false),
+		BlockDevices: &[]*awsec2.BlockDevice{{
+			DeviceName: jsii.String("/dev/xvda"),
+			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(cfg.RootVolumeGiB), &awsec2.EbsDeviceOptions{
+				VolumeType:          awsec2.EbsDeviceVolumeType_GP3,
+				Encrypted:           jsii.Bool(true),
+				DeleteOnTermination: jsii.Bool(true),
+			}),
+		}},
+	})
+
+	asgProps := &awsautoscaling.AutoScalingGroupProps{
+		Vpc:            vpc,
+		VpcSubnets:     props.Network.PrivateSubnets(),
+		LaunchTemplate: lt,
+		MinCapacity:    jsii.Number(cfg.MinCapacity),
+		MaxCapacity:    jsii.Number(cfg.MaxCapacity),
+		// The launch hook holds an instance until it is ready, so the ELB
+		// check can start soon after it goes InService.
+		HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
+			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
+			GracePeriod:     awscdk.Duration_Seconds(jsii.Number(60)),
+		}),
+		DefaultInstanceWarmup: awscdk.Duration_Seconds(jsii.Number(120)),
+		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
+	}
+	if cfg.DesiredCapacity != nil {
+		asgProps.DesiredCapacity = jsii.Number(*cfg.DesiredCapacity)
+	}
+	asg := awsautoscaling.NewAutoScalingGroup(c, jsii.String("Group"), asgProps)
+	awscdk.Tags_Of(asg).Add(jsii.String(FleetTagKey), jsii.String(cfg.Name), &awscdk.TagProps{
+		ApplyToLaunchedInstances: jsii.Bool(true),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(asg, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-AS3"),
+		Reason: jsii.String("scaling and lifecycle activity reaches the toolkit through EventBridge " +
+			"(aws.autoscaling events), which needs no SNS notification configuration"),
+	}}, jsii.Bool(true))
+
+	// No notification target: Auto Scaling emits the lifecycle actions to
+	// EventBridge, where the lifecycle rule routes them.
+	asg.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
+		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
+		DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
+		HeartbeatTimeout:    awscdk.Duration_Seconds(jsii.Number(LifecycleHeartbeatTimeout)),
+	})
+	asg.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
+		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
+		DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
+		HeartbeatTimeout:    awscdk.Duration_Seconds(jsii.Number(LifecycleHeartbeatTimeout)),
+	})
+
+	newTG := func(tgID string) elb.ApplicationTargetGroup {
+		return elb.NewApplicationTargetGroup(c, jsii.String(tgID), &elb.ApplicationTargetGroupProps{
+			Vpc:        vpc,
+			Port:       jsii.Number(cfg.AppPort),
+			Protocol:   elb.ApplicationProtocol_HTTP,
+			TargetType: elb.TargetType_INSTANCE,
+			// Defaults are 300 s of draining and 30 s × 5 to turn healthy;
+			// both would stretch every scale-in and rollout step.
+			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(cfg.DeregistrationDelaySeconds)),
+			HealthCheck: &elb.HealthCheck{
+				Path:                    jsii.String(cfg.HealthCheckPath),
+				Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
+				Timeout:                 awscdk.Duration_Seconds(jsii.Number(5)),
+				HealthyThresholdCount:   jsii.Number(2),
+				UnhealthyThresholdCount: jsii.Number(3),
+				HealthyHttpCodes:        jsii.String("200"),
+			},
+		})
+	}
+	blue, green := newTG("BlueTargetGroup"), newTG("GreenTargetGroup")
+	asg.AttachToApplicationTargetGroup(blue)
+
+	bucket := awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{
+		// ALB access logs support only SSE-S3.
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Expiration: awscdk.Duration_Days(jsii.Number(90)),
+		}},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(bucket, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("this bucket only receives ALB access logs; logging its own access would need " +
+			"another log bucket, and the ALB writes are already recorded by CloudTrail"),
+	}}, jsii.Bool(false))
+
+	alb := elb.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elb.ApplicationLoadBalancerProps{
+		Vpc:                     vpc,
+		VpcSubnets:              props.Network.PublicSubnets(),
+		InternetFacing:          jsii.Bool(true),
+		SecurityGroup:           albSG,
+		DropInvalidHeaderFields: jsii.Bool(true),
+	})
+	alb.LogAccessLogs(bucket, jsii.String(cfg.Name))
+	cdknag.NagSuppressions_AddResourceSuppressions(albSG, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-EC23"),
+		Reason: jsii.String("internet-facing load balancer: 0.0.0.0/0 is allowed on the listener ports " +
+			"(80, and 443 with a certificate) and nowhere else"),
+	}}, jsii.Bool(false))
+
+	forward := elb.ListenerAction_WeightedForward(&[]*elb.WeightedTargetGroup{
+		{TargetGroup: blue, Weight: jsii.Number(BlueWeight)},
+		{TargetGroup: green, Weight: jsii.Number(GreenWeight)},
+	}, nil)
+	var listener elb.ApplicationListener
+	if https {
+		listener = alb.AddListener(jsii.String("Https"), &elb.BaseApplicationListenerProps{
+			Port:          jsii.Number(443),
+			Protocol:      elb.ApplicationProtocol_HTTPS,
+			Certificates:  &[]elb.IListenerCertificate{elb.ListenerCertificate_FromArn(jsii.String(cfg.CertificateArn))},
+			SslPolicy:     elb.SslPolicy_RECOMMENDED_TLS,
+			DefaultAction: forward,
+			Open:          jsii.Bool(false),
+		})
+		alb.AddListener(jsii.String("HttpRedirect"), &elb.BaseApplicationListenerProps{
+			Port:     jsii.Number(80),
+			Protocol: elb.ApplicationProtocol_HTTP,
+			DefaultAction: elb.ListenerAction_Redirect(&elb.RedirectOptions{
+				Protocol:  jsii.String("HTTPS"),
+				Port:      jsii.String("443"),
+				Permanent: jsii.Bool(true),
+			}),
+			Open: jsii.Bool(false),
+		})
+	} else {
+		listener = alb.AddListener(jsii.String("Http"), &elb.BaseApplicationListenerProps{
+			Port:          jsii.Number(80),
+			Protocol:      elb.ApplicationProtocol_HTTP,
+			DefaultAction: forward,
+			Open:          jsii.Bool(false),
+		})
+	}
+
+	return &fleet{
+		cfg: cfg, asg: asg, lt: lt, role: role, instanceSG: instanceSG,
+		alb: alb, listener: listener, blue: blue, green: green,
+	}
+}
+
+func (f *fleet) Name() string                                      { return f.cfg.Name }
+func (f *fleet) AppPort() int                                      { return f.cfg.AppPort }
+func (f *fleet) HealthCheckPath() string                           { return f.cfg.HealthCheckPath }
+func (f *fleet) AmiParameterName() string                          { return f.cfg.AmiParameter }
+func (f *fleet) AutoScalingGroup() awsautoscaling.AutoScalingGroup { return f.asg }
+func (f *fleet) LaunchTemplate() awsec2.LaunchTemplate             { return f.lt }
+func (f *fleet) InstanceRole() awsiam.IRole                        { return f.role }
+func (f *fleet) InstanceSecurityGroup() awsec2.ISecurityGroup      { return f.instanceSG }
+func (f *fleet) LoadBalancer() elb.ApplicationLoadBalancer         { return f.alb }
+func (f *fleet) Listener() elb.ApplicationListener                 { return f.listener }
+func (f *fleet) BlueTargetGroup() elb.ApplicationTargetGroup       { return f.blue }
+func (f *fleet) GreenTargetGroup() elb.ApplicationTargetGroup      { return f.green }

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// matches checks one resource (by logical id) against an ObjectLike
+// pattern of its Properties.
+func (f *fixture) matches(t *testing.T, what, id string, pattern map[string]any) {
+	t.Helper()
+	r, ok := f.resources[id]
+	if !ok {
+		t.Fatalf("%s: no resource %s in the template", what, id)
+	}
+	var res assertions.MatchResult
+	if err := try(func() { res = assertions.Match_ObjectLike(&pattern).Test(props(r)); res.Finished() }); err != nil {
+		t.Fatalf("%s: matching %s: %v", what, id, err)
+	}
+	if *res.HasFailed() {
+		t.Errorf("%s: %s does not match:\n%s", what, id, *res.RenderMismatch())
+	}
+}
+
+func (f *fixture) fleetConfig(t *testing.T, name string) FleetConfig {
+	t.Helper()
+	for _, fc := range f.cfg.Fleets {
+		if fc.Name == name {
+			return fc
+		}
+	}
+	t.Fatalf("no fleet %q in the config", name)
+	return FleetConfig{}
+}
+
+func TestFleet(t *testing.T) {
+	f := synth(t)
+	check(t, "one group per fleet", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::AutoScalingGroup"), num(len(f.cfg.Fleets)))
+	})
+	check(t, "two target groups per fleet", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), num(2*len(f.cfg.Fleets)))
+	})
+	check(t, "no key pair on any launch template", func() {
+		f.template.AllResourcesProperties(jsii.String("AWS::EC2::LaunchTemplate"), map[string]any{
+			"LaunchTemplateData": assertions.Match_ObjectLike(&map[string]any{"KeyName": assertions.Match_Absent()}),
+		})
+	})
+	for _, mf := range f.stack.Fleets() {
+		fl := mf.Fleet
+		t.Run(fl.Name(), func(t *testing.T) { testOneFleet(t, f, fl) })
+	}
+}
+
+func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
+	cfg := f.fleetConfig(t, fl.Name())
+	ltID := f.logicalID(t, fl.LaunchTemplate().LaunchTemplateId())
+	asgID := f.logicalID(t, fl.AutoScalingGroup().AutoScalingGroupName())
+	instanceSG := f.logicalID(t, fl.InstanceSecurityGroup().SecurityGroupId())
+	albSG := f.logicalID(t, (*fl.LoadBalancer().Connections().SecurityGroups())[0].SecurityGroupId())
+	lifecycleSG := f.logicalID(t, f.stack.Handlers().LifecycleSecurityGroup().SecurityGroupId())
+	albID := f.logicalID(t, fl.LoadBalancer().LoadBalancerArn())
+	blue := f.logicalID(t, fl.BlueTargetGroup().TargetGroupArn())
+	green := f.logicalID(t, fl.GreenTargetGroup().TargetGroupArn())
+
+	t.Run("launch template", func(t *testing.T) {
+		image := assertions.NewCapture(nil)
+		f.matches(t, "launch template", ltID, map[string]any{"LaunchTemplateData": map[string]any{
+			"ImageId":      map[string]any{"Ref": image},
+			"InstanceType": cfg.InstanceType,
+			"MetadataOptions": map[string]any{
+				"HttpEndpoint": "enabled", "HttpTokens": "required", "HttpPutResponseHopLimit": 1,
+			},
+			"Monitoring": map[string]any{"Enabled": true},
+			"BlockDeviceMappings": []any{map[string]any{
+				"DeviceName": "/dev/xvda",
+				"Ebs": map[string]any{
+					"Encrypted": true, "VolumeType": "gp3", "VolumeSize": cfg.RootVolumeGiB, "DeleteOnTermination": true,
+				},
+			}},
+			"NetworkInterfaces": []any{map[string]any{
+				"AssociatePublicIpAddress": false,
+				"Groups":                   []any{getAtt(instanceSG, "GroupId")},
+			}},
+			"IamInstanceProfile": assertions.Match_AnyValue(),
+			"KeyName":            assertions.Match_Absent(),
+		}})
+		if t.Failed() {
+			return
+		}
+		// The AMI is a deploy-time SSM parameter, not a synth-time lookup.
+		check(t, "AMI parameter", func() {
+			f.template.HasParameter(image.AsString(), map[string]any{
+				"Type":    "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+				"Default": cfg.AmiParameter,
+			})
+		})
+	})
+
+	t.Run("instance role is SSM core only", func(t *testing.T) {
+		roleID := f.logicalID(t, fl.InstanceRole().RoleArn())
+		f.matches(t, "instance role", roleID, map[string]any{
+			"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
+				"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/AmazonSSMManagedInstanceCore",
+			}}}},
+		})
+	})
+
+	t.Run("group", func(t *testing.T) {
+		private := []any{}
+		for _, s := range *f.stack.Network().Vpc().PrivateSubnets() {
+			private = append(private, ref(f.logicalID(t, s.SubnetId())))
+		}
+		f.matches(t, "group", asgID, map[string]any{
+			"MinSize":           fmt.Sprint(cfg.MinCapacity),
+			"MaxSize":           fmt.Sprint(cfg.MaxCapacity),
+			"DesiredCapacity":   assertions.Match_Absent(),
+			"HealthCheckType":   "ELB",
+			"TargetGroupARNs":   []any{ref(blue)},
+			"VPCZoneIdentifier": private,
+			"LaunchTemplate": map[string]any{
+				"LaunchTemplateId": ref(ltID),
+				"Version":          getAtt(ltID, "LatestVersionNumber"),
+			},
+			"Tags": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Key": FleetTagKey, "Value": cfg.Name, "PropagateAtLaunch": true,
+			}}),
+		})
+	})
+
+	t.Run("lifecycle hooks without notification target", func(t *testing.T) {
+		want := map[string]string{
+			"autoscaling:EC2_INSTANCE_LAUNCHING":   "ABANDON",
+			"autoscaling:EC2_INSTANCE_TERMINATING": "CONTINUE",
+		}
+		got := map[string]string{}
+		for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
+			p := props(r)
+			if fmt.Sprint(p["AutoScalingGroupName"]) != fmt.Sprint(ref(asgID)) {
+				continue
+			}
+			got[fmt.Sprint(p["LifecycleTransition"])] = fmt.Sprint(p["DefaultResult"])
+			f.matches(t, "lifecycle hook", id, map[string]any{
+				"HeartbeatTimeout":      LifecycleHeartbeatTimeout,
+				"NotificationTargetARN": assertions.Match_Absent(),
+				"RoleARN":               assertions.Match_Absent(),
+			})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("hooks (transition: default result): got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("blue and green target groups", func(t *testing.T) {
+		for _, id := range []string{blue, green} {
+			f.matches(t, "target group", id, map[string]any{
+				"Port":                       cfg.AppPort,
+				"Protocol":                   "HTTP",
+				"TargetType":                 "instance",
+				"HealthCheckPath":            cfg.HealthCheckPath,
+				"HealthCheckIntervalSeconds": 10,
+				"HealthyThresholdCount":      2,
+				"UnhealthyThresholdCount":    3,
+				"Matcher":                    map[string]any{"HttpCode": "200"},
+				"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{
+					"Key": "deregistration_delay.timeout_seconds", "Value": fmt.Sprint(cfg.DeregistrationDelaySeconds),
+				}}),
+			})
+		}
+	})
+
+	t.Run("load balancer logs to an encrypted SSL-only bucket", func(t *testing.T) {
+		bucket := assertions.NewCapture(nil)
+		f.matches(t, "load balancer", albID, map[string]any{
+			"Scheme": "internet-facing",
+			"LoadBalancerAttributes": assertions.Match_ArrayWith(&[]any{
+				map[string]any{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+				map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
+				map[string]any{"Key": "access_logs.s3.bucket", "Value": map[string]any{"Ref": bucket}},
+			}),
+		})
+		if t.Failed() {
+			return
+		}
+		bucketID := *bucket.AsString()
+		f.matches(t, "access log bucket", bucketID, map[string]any{
+			"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{map[string]any{
+				"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"},
+			}}},
+			"PublicAccessBlockConfiguration": map[string]any{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			},
+		})
+		check(t, "bucket policy denies plain HTTP", func() {
+			f.template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+				"Bucket": ref(bucketID),
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ObjectLike(&map[string]any{
+						"Effect":    "Deny",
+						"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+					}),
+				})},
+			})
+		})
+	})
+
+	t.Run("listener forwards blue 100 green 0", func(t *testing.T) {
+		forward := []any{map[string]any{"Type": "forward", "ForwardConfig": map[string]any{"TargetGroups": []any{
+			map[string]any{"TargetGroupArn": ref(blue), "Weight": BlueWeight},
+			map[string]any{"TargetGroupArn": ref(green), "Weight": GreenWeight},
+		}}}}
+		byPort := map[int]map[string]any{}
+		for _, r := range f.ofType("AWS::ElasticLoadBalancingV2::Listener") {
+			p := props(r)
+			if fmt.Sprint(p["LoadBalancerArn"]) == fmt.Sprint(ref(albID)) {
+				byPort[int(p["Port"].(float64))] = p
+			}
+		}
+		listenerID := f.logicalID(t, fl.Listener().ListenerArn())
+		if cfg.CertificateArn == "" {
+			if len(byPort) != 1 || byPort[80] == nil {
+				t.Fatalf("listener ports: got %v, want only 80", keys(byPort))
+			}
+			f.matches(t, "HTTP listener", listenerID, map[string]any{"Port": 80, "Protocol": "HTTP", "DefaultActions": forward})
+			return
+		}
+		if len(byPort) != 2 || byPort[80] == nil || byPort[443] == nil {
+			t.Fatalf("listener ports: got %v, want 80 and 443", keys(byPort))
+		}
+		f.matches(t, "HTTPS listener", listenerID, map[string]any{
+			"Port": 443, "Protocol": "HTTPS", "DefaultActions": forward,
+			"Certificates": []any{map[string]any{"CertificateArn": cfg.CertificateArn}},
+		})
+		redirect := assertions.Match_ObjectLike(&map[string]any{"DefaultActions": []any{map[string]any{
+			"Type": "redirect",
+			"RedirectConfig": map[string]any{
+				"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301",
+			},
+		}}}).Test(byPort[80])
+		if *redirect.HasFailed() {
+			t.Errorf("port 80 listener does not redirect to HTTPS:\n%s", *redirect.RenderMismatch())
+		}
+	})
+
+	t.Run("load balancer security group opens only the listener ports", func(t *testing.T) {
+		want := []any{80}
+		if cfg.CertificateArn != "" {
+			want = []any{80, 443}
+		}
+		var got []any
+		ingress, _ := props(f.resources[albSG])["SecurityGroupIngress"].([]any)
+		for _, rule := range ingress {
+			r := rule.(map[string]any)
+			if r["FromPort"] != r["ToPort"] || r["CidrIp"] != "0.0.0.0/0" {
+				t.Errorf("ALB ingress rule %v: want a single port from 0.0.0.0/0", r)
+			}
+			got = append(got, int(r["FromPort"].(float64)))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("ALB ingress ports: got %v, want %v", got, want)
+		}
+		for id, r := range f.ofType("AWS::EC2::SecurityGroupIngress") {
+			if fmt.Sprint(props(r)["GroupId"]) == fmt.Sprint(getAtt(albSG, "GroupId")) {
+				t.Errorf("ALB security group has an extra ingress resource %s", id)
+			}
+		}
+	})
+
+	t.Run("instances accept only the ALB (and the readiness probe) on the app port", func(t *testing.T) {
+		f.matches(t, "instance security group", instanceSG, map[string]any{
+			"SecurityGroupIngress": assertions.Match_Absent(),
+		})
+		allowed := map[string]bool{
+			fmt.Sprint(getAtt(albSG, "GroupId")):       true,
+			fmt.Sprint(getAtt(lifecycleSG, "GroupId")): true,
+		}
+		sources := map[string]bool{}
+		for id, r := range f.ofType("AWS::EC2::SecurityGroupIngress") {
+			p := props(r)
+			if fmt.Sprint(p["GroupId"]) != fmt.Sprint(getAtt(instanceSG, "GroupId")) {
+				continue
+			}
+			src := fmt.Sprint(p["SourceSecurityGroupId"])
+			sources[src] = true
+			if !allowed[src] || p["CidrIp"] != nil || p["CidrIpv6"] != nil {
+				t.Errorf("ingress %s: source %s, want the ALB or lifecycle security group", id, src)
+			}
+			if p["IpProtocol"] != "tcp" || p["FromPort"] != float64(cfg.AppPort) || p["ToPort"] != float64(cfg.AppPort) {
+				t.Errorf("ingress %s: got %v %v-%v, want tcp %d", id, p["IpProtocol"], p["FromPort"], p["ToPort"], cfg.AppPort)
+			}
+		}
+		if !sources[fmt.Sprint(getAtt(albSG, "GroupId"))] {
+			t.Errorf("instance security group: got sources %v, want the ALB's among them", keys(sources))
+		}
+	})
+}
+
+func keys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Environment variables every handler gets. They match shared/config.
+const (
+	EnvTable  = "STAMPKIT_TABLE"
+	EnvFleets = "STAMPKIT_FLEETS"
+)
+
+// ManagedFleet is a fleet with its scaling alarms, as the handlers see it.
+type ManagedFleet struct {
+	Fleet   Fleet
+	Scaling Scaling
+}
+
+// HandlersProps configures the three Lambdas and their event wiring.
+type HandlersProps struct {
+	Network Network
+	Table   awsdynamodb.ITable
+	Fleets  []ManagedFleet
+	// AssetsDir holds <name>/bootstrap for each of HandlerNames.
+	AssetsDir    string
+	LogRetention awslogs.RetentionDays
+	// ScalerReservedConcurrency: 1 serialises scaling decisions; 0 leaves
+	// the scaler in the unreserved pool.
+	ScalerReservedConcurrency int
+}
+
+// Handler is one Lambda with the queue that catches what it could not
+// process, and the alarm on that queue.
+type Handler struct {
+	Function        awslambda.Function
+	Role            awsiam.Role
+	LogGroup        awslogs.LogGroup
+	DeadLetterQueue awssqs.Queue
+	DeadLetterAlarm awscloudwatch.Alarm
+}
+
+// Handlers are the scaler, lifecycle and rollout Lambdas and the
+// EventBridge rules that feed them.
+type Handlers interface {
+	Scaler() Handler
+	Lifecycle() Handler
+	Rollout() Handler
+	// LifecycleSecurityGroup is the lifecycle Lambda's security group; it
+	// may reach the fleets' app port to probe readiness.
+	LifecycleSecurityGroup() awsec2.ISecurityGroup
+}
+
+type handlers struct {
+	scaler, lifecycle, rollout Handler
+	lifecycleSG                awsec2.ISecurityGroup
+}
+
+// delivery is how hard to try before an event lands in the DLQ, both for
+// Lambda's async retries and for the EventBridge rule targets.
+type delivery struct {
+	retryAttempts int
+	maxEventAge   awscdk.Duration
+}
+
+type functionSpec struct {
+	name        string
+	description string
+	timeout     awscdk.Duration
+	reserved    int
+	vpc         bool
+	delivery    delivery
+}
+
+// NewHandlers creates the functions, their DLQs and alarms, their IAM
+// permissions and the EventBridge rules.
+func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Handlers {
+	if props == nil {
+		panic("NewHandlers: props is nil")
+	}
+	switch {
+	case props.Network == nil:
+		panic("NewHandlers: Network is nil")
+	case props.Table == nil:
+		panic("NewHandlers: Table is nil")
+	case len(props.Fleets) == 0:
+		panic("NewHandlers: Fleets is empty")
+	case props.AssetsDir == "":
+		panic("NewHandlers: AssetsDir is empty")
+	case props.LogRetention == "":
+		panic("NewHandlers: LogRetention is empty")
+	case props.ScalerReservedConcurrency < 0:
+		panic("NewHandlers: ScalerReservedConcurrency is negative")
+	}
+	for i, mf := range props.Fleets {
+		if mf.Fleet == nil || mf.Scaling == nil {
+			panic(fmt.Sprintf("NewHandlers: Fleets[%d] has a nil Fleet or Scaling", i))
+		}
+	}
+	c := constructs.NewConstruct(scope, &id)
+	stack := awscdk.Stack_Of(c)
+
+	lifecycleSG := awsec2.NewSecurityGroup(c, jsii.String("LifecycleSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Network.Vpc(),
+		Description:      jsii.String("stampkit lifecycle Lambda: AWS APIs and fleet readiness probes"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	lifecycleSG.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+		jsii.String("AWS APIs through NAT"), nil)
+	for _, mf := range props.Fleets {
+		lifecycleSG.Connections().AllowTo(mf.Fleet.InstanceSecurityGroup(),
+			awsec2.Port_Tcp(jsii.Number(mf.Fleet.AppPort())),
+			jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name())))
+	}
+
+	env := map[string]*string{
+		EnvTable:  props.Table.TableName(),
+		EnvFleets: stack.ToJsonString(fleetBindings(stack, props.Fleets), nil),
+	}
+	newFn := func(spec functionSpec) Handler {
+		return newHandler(c, spec, props, env, lifecycleSG)
+	}
+	h := &handlers{lifecycleSG: lifecycleSG}
+	h.scaler = newFn(functionSpec{
+		name:        "scaler",
+		description: "stampkit scaler: alarm state changes and the re-evaluation tick to desired capacity",
+		timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
+		reserved:    props.ScalerReservedConcurrency,
+		// A scaling event older than a few minutes describes a past load;
+		// the one-minute tick re-evaluates anyway.
+		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(10))},
+	})
+	h.lifecycle = newFn(functionSpec{
+		name:        "lifecycle",
+		description: "stampkit lifecycle: readiness gate and drain for launch/terminate hooks",
+		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		vpc:         true,
+		// Past the hook's heartbeat timeout the default result has applied.
+		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(30))},
+	})
+	h.rollout = newFn(functionSpec{
+		name:        "rollout",
+		description: "stampkit rollout: new image to launch template, instance refresh and weight shift",
+		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		// A new image is worth acting on hours later; 6 h is Lambda's cap.
+		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Hours(jsii.Number(6))},
+	})
+
+	grantScaler(stack, h.scaler, props)
+	grantLifecycle(stack, h.lifecycle, props)
+	grantRollout(stack, h.rollout, props)
+	addRules(c, h, props)
+	return h
+}
+
+func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps, env map[string]*string, sg awsec2.ISecurityGroup) Handler {
+	scope := constructs.NewConstruct(c, jsii.String(titleCase(spec.name)))
+	logGroup := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	dlq := awssqs.NewQueue(scope, jsii.String("DeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("this queue is itself the dead-letter queue for the function's async " +
+			"invocations and its EventBridge rule targets; a DLQ of a DLQ adds nothing"),
+	}}, jsii.Bool(false))
+	dlqAlarm := awscloudwatch.NewAlarm(scope, jsii.String("DeadLettersAlarm"), &awscloudwatch.AlarmProps{
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription:   jsii.String(fmt.Sprintf("stampkit %s: events were dropped into its dead-letter queue", spec.name)),
+	})
+
+	// An own role instead of the default one: no AWS managed policies, and
+	// the log permissions are scoped to this function's log group.
+	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(fmt.Sprintf("stampkit %s Lambda", spec.name)),
+	})
+	logGroup.GrantWrite(role)
+
+	fnProps := &awslambda.FunctionProps{
+		Description:  jsii.String(spec.description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
+		MemorySize:   jsii.Number(256),
+		Timeout:      spec.timeout,
+		Role:         role,
+		Environment:  &env,
+		LogGroup:     logGroup,
+		// JSON logs let Lambda filter by level and set AWS_LAMBDA_LOG_LEVEL,
+		// which the handlers' slog setup reads.
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		RetryAttempts:         jsii.Number(spec.delivery.retryAttempts),
+		MaxEventAge:           spec.delivery.maxEventAge,
+		OnFailure:             awslambdadestinations.NewSqsDestination(dlq),
+	}
+	if spec.reserved > 0 {
+		fnProps.ReservedConcurrentExecutions = jsii.Number(spec.reserved)
+	}
+	if spec.vpc {
+		fnProps.Vpc = props.Network.Vpc()
+		fnProps.VpcSubnets = props.Network.PrivateSubnets()
+		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{sg}
+		// Lambda checks at create time that the role may manage the ENIs of
+		// a VPC function; these actions have no resource-level scoping.
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+				"ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+				"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	fn := awslambda.NewFunction(scope, jsii.String("Function"), fnProps)
+	return Handler{Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm}
+}
+
+// fleetBindings is what the handlers need to know of each fleet; tokens
+// resolve to names and ARNs at deploy time.
+func fleetBindings(stack awscdk.Stack, fleets []ManagedFleet) []map[string]any {
+	out := make([]map[string]any, 0, len(fleets))
+	for _, mf := range fleets {
+		f := mf.Fleet
+		alarms := make([]map[string]any, 0, len(mf.Scaling.Alarms()))
+		for _, a := range mf.Scaling.Alarms() {
+			alarms = append(alarms, map[string]any{"name": a.Alarm.AlarmName(), "direction": a.Direction})
+		}
+		out = append(out, map[string]any{
+			"name":                f.Name(),
+			"group":               f.AutoScalingGroup().AutoScalingGroupName(),
+			"appPort":             f.AppPort(),
+			"healthCheckPath":     f.HealthCheckPath(),
+			"amiParameter":        f.AmiParameterName(),
+			"launchTemplateId":    f.LaunchTemplate().LaunchTemplateId(),
+			"listenerArn":         f.Listener().ListenerArn(),
+			"blueTargetGroupArn":  f.BlueTargetGroup().TargetGroupArn(),
+			"greenTargetGroupArn": f.GreenTargetGroup().TargetGroupArn(),
+			"alarms":              alarms,
+		})
+	}
+	return out
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+func (h *handlers) Scaler() Handler                               { return h.scaler }
+func (h *handlers) Lifecycle() Handler                            { return h.lifecycle }
+func (h *handlers) Rollout() Handler                              { return h.rollout }
+func (h *handlers) LifecycleSecurityGroup() awsec2.ISecurityGroup { return h.lifecycleSG }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Event sources and detail-types the rules match (see DESIGN.md, Events).
+const (
+	DetailAlarmStateChange   = "CloudWatch Alarm State Change"
+	DetailLaunchLifecycle    = "EC2 Instance-launch Lifecycle Action"
+	DetailTerminateLifecycle = "EC2 Instance-terminate Lifecycle Action"
+	DetailImageBuilderImage  = "EC2 Image Builder Image State Change"
+	DetailAMIStateChange     = "EC2 AMI State Change"
+)
+
+// InstanceRefreshDetailTypes returns every instance refresh event Auto
+// Scaling sends; the rollout follows a refresh through them.
+func InstanceRefreshDetailTypes() []string {
+	return []string{
+		"EC2 Auto Scaling Instance Refresh Started",
+		"EC2 Auto Scaling Instance Refresh Checkpoint Reached",
+		"EC2 Auto Scaling Instance Refresh Started Baking",
+		"EC2 Auto Scaling Instance Refresh Succeeded",
+		"EC2 Auto Scaling Instance Refresh Failed",
+		"EC2 Auto Scaling Instance Refresh Cancelled",
+		"EC2 Auto Scaling Instance Refresh Rollback Started",
+		"EC2 Auto Scaling Instance Refresh Rollback Succeeded",
+		"EC2 Auto Scaling Instance Refresh Rollback Failed",
+	}
+}
+
+// ScalerTickRate is how often the scaler re-evaluates: EventBridge sees
+// only alarm state changes, so an alarm that stays in ALARM needs the tick.
+const ScalerTickRate = 1 // minute
+
+func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
+	var alarmArns, groupNames []*string
+	for _, mf := range props.Fleets {
+		groupNames = append(groupNames, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
+		for _, a := range mf.Scaling.Alarms() {
+			alarmArns = append(alarmArns, a.Alarm.AlarmArn())
+		}
+	}
+	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
+		awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
+			Description:  jsii.String(description),
+			EventPattern: pattern,
+			Schedule:     schedule,
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(target.Function, &awseventstargets.LambdaFunctionProps{
+				DeadLetterQueue: target.DeadLetterQueue,
+				// EventBridge retries only when Lambda refuses the async
+				// invoke (throttling, service errors); function errors are
+				// retried by Lambda's async config.
+				RetryAttempts: jsii.Number(8),
+				MaxEventAge:   maxAge,
+			})},
+		})
+	}
+	scalerAge := awscdk.Duration_Minutes(jsii.Number(10))
+	rule("ScalerAlarmRule", "Scaling alarm state changes to the scaler", &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.cloudwatch"),
+		DetailType: jsii.Strings(DetailAlarmStateChange),
+		Resources:  &alarmArns,
+	}, nil, h.scaler, scalerAge)
+	rule("ScalerTickRule", "Re-evaluation tick for alarms that stay in ALARM", nil,
+		awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(ScalerTickRate))), h.scaler, scalerAge)
+
+	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets", &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.autoscaling"),
+		DetailType: jsii.Strings(DetailLaunchLifecycle, DetailTerminateLifecycle),
+		Detail:     &map[string]any{"AutoScalingGroupName": &groupNames},
+	}, nil, h.lifecycle, awscdk.Duration_Minutes(jsii.Number(30)))
+
+	// EventBridge keeps retrying a refused delivery for up to 24 h.
+	rolloutAge := awscdk.Duration_Hours(jsii.Number(24))
+	rule("RolloutImageBuilderRule", "Image Builder images that became available", &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.imagebuilder"),
+		DetailType: jsii.Strings(DetailImageBuilderImage),
+		Detail:     &map[string]any{"state": map[string]any{"status": []string{"AVAILABLE"}}},
+	}, nil, h.rollout, rolloutAge)
+	rule("RolloutAmiRule", "AMIs that became available (e.g. baked by Packer)", &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.ec2"),
+		DetailType: jsii.Strings(DetailAMIStateChange),
+		Detail:     &map[string]any{"State": []string{"available"}},
+	}, nil, h.rollout, rolloutAge)
+	rule("RolloutRefreshRule", "Instance refresh progress of the fleets", &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.autoscaling"),
+		DetailType: jsii.Strings(InstanceRefreshDetailTypes()...),
+		Detail:     &map[string]any{"AutoScalingGroupName": &groupNames},
+	}, nil, h.rollout, rolloutAge)
+}

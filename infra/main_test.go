@@ -1,0 +1,272 @@
+package main
+
+// The tests are in package main because the app is a command; they use only
+// the constructs' exported API. One app is synthesized per test binary
+// (synth costs ~2 s on these machines) and shared read-only by every
+// assertions test.
+//
+// jsii picks its Node (JSII_NODE, else `node` on PATH) while the packages
+// initialise, before TestMain runs, so the caller chooses it: run
+//
+//	JSII_NODE=$PWD/infra/node_modules/.bin/node go test ./infra/...
+//
+// to use the Node 24 that `npm ci --prefix infra` pins instead of an
+// end-of-life system Node.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// testCertificateArn makes the second test fleet exercise the HTTPS path.
+const testCertificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+
+// fixture is the synthesized app every assertions test reads.
+type fixture struct {
+	cfg      Config
+	app      awscdk.App
+	stack    StampkitStack
+	template assertions.Template
+	// resources is the template's Resources section, for checks that walk
+	// every resource of a type.
+	resources map[string]map[string]any
+}
+
+// testRoot is created by TestMain and removed after the run; it holds the
+// dummy assets and the cloud assembly.
+var testRoot string
+
+var sharedFixture = sync.OnceValues(newFixture)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stampkit-infra-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testRoot = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// synth returns the shared fixture, synthesizing it on first use.
+func synth(t *testing.T) *fixture {
+	t.Helper()
+	f, err := sharedFixture()
+	if err != nil {
+		t.Fatalf("synthesizing the test app: %v", err)
+	}
+	return f
+}
+
+// writeAssets creates <dir>/<name>/bootstrap for every handler, as
+// `make build` would.
+func writeAssets(dir string) error {
+	for _, name := range HandlerNames() {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("not a real binary: "+name), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// projectContext returns the context from ../cdk.json, so the tests run
+// the configuration that `cdk synth` runs.
+func projectContext() (map[string]any, error) {
+	raw, err := os.ReadFile(filepath.Join("..", "cdk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parsing cdk.json: %w", err)
+	}
+	return doc.Context, nil
+}
+
+// testContext is cdk.json's context plus a second fleet with a certificate,
+// so one synth covers both listener variants and more than one fleet.
+func testContext(assetsDir string) (map[string]any, error) {
+	ctx, err := projectContext()
+	if err != nil {
+		return nil, err
+	}
+	fleets, ok := ctx[CtxFleets].([]any)
+	if !ok || len(fleets) == 0 {
+		return nil, fmt.Errorf("cdk.json: context %q is not a non-empty list", CtxFleets)
+	}
+	raw, _ := json.Marshal(fleets[0])
+	var second map[string]any
+	if err := json.Unmarshal(raw, &second); err != nil {
+		return nil, err
+	}
+	second["name"] = "api"
+	second["amiParameter"] = "/stampkit/api/ami"
+	second["appPort"] = 9090
+	second["certificateArn"] = testCertificateArn
+	ctx[CtxFleets] = append(fleets, second)
+	ctx[CtxAssetsDir] = assetsDir
+	// The CLI adds this; cfn-lint recognises CDK resources by it.
+	ctx["aws:cdk:enable-path-metadata"] = true
+	return ctx, nil
+}
+
+func newFixture() (*fixture, error) {
+	assets := filepath.Join(testRoot, "assets")
+	if err := writeAssets(assets); err != nil {
+		return nil, fmt.Errorf("writing dummy assets: %w", err)
+	}
+	ctx, err := testContext(assets)
+	if err != nil {
+		return nil, err
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Context: &ctx,
+		Outdir:  jsii.String(filepath.Join(testRoot, "cdk.out")),
+		// As the CLI does: no construct stack traces (they slow synth), and
+		// the AWS::CDK::Metadata resource, by which cfn-lint knows a CDK
+		// template (it then skips W3010 on the context-pinned zones).
+		StackTraces:        jsii.Bool(false),
+		AnalyticsReporting: jsii.Bool(true),
+		// CDK's built-in CloudFormation validation costs ~15 s of the ~17 s
+		// synth here; TestCfnLint runs cfn-lint on the same template instead
+		// (`cdk synth` keeps the built-in validation on).
+		BuiltinCloudFormationValidation: jsii.Bool(false),
+	})
+	stack, err := NewStampkitApp(app)
+	if err != nil {
+		return nil, err
+	}
+	outdir := *app.Outdir()
+	cfg, err := LoadConfig(app.Node())
+	if err != nil {
+		return nil, err
+	}
+	f := &fixture{cfg: cfg, app: app, stack: stack}
+	if err := try(func() { f.template = assertions.Template_FromStack(stack.Stack(), nil) }); err != nil {
+		// Error annotations (an unsuppressed cdk-nag error among them) fail
+		// synthesis itself; say which.
+		return nil, fmt.Errorf("%w%s", err, validationReport(outdir))
+	}
+	raw, err := json.Marshal((*f.template.ToJSON())["Resources"])
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &f.resources); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// validationReport summarises <outdir>/validation-report.json, which CDK
+// writes when synthesis fails validation.
+func validationReport(outdir string) string {
+	raw, err := os.ReadFile(filepath.Join(outdir, "validation-report.json"))
+	if err != nil {
+		return ""
+	}
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string `json:"description"`
+				ViolatingConstructs []struct {
+					ConstructPath string `json:"constructPath"`
+				} `json:"violatingConstructs"`
+			} `json:"violations"`
+		} `json:"pluginReports"`
+	}
+	if json.Unmarshal(raw, &report) != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range report.PluginReports {
+		for _, v := range p.Violations {
+			first, _, _ := strings.Cut(v.Description, "\n")
+			for _, c := range v.ViolatingConstructs {
+				fmt.Fprintf(&b, "\n  %s: %s", c.ConstructPath, first)
+			}
+		}
+	}
+	return b.String()
+}
+
+// try runs f and turns a panic (a failed CDK assertion is a jsii panic
+// carrying AssertionError, a construct validation panics too) into an
+// error.
+func try(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// check runs one CDK assertion and fails the test with its message.
+func check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	if err := try(assertion); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// ofType returns the resources of one CloudFormation type by logical id.
+func (f *fixture) ofType(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range f.resources {
+		if r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// props returns a resource's Properties.
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// logicalID resolves a token such as a Ref or a GetAtt to the logical id
+// of the resource it points at.
+func (f *fixture) logicalID(t *testing.T, token *string) string {
+	t.Helper()
+	v := f.stack.Stack().Resolve(token)
+	if m, ok := v.(map[string]any); ok {
+		if ref, ok := m["Ref"].(string); ok {
+			return ref
+		}
+		if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) > 0 {
+			if id, ok := ga[0].(string); ok {
+				return id
+			}
+		}
+	}
+	t.Fatalf("token %s resolves to %v, want a Ref or Fn::GetAtt", *token, v)
+	return ""
+}
+
+// ref is the CloudFormation form of a Ref, for matching.
+func ref(id string) map[string]any { return map[string]any{"Ref": id} }
+
+// getAtt is the CloudFormation form of a GetAtt, for matching.
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+
+func num(n int) *float64 { return jsii.Number(n) }

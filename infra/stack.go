@@ -1,0 +1,79 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// StackName is the CloudFormation stack (and construct id) of the app.
+const StackName = "Stampkit"
+
+// StampkitStackProps configures the stack from the validated Config.
+type StampkitStackProps struct {
+	awscdk.StackProps
+	Config Config
+}
+
+// StampkitStack is the whole toolkit in one stack.
+type StampkitStack interface {
+	Stack() awscdk.Stack
+	Network() Network
+	State() State
+	Fleets() []ManagedFleet
+	Handlers() Handlers
+}
+
+type stampkitStack struct {
+	stack    awscdk.Stack
+	network  Network
+	state    State
+	fleets   []ManagedFleet
+	handlers Handlers
+}
+
+// NewStampkitStack wires the constructs together. The environment is fixed
+// (Config.Account/Region) so that synth needs no credentials; availability
+// zones come from the availability-zones context key.
+func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStackProps) StampkitStack {
+	if props == nil {
+		panic("NewStampkitStack: props is nil")
+	}
+	cfg := props.Config
+	sp := props.StackProps
+	if sp.Env == nil {
+		sp.Env = &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}
+	}
+	if sp.Description == nil {
+		sp.Description = jsii.String("stampkit: event-driven autoscaling fleets (ALB + ASG + Go Lambdas)")
+	}
+	stack := awscdk.NewStack(scope, &id, &sp)
+
+	s := &stampkitStack{stack: stack}
+	s.network = NewNetwork(stack, "Network", &NetworkProps{
+		MaxAzs:           cfg.MaxAzs,
+		NatGateways:      cfg.NatGateways,
+		FlowLogRetention: cfg.LogRetention(),
+	})
+	s.state = NewState(stack, "State", &StateProps{})
+	for _, fc := range cfg.Fleets {
+		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc})
+		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Alarms: fc.Alarms})
+		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc})
+	}
+	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
+		Network:                   s.network,
+		Table:                     s.state.Table(),
+		Fleets:                    s.fleets,
+		AssetsDir:                 cfg.AssetsDir,
+		LogRetention:              cfg.LogRetention(),
+		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
+	})
+	return s
+}
+
+func (s *stampkitStack) Stack() awscdk.Stack    { return s.stack }
+func (s *stampkitStack) Network() Network       { return s.network }
+func (s *stampkitStack) State() State           { return s.state }
+func (s *stampkitStack) Fleets() []ManagedFleet { return s.fleets }
+func (s *stampkitStack) Handlers() Handlers     { return s.handlers }
