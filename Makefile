@@ -8,6 +8,12 @@ GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 HOST_ARCH := $(shell go env GOARCH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# jsii picks its Node before any test code runs: point it at the supported
+# Node that `make deps` pins (infra/package.json) when it is there.
+PINNED_NODE := $(CURDIR)/infra/node_modules/.bin/node
+ifneq ($(wildcard $(PINNED_NODE)),)
+export JSII_NODE := $(PINNED_NODE)
+endif
 CDK := npx --prefix infra --no-install cdk
 
 .PHONY: help build test test-short lint synth demo bench clean deps
