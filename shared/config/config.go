@@ -47,6 +47,8 @@ type Fleet struct {
 	Scaling scaling.Policy `json:"scaling"`
 	// Lifecycle gates launches and drains terminations (shared/lifecycle).
 	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
+	// Rollout stamps new images into the fleet (shared/rollout).
+	Rollout Rollout `json:"rollout,omitzero"`
 }
 
 // FromEnv reads and validates the configuration; getenv is os.Getenv in a
@@ -110,6 +112,7 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
 		errs = append(errs, validateLifecycle(key, f)...)
+		errs = append(errs, validateRollout(key, f)...)
 		for _, r := range f.Scaling.Rules {
 			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
 				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))

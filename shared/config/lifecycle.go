@@ -22,10 +22,11 @@ func WakeQueueFromEnv(getenv func(string) string) (string, error) {
 	return url, nil
 }
 
-// FleetForGroup returns the fleet whose Auto Scaling group is named group.
+// FleetForGroup returns the fleet one of whose Auto Scaling groups is named
+// group: its own, or the blue/green peer that takes turns with it.
 func (c Config) FleetForGroup(group string) (Fleet, bool) {
 	for _, f := range c.Fleets {
-		if f.Group == group {
+		if f.Group == group || (f.Rollout.BlueGreen.PeerGroup != "" && f.Rollout.BlueGreen.PeerGroup == group) {
 			return f, true
 		}
 	}

@@ -70,8 +70,12 @@ func TestFromEnvLifecycle(t *testing.T) {
 
 func TestFleetForGroup(t *testing.T) {
 	c := config.Config{Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
+	c.Fleets[1].Rollout.BlueGreen.PeerGroup = "api-asg-green"
 	if f, ok := c.FleetForGroup("api-asg"); !ok || f.Name != "api" {
 		t.Errorf("FleetForGroup(api-asg) = %q, %v; want api, true", f.Name, ok)
+	}
+	if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
+		t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true (the blue/green peer)", f.Name, ok)
 	}
 	if f, ok := c.FleetForGroup("other"); ok {
 		t.Errorf("FleetForGroup(other) = %q, want none", f.Name)

@@ -226,6 +226,7 @@ var registry = sync.OnceValue(func() map[kind]decodeFunc {
 
 		{SourceEvents, DetailTypeScheduled}: decodeScheduledDetail,
 		{SourceStampkit, DetailTypeTick}:    decodeTickDetail,
+		{SourceStampkit, DetailTypeCommand}: decodeCommandDetail,
 	}
 })
 

@@ -36,7 +36,7 @@ type Event struct {
 	Resources []string
 	// Detail is exactly one of *AlarmStateChange, *LifecycleAction,
 	// *InstanceActivity, *InstanceRefresh, *ImageStateChange,
-	// *AMIStateChange, *TestNotification or *Tick.
+	// *AMIStateChange, *TestNotification, *Tick or *Command.
 	Detail any
 }
 

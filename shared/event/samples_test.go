@@ -263,6 +263,11 @@ func sampleWants() map[string][]event.Event {
 		}},
 		"ec2-ami-state-change-available": ami(event.AMIStateAvailable, ""),
 		"ec2-ami-state-change-failed":    ami(event.AMIStateFailed, "Description of failure"),
+		"stampkit-rollout-command": {{
+			ID: "5c1a7e0e-3f4b-4d2a-9b8e-2f6d1c0a9e11", Source: event.SourceStampkit, DetailType: event.DetailTypeCommand,
+			Time: at("2026-11-25T15:04:05Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},
+			Detail: &event.Command{Fleet: "web", Action: event.CommandAbort, Reason: "5xx on checkout after the 50% step"},
+		}},
 		"eventbridge-scheduled-event": {{
 			ID: "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", Source: event.SourceEvents, DetailType: event.DetailTypeScheduled,
 			Time: at("2019-03-01T01:23:45Z"), Region: "us-east-2", Account: "123456789012",

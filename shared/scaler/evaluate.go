@@ -10,6 +10,7 @@ import (
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
 
@@ -69,7 +70,10 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	if err != nil {
 		return err
 	}
-	group := fleet.Group
+	group, err := h.serving(ctx, fleet)
+	if err != nil {
+		return err
+	}
 	now := h.Clock.Now()
 	if hold.Active(now) && hold.LiveGroup != "" {
 		group = hold.LiveGroup
@@ -119,6 +123,24 @@ func (h *Handler) hold(ctx context.Context, fleet string) (*scaling.Hold, error)
 		return nil, fmt.Errorf("decoding rollout hold of fleet %s: %w", fleet, err)
 	}
 	return &hold, nil
+}
+
+// serving returns the group that serves the fleet: after a blue/green
+// rollout the peer group may have taken over from the configured one, and
+// the fleet's rollout record says so.
+func (h *Handler) serving(ctx context.Context, fleet config.Fleet) (string, error) {
+	data, _, err := h.Store.Load(ctx, rollout.Key(fleet.Name))
+	if err != nil {
+		return "", fmt.Errorf("loading rollout record of fleet %s: %w", fleet.Name, err)
+	}
+	if len(data) == 0 {
+		return fleet.Group, nil
+	}
+	var st rollout.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return "", fmt.Errorf("decoding rollout record of fleet %s: %w", fleet.Name, err)
+	}
+	return st.Serving(fleet.Group), nil
 }
 
 func (h *Handler) emit(ctx context.Context, fleet string, ms ...logging.Metric) {

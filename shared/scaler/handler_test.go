@@ -15,6 +15,7 @@ import (
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaler"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
@@ -304,5 +305,21 @@ func TestDuplicateTickAfterStateChangeDoesNothing(t *testing.T) {
 	}
 	if len(r.groups.sets) != 0 {
 		t.Errorf("capacity changes = %v, want none from a duplicated tick", r.groups.sets)
+	}
+}
+
+// After a blue/green rollout the peer group serves the fleet; with no hold
+// left, the scaler must follow the rollout record to it.
+func TestScalesTheGroupARolloutLeftServing(t *testing.T) {
+	r := newRig(t, false)
+	rec, _ := json.Marshal(rollout.State{Fleet: "web", Live: "web-green"})
+	if err := r.store.Save(t.Context(), rollout.Key("web"), rec, 0); err != nil {
+		t.Fatalf("writing rollout record: %v", err)
+	}
+	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-green=5"; got != want {
+		t.Errorf("capacity changes = %q, want %q", got, want)
 	}
 }

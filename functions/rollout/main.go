@@ -1,0 +1,74 @@
+// Command rollout is the rollout Lambda: new images become launch template
+// versions and reach the fleet by instance refresh or blue/green, rolling
+// back by themselves (see package stamper).
+package main
+
+import (
+	"context"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/stampkit/stampkit/shared/asg"
+	"github.com/stampkit/stampkit/shared/awsclient"
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/cwalarm"
+	"github.com/stampkit/stampkit/shared/dynamo"
+	"github.com/stampkit/stampkit/shared/elb"
+	ib "github.com/stampkit/stampkit/shared/imagebuilder"
+	"github.com/stampkit/stampkit/shared/launchtemplate"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/sqsqueue"
+	"github.com/stampkit/stampkit/shared/ssmparam"
+	"github.com/stampkit/stampkit/shared/stamper"
+)
+
+func main() {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		log.Fatalf("rollout: %v", err)
+	}
+	queue, err := config.RolloutQueueFromEnv(os.Getenv)
+	if err != nil {
+		log.Fatalf("rollout: %v", err)
+	}
+	logger := logging.New(os.Stdout, cfg.LogLevel)
+	slog.SetDefault(logger)
+	awsCfg, err := awsclient.Load(context.Background())
+	if err != nil {
+		log.Fatalf("rollout: %v", err)
+	}
+	// A group change while a scaling activity runs is refused with
+	// ScalingActivityInProgress; it is safe to retry, within the deadline.
+	groups := autoscaling.NewFromConfig(awsCfg, func(o *autoscaling.Options) {
+		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "ScalingActivityInProgress")
+	})
+	h := &stamper.Handler{
+		Config: cfg, Region: awsCfg.Region,
+		Groups:     asg.New(groups),
+		Templates:  launchtemplate.New(ec2.NewFromConfig(awsCfg)),
+		Builds:     ib.New(imagebuilder.NewFromConfig(awsCfg)),
+		Parameters: ssmparam.New(ssm.NewFromConfig(awsCfg)),
+		Listeners:  elb.New(elbv2.NewFromConfig(awsCfg)),
+		Alarms:     cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),
+		Scheduler:  sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
+		// No record TTL: the rollout record keeps the live group for good.
+		Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table),
+		Clock: clock.System{}, Log: logger,
+		Metrics: logging.NewMetrics(os.Stdout, cfg.Namespace, time.Now),
+	}
+	lambda.Start(h.Handle)
+}

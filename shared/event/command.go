@@ -1,0 +1,81 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// DetailTypeCommand is stampkit's own operator command to a running
+// rollout (source stampkit), sent by the CLI through EventBridge or as the
+// rollout function's direct input.
+const DetailTypeCommand = "Rollout Command"
+
+// Rollout commands (Command.Action).
+const (
+	CommandPause   = "pause"
+	CommandResume  = "resume"
+	CommandAbort   = "abort"
+	CommandPromote = "promote"
+)
+
+// Command is an operator's control of a fleet's rollout: pause, resume,
+// abort (roll back) or promote.
+type Command struct {
+	Fleet string
+	// Action is one of the Command* constants.
+	Action string
+	// Reason is the operator's note, kept in the rollout's history.
+	Reason string
+}
+
+// commandJSON is the command's detail.
+type commandJSON struct {
+	Fleet  string `json:"fleet"`
+	Action string `json:"action"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func decodeCommandDetail(env envelope) (any, error) {
+	var d commandJSON
+	if err := unmarshal(env.Detail, &d, env.path("detail"), ""); err != nil {
+		return nil, err
+	}
+	if err := firstErr(need(d.Fleet, env.detailPath("fleet")), need(d.Action, env.detailPath("action"))); err != nil {
+		return nil, err
+	}
+	switch d.Action {
+	case CommandPause, CommandResume, CommandAbort, CommandPromote:
+	default:
+		return nil, malformed(env.detailPath("action"), "%q is not %s, %s, %s or %s", d.Action,
+			CommandPause, CommandResume, CommandAbort, CommandPromote)
+	}
+	return &Command{Fleet: d.Fleet, Action: d.Action, Reason: d.Reason}, nil
+}
+
+// CommandBody is the EventBridge event of a rollout command, as the CLI
+// sends it (PutEvents entry or direct invocation) and Decode reads it back.
+// Its id is derived from the command and at, so a resent command has the
+// same id and is acted on once.
+func CommandBody(c Command, at time.Time) ([]byte, error) {
+	stamp := at.UTC().Format(time.RFC3339Nano)
+	sum := sha256.Sum256([]byte(c.Fleet + "\x00" + c.Action + "\x00" + c.Reason + "\x00" + stamp))
+	id := hex.EncodeToString(sum[:16])
+	body, err := json.Marshal(map[string]any{
+		"version":     "0",
+		"id":          id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:],
+		"source":      SourceStampkit,
+		"detail-type": DetailTypeCommand,
+		"account":     "",
+		"region":      "",
+		"time":        stamp,
+		"resources":   []string{},
+		"detail":      commandJSON(c),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding rollout command %s for fleet %s: %w", c.Action, c.Fleet, err)
+	}
+	return body, nil
+}

@@ -1,0 +1,71 @@
+package event_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/event"
+)
+
+func TestCommandMalformed(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(m map[string]any)
+		field  string
+	}{
+		{name: "fleet missing", change: func(m map[string]any) { delete(detail(m), "fleet") }, field: "detail.fleet"},
+		{name: "action missing", change: func(m map[string]any) { delete(detail(m), "action") }, field: "detail.action"},
+		{name: "action unknown", change: func(m map[string]any) { detail(m)["action"] = "reboot" }, field: "detail.action"},
+		{name: "fleet not a string", change: func(m map[string]any) { detail(m)["fleet"] = 7 }, field: "detail.fleet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := event.Decode([]byte(edit(t, "stampkit-rollout-command", tt.change)))
+			var me *event.MalformedError
+			if !errors.As(err, &me) {
+				t.Fatalf("Decode: got %v, want a *MalformedError", err)
+			}
+			if me.Field != tt.field {
+				t.Errorf("field: got %q, want %q", me.Field, tt.field)
+			}
+		})
+	}
+}
+
+func TestCommandBodyRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
+	for _, action := range []string{event.CommandPause, event.CommandResume, event.CommandAbort, event.CommandPromote} {
+		t.Run(action, func(t *testing.T) {
+			c := event.Command{Fleet: "web", Action: action, Reason: "because"}
+			body, err := event.CommandBody(c, at)
+			if err != nil {
+				t.Fatalf("CommandBody: %v", err)
+			}
+			evs, err := event.Decode(body)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if len(evs) != 1 {
+				t.Fatalf("Decode: got %d events, want 1", len(evs))
+			}
+			if diff := cmp.Diff(&c, evs[0].Detail); diff != "" {
+				t.Errorf("detail (-want +got):\n%s", diff)
+			}
+			if !evs[0].Time.Equal(at) || evs[0].Source != event.SourceStampkit {
+				t.Errorf("envelope: got time %s source %q, want %s %q", evs[0].Time, evs[0].Source, at, event.SourceStampkit)
+			}
+			again, _ := event.CommandBody(c, at)
+			other, _ := event.CommandBody(c, at.Add(time.Second))
+			if string(again) != string(body) {
+				t.Errorf("CommandBody is not stable for the same command and time")
+			}
+			if strings.Contains(string(other), evs[0].ID) {
+				t.Errorf("CommandBody: a later command reuses id %s", evs[0].ID)
+			}
+		})
+	}
+}

@@ -1,0 +1,514 @@
+package rollout
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Instance refresh statuses, as DescribeInstanceRefreshes reports them.
+const (
+	RefreshPending            = "Pending"
+	RefreshInProgress         = "InProgress"
+	RefreshSuccessful         = "Successful"
+	RefreshFailed             = "Failed"
+	RefreshCancelling         = "Cancelling"
+	RefreshCancelled          = "Cancelled"
+	RefreshRollbackInProgress = "RollbackInProgress"
+	RefreshRollbackFailed     = "RollbackFailed"
+	RefreshRollbackSuccessful = "RollbackSuccessful"
+	RefreshBaking             = "Baking"
+)
+
+// AlarmFiring is the CloudWatch state that rolls a bake back.
+const AlarmFiring = "ALARM"
+
+// Refresh is an instance refresh as observed.
+type Refresh struct {
+	ID         string
+	Status     string // one of the Refresh* constants
+	Reason     string
+	Percentage int
+}
+
+// running reports whether the refresh is still replacing instances forward.
+func (r Refresh) running() bool {
+	return r.Status == RefreshPending || r.Status == RefreshInProgress || r.Status == RefreshBaking
+}
+
+// busy reports whether the refresh has not reached a final status.
+func (r Refresh) busy() bool {
+	return r.running() || r.Status == RefreshCancelling || r.Status == RefreshRollbackInProgress
+}
+
+// Group is an Auto Scaling group as observed.
+type Group struct {
+	Name              string
+	Min, Max, Desired int
+	InService         int
+	// Versions counts the group's instances (launching or in service) by
+	// the launch template version they run.
+	Versions map[string]int
+}
+
+// Targets counts a target group's registered targets, draining ones left
+// out.
+type Targets struct {
+	Healthy, Total int
+}
+
+// Alarm is one health alarm's state.
+type Alarm struct {
+	Name, State string
+}
+
+// Observation is what the handler saw just before a step. A rolling step
+// looks at Refresh and From; a blue/green step at both groups, both target
+// groups and the alarms.
+type Observation struct {
+	Now         time.Time
+	Refresh     *Refresh
+	From, To    Group
+	FromTargets Targets
+	ToTargets   Targets
+	Alarms      []Alarm
+	// Err says what could not be read. The step then changes nothing but
+	// its timers: it never moves traffic forward on a blind look.
+	Err string
+}
+
+// ActionKind names an effect.
+type ActionKind string
+
+// Action kinds.
+const (
+	// CreateVersion copies launch template version Version of
+	// LaunchTemplate with Image; the new number comes back as a Result.
+	CreateVersion ActionKind = "create_version"
+	// SetDefaultVersion makes Version the template's default.
+	SetDefaultVersion ActionKind = "set_default_version"
+	// PutParameter writes Image to the fleet's SSM parameter.
+	PutParameter ActionKind = "put_parameter"
+	// SetGroupVersion points Group at the numbered Version.
+	SetGroupVersion ActionKind = "set_group_version"
+	// Resize sets Group's size (Size.Max 0 leaves the maximum).
+	Resize ActionKind = "resize"
+	// StartRefresh starts an instance refresh of Group to Version; its ID
+	// comes back as a Result.
+	StartRefresh ActionKind = "start_refresh"
+	// RollbackRefresh rolls back Group's running refresh. Best effort: the
+	// revert phase handles whatever it leaves.
+	RollbackRefresh ActionKind = "rollback_refresh"
+	// CancelRefresh stops Group's running refresh (pause). Best effort.
+	CancelRefresh ActionKind = "cancel_refresh"
+	// SetWeights sets the listener's forward weights.
+	SetWeights ActionKind = "set_weights"
+)
+
+// Weight is a target group's weight on the listener.
+type Weight struct {
+	TargetGroup string
+	Weight      int
+}
+
+// Action is one effect for the handler to apply, in order.
+type Action struct {
+	Kind           ActionKind
+	Group          string
+	LaunchTemplate string
+	Version        int64
+	Image          string
+	Size           Size
+	SkipMatching   bool
+	AutoRollback   bool
+	Weights        []Weight
+}
+
+// BestEffort reports whether a failure of the action is logged and the
+// rollout goes on: the next observation shows what it did or did not do.
+func (a Action) BestEffort() bool { return a.Kind == RollbackRefresh || a.Kind == CancelRefresh }
+
+// Step advances the rollout by what obs shows. It returns the actions to
+// apply in order, the next state and when to step again: zero once the
+// rollout is done, obs.Now when the next step is due at once (it needs the
+// result of an action or a fresh look).
+func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
+	if !s.Active() {
+		return nil, s, time.Time{}
+	}
+	p = p.WithDefaults()
+	next := s.clone()
+	next.Steps++
+	var acts []Action
+	var wake time.Time
+	switch s.Phase {
+	case PhaseStamp:
+		acts, wake = next.stamp(p, obs)
+	case PhaseRefresh:
+		acts, wake = next.refresh(p, obs)
+	case PhaseRevert:
+		acts, wake = next.revert(p, obs)
+	case PhaseWarm:
+		acts, wake = next.warm(p, obs)
+	case PhaseShift:
+		acts, wake = next.shift(p, obs)
+	case PhaseRetain:
+		acts, wake = next.retain(p, obs)
+	case PhaseRestore:
+		acts, wake = next.restoreStep(p, obs)
+	default:
+		next.finish(obs.Now, Failed, fmt.Sprintf("unknown phase %q", s.Phase))
+	}
+	if !next.Active() {
+		wake = time.Time{}
+	}
+	next.WakeAt = wake
+	return acts, next, wake
+}
+
+func (s *State) stamp(p Policy, obs Observation) ([]Action, time.Time) {
+	now := obs.Now
+	if s.Abort != "" {
+		// Nothing the fleet uses has changed yet: a version made but not
+		// the default is inert. A stamp cut short by a failure may have
+		// moved the default or the parameter, so they are put back.
+		var acts []Action
+		if s.Version != 0 {
+			acts = s.restoreConfig()
+		}
+		s.finish(now, s.abortOutcome(), "ended before the fleet changed: "+s.Abort)
+		return acts, time.Time{}
+	}
+	if s.Paused {
+		return nil, now.Add(p.PollInterval.Std())
+	}
+	if s.Version == 0 {
+		return []Action{{Kind: CreateVersion, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion, Image: s.Image.ID}}, now
+	}
+	var acts []Action
+	if !s.Base.pinned() {
+		// A group on "$Default" would start launching the new image the
+		// moment the default moves, and a refresh cannot roll back a
+		// group on "$Latest" or "$Default": pin it to the number first.
+		acts = append(acts, Action{Kind: SetGroupVersion, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion})
+	}
+	acts = append(acts,
+		Action{Kind: SetDefaultVersion, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Version},
+		Action{Kind: PutParameter, Image: s.Image.ID})
+	if s.Strategy == StrategyRolling {
+		s.enter(now, PhaseRefresh, "stamped %s as launch template version %d", s.Image.ID, s.Version)
+		return acts, now
+	}
+	acts = append(acts,
+		Action{Kind: SetGroupVersion, Group: s.To.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Version},
+		Action{Kind: Resize, Group: s.To.Group, Size: s.Base.Size})
+	s.enter(now, PhaseWarm, "stamped %s as version %d; %s sized to %d", s.Image.ID, s.Version, s.To.Group, s.Base.Size.Desired)
+	return acts, now.Add(p.PollInterval.Std())
+}
+
+func (s *State) refresh(p Policy, obs Observation) ([]Action, time.Time) {
+	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
+	r := obs.Refresh
+	if s.Abort != "" {
+		var acts []Action
+		if s.RefreshID != "" && (r == nil || r.busy()) {
+			acts = append(acts, Action{Kind: RollbackRefresh, Group: s.From.Group})
+		}
+		return append(acts, s.beginRevert(now, "abort: "+s.Abort)...), poll
+	}
+	if s.RefreshID == "" {
+		if s.Paused {
+			return nil, poll
+		}
+		skip := !p.Rolling.ReplaceMatching || s.Restarts > 0
+		return []Action{{Kind: StartRefresh, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Version,
+			SkipMatching: skip, AutoRollback: true}}, poll
+	}
+	if obs.Err != "" || r == nil {
+		return nil, poll
+	}
+	switch r.Status {
+	case RefreshSuccessful:
+		s.Live = s.From.Group
+		s.finish(now, Succeeded, fmt.Sprintf("instance refresh %s replaced the group with version %d", r.ID, s.Version))
+		// Auto Scaling moves the group to the desired configuration when
+		// the refresh succeeds; saying so again costs nothing.
+		return []Action{{Kind: SetGroupVersion, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Version}}, time.Time{}
+	case RefreshCancelled:
+		if s.Paused {
+			s.RefreshID = ""
+			s.Restarts++
+			s.note(now, "refresh %s stopped for the pause at %d%%", r.ID, r.Percentage)
+			return nil, poll
+		}
+		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s outside the rollout", r.ID, r.Status)), poll
+	case RefreshFailed, RefreshRollbackSuccessful, RefreshRollbackFailed:
+		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s: %s", r.ID, r.Status, orNone(r.Reason))), poll
+	}
+	if s.Paused && r.running() {
+		// Auto Scaling has no pause: stop the refresh and start a new one,
+		// skipping the instances already replaced, on resume.
+		return []Action{{Kind: CancelRefresh, Group: s.From.Group}}, poll
+	}
+	return nil, poll
+}
+
+// beginRevert restores the old default version, parameter and group
+// version, and moves to the revert phase, which deals with the instances.
+func (s *State) beginRevert(now time.Time, why string) []Action {
+	s.Reason = why
+	s.enter(now, PhaseRevert, "rolling back: %s", why)
+	return s.restoreConfig()
+}
+
+// restoreConfig puts back the launch template default and the SSM parameter.
+func (s *State) restoreConfig() []Action {
+	acts := []Action{
+		{Kind: SetDefaultVersion, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.DefaultVersion},
+		{Kind: PutParameter, Image: s.Base.parameter()},
+	}
+	if s.Strategy == StrategyRolling {
+		acts = append(acts, Action{Kind: SetGroupVersion, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion})
+	}
+	return acts
+}
+
+func (s *State) revert(p Policy, obs Observation) ([]Action, time.Time) {
+	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
+	if obs.Err != "" {
+		return nil, poll
+	}
+	r := obs.Refresh
+	if s.RefreshID != "" && r != nil && r.busy() {
+		return nil, poll
+	}
+	left := obs.From.Versions[strconv.FormatInt(s.Version, 10)]
+	switch {
+	case left == 0:
+		s.Live = s.From.Group
+		s.finish(now, s.abortOutcome(), s.Reason)
+		return nil, time.Time{}
+	case s.Reverting:
+		status := "unknown"
+		if r != nil {
+			status = r.Status
+		}
+		s.finish(now, Failed, fmt.Sprintf("%d instances still on version %d after the revert refresh ended %s (%s)", left, s.Version, status, s.Reason))
+		return nil, time.Time{}
+	}
+	s.Reverting, s.RefreshID = true, ""
+	s.note(now, "%d instances left on version %d: refreshing them back to version %d", left, s.Version, s.Base.GroupVersion)
+	return []Action{{Kind: StartRefresh, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion, SkipMatching: true}}, poll
+}
+
+func (s *State) warm(p Policy, obs Observation) ([]Action, time.Time) {
+	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
+	if s.Abort != "" {
+		return s.beginRestore(p, obs, "abort: "+s.Abort)
+	}
+	deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std())
+	if s.Paused {
+		return nil, poll
+	}
+	need := s.Base.Size.Desired
+	healthy := obs.Err == "" && obs.To.InService >= need && obs.ToTargets.Healthy >= need && obs.ToTargets.Healthy == obs.ToTargets.Total
+	firing := firing(obs.Alarms)
+	if !now.Before(deadline) && (!healthy || len(firing) > 0) {
+		why := fmt.Sprintf("%s not healthy after %s: %d/%d targets healthy, %d/%d in service",
+			s.To.Group, p.BlueGreen.HealthTimeout, obs.ToTargets.Healthy, obs.ToTargets.Total, obs.To.InService, need)
+		if healthy {
+			why = fmt.Sprintf("alarms %s still in ALARM after %s; traffic never shifted", strings.Join(firing, ", "), p.BlueGreen.HealthTimeout)
+		}
+		return s.beginRestore(p, obs, why)
+	}
+	if !healthy || len(firing) > 0 {
+		// Never shift traffic into a fleet already in alarm: the alarm
+		// would be blamed on the new image, or hide its faults.
+		return nil, earliest(poll, deadline)
+	}
+	if s.Promote {
+		return s.promote(p, now, fmt.Sprintf("%s healthy; promoted by the operator", s.To.Group))
+	}
+	s.enter(now, PhaseShift, "%s healthy (%d/%d targets)", s.To.Group, obs.ToTargets.Healthy, obs.ToTargets.Total)
+	s.Step = 0
+	return s.setStep(p, now)
+}
+
+// setStep sets the weights of the current step and starts its bake.
+func (s *State) setStep(p Policy, now time.Time) ([]Action, time.Time) {
+	pct := p.BlueGreen.Steps[s.Step]
+	s.Shifted, s.StepAt = pct, now
+	s.note(now, "step %d/%d: %d%% to %s, baking %s", s.Step+1, len(p.BlueGreen.Steps), pct, s.To.Group, p.BlueGreen.Bake)
+	return []Action{s.weights(pct)}, earliest(now.Add(p.PollInterval.Std()), now.Add(p.BlueGreen.Bake.Std()))
+}
+
+// weights is the listener action sending pct percent to To.
+func (s *State) weights(pct int) Action {
+	return Action{Kind: SetWeights, Weights: []Weight{
+		{TargetGroup: s.From.TargetGroup, Weight: 100 - pct},
+		{TargetGroup: s.To.TargetGroup, Weight: pct},
+	}}
+}
+
+func (s *State) shift(p Policy, obs Observation) ([]Action, time.Time) {
+	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
+	if s.Abort != "" {
+		return s.beginRestore(p, obs, "abort: "+s.Abort)
+	}
+	if f := firing(obs.Alarms); len(f) > 0 {
+		return s.beginRestore(p, obs, fmt.Sprintf("alarm %s in ALARM at %d%% on %s", strings.Join(f, ", "), s.Shifted, s.To.Group))
+	}
+	if obs.Err != "" {
+		return nil, poll
+	}
+	var acts []Action
+	if obs.From.Desired > obs.To.Desired {
+		// The scaler scales the serving group during the shift; the new
+		// group follows it up so it can take the traffic it is given.
+		acts = append(acts, Action{Kind: Resize, Group: s.To.Group,
+			Size: Size{Min: s.Base.Size.Min, Max: max(s.Base.Size.Max, obs.From.Max), Desired: obs.From.Desired}})
+	}
+	if s.Promote {
+		more, wake := s.promote(p, now, "promoted by the operator")
+		return append(acts, more...), wake
+	}
+	if s.Paused {
+		return acts, poll
+	}
+	bakeEnd := s.StepAt.Add(p.BlueGreen.Bake.Std())
+	if now.Before(bakeEnd) {
+		return acts, earliest(poll, bakeEnd)
+	}
+	if s.Step == len(p.BlueGreen.Steps)-1 {
+		more, wake := s.promote(p, now, fmt.Sprintf("baked %s at 100%%", p.BlueGreen.Bake))
+		return append(acts, more...), wake
+	}
+	s.Step++
+	more, wake := s.setStep(p, now)
+	return append(acts, more...), wake
+}
+
+// promote sends all traffic to To, empties From (keeping the group and its
+// version for the retention window) and swaps the roles.
+func (s *State) promote(p Policy, now time.Time, why string) ([]Action, time.Time) {
+	var acts []Action
+	if s.Shifted != 100 {
+		acts = append(acts, s.weights(100))
+		s.Shifted = 100
+	}
+	acts = append(acts, Action{Kind: Resize, Group: s.From.Group, Size: Size{Min: 0, Desired: 0}})
+	s.Live, s.Promote = s.To.Group, false
+	s.enter(now, PhaseRetain, "%s; %s now serves, %s kept at 0 for %s", why, s.To.Group, s.From.Group, p.BlueGreen.Retention)
+	return acts, now.Add(p.BlueGreen.Retention.Std())
+}
+
+func (s *State) retain(p Policy, obs Observation) ([]Action, time.Time) {
+	now := obs.Now
+	if s.Abort != "" {
+		return s.beginRestore(p, obs, "abort after promotion: "+s.Abort)
+	}
+	end := s.PhaseAt.Add(p.BlueGreen.Retention.Std())
+	if s.Promote || !now.Before(end) {
+		why := "retention of " + s.From.Group + " ended"
+		if s.Promote {
+			why = "retention of " + s.From.Group + " ended by the operator"
+		}
+		s.Promote = false
+		s.finish(now, Succeeded, why)
+		return nil, time.Time{}
+	}
+	return nil, end
+}
+
+// beginRestore starts a blue/green rollback and takes its first step with
+// the same observation, so traffic leaves the new group in this very
+// invocation when the old group can take it.
+func (s *State) beginRestore(p Policy, obs Observation, why string) ([]Action, time.Time) {
+	s.Reason = why
+	s.enter(obs.Now, PhaseRestore, "rolling back: %s", why)
+	acts := s.restoreConfig()
+	more, wake := s.restoreStep(p, obs)
+	return append(acts, more...), wake
+}
+
+func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
+	now, need := obs.Now, s.Base.Size.Desired
+	if s.Shifted < 100 {
+		// The old group still serves and has its instances: move the
+		// traffic back now, whatever else could not be read.
+		return s.moveBack(now)
+	}
+	// The old group takes no traffic, and after a promotion it has no
+	// instances: bring it back and wait until it is healthy.
+	if obs.Err == "" && obs.From.Desired >= need && obs.From.InService >= need && obs.FromTargets.Healthy >= need {
+		return s.moveBack(now)
+	}
+	deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std())
+	if !now.Before(deadline) {
+		// All traffic is still on To: it is the group that serves.
+		s.Live = s.To.Group
+		s.finish(now, Failed, fmt.Sprintf("%s not back and healthy within %s (%d/%d targets healthy); traffic left on %s (%s)",
+			s.From.Group, p.BlueGreen.HealthTimeout, obs.FromTargets.Healthy, need, s.To.Group, s.Reason))
+		return nil, time.Time{}
+	}
+	var acts []Action
+	if obs.Err != "" || obs.From.Desired < need {
+		acts = append(acts, Action{Kind: Resize, Group: s.From.Group, Size: s.Base.Size})
+	}
+	return acts, earliest(now.Add(p.PollInterval.Std()), deadline)
+}
+
+// moveBack sends all traffic to From, empties To and ends the rollback.
+func (s *State) moveBack(now time.Time) ([]Action, time.Time) {
+	acts := []Action{s.weights(0), {Kind: Resize, Group: s.To.Group, Size: Size{Min: 0, Desired: 0}}}
+	s.Shifted = 0
+	s.Live = s.From.Group
+	s.finish(now, s.abortOutcome(), s.Reason)
+	return acts, time.Time{}
+}
+
+// enter moves to phase and notes why.
+func (s *State) enter(now time.Time, phase Phase, format string, args ...any) {
+	s.Phase, s.PhaseAt = phase, now
+	s.note(now, format, args...)
+}
+
+// finish ends the rollout.
+func (s *State) finish(now time.Time, o Outcome, why string) {
+	s.Phase, s.Outcome, s.Reason, s.Ended, s.Paused, s.WakeAt = PhaseDone, o, why, now, false, time.Time{}
+	s.note(now, "%s: %s", o, why)
+}
+
+// abortOutcome is the outcome of a rollback: superseded when a newer image
+// asked for it.
+func (s *State) abortOutcome() Outcome {
+	if s.Supersede {
+		return Superseded
+	}
+	return RolledBack
+}
+
+func firing(alarms []Alarm) []string {
+	var out []string
+	for _, a := range alarms {
+		if a.State == AlarmFiring {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
+}

@@ -1,0 +1,408 @@
+// Package stamper is the rollout Lambda's handler: it stamps new machine
+// images into the fleets it manages, by instance refresh or blue/green, and
+// rolls them back by itself. It drives the pure rollout.Step: decode the
+// event, load the fleet's rollout record, observe, step, apply the actions,
+// and schedule a wake-up instead of waiting.
+//
+// Events: an Image Builder image or an AMI becoming available offers the
+// image to every fleet it matches (after rollout.Check); Auto Scaling
+// instance refresh events and stampkit Ticks (delayed SQS messages) step a
+// running rollout; stampkit "Rollout Command" events pause, resume, abort or
+// promote it. A build that failed is logged and counted, never rolled out.
+//
+// State: one record per fleet under rollout.Key, saved with a version check
+// (the rollout lock). While a rollout runs, the record scaler.HoldKey holds
+// a scaling.Hold: the scaler pauses scale-in and scales the group
+// State.Serving names. The hold's Until runs HoldGrace past the next
+// wake-up, so a rollout whose function stopped releases the fleet by itself.
+//
+// Effects are idempotent setters (weights, sizes, default version,
+// parameter) or made idempotent (the launch template version by a client
+// token derived from its content, a refresh already running is followed
+// instead of started twice), so a retry after a failure part-way through
+// a step repeats it safely; the state is saved only after the step's
+// actions are applied.
+package stamper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/launchtemplate"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/rollout"
+)
+
+// ClaimTTL is how long a claim outlives its effect. EventBridge retries a
+// delivery for up to 24 hours, so a duplicate can arrive that late.
+const ClaimTTL = 25 * time.Hour
+
+// HoldGrace is how long past a rollout's next wake-up its hold on the fleet
+// lasts.
+const HoldGrace = 15 * time.Minute
+
+// maxInlineSteps bounds the steps one invocation takes when a step is due
+// at once (it needs an action's result or a fresh look).
+const maxInlineSteps = 6
+
+// earlyTolerance is how early a wake-up may arrive and still be acted on;
+// an earlier one is a link in a chain of delays and is sent on.
+const earlyTolerance = time.Second
+
+// Handler is the rollout Lambda's handler.
+type Handler struct {
+	Config config.Config
+	// Region is the function's region: an Image Builder image is rolled out
+	// as its AMI there.
+	Region     string
+	Groups     Groups
+	Templates  Templates
+	Builds     Builds
+	Parameters Parameters
+	Listeners  Listeners
+	Alarms     Alarms
+	Scheduler  Scheduler
+	Store      Store
+	Clock      clock.Clock
+	Log        *slog.Logger
+	Metrics    *logging.Metrics
+}
+
+// Handle processes one invocation payload. Malformed input is an error;
+// other kinds are logged and ignored.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
+	evs, err := event.Decode(raw)
+	switch {
+	case errors.Is(err, event.ErrUnknown):
+		h.Log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
+		return nil
+	case err != nil:
+		h.Log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
+		return fmt.Errorf("decoding rollout event: %w", err)
+	}
+	var errs []error
+	for _, ev := range evs {
+		ctx := logging.With(ctx, "event_id", ev.ID)
+		if err := h.handleEvent(ctx, ev); err != nil {
+			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
+	switch d := ev.Detail.(type) {
+	case *event.ImageStateChange:
+		return h.onBuild(ctx, ev, d)
+	case *event.AMIStateChange:
+		return h.onAMI(ctx, ev, d)
+	case *event.InstanceRefresh:
+		return h.onRefresh(ctx, ev, d)
+	case *event.Command:
+		return h.onCommand(ctx, ev, d)
+	case *event.Tick:
+		if !strings.HasPrefix(d.Key, rollout.KeyPrefix) {
+			h.Log.InfoContext(ctx, "ignoring tick for another handler", "key", d.Key)
+			return nil
+		}
+		return h.onTick(ctx, d)
+	default:
+		h.Log.InfoContext(ctx, "ignoring event the rollout handler does not handle", "source", ev.Source, "detail_type", ev.DetailType)
+		return nil
+	}
+}
+
+func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageStateChange) error {
+	ctx = logging.With(ctx, "image_arn", d.ImageARN, "image_state", d.State)
+	switch d.State {
+	case event.ImageStatusAvailable:
+	case event.ImageStatusFailed, event.ImageStatusCancelled:
+		h.Log.WarnContext(ctx, "image build did not succeed: nothing rolled out", "reason", d.Reason)
+		h.emit(ctx, nil, logging.Metric{Name: "ImageBuildsFailed", Value: 1, Unit: logging.Count})
+		return nil
+	default:
+		h.Log.DebugContext(ctx, "ignoring image build in progress")
+		return nil
+	}
+	b, err := h.Builds.Image(ctx, d.ImageARN)
+	if err != nil {
+		return fmt.Errorf("reading image build %s: %w", d.ImageARN, err)
+	}
+	region := ev.Region
+	if region == "" {
+		region = h.Region
+	}
+	ami, ok := b.AMIIn(region, ev.Account)
+	if !ok {
+		h.Log.WarnContext(ctx, "image build has no AMI in this region: nothing rolled out", "region", region, "amis", len(b.AMIs))
+		return nil
+	}
+	img, err := h.image(ctx, ami.ID)
+	if err != nil {
+		return err
+	}
+	img.Source, img.Pipeline = b.ARN, b.Pipeline
+	// The AMI's own tags win; the build's tags fill in (Image Builder tags
+	// the image resource, and the AMI only as its distribution says).
+	tags := maps.Clone(b.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, img.Tags)
+	img.Tags = tags
+	return h.offerAll(ctx, img)
+}
+
+func (h *Handler) onAMI(ctx context.Context, ev event.Event, d *event.AMIStateChange) error {
+	ctx = logging.With(ctx, "image_id", d.ImageID, "image_state", d.State)
+	switch d.State {
+	case event.AMIStateAvailable:
+	case event.AMIStateFailed:
+		h.Log.WarnContext(ctx, "AMI failed: nothing rolled out", "reason", d.ErrorMessage)
+		h.emit(ctx, nil, logging.Metric{Name: "ImageBuildsFailed", Value: 1, Unit: logging.Count})
+		return nil
+	default:
+		h.Log.DebugContext(ctx, "ignoring AMI state")
+		return nil
+	}
+	img, err := h.image(ctx, d.ImageID)
+	if err != nil {
+		return err
+	}
+	return h.offerAll(ctx, img)
+}
+
+// image reads an AMI as the rollout checks it.
+func (h *Handler) image(ctx context.Context, amiID string) (rollout.Image, error) {
+	im, err := h.Templates.Image(ctx, amiID)
+	if err != nil {
+		return rollout.Image{}, fmt.Errorf("reading image %s: %w", amiID, err)
+	}
+	return rolloutImage(im), nil
+}
+
+func rolloutImage(im launchtemplate.Image) rollout.Image {
+	return rollout.Image{
+		ID: im.ID, Name: im.Name, State: im.State, Architecture: im.Architecture,
+		Created: im.CreationDate, RootEncrypted: im.RootEncrypted, Tags: im.Tags,
+	}
+}
+
+// offerAll offers img to every fleet it is meant for.
+func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
+	ctx = logging.With(ctx, "image_id", img.ID)
+	var errs []error
+	matched := false
+	for _, fleet := range h.Config.Fleets {
+		if !fleet.Rollout.Matches(fleet.Name, img) {
+			continue
+		}
+		matched = true
+		fctx := logging.With(ctx, "fleet", fleet.Name)
+		err := h.once(fctx, fleet.Name, "rollout-image#"+fleet.Name+"#"+img.ID, func() error {
+			return h.offer(fctx, fleet, img)
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !matched {
+		h.Log.InfoContext(ctx, "ignoring image meant for no fleet", "image_name", img.Name, "pipeline", img.Pipeline)
+	}
+	return errors.Join(errs...)
+}
+
+// offer checks img against the fleet and applies the newer-image rule.
+func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Image) error {
+	p := fleet.Rollout
+	s, version, err := h.load(ctx, fleet.Name)
+	if err != nil {
+		return err
+	}
+	base, cur, err := h.baseline(ctx, fleet, s.Serving(fleet.Group))
+	if err != nil {
+		return err
+	}
+	if why := rollout.Check(p, img, cur); len(why) > 0 {
+		h.Log.WarnContext(ctx, "image rejected: nothing changes", "reasons", why, "current_image", base.Image)
+		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
+		return nil
+	}
+	now := h.Clock.Now()
+	next, verdict, why := rollout.Offer(p, s, img, now)
+	ctx = logging.With(ctx, "verdict", verdict)
+	switch verdict {
+	case rollout.Duplicate, rollout.Stale:
+		h.Log.InfoContext(ctx, "image not rolled out", "reason", why, "rollout_id", s.ID)
+		return nil
+	case rollout.Queued:
+		h.Log.InfoContext(ctx, "image queued behind the running rollout", "reason", why, "rollout_id", s.ID)
+		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesQueued", Value: 1, Unit: logging.Count})
+		return h.save(ctx, fleet, next, version)
+	case rollout.Superseding:
+		h.Log.InfoContext(ctx, "newer image supersedes the running rollout", "reason", why, "rollout_id", s.ID)
+		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesQueued", Value: 1, Unit: logging.Count})
+		return h.run(ctx, fleet, next, version)
+	}
+	if fleet.DryRun {
+		h.Log.InfoContext(ctx, "dry run: rollout not started", "strategy", p.Strategy, "from_image", base.Image,
+			"launch_template", base.LaunchTemplate, "group_version", base.GroupVersion)
+		return nil
+	}
+	if err := h.run(ctx, fleet, rollout.Begin(p, s, fleet.Group, img, base, now), version); err != nil {
+		return err
+	}
+	h.emit(ctx, &fleet, logging.Metric{Name: "RolloutsStarted", Value: 1, Unit: logging.Count})
+	return nil
+}
+
+func (h *Handler) onRefresh(ctx context.Context, ev event.Event, d *event.InstanceRefresh) error {
+	ctx = logging.With(ctx, "asg_name", d.GroupName, "refresh_id", d.InstanceRefreshID, "refresh_status", d.Status)
+	fleet, ok := h.Config.FleetForGroup(d.GroupName)
+	if !ok || !fleet.Rollout.Enabled() {
+		h.Log.InfoContext(ctx, "ignoring instance refresh of a group no rollout manages")
+		return nil
+	}
+	ctx = logging.With(ctx, "fleet", fleet.Name)
+	return h.once(ctx, fleet.Name, "rollout-event#"+ev.ID, func() error {
+		s, version, err := h.load(ctx, fleet.Name)
+		if err != nil {
+			return err
+		}
+		if !s.Active() || s.RefreshID != d.InstanceRefreshID {
+			h.Log.InfoContext(ctx, "ignoring instance refresh the rollout does not follow", "rollout_id", s.ID, "followed", s.RefreshID)
+			return nil
+		}
+		// The event only says "look now": Auto Scaling events are best
+		// effort and unordered, so the step reads the refresh itself.
+		return h.run(ctx, fleet, s, version)
+	})
+}
+
+func (h *Handler) onCommand(ctx context.Context, ev event.Event, c *event.Command) error {
+	ctx = logging.With(ctx, "fleet", c.Fleet, "command", c.Action, "reason", c.Reason)
+	fleet, ok := h.fleet(c.Fleet)
+	if !ok {
+		h.Log.WarnContext(ctx, "ignoring rollout command for an unknown fleet")
+		return nil
+	}
+	return h.once(ctx, fleet.Name, "rollout-command#"+ev.ID, func() error {
+		s, version, err := h.load(ctx, fleet.Name)
+		if err != nil {
+			return err
+		}
+		next, err := rollout.Control(fleet.Rollout, s, rollout.Command(c.Action), c.Reason, h.Clock.Now())
+		if err != nil {
+			// An operator error, not a fault: retrying cannot help.
+			h.Log.WarnContext(ctx, "rollout command refused", "error", err, "rollout_id", s.ID, "phase", s.Phase)
+			return nil
+		}
+		h.Log.InfoContext(ctx, "rollout command accepted", "rollout_id", s.ID, "phase", s.Phase)
+		h.emit(ctx, &fleet, logging.Metric{Name: "Commands", Value: 1, Unit: logging.Count})
+		return h.run(ctx, fleet, next, version)
+	})
+}
+
+func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
+	name := strings.TrimPrefix(t.Key, rollout.KeyPrefix)
+	ctx = logging.With(ctx, "fleet", name, "due_at", t.At)
+	fleet, ok := h.fleet(name)
+	if !ok {
+		h.Log.WarnContext(ctx, "ignoring wake-up of an unknown fleet")
+		return nil
+	}
+	s, version, err := h.load(ctx, fleet.Name)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !s.Active():
+		h.Log.InfoContext(ctx, "ignoring wake-up: no rollout running", "outcome", s.Outcome)
+		return nil
+	case !t.At.Equal(s.WakeAt):
+		h.Log.InfoContext(ctx, "ignoring stale wake-up", "wake_at", s.WakeAt)
+		return nil
+	}
+	if now := h.Clock.Now(); now.Add(earlyTolerance).Before(t.At) {
+		// A wait longer than the queue's longest delay: send it on.
+		if err := h.Scheduler.WakeAt(ctx, t.Key, t.At); err != nil {
+			return fmt.Errorf("re-scheduling rollout of fleet %s: %w", fleet.Name, err)
+		}
+		h.Log.DebugContext(ctx, "early wake-up sent on", "early_by", t.At.Sub(now))
+		return nil
+	}
+	return h.once(ctx, fleet.Name, "rollout-tick#"+fleet.Name+"@"+t.At.UTC().Format(time.RFC3339Nano), func() error {
+		return h.run(ctx, fleet, s, version)
+	})
+}
+
+func (h *Handler) fleet(name string) (config.Fleet, bool) {
+	for _, f := range h.Config.Fleets {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return config.Fleet{}, false
+}
+
+// once runs effect unless another delivery already claimed key. A failed
+// effect releases its claim, so Lambda's retry can try again instead of
+// meeting its own claim and dropping the event.
+func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) (err error) {
+	ok, err := h.Store.Claim(ctx, key, ClaimTTL)
+	if err != nil {
+		return fmt.Errorf("claiming %s: %w", key, err)
+	}
+	if !ok {
+		h.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
+		h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
+		return nil
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if rerr := h.Store.Release(ctx, key); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
+		}
+	}()
+	return effect()
+}
+
+// load reads the fleet's rollout record; a fleet that never had one gets a
+// fresh state.
+func (h *Handler) load(ctx context.Context, fleet string) (rollout.State, int64, error) {
+	data, version, err := h.Store.Load(ctx, rollout.Key(fleet))
+	if err != nil {
+		return rollout.State{}, 0, fmt.Errorf("loading rollout of fleet %s: %w", fleet, err)
+	}
+	s := rollout.State{Fleet: fleet}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &s); err != nil {
+			return rollout.State{}, 0, fmt.Errorf("decoding rollout of fleet %s: %w", fleet, err)
+		}
+	}
+	return s, version, nil
+}
+
+func (h *Handler) emit(ctx context.Context, fleet *config.Fleet, ms ...logging.Metric) {
+	if h.Metrics == nil || len(ms) == 0 {
+		return
+	}
+	dims := map[string]string{}
+	if fleet != nil {
+		dims["Fleet"] = fleet.Name
+	}
+	if err := h.Metrics.Emit(dims, ms...); err != nil {
+		h.Log.WarnContext(ctx, "metrics not written", "error", err)
+	}
+}
