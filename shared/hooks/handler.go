@@ -20,7 +20,6 @@ package hooks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/elb"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/logging"
 )
@@ -75,23 +75,7 @@ type Handler struct {
 // input is an error; other kinds, and the Auto Scaling test notification,
 // are logged and ignored.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
-	evs, err := event.Decode(raw)
-	switch {
-	case errors.Is(err, event.ErrUnknown):
-		h.Log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
-		return nil
-	case err != nil:
-		h.Log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
-		return fmt.Errorf("decoding lifecycle event: %w", err)
-	}
-	var errs []error
-	for _, ev := range evs {
-		ctx := logging.With(ctx, "event_id", ev.ID)
-		if err := h.handleEvent(ctx, ev); err != nil {
-			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return invocation.Each(ctx, h.Log, raw, h.handleEvent)
 }
 
 func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
@@ -113,7 +97,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 	}
 }
 
-func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.LifecycleAction) (err error) {
+func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.LifecycleAction) error {
 	ctx = logging.With(ctx, "asg_name", a.GroupName, "instance_id", a.InstanceID, "token", a.Token,
 		"hook", a.HookName, "transition", transition(a.Transition))
 	fleet, ok := h.Config.FleetForGroup(a.GroupName)
@@ -123,13 +107,12 @@ func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.Lifecyc
 		return nil
 	}
 	ctx = logging.With(ctx, "fleet", fleet.Name)
-	claim := "lifecycle-event#" + a.Token
-	release, dup, err := h.claim(ctx, fleet.Name, claim)
-	if err != nil || dup {
-		return err
-	}
-	defer func() { err = release(err) }()
+	return h.once(ctx, fleet.Name, "lifecycle-event#"+a.Token, func() error { return h.begin(ctx, fleet, ev, a) })
+}
 
+// begin starts the gate or drain of a lifecycle action seen for the first
+// time.
+func (h *Handler) begin(ctx context.Context, fleet config.Fleet, ev event.Event, a *event.LifecycleAction) error {
 	_, version, err := h.Store.Load(ctx, StateKey(a.Token))
 	if err != nil {
 		return fmt.Errorf("loading lifecycle action %s: %w", a.Token, err)
@@ -154,7 +137,7 @@ func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.Lifecyc
 	return h.run(ctx, fleet, s, 0)
 }
 
-func (h *Handler) onTick(ctx context.Context, t *event.Tick) (err error) {
+func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	token := strings.TrimPrefix(t.Key, KeyPrefix)
 	ctx = logging.With(ctx, "token", token, "due_at", t.At)
 	data, version, err := h.Store.Load(ctx, StateKey(token))
@@ -195,36 +178,20 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) (err error) {
 		fleet = config.Fleet{Name: r.Group, Group: r.Group}
 	}
 	ctx = logging.With(ctx, "fleet", fleet.Name)
-	release, dup, err := h.claim(ctx, fleet.Name, "lifecycle-tick#"+token+"@"+t.At.UTC().Format(time.RFC3339Nano))
-	if err != nil || dup {
-		return err
-	}
-	defer func() { err = release(err) }()
-	return h.run(ctx, fleet, s, version)
+	return h.once(ctx, fleet.Name, "lifecycle-tick#"+token+"@"+t.At.UTC().Format(time.RFC3339Nano), func() error {
+		return h.run(ctx, fleet, s, version)
+	})
 }
 
-// claim takes key. It returns dup when another delivery holds it, and a
-// release function that gives the claim back if the handling failed, so
-// that Lambda's retry can try again instead of meeting its own claim.
-func (h *Handler) claim(ctx context.Context, fleet, key string) (release func(error) error, dup bool, err error) {
-	ok, err := h.Store.Claim(ctx, key, ClaimTTL)
-	if err != nil {
-		return nil, false, fmt.Errorf("claiming %s: %w", key, err)
-	}
-	if !ok {
+// once runs effect unless another delivery already claimed key; a
+// duplicate is logged and counted.
+func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
+	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
+	if !ran && err == nil {
 		h.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
 		h.emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-		return nil, true, nil
 	}
-	return func(err error) error {
-		if err == nil {
-			return nil
-		}
-		if rerr := h.Store.Release(ctx, key); rerr != nil {
-			return errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
-		}
-		return err
-	}, false, nil
+	return err
 }
 
 // run steps the action until it waits or ends, applies each step's actions,

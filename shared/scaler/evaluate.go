@@ -3,12 +3,12 @@ package scaler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
@@ -23,28 +23,15 @@ func StateKey(fleet string) string { return "scaler#" + fleet }
 // goes to Hold.LiveGroup.
 func HoldKey(fleet string) string { return "hold#" + fleet }
 
-// once runs effect unless another delivery already claimed key. A failed
-// effect releases its claim, so Lambda's retry can try again instead of
-// meeting its own claim and dropping the signal.
-func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) (err error) {
-	ok, err := h.Store.Claim(ctx, key, ClaimTTL)
-	if err != nil {
-		return fmt.Errorf("claiming %s: %w", key, err)
-	}
-	if !ok {
+// once runs effect unless another delivery already claimed key; a
+// duplicate is logged and counted.
+func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
+	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
+	if !ran && err == nil {
 		h.Log.InfoContext(ctx, "duplicate delivery: effect already claimed", "claim", key)
 		h.emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-		return nil
 	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if rerr := h.Store.Release(ctx, key); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
-		}
-	}()
-	return effect()
+	return err
 }
 
 // evaluate decides on one signal for fleet and applies the decision, once

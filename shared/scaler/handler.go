@@ -15,6 +15,7 @@ import (
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
@@ -42,23 +43,7 @@ type Handler struct {
 // invocation fails and, after Lambda's retries, lands in the DLQ with its
 // payload); events of other kinds are logged and ignored.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
-	evs, err := event.Decode(raw)
-	switch {
-	case errors.Is(err, event.ErrUnknown):
-		h.Log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
-		return nil
-	case err != nil:
-		h.Log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
-		return fmt.Errorf("decoding scaler event: %w", err)
-	}
-	var errs []error
-	for _, ev := range evs {
-		ctx := logging.With(ctx, "event_id", ev.ID)
-		if err := h.handleEvent(ctx, ev); err != nil {
-			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return invocation.Each(ctx, h.Log, raw, h.handleEvent)
 }
 
 func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {

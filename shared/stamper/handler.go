@@ -37,6 +37,7 @@ import (
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
@@ -80,23 +81,7 @@ type Handler struct {
 // Handle processes one invocation payload. Malformed input is an error;
 // other kinds are logged and ignored.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
-	evs, err := event.Decode(raw)
-	switch {
-	case errors.Is(err, event.ErrUnknown):
-		h.Log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
-		return nil
-	case err != nil:
-		h.Log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
-		return fmt.Errorf("decoding rollout event: %w", err)
-	}
-	var errs []error
-	for _, ev := range evs {
-		ctx := logging.With(ctx, "event_id", ev.ID)
-		if err := h.handleEvent(ctx, ev); err != nil {
-			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return invocation.Each(ctx, h.Log, raw, h.handleEvent)
 }
 
 func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
@@ -354,28 +339,15 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 	return config.Fleet{}, false
 }
 
-// once runs effect unless another delivery already claimed key. A failed
-// effect releases its claim, so Lambda's retry can try again instead of
-// meeting its own claim and dropping the event.
-func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) (err error) {
-	ok, err := h.Store.Claim(ctx, key, ClaimTTL)
-	if err != nil {
-		return fmt.Errorf("claiming %s: %w", key, err)
-	}
-	if !ok {
+// once runs effect unless another delivery already claimed key; a
+// duplicate is logged and counted.
+func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
+	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
+	if !ran && err == nil {
 		h.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
 		h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-		return nil
 	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if rerr := h.Store.Release(ctx, key); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
-		}
-	}()
-	return effect()
+	return err
 }
 
 // load reads the fleet's rollout record; a fleet that never had one gets a

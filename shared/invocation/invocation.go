@@ -1,0 +1,67 @@
+// Package invocation is what every stampkit handler does around its own
+// logic: decode the Lambda payload, reject or ignore what it cannot act on,
+// handle each event with its id on every log line, and run each effect at
+// most once however often EventBridge, SNS or SQS deliver it.
+package invocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/logging"
+)
+
+// Each decodes raw and calls handle for each event it holds, with the
+// event's id on the context's log records. A payload of a kind no handler
+// knows is logged and ignored. A malformed one is logged and returned as an
+// error, so the invocation fails and, after Lambda's retries, reaches the
+// dead-letter queue with its payload intact. The errors of several events
+// are joined, each naming its event.
+func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context.Context, event.Event) error) error {
+	evs, err := event.Decode(raw)
+	switch {
+	case errors.Is(err, event.ErrUnknown):
+		log.WarnContext(ctx, "ignoring event of unknown kind", "error", err)
+		return nil
+	case err != nil:
+		log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
+		return fmt.Errorf("decoding event: %w", err)
+	}
+	var errs []error
+	for _, ev := range evs {
+		if err := handle(logging.With(ctx, "event_id", ev.ID), ev); err != nil {
+			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Claims is the part of the state store that claims effects.
+type Claims interface {
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key string) error
+}
+
+// Once runs effect unless another delivery already claimed key, and reports
+// whether it ran. A failed effect gives its claim back, so Lambda's retry
+// runs it again instead of meeting its own claim and dropping the work.
+func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, effect func() error) (ran bool, err error) {
+	ok, err := claims.Claim(ctx, key, ttl)
+	if err != nil {
+		return false, fmt.Errorf("claiming %s: %w", key, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := effect(); err != nil {
+		if rerr := claims.Release(ctx, key); rerr != nil {
+			return true, errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
+		}
+		return true, err
+	}
+	return true, nil
+}

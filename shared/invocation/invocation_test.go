@@ -1,0 +1,93 @@
+package invocation_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/memstore"
+)
+
+const tick = `{"version":"0","id":"ev-1","detail-type":"Scheduled Event","source":"aws.events","account":"111111111111","time":"2026-11-25T12:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:111111111111:rule/tick"],"detail":{}}`
+
+func TestEach(t *testing.T) {
+	tests := []struct {
+		name      string
+		raw       string
+		handleErr error
+		wantCalls int
+		wantErr   string
+		wantLog   string
+	}{
+		{name: "one event", raw: tick, wantCalls: 1, wantLog: `"event_id":"ev-1"`},
+		{name: "handler error names the event", raw: tick, handleErr: errors.New("boom"), wantCalls: 1, wantErr: "event ev-1: boom"},
+		{name: "malformed is rejected", raw: `{"source":`, wantErr: "decoding event", wantLog: "rejecting malformed event"},
+		{name: "unknown kind is ignored", raw: `{"version":"0","id":"x","detail-type":"Other","source":"aws.other","time":"2026-11-25T12:00:00Z","detail":{}}`, wantLog: "ignoring event of unknown kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := logging.New(&logs, slog.LevelInfo)
+			calls := 0
+			err := invocation.Each(t.Context(), log, []byte(tt.raw), func(ctx context.Context, ev event.Event) error {
+				calls++
+				log.InfoContext(ctx, "handled")
+				return tt.handleErr
+			})
+			if calls != tt.wantCalls {
+				t.Errorf("handler called %d times, want %d", calls, tt.wantCalls)
+			}
+			if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Each error = %v, want %q", err, tt.wantErr)
+			}
+			if !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("logs lack %s:\n%s", tt.wantLog, logs.String())
+			}
+		})
+	}
+}
+
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+
+func TestOnce(t *testing.T) {
+	store := memstore.New(fixedClock{})
+	ctx := t.Context()
+	runs := 0
+	effect := func(fail bool) func() error {
+		return func() error {
+			runs++
+			if fail {
+				return errors.New("effect failed")
+			}
+			return nil
+		}
+	}
+	steps := []struct {
+		name    string
+		fail    bool
+		wantRan bool
+		wantErr bool
+	}{
+		{name: "failed effect", fail: true, wantRan: true, wantErr: true},
+		{name: "retry after failure runs again", wantRan: true},
+		{name: "duplicate does not run", wantRan: false},
+	}
+	for _, st := range steps {
+		ran, err := invocation.Once(ctx, store, "k", time.Hour, effect(st.fail))
+		if ran != st.wantRan || (err != nil) != st.wantErr {
+			t.Errorf("%s: Once = %v, %v; want ran %v, error %v", st.name, ran, err, st.wantRan, st.wantErr)
+		}
+	}
+	if runs != 2 {
+		t.Errorf("effect ran %d times, want 2 (the failure and its retry)", runs)
+	}
+}
