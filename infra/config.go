@@ -13,6 +13,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // Context keys read from cdk.json (or `cdk -c key=value`).
@@ -41,8 +46,10 @@ const (
 func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
 
 // Config is the app's typed configuration, read once from the CDK context.
-// It is the seam where the scaling policy will be declared once and fed to
-// both the resources and the Lambdas' environment.
+// Each fleet's scaling, lifecycle and rollout policies are declared here
+// once, in the shared packages' own types: the stack derives the alarms,
+// hooks and rules from them and writes them, bound to the deployed
+// resources, into the Lambdas' STAMPKIT_FLEETS (see bind.go).
 type Config struct {
 	Account     string `json:"account"`
 	Region      string `json:"region"`
@@ -75,25 +82,54 @@ type FleetConfig struct {
 	RootVolumeGiB              int    `json:"rootVolumeGiB"`
 	// CertificateArn switches the listener to HTTPS on 443 with an
 	// HTTP→HTTPS redirect on 80.
-	CertificateArn string        `json:"certificateArn,omitempty"`
-	Alarms         []AlarmConfig `json:"alarms"`
+	CertificateArn string `json:"certificateArn,omitempty"`
+	// DryRun makes the Lambdas decide, log and count, but change nothing.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Scaling is the fleet's scaling policy (shared/scaling). Each rule with
+	// a trigger gets its CloudWatch alarm; see ScalingPolicy for the
+	// dimension placeholders and defaults. Left out, the fleet runs
+	// scaling.DefaultPolicy for ScalingTarget.
+	Scaling *scaling.Policy `json:"scaling,omitempty"`
+	// ScalingTarget parameterises scaling.DefaultPolicy when Scaling is left
+	// out (default: 50 % CPU, no request-count rule).
+	ScalingTarget *ScalingTarget `json:"scalingTarget,omitempty"`
+	// Lifecycle is the launch gate and drain (shared/lifecycle); its
+	// heartbeat timeout is also the hooks' heartbeat timeout.
+	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
+	// Rollout is how new images reach the fleet (shared/rollout). The stack
+	// fills in what it owns: the AMI parameter, the health alarms and, for
+	// blue/green, the listener, target groups and peer group.
+	Rollout rollout.Policy `json:"rollout,omitzero"`
+	// HealthAlarms tunes the fleet's health alarms (target 5xx, p99
+	// latency), which a rollout watches.
+	HealthAlarms HealthAlarms `json:"healthAlarms,omitzero"`
 }
 
-// AlarmConfig is one scaling alarm on a fleet's Auto Scaling group metric.
-// The alarms have no actions: their state changes reach the scaler through
-// EventBridge.
-type AlarmConfig struct {
-	ID                string  `json:"id"`
-	Direction         string  `json:"direction"`
-	Namespace         string  `json:"namespace"`
-	MetricName        string  `json:"metricName"`
-	Statistic         string  `json:"statistic"`
-	Comparison        string  `json:"comparison"`
-	Threshold         float64 `json:"threshold"`
-	PeriodSeconds     int     `json:"periodSeconds"`
-	EvaluationPeriods int     `json:"evaluationPeriods"`
-	DatapointsToAlarm int     `json:"datapointsToAlarm"`
+// ScalingTarget is what scaling.DefaultPolicy holds the fleet at.
+type ScalingTarget struct {
+	// CPU is the average CPU utilisation to hold, in percent.
+	CPU float64 `json:"cpu"`
+	// RequestsPerMinute one instance serves at CPU; 0 leaves out the
+	// request-count rule.
+	RequestsPerMinute float64 `json:"requestsPerMinute,omitempty"`
 }
+
+// HealthAlarms are the thresholds of a fleet's health alarms.
+type HealthAlarms struct {
+	// Target5xxPerMinute is how many 5xx answers from the targets in one
+	// minute make the fleet unhealthy.
+	Target5xxPerMinute int `json:"target5xxPerMinute,omitempty"`
+	// P99LatencySeconds is the p99 target response time above which the
+	// fleet is unhealthy.
+	P99LatencySeconds float64 `json:"p99LatencySeconds,omitempty"`
+}
+
+// Defaults for the policy-related fleet keys.
+const (
+	DefaultTargetCPU          = 50
+	DefaultTarget5xxPerMinute = 10
+	DefaultP99LatencySeconds  = 2
+)
 
 // retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
 var retentionDays = map[int]awslogs.RetentionDays{
@@ -184,9 +220,18 @@ func decodeContext(v, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("decoding %s: %w", raw, err)
+		return fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
 	}
 	return nil
+}
+
+// abbreviate keeps an error about a long value (the fleets) readable.
+func abbreviate(raw []byte) string {
+	const limit = 120
+	if len(raw) <= limit {
+		return string(raw)
+	}
+	return string(raw[:limit]) + "…"
 }
 
 func (f *FleetConfig) applyDefaults() {
@@ -202,20 +247,22 @@ func (f *FleetConfig) applyDefaults() {
 	if f.AmiParameter == "" && f.Name != "" {
 		f.AmiParameter = "/stampkit/" + f.Name + "/ami"
 	}
-	for i := range f.Alarms {
-		a := &f.Alarms[i]
-		if a.Namespace == "" {
-			a.Namespace = "AWS/EC2"
-		}
-		if a.Statistic == "" {
-			a.Statistic = "Average"
-		}
-		if a.PeriodSeconds == 0 {
-			a.PeriodSeconds = 60
-		}
-		if a.DatapointsToAlarm == 0 {
-			a.DatapointsToAlarm = a.EvaluationPeriods
-		}
+	if f.Scaling == nil && f.ScalingTarget == nil {
+		f.ScalingTarget = &ScalingTarget{CPU: DefaultTargetCPU}
+	}
+	// The hooks are created with this timeout, and the Lambda must assume
+	// the same one: write it down rather than rely on two defaults agreeing.
+	if f.Lifecycle.HeartbeatTimeout == 0 {
+		f.Lifecycle.HeartbeatTimeout = clock.Duration(lifecycle.DefaultHeartbeatTimeout)
+	}
+	if f.Rollout.Enabled() && f.Rollout.Parameter == "" {
+		f.Rollout.Parameter = f.AmiParameter
+	}
+	if f.HealthAlarms.Target5xxPerMinute == 0 {
+		f.HealthAlarms.Target5xxPerMinute = DefaultTarget5xxPerMinute
+	}
+	if f.HealthAlarms.P99LatencySeconds == 0 {
+		f.HealthAlarms.P99LatencySeconds = DefaultP99LatencySeconds
 	}
 }
 
@@ -223,19 +270,9 @@ var (
 	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	fleetNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
-	alarmIDRe   = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{0,39}$`)
 	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 )
-
-var comparisons = map[string]bool{
-	"GreaterThanOrEqualToThreshold": true, "GreaterThanThreshold": true,
-	"LessThanThreshold": true, "LessThanOrEqualToThreshold": true,
-}
-
-var statistics = map[string]bool{
-	"Average": true, "Maximum": true, "Minimum": true, "Sum": true, "SampleCount": true,
-}
 
 // Validate reports every problem at once, each naming its context key.
 func (c Config) Validate() error {
@@ -279,6 +316,14 @@ func (c Config) Validate() error {
 		names[f.Name] = true
 		errs = append(errs, f.validate(key)...)
 	}
+	if len(errs) == 0 {
+		// What is left is what the Lambdas check across fleets: their own
+		// validation, run on stand-ins for the deployed names.
+		for _, e := range unjoin(c.lambdaConfig().Validate()) {
+			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", CtxFleets, e))
+		}
+		errs = append(errs, c.checkEnvSize()...)
+	}
 	return errors.Join(errs...)
 }
 
@@ -320,40 +365,12 @@ func (f FleetConfig) validate(key string) []error {
 	if f.CertificateArn != "" && !acmArnRe.MatchString(f.CertificateArn) {
 		bad("certificateArn", "got %q, want an ACM certificate ARN", f.CertificateArn)
 	}
-	if len(f.Alarms) == 0 {
-		bad("alarms", "no scaling alarms; the scaler would never run")
+	if f.HealthAlarms.Target5xxPerMinute < 1 {
+		bad("healthAlarms.target5xxPerMinute", "got %d, want >= 1", f.HealthAlarms.Target5xxPerMinute)
 	}
-	ids := map[string]bool{}
-	for i, a := range f.Alarms {
-		ak := "alarms[" + strconv.Itoa(i) + "]"
-		if !alarmIDRe.MatchString(a.ID) {
-			bad(ak+".id", "got %q, want a construct id such as CpuHigh", a.ID)
-		}
-		if ids[a.ID] {
-			bad(ak+".id", "%q is used by another alarm of this fleet", a.ID)
-		}
-		ids[a.ID] = true
-		if a.Direction != "out" && a.Direction != "in" {
-			bad(ak+".direction", "got %q, want out or in", a.Direction)
-		}
-		if a.MetricName == "" {
-			bad(ak+".metricName", "is empty")
-		}
-		if !statistics[a.Statistic] {
-			bad(ak+".statistic", "got %q, want Average, Maximum, Minimum, Sum or SampleCount", a.Statistic)
-		}
-		if !comparisons[a.Comparison] {
-			bad(ak+".comparison", "got %q, want e.g. GreaterThanOrEqualToThreshold", a.Comparison)
-		}
-		if a.PeriodSeconds != 10 && a.PeriodSeconds != 30 && (a.PeriodSeconds < 60 || a.PeriodSeconds%60 != 0) {
-			bad(ak+".periodSeconds", "got %d, want 10, 30 or a multiple of 60", a.PeriodSeconds)
-		}
-		if a.EvaluationPeriods < 1 {
-			bad(ak+".evaluationPeriods", "got %d, want >= 1", a.EvaluationPeriods)
-		}
-		if a.DatapointsToAlarm < 1 || a.DatapointsToAlarm > a.EvaluationPeriods {
-			bad(ak+".datapointsToAlarm", "got %d, want 1..evaluationPeriods %d", a.DatapointsToAlarm, a.EvaluationPeriods)
-		}
+	if f.HealthAlarms.P99LatencySeconds <= 0 {
+		bad("healthAlarms.p99LatencySeconds", "got %g, want > 0", f.HealthAlarms.P99LatencySeconds)
 	}
+	errs = append(errs, f.validatePolicies(key)...)
 	return errs
 }

@@ -2,13 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
-// validContext is a minimal valid context, as cdk.json would give it.
+// validContext is a minimal valid context, as cdk.json would give it: one
+// fleet on the default scaling policy, no lifecycle probes, no rollout.
 func validContext(t *testing.T) map[string]any {
 	t.Helper()
 	dir := t.TempDir()
@@ -17,14 +24,28 @@ func validContext(t *testing.T) map[string]any {
 	}
 	var fleets any
 	if err := json.Unmarshal([]byte(`[{
-		"name": "web", "instanceType": "t4g.small", "minCapacity": 2, "maxCapacity": 10,
-		"appPort": 8080,
-		"alarms": [{"id": "CpuHigh", "direction": "out", "metricName": "CPUUtilization",
-			"comparison": "GreaterThanOrEqualToThreshold", "threshold": 70, "evaluationPeriods": 3}]
+		"name": "web", "instanceType": "t4g.small", "minCapacity": 2, "maxCapacity": 10, "appPort": 8080
 	}]`), &fleets); err != nil {
 		t.Fatal(err)
 	}
 	return map[string]any{CtxAssetsDir: dir, CtxFleets: fleets}
+}
+
+// explicitScaling is a valid explicit scaling policy for validContext's
+// fleet.
+func explicitScaling() map[string]any {
+	var p map[string]any
+	if err := json.Unmarshal([]byte(`{
+		"rules": [
+			{"alarm": "cpu-high", "direction": "out", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 1}],
+			 "trigger": {"namespace": "AWS/EC2", "metric": "CPUUtilization", "statistic": "Average", "period": "1m",
+			             "evaluationPeriods": 3, "datapointsToAlarm": 3, "threshold": 70}},
+			{"alarm": "external", "direction": "in", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 1}]}
+		]
+	}`), &p); err != nil {
+		panic(err)
+	}
+	return p
 }
 
 func getter(ctx map[string]any) func(string) any {
@@ -44,15 +65,84 @@ func TestParseConfigDefaults(t *testing.T) {
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
 			AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
 			DeregistrationDelaySeconds: 30, RootVolumeGiB: 16,
-			Alarms: []AlarmConfig{{
-				ID: "CpuHigh", Direction: "out", Namespace: "AWS/EC2", MetricName: "CPUUtilization",
-				Statistic: "Average", Comparison: "GreaterThanOrEqualToThreshold", Threshold: 70,
-				PeriodSeconds: 60, EvaluationPeriods: 3, DatapointsToAlarm: 3,
-			}},
+			ScalingTarget: &ScalingTarget{CPU: DefaultTargetCPU},
+			Lifecycle:     lifecycle.Policy{HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout)},
+			HealthAlarms:  HealthAlarms{Target5xxPerMinute: DefaultTarget5xxPerMinute, P99LatencySeconds: DefaultP99LatencySeconds},
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ParseConfig (-want +got):\n%s", diff)
+	}
+}
+
+func TestScalingPolicy(t *testing.T) {
+	base := FleetConfig{Name: "web", MinCapacity: 2, MaxCapacity: 10}
+	t.Run("default policy for the target", func(t *testing.T) {
+		f := base
+		f.ScalingTarget = &ScalingTarget{CPU: 60, RequestsPerMinute: 300}
+		want := scaling.DefaultPolicy(PlaceholderGroup, 2, 10, scaling.Target{
+			CPU: 60, RequestsPerMinute: 300, LoadBalancer: PlaceholderLoadBalancer, TargetGroup: PlaceholderTargetGroup,
+		})
+		if diff := cmp.Diff(want, f.ScalingPolicy()); diff != "" {
+			t.Errorf("ScalingPolicy (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("explicit policy gets bounds and dimensions", func(t *testing.T) {
+		f := base
+		trigger := func(ns string) *scaling.Trigger {
+			return &scaling.Trigger{Namespace: ns, Metric: "m", Statistic: "Sum", Period: clock.Duration(time.Minute),
+				EvaluationPeriods: 1, DatapointsToAlarm: 1, Threshold: 1}
+		}
+		f.Scaling = &scaling.Policy{Rules: []scaling.Rule{
+			{Alarm: "a", Trigger: trigger("AWS/EC2")},
+			{Alarm: "b", Trigger: trigger("AWS/ApplicationELB")},
+			{Alarm: "c"},
+		}}
+		got := f.ScalingPolicy()
+		if got.Min != 2 || got.Max != 10 {
+			t.Errorf("min, max: got %d, %d, want 2, 10", got.Min, got.Max)
+		}
+		wantDims := []map[string]string{
+			{"AutoScalingGroupName": PlaceholderGroup},
+			{"LoadBalancer": PlaceholderLoadBalancer, "TargetGroup": PlaceholderTargetGroup},
+		}
+		for i, want := range wantDims {
+			if diff := cmp.Diff(want, got.Rules[i].Trigger.Dimensions); diff != "" {
+				t.Errorf("rules[%d] dimensions (-want +got):\n%s", i, diff)
+			}
+		}
+		if f.Scaling.Rules[0].Trigger.Dimensions != nil || f.Scaling.Min != 0 {
+			t.Errorf("ScalingPolicy changed the declared policy: %+v", f.Scaling)
+		}
+	})
+}
+
+func TestBindScaling(t *testing.T) {
+	p := FleetConfig{Name: "web", MinCapacity: 1, MaxCapacity: 4, ScalingTarget: &ScalingTarget{CPU: 50, RequestsPerMinute: 100}}.ScalingPolicy()
+	vars := map[string]string{PlaceholderGroup: "G", PlaceholderLoadBalancer: "LB", PlaceholderTargetGroup: "TG"}
+	var ids []string
+	got := bindScaling(p, vars, func(id string, r scaling.Rule) string {
+		ids = append(ids, id)
+		return "alarm-" + id
+	})
+	if want := []string{"cpu-high", "cpu-low", "requests-high"}; !slices.Equal(ids, want) {
+		t.Errorf("alarm ids: got %v, want %v", ids, want)
+	}
+	for _, r := range got.Rules {
+		if !strings.HasPrefix(r.Alarm, "alarm-") {
+			t.Errorf("rule alarm: got %q, want the bound name", r.Alarm)
+		}
+		for k, v := range r.Trigger.Dimensions {
+			if strings.Contains(v, "${") {
+				t.Errorf("rule %s dimension %s: got %q, want no placeholder left", r.Alarm, k, v)
+			}
+		}
+	}
+	if d := got.Rules[2].Trigger.Dimensions; d["LoadBalancer"] != "LB" || d["TargetGroup"] != "TG" {
+		t.Errorf("requests-high dimensions: got %v, want LoadBalancer LB, TargetGroup TG", d)
+	}
+	if p.Rules[0].Alarm != PlaceholderGroup+"-cpu-high" {
+		t.Errorf("bindScaling changed its input: rule alarm %q", p.Rules[0].Alarm)
 	}
 }
 
@@ -95,19 +185,68 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"relative health path", func(_, f map[string]any) { f["healthCheckPath"] = "readyz" }, `context "fleets[0].healthCheckPath"`},
 		{"bad certificate", func(_, f map[string]any) { f["certificateArn"] = "cert" }, `context "fleets[0].certificateArn"`},
 		{"bad AMI parameter", func(_, f map[string]any) { f["amiParameter"] = "ami" }, `context "fleets[0].amiParameter"`},
-		{"no alarms", func(_, f map[string]any) { f["alarms"] = []any{} }, `context "fleets[0].alarms"`},
-		{"bad direction", func(_, f map[string]any) {
-			f["alarms"].([]any)[0].(map[string]any)["direction"] = "up"
-		}, `context "fleets[0].alarms[0].direction"`},
-		{"bad comparison", func(_, f map[string]any) {
-			f["alarms"].([]any)[0].(map[string]any)["comparison"] = ">"
-		}, `context "fleets[0].alarms[0].comparison"`},
-		{"datapoints beyond periods", func(_, f map[string]any) {
-			f["alarms"].([]any)[0].(map[string]any)["datapointsToAlarm"] = 4
-		}, `context "fleets[0].alarms[0].datapointsToAlarm"`},
-		{"odd period", func(_, f map[string]any) {
-			f["alarms"].([]any)[0].(map[string]any)["periodSeconds"] = 45
-		}, `context "fleets[0].alarms[0].periodSeconds"`},
+		{"scaling and target", func(_, f map[string]any) {
+			f["scaling"], f["scalingTarget"] = explicitScaling(), map[string]any{"cpu": 50}
+		}, `context "fleets[0].scalingTarget"`},
+		{"target CPU too high", func(_, f map[string]any) { f["scalingTarget"] = map[string]any{"cpu": 99} }, `context "fleets[0].scalingTarget.cpu"`},
+		{"unknown policy field", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["rules"].([]any)[0].(map[string]any)["trigerr"] = map[string]any{}
+			f["scaling"] = p
+		}, `unknown field "trigerr"`},
+		{"policy rejected by the scaling package", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["rules"].([]any)[0].(map[string]any)["direction"] = "up"
+			f["scaling"] = p
+		}, `context "fleets[0].scaling": rules[0].direction`},
+		{"policy bounds beyond the group", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["min"], p["max"] = 2, 20
+			f["scaling"] = p
+		}, `context "fleets[0].scaling": min 2 and max 20`},
+		{"unknown placeholder", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["dimensions"] = map[string]any{"AutoScalingGroupName": "${asg}"}
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.rules[0].trigger.dimensions.AutoScalingGroupName"`},
+		{"high resolution on an AWS metric", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["period"] = "10s"
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.rules[0].trigger.period"`},
+		{"placeholder without a trigger", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["rules"].([]any)[1].(map[string]any)["alarm"] = "${group}-external"
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.rules[1].alarm"`},
+		{"two rules, one alarm id", func(_, f map[string]any) {
+			p := explicitScaling()
+			second := p["rules"].([]any)[0].(map[string]any)
+			raw, _ := json.Marshal(second)
+			var copied map[string]any
+			_ = json.Unmarshal(raw, &copied)
+			copied["alarm"] = "${group}-cpu-high"
+			p["rules"] = append(p["rules"].([]any), copied)
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.rules[2].alarm"`},
+		{"heartbeat too short", func(_, f map[string]any) {
+			f["lifecycle"] = map[string]any{"heartbeatTimeout": "10s"}
+		}, `context "fleets[0].lifecycle": heartbeatTimeout`},
+		{"probe without a port", func(_, f map[string]any) {
+			f["lifecycle"] = map[string]any{"launch": map[string]any{"probes": []any{map[string]any{"name": "p", "kind": "http"}}}}
+		}, `context "fleets[0].lifecycle": launch.probes[0]`},
+		{"rollout on another parameter", func(_, f map[string]any) {
+			f["rollout"] = map[string]any{"strategy": "rolling", "parameter": "/other/ami"}
+		}, `context "fleets[0].rollout.parameter"`},
+		{"rollout names the listener", func(_, f map[string]any) {
+			f["rollout"] = map[string]any{"strategy": "bluegreen", "blueGreen": map[string]any{"listener": "arn:x"}}
+		}, `context "fleets[0].rollout.blueGreen.listener"`},
+		{"rollout rejected by the rollout package", func(_, f map[string]any) {
+			f["rollout"] = map[string]any{"strategy": "canary"}
+		}, `context "fleets[0].rollout": strategy`},
+		{"health threshold", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"target5xxPerMinute": -1}
+		}, `context "fleets[0].healthAlarms.target5xxPerMinute"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +275,53 @@ func TestParseConfigDuplicateFleet(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `context "fleets[1].name"`) {
 		t.Errorf("ParseConfig error: got %v, want one naming fleets[1].name", err)
 	}
+}
+
+func TestParseConfigRunsTheLambdasValidation(t *testing.T) {
+	// Two fleets scaled by the same external alarm: each fleet is valid on
+	// its own, config.Config.Validate (what the Lambdas run) is not.
+	ctx := validContext(t)
+	fleets := ctx[CtxFleets].([]any)
+	fleets[0].(map[string]any)["scaling"] = explicitScaling()
+	raw, _ := json.Marshal(fleets[0])
+	var other map[string]any
+	_ = json.Unmarshal(raw, &other)
+	other["name"] = "api"
+	ctx[CtxFleets] = append(fleets, other)
+	_, err := ParseConfig(getter(ctx))
+	want := `context "fleets": the Lambdas would reject it: STAMPKIT_FLEETS[1].scaling.rules: alarm "external" also scales fleet "web"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ParseConfig error: got %v, want one containing %s", err, want)
+	}
+}
+
+func TestParseConfigKeepsTheEnvironmentWithinLambdasLimit(t *testing.T) {
+	ctx := validContext(t)
+	fleet := ctx[CtxFleets].([]any)[0].(map[string]any)
+	fleet["scalingTarget"] = map[string]any{"cpu": 50, "requestsPerMinute": 600}
+	fleet["rollout"] = map[string]any{"strategy": "bluegreen"}
+	var fleets []any
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		raw, _ := json.Marshal(fleet)
+		var f map[string]any
+		_ = json.Unmarshal(raw, &f)
+		f["name"] = name
+		fleets = append(fleets, f)
+		ctx[CtxFleets] = fleets
+		_, err := ParseConfig(getter(ctx))
+		if len(fleets) == 1 && err != nil {
+			t.Fatalf("one fleet: ParseConfig: %v", err)
+		}
+		if err != nil {
+			want := `context "fleets": the rollout function's environment would be about`
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%d fleets: got %v, want an error containing %s", len(fleets), err, want)
+			}
+			return
+		}
+	}
+	t.Errorf("%d fleets with the default policy and blue/green: got no error, want the environment to outgrow Lambda's %d bytes",
+		len(fleets), LambdaEnvLimit)
 }
 
 func TestProjectConfigIsValid(t *testing.T) {

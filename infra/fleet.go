@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -16,12 +18,6 @@ import (
 
 // FleetTagKey tags the group and its instances with the fleet name.
 const FleetTagKey = "stampkit:fleet"
-
-// LifecycleHeartbeatTimeout (seconds) is how long either hook waits for the
-// lifecycle Lambda before its default result applies: ABANDON on launch (a
-// silent instance must not take traffic), CONTINUE on terminate
-// (termination must not hang). The Lambda can extend it with heartbeats.
-const LifecycleHeartbeatTimeout = 300
 
 // Blue/green weights the listener starts with; the rollout Lambda shifts
 // them during a weight transition.
@@ -37,13 +33,21 @@ type FleetProps struct {
 }
 
 // Fleet is one Auto Scaling group behind its own ALB with blue and green
-// target groups.
+// target groups (and, for a blue/green rollout, a peer group on green).
 type Fleet interface {
 	Name() string
 	AppPort() int
 	HealthCheckPath() string
 	AmiParameterName() string
 	AutoScalingGroup() awsautoscaling.AutoScalingGroup
+	// PeerGroup is the second group a blue/green rollout moves the fleet
+	// to, attached to the green target group; nil for other strategies.
+	PeerGroup() awsautoscaling.AutoScalingGroup
+	// Groups are the fleet's groups: the group, then the peer group if any.
+	Groups() []awsautoscaling.AutoScalingGroup
+	// HealthAlarms watch the load balancer for target errors and latency;
+	// a rollout rolls back when one of them goes to ALARM.
+	HealthAlarms() []awscloudwatch.Alarm
 	LaunchTemplate() awsec2.LaunchTemplate
 	InstanceRole() awsiam.IRole
 	InstanceSecurityGroup() awsec2.ISecurityGroup
@@ -58,6 +62,8 @@ type Fleet interface {
 type fleet struct {
 	cfg         FleetConfig
 	asg         awsautoscaling.AutoScalingGroup
+	peer        awsautoscaling.AutoScalingGroup
+	health      []awscloudwatch.Alarm
 	lt          awsec2.LaunchTemplate
 	role        awsiam.IRole
 	instanceSG  awsec2.ISecurityGroup
@@ -105,17 +111,37 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 
 	role := awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
-		Description: jsii.String(fmt.Sprintf("stampkit %s instances: SSM Session Manager only", cfg.Name)),
+		Description: jsii.String(fmt.Sprintf("stampkit %s instances: Session Manager and CloudWatch agent metrics", cfg.Name)),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
 		},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM4"),
-		Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
-			"access, which replaces SSH key pairs on these instances"),
-		AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
-	}}, jsii.Bool(false))
+	// The CloudWatch agent publishes the group's high-resolution CPU (the
+	// default policy's scale-out signal); it reads the group name from the
+	// instance's tags.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": AgentNamespace}},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ec2:DescribeTags"),
+		Resources: jsii.Strings("*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("AwsSolutions-IAM4"),
+			Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
+				"access, which replaces SSH key pairs on these instances"),
+			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+		},
+		{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("cloudwatch:PutMetricData and ec2:DescribeTags support no resource-level " +
+				"permissions; PutMetricData is limited to the CWAgent namespace by condition"),
+			AppliesTo: &[]interface{}{"Resource::*"},
+		},
+	}, jsii.Bool(true))
 
 	lt := awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		// A deploy-time CloudFormation parameter of type
@@ -129,7 +155,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		HttpEndpoint:            jsii.Bool(true),
 		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
 		HttpPutResponseHopLimit: jsii.Number(1),
-		// One-minute EC2 metrics: the scaling alarms evaluate 60 s periods.
+		// One-minute EC2 metrics, for alarms on AWS/EC2 CPUUtilization.
 		DetailedMonitoring:       jsii.Bool(true),
 		AssociatePublicIpAddress: jsii.Bool(false),
 		BlockDevices: &[]*awsec2.BlockDevice{{
@@ -142,45 +168,55 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		}},
 	})
 
-	asgProps := &awsautoscaling.AutoScalingGroupProps{
-		Vpc:            vpc,
-		VpcSubnets:     props.Network.PrivateSubnets(),
-		LaunchTemplate: lt,
-		MinCapacity:    jsii.Number(cfg.MinCapacity),
-		MaxCapacity:    jsii.Number(cfg.MaxCapacity),
-		// The launch hook holds an instance until it is ready, so the ELB
-		// check can start soon after it goes InService.
-		HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
-			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
-			GracePeriod:     awscdk.Duration_Seconds(jsii.Number(60)),
-		}),
-		DefaultInstanceWarmup: awscdk.Duration_Seconds(jsii.Number(120)),
-		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
+	newGroup := func(groupID string, min int, desired *int) awsautoscaling.AutoScalingGroup {
+		p := &awsautoscaling.AutoScalingGroupProps{
+			Vpc:            vpc,
+			VpcSubnets:     props.Network.PrivateSubnets(),
+			LaunchTemplate: lt,
+			MinCapacity:    jsii.Number(min),
+			MaxCapacity:    jsii.Number(cfg.MaxCapacity),
+			// The launch hook holds an instance until it is ready, so the
+			// ELB check can start soon after it goes InService.
+			HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
+				AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
+				GracePeriod:     awscdk.Duration_Seconds(jsii.Number(60)),
+			}),
+			DefaultInstanceWarmup: awscdk.Duration_Seconds(jsii.Number(120)),
+			// GroupDesiredCapacity, GroupInServiceInstances and friends, one
+			// minute apart, for the dashboard.
+			GroupMetrics: &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
+		}
+		if desired != nil {
+			p.DesiredCapacity = jsii.Number(*desired)
+		}
+		g := awsautoscaling.NewAutoScalingGroup(c, jsii.String(groupID), p)
+		awscdk.Tags_Of(g).Add(jsii.String(FleetTagKey), jsii.String(cfg.Name), &awscdk.TagProps{
+			ApplyToLaunchedInstances: jsii.Bool(true),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(g, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-AS3"),
+			Reason: jsii.String("scaling and lifecycle activity reaches the toolkit through EventBridge " +
+				"(aws.autoscaling events), which needs no SNS notification configuration"),
+		}}, jsii.Bool(true))
+		return g
 	}
-	if cfg.DesiredCapacity != nil {
-		asgProps.DesiredCapacity = jsii.Number(*cfg.DesiredCapacity)
-	}
-	asg := awsautoscaling.NewAutoScalingGroup(c, jsii.String("Group"), asgProps)
-	awscdk.Tags_Of(asg).Add(jsii.String(FleetTagKey), jsii.String(cfg.Name), &awscdk.TagProps{
-		ApplyToLaunchedInstances: jsii.Bool(true),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(asg, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-AS3"),
-		Reason: jsii.String("scaling and lifecycle activity reaches the toolkit through EventBridge " +
-			"(aws.autoscaling events), which needs no SNS notification configuration"),
-	}}, jsii.Bool(true))
+	asg := newGroup("Group", cfg.MinCapacity, cfg.DesiredCapacity)
 
 	// No notification target: Auto Scaling emits the lifecycle actions to
-	// EventBridge, where the lifecycle rule routes them.
+	// EventBridge, where the lifecycle rule routes them. If the lifecycle
+	// Lambda never answers, the default result applies after the heartbeat
+	// timeout: a launch nobody vouched for is abandoned, a termination
+	// always proceeds (an instance is never stranded in Terminating:Wait).
+	heartbeat := awscdk.Duration_Seconds(jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds()))
 	asg.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
 		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
 		DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
-		HeartbeatTimeout:    awscdk.Duration_Seconds(jsii.Number(LifecycleHeartbeatTimeout)),
+		HeartbeatTimeout:    heartbeat,
 	})
 	asg.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
 		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
 		DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
-		HeartbeatTimeout:    awscdk.Duration_Seconds(jsii.Number(LifecycleHeartbeatTimeout)),
+		HeartbeatTimeout:    heartbeat,
 	})
 
 	newTG := func(tgID string) elb.ApplicationTargetGroup {
@@ -204,6 +240,16 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	}
 	blue, green := newTG("BlueTargetGroup"), newTG("GreenTargetGroup")
 	asg.AttachToApplicationTargetGroup(blue)
+	var peer awsautoscaling.AutoScalingGroup
+	if cfg.BlueGreen() {
+		// Empty until a rollout sizes it (no desired capacity, so a deploy
+		// never resets what the rollout set). It has no lifecycle hooks:
+		// the lifecycle Lambda finds a fleet by its configured group only
+		// (config.FleetForGroup) and would leave a peer launch to be
+		// abandoned; the rollout waits for green target health instead.
+		peer = newGroup("PeerGroup", 0, nil)
+		peer.AttachToApplicationTargetGroup(green)
+	}
 
 	bucket := awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{
 		// ALB access logs support only SSE-S3.
@@ -270,8 +316,10 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		})
 	}
 
+	health := newHealthAlarms(c, cfg, alb)
+
 	return &fleet{
-		cfg: cfg, asg: asg, lt: lt, role: role, instanceSG: instanceSG,
+		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, instanceSG: instanceSG,
 		alb: alb, listener: listener, blue: blue, green: green,
 	}
 }
@@ -281,6 +329,8 @@ func (f *fleet) AppPort() int                                      { return f.cf
 func (f *fleet) HealthCheckPath() string                           { return f.cfg.HealthCheckPath }
 func (f *fleet) AmiParameterName() string                          { return f.cfg.AmiParameter }
 func (f *fleet) AutoScalingGroup() awsautoscaling.AutoScalingGroup { return f.asg }
+func (f *fleet) PeerGroup() awsautoscaling.AutoScalingGroup        { return f.peer }
+func (f *fleet) HealthAlarms() []awscloudwatch.Alarm               { return slices.Clone(f.health) }
 func (f *fleet) LaunchTemplate() awsec2.LaunchTemplate             { return f.lt }
 func (f *fleet) InstanceRole() awsiam.IRole                        { return f.role }
 func (f *fleet) InstanceSecurityGroup() awsec2.ISecurityGroup      { return f.instanceSG }
@@ -288,3 +338,51 @@ func (f *fleet) LoadBalancer() elb.ApplicationLoadBalancer         { return f.al
 func (f *fleet) Listener() elb.ApplicationListener                 { return f.listener }
 func (f *fleet) BlueTargetGroup() elb.ApplicationTargetGroup       { return f.blue }
 func (f *fleet) GreenTargetGroup() elb.ApplicationTargetGroup      { return f.green }
+
+func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
+	if f.peer == nil {
+		return []awsautoscaling.AutoScalingGroup{f.asg}
+	}
+	return []awsautoscaling.AutoScalingGroup{f.asg, f.peer}
+}
+
+// newHealthAlarms creates the fleet's health alarms on the load balancer:
+// what a rollout watches (the instance refresh's alarm specification, a
+// blue/green bake). They span both target groups, so they see whichever
+// side serves.
+func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer) []awscloudwatch.Alarm {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	errors5xx := awscloudwatch.NewAlarm(scope, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
+		Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
+			Period: minute, Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(cfg.HealthAlarms.Target5xxPerMinute),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(2),
+		DatapointsToAlarm:  jsii.Number(2),
+		// ALB publishes no 5xx datapoint when there were none.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for 2 minutes",
+			cfg.Name, cfg.HealthAlarms.Target5xxPerMinute)),
+	})
+	latency := awscloudwatch.NewAlarm(scope, jsii.String("LatencyAlarm"), &awscloudwatch.AlarmProps{
+		Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
+			Period: minute, Statistic: jsii.String("p99"),
+		}),
+		Threshold:          jsii.Number(cfg.HealthAlarms.P99LatencySeconds),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(3),
+		DatapointsToAlarm:  jsii.Number(3),
+		// No requests, no latency datapoint: not a sign of trouble.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: p99 target response time above %gs for 3 minutes",
+			cfg.Name, cfg.HealthAlarms.P99LatencySeconds)),
+	})
+	return []awscloudwatch.Alarm{errors5xx, latency}
+}
+
+// AgentNamespace is where the CloudWatch agent publishes the instances'
+// metrics, among them cpu_usage_active per Auto Scaling group, the CPU
+// signal of scaling.DefaultPolicy. The baked image configures the agent
+// (imagepipeline.go); the instance role lets it publish.
+const AgentNamespace = "CWAgent"

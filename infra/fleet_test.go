@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/lifecycle"
 )
 
 // matches checks one resource (by logical id) against an ObjectLike
@@ -38,8 +41,18 @@ func (f *fixture) fleetConfig(t *testing.T, name string) FleetConfig {
 
 func TestFleet(t *testing.T) {
 	f := synth(t)
-	check(t, "one group per fleet", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::AutoScalingGroup"), num(len(f.cfg.Fleets)))
+	groups := 0
+	for _, fc := range f.cfg.Fleets {
+		groups++
+		if fc.BlueGreen() {
+			groups++
+		}
+	}
+	check(t, "one group per fleet, two for blue/green", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::AutoScalingGroup"), num(groups))
+	})
+	check(t, "hooks on the fleets' groups only", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::LifecycleHook"), num(2*len(f.cfg.Fleets)))
 	})
 	check(t, "two target groups per fleet", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), num(2*len(f.cfg.Fleets)))
@@ -100,13 +113,28 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("instance role is SSM core only", func(t *testing.T) {
+	t.Run("instance role is SSM core and agent metrics only", func(t *testing.T) {
 		roleID := f.logicalID(t, fl.InstanceRole().RoleArn())
 		f.matches(t, "instance role", roleID, map[string]any{
 			"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
 				"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/AmazonSSMManagedInstanceCore",
 			}}}},
 		})
+		var actions []string
+		for _, s := range f.statements(roleID) {
+			for _, a := range asList(s["Action"]) {
+				actions = append(actions, fmt.Sprint(a))
+				if a == "cloudwatch:PutMetricData" && fmt.Sprint(s["Condition"]) != fmt.Sprint(map[string]any{
+					"StringEquals": map[string]any{"cloudwatch:namespace": AgentNamespace},
+				}) {
+					t.Errorf("PutMetricData condition: got %v, want the %s namespace only", s["Condition"], AgentNamespace)
+				}
+			}
+		}
+		slices.Sort(actions)
+		if want := []string{"cloudwatch:PutMetricData", "ec2:DescribeTags"}; !slices.Equal(actions, want) {
+			t.Errorf("instance role actions: got %v, want %v", actions, want)
+		}
 	})
 
 	t.Run("group", func(t *testing.T) {
@@ -144,13 +172,67 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 			}
 			got[fmt.Sprint(p["LifecycleTransition"])] = fmt.Sprint(p["DefaultResult"])
 			f.matches(t, "lifecycle hook", id, map[string]any{
-				"HeartbeatTimeout":      LifecycleHeartbeatTimeout,
+				"HeartbeatTimeout":      int(cfg.Lifecycle.HeartbeatTimeout.Std().Seconds()),
 				"NotificationTargetARN": assertions.Match_Absent(),
 				"RoleARN":               assertions.Match_Absent(),
 			})
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("hooks (transition: default result): got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("peer group for blue/green only", func(t *testing.T) {
+		peer := fl.PeerGroup()
+		if !cfg.BlueGreen() {
+			if peer != nil || len(fl.Groups()) != 1 {
+				t.Errorf("fleet %s (rollout %q): got a peer group, want none", cfg.Name, cfg.Rollout.Strategy)
+			}
+			return
+		}
+		if peer == nil || len(fl.Groups()) != 2 {
+			t.Fatalf("fleet %s is blue/green: got no peer group", cfg.Name)
+		}
+		peerID := f.logicalID(t, peer.AutoScalingGroupName())
+		f.matches(t, "peer group", peerID, map[string]any{
+			"MinSize":         "0",
+			"MaxSize":         fmt.Sprint(cfg.MaxCapacity),
+			"DesiredCapacity": assertions.Match_Absent(),
+			"TargetGroupARNs": []any{ref(green)},
+			"LaunchTemplate":  map[string]any{"LaunchTemplateId": ref(ltID), "Version": getAtt(ltID, "LatestVersionNumber")},
+			"Tags": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Key": FleetTagKey, "Value": cfg.Name, "PropagateAtLaunch": true,
+			}}),
+		})
+		for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
+			if fmt.Sprint(props(r)["AutoScalingGroupName"]) == fmt.Sprint(ref(peerID)) {
+				t.Errorf("lifecycle hook %s on the peer group: the lifecycle Lambda does not answer for it", id)
+			}
+		}
+	})
+
+	t.Run("health alarms on the load balancer", func(t *testing.T) {
+		want := map[string]map[string]any{
+			"HTTPCode_Target_5XX_Count": {"Statistic": "Sum", "Threshold": cfg.HealthAlarms.Target5xxPerMinute},
+			"TargetResponseTime":        {"ExtendedStatistic": "p99", "Threshold": cfg.HealthAlarms.P99LatencySeconds},
+		}
+		alarms := fl.HealthAlarms()
+		if len(alarms) != len(want) {
+			t.Fatalf("health alarms: got %d, want %d", len(alarms), len(want))
+		}
+		for _, a := range alarms {
+			id := f.logicalID(t, a.AlarmArn())
+			metric := fmt.Sprint(props(f.resources[id])["MetricName"])
+			w, ok := want[metric]
+			if !ok {
+				t.Errorf("health alarm %s on %s: want one of %v", id, metric, keys(want))
+				continue
+			}
+			w["Namespace"] = "AWS/ApplicationELB"
+			w["Dimensions"] = []any{map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}}
+			w["TreatMissingData"] = "notBreaching"
+			w["AlarmActions"] = assertions.Match_Absent()
+			f.matches(t, "health alarm", id, w)
 		}
 	})
 
@@ -269,31 +351,44 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		}
 	})
 
-	t.Run("instances accept only the ALB (and the readiness probe) on the app port", func(t *testing.T) {
+	t.Run("instances accept the ALB on the app port and the lifecycle Lambda on the probe ports", func(t *testing.T) {
 		f.matches(t, "instance security group", instanceSG, map[string]any{
 			"SecurityGroupIngress": assertions.Match_Absent(),
 		})
-		allowed := map[string]bool{
-			fmt.Sprint(getAtt(albSG, "GroupId")):       true,
-			fmt.Sprint(getAtt(lifecycleSG, "GroupId")): true,
+		var probePorts []int
+		for _, p := range cfg.Lifecycle.Launch.Probes {
+			if p.Kind == lifecycle.HTTP {
+				probePorts = append(probePorts, p.Port)
+			}
 		}
-		sources := map[string]bool{}
+		want := map[string][]int{
+			fmt.Sprint(getAtt(albSG, "GroupId")):       {cfg.AppPort},
+			fmt.Sprint(getAtt(lifecycleSG, "GroupId")): probePorts,
+		}
+		got := map[string][]int{}
 		for id, r := range f.ofType("AWS::EC2::SecurityGroupIngress") {
 			p := props(r)
 			if fmt.Sprint(p["GroupId"]) != fmt.Sprint(getAtt(instanceSG, "GroupId")) {
 				continue
 			}
 			src := fmt.Sprint(p["SourceSecurityGroupId"])
-			sources[src] = true
-			if !allowed[src] || p["CidrIp"] != nil || p["CidrIpv6"] != nil {
-				t.Errorf("ingress %s: source %s, want the ALB or lifecycle security group", id, src)
+			if p["CidrIp"] != nil || p["CidrIpv6"] != nil || p["IpProtocol"] != "tcp" || p["FromPort"] != p["ToPort"] {
+				t.Errorf("ingress %s: got %v, want one TCP port from a security group", id, p)
+				continue
 			}
-			if p["IpProtocol"] != "tcp" || p["FromPort"] != float64(cfg.AppPort) || p["ToPort"] != float64(cfg.AppPort) {
-				t.Errorf("ingress %s: got %v %v-%v, want tcp %d", id, p["IpProtocol"], p["FromPort"], p["ToPort"], cfg.AppPort)
+			got[src] = append(got[src], int(p["FromPort"].(float64)))
+		}
+		for src := range got {
+			slices.Sort(got[src])
+			if _, ok := want[src]; !ok {
+				t.Errorf("ingress from %s: want only the ALB and lifecycle security groups", src)
 			}
 		}
-		if !sources[fmt.Sprint(getAtt(albSG, "GroupId"))] {
-			t.Errorf("instance security group: got sources %v, want the ALB's among them", keys(sources))
+		for src, ports := range want {
+			slices.Sort(ports)
+			if !slices.Equal(got[src], ports) {
+				t.Errorf("ingress ports from %s: got %v, want %v", src, got[src], ports)
+			}
 		}
 	})
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -11,24 +14,16 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-)
 
-// Environment variables every handler gets. They match shared/config.
-const (
-	EnvTable  = "STAMPKIT_TABLE"
-	EnvFleets = "STAMPKIT_FLEETS"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/lifecycle"
 )
-
-// ManagedFleet is a fleet with its scaling alarms, as the handlers see it.
-type ManagedFleet struct {
-	Fleet   Fleet
-	Scaling Scaling
-}
 
 // HandlersProps configures the three Lambdas and their event wiring.
 type HandlersProps struct {
@@ -51,6 +46,12 @@ type Handler struct {
 	LogGroup        awslogs.LogGroup
 	DeadLetterQueue awssqs.Queue
 	DeadLetterAlarm awscloudwatch.Alarm
+	// WakeQueue carries the function's durable wake-ups (delayed stampkit
+	// Ticks) back to it; nil for a function that never waits. Messages it
+	// fails on go to WakeDeadLetterQueue, watched by WakeDeadLetterAlarm.
+	WakeQueue           awssqs.Queue
+	WakeDeadLetterQueue awssqs.Queue
+	WakeDeadLetterAlarm awscloudwatch.Alarm
 }
 
 // Handlers are the scaler, lifecycle and rollout Lambdas and the
@@ -77,12 +78,15 @@ type delivery struct {
 }
 
 type functionSpec struct {
-	name        string
-	description string
-	timeout     awscdk.Duration
-	reserved    int
-	vpc         bool
-	delivery    delivery
+	name           string
+	description    string
+	timeoutSeconds int
+	reserved       int
+	vpc            bool
+	delivery       delivery
+	// wakeQueueEnv, when set, gives the function a wake-up queue whose URL
+	// it reads from this variable.
+	wakeQueueEnv string
 }
 
 // NewHandlers creates the functions, their DLQs and alarms, their IAM
@@ -121,42 +125,45 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	lifecycleSG.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
 		jsii.String("AWS APIs through NAT"), nil)
 	for _, mf := range props.Fleets {
-		lifecycleSG.Connections().AllowTo(mf.Fleet.InstanceSecurityGroup(),
-			awsec2.Port_Tcp(jsii.Number(mf.Fleet.AppPort())),
-			jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name())))
+		for _, port := range probePorts(mf) {
+			lifecycleSG.Connections().AllowTo(mf.Fleet.InstanceSecurityGroup(), awsec2.Port_Tcp(jsii.Number(port)),
+				jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name())))
+		}
 	}
 
 	env := map[string]*string{
-		EnvTable:  props.Table.TableName(),
-		EnvFleets: stack.ToJsonString(fleetBindings(stack, props.Fleets), nil),
+		config.EnvTable:     props.Table.TableName(),
+		config.EnvNamespace: jsii.String(MetricNamespace),
 	}
 	newFn := func(spec functionSpec) Handler {
 		return newHandler(c, spec, props, env, lifecycleSG)
 	}
 	h := &handlers{lifecycleSG: lifecycleSG}
 	h.scaler = newFn(functionSpec{
-		name:        "scaler",
-		description: "stampkit scaler: alarm state changes and the re-evaluation tick to desired capacity",
-		timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
-		reserved:    props.ScalerReservedConcurrency,
+		name:           "scaler",
+		description:    "stampkit scaler: alarm state changes and the re-evaluation tick to desired capacity",
+		timeoutSeconds: 30,
+		reserved:       props.ScalerReservedConcurrency,
 		// A scaling event older than a few minutes describes a past load;
 		// the one-minute tick re-evaluates anyway.
 		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(10))},
 	})
 	h.lifecycle = newFn(functionSpec{
-		name:        "lifecycle",
-		description: "stampkit lifecycle: readiness gate and drain for launch/terminate hooks",
-		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
-		vpc:         true,
+		name:           "lifecycle",
+		description:    "stampkit lifecycle: readiness gate and drain for launch/terminate hooks",
+		timeoutSeconds: 60,
+		vpc:            true,
 		// Past the hook's heartbeat timeout the default result has applied.
-		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(30))},
+		delivery:     delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(30))},
+		wakeQueueEnv: config.EnvWakeQueue,
 	})
 	h.rollout = newFn(functionSpec{
-		name:        "rollout",
-		description: "stampkit rollout: new image to launch template, instance refresh and weight shift",
-		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		name:           "rollout",
+		description:    "stampkit rollout: new image to launch template, instance refresh and weight shift",
+		timeoutSeconds: 60,
 		// A new image is worth acting on hours later; 6 h is Lambda's cap.
-		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Hours(jsii.Number(6))},
+		delivery:     delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Hours(jsii.Number(6))},
+		wakeQueueEnv: config.EnvRolloutQueue,
 	})
 
 	grantScaler(stack, h.scaler, props)
@@ -166,33 +173,43 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	return h
 }
 
-func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps, env map[string]*string, sg awsec2.ISecurityGroup) Handler {
+func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps, baseEnv map[string]*string, sg awsec2.ISecurityGroup) Handler {
 	scope := constructs.NewConstruct(c, jsii.String(titleCase(spec.name)))
 	logGroup := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     props.LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	dlq := awssqs.NewQueue(scope, jsii.String("DeadLetters"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("this queue is itself the dead-letter queue for the function's async " +
-			"invocations and its EventBridge rule targets; a DLQ of a DLQ adds nothing"),
-	}}, jsii.Bool(false))
-	dlqAlarm := awscloudwatch.NewAlarm(scope, jsii.String("DeadLettersAlarm"), &awscloudwatch.AlarmProps{
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(0),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription:   jsii.String(fmt.Sprintf("stampkit %s: events were dropped into its dead-letter queue", spec.name)),
-	})
+	dlq, dlqAlarm := newDeadLetters(scope, "DeadLetters",
+		"this queue is itself the dead-letter queue for the function's async invocations and its "+
+			"EventBridge rule targets; a DLQ of a DLQ adds nothing",
+		fmt.Sprintf("stampkit %s: events were dropped into its dead-letter queue", spec.name))
+	env := maps.Clone(baseEnv)
+	var fleets []config.Fleet
+	for _, mf := range props.Fleets {
+		fleets = append(fleets, mf.Config)
+	}
+	env[config.EnvFleets] = FleetsJSON(awscdk.Stack_Of(c), FleetsFor(spec.name, fleets))
+	var wake, wakeDLQ awssqs.Queue
+	var wakeAlarm awscloudwatch.Alarm
+	if spec.wakeQueueEnv != "" {
+		// cdk-nag sees this one is the wake-up queue's redrive target: no
+		// SQS3 suppression needed.
+		wakeDLQ, wakeAlarm = newDeadLetters(scope, "WakeDeadLetters", "",
+			fmt.Sprintf("stampkit %s: wake-ups failed %d times and were dropped; a wait was cut short", spec.name, WakeMaxReceives))
+		wake = awssqs.NewQueue(scope, jsii.String("WakeQueue"), &awssqs.QueueProps{
+			Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL: jsii.Bool(true),
+			// Lambda's advice for an SQS event source: six times the
+			// function timeout, so a retried batch is not delivered twice
+			// while the first attempt still runs.
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * spec.timeoutSeconds)),
+			// A wake-up chain re-sends itself every 15 minutes at most; a
+			// day covers any backlog after an outage.
+			RetentionPeriod: awscdk.Duration_Days(jsii.Number(1)),
+			DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: wakeDLQ, MaxReceiveCount: jsii.Number(WakeMaxReceives)},
+		})
+		env[spec.wakeQueueEnv] = wake.QueueUrl()
+	}
 
 	// An own role instead of the default one: no AWS managed policies, and
 	// the log permissions are scoped to this function's log group.
@@ -209,7 +226,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
 		MemorySize:   jsii.Number(256),
-		Timeout:      spec.timeout,
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeoutSeconds)),
 		Role:         role,
 		Environment:  &env,
 		LogGroup:     logGroup,
@@ -239,33 +256,81 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		}))
 	}
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), fnProps)
-	return Handler{Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm}
+	if wake != nil {
+		// One wake-up per invocation: a failure returns just that message
+		// to the queue, with no partial-batch bookkeeping.
+		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(wake, &awslambdaeventsources.SqsEventSourceProps{
+			BatchSize: jsii.Number(1),
+		}))
+		wake.Grant(role, jsii.String("sqs:SendMessage"))
+	}
+	return Handler{
+		Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,
+		WakeQueue: wake, WakeDeadLetterQueue: wakeDLQ, WakeDeadLetterAlarm: wakeAlarm,
+	}
 }
 
-// fleetBindings is what the handlers need to know of each fleet; tokens
-// resolve to names and ARNs at deploy time.
-func fleetBindings(stack awscdk.Stack, fleets []ManagedFleet) []map[string]any {
-	out := make([]map[string]any, 0, len(fleets))
-	for _, mf := range fleets {
-		f := mf.Fleet
-		alarms := make([]map[string]any, 0, len(mf.Scaling.Alarms()))
-		for _, a := range mf.Scaling.Alarms() {
-			alarms = append(alarms, map[string]any{"name": a.Alarm.AlarmName(), "direction": a.Direction})
-		}
-		out = append(out, map[string]any{
-			"name":                f.Name(),
-			"group":               f.AutoScalingGroup().AutoScalingGroupName(),
-			"appPort":             f.AppPort(),
-			"healthCheckPath":     f.HealthCheckPath(),
-			"amiParameter":        f.AmiParameterName(),
-			"launchTemplateId":    f.LaunchTemplate().LaunchTemplateId(),
-			"listenerArn":         f.Listener().ListenerArn(),
-			"blueTargetGroupArn":  f.BlueTargetGroup().TargetGroupArn(),
-			"greenTargetGroupArn": f.GreenTargetGroup().TargetGroupArn(),
-			"alarms":              alarms,
-		})
+// WakeMaxReceives is how often a wake-up is retried before it goes to the
+// wake dead-letter queue.
+const WakeMaxReceives = 5
+
+// newDeadLetters creates an encrypted, SSL-only dead-letter queue and the
+// alarm that fires on its first message. nagReason, when set, suppresses
+// cdk-nag's "queue without a DLQ" (SQS3) finding.
+func newDeadLetters(scope constructs.Construct, id, nagReason, alarmDescription string) (awssqs.Queue, awscloudwatch.Alarm) {
+	dlq := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	if nagReason != "" {
+		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String(nagReason),
+		}}, jsii.Bool(false))
 	}
-	return out
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String(id+"Alarm"), &awscloudwatch.AlarmProps{
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription:   jsii.String(alarmDescription),
+	})
+	return dlq, alarm
+}
+
+// FleetsJSON is STAMPKIT_FLEETS as config.FromEnv reads it, with the
+// tokens inside (group, alarm, listener and target group names) resolving
+// at deploy time.
+func FleetsJSON(stack awscdk.Stack, list []config.Fleet) *string {
+	// Through encoding/json first, so the shared types' JSON tags and
+	// duration encoding apply; then as plain values to CDK, which turns the
+	// tokens inside the strings into an Fn::Join.
+	raw, err := json.Marshal(list)
+	if err != nil {
+		panic(fmt.Sprintf("encoding %s: %v", config.EnvFleets, err))
+	}
+	var plain any
+	if err := json.Unmarshal(raw, &plain); err != nil {
+		panic(fmt.Sprintf("decoding %s: %v", config.EnvFleets, err))
+	}
+	return stack.ToJsonString(plain, nil)
+}
+
+// probePorts are the ports the lifecycle Lambda's HTTP probes reach on a
+// fleet's instances.
+func probePorts(mf ManagedFleet) []int {
+	var ports []int
+	for _, p := range mf.Config.Lifecycle.Launch.Probes {
+		if p.Kind == lifecycle.HTTP && !slices.Contains(ports, p.Port) {
+			ports = append(ports, p.Port)
+		}
+	}
+	slices.Sort(ports)
+	return ports
 }
 
 func titleCase(s string) string {

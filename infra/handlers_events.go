@@ -6,15 +6,18 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/event"
 )
 
 // Event sources and detail-types the rules match (see DESIGN.md, Events).
 const (
-	DetailAlarmStateChange   = "CloudWatch Alarm State Change"
-	DetailLaunchLifecycle    = "EC2 Instance-launch Lifecycle Action"
-	DetailTerminateLifecycle = "EC2 Instance-terminate Lifecycle Action"
-	DetailImageBuilderImage  = "EC2 Image Builder Image State Change"
-	DetailAMIStateChange     = "EC2 AMI State Change"
+	DetailAlarmStateChange   = event.DetailTypeAlarmStateChange
+	DetailLaunchLifecycle    = event.DetailTypeLaunchLifecycleAction
+	DetailTerminateLifecycle = event.DetailTypeTerminateLifecycleAction
+	DetailImageBuilderImage  = event.DetailTypeImageStateChange
+	DetailAMIStateChange     = event.DetailTypeAMIStateChange
+	DetailRolloutCommand     = event.DetailTypeCommand
 )
 
 // InstanceRefreshDetailTypes returns every instance refresh event Auto
@@ -38,12 +41,13 @@ func InstanceRefreshDetailTypes() []string {
 const ScalerTickRate = 1 // minute
 
 func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
-	var alarmArns, groupNames []*string
+	var alarmArns, hookGroups, allGroups []*string
 	for _, mf := range props.Fleets {
-		groupNames = append(groupNames, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
-		for _, a := range mf.Scaling.Alarms() {
-			alarmArns = append(alarmArns, a.Alarm.AlarmArn())
+		hookGroups = append(hookGroups, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
+		for _, g := range mf.Fleet.Groups() {
+			allGroups = append(allGroups, g.AutoScalingGroupName())
 		}
+		alarmArns = append(alarmArns, mf.Scaling.AlarmArns()...)
 	}
 	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
 		awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
@@ -61,8 +65,10 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		})
 	}
 	scalerAge := awscdk.Duration_Minutes(jsii.Number(10))
+	// Exactly the scaling policies' alarms: CloudWatch puts the alarm's ARN
+	// in the event's resources.
 	rule("ScalerAlarmRule", "Scaling alarm state changes to the scaler", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.cloudwatch"),
+		Source:     jsii.Strings(event.SourceCloudWatch),
 		DetailType: jsii.Strings(DetailAlarmStateChange),
 		Resources:  &alarmArns,
 	}, nil, h.scaler, scalerAge)
@@ -70,26 +76,35 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(ScalerTickRate))), h.scaler, scalerAge)
 
 	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.autoscaling"),
+		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(DetailLaunchLifecycle, DetailTerminateLifecycle),
-		Detail:     &map[string]any{"AutoScalingGroupName": &groupNames},
+		Detail:     &map[string]any{"AutoScalingGroupName": &hookGroups},
 	}, nil, h.lifecycle, awscdk.Duration_Minutes(jsii.Number(30)))
 
 	// EventBridge keeps retrying a refused delivery for up to 24 h.
 	rolloutAge := awscdk.Duration_Hours(jsii.Number(24))
-	rule("RolloutImageBuilderRule", "Image Builder images that became available", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.imagebuilder"),
+	// Failed builds too: the rollout counts them (ImageBuildsFailed).
+	rule("RolloutImageBuilderRule", "Image Builder images that became available or failed", &awsevents.EventPattern{
+		Source:     jsii.Strings(event.SourceImageBuilder),
 		DetailType: jsii.Strings(DetailImageBuilderImage),
-		Detail:     &map[string]any{"state": map[string]any{"status": []string{"AVAILABLE"}}},
+		Detail: &map[string]any{"state": map[string]any{"status": []string{
+			event.ImageStatusAvailable, event.ImageStatusFailed, event.ImageStatusCancelled,
+		}}},
 	}, nil, h.rollout, rolloutAge)
-	rule("RolloutAmiRule", "AMIs that became available (e.g. baked by Packer)", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.ec2"),
+	rule("RolloutAmiRule", "AMIs that became available or failed (e.g. baked by Packer)", &awsevents.EventPattern{
+		Source:     jsii.Strings(event.SourceEC2),
 		DetailType: jsii.Strings(DetailAMIStateChange),
-		Detail:     &map[string]any{"State": []string{"available"}},
+		Detail:     &map[string]any{"State": []string{event.AMIStateAvailable, event.AMIStateFailed}},
 	}, nil, h.rollout, rolloutAge)
 	rule("RolloutRefreshRule", "Instance refresh progress of the fleets", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.autoscaling"),
+		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(InstanceRefreshDetailTypes()...),
-		Detail:     &map[string]any{"AutoScalingGroupName": &groupNames},
+		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
 	}, nil, h.rollout, rolloutAge)
+	// `stampkit rollout pause|resume|abort|promote` puts these on the
+	// default bus (event.CommandBody).
+	rule("RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
+		Source:     jsii.Strings(event.SourceStampkit),
+		DetailType: jsii.Strings(DetailRolloutCommand),
+	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))
 }

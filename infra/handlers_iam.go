@@ -1,101 +1,239 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/rollout"
 )
 
-// The handlers' permissions: Grant* where CDK has one, otherwise
-// statements scoped to this stack's resource ARNs. Only Describe*/Get*
-// calls that IAM cannot scope use "*" as the resource; no action is a
+// The handlers' permissions: exactly the calls their adapters make
+// (shared/asg, cwalarm, dynamo, elb, ec2instance, ssmcommand, sqsqueue,
+// launchtemplate, ssmparam, imagebuilder), scoped to this stack's resource
+// ARNs, or by tag or launch template where IAM scopes no further. Only
+// calls that support no resource-level permissions use "*"; no action is a
 // wildcard.
 
+// allow adds one statement; with no resources (nothing in the stack needs
+// the actions) it adds nothing.
 func allow(role awsiam.Role, actions []string, resources ...*string) {
+	if len(resources) == 0 {
+		return
+	}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(actions...),
 		Resources: &resources,
 	}))
 }
 
-// groupArns are the fleets' Auto Scaling group ARNs. The ARN embeds a UUID
-// that is unknown before deploy, hence the * in that segment only.
-func groupArns(stack awscdk.Stack, props *HandlersProps) []*string {
+// stateActions are the calls shared/dynamo makes: claims, versioned
+// records, releases.
+var stateActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+
+// groupArns are the ARNs of groups. The ARN embeds a UUID that is unknown
+// before deploy, hence the * in that segment only.
+func groupArns(stack awscdk.Stack, groups []awsautoscaling.AutoScalingGroup) []*string {
 	var out []*string
-	for _, mf := range props.Fleets {
+	for _, g := range groups {
 		out = append(out, stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("autoscaling"),
 			Resource:     jsii.String("autoScalingGroup"),
-			ResourceName: jsii.String("*:autoScalingGroupName/" + *mf.Fleet.AutoScalingGroup().AutoScalingGroupName()),
+			ResourceName: jsii.String("*:autoScalingGroupName/" + *g.AutoScalingGroupName()),
 			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 		}))
 	}
 	return out
 }
 
+// hookGroups are the groups with lifecycle hooks; allGroups adds the
+// blue/green peer groups.
+func hookGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
+	var out []awsautoscaling.AutoScalingGroup
+	for _, mf := range fleets {
+		out = append(out, mf.Fleet.AutoScalingGroup())
+	}
+	return out
+}
+
+func allGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
+	var out []awsautoscaling.AutoScalingGroup
+	for _, mf := range fleets {
+		out = append(out, mf.Fleet.Groups()...)
+	}
+	return out
+}
+
+// grantScaler: asg.Capacity and SetDesiredCapacity, cwalarm.Signals,
+// dynamo. The scaler may scale a peer group too: during a blue/green
+// rollout its hold names the side that serves.
 func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
-	props.Table.GrantReadWriteData(h.Role)
-	allow(h.Role, []string{"autoscaling:SetDesiredCapacity", "autoscaling:SetInstanceProtection"}, groupArns(stack, props)...)
+	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
+	allow(h.Role, []string{"autoscaling:SetDesiredCapacity"}, groupArns(stack, allGroups(props.Fleets))...)
 	var alarms []*string
 	for _, mf := range props.Fleets {
-		for _, a := range mf.Scaling.Alarms() {
-			alarms = append(alarms, a.Alarm.AlarmArn())
-		}
+		alarms = append(alarms, mf.Scaling.AlarmArns()...)
 	}
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
-	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"}, jsii.String("*"))
-	suppressIAM5(h, "autoscaling:DescribeAutoScalingGroups and DescribeScalingActivities support no resource-level permissions")
+	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups"}, jsii.String("*"))
+	suppressIAM5(h, "autoscaling:DescribeAutoScalingGroups supports no resource-level permissions")
 }
 
+// grantLifecycle: asg lifecycle actions and Describe (target groups), elb
+// drain calls, ec2instance (private IP, status checks), ssmcommand (probe
+// and drain commands, when a policy has any), sqsqueue (the wake queue's
+// SendMessage is granted with the queue), dynamo.
 func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
-	props.Table.GrantReadWriteData(h.Role)
+	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	allow(h.Role, []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
-		groupArns(stack, props)...)
-	allow(h.Role, []string{"autoscaling:DescribeAutoScalingInstances", "ec2:DescribeInstances",
-		"elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*"))
-	suppressIAM5(h, "autoscaling:DescribeAutoScalingInstances, ec2:DescribeInstances, "+
-		"elasticloadbalancing:DescribeTargetHealth and the VPC ENI actions Lambda requires "+
-		"(ec2:CreateNetworkInterface and friends) support no resource-level permissions")
+		groupArns(stack, hookGroups(props.Fleets))...)
+	var targetGroups []*string
+	for _, mf := range props.Fleets {
+		targetGroups = append(targetGroups, mf.Fleet.BlueTargetGroup().TargetGroupArn(), mf.Fleet.GreenTargetGroup().TargetGroupArn())
+	}
+	allow(h.Role, []string{"elasticloadbalancing:DeregisterTargets"}, targetGroups...)
+	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
+		"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroupAttributes"}, jsii.String("*"))
+	reason := "autoscaling:DescribeAutoScalingGroups, ec2:DescribeInstances, ec2:DescribeInstanceStatus, " +
+		"elasticloadbalancing:DescribeTargetHealth, DescribeTargetGroupAttributes and the VPC ENI actions " +
+		"Lambda requires (ec2:CreateNetworkInterface and friends) support no resource-level permissions"
+
+	fleets, documents := ssmUse(props.Fleets)
+	if len(fleets) > 0 {
+		// Run Command authorises the document and each target instance: the
+		// documents by ARN, the instances by the fleet tag the groups
+		// propagate to them.
+		var docArns []*string
+		for _, d := range documents {
+			docArns = append(docArns, documentArn(stack, d))
+		}
+		allow(h.Role, []string{"ssm:SendCommand"}, docArns...)
+		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("ssm:SendCommand"),
+			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("ec2"), Resource: jsii.String("instance"), ResourceName: jsii.String("*"),
+			})),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/" + FleetTagKey: fleets}},
+		}))
+		allow(h.Role, []string{"ssm:GetCommandInvocation"}, jsii.String("*"))
+		reason += "; ssm:GetCommandInvocation supports none either"
+	}
+	suppressIAM5(h, reason)
 }
 
+// ssmUse returns the fleets whose lifecycle policy runs SSM commands, and
+// the documents those commands use.
+func ssmUse(fleets []ManagedFleet) (names, documents []string) {
+	for _, mf := range fleets {
+		p := mf.Config.Lifecycle.WithDefaults()
+		cmds := slices.Clone(p.Launch.Probes)
+		if p.Terminate.Command != nil {
+			cmds = append(cmds, *p.Terminate.Command)
+		}
+		for _, c := range cmds {
+			if c.Kind != lifecycle.SSM {
+				continue
+			}
+			if !slices.Contains(names, mf.Fleet.Name()) {
+				names = append(names, mf.Fleet.Name())
+			}
+			if !slices.Contains(documents, c.Document) {
+				documents = append(documents, c.Document)
+			}
+		}
+	}
+	slices.Sort(documents)
+	return names, documents
+}
+
+// documentArn is an SSM document's ARN: AWS-owned documents (AWS-*) have no
+// account in theirs.
+func documentArn(stack awscdk.Stack, name string) *string {
+	if strings.HasPrefix(name, "arn:") {
+		return jsii.String(name)
+	}
+	c := &awscdk.ArnComponents{Service: jsii.String("ssm"), Resource: jsii.String("document"), ResourceName: jsii.String(name)}
+	if strings.HasPrefix(name, "AWS-") {
+		c.Account = jsii.String("")
+	}
+	return stack.FormatArn(c)
+}
+
+// grantRollout: asg (template version, resize, instance refreshes),
+// launchtemplate, ssmparam, imagebuilder, elb (weights, target health),
+// cwalarm (the health alarms), sqsqueue, dynamo — for the fleets whose
+// rollout is enabled.
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
-	props.Table.GrantReadWriteData(h.Role)
-	var templates, listeners, params []*string
+	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
+	var groups []awsautoscaling.AutoScalingGroup
+	var templates, listeners, params, alarms []*string
 	for _, mf := range props.Fleets {
+		ro := mf.Config.Rollout
+		if !ro.Enabled() {
+			continue
+		}
 		f := mf.Fleet
+		groups = append(groups, f.Groups()...)
 		templates = append(templates, stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("ec2"),
 			Resource:     jsii.String("launch-template"),
 			ResourceName: f.LaunchTemplate().LaunchTemplateId(),
 		}))
-		listeners = append(listeners, f.Listener().ListenerArn())
+		if ro.Strategy == rollout.StrategyBlueGreen {
+			listeners = append(listeners, f.Listener().ListenerArn())
+		}
 		params = append(params, stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("ssm"),
 			Resource:     jsii.String("parameter"),
-			ResourceName: jsii.String(strings.TrimPrefix(f.AmiParameterName(), "/")),
+			ResourceName: jsii.String(strings.TrimPrefix(ro.Parameter, "/")),
 		}))
-		// Pointing the group at a new template version that carries the
-		// instance profile requires passing the instance role.
+		for _, a := range ro.Alarms {
+			alarms = append(alarms, stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+				ResourceName: jsii.String(a), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			}))
+		}
+		// Pointing a group at a template version that carries the instance
+		// profile passes the instance role.
 		f.InstanceRole().GrantPassRole(h.Role)
 	}
-	allow(h.Role, []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"}, templates...)
-	allow(h.Role, []string{"autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh",
-		"autoscaling:RollbackInstanceRefresh"}, groupArns(stack, props)...)
+	reason := "autoscaling:DescribeAutoScalingGroups and DescribeInstanceRefreshes, ec2:DescribeImages, " +
+		"DescribeLaunchTemplates and DescribeLaunchTemplateVersions and elasticloadbalancing:Describe* " +
+		"support no resource-level permissions"
+	if len(templates) > 0 {
+		allow(h.Role, []string{"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh",
+			"autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh"}, groupArns(stack, groups)...)
+		allow(h.Role, []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"}, templates...)
+		// Auto Scaling checks that whoever points a group at a launch
+		// template may launch from it (ec2:RunInstances); the condition
+		// limits that to this stack's templates.
+		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("ec2:RunInstances"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": templates}},
+		}))
+		reason += "; ec2:RunInstances, which Auto Scaling checks when a group is pointed at a launch template, " +
+			"touches resources (subnets, volumes, the image) unknown here and is limited by condition to this stack's templates"
+	}
 	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
 	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
+	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	allow(h.Role, []string{"imagebuilder:GetImage"}, stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("imagebuilder"),
 		Resource:     jsii.String("image"),
 		ResourceName: jsii.String("*"),
 	}))
-	allow(h.Role, []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplateVersions",
+	allow(h.Role, []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
 		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*"))
-	suppressIAM5(h, "ec2:DescribeImages, ec2:DescribeLaunchTemplateVersions, autoscaling:Describe* and "+
-		"elasticloadbalancing:Describe* support no resource-level permissions")
+	suppressIAM5(h, reason)
 }
 
 // suppressIAM5 records, for one handler's role, why each wildcard resource
@@ -120,6 +258,14 @@ func suppressIAM5(h Handler, describeReason string) {
 			Reason: jsii.String("Image Builder image ARNs carry a version unknown at deploy time; scoped to this account and region"),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
 				Regex: jsii.String(`/^Resource::arn:[^:]+:imagebuilder:[^:]+:[0-9]+:image\/\*$/`),
+			}},
+		},
+		{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String(fmt.Sprintf("instances are launched by Auto Scaling and unknown at deploy time; "+
+				"ssm:SendCommand on them is limited by condition to those tagged %s with a fleet of this stack", FleetTagKey)),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:instance\/\*$/`),
 			}},
 		},
 	}, jsii.Bool(true))

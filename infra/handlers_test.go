@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/config"
 )
 
 func TestHandlers(t *testing.T) {
@@ -24,8 +26,11 @@ func TestHandlers(t *testing.T) {
 	check(t, "one async invoke config per function", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), num(len(HandlerNames())))
 	})
-	check(t, "one DLQ per function", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), num(len(HandlerNames())))
+	check(t, "one DLQ per function, a wake-up queue and its DLQ for lifecycle and rollout", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), num(len(HandlerNames())+2*2))
+	})
+	check(t, "one SQS event source per wake-up queue", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), num(2))
 	})
 
 	tableID := f.logicalID(t, f.stack.State().Table().TableName())
@@ -40,16 +45,26 @@ func TestHandlers(t *testing.T) {
 		fnID := f.logicalID(t, h.Function.FunctionArn())
 		dlqID := f.logicalID(t, h.DeadLetterQueue.QueueArn())
 		t.Run(name, func(t *testing.T) {
+			env := map[string]any{
+				config.EnvTable:     ref(tableID),
+				config.EnvNamespace: MetricNamespace,
+				config.EnvFleets:    assertions.Match_AnyValue(),
+			}
+			if queueEnv := map[string]string{"lifecycle": config.EnvWakeQueue, "rollout": config.EnvRolloutQueue}[name]; queueEnv != "" {
+				if h.WakeQueue == nil {
+					t.Fatalf("%s has no wake-up queue", name)
+				}
+				env[queueEnv] = ref(f.logicalID(t, h.WakeQueue.QueueArn()))
+			} else if h.WakeQueue != nil {
+				t.Errorf("%s has a wake-up queue, want none", name)
+			}
 			want := map[string]any{
 				"Role": getAtt(f.logicalID(t, h.Role.RoleArn()), "Arn"),
 				"LoggingConfig": map[string]any{
 					"LogFormat": "JSON",
 					"LogGroup":  ref(f.logicalID(t, h.LogGroup.LogGroupName())),
 				},
-				"Environment": map[string]any{"Variables": map[string]any{
-					EnvTable:  ref(tableID),
-					EnvFleets: assertions.Match_AnyValue(),
-				}},
+				"Environment":                  map[string]any{"Variables": assertions.Match_ObjectEquals(&env)},
 				"VpcConfig":                    assertions.Match_Absent(),
 				"ReservedConcurrentExecutions": assertions.Match_Absent(),
 			}
@@ -100,11 +115,57 @@ func TestHandlers(t *testing.T) {
 				"Threshold":          0,
 				"ComparisonOperator": "GreaterThanThreshold",
 			})
+			if h.WakeQueue != nil {
+				testWakeQueue(t, f, h, fnID)
+			}
 		})
 	}
 
 	t.Run("rules", func(t *testing.T) { testRules(t, f, byName) })
 	t.Run("iam", func(t *testing.T) { testHandlerIAM(t, f, byName) })
+}
+
+// testWakeQueue checks a function's durable wake-up plumbing: an encrypted,
+// SSL-only queue with its own alarmed DLQ, feeding the function one
+// message at a time.
+func testWakeQueue(t *testing.T, f *fixture, h Handler, fnID string) {
+	wakeID := f.logicalID(t, h.WakeQueue.QueueArn())
+	wakeDLQID := f.logicalID(t, h.WakeDeadLetterQueue.QueueArn())
+	timeout := props(f.resources[fnID])["Timeout"].(float64)
+	f.matches(t, "wake-up queue", wakeID, map[string]any{
+		"SqsManagedSseEnabled": true,
+		"VisibilityTimeout":    6 * timeout,
+		"RedrivePolicy": map[string]any{
+			"deadLetterTargetArn": getAtt(wakeDLQID, "Arn"),
+			"maxReceiveCount":     WakeMaxReceives,
+		},
+	})
+	f.matches(t, "wake-up DLQ", wakeDLQID, map[string]any{"SqsManagedSseEnabled": true})
+	for _, q := range []string{wakeID, wakeDLQID} {
+		check(t, "wake-up queues deny plain HTTP", func() {
+			f.template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+				"Queues": []any{ref(q)},
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ObjectLike(&map[string]any{
+						"Effect":    "Deny",
+						"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+					}),
+				})},
+			})
+		})
+	}
+	f.matches(t, "wake-up DLQ alarm", f.logicalID(t, h.WakeDeadLetterAlarm.AlarmArn()), map[string]any{
+		"MetricName": "ApproximateNumberOfMessagesVisible",
+		"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(wakeDLQID, "QueueName")}},
+		"Threshold":  0,
+	})
+	check(t, "the wake-up queue feeds the function one message at a time", func() {
+		f.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+			"FunctionName":   ref(fnID),
+			"EventSourceArn": getAtt(wakeID, "Arn"),
+			"BatchSize":      1,
+		})
+	})
 }
 
 // rulePattern is a rule's pattern or schedule, normalised for comparison.
@@ -117,11 +178,14 @@ func rulePattern(p map[string]any) string {
 }
 
 func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
-	var alarmArns, groups []any
+	var alarmArns, hookGroups, allGroups []any
 	for _, mf := range f.stack.Fleets() {
-		groups = append(groups, ref(f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())))
-		for _, a := range mf.Scaling.Alarms() {
-			alarmArns = append(alarmArns, getAtt(f.logicalID(t, a.Alarm.AlarmArn()), "Arn"))
+		hookGroups = append(hookGroups, ref(f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())))
+		for _, g := range mf.Fleet.Groups() {
+			allGroups = append(allGroups, ref(f.logicalID(t, g.AutoScalingGroupName())))
+		}
+		for _, arn := range mf.Scaling.AlarmArns() {
+			alarmArns = append(alarmArns, f.stack.Stack().Resolve(arn))
 		}
 	}
 	pattern := func(source string, detailTypes []string, resources []any, detail map[string]any) string {
@@ -142,13 +206,14 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 		},
 		"lifecycle": {
 			pattern("aws.autoscaling", []string{DetailLaunchLifecycle, DetailTerminateLifecycle}, nil,
-				map[string]any{"AutoScalingGroupName": groups}),
+				map[string]any{"AutoScalingGroupName": hookGroups}),
 		},
 		"rollout": {
 			pattern("aws.imagebuilder", []string{DetailImageBuilderImage}, nil,
-				map[string]any{"state": map[string]any{"status": []any{"AVAILABLE"}}}),
-			pattern("aws.ec2", []string{DetailAMIStateChange}, nil, map[string]any{"State": []any{"available"}}),
-			pattern("aws.autoscaling", InstanceRefreshDetailTypes(), nil, map[string]any{"AutoScalingGroupName": groups}),
+				map[string]any{"state": map[string]any{"status": []any{"AVAILABLE", "FAILED", "CANCELLED"}}}),
+			pattern("aws.ec2", []string{DetailAMIStateChange}, nil, map[string]any{"State": []any{"available", "failed"}}),
+			pattern("aws.autoscaling", InstanceRefreshDetailTypes(), nil, map[string]any{"AutoScalingGroupName": allGroups}),
+			pattern("stampkit", []string{"Rollout Command"}, nil, nil),
 		},
 	}
 	got := map[string][]string{}
@@ -246,18 +311,40 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 		}
 	})
 
-	// Mutating calls are scoped to this stack's resources; only the
-	// Describe*/ENI calls IAM cannot scope may use "*".
-	mayUseStar := func(action string) bool {
+	// Mutating calls are scoped to this stack's resources; only calls IAM
+	// cannot scope may use "*": Describe*, GetCommandInvocation, the VPC ENI
+	// calls, and RunInstances limited by condition to the stack's launch
+	// templates.
+	mayUseStar := func(action string, s map[string]any) bool {
 		_, op, _ := strings.Cut(action, ":")
+		if action == "ec2:RunInstances" {
+			cond, _ := s["Condition"].(map[string]any)
+			arnEquals, _ := cond["ArnEquals"].(map[string]any)
+			return arnEquals["ec2:LaunchTemplate"] != nil
+		}
 		return strings.HasPrefix(op, "Describe") || strings.HasSuffix(op, "NetworkInterface") ||
-			strings.HasSuffix(op, "PrivateIpAddresses")
+			strings.HasSuffix(op, "PrivateIpAddresses") || action == "ssm:GetCommandInvocation"
 	}
 	want := map[string][]string{
-		"scaler":    {"autoscaling:SetDesiredCapacity", "cloudwatch:DescribeAlarms", "dynamodb:PutItem"},
-		"lifecycle": {"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "ec2:CreateNetworkInterface"},
-		"rollout": {"ec2:CreateLaunchTemplateVersion", "autoscaling:StartInstanceRefresh",
-			"elasticloadbalancing:ModifyListener", "iam:PassRole", "ssm:GetParameter"},
+		"scaler": {"autoscaling:SetDesiredCapacity", "autoscaling:DescribeAutoScalingGroups", "cloudwatch:DescribeAlarms",
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+		"lifecycle": {"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat",
+			"autoscaling:DescribeAutoScalingGroups", "ec2:CreateNetworkInterface", "ec2:DescribeInstances",
+			"ec2:DescribeInstanceStatus", "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DescribeTargetHealth",
+			"elasticloadbalancing:DescribeTargetGroupAttributes", "sqs:SendMessage", "sqs:ReceiveMessage",
+			"ssm:SendCommand", "ssm:GetCommandInvocation", "dynamodb:PutItem"},
+		"rollout": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh",
+			"autoscaling:RollbackInstanceRefresh", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate",
+			"ec2:RunInstances", "elasticloadbalancing:ModifyListener", "iam:PassRole", "ssm:GetParameter",
+			"ssm:PutParameter", "imagebuilder:GetImage", "cloudwatch:DescribeAlarms", "sqs:SendMessage", "dynamodb:PutItem"},
+	}
+	// What each role must not have: another handler's effects, and the
+	// table-wide reads a Grant*Data helper would add.
+	forbidden := map[string][]string{
+		"scaler": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "dynamodb:Scan", "dynamodb:BatchWriteItem"},
+		"lifecycle": {"autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup", "dynamodb:Scan",
+			"autoscaling:DescribeAutoScalingInstances"},
+		"rollout": {"autoscaling:SetDesiredCapacity", "autoscaling:CompleteLifecycleAction", "ssm:SendCommand", "dynamodb:Scan"},
 	}
 	for name, h := range byName {
 		t.Run(name, func(t *testing.T) {
@@ -272,7 +359,7 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 					action := fmt.Sprint(a)
 					granted[action] = true
 					for _, res := range asList(s["Resource"]) {
-						if res == "*" && !mayUseStar(action) {
+						if res == "*" && !mayUseStar(action, s) {
 							t.Errorf("%s on Resource *: want it scoped to this stack's resources", action)
 						}
 					}
@@ -283,6 +370,71 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 					t.Errorf("role lacks %s; got %v", a, keys(granted))
 				}
 			}
+			for _, a := range forbidden[name] {
+				if granted[a] {
+					t.Errorf("role has %s, which the %s Lambda never calls", a, name)
+				}
+			}
 		})
+	}
+}
+
+// TestLifecycleRunCommandScope checks that ssm:SendCommand reaches only the
+// documents the lifecycle policies name and the instances tagged with a
+// fleet that runs SSM commands.
+func TestLifecycleRunCommandScope(t *testing.T) {
+	f := synth(t)
+	roleID := f.logicalID(t, f.stack.Handlers().Lifecycle().Role.RoleArn())
+	var ssmFleets []any
+	docs := map[string]bool{}
+	for _, mf := range f.stack.Fleets() {
+		uses := false
+		p := mf.Config.Lifecycle.WithDefaults()
+		probes := p.Launch.Probes
+		if p.Terminate.Command != nil {
+			probes = append(probes, *p.Terminate.Command)
+		}
+		for _, pr := range probes {
+			if pr.Kind == "ssm" {
+				uses = true
+				docs[pr.Document] = true
+			}
+		}
+		if uses {
+			ssmFleets = append(ssmFleets, mf.Fleet.Name())
+		}
+	}
+	if len(ssmFleets) == 0 {
+		t.Skip("no fleet runs SSM commands")
+	}
+	gotDocs := map[string]bool{}
+	tagged := false
+	for _, s := range f.statements(roleID) {
+		if !slices.Contains(asList(s["Action"]), any("ssm:SendCommand")) {
+			continue
+		}
+		for _, res := range asList(s["Resource"]) {
+			raw, _ := json.Marshal(res)
+			r := string(raw)
+			switch {
+			case strings.Contains(r, ":instance/*"):
+				want := map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/" + FleetTagKey: ssmFleets}}
+				if fmt.Sprint(s["Condition"]) != fmt.Sprint(want) {
+					t.Errorf("SendCommand on instances: condition %v, want %v", s["Condition"], want)
+				}
+				tagged = true
+			case strings.Contains(r, ":document/"):
+				_, name, _ := strings.Cut(r, ":document/")
+				gotDocs[strings.TrimRight(name, `"]}`)] = true
+			default:
+				t.Errorf("SendCommand on %s: want a document or the fleet-tagged instances", r)
+			}
+		}
+	}
+	if !tagged {
+		t.Error("no SendCommand statement for the fleet instances")
+	}
+	if fmt.Sprint(gotDocs) != fmt.Sprint(docs) {
+		t.Errorf("SendCommand documents: got %v, want %v", keys(gotDocs), keys(docs))
 	}
 }

@@ -100,8 +100,43 @@ func projectContext() (map[string]any, error) {
 	return doc.Context, nil
 }
 
-// testContext is cdk.json's context plus a second fleet with a certificate,
-// so one synth covers both listener variants and more than one fleet.
+// apiFleet is the second test fleet. Where cdk.json's fleet runs the
+// default scaling policy, a rolling rollout and HTTP probes, this one
+// covers the other paths: an explicit policy (default and explicit trigger
+// dimensions, an alarm managed elsewhere), SSM commands in the lifecycle
+// policy with its own heartbeat, a blue/green rollout and HTTPS.
+const apiFleet = `{
+  "name": "api", "instanceType": "c7g.large", "minCapacity": 1, "maxCapacity": 6,
+  "amiParameter": "/stampkit/api/ami", "appPort": 9090, "certificateArn": "` + testCertificateArn + `",
+  "scaling": {
+    "scaleOutCooldown": "1m", "scaleInCooldown": "5m", "warmup": "3m", "scaleInHold": "5m",
+    "rules": [
+      {"alarm": "cpu-high", "direction": "out", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 2}],
+       "trigger": {"namespace": "AWS/EC2", "metric": "CPUUtilization", "statistic": "Average", "period": "1m",
+                   "evaluationPeriods": 3, "datapointsToAlarm": 3, "threshold": 70}},
+      {"alarm": "cpu-low", "direction": "in", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 1}],
+       "trigger": {"namespace": "AWS/EC2", "metric": "CPUUtilization", "statistic": "Average", "period": "1m",
+                   "evaluationPeriods": 15, "datapointsToAlarm": 15, "threshold": 30}},
+      {"alarm": "${group}-latency-high", "direction": "out", "adjustmentType": "PercentChangeInCapacity", "steps": [{"lower": 0, "adjustment": 50}],
+       "trigger": {"namespace": "AWS/ApplicationELB", "metric": "TargetResponseTime", "statistic": "p90", "period": "1m",
+                   "evaluationPeriods": 2, "datapointsToAlarm": 2, "threshold": 0.5,
+                   "dimensions": {"LoadBalancer": "${loadBalancer}"}}},
+      {"alarm": "orders-queue-backlog", "direction": "out", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 1}]}
+    ]
+  },
+  "lifecycle": {
+    "heartbeatTimeout": "10m",
+    "launch": {"probes": [
+      {"name": "ready", "kind": "http", "port": 9091, "path": "/healthz"},
+      {"name": "warm", "kind": "ssm", "commands": ["/opt/api/warm-cache"], "timeout": "2m"}
+    ]},
+    "terminate": {"command": {"name": "flush", "kind": "ssm", "commands": ["/opt/api/flush"], "document": "StampkitDrain"}}
+  },
+  "rollout": {"strategy": "bluegreen", "blueGreen": {"steps": [10, 50, 100], "bake": "5m"}}
+}`
+
+// testContext is cdk.json's context plus apiFleet, so one synth covers both
+// listener variants, both rollout strategies and more than one fleet.
 func testContext(assetsDir string) (map[string]any, error) {
 	ctx, err := projectContext()
 	if err != nil {
@@ -111,15 +146,10 @@ func testContext(assetsDir string) (map[string]any, error) {
 	if !ok || len(fleets) == 0 {
 		return nil, fmt.Errorf("cdk.json: context %q is not a non-empty list", CtxFleets)
 	}
-	raw, _ := json.Marshal(fleets[0])
 	var second map[string]any
-	if err := json.Unmarshal(raw, &second); err != nil {
-		return nil, err
+	if err := json.Unmarshal([]byte(apiFleet), &second); err != nil {
+		return nil, fmt.Errorf("apiFleet: %w", err)
 	}
-	second["name"] = "api"
-	second["amiParameter"] = "/stampkit/api/ami"
-	second["appPort"] = 9090
-	second["certificateArn"] = testCertificateArn
 	ctx[CtxFleets] = append(fleets, second)
 	ctx[CtxAssetsDir] = assetsDir
 	// The CLI adds this; cfn-lint recognises CDK resources by it.
@@ -248,6 +278,16 @@ func props(r map[string]any) map[string]any {
 // of the resource it points at.
 func (f *fixture) logicalID(t *testing.T, token *string) string {
 	t.Helper()
+	id := f.logicalIDOf(token)
+	if id == "" {
+		t.Fatalf("token %s resolves to %v, want a Ref or Fn::GetAtt", *token, f.stack.Stack().Resolve(token))
+	}
+	return id
+}
+
+// logicalIDOf is logicalID without a test: "" when token is neither a Ref
+// nor a GetAtt.
+func (f *fixture) logicalIDOf(token *string) string {
 	v := f.stack.Stack().Resolve(token)
 	if m, ok := v.(map[string]any); ok {
 		if ref, ok := m["Ref"].(string); ok {
@@ -259,7 +299,6 @@ func (f *fixture) logicalID(t *testing.T, token *string) string {
 			}
 		}
 	}
-	t.Fatalf("token %s resolves to %v, want a Ref or Fn::GetAtt", *token, v)
 	return ""
 }
 

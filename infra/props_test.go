@@ -24,6 +24,7 @@ func TestConstructorsRejectBadProps(t *testing.T) {
 		}, "NatGateways"},
 		{"fleet without network", func(s awscdk.Stack) { NewFleet(s, "F", &FleetProps{}) }, "Network"},
 		{"scaling without fleet", func(s awscdk.Stack) { NewScaling(s, "S", &ScalingProps{}) }, "Fleet"},
+		{"observability without fleets", func(s awscdk.Stack) { NewObservability(s, "O", &ObservabilityProps{}) }, "Fleets"},
 		{"handlers without table", func(s awscdk.Stack) {
 			NewHandlers(s, "H", &HandlersProps{Network: NewNetwork(s, "N", &NetworkProps{
 				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",

@@ -8,41 +8,57 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // ScalingProps configures one fleet's scaling alarms.
 type ScalingProps struct {
-	Fleet  Fleet
-	Alarms []AlarmConfig
+	Fleet Fleet
+	// Policy is the fleet's declared scaling policy
+	// (FleetConfig.ScalingPolicy): trigger dimensions may hold the
+	// placeholders, rule alarms are construct ids. It must be valid.
+	Policy scaling.Policy
 }
 
-// ScalingAlarm is one alarm with the direction it scales the fleet.
+// ScalingAlarm is the alarm created from one rule's trigger.
 type ScalingAlarm struct {
+	// ID is the alarm's construct id, the rule's alarm without placeholders.
 	ID        string
-	Direction string
-	Alarm     awscloudwatch.Alarm
+	Direction scaling.Direction
+	// Rule is the rule bound to the deployed fleet.
+	Rule  scaling.Rule
+	Alarm awscloudwatch.Alarm
 }
 
-// Scaling holds the alarms whose state changes drive the scaler.
+// Scaling holds the alarms whose state changes drive the scaler, and the
+// policy the scaler reads.
 type Scaling interface {
+	// Alarms are the alarms created from the rules' triggers, in rule
+	// order.
 	Alarms() []ScalingAlarm
+	// Policy is the declared policy bound to the deployed fleet: trigger
+	// dimensions and alarm names are tokens that resolve at deploy time.
+	// It is what the Lambdas read in STAMPKIT_FLEETS.
+	Policy() scaling.Policy
+	// AlarmArns are the ARNs of every rule's alarm, those created here and
+	// those a rule without a trigger names: what the scaler's EventBridge
+	// rule matches and what it may describe.
+	AlarmArns() []*string
 }
 
-type scaling struct {
+type scalingAlarms struct {
 	alarms []ScalingAlarm
+	policy scaling.Policy
+	arns   []*string
 }
 
-var comparisonOperators = map[string]awscloudwatch.ComparisonOperator{
-	"GreaterThanOrEqualToThreshold": awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-	"GreaterThanThreshold":          awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-	"LessThanThreshold":             awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
-	"LessThanOrEqualToThreshold":    awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-}
-
-// NewScaling creates an action-less CloudWatch alarm per AlarmConfig on the
-// fleet's Auto Scaling group dimension. The scaler acts on their state
-// changes (via EventBridge) and re-evaluates them on a schedule, because an
-// alarm that stays in ALARM emits no further events.
+// NewScaling creates one action-less CloudWatch alarm per rule trigger:
+// greater than the threshold for a scale-out rule, less than it for a
+// scale-in rule, as scaling.Trigger documents. The scaler acts on their
+// state changes (via EventBridge) and re-evaluates them on a schedule,
+// because an alarm that stays in ALARM emits no further events. The alarms
+// have no physical names; each rule's alarm becomes the alarm's name token.
 func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scaling {
 	if props == nil {
 		panic("NewScaling: props is nil")
@@ -50,38 +66,70 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 	if props.Fleet == nil {
 		panic("NewScaling: Fleet is nil")
 	}
-	if len(props.Alarms) == 0 {
-		panic("NewScaling: Alarms is empty")
+	if err := props.Policy.Validate(); err != nil {
+		panic(fmt.Sprintf("NewScaling: invalid Policy: %v", err))
 	}
 	c := constructs.NewConstruct(scope, &id)
-	group := props.Fleet.AutoScalingGroup().AutoScalingGroupName()
-	s := &scaling{}
-	for _, a := range props.Alarms {
-		op, ok := comparisonOperators[a.Comparison]
-		if !ok {
-			panic(fmt.Sprintf("NewScaling: Alarms[%s].Comparison %q is unknown", a.ID, a.Comparison))
+	stack := awscdk.Stack_Of(c)
+	f := props.Fleet
+	vars := map[string]string{
+		PlaceholderGroup:        *f.AutoScalingGroup().AutoScalingGroupName(),
+		PlaceholderLoadBalancer: *f.LoadBalancer().LoadBalancerFullName(),
+		PlaceholderTargetGroup:  *f.BlueTargetGroup().TargetGroupFullName(),
+	}
+	s := &scalingAlarms{}
+	s.policy = bindScaling(props.Policy, vars, func(alarmID string, r scaling.Rule) string {
+		a := newScalingAlarm(c, alarmID, f.Name(), r)
+		s.alarms = append(s.alarms, ScalingAlarm{ID: alarmID, Direction: r.Direction, Alarm: a})
+		return *a.AlarmName()
+	})
+	created := 0
+	for _, r := range s.policy.Rules {
+		if r.Trigger == nil {
+			s.arns = append(s.arns, stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+				ResourceName: jsii.String(r.Alarm), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			}))
+			continue
 		}
-		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(a.Namespace),
-			MetricName:    jsii.String(a.MetricName),
-			DimensionsMap: &map[string]*string{"AutoScalingGroupName": group},
-			Statistic:     jsii.String(a.Statistic),
-			Period:        awscdk.Duration_Seconds(jsii.Number(a.PeriodSeconds)),
-		})
-		alarm := awscloudwatch.NewAlarm(c, jsii.String(a.ID), &awscloudwatch.AlarmProps{
-			Metric:             metric,
-			Threshold:          jsii.Number(a.Threshold),
-			ComparisonOperator: op,
-			EvaluationPeriods:  jsii.Number(a.EvaluationPeriods),
-			DatapointsToAlarm:  jsii.Number(a.DatapointsToAlarm),
-			// No data (an empty group, a metrics gap) must not move capacity.
-			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s scale-%s: %s %s %s %g",
-				props.Fleet.Name(), a.Direction, a.Statistic, a.MetricName, a.Comparison, a.Threshold)),
-		})
-		s.alarms = append(s.alarms, ScalingAlarm{ID: a.ID, Direction: a.Direction, Alarm: alarm})
+		s.alarms[created].Rule = r
+		s.arns = append(s.arns, s.alarms[created].Alarm.AlarmArn())
+		created++
 	}
 	return s
 }
 
-func (s *scaling) Alarms() []ScalingAlarm { return slices.Clone(s.alarms) }
+func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rule) awscloudwatch.Alarm {
+	t := r.Trigger
+	dims := make(map[string]*string, len(t.Dimensions))
+	for k, v := range t.Dimensions {
+		dims[k] = jsii.String(v)
+	}
+	op, sign := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, ">"
+	if r.Direction == scaling.In {
+		op, sign = awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, "<"
+	}
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(t.Namespace),
+			MetricName:    jsii.String(t.Metric),
+			DimensionsMap: &dims,
+			Statistic:     jsii.String(t.Statistic),
+			Period:        awscdk.Duration_Seconds(jsii.Number(t.Period.Std().Seconds())),
+		}),
+		Threshold:          jsii.Number(t.Threshold),
+		ComparisonOperator: op,
+		EvaluationPeriods:  jsii.Number(t.EvaluationPeriods),
+		DatapointsToAlarm:  jsii.Number(t.DatapointsToAlarm),
+		// No data (an empty group, an agent that stopped, a metrics gap) is
+		// neither a reason to add capacity nor to remove it: the alarm
+		// returns to OK and the scaler holds.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s scale-%s: %s %s %s %g for %d of %d × %v",
+			fleet, r.Direction, t.Statistic, t.Metric, sign, t.Threshold, t.DatapointsToAlarm, t.EvaluationPeriods, t.Period)),
+	})
+}
+
+func (s *scalingAlarms) Alarms() []ScalingAlarm { return slices.Clone(s.alarms) }
+func (s *scalingAlarms) Policy() scaling.Policy { return clonePolicy(s.policy) }
+func (s *scalingAlarms) AlarmArns() []*string   { return slices.Clone(s.arns) }

@@ -1,50 +1,156 @@
 package main
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 func TestScaling(t *testing.T) {
 	f := synth(t)
-	total := 0
+	triggered, health := 0, 0
 	for _, fc := range f.cfg.Fleets {
-		total += len(fc.Alarms)
+		for _, r := range fc.ScalingPolicy().Rules {
+			if r.Trigger != nil {
+				triggered++
+			}
+		}
+		health += 2
 	}
-	// Plus one dead-letter alarm per handler.
+	// Plus one dead-letter alarm per handler and one per wake-up queue.
 	check(t, "alarm count", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), num(total+len(HandlerNames())))
+		f.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), num(triggered+health+len(HandlerNames())+2))
 	})
 	for _, mf := range f.stack.Fleets() {
 		cfg := f.fleetConfig(t, mf.Fleet.Name())
 		asgID := f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
-		alarms := mf.Scaling.Alarms()
-		if len(alarms) != len(cfg.Alarms) {
-			t.Fatalf("fleet %s alarms: got %d, want %d", cfg.Name, len(alarms), len(cfg.Alarms))
+		albID := f.logicalID(t, mf.Fleet.LoadBalancer().LoadBalancerArn())
+		blueID := f.logicalID(t, mf.Fleet.BlueTargetGroup().TargetGroupArn())
+		// The dimension values each placeholder must become.
+		dimension := map[string]any{
+			PlaceholderGroup:        ref(asgID),
+			PlaceholderLoadBalancer: getAtt(albID, "LoadBalancerFullName"),
+			PlaceholderTargetGroup:  getAtt(blueID, "TargetGroupFullName"),
 		}
-		for i, a := range cfg.Alarms {
-			t.Run(cfg.Name+"/"+a.ID, func(t *testing.T) {
-				if alarms[i].Direction != a.Direction {
-					t.Errorf("direction: got %q, want %q", alarms[i].Direction, a.Direction)
+		declared := cfg.ScalingPolicy()
+		bound := mf.Scaling.Policy()
+		alarms := mf.Scaling.Alarms()
+		if len(bound.Rules) != len(declared.Rules) {
+			t.Fatalf("fleet %s rules: got %d, want %d", cfg.Name, len(bound.Rules), len(declared.Rules))
+		}
+		created := 0
+		for i, want := range declared.Rules {
+			t.Run(cfg.Name+"/"+alarmID(want.Alarm), func(t *testing.T) {
+				got := bound.Rules[i]
+				if want.Trigger == nil {
+					if got.Alarm != want.Alarm {
+						t.Errorf("alarm managed elsewhere: got %q, want the literal %q", got.Alarm, want.Alarm)
+					}
+					return
 				}
-				f.matches(t, "scaling alarm", f.logicalID(t, alarms[i].Alarm.AlarmArn()), map[string]any{
-					"Namespace":          a.Namespace,
-					"MetricName":         a.MetricName,
-					"Statistic":          a.Statistic,
-					"Period":             a.PeriodSeconds,
-					"ComparisonOperator": a.Comparison,
-					"Threshold":          a.Threshold,
-					"EvaluationPeriods":  a.EvaluationPeriods,
-					"DatapointsToAlarm":  a.DatapointsToAlarm,
-					"Dimensions":         []any{map[string]any{"Name": "AutoScalingGroupName", "Value": ref(asgID)}},
+				a := alarms[created]
+				created++
+				alarmLogicalID := f.logicalID(t, a.Alarm.AlarmArn())
+				if id := f.logicalID(t, &got.Alarm); id != alarmLogicalID {
+					t.Errorf("rule alarm: got a token for %s, want the name of %s", id, alarmLogicalID)
+				}
+				if a.Direction != want.Direction {
+					t.Errorf("direction: got %q, want %q", a.Direction, want.Direction)
+				}
+				op := "GreaterThanThreshold"
+				if want.Direction == scaling.In {
+					op = "LessThanThreshold"
+				}
+				var dims []any
+				for _, name := range slices.Sorted(maps.Keys(want.Trigger.Dimensions)) {
+					v, ok := dimension[want.Trigger.Dimensions[name]]
+					if !ok {
+						v = want.Trigger.Dimensions[name]
+					}
+					dims = append(dims, map[string]any{"Name": name, "Value": v})
+				}
+				stat := map[string]any{"Statistic": want.Trigger.Statistic}
+				if want.Trigger.Statistic[0] == 'p' {
+					stat = map[string]any{"ExtendedStatistic": want.Trigger.Statistic}
+				}
+				props := map[string]any{
+					"Namespace":          want.Trigger.Namespace,
+					"MetricName":         want.Trigger.Metric,
+					"Period":             int(want.Trigger.Period.Std().Seconds()),
+					"ComparisonOperator": op,
+					"Threshold":          want.Trigger.Threshold,
+					"EvaluationPeriods":  want.Trigger.EvaluationPeriods,
+					"DatapointsToAlarm":  want.Trigger.DatapointsToAlarm,
+					"Dimensions":         assertions.Match_ArrayWith(&dims),
 					"TreatMissingData":   "notBreaching",
 					// State changes reach the scaler through EventBridge.
 					"AlarmActions": assertions.Match_Absent(),
 					"AlarmName":    assertions.Match_Absent(),
-				})
+				}
+				for k, v := range stat {
+					props[k] = v
+				}
+				f.matches(t, "scaling alarm", alarmLogicalID, props)
+				if got := len(asList(propsOf(f, alarmLogicalID)["Dimensions"])); got != len(dims) {
+					t.Errorf("dimensions: got %d, want %d", got, len(dims))
+				}
+			})
+		}
+		if created != len(alarms) {
+			t.Errorf("fleet %s: %d alarms created, want one per trigger (%d)", cfg.Name, len(alarms), created)
+		}
+		if n := len(mf.Scaling.AlarmArns()); n != len(declared.Rules) {
+			t.Errorf("fleet %s alarm ARNs: got %d, want one per rule (%d)", cfg.Name, n, len(declared.Rules))
+		}
+	}
+}
+
+// TestDefaultPolicyAlarms pins what the default policy's alarms must be to
+// work at all: the CloudWatch agent's high-resolution CPU per group, and
+// RequestCountPerTarget (which only Sum makes sense of) per target group.
+func TestDefaultPolicyAlarms(t *testing.T) {
+	f := synth(t)
+	for _, mf := range f.stack.Fleets() {
+		cfg := f.fleetConfig(t, mf.Fleet.Name())
+		if cfg.Scaling != nil {
+			continue
+		}
+		byID := map[string]ScalingAlarm{}
+		for _, a := range mf.Scaling.Alarms() {
+			byID[a.ID] = a
+		}
+		asgID := f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
+		for _, id := range []string{"cpu-high", "cpu-low"} {
+			a, ok := byID[id]
+			if !ok {
+				t.Fatalf("fleet %s: no %s alarm; got %v", cfg.Name, id, keys(byID))
+			}
+			f.matches(t, id, f.logicalID(t, a.Alarm.AlarmArn()), map[string]any{
+				"Namespace": AgentNamespace, "MetricName": "cpu_usage_active", "Statistic": "Average",
+				"Dimensions": []any{map[string]any{"Name": "AutoScalingGroupName", "Value": ref(asgID)}},
+			})
+		}
+		if cfg.ScalingTarget.RequestsPerMinute > 0 {
+			a, ok := byID["requests-high"]
+			if !ok {
+				t.Fatalf("fleet %s: no requests-high alarm; got %v", cfg.Name, keys(byID))
+			}
+			f.matches(t, "requests-high", f.logicalID(t, a.Alarm.AlarmArn()), map[string]any{
+				"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCountPerTarget", "Statistic": "Sum", "Period": 60,
+				"Threshold": 1.1 * cfg.ScalingTarget.RequestsPerMinute,
+			})
+		}
+		if cpu := byID["cpu-high"]; cpu.Alarm != nil {
+			f.matches(t, "cpu-high resolution", f.logicalID(t, cpu.Alarm.AlarmArn()), map[string]any{
+				"Period": 10, "Threshold": cfg.ScalingTarget.CPU + 5,
 			})
 		}
 	}
 }
+
+func propsOf(f *fixture, id string) map[string]any { return props(f.resources[id]) }

@@ -4,7 +4,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/config"
 )
+
+// MetricNamespace is the namespace of the toolkit's own metrics: the
+// Lambdas write it (STAMPKIT_METRIC_NAMESPACE) and the dashboards read it.
+const MetricNamespace = config.DefaultNamespace
 
 // StackName is the CloudFormation stack (and construct id) of the app.
 const StackName = "Stampkit"
@@ -22,6 +28,7 @@ type StampkitStack interface {
 	State() State
 	Fleets() []ManagedFleet
 	Handlers() Handlers
+	Observability() Observability
 }
 
 type stampkitStack struct {
@@ -30,6 +37,7 @@ type stampkitStack struct {
 	state    State
 	fleets   []ManagedFleet
 	handlers Handlers
+	obs      Observability
 }
 
 // NewStampkitStack wires the constructs together. The environment is fixed
@@ -58,8 +66,8 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
 		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc})
-		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Alarms: fc.Alarms})
-		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc})
+		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
+		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Config: bindFleet(fc, f, sc)})
 	}
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
 		Network:                   s.network,
@@ -69,11 +77,44 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		LogRetention:              cfg.LogRetention(),
 		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
 	})
+	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
+		Fleets:    s.fleets,
+		Handlers:  s.handlers,
+		Namespace: MetricNamespace,
+	})
 	return s
 }
 
-func (s *stampkitStack) Stack() awscdk.Stack    { return s.stack }
-func (s *stampkitStack) Network() Network       { return s.network }
-func (s *stampkitStack) State() State           { return s.state }
-func (s *stampkitStack) Fleets() []ManagedFleet { return s.fleets }
-func (s *stampkitStack) Handlers() Handlers     { return s.handlers }
+func (s *stampkitStack) Stack() awscdk.Stack          { return s.stack }
+func (s *stampkitStack) Network() Network             { return s.network }
+func (s *stampkitStack) State() State                 { return s.state }
+func (s *stampkitStack) Fleets() []ManagedFleet       { return s.fleets }
+func (s *stampkitStack) Handlers() Handlers           { return s.handlers }
+func (s *stampkitStack) Observability() Observability { return s.obs }
+
+// ManagedFleet is a fleet with its scaling alarms and the configuration
+// the Lambdas read for it.
+type ManagedFleet struct {
+	Fleet   Fleet
+	Scaling Scaling
+	// Config is the fleet's entry in STAMPKIT_FLEETS: the policies declared
+	// in cdk.json, bound to the deployed resources by tokens.
+	Config config.Fleet
+}
+
+// bindFleet binds a fleet's declared policies to its resources: the group
+// and alarm names, and for a rollout the health alarms and the blue/green
+// listener, target groups and peer group.
+func bindFleet(fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
+	var res rolloutResources
+	for _, a := range f.HealthAlarms() {
+		res.HealthAlarms = append(res.HealthAlarms, *a.AlarmName())
+	}
+	if peer := f.PeerGroup(); peer != nil {
+		res.Listener = *f.Listener().ListenerArn()
+		res.TargetGroup = *f.BlueTargetGroup().TargetGroupArn()
+		res.PeerGroup = *peer.AutoScalingGroupName()
+		res.PeerTargetGroup = *f.GreenTargetGroup().TargetGroupArn()
+	}
+	return lambdaFleet(fc, *f.AutoScalingGroup().AutoScalingGroupName(), sc.Policy(), bindRollout(fc.Rollout, res))
+}

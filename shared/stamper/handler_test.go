@@ -416,9 +416,7 @@ func TestBlueGreenThroughTheHandler(t *testing.T) {
 	var weights []string
 	for range 20 {
 		hs.tick(t)
-		for _, e := range hs.aws.Effects() {
-			weights = append(weights, e)
-		}
+		weights = append(weights, hs.aws.Effects()...)
 		if s, _ := hs.state(t); s.Phase == rollout.PhaseRetain {
 			break
 		}
