@@ -16,7 +16,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build test test-short lint synth demo bench clean deps
+.PHONY: help build test test-short test-e2e lint synth demo bench clean deps
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: build ## Unit, fuzz-seed, emulator, infra and runtime tests (needs moto an
 test-short: ## Unit tests only: no emulator, no CDK synth
 	go test -short ./...
 
+test-e2e: ## Every bootstrap under the Lambda runtime interface emulator, against moto
+	STAMPKIT_REQUIRE_EMULATOR=1 go test -count=1 -v ./e2e ./shared/runtimetest
+
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
@@ -50,7 +53,8 @@ synth: build ## Synthesize the CDK app into cdk.out (no credentials needed)
 demo: ## Run the local twin on the embedded trace and write out/report.html
 	go run ./cmd/stampkit demo -out out
 
-bench: ## Benchmarks: decision latency, handler latency, twin throughput
+bench: build ## Sizes, cold start vs hello-world under RIE, warm p50/p99, RSS -> bench/results.txt; in-process benchmarks -> bench/latest.txt
+	go run ./bench/runtime -out bench/results.txt
 	go test -run '^$$' -bench . -benchmem ./shared/... | tee bench/latest.txt
 
 clean: ## Remove build output

@@ -1,0 +1,153 @@
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/runtimetest"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// alarmSample is the real EventBridge alarm state change the scaler tests
+// send unchanged: alarm ServerCpuTooHigh going to ALARM at 99.5 against a
+// threshold of 50.
+const (
+	alarmSample = "cloudwatch-alarm-state-change-single-metric"
+	alarmName   = "ServerCpuTooHigh"
+)
+
+// scalerRig is the scaler running under the runtime emulator against a
+// fresh emulator fleet whose one scale-out rule listens to alarmName.
+type scalerRig struct {
+	rt    *runtimetest.Runtime
+	cfg   aws.Config
+	fleet awstest.Fleet
+}
+
+func newScalerRig(t *testing.T) scalerRig {
+	t.Helper()
+	cfg := emu.Fresh(t)
+	fleet := awstest.NewFleet(t, cfg)
+	awstest.NewTable(t, cfg, table)
+	c := config.Config{Table: table, Fleets: []config.Fleet{{
+		Name: "web", Group: fleet.GroupName,
+		Scaling: scaling.Policy{Min: awstest.FleetMin, Max: awstest.FleetMax, Rules: []scaling.Rule{{
+			Alarm: alarmName, Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity,
+			Steps: []scaling.Step{{Lower: 0, Adjustment: 1}},
+		}}},
+	}}}
+	return scalerRig{rt: start(t, "scaler", configEnv(t, c)), cfg: cfg, fleet: fleet}
+}
+
+func (r scalerRig) desired(t *testing.T) int32 {
+	t.Helper()
+	out, err := autoscaling.NewFromConfig(r.cfg).DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{
+		AutoScalingGroupNames: []string{r.fleet.GroupName},
+	})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("DescribeAutoScalingGroups: %v (%d groups)", err, len(out.AutoScalingGroups))
+	}
+	return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity)
+}
+
+// TestScalerActsOnceOnDuplicatedAlarm delivers the same alarm state change
+// twice, as EventBridge may: the group grows by one step, once, and the
+// function's logs show one decision and one recognised duplicate.
+func TestScalerActsOnceOnDuplicatedAlarm(t *testing.T) {
+	r := newScalerRig(t)
+	ev := sample(t, alarmSample, nil)
+	for i := range 2 {
+		mustSucceed(t, "delivery", invoke(t, r.rt, ev))
+		if got, want := r.desired(t), int32(awstest.FleetDesired+1); got != want {
+			t.Fatalf("after delivery %d: desired capacity got %d, want %d", i+1, got, want)
+		}
+	}
+	decisions := records(r.rt, "scaling decision")
+	if len(decisions) != 1 {
+		t.Fatalf("scaling decision log lines: got %d, want 1\n%v", len(decisions), r.rt.Logs())
+	}
+	d := decisions[0]
+	want := map[string]any{
+		"action": "scale_out", "outcome": "scaled", "from": float64(awstest.FleetDesired), "to": float64(awstest.FleetDesired + 1),
+		"fleet": "web", "alarm": alarmName, "asg_name": r.fleet.GroupName,
+	}
+	for k, v := range want {
+		if d[k] != v {
+			t.Errorf("decision log %s: got %v, want %v", k, d[k], v)
+		}
+	}
+	if d["request_id"] == nil || d["request_id"] == "" {
+		t.Errorf("decision log has no request_id: %v", d)
+	}
+	if got := len(records(r.rt, "duplicate delivery")); got != 1 {
+		t.Errorf("duplicate log lines: got %d, want 1", got)
+	}
+}
+
+// TestScalerRejectsMalformedEvents: a payload that is not a well-formed
+// event fails the invocation with an error naming what is wrong (so that
+// Lambda retries it and then parks it in the DLQ) and touches nothing.
+func TestScalerRejectsMalformedEvents(t *testing.T) {
+	r := newScalerRig(t)
+	full := sample(t, alarmSample, nil)
+	tests := []struct {
+		name    string
+		payload []byte
+		want    []string
+		// rejected: the handler ran and logged the rejection. Invalid JSON
+		// never reaches it: aws-lambda-go fails the invocation while
+		// unmarshalling the payload into the handler's json.RawMessage.
+		rejected bool
+	}{
+		{name: "truncated JSON", payload: full[:len(full)/2], want: []string{"unexpected EOF"}},
+		{
+			name:     "alarm without its state",
+			payload:  sample(t, alarmSample, func(ev map[string]any) { delete(detail(ev), "state") }),
+			want:     []string{"malformed event: detail.state: missing"},
+			rejected: true,
+		},
+		{
+			name: "state not an alarm state",
+			payload: sample(t, alarmSample, func(ev map[string]any) {
+				detail(ev)["state"].(map[string]any)["value"] = "RED"
+			}),
+			want:     []string{"malformed event: detail.state.value: unknown alarm state \"RED\""},
+			rejected: true,
+		},
+	}
+	rejected := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := invoke(t, r.rt, tt.payload)
+			fe, ok := resp.Error()
+			if !ok {
+				t.Fatalf("got result %s, want a function error", resp.Body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(fe.Message, w) {
+					t.Errorf("errorMessage got %q, want it to contain %q", fe.Message, w)
+				}
+			}
+			if fe.Type == "" {
+				t.Errorf("errorType is empty, want the error's Go type")
+			}
+		})
+		if tt.rejected {
+			rejected++
+		}
+	}
+	if got, want := r.desired(t), int32(awstest.FleetDesired); got != want {
+		t.Errorf("desired capacity got %d, want %d (unchanged)", got, want)
+	}
+	if got := tableItems(t, r.cfg); got != 0 {
+		t.Errorf("state table items got %d, want 0 (nothing claimed)", got)
+	}
+	if got, want := len(records(r.rt, "rejecting malformed event")), rejected; got != want {
+		t.Errorf("rejection log lines got %d, want %d", got, want)
+	}
+}

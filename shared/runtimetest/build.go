@@ -1,0 +1,97 @@
+// Package runtimetest runs the toolkit's functions the way Lambda does: each
+// is built as a Linux `bootstrap` with the shipped build flags and run as a
+// custom runtime under the AWS Lambda Runtime Interface Emulator (RIE, the
+// module's `aws-lambda-rie` tool), which serves the Runtime API to the
+// bootstrap and the Invoke API to the caller. The end-to-end tests (e2e/)
+// and the runtime benchmark (bench/runtime) share it.
+//
+// It needs the go command (to build) and Linux (RIE execs the bootstrap and
+// the memory probe reads /proc). Nothing binds beyond 127.0.0.1.
+package runtimetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// RIEPackage is the import path of the emulator's command; go.mod lists it
+// as a tool, which pins its version.
+const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// BuildFlags returns the go build flags of the shipped functions, as the
+// Makefile's GO_BUILD_FLAGS: no RPC runtime (provided.al2023 needs none),
+// reproducible paths, no symbol table or DWARF.
+func BuildFlags() []string {
+	return []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+}
+
+// Build builds each package (an import path or a ./relative path resolved
+// in the working directory) for linux/goarch with BuildFlags and CGO off, in
+// one go build run, and returns each binary's path, keyed by the package's
+// last path element: dir/<name>/bootstrap, the name Lambda's provided
+// runtimes execute.
+func Build(ctx context.Context, dir, goarch string, pkgs ...string) (map[string]string, error) {
+	if len(pkgs) == 0 {
+		return map[string]string{}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	staging, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return nil, fmt.Errorf("creating build directory: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	args := append([]string{"build"}, BuildFlags()...)
+	// With several packages, -o names a directory and each binary takes its
+	// package's last element, so one run shares the compile of the SDK.
+	args = append(args, "-o", staging+string(filepath.Separator))
+	args = append(args, pkgs...)
+	if err := goCommand(ctx, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch}, args...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(pkgs))
+	for _, p := range pkgs {
+		name := filepath.Base(p)
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("building %s: two packages named %s", p, name)
+		}
+		dst := filepath.Join(dir, name, "bootstrap")
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", filepath.Dir(dst), err)
+		}
+		if err := os.Rename(filepath.Join(staging, name), dst); err != nil {
+			return nil, fmt.Errorf("placing %s: %w", dst, err)
+		}
+		out[name] = dst
+	}
+	return out, nil
+}
+
+// BuildRIE builds the runtime interface emulator for the host into dir and
+// returns its path. The version is the one go.mod's tool directive pins.
+func BuildRIE(ctx context.Context, dir string) (string, error) {
+	path := filepath.Join(dir, "aws-lambda-rie")
+	if err := goCommand(ctx, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-o", path, RIEPackage); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// goCommand runs the go command with extra environment; its output becomes
+// the error on failure.
+func goCommand(ctx context.Context, env []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.Bytes())
+	}
+	return nil
+}
