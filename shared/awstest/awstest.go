@@ -222,6 +222,13 @@ func ConfigFor(endpoint string) aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		// The emulator's server may close an idle kept-alive connection just
+		// as the client reuses it ("use of closed network connection"); with
+		// no retryer that would fail a test for nothing, so every request
+		// gets a fresh connection.
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.DisableKeepAlives = true
+		}),
 	}
 }
 

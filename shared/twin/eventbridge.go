@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -54,28 +55,32 @@ type bus struct {
 
 func newBus(s *sim) *bus { return &bus{s: s, newest: map[string]time.Duration{}} }
 
-// publish puts an event on the bus; source keys the ordering ExactlyOnce
-// preserves. Three draws per event, whatever the configuration, keep the
-// delays of the exactly-once reference equal to those of the at-least-once
-// run.
+// publish puts an event for the scaler on the bus; source keys the
+// ordering ExactlyOnce preserves.
 func (b *bus) publish(source string, raw []byte) {
 	if b.deliver == nil {
 		return
 	}
+	b.send(b.s.busRNG, source, raw, b.deliver)
+}
+
+// send puts an event for to on the bus, drawing its delays from rng. Three
+// draws per event, whatever the configuration, keep the delays of the
+// exactly-once reference equal to those of the at-least-once run.
+func (b *bus) send(rng *rand.Rand, source string, raw []byte, to func(context.Context, []byte)) {
 	cfg := b.s.cfg.Bus
-	rng := b.s.busRNG
 	delay := cfg.MinDelay + time.Duration(rng.Float64()*float64(cfg.MaxDelay-cfg.MinDelay))
 	dup := rng.Float64() < cfg.DuplicateProbability
 	again := time.Duration(rng.Float64() * float64(cfg.DuplicateDelay))
 	published := b.s.now
 	b.s.res.Bus.Published++
-	b.s.at(published+delay, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, false) })
+	b.s.at(published+delay, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, false, to) })
 	if dup && !cfg.ExactlyOnce {
-		b.s.at(published+delay+again, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, true) })
+		b.s.at(published+delay+again, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, true, to) })
 	}
 }
 
-func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool) {
+func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool, to func(context.Context, []byte)) {
 	if b.s.cfg.Bus.ExactlyOnce {
 		if last, ok := b.newest[source]; ok && last > published {
 			b.s.res.Bus.Overtaken++
@@ -87,7 +92,7 @@ func (b *bus) arrive(ctx context.Context, source string, published time.Duration
 	if duplicate {
 		b.s.res.Bus.Duplicates++
 	}
-	b.deliver(ctx, raw)
+	to(ctx, raw)
 }
 
 // nextID returns a stable event id in UUID form: the same run gives the

@@ -97,6 +97,12 @@ type instance struct {
 	launched  time.Duration
 	inService time.Duration
 	healthyAt time.Duration
+	// booted is when the instance finished booting.
+	booted time.Duration
+	// drainUntil is when a deregistered target stops draining.
+	drainUntil time.Duration
+	// action is the token of the lifecycle action holding the instance.
+	action string
 }
 
 func (in *instance) id() string { return fmt.Sprintf("i-%017x", in.n) }
@@ -107,6 +113,7 @@ type fleet struct {
 	min, max         int
 	desired          int
 	live             []*instance // launched and not yet gone, in launch order
+	byID             map[string]*instance
 	next             int
 	image            string
 	rr               int // the load balancer's round-robin position
@@ -118,13 +125,13 @@ type fleet struct {
 }
 
 func newFleet(s *sim, initial int) *fleet {
-	f := &fleet{s: s, min: s.cfg.Min, max: s.cfg.Max, image: "ami-twin-v1", lastActivityDone: -time.Hour}
+	f := &fleet{s: s, min: s.cfg.Min, max: s.cfg.Max, image: "ami-twin-v1", lastActivityDone: -time.Hour, byID: map[string]*instance{}}
 	f.desired = min(max(initial, f.min), f.max)
 	// The fleet starts settled: instances launched an hour ago, healthy
 	// and past any warm-up.
 	for range f.desired {
 		in := f.newInstance()
-		in.launched, in.inService, in.healthyAt, in.state = -time.Hour, -time.Hour, -time.Hour, healthy
+		in.launched, in.inService, in.healthyAt, in.booted, in.state = -time.Hour, -time.Hour, -time.Hour, -time.Hour, healthy
 	}
 	return f
 }
@@ -133,6 +140,7 @@ func (f *fleet) newInstance() *instance {
 	f.next++
 	in := &instance{n: f.next, image: f.image}
 	f.live = append(f.live, in)
+	f.byID[in.id()] = in
 	return in
 }
 
@@ -204,6 +212,13 @@ func (f *fleet) launch() {
 	in := f.newInstance()
 	in.launched = f.s.now
 	boot := time.Duration(float64(f.s.cfg.LaunchMedian) * math.Exp(f.s.cfg.LaunchSpread*f.s.launchRNG.NormFloat64()))
+	in.booted = f.s.now + boot
+	if f.s.hooks != nil {
+		// Pending:Wait starts as soon as EC2 has the instance; the hook's
+		// probes find the application once it has booted and warmed up.
+		f.s.hooks.hold(in, Launching)
+		return
+	}
 	f.s.at(f.s.now+boot, prioFleet, func(context.Context) {
 		if in.state == pending {
 			f.hold(in, Launching, func() { f.enterService(in) })
@@ -232,7 +247,22 @@ func (f *fleet) enterService(in *instance) {
 // terminate takes in out of service. A target that served traffic drains
 // for the deregistration delay; one that never did goes at once, as the
 // load balancer completes a deregistration with no connections in flight.
+//
+// With lifecycle hooks, Auto Scaling deregisters a serving instance and
+// holds it at the terminate hook, whose handler sees the target drain and
+// completes the action; an instance still at the launch hook leaves it.
 func (f *fleet) terminate(in *instance) {
+	if h := f.s.hooks; h != nil {
+		switch in.state {
+		case pending, registered:
+			h.release(in)
+			f.gone(in)
+		case healthy:
+			in.state, in.drainUntil = draining, f.s.now+f.s.cfg.DeregistrationDelay
+			h.hold(in, Terminating)
+		}
+		return
+	}
 	switch in.state {
 	case pending, registered:
 		f.gone(in)

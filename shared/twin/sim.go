@@ -56,6 +56,7 @@ const (
 	streamNoise
 	streamBus
 	streamHealth
+	streamHooks
 )
 
 // sim is one run: the virtual clock, the event queue and the models.
@@ -72,6 +73,8 @@ type sim struct {
 	fleet *fleet
 	cw    *cloudWatch
 	bus   *bus
+	// hooks answers the group's lifecycle hooks; nil without Config.Hooks.
+	hooks *hookSim
 
 	counts []int64 // requests offered in each step
 	res    *Result

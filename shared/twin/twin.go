@@ -22,6 +22,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/twin/traces"
 )
 
@@ -51,6 +52,14 @@ type Config struct {
 	// Lifecycle holds booted instances before InService and drained ones
 	// before they terminate; nil means the group has no lifecycle hooks.
 	Lifecycle Lifecycle
+	// Hooks, when set, gives the group a launch and a terminate lifecycle
+	// hook answered by the real lifecycle handler (shared/hooks) with this
+	// policy: the twin publishes each lifecycle action on its EventBridge
+	// and serves the handler's ports. It excludes Lifecycle.
+	Hooks *lifecycle.Policy
+	// AppWarmup is how long after boot the application starts answering
+	// its health check; the launch hook's HTTP probe waits for it.
+	AppWarmup time.Duration
 	// HealthCheckInterval × HealthyThreshold is how long a new target takes
 	// to pass the load balancer's health checks before it gets traffic.
 	HealthCheckInterval time.Duration
@@ -100,7 +109,8 @@ func DefaultConfig() Config {
 		LaunchMedian: 100 * time.Second, LaunchSpread: 0.25,
 		HealthCheckInterval: 10 * time.Second, HealthyThreshold: 3,
 		DeregistrationDelay: 30 * time.Second,
-		RefreshMinHealthy:   90, RefreshWarmup: 60 * time.Second,
+		Hooks:               DefaultHooks(), AppWarmup: 20 * time.Second,
+		RefreshMinHealthy: 90, RefreshWarmup: 60 * time.Second,
 		BaseP95: 50 * time.Millisecond, P95Cap: 10 * time.Second,
 		P95Bound: 250 * time.Millisecond, UtilisationBound: 0.9,
 		CPUNoise:     1.0,
@@ -140,6 +150,17 @@ func (c Config) Validate() error {
 	}
 	if c.CPUNoise < 0 || c.TickInterval <= 0 || c.PricePerHour < 0 {
 		bad("cpu noise %g, tick interval %v, price %g: need noise >= 0, interval > 0, price >= 0", c.CPUNoise, c.TickInterval, c.PricePerHour)
+	}
+	if c.Hooks != nil && c.Lifecycle != nil {
+		bad("hooks and lifecycle: set at most one")
+	}
+	if c.AppWarmup < 0 {
+		bad("app warm-up %v is negative", c.AppWarmup)
+	}
+	if c.Hooks != nil {
+		if err := c.Hooks.Validate(); err != nil {
+			bad("hooks: %v", err)
+		}
 	}
 	if err := c.Bus.validate(); err != nil {
 		bad("bus: %v", err)
@@ -211,6 +232,18 @@ type RolloutEvent struct {
 	Detail string
 }
 
+// LifecycleEvent is a step of a lifecycle action the hooks handler
+// answered.
+type LifecycleEvent struct {
+	At         time.Time
+	InstanceID string
+	// What is LaunchGated, LaunchReady, LaunchAbandoned or Drained.
+	What string
+	// Wait is how long the instance was held at the hook (zero for
+	// LaunchGated).
+	Wait time.Duration
+}
+
 // BusStats counts what the simulated EventBridge did.
 type BusStats struct {
 	Published, Delivered, Duplicates, Overtaken int
@@ -227,6 +260,8 @@ type Result struct {
 	// Datapoints holds every datapoint each alarm evaluated, by alarm name.
 	Datapoints map[string][]Datapoint
 	Rollout    []RolloutEvent
+	// Lifecycle records the lifecycle hooks' actions (with Config.Hooks).
+	Lifecycle []LifecycleEvent
 	// Offered, Served and Dropped total the samples.
 	Offered, Served, Dropped int64
 	// InstanceSeconds is the exact billed time of all instances, from
@@ -266,6 +301,11 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 	s := newSim(cfg, sc)
 	if err := a.attach(s); err != nil {
 		return nil, fmt.Errorf("attaching %s: %w", a.Name(), err)
+	}
+	if cfg.Hooks != nil {
+		if err := s.attachHooks(); err != nil {
+			return nil, err
+		}
 	}
 	s.res.Policy = a.Name()
 	if err := s.run(ctx); err != nil {

@@ -213,6 +213,12 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 			if d := cmp.Diff(timeline(ideal), timeline(faulty)); d != "" {
 				t.Errorf("capacity changes differ (-exactly once +at least once, reordered):\n%s", d)
 			}
+			if len(ideal.Lifecycle) == 0 {
+				t.Fatal("no lifecycle actions: the hooks were not exercised")
+			}
+			if d := cmp.Diff(ideal.Lifecycle, faulty.Lifecycle); d != "" {
+				t.Errorf("lifecycle actions differ (-exactly once +at least once, reordered):\n%s", d)
+			}
 			dups += faulty.Bus.Duplicates
 			overtaken += ideal.Bus.Overtaken
 			stale += faulty.Outcomes[string(scaling.Stale)]
@@ -388,6 +394,7 @@ func (h *holdFor) Hold(a *twin.LifecycleAction) {
 // delays service by its wait.
 func TestLifecycleHoldsInstances(t *testing.T) {
 	cfg := twin.DefaultConfig()
+	cfg.Hooks = nil
 	sc := scenario(t, cfg, suite.Spike, 6, 1)
 	free := run(t, cfg, sc, policy(t, cfg, suite.TargetTracking))
 

@@ -43,6 +43,7 @@ const (
 	outGreen     = "#2e7d32"
 	inPurple     = "#8e24aa"
 	rolloutGrey  = "#546e7a"
+	hookOrange   = "#ef6c00"
 )
 
 // alarmColour colours an alarm's ALARM band by what the alarm watches.
@@ -133,6 +134,7 @@ func chart(runs []suite.Run) string {
 		violations(&s, res, top, x)
 		scalings(&s, res, top, x)
 		rollouts(&s, res, top, x)
+		lifecycleMarks(&s, res, top, x)
 		s.f(`</g>`)
 	}
 	timeAxis(&s, first, total, float64(height-axisHeight), x)
@@ -289,6 +291,59 @@ func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 	if len(res.Rollout) > 0 {
 		e := res.Rollout[0]
 		s.f(`<text x="%s" y="%s" class="tick" fill="%s">%s</text>`, num(x(e.At.Sub(res.Start))+3), num(top+panelHeight-10), rolloutGrey, esc("image rollout"))
+	}
+}
+
+// lifecycleMarks draws, along the bottom of a panel, the lifecycle hooks'
+// work: a tick wherever launches were released from the launch hook
+// (abandoned ones in red) and a shorter one wherever terminations drained,
+// gathered per pixel so that a week stays small; each tick's tooltip gives
+// the counts and the mean time held.
+func lifecycleMarks(s *svg, res *twin.Result, top float64, x func(time.Duration) float64) {
+	type mark struct {
+		at                       time.Time
+		ready, abandoned, drains int
+		readyWait, drainWait     time.Duration
+	}
+	var marks []*mark
+	byPixel := map[int]*mark{}
+	for _, e := range res.Lifecycle {
+		px := int(x(e.At.Sub(res.Start)))
+		m := byPixel[px]
+		if m == nil {
+			m = &mark{at: e.At}
+			byPixel[px] = m
+			marks = append(marks, m)
+		}
+		switch e.What {
+		case twin.LaunchReady:
+			m.ready++
+			m.readyWait += e.Wait
+		case twin.LaunchAbandoned:
+			m.abandoned++
+		case twin.Drained:
+			m.drains++
+			m.drainWait += e.Wait
+		}
+	}
+	bottom := top + panelHeight
+	for _, m := range marks {
+		cx := num(x(m.at.Sub(res.Start)))
+		if m.ready+m.abandoned > 0 {
+			colour, tip := hookOrange, m.at.Format("Mon 15:04")
+			if m.ready > 0 {
+				tip += fmt.Sprintf(": %d launches released after %s at the launch hook (mean)", m.ready, (m.readyWait / time.Duration(m.ready)).Round(time.Second))
+			}
+			if m.abandoned > 0 {
+				colour = violationRed
+				tip += fmt.Sprintf("; %d abandoned", m.abandoned)
+			}
+			s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s"><title>%s</title></line>`, cx, cx, num(bottom-7), num(bottom), colour, esc(tip))
+		}
+		if m.drains > 0 {
+			tip := fmt.Sprintf("%s: %d terminations drained in %s (mean)", m.at.Format("Mon 15:04"), m.drains, (m.drainWait / time.Duration(m.drains)).Round(time.Second))
+			s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s"><title>%s</title></line>`, cx, cx, num(bottom-3), num(bottom), inPurple, esc(tip))
+		}
 	}
 }
 

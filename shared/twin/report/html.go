@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/suite"
 )
 
@@ -153,6 +154,15 @@ func policyNotes() []policyNote {
 	}
 }
 
+// hooksNote describes the lifecycle hooks every policy runs behind.
+func hooksNote(c twin.Config) string {
+	if c.Hooks == nil {
+		return "Lifecycle hooks: none; a booted instance goes InService at once."
+	}
+	return fmt.Sprintf("Lifecycle hooks, the same for every policy: each launch and each termination of a serving instance is published as the Auto Scaling lifecycle action and answered by the real lifecycle handler (shared/hooks). A launch waits at the hook until its HTTP probe passes (every %v; the application answers %v after boot; abandoned after %v), then registers with the load balancer; a termination waits until the target has drained. Orange ticks at the bottom of a panel mark launches released, purple ones terminations drained.",
+		c.Hooks.Launch.Interval.Std(), c.AppWarmup, c.Hooks.Launch.Timeout.Std())
+}
+
 func assumptions(runs []suite.Run) []string {
 	if len(runs) == 0 {
 		return nil
@@ -161,6 +171,7 @@ func assumptions(runs []suite.Run) []string {
 	return []string{
 		fmt.Sprintf("Fleet: one Auto Scaling group (min %d, max %d) behind an Application Load Balancer. An instance serves %g requests/s at 100 %% CPU; demand in instances is the request rate over %g requests/s (%g %% utilisation).", c.Min, c.Max, c.InstanceCapacity, c.PerInstanceTarget(), 100*c.TargetUtilisation),
 		fmt.Sprintf("Launch: log-normal, median %v (σ of the logarithm %g); then load-balancer health checks every %v, healthy after %d; scale-in drains a serving target for %v.", c.LaunchMedian, c.LaunchSpread, c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay),
+		hooksNote(c),
 		fmt.Sprintf("Service: the load balancer deals requests round robin over healthy targets; each serves up to its capacity and drops the rest. p95 latency is %v/(1−u) (M/M/1). A %v step violates the SLO when p95 exceeds %v, utilisation exceeds %g %%, or a request is dropped.", c.BaseP95, c.Step, c.P95Bound, 100*c.UtilisationBound),
 		fmt.Sprintf("CloudWatch: CPU is the group average over running instances with %g points of measurement noise; alarms evaluate M of N datapoints and change state only on a change. EventBridge: delay %v–%v, %g %% duplicated up to %v later.", c.CPUNoise, c.Bus.MinDelay, c.Bus.MaxDelay, 100*c.Bus.DuplicateProbability, c.Bus.DuplicateDelay),
 		fmt.Sprintf("Cost: $%g per instance-hour (c7g.large on demand, us-east-1), billed from launch to termination.", c.PricePerHour),

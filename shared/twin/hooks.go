@@ -1,0 +1,326 @@
+package twin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/stampkit/stampkit/shared/asg"
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/elb"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/hooks"
+	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// Names of the simulated group's lifecycle hooks and target group.
+const (
+	LaunchHook     = "stampkit-launch"
+	TerminateHook  = "stampkit-terminate"
+	TargetGroupARN = "arn:aws:elasticloadbalancing:" + region + ":" + account + ":targetgroup/web/73e2d6bc24d8a067"
+)
+
+// Lifecycle timeline events, in LifecycleEvent.What.
+const (
+	// LaunchGated: a launching instance reached Pending:Wait.
+	LaunchGated = "launch gated"
+	// LaunchReady: the handler completed the launch with CONTINUE.
+	LaunchReady = "ready"
+	// LaunchAbandoned: the handler completed the launch with ABANDON.
+	LaunchAbandoned = "abandoned"
+	// Drained: the handler completed a termination once the target drained.
+	Drained = "drained"
+)
+
+// DefaultHooks is the lifecycle policy the demo fleet runs: launches are
+// gated on an HTTP health check of the application, probed every 10 s for
+// up to 15 minutes; terminations drain through the target group.
+func DefaultHooks() *lifecycle.Policy {
+	return &lifecycle.Policy{
+		HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout),
+		Launch: lifecycle.Launch{
+			Probes:   []lifecycle.Probe{{Name: "app", Kind: lifecycle.HTTP, Port: 8080, Path: "/healthz"}},
+			Timeout:  clock.Duration(lifecycle.DefaultLaunchTimeout),
+			Interval: clock.Duration(10 * time.Second),
+		},
+		Terminate: lifecycle.Terminate{Interval: clock.Duration(10 * time.Second)},
+	}
+}
+
+// heldAction is an instance waiting at a lifecycle hook.
+type heldAction struct {
+	in         *instance
+	transition string
+	at         time.Duration
+}
+
+// hookSim gives the group its lifecycle hooks: it publishes the lifecycle
+// actions on the bus to the real lifecycle handler (shared/hooks) and
+// serves the handler's ports from the simulated group, load balancer and
+// instances. Deliveries draw their delays from their own random stream, so
+// that a policy that launches more instances does not move the delivery of
+// another's alarms.
+type hookSim struct {
+	s       *sim
+	h       *hooks.Handler
+	rng     *rand.Rand
+	actions map[string]*heldAction
+}
+
+func (s *sim) attachHooks() error {
+	p := *s.cfg.Hooks
+	// The fleet's configuration needs a scaling policy; the lifecycle
+	// handler never reads it.
+	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
+		Name: FleetName, Group: s.cfg.Group, Lifecycle: p,
+		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
+	}}}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("lifecycle hooks: %w", err)
+	}
+	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{}}
+	var log slog.Handler = slog.DiscardHandler
+	if s.cfg.HandlerLog != nil {
+		log = &virtualTime{s: s, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
+	}
+	hs.h = &hooks.Handler{
+		Config: c, Hooks: hs, Groups: hs, Targets: hs, Prober: hs, Scheduler: hs,
+		Store: memstore.New(s), Clock: s, Log: slog.New(log),
+	}
+	if s.cfg.HandlerLog != nil {
+		hs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
+	}
+	s.hooks = hs
+	return nil
+}
+
+// The handler's ports, served by the twin.
+var (
+	_ hooks.Hooks     = (*hookSim)(nil)
+	_ hooks.Groups    = (*hookSim)(nil)
+	_ hooks.Targets   = (*hookSim)(nil)
+	_ hooks.Prober    = (*hookSim)(nil)
+	_ hooks.Scheduler = (*hookSim)(nil)
+)
+
+func (hs *hookSim) record(in *instance, what string, wait time.Duration) {
+	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Wait: wait})
+}
+
+// hold puts in at the hook of transition and publishes the lifecycle
+// action EventBridge would send.
+func (hs *hookSim) hold(in *instance, transition string) {
+	code, hook, detailType, origin, dest := 1, LaunchHook, event.DetailTypeLaunchLifecycleAction, "EC2", "AutoScalingGroup"
+	if transition == Terminating {
+		code, hook, detailType, origin, dest = 2, TerminateHook, event.DetailTypeTerminateLifecycleAction, "AutoScalingGroup", "EC2"
+	}
+	token := fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(hs.s.cfg.Seed), code, in.n)
+	in.action = token
+	hs.actions[token] = &heldAction{in: in, transition: transition, at: hs.s.now}
+	if transition == Launching {
+		hs.record(in, LaunchGated, 0)
+	}
+	raw, err := hs.s.bus.encode(detailType, event.SourceAutoScaling, hs.s.Now(),
+		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + hs.s.cfg.Group},
+		lifecycleDetail{Token: token, Group: hs.s.cfg.Group, Hook: hook, InstanceID: in.id(), Transition: transition, Origin: origin, Destination: dest})
+	if err != nil {
+		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
+		return
+	}
+	hs.publish(token, raw)
+}
+
+// release forgets the action of an instance that leaves its hook without
+// a completion (terminated while it waited): a later completion finds no
+// active action, as in Auto Scaling.
+func (hs *hookSim) release(in *instance) {
+	if in.action != "" {
+		delete(hs.actions, in.action)
+		in.action = ""
+	}
+}
+
+func (hs *hookSim) publish(key string, raw []byte) {
+	hs.s.bus.send(hs.rng, "lifecycle:"+key, raw, hs.deliver)
+}
+
+func (hs *hookSim) deliver(ctx context.Context, raw []byte) {
+	if err := hs.h.Handle(ctx, raw); err != nil {
+		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, fmt.Sprintf("%s: lifecycle: %v", hs.s.Now().UTC().Format(time.RFC3339), err))
+	}
+}
+
+type lifecycleDetail struct {
+	Token       string `json:"LifecycleActionToken"`
+	Group       string `json:"AutoScalingGroupName"`
+	Hook        string `json:"LifecycleHookName"`
+	InstanceID  string `json:"EC2InstanceId"`
+	Transition  string `json:"LifecycleTransition"`
+	Origin      string `json:"Origin"`
+	Destination string `json:"Destination"`
+}
+
+func noActiveAction(id string) error {
+	return &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with instance ID " + id}
+}
+
+// CompleteLifecycleAction moves a held instance on: a launch that
+// continues goes InService and is registered with the target group; one
+// abandoned is terminated and replaced; a termination ends.
+func (hs *hookSim) CompleteLifecycleAction(_ context.Context, c asg.LifecycleCompletion) error {
+	a, ok := hs.actions[c.Token]
+	if !ok || a.in.id() != c.InstanceID || c.Group != hs.s.cfg.Group {
+		return noActiveAction(c.InstanceID)
+	}
+	delete(hs.actions, c.Token)
+	a.in.action = ""
+	f, wait := hs.s.fleet, hs.s.now-a.at
+	switch {
+	case a.transition == Launching && c.Result == asg.ResultContinue:
+		hs.record(a.in, LaunchReady, wait)
+		f.enterService(a.in)
+	case a.transition == Launching:
+		hs.record(a.in, LaunchAbandoned, wait)
+		f.gone(a.in)
+		f.reconcile()
+	default:
+		hs.record(a.in, Drained, wait)
+		f.gone(a.in)
+	}
+	return nil
+}
+
+// RecordHeartbeat succeeds while the action is active; the twin's hooks
+// never time out, since the handler keeps them alive.
+func (hs *hookSim) RecordHeartbeat(_ context.Context, l asg.LifecycleAction) error {
+	if _, ok := hs.actions[l.Token]; !ok {
+		return noActiveAction(l.InstanceID)
+	}
+	return nil
+}
+
+// Describe reports the group with its one target group.
+func (hs *hookSim) Describe(_ context.Context, name string) (asg.Group, error) {
+	f := hs.s.fleet
+	if name != hs.s.cfg.Group {
+		return asg.Group{}, fmt.Errorf("auto scaling group %s not found", name)
+	}
+	return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{TargetGroupARN}}, nil
+}
+
+func notRegistered(arn string) error {
+	return &smithy.GenericAPIError{Code: "TargetGroupNotFound", Message: "One or more target groups not found: " + arn}
+}
+
+// TargetHealth lists the target group's targets: initial while health
+// checks run, healthy, or draining until the deregistration delay ends,
+// when the target leaves the list.
+func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
+	if arn != TargetGroupARN {
+		return nil, notRegistered(arn)
+	}
+	var out []elb.Target
+	for _, in := range hs.s.fleet.live {
+		t := elb.Target{ID: in.id(), Port: 8080}
+		switch {
+		case in.state == registered:
+			t.State, t.Reason = elb.StateInitial, "Elb.RegistrationInProgress"
+		case in.state == healthy:
+			t.State = elb.StateHealthy
+		case in.state == draining && hs.s.now < in.drainUntil:
+			t.State, t.Reason = elb.StateDraining, "Target.DeregistrationInProgress"
+		default:
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Deregister drains a target still taking traffic; Auto Scaling has
+// already deregistered a terminating instance, so this is usually a no-op.
+func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
+	if arn != TargetGroupARN {
+		return notRegistered(arn)
+	}
+	in := hs.s.fleet.byID[id]
+	if in == nil || in.state == gone || in.state == pending {
+		return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
+	}
+	if in.state == registered || in.state == healthy {
+		in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
+	}
+	return nil
+}
+
+// DeregistrationDelay is the target group's configured delay.
+func (hs *hookSim) DeregistrationDelay(_ context.Context, arn string) (time.Duration, error) {
+	if arn != TargetGroupARN {
+		return 0, notRegistered(arn)
+	}
+	return hs.s.cfg.DeregistrationDelay, nil
+}
+
+// Probe answers from the instance model: the application answers HTTP once
+// the instance has booted and the application warmed up; before that the
+// connection is refused. Other probes (EC2 status, SSM) pass once booted.
+func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
+	r := lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Pending, Detail: "connection refused"}
+	in := hs.s.fleet.byID[id]
+	switch {
+	case in == nil || in.state == gone:
+		r.Status, r.Detail = lifecycle.Error, "instance not found"
+	case p.Kind == lifecycle.HTTP && hs.s.now >= in.booted+hs.s.cfg.AppWarmup:
+		r.Status, r.Detail = lifecycle.Pass, "HTTP 200"
+	case p.Kind != lifecycle.HTTP && hs.s.now >= in.booted:
+		r.Status, r.Detail = lifecycle.Pass, "ok"
+	}
+	return r
+}
+
+// WakeAt is the delayed message: at the due time a stampkit Tick goes on
+// the bus to the handler.
+func (hs *hookSim) WakeAt(_ context.Context, key string, at time.Time) error {
+	hs.s.at(at.Sub(hs.s.start), prioBus, func(context.Context) {
+		raw, err := hs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, hs.s.Now(), []string{},
+			tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
+		if err != nil {
+			hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
+			return
+		}
+		hs.publish(key, raw)
+	})
+	return nil
+}
+
+type tickDetail struct {
+	At  string `json:"at"`
+	Key string `json:"key"`
+}
+
+// virtualTime stamps log records with virtual time, so a run's log is as
+// deterministic as the run.
+type virtualTime struct {
+	s    *sim
+	next slog.Handler
+}
+
+func (v *virtualTime) Enabled(ctx context.Context, l slog.Level) bool { return v.next.Enabled(ctx, l) }
+func (v *virtualTime) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = v.s.Now()
+	return v.next.Handle(ctx, r)
+}
+func (v *virtualTime) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &virtualTime{s: v.s, next: v.next.WithAttrs(attrs)}
+}
+func (v *virtualTime) WithGroup(name string) slog.Handler {
+	return &virtualTime{s: v.s, next: v.next.WithGroup(name)}
+}
