@@ -6,6 +6,9 @@ SHELL := bash
 FUNCTIONS := $(notdir $(wildcard functions/*))
 GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 HOST_ARCH := $(shell go env GOARCH)
+APP_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+FLEET ?= web
+REGION ?= us-east-1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # jsii picks its Node before any test code runs: point it at the supported
@@ -16,7 +19,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build test test-short test-e2e lint synth demo bench clean deps
+.PHONY: help build app test test-short test-e2e lint synth demo bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -25,12 +28,15 @@ deps: ## Install Go modules and the pinned aws-cdk CLI (infra/package-lock.json)
 	go mod download
 	npm ci --prefix infra --no-audit --no-fund
 
-build: ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/$(HOST_ARCH)/<fn>/bootstrap (local runtime tests)
+build: app ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/$(HOST_ARCH)/<fn>/bootstrap (local runtime tests)
 	@for fn in $(FUNCTIONS); do \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
 	  [ "$(HOST_ARCH)" = arm64 ] || CGO_ENABLED=0 GOOS=linux GOARCH=$(HOST_ARCH) go build $(GO_BUILD_FLAGS) -o bin/$(HOST_ARCH)/$$fn/bootstrap ./functions/$$fn; \
 	done
 	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1048576}'
+
+app: ## Build the app the fleet runs (images/app) for the image bake: bin/arm64/app/stampkit-app
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags "-s -w -X main.version=$(APP_VERSION)" -o bin/arm64/app/stampkit-app ./images/app
 
 test: build ## Unit, fuzz-seed, emulator, infra and runtime tests (needs moto and cfn-lint)
 	go test -count=1 ./...
@@ -47,8 +53,14 @@ lint: ## gofmt, go vet, staticcheck
 	go vet ./...
 	go tool staticcheck ./...
 
-synth: build ## Synthesize the CDK app into cdk.out (no credentials needed)
-	$(CDK) synth --quiet
+synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)
+	$(CDK) synth --quiet -c appVersion=$(APP_VERSION)
+
+image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make image FLEET=web REGION=us-east-1
+	packer build -var app_version=$(APP_VERSION) -var fleet=$(FLEET) -var region=$(REGION) -var app_binary=bin/arm64/app/stampkit-app images/packer
+
+image-check: ## Offline checks of the bake: packer validate, ansible syntax and lint, the rendered systemd unit
+	images/check.sh
 
 demo: ## Run the local twin on the embedded trace and write out/report.html
 	go run ./cmd/stampkit demo -out out

@@ -30,6 +30,7 @@ const (
 	CtxLogRetentionDays          = "logRetentionDays"
 	CtxScalerReservedConcurrency = "scalerReservedConcurrency"
 	CtxFleets                    = "fleets"
+	CtxAppVersion                = "appVersion"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -39,6 +40,9 @@ const (
 	DefaultAccount   = "111111111111"
 	DefaultRegion    = "us-east-1"
 	DefaultAssetsDir = "bin/arm64"
+	// DefaultAppVersion tags images baked from a build that names no
+	// version (`make synth` passes the git description).
+	DefaultAppVersion = "dev"
 )
 
 // HandlerNames returns the Lambda functions `make build` writes to
@@ -63,6 +67,8 @@ type Config struct {
 	// events never decide on the same fleet at once; 0 reserves nothing.
 	ScalerReservedConcurrency int           `json:"scalerReservedConcurrency"`
 	Fleets                    []FleetConfig `json:"fleets"`
+	// AppVersion tags the images the fleets' pipelines bake.
+	AppVersion string `json:"appVersion"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -166,6 +172,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		MaxAzs:           3,
 		NatGateways:      1,
 		LogRetentionDays: 30,
+		AppVersion:       DefaultAppVersion,
 	}
 	fields := []struct {
 		key string
@@ -179,6 +186,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxLogRetentionDays, &c.LogRetentionDays},
 		{CtxScalerReservedConcurrency, &c.ScalerReservedConcurrency},
 		{CtxFleets, &c.Fleets},
+		{CtxAppVersion, &c.AppVersion},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -298,8 +306,7 @@ func (c Config) Validate() error {
 	if c.ScalerReservedConcurrency < 0 {
 		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
-	for _, name := range HandlerNames() {
-		p := filepath.Join(c.AssetsDir, name, "bootstrap")
+	for _, p := range c.assets() {
 		if _, err := os.Stat(p); err != nil {
 			bad(CtxAssetsDir, "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
 		}
@@ -373,4 +380,17 @@ func (f FleetConfig) validate(key string) []error {
 	}
 	errs = append(errs, f.validatePolicies(key)...)
 	return errs
+}
+
+// AppBinary is the linux/arm64 app binary the image pipelines bake
+// (`make build` writes it beside the bootstraps).
+func (c Config) AppBinary() string { return filepath.Join(c.AssetsDir, "app", "stampkit-app") }
+
+// assets lists the files synth uploads: each handler's bootstrap and the app.
+func (c Config) assets() []string {
+	var paths []string
+	for _, name := range HandlerNames() {
+		paths = append(paths, filepath.Join(c.AssetsDir, name, "bootstrap"))
+	}
+	return append(paths, c.AppBinary())
 }

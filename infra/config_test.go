@@ -60,7 +60,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	want := Config{
 		Account: DefaultAccount, Region: DefaultRegion, AssetsDir: ctx[CtxAssetsDir].(string),
-		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30,
+		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion,
 		Fleets: []FleetConfig{{
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
 			AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",

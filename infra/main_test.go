@@ -81,7 +81,10 @@ func writeAssets(dir string) error {
 			return err
 		}
 	}
-	return nil
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "app", "stampkit-app"), []byte("not a real binary: app"), 0o755)
 }
 
 // projectContext returns the context from ../cdk.json, so the tests run

@@ -68,6 +68,13 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc})
 		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
 		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Config: bindFleet(fc, f, sc)})
+		// Each fleet's image is baked by its own pipeline; the images it
+		// builds carry the fleet's tag, which is how the rollout Lambda
+		// knows where they go.
+		NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
+			Fleet: fc.Name, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
+			Vpc: s.network.Vpc(), RootVolumeGiB: fc.RootVolumeGiB,
+		})
 	}
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
 		Network:                   s.network,

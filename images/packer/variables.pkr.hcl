@@ -1,0 +1,60 @@
+# Inputs of the bake. `make image` sets app_version (and the binary); the
+# rest have defaults that match cdk.json's "web" fleet.
+
+variable "fleet" {
+  type        = string
+  default     = "web"
+  description = "Fleet the image is for: the stampkit:fleet tag the rollout Lambda matches."
+}
+
+variable "app_version" {
+  type        = string
+  description = "Version of the app baked in (stampkit:app-version tag), e.g. the git describe output."
+}
+
+variable "app_binary" {
+  type        = string
+  default     = ""
+  description = "The linux/arm64 app binary (relative to the working directory); empty: bin/app/linux-arm64/stampkit-app of the repository."
+}
+
+variable "region" {
+  type    = string
+  default = "us-east-1"
+}
+
+variable "instance_type" {
+  type        = string
+  default     = "t4g.small"
+  description = "Build instance type; it must be arm64 (Graviton), as the source AMI is."
+}
+
+variable "root_volume_gib" {
+  type        = number
+  default     = 16
+  description = "Root volume size; the fleet's rootVolumeGiB in cdk.json must be at least this."
+}
+
+variable "kms_key_id" {
+  type        = string
+  default     = ""
+  description = "KMS key for the encrypted root volume; empty uses the account's default EBS key."
+}
+
+variable "subnet_id" {
+  type        = string
+  default     = ""
+  description = "Subnet for the build instance; empty uses the default VPC."
+}
+
+variable "ssh_source_cidrs" {
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  description = "CIDRs the temporary security group lets reach SSH; narrow it to the baking machine."
+}
+
+variable "manifest" {
+  type        = string
+  default     = ""
+  description = "Where the manifest post-processor writes the build's AMI IDs; empty: out/packer-manifest.json of the repository."
+}
