@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -51,11 +50,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("rollout: %v", err)
 	}
-	// A group change while a scaling activity runs is refused with
-	// ScalingActivityInProgress; it is safe to retry, within the deadline.
-	groups := autoscaling.NewFromConfig(awsCfg, func(o *autoscaling.Options) {
-		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "ScalingActivityInProgress")
-	})
+	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
 	h := &stamper.Handler{
 		Config: cfg, Region: awsCfg.Region,
 		Groups:     asg.New(groups),

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,11 +35,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("scaler: %v", err)
 	}
-	// A change while another scaling activity runs is refused with
-	// ScalingActivityInProgress; it is safe to retry, within the deadline.
-	groups := autoscaling.NewFromConfig(awsCfg, func(o *autoscaling.Options) {
-		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "ScalingActivityInProgress")
-	})
+	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
 	h := &scaler.Handler{
 		Config:  cfg,
 		Groups:  asg.New(groups),
