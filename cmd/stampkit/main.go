@@ -5,6 +5,7 @@
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	stampkit events [name]
 //	stampkit invoke scaler [flags] event.json
+//	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 )
 
 const usage = `usage: stampkit <command> [flags]
@@ -23,6 +25,7 @@ commands:
   simulate   run one scenario (or a CSV trace) under one or all policies
   events     list the real sample events, or print one
   invoke     run a handler in-process on an event file against a twin fleet
+  rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
 
 "stampkit <command> -h" describes a command's flags.
 `
@@ -59,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return events(rest, stdout)
 	case "invoke":
 		return invoke(ctx, rest, stdout, stderr)
+	case "rollout":
+		return rollout(rest, stdout, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/event"
+)
+
+// rollout writes the event that pauses, resumes, aborts or promotes a
+// fleet's running rollout. It calls no AWS API: the operator sends it with
+// their own credentials, to EventBridge (the stack routes "Rollout Command"
+// events to the rollout function) or straight to the function.
+func rollout(args []string, stdout io.Writer, now func() time.Time) error {
+	fs := flag.NewFlagSet("rollout", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fleet := fs.String("fleet", "", "fleet whose rollout to control (required)")
+	reason := fs.String("reason", "", "why, for the rollout's log")
+	format := fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…"; "lambda": the payload for "aws lambda invoke --payload file://…"`)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]")
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	action := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	switch action {
+	case event.CommandPause, event.CommandResume, event.CommandAbort, event.CommandPromote:
+	default:
+		return fmt.Errorf("rollout action %q is not pause, resume, abort or promote: %w", action, errUsage)
+	}
+	if *fleet == "" {
+		return fmt.Errorf("rollout: -fleet is required: %w", errUsage)
+	}
+	cmd := event.Command{Fleet: *fleet, Action: action, Reason: *reason}
+	body, err := event.CommandBody(cmd, now())
+	if err != nil {
+		return err
+	}
+	// Decoding it back is the check that the function will accept it.
+	if _, err := event.Decode(body); err != nil {
+		return fmt.Errorf("rollout command does not decode: %w", err)
+	}
+	switch *format {
+	case "lambda":
+		_, err = fmt.Fprintf(stdout, "%s\n", body)
+		return err
+	case "put-events":
+		var env struct {
+			Source     string          `json:"source"`
+			DetailType string          `json:"detail-type"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil {
+			return fmt.Errorf("reading back the rollout command: %w", err)
+		}
+		entries, err := json.MarshalIndent([]map[string]string{{
+			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail),
+		}}, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding put-events entries: %w", err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", entries)
+		return err
+	}
+	return fmt.Errorf("rollout: -format %q is not put-events or lambda: %w", *format, errUsage)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/event"
+)
+
+func fixedNow() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+
+func TestRolloutCommandLambdaPayloadDecodes(t *testing.T) {
+	var out bytes.Buffer
+	if err := rollout([]string{"abort", "-fleet", "web", "-reason", "5xx on green", "-format", "lambda"}, &out, fixedNow); err != nil {
+		t.Fatalf("rollout: %v", err)
+	}
+	evs, err := event.Decode(out.Bytes())
+	if err != nil {
+		t.Fatalf("the printed payload does not decode: %v\n%s", err, out.String())
+	}
+	want := &event.Command{Fleet: "web", Action: event.CommandAbort, Reason: "5xx on green"}
+	if d := cmp.Diff(want, evs[0].Detail); d != "" {
+		t.Errorf("decoded command (-want +got):\n%s", d)
+	}
+}
+
+func TestRolloutCommandPutEventsEntries(t *testing.T) {
+	var out bytes.Buffer
+	if err := rollout([]string{"promote", "-fleet", "api"}, &out, fixedNow); err != nil {
+		t.Fatalf("rollout: %v", err)
+	}
+	var entries []map[string]string
+	if err := json.Unmarshal(out.Bytes(), &entries); err != nil || len(entries) != 1 {
+		t.Fatalf("got %q, want one put-events entry: %v", out.String(), err)
+	}
+	e := entries[0]
+	if e["Source"] != event.SourceStampkit || e["DetailType"] != event.DetailTypeCommand {
+		t.Errorf("entry source/detail-type = %q/%q, want %q/%q", e["Source"], e["DetailType"], event.SourceStampkit, event.DetailTypeCommand)
+	}
+	var detail map[string]string
+	if err := json.Unmarshal([]byte(e["Detail"]), &detail); err != nil || detail["fleet"] != "api" || detail["action"] != "promote" {
+		t.Errorf("entry detail = %q (%v), want fleet api, action promote", e["Detail"], err)
+	}
+}
+
+func TestRolloutCommandRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "no action", args: nil},
+		{name: "unknown action", args: []string{"restart", "-fleet", "web"}},
+		{name: "no fleet", args: []string{"pause"}},
+		{name: "unknown format", args: []string{"pause", "-fleet", "web", "-format", "yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := rollout(tt.args, &out, fixedNow); !errors.Is(err, errUsage) {
+				t.Errorf("rollout(%q) = %v, want a usage error", tt.args, err)
+			}
+		})
+	}
+}
