@@ -31,6 +31,8 @@ func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context
 		log.ErrorContext(ctx, "rejecting malformed event", "error", err, "payload_bytes", len(raw))
 		return fmt.Errorf("decoding event: %w", err)
 	}
+	ctx, cancel := withHeadroom(ctx)
+	defer cancel()
 	var errs []error
 	for _, ev := range evs {
 		if err := handle(logging.With(ctx, "event_id", ev.ID), ev); err != nil {
@@ -58,10 +60,33 @@ func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, eff
 		return false, nil
 	}
 	if err := effect(); err != nil {
-		if rerr := claims.Release(ctx, key); rerr != nil {
+		// The effect may have failed because ctx ran out; the release must
+		// still get through, or the claim outlives its TTL and Lambda's
+		// retry meets it and drops the work as a duplicate.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := claims.Release(rctx, key); rerr != nil {
 			return true, errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
 		}
 		return true, err
 	}
 	return true, nil
+}
+
+// Headroom is how long before the Lambda deadline a handler's own work must
+// stop, so that releasing claims and saving state still fit.
+const Headroom = 2 * time.Second
+
+// releaseTimeout bounds the release of a claim whose effect failed.
+const releaseTimeout = time.Second
+
+// withHeadroom returns ctx with its deadline moved Headroom earlier; a
+// context without a deadline, or with less than twice the headroom left,
+// is returned as it is.
+func withHeadroom(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok || time.Until(deadline) < 2*Headroom {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, deadline.Add(-Headroom))
 }

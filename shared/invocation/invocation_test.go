@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -89,5 +90,53 @@ func TestOnce(t *testing.T) {
 	}
 	if runs != 2 {
 		t.Errorf("effect ran %d times, want 2 (the failure and its retry)", runs)
+	}
+}
+
+// claimsAfterDeadline records whether Release ran on a live context.
+type claimsAfterDeadline struct {
+	*memstore.Store
+	releasedLive bool
+}
+
+func (c *claimsAfterDeadline) Release(ctx context.Context, key string) error {
+	c.releasedLive = ctx.Err() == nil
+	return c.Store.Release(ctx, key)
+}
+
+// An effect that fails because its context ran out must still give its
+// claim back, or the retry would be dropped as a duplicate.
+func TestOnceReleasesAfterTheContextEnds(t *testing.T) {
+	claims := &claimsAfterDeadline{Store: memstore.New(fixedClock{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := invocation.Once(ctx, claims, "k", time.Hour, func() error {
+		cancel()
+		return ctx.Err()
+	})
+	if err == nil {
+		t.Fatal("Once succeeded, want the effect's error")
+	}
+	if !claims.releasedLive {
+		t.Error("Release ran on a cancelled context, want a live one")
+	}
+	if ran, err := invocation.Once(t.Context(), claims, "k", time.Hour, func() error { return nil }); !ran || err != nil {
+		t.Errorf("retry: Once = %v, %v; want it to run", ran, err)
+	}
+}
+
+func TestEachLeavesHeadroomBeforeTheDeadline(t *testing.T) {
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	var got time.Time
+	err := invocation.Each(ctx, logging.New(io.Discard, slog.LevelInfo), []byte(tick), func(ctx context.Context, _ event.Event) error {
+		got, _ = ctx.Deadline()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Each: %v", err)
+	}
+	if want := deadline.Add(-invocation.Headroom); !got.Equal(want) {
+		t.Errorf("handler deadline = %v, want %v (the Lambda deadline less the headroom)", got, want)
 	}
 }
