@@ -395,12 +395,21 @@ func (h *Handler) startRefresh(ctx context.Context, p rollout.Policy, a rollout.
 		spec.AlarmNames = p.Alarms
 	}
 	id, err := h.Groups.StartInstanceRefresh(ctx, spec)
-	if err == nil || !awserr.IsConflict(err) {
+	// Only "a refresh already runs" means there is one to follow; other
+	// conflicts (a scaling activity in progress, contention) are retried.
+	if err == nil || awserr.Code(err) != "InstanceRefreshInProgress" {
 		return id, err
 	}
 	r, lerr := h.Groups.LatestInstanceRefresh(ctx, a.Group)
 	if lerr != nil {
 		return "", errors.Join(err, lerr)
+	}
+	switch r.Status {
+	case rollout.RefreshPending, rollout.RefreshInProgress, rollout.RefreshRollbackInProgress, rollout.RefreshBaking:
+	default:
+		// The newest refresh already ended: it is an earlier rollout's, not
+		// the one that blocks this start, so fail and let the retry start anew.
+		return "", fmt.Errorf("instance refresh in progress, but the newest (%s) is %s: %w", r.ID, r.Status, err)
 	}
 	h.Log.WarnContext(ctx, "instance refresh already running: following it", "refresh_id", r.ID, "refresh_status", r.Status)
 	return r.ID, nil
