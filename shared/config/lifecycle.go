@@ -12,12 +12,18 @@ const EnvWakeQueue = "STAMPKIT_WAKE_QUEUE_URL"
 // WakeQueueFromEnv reads the wake-up queue URL; the lifecycle function
 // cannot wait without it.
 func WakeQueueFromEnv(getenv func(string) string) (string, error) {
-	url := getenv(EnvWakeQueue)
+	return queueURLFromEnv(getenv, EnvWakeQueue, "lifecycle")
+}
+
+// queueURLFromEnv reads the URL of the SQS queue that carries a function's
+// wake-ups, from the variable key.
+func queueURLFromEnv(getenv func(string) string, key, function string) (string, error) {
+	url := getenv(key)
 	if url == "" {
-		return "", fmt.Errorf("%s: is not set; it names the SQS queue of the lifecycle wake-ups", EnvWakeQueue)
+		return "", fmt.Errorf("%s: is not set; it names the SQS queue of the %s wake-ups", key, function)
 	}
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-		return "", fmt.Errorf("%s: %q is not a queue URL", EnvWakeQueue, url)
+		return "", fmt.Errorf("%s: %q is not a queue URL", key, url)
 	}
 	return url, nil
 }

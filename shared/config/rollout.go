@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/stampkit/stampkit/shared/rollout"
 )
@@ -18,14 +17,7 @@ const EnvRolloutQueue = "STAMPKIT_ROLLOUT_QUEUE_URL"
 // RolloutQueueFromEnv reads the rollout wake-up queue URL; the rollout
 // function cannot bake or wait for health without it.
 func RolloutQueueFromEnv(getenv func(string) string) (string, error) {
-	url := getenv(EnvRolloutQueue)
-	if url == "" {
-		return "", fmt.Errorf("%s: is not set; it names the SQS queue of the rollout wake-ups", EnvRolloutQueue)
-	}
-	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-		return "", fmt.Errorf("%s: %q is not a queue URL", EnvRolloutQueue, url)
-	}
-	return url, nil
+	return queueURLFromEnv(getenv, EnvRolloutQueue, "rollout")
 }
 
 // validateRollout checks a fleet's rollout policy; key names the fleet.
