@@ -104,19 +104,23 @@ func (a *Adapter) DescribeInstanceRefresh(ctx context.Context, group, id string)
 	}
 	for _, r := range out.InstanceRefreshes {
 		if aws.ToString(r.InstanceRefreshId) == id {
-			return Refresh{
-				ID:                 id,
-				Group:              aws.ToString(r.AutoScalingGroupName),
-				Status:             string(r.Status),
-				StatusReason:       aws.ToString(r.StatusReason),
-				PercentageComplete: aws.ToInt32(r.PercentageComplete),
-				InstancesToUpdate:  aws.ToInt32(r.InstancesToUpdate),
-				StartTime:          aws.ToTime(r.StartTime),
-				EndTime:            aws.ToTime(r.EndTime),
-			}, nil
+			return refresh(r), nil
 		}
 	}
 	return Refresh{}, fmt.Errorf("describing instance refresh %s of %s: %w", id, group, ErrNotFound)
+}
+
+func refresh(r types.InstanceRefresh) Refresh {
+	return Refresh{
+		ID:                 aws.ToString(r.InstanceRefreshId),
+		Group:              aws.ToString(r.AutoScalingGroupName),
+		Status:             string(r.Status),
+		StatusReason:       aws.ToString(r.StatusReason),
+		PercentageComplete: aws.ToInt32(r.PercentageComplete),
+		InstancesToUpdate:  aws.ToInt32(r.InstancesToUpdate),
+		StartTime:          aws.ToTime(r.StartTime),
+		EndTime:            aws.ToTime(r.EndTime),
+	}
 }
 
 // CancelInstanceRefresh stops the group's running refresh, leaving replaced

@@ -47,15 +47,5 @@ func (a *Adapter) LatestInstanceRefresh(ctx context.Context, group string) (Refr
 	if len(out.InstanceRefreshes) == 0 {
 		return Refresh{}, fmt.Errorf("describing instance refreshes of %s: %w", group, ErrNotFound)
 	}
-	r := out.InstanceRefreshes[0]
-	return Refresh{
-		ID:                 aws.ToString(r.InstanceRefreshId),
-		Group:              aws.ToString(r.AutoScalingGroupName),
-		Status:             string(r.Status),
-		StatusReason:       aws.ToString(r.StatusReason),
-		PercentageComplete: aws.ToInt32(r.PercentageComplete),
-		InstancesToUpdate:  aws.ToInt32(r.InstancesToUpdate),
-		StartTime:          aws.ToTime(r.StartTime),
-		EndTime:            aws.ToTime(r.EndTime),
-	}, nil
+	return refresh(out.InstanceRefreshes[0]), nil
 }
