@@ -99,6 +99,9 @@ func (c Config) Validate() error {
 	}
 	names := map[string]bool{}
 	alarms := map[string]string{}
+	// A group managed by two fleets would take lifecycle actions and
+	// rollouts from whichever FleetForGroup finds first.
+	groups := map[string]string{}
 	for i, f := range c.Fleets {
 		key := fmt.Sprintf("%s[%d]", EnvFleets, i)
 		if f.Name == "" {
@@ -113,6 +116,14 @@ func (c Config) Validate() error {
 		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
 		errs = append(errs, validateLifecycle(key, f)...)
 		errs = append(errs, validateRollout(key, f)...)
+		for field, g := range map[string]string{"group": f.Group, "rollout.blueGreen.peerGroup": f.Rollout.BlueGreen.PeerGroup} {
+			if other, ok := groups[g]; ok && g != "" && other != f.Name {
+				errs = append(errs, fmt.Errorf("%s.%s: %q is also a group of fleet %q", key, field, g, other))
+			}
+			if g != "" {
+				groups[g] = f.Name
+			}
+		}
 		for _, r := range f.Scaling.Rules {
 			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
 				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))

@@ -84,6 +84,8 @@ func TestFromEnvErrorsNameTheKey(t *testing.T) {
 		{name: "every policy problem named", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.NewReplacer(`"min":2`, `"min":-1`, `"direction":"in"`, `"direction":"down"`).Replace(fleetsJSON)},
 			want: []string{"STAMPKIT_FLEETS[0].scaling.min:", "STAMPKIT_FLEETS[0].scaling.rules[1].direction:"}},
 		{name: "fleet without group", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.Replace(fleetsJSON, `"group":"web-asg",`, "", 1)}, want: []string{"STAMPKIT_FLEETS[0].group: is empty"}},
+		{name: "group shared by two fleets", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: "[" + fleetsJSON[1:len(fleetsJSON)-1] + "," + strings.NewReplacer(`"name":"web"`, `"name":"api"`, `"web-high"`, `"api-high"`, `"web-low"`, `"api-low"`).Replace(fleetsJSON[1:len(fleetsJSON)-1]) + "]"},
+			want: []string{`STAMPKIT_FLEETS[1].group: "web-asg" is also a group of fleet "web"`}},
 		{name: "alarm shared by two fleets", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: "[" + fleetsJSON[1:len(fleetsJSON)-1] + "," + strings.Replace(fleetsJSON[1:len(fleetsJSON)-1], `"name":"web"`, `"name":"api"`, 1) + "]"},
 			want: []string{`STAMPKIT_FLEETS[1].scaling.rules: alarm "web-high" also scales fleet "web"`}},
 	}
