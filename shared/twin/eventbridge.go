@@ -161,15 +161,6 @@ type reasonData struct {
 	Threshold        float64   `json:"threshold"`
 }
 
-type imageDetail struct {
-	PreviousState imageStatus `json:"previous-state"`
-	State         imageStatus `json:"state"`
-}
-
-type imageStatus struct {
-	Status string `json:"status"`
-}
-
 // cloudWatchTime is the timestamp form of alarm states.
 const cloudWatchTime = "2006-01-02T15:04:05.000-0700"
 
@@ -242,13 +233,6 @@ func (b *bus) tickEvent(at time.Time) ([]byte, error) {
 	return b.encode(event.DetailTypeScheduled, event.SourceEvents, at, []string{"arn:aws:events:" + region + ":" + account + ":rule/stampkit-scaler-tick"}, struct{}{})
 }
 
-// imageEvent encodes Image Builder announcing a new image.
-func (b *bus) imageEvent(at time.Time, image string) ([]byte, error) {
-	arn := "arn:aws:imagebuilder:" + region + ":" + account + ":image/" + image + "/1.0.0/1"
-	return b.encode(event.DetailTypeImageStateChange, event.SourceImageBuilder, at, []string{arn},
-		imageDetail{PreviousState: imageStatus{Status: event.ImageStatusDistributing}, State: imageStatus{Status: event.ImageStatusAvailable}})
-}
-
 func (b *bus) encode(detailType, source string, at time.Time, resources []string, detail any) ([]byte, error) {
 	raw, err := json.Marshal(envelope{
 		Version: "0", ID: b.nextID(), DetailType: detailType, Source: source,
@@ -259,18 +243,4 @@ func (b *bus) encode(detailType, source string, at time.Time, resources []string
 		return nil, fmt.Errorf("encoding %s event: %w", detailType, err)
 	}
 	return raw, nil
-}
-
-// publishImage announces a new image; nothing subscribes to it in the
-// baseline runs.
-func (b *bus) publishImage(image string) {
-	if b.deliver == nil {
-		return
-	}
-	raw, err := b.imageEvent(b.s.Now(), image)
-	if err != nil {
-		b.s.res.HandlerErrors = append(b.s.res.HandlerErrors, err.Error())
-		return
-	}
-	b.publish("imagebuilder", raw)
 }

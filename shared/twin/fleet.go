@@ -125,7 +125,7 @@ type fleet struct {
 }
 
 func newFleet(s *sim, initial int) *fleet {
-	f := &fleet{s: s, min: s.cfg.Min, max: s.cfg.Max, image: "ami-twin-v1", lastActivityDone: -time.Hour, byID: map[string]*instance{}}
+	f := &fleet{s: s, min: s.cfg.Min, max: s.cfg.Max, image: ImageV1, lastActivityDone: -time.Hour, byID: map[string]*instance{}}
 	f.desired = min(max(initial, f.min), f.max)
 	// The fleet starts settled: instances launched an hour ago, healthy
 	// and past any warm-up.

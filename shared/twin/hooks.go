@@ -220,22 +220,27 @@ func notRegistered(arn string) error {
 	return &smithy.GenericAPIError{Code: "TargetGroupNotFound", Message: "One or more target groups not found: " + arn}
 }
 
-// TargetHealth lists the target group's targets: initial while health
+// TargetHealth lists the target group's targets.
+func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
+	return hs.s.targetHealth(arn)
+}
+
+// targetHealth lists the target group's targets: initial while health
 // checks run, healthy, or draining until the deregistration delay ends,
 // when the target leaves the list.
-func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
+func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 	if arn != TargetGroupARN {
 		return nil, notRegistered(arn)
 	}
 	var out []elb.Target
-	for _, in := range hs.s.fleet.live {
+	for _, in := range s.fleet.live {
 		t := elb.Target{ID: in.id(), Port: 8080}
 		switch {
 		case in.state == registered:
 			t.State, t.Reason = elb.StateInitial, "Elb.RegistrationInProgress"
 		case in.state == healthy:
 			t.State = elb.StateHealthy
-		case in.state == draining && hs.s.now < in.drainUntil:
+		case in.state == draining && s.now < in.drainUntil:
 			t.State, t.Reason = elb.StateDraining, "Target.DeregistrationInProgress"
 		default:
 			continue

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/stampkit/stampkit/shared/memstore"
 )
 
 // Ordering of events that fall on the same instant: instances change state
@@ -57,6 +59,7 @@ const (
 	streamBus
 	streamHealth
 	streamHooks
+	streamRollout
 )
 
 // sim is one run: the virtual clock, the event queue and the models.
@@ -75,6 +78,11 @@ type sim struct {
 	bus   *bus
 	// hooks answers the group's lifecycle hooks; nil without Config.Hooks.
 	hooks *hookSim
+	// rollout runs the rollout handler on the image event.
+	rollout *rolloutSim
+	// state is the state table the stampkit scaler and the rollout
+	// handler share (claims, scaler state, the rollout's hold).
+	state *memstore.Store
 
 	counts []int64 // requests offered in each step
 	res    *Result
@@ -94,6 +102,7 @@ func newSim(cfg Config, sc Scenario) *sim {
 		Datapoints: map[string][]Datapoint{},
 		Outcomes:   map[string]int{},
 	}
+	s.state = memstore.New(s)
 	s.counts = requestCounts(sc.Trace.Rates, cfg.Step)
 	s.cw = newCloudWatch(s)
 	s.bus = newBus(s)
@@ -172,12 +181,10 @@ func (s *sim) world(i int) {
 	}
 }
 
-// imageBuilt is the image pipeline publishing a new image. A rollout core
-// will consume this event (it goes on the bus for the stampkit run); until
-// it exists the twin rolls the image out itself with an instance refresh.
+// imageBuilt is the image pipeline publishing a new image; the rollout
+// handler rolls it out.
 func (s *sim) imageBuilt() {
-	image := "ami-twin-v2"
-	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: "image built", Detail: image})
-	s.bus.publishImage(image)
-	s.fleet.startRefresh(image)
+	if s.rollout != nil {
+		s.rollout.imageBuilt()
+	}
 }

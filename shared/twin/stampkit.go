@@ -9,7 +9,6 @@ import (
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/logging"
-	"github.com/stampkit/stampkit/shared/memstore"
 	"github.com/stampkit/stampkit/shared/scaler"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
@@ -91,7 +90,7 @@ func (k stampkit) attach(s *sim) error {
 		Config: c,
 		Groups: groupsPort{f: s.fleet, by: "stampkit"},
 		Alarms: alarmsPort{cw: s.cw},
-		Store:  memstore.New(s),
+		Store:  s.state,
 		Clock:  s,
 		Log:    slog.New(rec),
 	}

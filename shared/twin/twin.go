@@ -4,7 +4,10 @@
 //
 // It runs the real scaler handler (shared/scaler) on the JSON events AWS
 // would send, through the same ports the Lambda uses, so what the twin shows
-// is what the toolkit does. Two faithful models of AWS's own policies
+// is what the toolkit does; the real lifecycle handler (shared/hooks)
+// answers the group's lifecycle hooks, and the real rollout handler
+// (shared/stamper) rolls a new image out with an instance refresh, for
+// every policy. Two faithful models of AWS's own policies
 // (target tracking and simple scaling) run on the same demand for
 // comparison.
 //
@@ -306,6 +309,9 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 		if err := s.attachHooks(); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.attachRollout(); err != nil {
+		return nil, err
 	}
 	s.res.Policy = a.Name()
 	if err := s.run(ctx); err != nil {

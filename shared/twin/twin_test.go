@@ -192,6 +192,9 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 			cfg := twin.DefaultConfig()
 			cfg.Bus = twin.BusConfig{MaxDelay: 45 * time.Second, DuplicateProbability: 0.5, DuplicateDelay: 90 * time.Second}
 			sc := scenario(t, cfg, sn, 6, 3)
+			// A new image mid-run: the rollout handler's effects must not
+			// change either.
+			sc.ImageBuiltAt = 3 * time.Hour
 			faulty := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
 			cfg.Bus.ExactlyOnce = true
 			ideal := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
@@ -219,6 +222,12 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 			if d := cmp.Diff(ideal.Lifecycle, faulty.Lifecycle); d != "" {
 				t.Errorf("lifecycle actions differ (-exactly once +at least once, reordered):\n%s", d)
 			}
+			if n := len(ideal.Rollout); n == 0 || ideal.Rollout[n-1].What != twin.RolloutPhase+"done" {
+				t.Fatalf("rollout did not end: %v", ideal.Rollout)
+			}
+			if d := cmp.Diff(ideal.Rollout, faulty.Rollout); d != "" {
+				t.Errorf("rollout steps differ (-exactly once +at least once, reordered):\n%s", d)
+			}
 			dups += faulty.Bus.Duplicates
 			overtaken += ideal.Bus.Overtaken
 			stale += faulty.Outcomes[string(scaling.Stale)]
@@ -229,7 +238,10 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 	}
 }
 
-// TestInstanceRefresh rolls a new image out to a steady fleet.
+// TestInstanceRefresh rolls a new image out to a steady fleet through the
+// real rollout handler: the AMI event starts the rollout, which stamps the
+// image and starts an instance refresh, follows it on its wake-ups and ends
+// when it succeeds.
 func TestInstanceRefresh(t *testing.T) {
 	cfg := twin.DefaultConfig()
 	cfg.CPUNoise = 0
@@ -242,24 +254,35 @@ func TestInstanceRefresh(t *testing.T) {
 	idle := twin.SimpleScaling(twin.SimpleScalingConfig{High: 99, Low: 1, HighPeriods: 1, LowPeriods: 1, Adjustment: 1, Cooldown: time.Minute})
 	r := run(t, cfg, sc, idle)
 	var what []string
+	at := map[string]twin.RolloutEvent{}
 	for _, e := range r.Rollout {
 		what = append(what, e.What)
+		at[e.What] = e
 	}
-	if d := cmp.Diff([]string{"image built", "refresh started", "refresh finished"}, what); d != "" {
+	want := []string{"image built", twin.RolloutPhase + "refresh", "refresh started", "refresh finished", twin.RolloutPhase + "done"}
+	if d := cmp.Diff(want, what); d != "" {
 		t.Fatalf("rollout events (-want +got):\n%s", d)
+	}
+	if d := at[twin.RolloutPhase+"done"].Detail; !strings.Contains(d, "succeeded") {
+		t.Errorf("rollout ended with %q, want it succeeded", d)
+	}
+	// Auto Scaling's "Instance Refresh Succeeded" event tells the handler
+	// at once, not at its next poll.
+	if got, lim := at[twin.RolloutPhase+"done"].At.Sub(at["refresh finished"].At), cfg.Bus.MaxDelay; got > lim {
+		t.Errorf("rollout saw the refresh end after %v, want within the bus's delay (%v)", got, lim)
 	}
 	if len(r.Scaling) != 0 {
 		t.Errorf("capacity changed during the refresh: %v", r.Scaling)
 	}
-	start, end := r.Rollout[1].At, r.Rollout[2].At
+	start, end := at["refresh started"].At, at["refresh finished"].At
 	batch := 30 * (100 - cfg.RefreshMinHealthy) / 100
 	for i, s := range r.Samples {
 		if at := r.Time(i); !at.Before(start) && at.Before(end) && s.Healthy < 30-batch {
 			t.Fatalf("%v: %d healthy, want at least %d (min healthy %d%%)", at.Format("15:04:05"), s.Healthy, 30-batch, cfg.RefreshMinHealthy)
 		}
 	}
-	if !strings.Contains(r.Rollout[2].Detail, fmt.Sprintf("%d batches", 30/batch)) {
-		t.Errorf("refresh finished with %q, want %d batches", r.Rollout[2].Detail, 30/batch)
+	if d := at["refresh finished"].Detail; !strings.Contains(d, fmt.Sprintf("%d batches", 30/batch)) {
+		t.Errorf("refresh finished with %q, want %d batches", d, 30/batch)
 	}
 }
 
@@ -421,5 +444,47 @@ func TestLifecycleHoldsInstances(t *testing.T) {
 	}
 	if a, b := firstServing(free), firstServing(held); b < a+h.wait-cfg.Step {
 		t.Errorf("new capacity served %v after scaling with the hook, %v without; want at least %v more", b, a, h.wait)
+	}
+}
+
+// TestRolloutHoldsScaleIn drops demand as a new image lands: the rollout's
+// hold reaches the stampkit scaler through the shared state table, so the
+// fleet scales in only once the rollout is done.
+func TestRolloutHoldsScaleIn(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	inst := cfg.PerInstanceTarget()
+	tr, err := traces.Step(traces.Shape{Step: cfg.Step, Length: 3 * time.Hour, Base: 30 * inst, Peak: 10 * inst, At: time.Hour, Hold: 2 * time.Hour})
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	sc := twin.Scenario{Name: "hold", Trace: tr, ImageBuiltAt: time.Hour}
+	r := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
+	var started, done time.Time
+	for _, e := range r.Rollout {
+		switch e.What {
+		case twin.RolloutPhase + "refresh":
+			started = e.At
+		case twin.RolloutPhase + "done":
+			done = e.At
+		}
+	}
+	if started.IsZero() || done.IsZero() {
+		t.Fatalf("rollout did not run to the end: %v", r.Rollout)
+	}
+	if r.Outcomes[string(scaling.RolloutHold)] == 0 {
+		t.Error("the scaler never saw the rollout's hold")
+	}
+	scaledIn := false
+	for _, e := range r.Scaling {
+		if e.To >= e.From {
+			continue
+		}
+		if e.At.After(started) && e.At.Before(done) {
+			t.Errorf("%s: scaled in %d -> %d during the rollout (%s to %s)", e.At.Format("15:04:05"), e.From, e.To, started.Format("15:04:05"), done.Format("15:04:05"))
+		}
+		scaledIn = true
+	}
+	if !scaledIn {
+		t.Error("never scaled in: the hold was not tested")
 	}
 }

@@ -1,0 +1,522 @@
+package twin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/stampkit/stampkit/shared/asg"
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/cwalarm"
+	"github.com/stampkit/stampkit/shared/elb"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/imagebuilder"
+	"github.com/stampkit/stampkit/shared/launchtemplate"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
+	"github.com/stampkit/stampkit/shared/ssmparam"
+	"github.com/stampkit/stampkit/shared/stamper"
+)
+
+// The simulated fleet's launch template, instance type, image parameter
+// and images: the one it starts on and the one the pipeline publishes.
+const (
+	LaunchTemplateID = "lt-0a1b2c3d4e5f60718"
+	InstanceType     = "c7g.large"
+	ImageParameter   = "/stampkit/web/ami"
+	ImageV1          = "ami-0a1b2c3d4e5f60001"
+	ImageV2          = "ami-0a1b2c3d4e5f60002"
+)
+
+// RolloutPhase prefixes the timeline events of the rollout handler's phase
+// changes ("phase refresh", "phase done").
+const RolloutPhase = "phase "
+
+// RolloutPolicy is the rolling rollout the twin's fleet runs: an instance
+// refresh keeping cfg.RefreshMinHealthy % of the group healthy, each
+// replacement warmed up for cfg.RefreshWarmup, followed every minute.
+func RolloutPolicy(cfg Config) rollout.Policy {
+	return rollout.Policy{
+		Strategy: rollout.StrategyRolling, Parameter: ImageParameter,
+		PollInterval: clock.Duration(time.Minute),
+		Rolling: rollout.Rolling{
+			MinHealthyPercentage: cfg.RefreshMinHealthy, MaxHealthyPercentage: 100,
+			Warmup: clock.Duration(cfg.RefreshWarmup),
+		},
+	}
+}
+
+// rolloutSim runs the real rollout handler (shared/stamper) on the image
+// event and serves its ports from the simulated group, launch template,
+// parameter store and instance refresh. Deliveries draw their delays from
+// their own random stream.
+type rolloutSim struct {
+	s   *sim
+	h   *stamper.Handler
+	rng *rand.Rand
+
+	images   map[string]launchtemplate.Image
+	versions []launchtemplate.Version // version n at n-1
+	deflt    int64
+	// groupVersion is the group's launch template version.
+	groupVersion string
+	param        string
+	refreshes    []*refresh
+}
+
+// The handler's ports, served by the twin.
+var (
+	_ stamper.Groups     = (*rolloutSim)(nil)
+	_ stamper.Templates  = rolloutTemplates{}
+	_ stamper.Builds     = (*rolloutSim)(nil)
+	_ stamper.Parameters = (*rolloutSim)(nil)
+	_ stamper.Listeners  = (*rolloutSim)(nil)
+	_ stamper.Alarms     = (*rolloutSim)(nil)
+	_ stamper.Scheduler  = (*rolloutSim)(nil)
+)
+
+func (s *sim) attachRollout() error {
+	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
+		Name: FleetName, Group: s.cfg.Group, Rollout: RolloutPolicy(s.cfg),
+		// The fleet's configuration needs a scaling policy; the rollout
+		// handler never reads it.
+		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
+	}}}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("rollout: %w", err)
+	}
+	created := s.start.Add(-30 * 24 * time.Hour)
+	rs := &rolloutSim{
+		s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamRollout)),
+		images: map[string]launchtemplate.Image{
+			ImageV1: {ID: ImageV1, Name: "stampkit-web-1", State: rollout.ImageAvailable, Architecture: "arm64",
+				CreationDate: created, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: FleetName}},
+		},
+		versions:     []launchtemplate.Version{{Number: 1, ImageID: ImageV1, InstanceType: InstanceType}},
+		deflt:        1,
+		groupVersion: "1",
+		param:        ImageV1,
+	}
+	rec := &rolloutLog{s: s}
+	if s.cfg.HandlerLog != nil {
+		rec.next = &virtualTime{s: s, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
+	}
+	rs.h = &stamper.Handler{
+		Config: c, Region: region,
+		Groups: rs, Templates: rolloutTemplates{rs}, Builds: rs, Parameters: rs, Listeners: rs, Alarms: rs, Scheduler: rs,
+		// The scaler's store: the rollout's hold on the fleet reaches the
+		// stampkit scaler as it does in AWS.
+		Store: s.state, Clock: s, Log: slog.New(rec),
+	}
+	if s.cfg.HandlerLog != nil {
+		rs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
+	}
+	s.rollout = rs
+	return nil
+}
+
+// imageBuilt is the image pipeline registering a new AMI tagged for the
+// fleet: EC2 announces it with an "EC2 AMI State Change" event, which
+// EventBridge routes to the rollout handler.
+func (rs *rolloutSim) imageBuilt() {
+	s := rs.s
+	rs.images[ImageV2] = launchtemplate.Image{ID: ImageV2, Name: "stampkit-web-2", State: rollout.ImageAvailable, Architecture: "arm64",
+		CreationDate: s.Now(), RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: FleetName}}
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: "image built", Detail: ImageV2})
+	raw, err := s.bus.encode(event.DetailTypeAMIStateChange, event.SourceEC2, s.Now(),
+		[]string{"arn:aws:ec2:" + region + "::image/" + ImageV2},
+		amiDetail{RequestID: fmt.Sprintf("%08x-0000-4000-8000-000000000001", uint32(s.cfg.Seed)), ImageID: ImageV2, State: event.AMIStateAvailable})
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	rs.publish("image:"+ImageV2, raw)
+}
+
+type amiDetail struct {
+	RequestID    string `json:"RequestId"`
+	ImageID      string `json:"ImageId"`
+	State        string `json:"State"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+func (rs *rolloutSim) publish(key string, raw []byte) {
+	rs.s.bus.send(rs.rng, "rollout:"+key, raw, rs.deliver)
+}
+
+func (rs *rolloutSim) deliver(ctx context.Context, raw []byte) {
+	if err := rs.h.Handle(ctx, raw); err != nil {
+		rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, fmt.Sprintf("%s: rollout: %v", rs.s.Now().UTC().Format(time.RFC3339), err))
+	}
+}
+
+func (rs *rolloutSim) version(v string) (launchtemplate.Version, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > int64(len(rs.versions)) {
+		return launchtemplate.Version{}, false
+	}
+	return rs.versions[n-1], true
+}
+
+// versionOf is the launch template version an instance on image was
+// launched from.
+func (rs *rolloutSim) versionOf(image string) string {
+	for _, v := range rs.versions {
+		if v.ImageID == image {
+			return strconv.FormatInt(v.Number, 10)
+		}
+	}
+	return rs.groupVersion
+}
+
+func groupNotFound(name string) error {
+	return fmt.Errorf("describing auto scaling group %s: %w", name, asg.ErrNotFound)
+}
+
+// Describe reports the group with its instances, target group and launch
+// template version.
+func (rs *rolloutSim) Describe(_ context.Context, name string) (asg.Group, error) {
+	f := rs.s.fleet
+	if name != rs.s.cfg.Group {
+		return asg.Group{}, groupNotFound(name)
+	}
+	g := asg.Group{
+		Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{TargetGroupARN},
+		LaunchTemplate: asg.LaunchTemplate{ID: LaunchTemplateID, Version: rs.groupVersion},
+	}
+	for _, in := range f.live {
+		state := asg.StateInService
+		switch {
+		case in.state == gone:
+			continue
+		case in.state == pending && in.action != "":
+			state = asg.StatePendingWait
+		case in.state == pending:
+			state = asg.StatePending
+		case in.state == draining:
+			state = asg.StateTerminating
+		}
+		g.Instances = append(g.Instances, asg.Instance{ID: in.id(), LifecycleState: state, HealthStatus: "Healthy", LaunchTemplateVersion: rs.versionOf(in.image)})
+	}
+	return g, nil
+}
+
+// SetLaunchTemplateVersion points the group at a version: later launches
+// use its image.
+func (rs *rolloutSim) SetLaunchTemplateVersion(_ context.Context, group, lt, version string) error {
+	v, ok := rs.version(version)
+	switch {
+	case group != rs.s.cfg.Group:
+		return groupNotFound(group)
+	case lt != LaunchTemplateID || !ok:
+		return &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + lt + " version " + version + " not found"}
+	}
+	rs.groupVersion = version
+	if rs.s.fleet.refresh == nil {
+		rs.s.fleet.image = v.ImageID
+	}
+	return nil
+}
+
+// Resize sets the group's size; the rolling strategy never calls it.
+func (rs *rolloutSim) Resize(_ context.Context, group string, sz asg.Size) error {
+	f := rs.s.fleet
+	if group != rs.s.cfg.Group {
+		return groupNotFound(group)
+	}
+	f.min = sz.Min
+	if sz.Max > 0 {
+		f.max = sz.Max
+	}
+	return f.setDesired(sz.Desired, "rollout", "rollout resize")
+}
+
+// StartInstanceRefresh starts the twin's refresh to the spec's version,
+// refusing as Auto Scaling does while one runs.
+func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec) (string, error) {
+	f := rs.s.fleet
+	v, ok := rs.version(sp.LaunchTemplate.Version)
+	switch {
+	case sp.Group != rs.s.cfg.Group:
+		return "", groupNotFound(sp.Group)
+	case f.refresh != nil:
+		return "", &smithy.GenericAPIError{Code: "InstanceRefreshInProgress", Message: "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh."}
+	case sp.LaunchTemplate.ID != LaunchTemplateID || !ok:
+		return "", &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + sp.LaunchTemplate.ID + " version " + sp.LaunchTemplate.Version + " not found"}
+	}
+	r := &refresh{
+		id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
+		image: v.ImageID, version: sp.LaunchTemplate.Version,
+		minHealthy: int(sp.MinHealthy), warmup: time.Duration(sp.WarmupSeconds) * time.Second,
+	}
+	rs.refreshes = append(rs.refreshes, r)
+	f.startRefresh(r)
+	return r.id, nil
+}
+
+// refreshEnded publishes the event Auto Scaling sends when a refresh
+// ends, which tells the rollout handler to look now rather than at its
+// next poll.
+func (rs *rolloutSim) refreshEnded(r *refresh) {
+	detailType := map[string]string{
+		rollout.RefreshSuccessful:     event.DetailTypeRefreshSucceeded,
+		rollout.RefreshCancelled:      event.DetailTypeRefreshCancelled,
+		rollout.RefreshRollbackFailed: event.DetailTypeRefreshRollbackFailed,
+	}[r.status]
+	if detailType == "" {
+		return
+	}
+	s := rs.s
+	raw, err := s.bus.encode(detailType, event.SourceAutoScaling, s.Now(),
+		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + s.cfg.Group},
+		refreshDetail{ID: r.id, Group: s.cfg.Group})
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	rs.publish("refresh:"+r.id, raw)
+}
+
+type refreshDetail struct {
+	ID    string `json:"InstanceRefreshId"`
+	Group string `json:"AutoScalingGroupName"`
+}
+
+func (rs *rolloutSim) describe(r *refresh) asg.Refresh {
+	out := asg.Refresh{ID: r.id, Group: rs.s.cfg.Group, Status: r.status, InstancesToUpdate: int32(r.total - r.done),
+		StartTime: rs.s.wall(r.started)}
+	if r.total > 0 {
+		out.PercentageComplete = int32(100 * r.done / r.total)
+	}
+	if r.status == rollout.RefreshSuccessful {
+		out.PercentageComplete, out.InstancesToUpdate = 100, 0
+	}
+	if r.status != rollout.RefreshInProgress {
+		out.EndTime = rs.s.wall(r.ended)
+	}
+	return out
+}
+
+// DescribeInstanceRefresh reads a refresh by ID.
+func (rs *rolloutSim) DescribeInstanceRefresh(_ context.Context, group, id string) (asg.Refresh, error) {
+	for _, r := range rs.refreshes {
+		if r.id == id && group == rs.s.cfg.Group {
+			return rs.describe(r), nil
+		}
+	}
+	return asg.Refresh{}, fmt.Errorf("describing instance refresh %s: %w", id, asg.ErrNotFound)
+}
+
+// LatestInstanceRefresh reads the newest refresh of the group.
+func (rs *rolloutSim) LatestInstanceRefresh(_ context.Context, group string) (asg.Refresh, error) {
+	if group != rs.s.cfg.Group || len(rs.refreshes) == 0 {
+		return asg.Refresh{}, fmt.Errorf("latest instance refresh of %s: %w", group, asg.ErrNotFound)
+	}
+	return rs.describe(rs.refreshes[len(rs.refreshes)-1]), nil
+}
+
+func noRefresh(group string) error {
+	return &smithy.GenericAPIError{Code: "ActiveInstanceRefreshNotFound", Message: "No in progress or pending Instance Refresh found for Auto Scaling group " + group}
+}
+
+// CancelInstanceRefresh stops the running refresh where it is.
+func (rs *rolloutSim) CancelInstanceRefresh(_ context.Context, group string) (string, error) {
+	f := rs.s.fleet
+	if group != rs.s.cfg.Group || f.refresh == nil {
+		return "", noRefresh(group)
+	}
+	id := f.refresh.id
+	f.endRefresh(rollout.RefreshCancelled)
+	return id, nil
+}
+
+// RollbackInstanceRefresh stops the running refresh; the twin does not
+// model putting the old instances back, so it reports the rollback failed
+// and leaves the instances to the rollout's revert phase.
+func (rs *rolloutSim) RollbackInstanceRefresh(_ context.Context, group string) (string, error) {
+	f := rs.s.fleet
+	if group != rs.s.cfg.Group || f.refresh == nil {
+		return "", noRefresh(group)
+	}
+	id := f.refresh.id
+	f.endRefresh(rollout.RefreshRollbackFailed)
+	return id, nil
+}
+
+// rolloutTemplates serves the Templates port: its Image method would
+// clash with the Builds port's.
+type rolloutTemplates struct{ rs *rolloutSim }
+
+// Image reads an AMI.
+func (t rolloutTemplates) Image(_ context.Context, id string) (launchtemplate.Image, error) {
+	im, ok := t.rs.images[id]
+	if !ok {
+		return launchtemplate.Image{}, fmt.Errorf("describing image %s: %w", id, launchtemplate.ErrNotFound)
+	}
+	return im, nil
+}
+
+// Template reads the fleet's launch template.
+func (t rolloutTemplates) Template(_ context.Context, id string) (launchtemplate.Template, error) {
+	if id != LaunchTemplateID {
+		return launchtemplate.Template{}, fmt.Errorf("describing launch template %s: %w", id, launchtemplate.ErrNotFound)
+	}
+	return launchtemplate.Template{ID: id, Name: FleetName, DefaultVersion: t.rs.deflt, LatestVersion: int64(len(t.rs.versions))}, nil
+}
+
+// Version reads a numbered version.
+func (t rolloutTemplates) Version(_ context.Context, id, version string) (launchtemplate.Version, error) {
+	v, ok := t.rs.version(version)
+	if id != LaunchTemplateID || !ok {
+		return launchtemplate.Version{}, fmt.Errorf("describing launch template %s version %s: %w", id, version, launchtemplate.ErrNotFound)
+	}
+	return v, nil
+}
+
+// CreateVersionWithImage returns the same version for the same request,
+// as EC2 does for a repeated client token.
+func (t rolloutTemplates) CreateVersionWithImage(_ context.Context, id, source, ami, _ string) (int64, error) {
+	src, ok := t.rs.version(source)
+	if id != LaunchTemplateID || !ok {
+		return 0, fmt.Errorf("creating a version of launch template %s from %s: %w", id, source, launchtemplate.ErrNotFound)
+	}
+	if i := slices.IndexFunc(t.rs.versions, func(v launchtemplate.Version) bool {
+		return v.Number > src.Number && v.ImageID == ami && v.InstanceType == src.InstanceType
+	}); i >= 0 {
+		return t.rs.versions[i].Number, nil
+	}
+	n := int64(len(t.rs.versions)) + 1
+	t.rs.versions = append(t.rs.versions, launchtemplate.Version{Number: n, ImageID: ami, InstanceType: src.InstanceType})
+	return n, nil
+}
+
+// SetDefaultVersion moves the template's default.
+func (t rolloutTemplates) SetDefaultVersion(_ context.Context, id string, v int64) error {
+	if id != LaunchTemplateID || v < 1 || v > int64(len(t.rs.versions)) {
+		return fmt.Errorf("setting default version %d of %s: %w", v, id, launchtemplate.ErrNotFound)
+	}
+	t.rs.deflt = v
+	return nil
+}
+
+// Image: the twin's pipeline publishes AMIs, never Image Builder images.
+func (rs *rolloutSim) Image(_ context.Context, arn string) (imagebuilder.Image, error) {
+	return imagebuilder.Image{}, fmt.Errorf("reading image build %s: %w", arn, imagebuilder.ErrNotFound)
+}
+
+// Get reads the fleet's image parameter.
+func (rs *rolloutSim) Get(_ context.Context, name string) (string, error) {
+	if name != ImageParameter {
+		return "", fmt.Errorf("reading parameter %s: %w", name, ssmparam.ErrNotFound)
+	}
+	return rs.param, nil
+}
+
+// PutImage writes the fleet's image parameter.
+func (rs *rolloutSim) PutImage(_ context.Context, name, ami string) error {
+	if name != ImageParameter {
+		return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
+	}
+	rs.param = ami
+	return nil
+}
+
+// SetForwardWeights: the twin's listener forwards to one target group.
+func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, _ []elb.Weighted) error {
+	return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+}
+
+// TargetHealth lists the target group's targets.
+func (rs *rolloutSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
+	return rs.s.targetHealth(arn)
+}
+
+// Alarms reads the twin's alarms by name.
+func (rs *rolloutSim) Alarms(_ context.Context, names []string) ([]cwalarm.Alarm, error) {
+	var out []cwalarm.Alarm
+	for _, n := range names {
+		if w, ok := rs.s.cw.alarms[n]; ok {
+			out = append(out, cwalarm.Alarm{Name: n, ARN: alarmARN(n), State: w.state})
+		}
+	}
+	return out, nil
+}
+
+// WakeAt is the delayed message: at the due time a stampkit Tick goes on
+// the bus to the handler.
+func (rs *rolloutSim) WakeAt(_ context.Context, key string, at time.Time) error {
+	rs.s.at(at.Sub(rs.s.start), prioBus, func(context.Context) {
+		raw, err := rs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, rs.s.Now(), []string{},
+			tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
+		if err != nil {
+			rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, err.Error())
+			return
+		}
+		rs.publish(key, raw)
+	})
+	return nil
+}
+
+// rolloutLog is the rollout handler's logger in the twin: it puts the
+// rollout's phase changes on the timeline and forwards records to a JSON
+// logger when one is configured.
+type rolloutLog struct {
+	s    *sim
+	next slog.Handler
+}
+
+func (l *rolloutLog) Enabled(ctx context.Context, lv slog.Level) bool {
+	return lv >= slog.LevelInfo || (l.next != nil && l.next.Enabled(ctx, lv))
+}
+
+func (l *rolloutLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "rollout step" {
+		var from, to, outcome string
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "from":
+				from = a.Value.String()
+			case "to":
+				to = a.Value.String()
+			case "outcome":
+				outcome = a.Value.String()
+			}
+			return true
+		})
+		if from != to {
+			detail := "from " + from
+			if outcome != "" {
+				detail += ", " + outcome
+			}
+			l.s.res.Rollout = append(l.s.res.Rollout, RolloutEvent{At: l.s.Now(), What: RolloutPhase + to, Detail: detail})
+		}
+	}
+	if l.next != nil {
+		return l.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (l *rolloutLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *l
+	if l.next != nil {
+		c.next = l.next.WithAttrs(attrs)
+	}
+	return &c
+}
+
+func (l *rolloutLog) WithGroup(name string) slog.Handler {
+	c := *l
+	if l.next != nil {
+		c.next = l.next.WithGroup(name)
+	}
+	return &c
+}
