@@ -3,7 +3,6 @@ package twin
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -87,13 +86,9 @@ func (s *sim) attachHooks() error {
 		return fmt.Errorf("lifecycle hooks: %w", err)
 	}
 	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{}}
-	var log slog.Handler = slog.DiscardHandler
-	if s.cfg.HandlerLog != nil {
-		log = &virtualTime{s: s, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
-	}
 	hs.h = &hooks.Handler{
 		Config: c, Hooks: hs, Groups: hs, Targets: hs, Prober: hs, Scheduler: hs,
-		Store: memstore.New(s), Clock: s, Log: slog.New(log),
+		Store: memstore.New(s), Clock: s, Log: s.handlerLog(nil),
 	}
 	if s.cfg.HandlerLog != nil {
 		hs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
@@ -309,23 +304,4 @@ func (hs *hookSim) WakeAt(_ context.Context, key string, at time.Time) error {
 type tickDetail struct {
 	At  string `json:"at"`
 	Key string `json:"key"`
-}
-
-// virtualTime stamps log records with virtual time, so a run's log is as
-// deterministic as the run.
-type virtualTime struct {
-	s    *sim
-	next slog.Handler
-}
-
-func (v *virtualTime) Enabled(ctx context.Context, l slog.Level) bool { return v.next.Enabled(ctx, l) }
-func (v *virtualTime) Handle(ctx context.Context, r slog.Record) error {
-	r.Time = v.s.Now()
-	return v.next.Handle(ctx, r)
-}
-func (v *virtualTime) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &virtualTime{s: v.s, next: v.next.WithAttrs(attrs)}
-}
-func (v *virtualTime) WithGroup(name string) slog.Handler {
-	return &virtualTime{s: v.s, next: v.next.WithGroup(name)}
 }

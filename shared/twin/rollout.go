@@ -105,16 +105,12 @@ func (s *sim) attachRollout() error {
 		groupVersion: "1",
 		param:        ImageV1,
 	}
-	rec := &rolloutLog{s: s}
-	if s.cfg.HandlerLog != nil {
-		rec.next = &virtualTime{s: s, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
-	}
 	rs.h = &stamper.Handler{
 		Config: c, Region: region,
 		Groups: rs, Templates: rolloutTemplates{rs}, Builds: rs, Parameters: rs, Listeners: rs, Alarms: rs, Scheduler: rs,
 		// The scaler's store: the rollout's hold on the fleet reaches the
 		// stampkit scaler as it does in AWS.
-		Store: s.state, Clock: s, Log: slog.New(rec),
+		Store: s.state, Clock: s, Log: s.handlerLog(s.observeRollout),
 	}
 	if s.cfg.HandlerLog != nil {
 		rs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
@@ -465,58 +461,30 @@ func (rs *rolloutSim) WakeAt(_ context.Context, key string, at time.Time) error 
 	return nil
 }
 
-// rolloutLog is the rollout handler's logger in the twin: it puts the
-// rollout's phase changes on the timeline and forwards records to a JSON
-// logger when one is configured.
-type rolloutLog struct {
-	s    *sim
-	next slog.Handler
-}
-
-func (l *rolloutLog) Enabled(ctx context.Context, lv slog.Level) bool {
-	return lv >= slog.LevelInfo || (l.next != nil && l.next.Enabled(ctx, lv))
-}
-
-func (l *rolloutLog) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "rollout step" {
-		var from, to, outcome string
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case "from":
-				from = a.Value.String()
-			case "to":
-				to = a.Value.String()
-			case "outcome":
-				outcome = a.Value.String()
-			}
-			return true
-		})
-		if from != to {
-			detail := "from " + from
-			if outcome != "" {
-				detail += ", " + outcome
-			}
-			l.s.res.Rollout = append(l.s.res.Rollout, RolloutEvent{At: l.s.Now(), What: RolloutPhase + to, Detail: detail})
+// observeRollout puts the rollout's phase changes, as the rollout handler
+// logs them, on the timeline.
+func (s *sim) observeRollout(r slog.Record) {
+	if r.Message != "rollout step" {
+		return
+	}
+	var from, to, outcome string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "from":
+			from = a.Value.String()
+		case "to":
+			to = a.Value.String()
+		case "outcome":
+			outcome = a.Value.String()
 		}
+		return true
+	})
+	if from == to {
+		return
 	}
-	if l.next != nil {
-		return l.next.Handle(ctx, r)
+	detail := "from " + from
+	if outcome != "" {
+		detail += ", " + outcome
 	}
-	return nil
-}
-
-func (l *rolloutLog) WithAttrs(attrs []slog.Attr) slog.Handler {
-	c := *l
-	if l.next != nil {
-		c.next = l.next.WithAttrs(attrs)
-	}
-	return &c
-}
-
-func (l *rolloutLog) WithGroup(name string) slog.Handler {
-	c := *l
-	if l.next != nil {
-		c.next = l.next.WithGroup(name)
-	}
-	return &c
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: RolloutPhase + to, Detail: detail})
 }

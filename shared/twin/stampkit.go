@@ -82,17 +82,13 @@ func (k stampkit) attach(s *sim) error {
 		return err
 	}
 
-	rec := &decisionLog{s: s}
-	if s.cfg.HandlerLog != nil {
-		rec.next = logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()
-	}
 	h := &scaler.Handler{
 		Config: c,
 		Groups: groupsPort{f: s.fleet, by: "stampkit"},
 		Alarms: alarmsPort{cw: s.cw},
 		Store:  s.state,
 		Clock:  s,
-		Log:    slog.New(rec),
+		Log:    s.handlerLog(s.observeDecision),
 	}
 	if s.cfg.HandlerLog != nil {
 		h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
@@ -118,62 +114,30 @@ func (k stampkit) attach(s *sim) error {
 	return nil
 }
 
-// decisionLog is the handler's logger in the twin: it keeps the reason of
-// each capacity change and counts outcomes, and forwards records to a JSON
-// logger when one is configured.
-type decisionLog struct {
-	s    *sim
-	next slog.Handler
-}
-
-func (d *decisionLog) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelInfo || (d.next != nil && d.next.Enabled(ctx, l))
-}
-
-func (d *decisionLog) Handle(ctx context.Context, r slog.Record) error {
-	// Records carry virtual time, so a run's log is as deterministic as
-	// the run.
-	r.Time = d.s.Now()
-	if r.Message == "scaling decision" {
-		var outcome, reason string
-		var to int64 = -1
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case "outcome":
-				outcome = a.Value.String()
-			case "reason":
-				reason = a.Value.String()
-			case "to":
-				to = a.Value.Int64()
-			}
-			return true
-		})
-		d.s.res.Outcomes[outcome]++
-		if n := len(d.s.res.Scaling); outcome == string(scaling.Scaled) && n > 0 {
-			last := &d.s.res.Scaling[n-1]
-			if last.At.Equal(d.s.Now()) && int64(last.To) == to && last.Reason == "" {
-				last.Reason = reason
-			}
+// observeDecision keeps the reason of each capacity change the scaler
+// handler logs, and counts its outcomes.
+func (s *sim) observeDecision(r slog.Record) {
+	if r.Message != "scaling decision" {
+		return
+	}
+	var outcome, reason string
+	var to int64 = -1
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "outcome":
+			outcome = a.Value.String()
+		case "reason":
+			reason = a.Value.String()
+		case "to":
+			to = a.Value.Int64()
+		}
+		return true
+	})
+	s.res.Outcomes[outcome]++
+	if n := len(s.res.Scaling); outcome == string(scaling.Scaled) && n > 0 {
+		last := &s.res.Scaling[n-1]
+		if last.At.Equal(s.Now()) && int64(last.To) == to && last.Reason == "" {
+			last.Reason = reason
 		}
 	}
-	if d.next != nil {
-		return d.next.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (d *decisionLog) WithAttrs(attrs []slog.Attr) slog.Handler {
-	c := *d
-	if d.next != nil {
-		c.next = d.next.WithAttrs(attrs)
-	}
-	return &c
-}
-
-func (d *decisionLog) WithGroup(name string) slog.Handler {
-	c := *d
-	if d.next != nil {
-		c.next = d.next.WithGroup(name)
-	}
-	return &c
 }
