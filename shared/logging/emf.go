@@ -63,11 +63,14 @@ func (m *Metrics) Emit(dims map[string]string, metrics ...Metric) error {
 	for k, v := range dims {
 		rec[k] = v
 	}
+	// An empty dimension set must be [] ("no dimensions"); a nil slice
+	// would encode as null, which CloudWatch rejects.
+	dimNames := append([]string{}, slices.Sorted(maps.Keys(dims))...)
 	rec["_aws"] = map[string]any{
 		"Timestamp": m.now().UnixMilli(),
 		"CloudWatchMetrics": []map[string]any{{
 			"Namespace":  m.namespace,
-			"Dimensions": [][]string{slices.Sorted(maps.Keys(dims))},
+			"Dimensions": [][]string{dimNames},
 			"Metrics":    defs,
 		}},
 	}

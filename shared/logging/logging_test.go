@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,16 @@ func TestMetricsEmitNothing(t *testing.T) {
 	}
 	if buf.Len() != 0 {
 		t.Errorf("got %q for no metrics, want no output", buf.String())
+	}
+}
+
+func TestMetricsWithoutDimensions(t *testing.T) {
+	var buf bytes.Buffer
+	m := logging.NewMetrics(&buf, "Stampkit", time.Now)
+	if err := m.Emit(nil, logging.Metric{Name: "ImageBuildsFailed", Value: 1}); err != nil {
+		t.Fatalf("Emit: %v", err)
+	}
+	if !strings.Contains(buf.String(), `"Dimensions":[[]]`) {
+		t.Errorf("got %s, want an empty dimension set [[]] (null is rejected by CloudWatch)", buf.String())
 	}
 }
