@@ -183,15 +183,9 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	})
 }
 
-// once runs effect unless another delivery already claimed key; a
-// duplicate is logged and counted.
+// once runs effect unless another delivery already claimed key.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
-	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
-	if !ran && err == nil {
-		h.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
-		h.emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-	}
-	return err
+	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, effect)
 }
 
 // run steps the action until it waits or ends, applies each step's actions,
@@ -395,12 +389,11 @@ func (h *Handler) metrics(ctx context.Context, fleet string, s lifecycle.State, 
 }
 
 func (h *Handler) emit(ctx context.Context, fleet string, ms ...logging.Metric) {
-	if h.Metrics == nil || len(ms) == 0 {
-		return
-	}
-	if err := h.Metrics.Emit(map[string]string{"Fleet": fleet}, ms...); err != nil {
-		h.Log.WarnContext(ctx, "metrics not written", "error", err)
-	}
+	h.report().Emit(ctx, fleet, ms...)
+}
+
+func (h *Handler) report() invocation.Reporter {
+	return invocation.Reporter{Log: h.Log, Metrics: h.Metrics}
 }
 
 func transition(t string) lifecycle.Transition {

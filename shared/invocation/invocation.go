@@ -90,3 +90,35 @@ func withHeadroom(ctx context.Context) (context.Context, context.CancelFunc) {
 	}
 	return context.WithDeadline(ctx, deadline.Add(-Headroom))
 }
+
+// Reporter logs and counts what a handler does for a fleet.
+type Reporter struct {
+	Log     *slog.Logger
+	Metrics *logging.Metrics // nil: no metrics
+}
+
+// Emit writes metrics with the fleet as their dimension ("" for none). A
+// metric that cannot be written is logged; it never fails the invocation.
+func (r Reporter) Emit(ctx context.Context, fleet string, ms ...logging.Metric) {
+	if r.Metrics == nil {
+		return
+	}
+	dims := map[string]string{}
+	if fleet != "" {
+		dims["Fleet"] = fleet
+	}
+	if err := r.Metrics.Emit(dims, ms...); err != nil {
+		r.Log.WarnContext(ctx, "metrics not written", "error", err)
+	}
+}
+
+// Once is the package's Once for a fleet's effect: a duplicate it drops is
+// logged and counted as the fleet's Duplicates metric.
+func (r Reporter) Once(ctx context.Context, claims Claims, ttl time.Duration, fleet, key string, effect func() error) error {
+	ran, err := Once(ctx, claims, key, ttl, effect)
+	if !ran && err == nil {
+		r.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
+		r.Emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
+	}
+	return err
+}

@@ -140,3 +140,29 @@ func TestEachLeavesHeadroomBeforeTheDeadline(t *testing.T) {
 		t.Errorf("handler deadline = %v, want %v (the Lambda deadline less the headroom)", got, want)
 	}
 }
+
+func TestReporterOnceLogsAndCountsDuplicates(t *testing.T) {
+	var out bytes.Buffer
+	r := invocation.Reporter{Log: logging.New(&out, slog.LevelInfo), Metrics: logging.NewMetrics(&out, "Stampkit", fixedClock{}.Now)}
+	store := memstore.New(fixedClock{})
+	for range 2 {
+		if err := r.Once(t.Context(), store, time.Hour, "web", "k", func() error { return nil }); err != nil {
+			t.Fatalf("Once: %v", err)
+		}
+	}
+	for _, want := range []string{`"msg":"duplicate delivery: already claimed"`, `"claim":"k"`, `"Duplicates":1`, `"Fleet":"web"`} {
+		if strings.Count(out.String(), want) != 1 {
+			t.Errorf("output has %d of %s, want 1:\n%s", strings.Count(out.String(), want), want, out.String())
+		}
+	}
+}
+
+func TestReporterEmitWithoutFleet(t *testing.T) {
+	var out bytes.Buffer
+	r := invocation.Reporter{Log: logging.New(io.Discard, slog.LevelInfo), Metrics: logging.NewMetrics(&out, "Stampkit", fixedClock{}.Now)}
+	r.Emit(t.Context(), "", logging.Metric{Name: "ImageBuildsFailed", Value: 1})
+	if !strings.Contains(out.String(), `"Dimensions":[[]]`) || strings.Contains(out.String(), "Fleet") {
+		t.Errorf("a metric with no fleet got %s, want no Fleet dimension", out.String())
+	}
+	(invocation.Reporter{Log: r.Log}).Emit(t.Context(), "web", logging.Metric{Name: "X", Value: 1}) // no Metrics: nothing, no panic
+}

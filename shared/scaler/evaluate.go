@@ -23,15 +23,9 @@ func StateKey(fleet string) string { return "scaler#" + fleet }
 // goes to Hold.LiveGroup.
 func HoldKey(fleet string) string { return "hold#" + fleet }
 
-// once runs effect unless another delivery already claimed key; a
-// duplicate is logged and counted.
+// once runs effect unless another delivery already claimed key.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
-	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
-	if !ran && err == nil {
-		h.Log.InfoContext(ctx, "duplicate delivery: effect already claimed", "claim", key)
-		h.emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-	}
-	return err
+	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, effect)
 }
 
 // evaluate decides on one signal for fleet and applies the decision, once
@@ -131,12 +125,11 @@ func (h *Handler) serving(ctx context.Context, fleet config.Fleet) (string, erro
 }
 
 func (h *Handler) emit(ctx context.Context, fleet string, ms ...logging.Metric) {
-	if h.Metrics == nil {
-		return
-	}
-	if err := h.Metrics.Emit(map[string]string{"Fleet": fleet}, ms...); err != nil {
-		h.Log.WarnContext(ctx, "metrics not written", "error", err)
-	}
+	h.report().Emit(ctx, fleet, ms...)
+}
+
+func (h *Handler) report() invocation.Reporter {
+	return invocation.Reporter{Log: h.Log, Metrics: h.Metrics}
 }
 
 func boolMetric(b bool) float64 {

@@ -339,15 +339,9 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 	return config.Fleet{}, false
 }
 
-// once runs effect unless another delivery already claimed key; a
-// duplicate is logged and counted.
+// once runs effect unless another delivery already claimed key.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
-	ran, err := invocation.Once(ctx, h.Store, key, ClaimTTL, effect)
-	if !ran && err == nil {
-		h.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
-		h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
-	}
-	return err
+	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, effect)
 }
 
 // load reads the fleet's rollout record; a fleet that never had one gets a
@@ -366,15 +360,15 @@ func (h *Handler) load(ctx context.Context, fleet string) (rollout.State, int64,
 	return s, version, nil
 }
 
+// emit writes metrics for fleet (nil: none).
 func (h *Handler) emit(ctx context.Context, fleet *config.Fleet, ms ...logging.Metric) {
-	if h.Metrics == nil || len(ms) == 0 {
-		return
-	}
-	dims := map[string]string{}
+	name := ""
 	if fleet != nil {
-		dims["Fleet"] = fleet.Name
+		name = fleet.Name
 	}
-	if err := h.Metrics.Emit(dims, ms...); err != nil {
-		h.Log.WarnContext(ctx, "metrics not written", "error", err)
-	}
+	h.report().Emit(ctx, name, ms...)
+}
+
+func (h *Handler) report() invocation.Reporter {
+	return invocation.Reporter{Log: h.Log, Metrics: h.Metrics}
 }
