@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // KeyPrefix starts the state-table key of every fleet's rollout record and
@@ -183,6 +185,26 @@ func (s State) Serving(fleetGroup string) string {
 
 // Holds reports whether the rollout holds the fleet against scale-in.
 func (s State) Holds() bool { return s.Active() }
+
+// HoldGrace is how long past a rollout's next wake-up its hold on the fleet
+// lasts: a rollout whose function stopped waking releases the fleet by
+// itself.
+const HoldGrace = 15 * time.Minute
+
+// Hold returns the rollout's hold on the fleet's scaling, nil when it has
+// none: while it runs, scale-in pauses and capacity goes to the group that
+// serves. The scaler derives it from the record, so the two can never
+// disagree.
+func (s State) Hold(fleetGroup string) *scaling.Hold {
+	if !s.Holds() {
+		return nil
+	}
+	base := s.WakeAt
+	if base.IsZero() {
+		base = s.Started
+	}
+	return &scaling.Hold{Rollout: s.ID, LiveGroup: s.Serving(fleetGroup), Until: base.Add(HoldGrace)}
+}
 
 func (s State) clone() State {
 	n := s

@@ -3,6 +3,7 @@ package scaler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,12 +17,6 @@ import (
 
 // StateKey is the state-table key of a fleet's scaler state.
 func StateKey(fleet string) string { return "scaler#" + fleet }
-
-// HoldKey is the state-table key of a fleet's rollout hold: a JSON
-// scaling.Hold the rollout function writes while it moves the fleet and the
-// scaler only reads. While the hold lasts, scale-in pauses and scale-out
-// goes to Hold.LiveGroup.
-func HoldKey(fleet string) string { return "hold#" + fleet }
 
 // once runs effect unless another delivery already claimed key.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
@@ -37,47 +32,33 @@ func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.
 
 func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Signal) error {
 	started := time.Now()
-	data, version, err := h.Store.Load(ctx, StateKey(fleet.Name))
-	if err != nil {
-		return fmt.Errorf("loading state of fleet %s: %w", fleet.Name, err)
-	}
-	var state scaling.State
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &state); err != nil {
-			return fmt.Errorf("decoding state of fleet %s: %w", fleet.Name, err)
-		}
-	}
-	hold, err := h.hold(ctx, fleet.Name)
+	state, version, err := h.state(ctx, fleet.Name)
 	if err != nil {
 		return err
 	}
-	group, err := h.serving(ctx, fleet)
+	ro, err := h.rollout(ctx, fleet.Name)
 	if err != nil {
 		return err
 	}
-	now := h.Clock.Now()
-	if hold.Active(now) && hold.LiveGroup != "" {
-		group = hold.LiveGroup
-	}
+	// After a blue/green promotion the peer group serves, and while a
+	// rollout runs it holds scale-in on the group it keeps serving.
+	group := ro.Serving(fleet.Group)
 	ctx = logging.With(ctx, "asg_name", group)
 	capacity, err := h.Groups.Capacity(ctx, group)
 	if err != nil {
 		return fmt.Errorf("reading capacity of %s: %w", group, err)
 	}
 
-	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: hold})
+	now := h.Clock.Now()
+	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: ro.Hold(fleet.Group)})
 	if d.Action != scaling.None && !fleet.DryRun {
 		if err := h.Groups.SetDesiredCapacity(ctx, group, d.To); err != nil {
 			return fmt.Errorf("setting desired capacity of %s to %d: %w", group, d.To, err)
 		}
 	}
 	if d.Outcome != scaling.Stale && !fleet.DryRun {
-		buf, err := json.Marshal(next)
-		if err != nil {
-			return fmt.Errorf("encoding state of fleet %s: %w", fleet.Name, err)
-		}
-		if err := h.Store.Save(ctx, StateKey(fleet.Name), buf, version); err != nil {
-			return fmt.Errorf("saving state of fleet %s: %w", fleet.Name, err)
+		if err := h.save(ctx, fleet.Name, next, version); err != nil {
+			return err
 		}
 	}
 	h.Log.InfoContext(ctx, "scaling decision",
@@ -91,37 +72,64 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	return nil
 }
 
-func (h *Handler) hold(ctx context.Context, fleet string) (*scaling.Hold, error) {
-	data, _, err := h.Store.Load(ctx, HoldKey(fleet))
+func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64, error) {
+	data, version, err := h.Store.Load(ctx, StateKey(fleet))
 	if err != nil {
-		return nil, fmt.Errorf("loading rollout hold of fleet %s: %w", fleet, err)
+		return scaling.State{}, 0, fmt.Errorf("loading state of fleet %s: %w", fleet, err)
 	}
-	if len(data) == 0 {
-		return nil, nil
+	var state scaling.State
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &state); err != nil {
+			return scaling.State{}, 0, fmt.Errorf("decoding state of fleet %s: %w", fleet, err)
+		}
 	}
-	var hold scaling.Hold
-	if err := json.Unmarshal(data, &hold); err != nil {
-		return nil, fmt.Errorf("decoding rollout hold of fleet %s: %w", fleet, err)
-	}
-	return &hold, nil
+	return state, version, nil
 }
 
-// serving returns the group that serves the fleet: after a blue/green
-// rollout the peer group may have taken over from the configured one, and
-// the fleet's rollout record says so.
-func (h *Handler) serving(ctx context.Context, fleet config.Fleet) (string, error) {
-	data, _, err := h.Store.Load(ctx, rollout.Key(fleet.Name))
-	if err != nil {
-		return "", fmt.Errorf("loading rollout record of fleet %s: %w", fleet.Name, err)
+// saveAttempts bounds the merge-and-save rounds against concurrent deciders.
+const saveAttempts = 3
+
+// save stores the state a decision left. The decision's effect is already
+// applied, so losing the version race to another decision must not fail
+// the invocation (its retry would apply the effect again): the two states
+// are merged and saved over the newer one instead.
+func (h *Handler) save(ctx context.Context, fleet string, next scaling.State, version int64) error {
+	var err error
+	for range saveAttempts {
+		buf, merr := json.Marshal(next)
+		if merr != nil {
+			return fmt.Errorf("encoding state of fleet %s: %w", fleet, merr)
+		}
+		if err = h.Store.Save(ctx, StateKey(fleet), buf, version); err == nil {
+			return nil
+		}
+		cur, curVersion, lerr := h.state(ctx, fleet)
+		if lerr != nil {
+			return errors.Join(fmt.Errorf("saving state of fleet %s: %w", fleet, err), lerr)
+		}
+		if curVersion == version {
+			break // not a lost race: the store itself failed
+		}
+		h.Log.InfoContext(ctx, "scaler state changed under the decision; merging", "loaded_version", version, "stored_version", curVersion)
+		next, version = next.Merge(cur), curVersion
 	}
-	if len(data) == 0 {
-		return fleet.Group, nil
+	return fmt.Errorf("saving state of fleet %s: %w", fleet, err)
+}
+
+// rollout loads the fleet's rollout record: the zero State when the fleet
+// never rolled out.
+func (h *Handler) rollout(ctx context.Context, fleet string) (rollout.State, error) {
+	data, _, err := h.Store.Load(ctx, rollout.Key(fleet))
+	if err != nil {
+		return rollout.State{}, fmt.Errorf("loading rollout record of fleet %s: %w", fleet, err)
 	}
 	var st rollout.State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return "", fmt.Errorf("decoding rollout record of fleet %s: %w", fleet.Name, err)
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &st); err != nil {
+			return rollout.State{}, fmt.Errorf("decoding rollout record of fleet %s: %w", fleet, err)
+		}
 	}
-	return st.Serving(fleet.Group), nil
+	return st, nil
 }
 
 func (h *Handler) emit(ctx context.Context, fleet string, ms ...logging.Metric) {

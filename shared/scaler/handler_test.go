@@ -247,9 +247,15 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 func TestRolloutHoldRoutesScaleOutAndPausesScaleIn(t *testing.T) {
 	r := newRig(t, false)
-	hold, _ := json.Marshal(scaling.Hold{Rollout: "r1", LiveGroup: "web-green", Until: t0.Add(time.Hour)})
-	if err := r.store.Save(t.Context(), scaler.HoldKey("web"), hold, 0); err != nil {
-		t.Fatalf("writing hold: %v", err)
+	// A blue/green rollout retaining the old group: green serves, and the
+	// rollout wakes again in 45 minutes, so its hold lasts past the low alarm.
+	rec, _ := json.Marshal(rollout.State{
+		Fleet: "web", ID: "r1", Strategy: rollout.StrategyBlueGreen, Phase: rollout.PhaseRetain,
+		From: rollout.Side{Group: "web-asg"}, To: rollout.Side{Group: "web-green"},
+		WakeAt: t0.Add(45 * time.Minute),
+	})
+	if err := r.store.Save(t.Context(), rollout.Key("web"), rec, 0); err != nil {
+		t.Fatalf("writing rollout record: %v", err)
 	}
 	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -321,5 +327,57 @@ func TestScalesTheGroupARolloutLeftServing(t *testing.T) {
 	}
 	if got, want := strings.Join(r.groups.sets, ","), "web-green=5"; got != want {
 		t.Errorf("capacity changes = %q, want %q", got, want)
+	}
+}
+
+// racingStore lets another decision save the fleet's scaler state between
+// this decision's load and its save, once.
+type racingStore struct {
+	*memstore.Store
+	rival scaling.State
+	raced bool
+}
+
+func (s *racingStore) Save(ctx context.Context, key string, data []byte, version int64) error {
+	if key == scaler.StateKey("web") && !s.raced {
+		s.raced = true
+		buf, _ := json.Marshal(s.rival)
+		if err := s.Store.Save(ctx, key, buf, version); err != nil {
+			return err
+		}
+	}
+	return s.Store.Save(ctx, key, data, version)
+}
+
+func TestLostSaveRaceMergesInsteadOfRepeatingTheChange(t *testing.T) {
+	r := newRig(t, false)
+	rival := scaling.State{Seen: map[string]time.Time{"web-high": t0.Add(-20 * time.Minute)}}
+	store := &racingStore{Store: r.store, rival: rival}
+	r.h.Store = store
+	low := t0.Add(-10 * time.Minute) // held past ScaleInHold
+	if err := r.handle(t, alarmEvent("e1", "web-low", "ALARM", low, 5, 30)); err != nil {
+		t.Fatalf("Handle: %v (an applied change must not fail on a lost save race)", err)
+	}
+	if !store.raced {
+		t.Fatal("the rival decision never saved: the test proves nothing")
+	}
+	// A re-evaluation a second later must see the scale-in and its cooldown.
+	r.clock.now = t0.Add(time.Second)
+	if err := r.handle(t, alarmEvent("e2", "web-low", "ALARM", low, 5, 30)); err != nil {
+		t.Fatalf("second Handle: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-asg=3"; got != want {
+		t.Errorf("capacity changes = %q, want %q", got, want)
+	}
+	data, _, err := r.store.Load(t.Context(), scaler.StateKey("web"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var got scaling.State
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("decoding state: %v", err)
+	}
+	if !got.LastScaleIn.Equal(t0) || !got.Seen["web-high"].Equal(rival.Seen["web-high"]) || !got.Seen["web-low"].Equal(low) {
+		t.Errorf("stored state = %+v; want the scale-in at %s merged with the rival's web-high signal", got, t0.Format(time.Kitchen))
 	}
 }

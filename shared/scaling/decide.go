@@ -211,3 +211,28 @@ func (s State) withSeen(alarm string, since time.Time) State {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Merge returns what two decisions taken from the same loaded state both
+// remember: the later scale-out (with the capacity it started from), the
+// later scale-in and each alarm's newest signal. A decision whose effect is
+// already applied but whose save lost a race merges instead of being
+// retried, because a retry would apply the effect a second time.
+func (s State) Merge(o State) State {
+	m := s
+	if o.LastScaleOut.After(m.LastScaleOut) {
+		m.LastScaleOut, m.OutFrom = o.LastScaleOut, o.OutFrom
+	}
+	if o.LastScaleIn.After(m.LastScaleIn) {
+		m.LastScaleIn = o.LastScaleIn
+	}
+	m.Seen = maps.Clone(s.Seen)
+	for alarm, since := range o.Seen {
+		if m.Seen == nil {
+			m.Seen = map[string]time.Time{}
+		}
+		if cur, ok := m.Seen[alarm]; !ok || since.After(cur) {
+			m.Seen[alarm] = since
+		}
+	}
+	return m
+}

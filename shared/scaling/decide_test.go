@@ -330,3 +330,52 @@ func TestDecideTickStormDoesNotOverScale(t *testing.T) {
 		t.Errorf("desired after 10 ticks = %d, want 5 (one step)", g.Desired)
 	}
 }
+
+func TestStateMerge(t *testing.T) {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	tests := []struct {
+		name       string
+		mine, them scaling.State
+		want       scaling.State
+	}{
+		{
+			name: "empty with empty",
+		},
+		{
+			name: "later scale-out wins with its base",
+			mine: scaling.State{LastScaleOut: at(1), OutFrom: 4},
+			them: scaling.State{LastScaleOut: at(2), OutFrom: 6},
+			want: scaling.State{LastScaleOut: at(2), OutFrom: 6},
+		},
+		{
+			name: "own later scale-out kept",
+			mine: scaling.State{LastScaleOut: at(3), OutFrom: 4},
+			them: scaling.State{LastScaleOut: at(2), OutFrom: 6, LastScaleIn: at(1)},
+			want: scaling.State{LastScaleOut: at(3), OutFrom: 4, LastScaleIn: at(1)},
+		},
+		{
+			name: "newest signal per alarm",
+			mine: scaling.State{Seen: map[string]time.Time{"high": at(5), "low": at(1)}},
+			them: scaling.State{Seen: map[string]time.Time{"high": at(4), "low": at(2), "other": at(3)}},
+			want: scaling.State{Seen: map[string]time.Time{"high": at(5), "low": at(2), "other": at(3)}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.mine.Merge(tt.them)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Merge (-want +got):\n%s", diff)
+			}
+			if back := tt.them.Merge(tt.mine); !cmp.Equal(back.Seen, got.Seen) || !back.LastScaleIn.Equal(got.LastScaleIn) {
+				t.Errorf("Merge is not symmetric on Seen/LastScaleIn: %+v vs %+v", back, got)
+			}
+		})
+	}
+	t.Run("does not alias", func(t *testing.T) {
+		mine := scaling.State{Seen: map[string]time.Time{"high": at(1)}}
+		mine.Merge(scaling.State{Seen: map[string]time.Time{"high": at(2)}})
+		if !mine.Seen["high"].Equal(at(1)) {
+			t.Errorf("Merge changed its receiver's Seen: %v", mine.Seen)
+		}
+	})
+}

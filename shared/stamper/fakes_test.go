@@ -23,7 +23,6 @@ import (
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/memstore"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaler"
 	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 	"github.com/stampkit/stampkit/shared/stamper"
@@ -559,21 +558,11 @@ func (hs *harness) state(t *testing.T) (rollout.State, int64) {
 	return s, v
 }
 
-// hold loads the scaler's hold record.
+// hold is the hold the scaler derives from the fleet's rollout record.
 func (hs *harness) hold(t *testing.T) *scaling.Hold {
 	t.Helper()
-	data, _, err := hs.store.Load(t.Context(), scaler.HoldKey(fleetName))
-	if err != nil {
-		t.Fatalf("Load hold: %v", err)
-	}
-	if len(data) == 0 {
-		return nil
-	}
-	var h scaling.Hold
-	if err := json.Unmarshal(data, &h); err != nil {
-		t.Fatalf("decoding hold: %v", err)
-	}
-	return &h
+	s, _ := hs.state(t)
+	return s.Hold(blueASG)
 }
 
 // metric sums the values of the named metric in the EMF output.

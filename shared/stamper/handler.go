@@ -11,10 +11,10 @@
 // promote it. A build that failed is logged and counted, never rolled out.
 //
 // State: one record per fleet under rollout.Key, saved with a version check
-// (the rollout lock). While a rollout runs, the record scaler.HoldKey holds
-// a scaling.Hold: the scaler pauses scale-in and scales the group
-// State.Serving names. The hold's Until runs HoldGrace past the next
-// wake-up, so a rollout whose function stopped releases the fleet by itself.
+// (the rollout lock). The scaler reads the same record: while a rollout
+// runs it pauses scale-in and scales the group State.Serving names, until
+// rollout.HoldGrace past the next wake-up, so a rollout whose function
+// stopped releases the fleet by itself.
 //
 // Effects are idempotent setters (weights, sizes, default version,
 // parameter) or made idempotent (the launch template version by a client
@@ -46,10 +46,6 @@ import (
 // ClaimTTL is how long a claim outlives its effect. EventBridge retries a
 // delivery for up to 24 hours, so a duplicate can arrive that late.
 const ClaimTTL = 25 * time.Hour
-
-// HoldGrace is how long past a rollout's next wake-up its hold on the fleet
-// lasts.
-const HoldGrace = 15 * time.Minute
 
 // maxInlineSteps bounds the steps one invocation takes when a step is due
 // at once (it needs an action's result or a fresh look).

@@ -94,8 +94,8 @@ func TestRollingSucceedsOnRefreshEvent(t *testing.T) {
 	hs.handle(t, refreshEvent(t, "ev-2", event.DetailTypeRefreshSucceeded, "refresh-1"))
 	wantEffects(t, hs, "SetLaunchTemplateVersion web-blue lt-0123 4")
 	wantPhase(t, hs, rollout.PhaseDone, rollout.Succeeded)
-	if h := hs.hold(t); h == nil || h.Active(hs.clock.Now()) {
-		t.Errorf("hold after success: got %+v, want one that has ended", h)
+	if h := hs.hold(t); h.Active(hs.clock.Now()) {
+		t.Errorf("hold after success: got %+v, want none", h)
 	}
 	if got := hs.metric(t, "RolloutsSucceeded"); got != 1 {
 		t.Errorf("RolloutsSucceeded: got %v, want 1", got)
@@ -456,8 +456,8 @@ func TestBlueGreenAlarmRollsBack(t *testing.T) {
 	if !strings.Contains(s.Reason, alarm5xx) {
 		t.Errorf("reason %q: want the alarm", s.Reason)
 	}
-	if h := hs.hold(t); h == nil || h.Active(hs.clock.Now()) {
-		t.Errorf("hold after the rollback: got %+v, want ended", h)
+	if h := hs.hold(t); h.Active(hs.clock.Now()) {
+		t.Errorf("hold after the rollback: got %+v, want none", h)
 	}
 }
 

@@ -16,8 +16,6 @@ import (
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaler"
-	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 )
 
@@ -98,9 +96,6 @@ func (h *Handler) startQueued(ctx context.Context, fleet config.Fleet, s rollout
 
 // save writes the scaler's hold, schedules the wake-up and saves the state.
 func (h *Handler) save(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
-	if err := h.hold(ctx, fleet, s); err != nil {
-		return err
-	}
 	key := rollout.Key(fleet.Name)
 	if s.Active() {
 		if err := h.Scheduler.WakeAt(ctx, key, s.WakeAt); err != nil {
@@ -113,51 +108,6 @@ func (h *Handler) save(ctx context.Context, fleet config.Fleet, s rollout.State,
 	}
 	if err := h.Store.Save(ctx, key, buf, version); err != nil {
 		return fmt.Errorf("saving rollout of fleet %s: %w", fleet.Name, err)
-	}
-	return nil
-}
-
-// hold writes the scaling.Hold the scaler reads: while a rollout runs, it
-// lasts HoldGrace past the next wake-up and names the group that serves;
-// once it ends, a live hold is cut short. The hold is written before the
-// state because it is derived from it and expires by itself.
-func (h *Handler) hold(ctx context.Context, fleet config.Fleet, s rollout.State) error {
-	key := scaler.HoldKey(fleet.Name)
-	data, version, err := h.Store.Load(ctx, key)
-	if err != nil {
-		return fmt.Errorf("loading rollout hold of fleet %s: %w", fleet.Name, err)
-	}
-	var cur *scaling.Hold
-	if len(data) > 0 {
-		cur = &scaling.Hold{}
-		if err := json.Unmarshal(data, cur); err != nil {
-			return fmt.Errorf("decoding rollout hold of fleet %s: %w", fleet.Name, err)
-		}
-	}
-	now := h.Clock.Now()
-	var want scaling.Hold
-	switch {
-	case s.Holds():
-		until := s.WakeAt
-		if until.Before(now) {
-			until = now
-		}
-		want = scaling.Hold{Rollout: s.ID, LiveGroup: s.Serving(fleet.Group), Until: until.Add(HoldGrace)}
-	case cur.Active(now):
-		want = *cur
-		want.Until = now
-	default:
-		return nil
-	}
-	if cur != nil && *cur == want {
-		return nil
-	}
-	buf, err := json.Marshal(want)
-	if err != nil {
-		return fmt.Errorf("encoding rollout hold of fleet %s: %w", fleet.Name, err)
-	}
-	if err := h.Store.Save(ctx, key, buf, version); err != nil {
-		return fmt.Errorf("saving rollout hold of fleet %s: %w", fleet.Name, err)
 	}
 	return nil
 }

@@ -33,8 +33,6 @@ import (
 	"github.com/stampkit/stampkit/shared/imagebuilder"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaler"
-	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 	"github.com/stampkit/stampkit/shared/stamper"
 )
@@ -360,11 +358,10 @@ func TestScriptedBlueGreenWithRollback(t *testing.T) {
 	if s.BlueDesired != 0 || s.GreenDesired != awstest.FleetDesired {
 		t.Fatalf("promoted: got %s; want blue x0, green x%d", s, awstest.FleetDesired)
 	}
-	// The scaler's hold, in DynamoDB, now sends scale-outs to green.
-	data, _, err := w.h.Store.Load(t.Context(), scaler.HoldKey(emuFleet))
-	var hold scaling.Hold
-	if err != nil || json.Unmarshal(data, &hold) != nil || hold.LiveGroup != emuGreen || !hold.Active(w.clock.Now()) {
-		t.Fatalf("hold while retaining: got %s (%v), want an active hold on %s", data, err, emuGreen)
+	// The rollout record, in DynamoDB, now holds the fleet on green: the
+	// scaler sends scale-outs there.
+	if hold := w.state(t).Hold(w.fleet.GroupName); hold == nil || hold.LiveGroup != emuGreen || !hold.Active(w.clock.Now()) {
+		t.Fatalf("hold while retaining: got %+v, want an active hold on %s", hold, emuGreen)
 	}
 	w.tick(t)
 	s = log("retention over")

@@ -1,0 +1,50 @@
+package rollout_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+func TestStateHold(t *testing.T) {
+	bg := func(phase rollout.Phase, wake time.Time) rollout.State {
+		return rollout.State{
+			ID: "r1", Strategy: rollout.StrategyBlueGreen, Phase: phase, Started: t0,
+			From: rollout.Side{Group: blue}, To: rollout.Side{Group: green}, WakeAt: wake,
+		}
+	}
+	tests := []struct {
+		name  string
+		state rollout.State
+		want  *scaling.Hold
+	}{
+		{name: "never rolled out", state: rollout.State{}},
+		{name: "ended on green", state: rollout.State{ID: "r1", Phase: rollout.PhaseDone, Live: green}},
+		{
+			name:  "shifting holds the old group",
+			state: bg(rollout.PhaseShift, t0.Add(time.Minute)),
+			want:  &scaling.Hold{Rollout: "r1", LiveGroup: blue, Until: t0.Add(time.Minute + rollout.HoldGrace)},
+		},
+		{
+			name:  "retaining holds the new group",
+			state: bg(rollout.PhaseRetain, t0.Add(time.Hour)),
+			want:  &scaling.Hold{Rollout: "r1", LiveGroup: green, Until: t0.Add(time.Hour + rollout.HoldGrace)},
+		},
+		{
+			name:  "no wake-up yet runs from the start",
+			state: bg(rollout.PhaseStamp, time.Time{}),
+			want:  &scaling.Hold{Rollout: "r1", LiveGroup: blue, Until: t0.Add(rollout.HoldGrace)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.state.Hold(blue)); diff != "" {
+				t.Errorf("Hold (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
