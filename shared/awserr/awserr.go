@@ -7,12 +7,9 @@
 package awserr
 
 import (
-	"context"
 	"errors"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 )
 
@@ -54,23 +51,6 @@ var conflictCodes = map[string]bool{
 	"ResourceContention":              true, // Auto Scaling, concurrent update
 	"ParameterAlreadyExists":          true, // SSM Put without overwrite
 	"IncorrectInstanceState":          true, // EC2
-}
-
-// transientCodes are server-side failures that the same request may survive
-// when sent again later.
-var transientCodes = map[string]bool{
-	"RequestTimeout":               true,
-	"RequestTimeoutException":      true,
-	"InternalError":                true,
-	"InternalFailure":              true,
-	"InternalServerError":          true,
-	"InternalServiceError":         true,
-	"ServiceUnavailable":           true,
-	"ServiceUnavailableException":  true,
-	"Unavailable":                  true,
-	"ResourceContention":           true,
-	"ScalingActivityInProgress":    true,
-	"TransactionConflictException": true,
 }
 
 // Code returns the AWS error code of err, or "" when err carries none.
@@ -128,25 +108,4 @@ func IsNoActiveLifecycleAction(err error) bool {
 		return false
 	}
 	return strings.Contains(strings.ToLower(ae.ErrorMessage()), "no active lifecycle action found")
-}
-
-// IsRetryable reports whether sending the same request again later may
-// succeed: throttling, transient server faults, a busy resource, or a
-// connection-level failure the SDK itself classes as retryable. A cancelled or
-// expired context is never retryable.
-func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code := ae.ErrorCode()
-		if throttleCodes[code] || transientCodes[code] {
-			return true
-		}
-		if ae.ErrorFault() == smithy.FaultServer {
-			return true
-		}
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }

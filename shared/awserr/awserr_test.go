@@ -18,7 +18,7 @@ func apiErr(code, msg string) error {
 
 // want lists which classifiers must say true; every other one must say false.
 type want struct {
-	throttled, notFound, conflict, retryable, noAction bool
+	throttled, notFound, conflict, noAction bool
 }
 
 func TestClassify(t *testing.T) {
@@ -29,11 +29,11 @@ func TestClassify(t *testing.T) {
 	}{
 		{"nil", nil, want{}},
 		{"plain error", errors.New("boom"), want{}},
-		{"throttling query", apiErr("Throttling", "Rate exceeded"), want{throttled: true, retryable: true}},
-		{"throttling json", apiErr("ThrottlingException", "Rate exceeded"), want{throttled: true, retryable: true}},
-		{"ec2 request limit", apiErr("RequestLimitExceeded", "Request limit exceeded."), want{throttled: true, retryable: true}},
-		{"too many requests", apiErr("TooManyRequestsException", ""), want{throttled: true, retryable: true}},
-		{"dynamo throughput", apiErr("ProvisionedThroughputExceededException", ""), want{throttled: true, retryable: true}},
+		{"throttling query", apiErr("Throttling", "Rate exceeded"), want{throttled: true}},
+		{"throttling json", apiErr("ThrottlingException", "Rate exceeded"), want{throttled: true}},
+		{"ec2 request limit", apiErr("RequestLimitExceeded", "Request limit exceeded."), want{throttled: true}},
+		{"too many requests", apiErr("TooManyRequestsException", ""), want{throttled: true}},
+		{"dynamo throughput", apiErr("ProvisionedThroughputExceededException", ""), want{throttled: true}},
 		{"asg quota is not throttling", apiErr("LimitExceeded", "max groups"), want{}},
 		{"ec2 ami not found", apiErr("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), want{notFound: true}},
 		{"ec2 lt version not found", apiErr("InvalidLaunchTemplateId.VersionNotFound", ""), want{notFound: true}},
@@ -50,12 +50,12 @@ func TestClassify(t *testing.T) {
 		{"lifecycle text under other code", apiErr("InvalidParameter", "No active Lifecycle Action found"), want{}},
 		{"conditional check", apiErr("ConditionalCheckFailedException", "The conditional request failed"), want{conflict: true}},
 		{"typed conditional check", &types.ConditionalCheckFailedException{Message: new("The conditional request failed")}, want{conflict: true}},
-		{"scaling in progress", apiErr("ScalingActivityInProgress", ""), want{conflict: true, retryable: true}},
+		{"scaling in progress", apiErr("ScalingActivityInProgress", ""), want{conflict: true}},
 		{"resource in use", apiErr("ResourceInUse", ""), want{conflict: true}},
 		{"refresh in progress", apiErr("InstanceRefreshInProgress", ""), want{conflict: true}},
-		{"internal error", apiErr("InternalError", ""), want{retryable: true}},
-		{"service unavailable", apiErr("ServiceUnavailable", ""), want{retryable: true}},
-		{"unknown server fault", &smithy.GenericAPIError{Code: "Weird", Fault: smithy.FaultServer}, want{retryable: true}},
+		{"internal error", apiErr("InternalError", ""), want{}},
+		{"service unavailable", apiErr("ServiceUnavailable", ""), want{}},
+		{"unknown server fault", &smithy.GenericAPIError{Code: "Weird", Fault: smithy.FaultServer}, want{}},
 		{"canceled", context.Canceled, want{}},
 		{"deadline", fmt.Errorf("calling: %w", context.DeadlineExceeded), want{}},
 	}
@@ -72,7 +72,6 @@ func TestClassify(t *testing.T) {
 					throttled: awserr.IsThrottled(err),
 					notFound:  awserr.IsNotFound(err),
 					conflict:  awserr.IsConflict(err),
-					retryable: awserr.IsRetryable(err),
 					noAction:  awserr.IsNoActiveLifecycleAction(err),
 				}
 				if got != tc.want {

@@ -76,22 +76,12 @@ type Alarm struct {
 // Alarms reads the named metric and composite alarms. Unknown names are
 // skipped, not errors; no names returns none.
 func (a *Adapter) Alarms(ctx context.Context, names []string) ([]Alarm, error) {
-	return a.describe(ctx, names, "")
-}
-
-// InAlarm reads those of the named alarms that are in the ALARM state.
-func (a *Adapter) InAlarm(ctx context.Context, names []string) ([]Alarm, error) {
-	return a.describe(ctx, names, types.StateValueAlarm)
-}
-
-func (a *Adapter) describe(ctx context.Context, names []string, state types.StateValue) ([]Alarm, error) {
 	var alarms []Alarm
 	// An empty AlarmNames would describe every alarm in the account.
 	for chunk := range slices.Chunk(names, maxNames) {
 		p := cloudwatch.NewDescribeAlarmsPaginator(a.api, &cloudwatch.DescribeAlarmsInput{
 			AlarmNames: chunk,
 			AlarmTypes: []types.AlarmType{types.AlarmTypeMetricAlarm, types.AlarmTypeCompositeAlarm},
-			StateValue: state,
 		})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
@@ -106,17 +96,7 @@ func (a *Adapter) describe(ctx context.Context, names []string, state types.Stat
 			}
 		}
 	}
-	if state == "" {
-		return alarms, nil
-	}
-	// Filter again: the emulator ignores StateValue when AlarmNames is set.
-	kept := alarms[:0]
-	for _, al := range alarms {
-		if al.State == string(state) {
-			kept = append(kept, al)
-		}
-	}
-	return kept, nil
+	return alarms, nil
 }
 
 func metricAlarm(m types.MetricAlarm) Alarm {

@@ -67,12 +67,12 @@ func TestAlarmsEmulator(t *testing.T) {
 	a := cwalarm.New(c)
 	ctx := t.Context()
 
-	got, err := a.InAlarm(ctx, []string{"web-cpu-high", "web-cpu-low", "missing"})
+	got, err := a.Alarms(ctx, []string{"web-cpu-high", "missing"})
 	if err != nil {
-		t.Fatalf("InAlarm: %v", err)
+		t.Fatalf("Alarms: %v", err)
 	}
 	if len(got) != 1 {
-		t.Fatalf("InAlarm: got %v, want only web-cpu-high", names(got))
+		t.Fatalf("Alarms: got %v, want only web-cpu-high (unknown names skipped)", names(got))
 	}
 	want := cwalarm.Alarm{
 		Name: "web-cpu-high", State: cwalarm.StateAlarm, StateReason: "test drove it",
@@ -80,7 +80,7 @@ func TestAlarmsEmulator(t *testing.T) {
 		ComparisonOperator: "GreaterThanThreshold", Period: time.Minute, EvaluationPeriods: 3, DatapointsToAlarm: 3,
 	}
 	if diff := cmp.Diff(want, got[0], cmpopts.IgnoreFields(cwalarm.Alarm{}, "ARN", "StateUpdated", "StateTransitioned")); diff != "" {
-		t.Errorf("InAlarm mismatch (-want +got):\n%s", diff)
+		t.Errorf("Alarms mismatch (-want +got):\n%s", diff)
 	}
 	if got[0].ARN == "" || got[0].StateUpdated.Before(before) {
 		t.Errorf("ARN %q, state updated %s: want an ARN and an update after %s", got[0].ARN, got[0].StateUpdated, before)
@@ -97,24 +97,6 @@ func TestAlarmsEmulator(t *testing.T) {
 	none, err := a.Alarms(ctx, nil)
 	if err != nil || len(none) != 0 {
 		t.Errorf("Alarms(nil): got %v, %v, want none (not every alarm in the account)", names(none), err)
-	}
-}
-
-// TestEmulatorIgnoresStateFilterWithNames proves why InAlarm filters on its
-// side too: moto ignores StateValue when AlarmNames is given; CloudWatch
-// applies both.
-func TestEmulatorIgnoresStateFilterWithNames(t *testing.T) {
-	cfg := emu.Fresh(t)
-	c := cloudwatch.NewFromConfig(cfg)
-	putAlarm(t, c, "web-cpu-low", 20)
-	out, err := c.DescribeAlarms(t.Context(), &cloudwatch.DescribeAlarmsInput{
-		AlarmNames: []string{"web-cpu-low"}, StateValue: types.StateValueAlarm,
-	})
-	if err != nil {
-		t.Fatalf("DescribeAlarms: %v", err)
-	}
-	if len(out.MetricAlarms) != 1 {
-		t.Errorf("moto quirk gone? DescribeAlarms(names, ALARM) of an OK alarm: got %d alarms, want moto to return it anyway", len(out.MetricAlarms))
 	}
 }
 
@@ -138,21 +120,22 @@ func TestRequestsAndPaging(t *testing.T) {
 				CompositeAlarms: []types.CompositeAlarm{{AlarmName: aws.String("alarm-001"), StateValue: types.StateValueAlarm}},
 			}, nil
 		}
-		// The second chunk: an OK alarm the client-side filter drops.
+		// The second chunk: an OK alarm.
 		return &cloudwatch.DescribeAlarmsOutput{
 			MetricAlarms: []types.MetricAlarm{{AlarmName: aws.String("alarm-120"), StateValue: types.StateValueOk}},
 		}, nil
 	})
-	got, err := cwalarm.New(cloudwatch.NewFromConfig(stub.Config())).InAlarm(t.Context(), many)
+	got, err := cwalarm.New(cloudwatch.NewFromConfig(stub.Config())).Alarms(t.Context(), many)
 	if err != nil {
-		t.Fatalf("InAlarm: %v", err)
+		t.Fatalf("Alarms: %v", err)
 	}
 	want := []cwalarm.Alarm{
 		{Name: "alarm-000", State: cwalarm.StateAlarm},
 		{Name: "alarm-001", State: cwalarm.StateAlarm, Composite: true},
+		{Name: "alarm-120", State: cwalarm.StateOK},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("InAlarm mismatch (-want +got):\n%s", diff)
+		t.Errorf("Alarms mismatch (-want +got):\n%s", diff)
 	}
 	calls := stub.Calls()
 	if len(calls) != 3 {
@@ -160,9 +143,9 @@ func TestRequestsAndPaging(t *testing.T) {
 	}
 	alarmTypes := []types.AlarmType{types.AlarmTypeMetricAlarm, types.AlarmTypeCompositeAlarm}
 	wantIn := []any{
-		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[:100], AlarmTypes: alarmTypes, StateValue: types.StateValueAlarm},
-		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[:100], AlarmTypes: alarmTypes, StateValue: types.StateValueAlarm, NextToken: aws.String("p2")},
-		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[100:], AlarmTypes: alarmTypes, StateValue: types.StateValueAlarm},
+		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[:100], AlarmTypes: alarmTypes},
+		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[:100], AlarmTypes: alarmTypes, NextToken: aws.String("p2")},
+		&cloudwatch.DescribeAlarmsInput{AlarmNames: many[100:], AlarmTypes: alarmTypes},
 	}
 	var gotIn []any
 	for _, c := range calls {
