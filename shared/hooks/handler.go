@@ -52,10 +52,6 @@ const ClaimTTL = 49 * time.Hour
 // at once (a phase change that needs a fresh observation).
 const maxInlineSteps = 4
 
-// earlyTolerance is how early a wake-up may arrive and still be acted on;
-// an earlier one is a link in a chain of delays and is sent on.
-const earlyTolerance = time.Second
-
 // Handler is the lifecycle Lambda's handler.
 type Handler struct {
 	Config    config.Config
@@ -162,13 +158,8 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 		h.Log.InfoContext(ctx, "ignoring stale wake-up", "wake_at", s.WakeAt)
 		return nil
 	}
-	if now := h.Clock.Now(); now.Add(earlyTolerance).Before(t.At) {
-		// A wait longer than the queue's longest delay: send it on.
-		if err := h.Scheduler.WakeAt(ctx, t.Key, t.At); err != nil {
-			return fmt.Errorf("re-scheduling lifecycle action %s: %w", token, err)
-		}
-		h.Log.DebugContext(ctx, "early wake-up sent on", "early_by", t.At.Sub(now))
-		return nil
+	if early, err := invocation.ForwardEarly(ctx, h.Log, h.Scheduler, h.Clock.Now(), t); early || err != nil {
+		return err
 	}
 	fleet, ok := h.Config.FleetForGroup(r.Group)
 	if !ok {

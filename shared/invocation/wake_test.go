@@ -1,0 +1,62 @@
+package invocation_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
+)
+
+type wakeCall struct {
+	key string
+	at  time.Time
+}
+
+type fakeScheduler struct {
+	calls []wakeCall
+	err   error
+}
+
+func (f *fakeScheduler) WakeAt(_ context.Context, key string, at time.Time) error {
+	f.calls = append(f.calls, wakeCall{key, at})
+	return f.err
+}
+
+func TestForwardEarly(t *testing.T) {
+	due := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		now       time.Time
+		err       error
+		wantEarly bool
+		wantErr   bool
+	}{
+		{name: "due now", now: due},
+		{name: "late", now: due.Add(time.Minute)},
+		{name: "early within tolerance", now: due.Add(-invocation.EarlyTolerance)},
+		{name: "a link in a long wait", now: due.Add(-10 * time.Minute), wantEarly: true},
+		{name: "sending on fails", now: due.Add(-10 * time.Minute), err: errors.New("throttled"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &fakeScheduler{err: tt.err}
+			tick := &event.Tick{At: due, Key: "rollout#web"}
+			early, err := invocation.ForwardEarly(t.Context(), slog.New(slog.NewJSONHandler(io.Discard, nil)), s, tt.now, tick)
+			if early != tt.wantEarly || (err != nil) != tt.wantErr {
+				t.Fatalf("ForwardEarly = %v, %v; want %v, error %v", early, err, tt.wantEarly, tt.wantErr)
+			}
+			sent := tt.wantEarly || tt.wantErr
+			if want := []wakeCall{{"rollout#web", due}}; sent && (len(s.calls) != 1 || s.calls[0] != want[0]) {
+				t.Errorf("WakeAt calls = %v, want %v", s.calls, want)
+			}
+			if !sent && len(s.calls) != 0 {
+				t.Errorf("WakeAt calls = %v, want none", s.calls)
+			}
+		})
+	}
+}
