@@ -319,17 +319,20 @@ func checkScaling(f *fixture, d deployed, mf ManagedFleet, declared, got scaling
 		}
 		p := props(f.resources[id])
 		op := map[scaling.Direction]string{scaling.Out: "GreaterThanThreshold", scaling.In: "LessThanThreshold"}[w.Direction]
-		if p["Threshold"] != w.Trigger.Threshold || p["ComparisonOperator"] != op || p["MetricName"] != w.Trigger.Metric {
-			errs = append(errs, fmt.Errorf("rules[%d]: alarm %s is %v %v %v, want %s %s %g", i, id,
-				p["MetricName"], p["ComparisonOperator"], p["Threshold"], w.Trigger.Metric, op, w.Trigger.Threshold))
-		}
-		for _, dim := range asList(p["Dimensions"]) {
-			v, err := d.resolve(dim.(map[string]any)["Value"])
-			if err != nil {
-				return err
+		_, metrics := watchedMetrics(p)
+		for _, m := range metrics {
+			if p["Threshold"] != w.Trigger.Threshold || p["ComparisonOperator"] != op || m["MetricName"] != w.Trigger.Metric {
+				errs = append(errs, fmt.Errorf("rules[%d]: alarm %s is %v %v %v, want %s %s %g", i, id,
+					m["MetricName"], p["ComparisonOperator"], p["Threshold"], w.Trigger.Metric, op, w.Trigger.Threshold))
 			}
-			if strings.Contains(v, "${") || v == "" {
-				errs = append(errs, fmt.Errorf("rules[%d]: alarm %s dimension %v is not bound", i, id, dim))
+			for _, dim := range asList(m["Dimensions"]) {
+				v, err := d.resolve(dim.(map[string]any)["Value"])
+				if err != nil {
+					return err
+				}
+				if strings.Contains(v, "${") || v == "" {
+					errs = append(errs, fmt.Errorf("rules[%d]: alarm %s dimension %v is not bound", i, id, dim))
+				}
 			}
 		}
 	}

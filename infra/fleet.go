@@ -208,16 +208,19 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	// timeout: a launch nobody vouched for is abandoned, a termination
 	// always proceeds (an instance is never stranded in Terminating:Wait).
 	heartbeat := awscdk.Duration_Seconds(jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds()))
-	asg.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
-		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
-		DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
-		HeartbeatTimeout:    heartbeat,
-	})
-	asg.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
-		LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
-		DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
-		HeartbeatTimeout:    heartbeat,
-	})
+	addHooks := func(g awsautoscaling.AutoScalingGroup) {
+		g.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
+			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
+			DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
+			HeartbeatTimeout:    heartbeat,
+		})
+		g.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
+			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
+			DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
+			HeartbeatTimeout:    heartbeat,
+		})
+	}
+	addHooks(asg)
 
 	newTG := func(tgID string) elb.ApplicationTargetGroup {
 		return elb.NewApplicationTargetGroup(c, jsii.String(tgID), &elb.ApplicationTargetGroupProps{
@@ -243,12 +246,12 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	var peer awsautoscaling.AutoScalingGroup
 	if cfg.BlueGreen() {
 		// Empty until a rollout sizes it (no desired capacity, so a deploy
-		// never resets what the rollout set). It has no lifecycle hooks:
-		// the lifecycle Lambda finds a fleet by its configured group only
-		// (config.FleetForGroup) and would leave a peer launch to be
-		// abandoned; the rollout waits for green target health instead.
+		// never resets what the rollout set). Its launches are gated and
+		// its terminations drained like the group's: the lifecycle Lambda
+		// knows it as the fleet's peer (config.FleetForGroup).
 		peer = newGroup("PeerGroup", 0, nil)
 		peer.AttachToApplicationTargetGroup(green)
+		addHooks(peer)
 	}
 
 	bucket := awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{

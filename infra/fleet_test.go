@@ -51,8 +51,8 @@ func TestFleet(t *testing.T) {
 	check(t, "one group per fleet, two for blue/green", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::AutoScalingGroup"), num(groups))
 	})
-	check(t, "hooks on the fleets' groups only", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::LifecycleHook"), num(2*len(f.cfg.Fleets)))
+	check(t, "launch and terminate hooks on every group", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::LifecycleHook"), num(2*groups))
 	})
 	check(t, "two target groups per fleet", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), num(2*len(f.cfg.Fleets)))
@@ -164,21 +164,24 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 			"autoscaling:EC2_INSTANCE_LAUNCHING":   "ABANDON",
 			"autoscaling:EC2_INSTANCE_TERMINATING": "CONTINUE",
 		}
-		got := map[string]string{}
-		for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
-			p := props(r)
-			if fmt.Sprint(p["AutoScalingGroupName"]) != fmt.Sprint(ref(asgID)) {
-				continue
+		for _, g := range fl.Groups() {
+			gid := f.logicalID(t, g.AutoScalingGroupName())
+			got := map[string]string{}
+			for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
+				p := props(r)
+				if fmt.Sprint(p["AutoScalingGroupName"]) != fmt.Sprint(ref(gid)) {
+					continue
+				}
+				got[fmt.Sprint(p["LifecycleTransition"])] = fmt.Sprint(p["DefaultResult"])
+				f.matches(t, "lifecycle hook", id, map[string]any{
+					"HeartbeatTimeout":      int(cfg.Lifecycle.HeartbeatTimeout.Std().Seconds()),
+					"NotificationTargetARN": assertions.Match_Absent(),
+					"RoleARN":               assertions.Match_Absent(),
+				})
 			}
-			got[fmt.Sprint(p["LifecycleTransition"])] = fmt.Sprint(p["DefaultResult"])
-			f.matches(t, "lifecycle hook", id, map[string]any{
-				"HeartbeatTimeout":      int(cfg.Lifecycle.HeartbeatTimeout.Std().Seconds()),
-				"NotificationTargetARN": assertions.Match_Absent(),
-				"RoleARN":               assertions.Match_Absent(),
-			})
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("hooks (transition: default result): got %v, want %v", got, want)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("hooks of %s (transition: default result): got %v, want %v", gid, got, want)
+			}
 		}
 	})
 
@@ -204,11 +207,6 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 				"Key": FleetTagKey, "Value": cfg.Name, "PropagateAtLaunch": true,
 			}}),
 		})
-		for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
-			if fmt.Sprint(props(r)["AutoScalingGroupName"]) == fmt.Sprint(ref(peerID)) {
-				t.Errorf("lifecycle hook %s on the peer group: the lifecycle Lambda does not answer for it", id)
-			}
-		}
 	})
 
 	t.Run("health alarms on the load balancer", func(t *testing.T) {

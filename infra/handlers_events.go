@@ -41,9 +41,8 @@ func InstanceRefreshDetailTypes() []string {
 const ScalerTickRate = 1 // minute
 
 func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
-	var alarmArns, hookGroups, allGroups []*string
+	var alarmArns, allGroups []*string
 	for _, mf := range props.Fleets {
-		hookGroups = append(hookGroups, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())
 		for _, g := range mf.Fleet.Groups() {
 			allGroups = append(allGroups, g.AutoScalingGroupName())
 		}
@@ -78,7 +77,7 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(DetailLaunchLifecycle, DetailTerminateLifecycle),
-		Detail:     &map[string]any{"AutoScalingGroupName": &hookGroups},
+		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
 	}, nil, h.lifecycle, awscdk.Duration_Minutes(jsii.Number(30)))
 
 	// EventBridge keeps retrying a refused delivery for up to 24 h.

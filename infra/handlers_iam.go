@@ -53,16 +53,8 @@ func groupArns(stack awscdk.Stack, groups []awsautoscaling.AutoScalingGroup) []*
 	return out
 }
 
-// hookGroups are the groups with lifecycle hooks; allGroups adds the
-// blue/green peer groups.
-func hookGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
-	var out []awsautoscaling.AutoScalingGroup
-	for _, mf := range fleets {
-		out = append(out, mf.Fleet.AutoScalingGroup())
-	}
-	return out
-}
-
+// allGroups are the fleets' groups, blue/green peers included: every one
+// has lifecycle hooks and may be scaled or refreshed.
 func allGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
 	var out []awsautoscaling.AutoScalingGroup
 	for _, mf := range fleets {
@@ -93,7 +85,7 @@ func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	allow(h.Role, []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
-		groupArns(stack, hookGroups(props.Fleets))...)
+		groupArns(stack, allGroups(props.Fleets))...)
 	var targetGroups []*string
 	for _, mf := range props.Fleets {
 		targetGroups = append(targetGroups, mf.Fleet.BlueTargetGroup().TargetGroupArn(), mf.Fleet.GreenTargetGroup().TargetGroupArn())

@@ -178,9 +178,8 @@ func rulePattern(p map[string]any) string {
 }
 
 func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
-	var alarmArns, hookGroups, allGroups []any
+	var alarmArns, allGroups []any
 	for _, mf := range f.stack.Fleets() {
-		hookGroups = append(hookGroups, ref(f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())))
 		for _, g := range mf.Fleet.Groups() {
 			allGroups = append(allGroups, ref(f.logicalID(t, g.AutoScalingGroupName())))
 		}
@@ -206,7 +205,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 		},
 		"lifecycle": {
 			pattern("aws.autoscaling", []string{DetailLaunchLifecycle, DetailTerminateLifecycle}, nil,
-				map[string]any{"AutoScalingGroupName": hookGroups}),
+				map[string]any{"AutoScalingGroupName": allGroups}),
 		},
 		"rollout": {
 			pattern("aws.imagebuilder", []string{DetailImageBuilderImage}, nil,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -77,9 +78,10 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 		PlaceholderLoadBalancer: *f.LoadBalancer().LoadBalancerFullName(),
 		PlaceholderTargetGroup:  *f.BlueTargetGroup().TargetGroupFullName(),
 	}
+	peerDims := sideDimensions(props.Policy, f)
 	s := &scalingAlarms{}
 	s.policy = bindScaling(props.Policy, vars, func(alarmID string, r scaling.Rule) string {
-		a := newScalingAlarm(c, alarmID, f.Name(), r)
+		a := newScalingAlarm(c, alarmID, f.Name(), r, peerDims[alarmID])
 		s.alarms = append(s.alarms, ScalingAlarm{ID: alarmID, Direction: r.Direction, Alarm: a})
 		return *a.AlarmName()
 	})
@@ -99,24 +101,75 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 	return s
 }
 
-func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rule) awscloudwatch.Alarm {
+// sideDimensions returns, for a blue/green fleet, the peer side's
+// dimensions of each trigger that watches one side (its dimensions name
+// the group or the target group), by alarm id. Other fleets and triggers
+// get none.
+func sideDimensions(p scaling.Policy, f Fleet) map[string]map[string]string {
+	if f.PeerGroup() == nil {
+		return nil
+	}
+	peer := map[string]string{
+		PlaceholderGroup:        *f.PeerGroup().AutoScalingGroupName(),
+		PlaceholderLoadBalancer: *f.LoadBalancer().LoadBalancerFullName(),
+		PlaceholderTargetGroup:  *f.GreenTargetGroup().TargetGroupFullName(),
+	}
+	out := map[string]map[string]string{}
+	for _, r := range p.Rules {
+		if r.Trigger == nil {
+			continue
+		}
+		oneSide := false
+		dims := make(map[string]string, len(r.Trigger.Dimensions))
+		for k, v := range r.Trigger.Dimensions {
+			oneSide = oneSide || strings.Contains(v, PlaceholderGroup) || strings.Contains(v, PlaceholderTargetGroup)
+			dims[k] = expand(v, peer)
+		}
+		if oneSide {
+			out[alarmID(r.Alarm)] = dims
+		}
+	}
+	return out
+}
+
+// bothSides is the expression a blue/green fleet's alarm watches: the
+// hotter side, each missing datapoint (an empty side) read as 0. One
+// side's metric alone would go silent once a promotion empties its group,
+// and with it all scaling.
+const bothSides = "MAX(FILL(METRICS(), 0))"
+
+func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rule, peerDims map[string]string) awscloudwatch.Alarm {
 	t := r.Trigger
-	dims := make(map[string]*string, len(t.Dimensions))
-	for k, v := range t.Dimensions {
-		dims[k] = jsii.String(v)
+	metric := func(dimensions map[string]string) awscloudwatch.Metric {
+		dims := make(map[string]*string, len(dimensions))
+		for k, v := range dimensions {
+			dims[k] = jsii.String(v)
+		}
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(t.Namespace),
+			MetricName:    jsii.String(t.Metric),
+			DimensionsMap: &dims,
+			Statistic:     jsii.String(t.Statistic),
+			Period:        awscdk.Duration_Seconds(jsii.Number(t.Period.Std().Seconds())),
+		})
+	}
+	var watched awscloudwatch.IMetric = metric(t.Dimensions)
+	sides := ""
+	if peerDims != nil {
+		watched = awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(bothSides),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{"blue": watched, "green": metric(peerDims)},
+			Period:       awscdk.Duration_Seconds(jsii.Number(t.Period.Std().Seconds())),
+			Label:        jsii.String(t.Metric + ", hotter side"),
+		})
+		sides = ", the hotter of blue and green"
 	}
 	op, sign := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, ">"
 	if r.Direction == scaling.In {
 		op, sign = awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, "<"
 	}
 	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
-		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(t.Namespace),
-			MetricName:    jsii.String(t.Metric),
-			DimensionsMap: &dims,
-			Statistic:     jsii.String(t.Statistic),
-			Period:        awscdk.Duration_Seconds(jsii.Number(t.Period.Std().Seconds())),
-		}),
+		Metric:             watched,
 		Threshold:          jsii.Number(t.Threshold),
 		ComparisonOperator: op,
 		EvaluationPeriods:  jsii.Number(t.EvaluationPeriods),
@@ -125,8 +178,8 @@ func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rul
 		// neither a reason to add capacity nor to remove it: the alarm
 		// returns to OK and the scaler holds.
 		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s scale-%s: %s %s %s %g for %d of %d × %v",
-			fleet, r.Direction, t.Statistic, t.Metric, sign, t.Threshold, t.DatapointsToAlarm, t.EvaluationPeriods, t.Period)),
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s scale-%s: %s %s%s %s %g for %d of %d × %v",
+			fleet, r.Direction, t.Statistic, t.Metric, sides, sign, t.Threshold, t.DatapointsToAlarm, t.EvaluationPeriods, t.Period)),
 	})
 }
 

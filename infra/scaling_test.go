@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/stampkit/stampkit/shared/scaling"
 )
@@ -66,38 +67,47 @@ func TestScaling(t *testing.T) {
 				if want.Direction == scaling.In {
 					op = "LessThanThreshold"
 				}
-				var dims []any
-				for _, name := range slices.Sorted(maps.Keys(want.Trigger.Dimensions)) {
-					v, ok := dimension[want.Trigger.Dimensions[name]]
-					if !ok {
-						v = want.Trigger.Dimensions[name]
+				dimsOf := func(values map[string]any) []any {
+					var dims []any
+					for _, name := range slices.Sorted(maps.Keys(want.Trigger.Dimensions)) {
+						v, ok := values[want.Trigger.Dimensions[name]]
+						if !ok {
+							v = want.Trigger.Dimensions[name]
+						}
+						dims = append(dims, map[string]any{"Name": name, "Value": v})
 					}
-					dims = append(dims, map[string]any{"Name": name, "Value": v})
+					return dims
 				}
-				stat := map[string]any{"Statistic": want.Trigger.Statistic}
-				if want.Trigger.Statistic[0] == 'p' {
-					stat = map[string]any{"ExtendedStatistic": want.Trigger.Statistic}
+				wantMetric := func(dims []any) map[string]any {
+					return map[string]any{
+						"Namespace": want.Trigger.Namespace, "MetricName": want.Trigger.Metric,
+						"Statistic": want.Trigger.Statistic, "Period": float64(want.Trigger.Period.Std().Seconds()),
+						"Dimensions": dims,
+					}
 				}
-				props := map[string]any{
-					"Namespace":          want.Trigger.Namespace,
-					"MetricName":         want.Trigger.Metric,
-					"Period":             int(want.Trigger.Period.Std().Seconds()),
+				metrics := []map[string]any{wantMetric(dimsOf(dimension))}
+				wantExpr := ""
+				if green, ok := peerDimension(f, t, mf.Fleet, want.Trigger.Dimensions); ok {
+					// A blue/green fleet's one-sided trigger watches both sides.
+					metrics = append(metrics, wantMetric(dimsOf(green)))
+					wantExpr = bothSides
+				}
+				f.matches(t, "scaling alarm", alarmLogicalID, map[string]any{
 					"ComparisonOperator": op,
 					"Threshold":          want.Trigger.Threshold,
 					"EvaluationPeriods":  want.Trigger.EvaluationPeriods,
 					"DatapointsToAlarm":  want.Trigger.DatapointsToAlarm,
-					"Dimensions":         assertions.Match_ArrayWith(&dims),
 					"TreatMissingData":   "notBreaching",
 					// State changes reach the scaler through EventBridge.
 					"AlarmActions": assertions.Match_Absent(),
 					"AlarmName":    assertions.Match_Absent(),
+				})
+				expr, watched := watchedMetrics(propsOf(f, alarmLogicalID))
+				if expr != wantExpr {
+					t.Errorf("expression: got %q, want %q", expr, wantExpr)
 				}
-				for k, v := range stat {
-					props[k] = v
-				}
-				f.matches(t, "scaling alarm", alarmLogicalID, props)
-				if got := len(asList(propsOf(f, alarmLogicalID)["Dimensions"])); got != len(dims) {
-					t.Errorf("dimensions: got %d, want %d", got, len(dims))
+				if diff := cmp.Diff(metrics, watched); diff != "" {
+					t.Errorf("watched metrics (-want +got):\n%s", diff)
 				}
 			})
 		}
@@ -154,3 +164,57 @@ func TestDefaultPolicyAlarms(t *testing.T) {
 }
 
 func propsOf(f *fixture, id string) map[string]any { return props(f.resources[id]) }
+
+// peerDimension returns the dimension values of a blue/green fleet's green
+// side when dims watch one side (they name the group or target group).
+func peerDimension(f *fixture, t *testing.T, fl Fleet, dims map[string]string) (map[string]any, bool) {
+	if fl.PeerGroup() == nil {
+		return nil, false
+	}
+	oneSide := false
+	for _, v := range dims {
+		oneSide = oneSide || v == PlaceholderGroup || v == PlaceholderTargetGroup
+	}
+	if !oneSide {
+		return nil, false
+	}
+	return map[string]any{
+		PlaceholderGroup:        ref(f.logicalID(t, fl.PeerGroup().AutoScalingGroupName())),
+		PlaceholderLoadBalancer: getAtt(f.logicalID(t, fl.LoadBalancer().LoadBalancerArn()), "LoadBalancerFullName"),
+		PlaceholderTargetGroup:  getAtt(f.logicalID(t, fl.GreenTargetGroup().TargetGroupArn()), "TargetGroupFullName"),
+	}, true
+}
+
+// watchedMetrics returns what a CloudWatch alarm's properties watch: its
+// math expression ("" for a single-metric alarm) and each metric, as
+// Namespace, MetricName, Statistic (percentiles included), Period and
+// Dimensions, whichever of the two shapes the alarm has.
+func watchedMetrics(p map[string]any) (string, []map[string]any) {
+	list := asList(p["Metrics"])
+	if len(list) == 0 {
+		stat := p["Statistic"]
+		if stat == nil {
+			stat = p["ExtendedStatistic"]
+		}
+		return "", []map[string]any{{
+			"Namespace": p["Namespace"], "MetricName": p["MetricName"], "Statistic": stat,
+			"Period": p["Period"], "Dimensions": p["Dimensions"],
+		}}
+	}
+	expr := ""
+	var out []map[string]any
+	for _, q := range list {
+		q := q.(map[string]any)
+		if e, ok := q["Expression"].(string); ok {
+			expr = e
+			continue
+		}
+		ms := q["MetricStat"].(map[string]any)
+		m := ms["Metric"].(map[string]any)
+		out = append(out, map[string]any{
+			"Namespace": m["Namespace"], "MetricName": m["MetricName"], "Statistic": ms["Stat"],
+			"Period": ms["Period"], "Dimensions": m["Dimensions"],
+		})
+	}
+	return expr, out
+}
