@@ -240,6 +240,12 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 			t.Errorf("fleet %s lifecycle policy (-want +got):\n%s", fc.Name, diff)
 		}
 		ro := got.Rollout
+		if function == "lifecycle" && mf.Fleet.PeerGroup() != nil {
+			peer := name(mf.Fleet.PeerGroup().AutoScalingGroupName())
+			if owner, ok := cfg.FleetForGroup(peer); !ok || owner.Name != fc.Name {
+				t.Errorf("fleet %s: the lifecycle function does not know its peer group %s as the fleet's (got %q, %v)", fc.Name, peer, owner.Name, ok)
+			}
+		}
 		if function != "rollout" {
 			if ro.Enabled() {
 				t.Errorf("fleet %s: the %s function got the rollout policy, which only the rollout function reads", fc.Name, function)

@@ -308,9 +308,10 @@ func (c Config) lambdaConfig() config.Config {
 // name, group and scaling rules (config.FromEnv validates them in every
 // function), but not the rules' triggers: the CDK app made each trigger
 // into the alarm the rule names, and no Lambda reads them. Only the
-// lifecycle function gets the lifecycle policies and only the rollout
-// function the rollout policies. Lambda allows 4 KB of environment in
-// all; this is what keeps a few fleets within it.
+// lifecycle function gets the lifecycle policies (and a blue/green fleet's
+// peer group) and only the rollout function the rollout policies. Lambda
+// allows 4 KB of environment in all; this is what keeps a few fleets
+// within it.
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 	out := make([]config.Fleet, 0, len(fleets))
 	for _, f := range fleets {
@@ -321,7 +322,13 @@ func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 		if function != "lifecycle" {
 			f.Lifecycle = lifecycle.Policy{}
 		}
-		if function != "rollout" {
+		switch function {
+		case "rollout":
+		case "lifecycle":
+			// The peer group alone, no strategy: the lifecycle function
+			// answers the peer's hooks as the fleet's (config.FleetForGroup).
+			f.Rollout = rollout.Policy{BlueGreen: rollout.BlueGreen{PeerGroup: f.Rollout.BlueGreen.PeerGroup}}
+		default:
 			f.Rollout = rollout.Policy{}
 		}
 		out = append(out, f)
