@@ -313,7 +313,7 @@ func TestParseConfigKeepsTheEnvironmentWithinLambdasLimit(t *testing.T) {
 			t.Fatalf("one fleet: ParseConfig: %v", err)
 		}
 		if err != nil {
-			want := `context "fleets": the rollout function's environment would be about`
+			want := `function's environment would be about`
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%d fleets: got %v, want an error containing %s", len(fleets), err, want)
 			}

@@ -229,7 +229,11 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 		if want := name(mf.Fleet.AutoScalingGroup().AutoScalingGroupName()); got.Group != want {
 			t.Errorf("fleet %s group: got %q, want %q", fc.Name, got.Group, want)
 		}
-		if err := checkScaling(f, d, mf, fc.ScalingPolicy(), got.Scaling); err != nil {
+		if function != "scaler" {
+			if !got.Scaling.IsZero() {
+				t.Errorf("fleet %s: the %s function got the scaling policy, which only the scaler reads", fc.Name, function)
+			}
+		} else if err := checkScaling(f, d, mf, fc.ScalingPolicy(), got.Scaling); err != nil {
 			t.Errorf("fleet %s scaling: %v", fc.Name, err)
 		}
 		wantLifecycle := lifecycle.Policy{}

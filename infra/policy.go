@@ -305,19 +305,21 @@ func (c Config) lambdaConfig() config.Config {
 }
 
 // FleetsFor returns what function reads of fleets. Each fleet keeps its
-// name, group and scaling rules (config.FromEnv validates them in every
-// function), but not the rules' triggers: the CDK app made each trigger
-// into the alarm the rule names, and no Lambda reads them. Only the
-// lifecycle function gets the lifecycle policies (and a blue/green fleet's
-// peer group) and only the rollout function the rollout policies. Lambda
-// allows 4 KB of environment in all; this is what keeps a few fleets
-// within it.
+// name and group. Only the scaler gets the scaling rules, and not their
+// triggers: the CDK app made each trigger into the alarm the rule names,
+// and no Lambda reads them. Only the lifecycle function gets the
+// lifecycle policies (and a blue/green fleet's peer group) and only the
+// rollout function the rollout policies. Lambda allows 4 KB of environment
+// in all; this is what keeps several fleets within it.
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 	out := make([]config.Fleet, 0, len(fleets))
 	for _, f := range fleets {
 		f.Scaling = clonePolicy(f.Scaling)
 		for i := range f.Scaling.Rules {
 			f.Scaling.Rules[i].Trigger = nil
+		}
+		if function != "scaler" {
+			f.Scaling = scaling.Policy{}
 		}
 		if function != "lifecycle" {
 			f.Lifecycle = lifecycle.Policy{}

@@ -43,8 +43,10 @@ type Fleet struct {
 	// Group is the Auto Scaling group's name.
 	Group string `json:"group"`
 	// DryRun makes the functions decide, log and count, but change nothing.
-	DryRun  bool           `json:"dryRun,omitempty"`
-	Scaling scaling.Policy `json:"scaling"`
+	DryRun bool `json:"dryRun,omitempty"`
+	// Scaling is how the scaler sizes the fleet; a fleet without one is not
+	// scaled by the toolkit, and only the scaler function is given it.
+	Scaling scaling.Policy `json:"scaling,omitzero"`
 	// Lifecycle gates launches and drains terminations (shared/lifecycle).
 	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
 	// Rollout stamps new images into the fleet (shared/rollout).
@@ -113,7 +115,9 @@ func (c Config) Validate() error {
 		if f.Group == "" {
 			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
 		}
-		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+		if !f.Scaling.IsZero() {
+			errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+		}
 		errs = append(errs, validateLifecycle(key, f)...)
 		errs = append(errs, validateRollout(key, f)...)
 		for field, g := range map[string]string{"group": f.Group, "rollout.blueGreen.peerGroup": f.Rollout.BlueGreen.PeerGroup} {

@@ -53,6 +53,28 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
+func TestFleetWithoutScalingIsNotScaled(t *testing.T) {
+	got, err := config.FromEnv(env(map[string]string{
+		config.EnvTable: "state", config.EnvFleets: `[{"name":"web","group":"web-asg"}]`,
+	}))
+	if err != nil {
+		t.Fatalf("FromEnv: %v (a fleet may leave scaling to someone else)", err)
+	}
+	if !got.Fleets[0].Scaling.IsZero() {
+		t.Errorf("scaling: got %+v, want none", got.Fleets[0].Scaling)
+	}
+	vars, err := got.Env()
+	if err != nil {
+		t.Fatalf("Env: %v", err)
+	}
+	if raw := vars[config.EnvFleets]; strings.Contains(raw, "scaling") {
+		t.Errorf("encoded fleets %s carry an empty scaling policy, want it left out", raw)
+	}
+	if _, ok := got.FleetForAlarm(""); ok {
+		t.Errorf("FleetForAlarm found a fleet without rules")
+	}
+}
+
 func TestEnvRoundTrip(t *testing.T) {
 	in, err := config.FromEnv(env(map[string]string{config.EnvTable: "state", config.EnvFleets: fleetsJSON}))
 	if err != nil {

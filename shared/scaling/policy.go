@@ -106,6 +106,13 @@ type Policy struct {
 	Rules      []Rule `json:"rules"`
 }
 
+// IsZero reports whether p declares nothing: a fleet without a scaling
+// policy is not scaled by the toolkit.
+func (p Policy) IsZero() bool {
+	return p.Min == 0 && p.Max == 0 && p.ScaleOutCooldown == 0 && p.ScaleInCooldown == 0 &&
+		p.Warmup == 0 && p.ScaleInHold == 0 && p.MaxStepOut == 0 && p.MaxStepIn == 0 && len(p.Rules) == 0
+}
+
 // Rule returns the rule for alarm.
 func (p Policy) Rule(alarm string) (Rule, bool) {
 	for _, r := range p.Rules {
