@@ -3,6 +3,7 @@
 //
 //	stampkit demo [-out dir] [-seed n]
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
+//	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n]
 //	stampkit events [name]
 //	stampkit invoke scaler [flags] event.json
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]

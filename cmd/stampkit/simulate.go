@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	rp "github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/report"
 	"github.com/stampkit/stampkit/shared/twin/suite"
@@ -27,6 +28,10 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "out/simulate", "directory for report.html, summary.txt and per-policy CSVs")
 	withLog := fs.Bool("log", false, "also write the stampkit handler's JSON log (scaler-log.jsonl)")
+	imageAt := fs.Duration("image-at", -1, "when the new image is built, from the start (0: never); default: the scenario's")
+	strategy := fs.String("strategy", "", `how the image is rolled out: "rolling" or "bluegreen"; default: the scenario's`)
+	badImage := fs.Float64("bad-image", -1, "share of capacity the new image serves (0-1; 1 is a good image); default: the scenario's")
+	warmPool := fs.Int("warm-pool", 0, "keep this many stopped, pre-initialised instances in a warm pool (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,6 +40,12 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := twin.DefaultConfig()
 	cfg.Seed = *seed
+	if *warmPool < 0 {
+		return fmt.Errorf("-warm-pool %d: need 0 or more", *warmPool)
+	}
+	if *warmPool > 0 {
+		cfg.WarmPool = twin.DefaultWarmPool(cfg, *warmPool)
+	}
 	var sc twin.Scenario
 	if *tracePath != "" {
 		f, err := os.Open(*tracePath)
@@ -53,6 +64,22 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if sc, err = suite.Scenario(*scenario, cfg, *seed); err != nil {
 			return err
 		}
+	}
+	if *imageAt >= 0 {
+		sc.ImageBuiltAt = *imageAt
+	}
+	switch rp.Strategy(*strategy) {
+	case "":
+	case rp.StrategyRolling, rp.StrategyBlueGreen:
+		sc.Strategy = rp.Strategy(*strategy)
+	default:
+		return fmt.Errorf("-strategy %q: want %s or %s", *strategy, rp.StrategyRolling, rp.StrategyBlueGreen)
+	}
+	if *badImage >= 0 {
+		if *badImage == 0 || *badImage > 1 {
+			return fmt.Errorf("-bad-image %g: want a share of capacity in (0, 1]", *badImage)
+		}
+		sc.BadImage = *badImage
 	}
 	policies := suite.PolicyNames()
 	if *policy != "all" {
@@ -114,7 +141,8 @@ func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io
 
 // writeSamples writes one row per step.
 func writeSamples(path string, r *twin.Result) error {
-	rows := [][]string{{"time", "offered", "served", "dropped", "healthy", "in_service", "pending", "draining", "desired", "cpu", "p95_ms", "slo_violation"}}
+	rows := [][]string{{"time", "offered", "served", "dropped", "healthy", "in_service", "pending", "draining", "desired", "cpu", "p95_ms", "slo_violation",
+		"peer_offered", "peer_served", "peer_healthy", "warm_pool"}}
 	for i, s := range r.Samples {
 		rows = append(rows, []string{
 			r.Time(i).UTC().Format(time.RFC3339),
@@ -122,6 +150,7 @@ func writeSamples(path string, r *twin.Result) error {
 			strconv.Itoa(s.Healthy), strconv.Itoa(s.InService), strconv.Itoa(s.Pending), strconv.Itoa(s.Draining), strconv.Itoa(s.Desired),
 			strconv.FormatFloat(s.CPU, 'f', 2, 64), strconv.FormatFloat(float64(s.P95)/float64(time.Millisecond), 'f', 1, 64),
 			strconv.FormatBool(s.Violation),
+			strconv.FormatInt(s.PeerOffered, 10), strconv.FormatInt(s.PeerServed, 10), strconv.Itoa(s.PeerHealthy), strconv.Itoa(s.WarmPool),
 		})
 	}
 	return writeCSV(path, rows)
@@ -129,9 +158,9 @@ func writeSamples(path string, r *twin.Result) error {
 
 // writeScaling writes one row per capacity change.
 func writeScaling(path string, r *twin.Result) error {
-	rows := [][]string{{"time", "from", "to", "by", "reason"}}
+	rows := [][]string{{"time", "group", "from", "to", "by", "reason"}}
 	for _, e := range r.Scaling {
-		rows = append(rows, []string{e.At.UTC().Format(time.RFC3339Nano), strconv.Itoa(e.From), strconv.Itoa(e.To), e.By, e.Reason})
+		rows = append(rows, []string{e.At.UTC().Format(time.RFC3339Nano), e.Group, strconv.Itoa(e.From), strconv.Itoa(e.To), e.By, e.Reason})
 	}
 	return writeCSV(path, rows)
 }

@@ -79,7 +79,7 @@ func (t targetTracking) attach(s *sim) error {
 }
 
 func (t targetTracking) scaleOut(s *sim, metric float64) {
-	f := s.fleet
+	f := s.serving()
 	g := f.capacity()
 	// The metric is the average over warmed-up instances, so it measures
 	// the load on them; warming instances already count towards the
@@ -95,7 +95,7 @@ func (t targetTracking) scaleOut(s *sim, metric float64) {
 }
 
 func (t targetTracking) scaleIn(s *sim, metric float64) {
-	f := s.fleet
+	f := s.serving()
 	if f.warming(t.c.Warmup) > 0 || f.busy() {
 		return
 	}
@@ -149,7 +149,7 @@ func (p simpleScaling) attach(s *sim) error {
 	low := NewAlarm(s.cfg.Group+"-cpu-low", LessThanThreshold, c.Low, c.LowPeriods, c.LowPeriods)
 	act := func(delta int) func(*watched, bool) {
 		return func(w *watched, _ bool) {
-			f := s.fleet
+			f := s.serving()
 			if w.state != "ALARM" || f.busy() || s.now < f.lastActivityDone+c.Cooldown {
 				return
 			}

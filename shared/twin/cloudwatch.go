@@ -133,6 +133,10 @@ const (
 	// requests routed in the period per healthy target. Unlike CPU it does
 	// not saturate when the fleet is overloaded.
 	requestsPerTarget
+	// targetErrors is the load balancer's HTTPCode_Target_5XX_Count: the
+	// requests the fleet failed (the twin's dropped requests) in the
+	// period.
+	targetErrors
 )
 
 // MetricSpec names a metric as CloudWatch does.
@@ -163,6 +167,11 @@ func kindOf(m MetricSpec) (metricKind, error) {
 			return 0, fmt.Errorf("RequestCountPerTarget is meaningful with statistic Sum, not %s", m.Statistic)
 		}
 		return requestsPerTarget, nil
+	case m.Name == "HTTPCode_Target_5XX_Count":
+		if m.Period < time.Minute || m.Statistic != "Sum" {
+			return 0, fmt.Errorf("HTTPCode_Target_5XX_Count is a per-minute Sum, not %s over %v", m.Statistic, m.Period)
+		}
+		return targetErrors, nil
 	}
 	return 0, fmt.Errorf("the twin does not simulate metric %s/%s", m.Namespace, m.Name)
 }
@@ -175,6 +184,7 @@ type stepMetrics struct {
 	nWarm    int
 	requests int64
 	targets  int
+	dropped  int64
 }
 
 type metric struct {
@@ -215,7 +225,7 @@ func (cw *cloudWatch) addAlarm(a *Alarm, spec MetricSpec, kind metricKind, onEva
 	if spec.Period <= 0 || spec.Period%cw.s.cfg.Step != 0 {
 		return nil, fmt.Errorf("alarm %s: period %v is not a multiple of the %v step", a.Name, spec.Period, cw.s.cfg.Step)
 	}
-	if kind != requestsPerTarget && spec.Statistic != "Average" {
+	if kind != requestsPerTarget && kind != targetErrors && spec.Statistic != "Average" {
 		return nil, fmt.Errorf("alarm %s: the twin simulates the Average of CPU metrics, not %s", a.Name, spec.Statistic)
 	}
 	var m *metric
@@ -257,6 +267,10 @@ func (cw *cloudWatch) observe(sm stepMetrics) {
 				m.sum += float64(sm.requests) / float64(sm.targets)
 				m.count++
 			}
+		case targetErrors:
+			// A count: a period with no errors reports zero, not missing.
+			m.sum += float64(sm.dropped)
+			m.count++
 		}
 	}
 }
@@ -274,7 +288,7 @@ func (cw *cloudWatch) closePeriods() {
 		dp := Datapoint{Time: cw.s.wall(now - m.period), Missing: m.count == 0}
 		if !dp.Missing {
 			dp.Value = m.sum
-			if m.kind != requestsPerTarget {
+			if m.kind != requestsPerTarget && m.kind != targetErrors {
 				dp.Value = m.sum / m.count
 			}
 			// CloudWatch keeps datapoints to a few significant digits in
@@ -311,4 +325,27 @@ func (p alarmsPort) Signals(_ context.Context, names []string) ([]scaling.Signal
 		out = append(out, scaling.Signal{Alarm: name, State: w.state, Value: w.newest(), Threshold: w.Threshold, Since: w.since})
 	}
 	return out, nil
+}
+
+// HealthAlarm is the name of the fleet's health alarm: the rollouts'
+// alarm specification (see attachHealthAlarm).
+func HealthAlarm(cfg Config) string { return cfg.Group + "-5xx" }
+
+// HealthAlarmThreshold is the failed requests a minute above which the
+// health alarm's datapoint breaches; 2 of 2 breaching minutes fire it.
+const HealthAlarmThreshold = 300
+
+// attachHealthAlarm creates the fleet's health alarm on the load
+// balancer's target 5XX count. It watches the whole listener, both groups
+// of a blue/green fleet; the rollout handler reads it through its Alarms
+// port, and the instance refresh watches it for auto-rollback.
+func (s *sim) attachHealthAlarm() error {
+	spec := MetricSpec{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count",
+		Dimensions: map[string]string{"LoadBalancer": "app/web-alb/50dc6c495c0c9188"}, Statistic: "Sum", Period: time.Minute}
+	kind, err := kindOf(spec)
+	if err != nil {
+		return err
+	}
+	_, err = s.cw.addAlarm(NewAlarm(HealthAlarm(s.cfg), GreaterThanThreshold, HealthAlarmThreshold, 2, 2), spec, kind, nil)
+	return err
 }

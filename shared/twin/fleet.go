@@ -88,9 +88,15 @@ const (
 	// draining: terminating; deregistered from the load balancer.
 	draining
 	gone
+	// warming: launched into the warm pool, booting or at the launch hook.
+	warming
+	// warm: stopped in the warm pool.
+	warm
 )
 
 type instance struct {
+	// g is the group that launched the instance.
+	g         *fleet
 	n         int
 	image     string
 	state     instState
@@ -103,29 +109,46 @@ type instance struct {
 	drainUntil time.Duration
 	// action is the token of the lifecycle action holding the instance.
 	action string
+	// speed scales InstanceCapacity: below 1 on a bad image.
+	speed float64
+	// runFrom is when the instance last started running (it is billed
+	// from then); stopped is set while it is stopped in the warm pool.
+	runFrom time.Duration
+	stopped bool
+	// fromPool is set once the instance left the warm pool for service.
+	fromPool bool
 }
+
+// capacity is the share of Config.InstanceCapacity the instance serves.
+func (in *instance) capacity() float64 { return in.speed }
 
 func (in *instance) id() string { return fmt.Sprintf("i-%017x", in.n) }
 
-// fleet is the Auto Scaling group and its load balancer target group.
+// fleet is one Auto Scaling group and its load balancer target group. A
+// run has one, or two for a blue/green fleet: the configured group and its
+// peer, behind one weighted listener.
 type fleet struct {
-	s                *sim
-	min, max         int
-	desired          int
-	live             []*instance // launched and not yet gone, in launch order
-	byID             map[string]*instance
-	next             int
-	image            string
+	s *sim
+	// name is the group's name; tg its target group's ARN.
+	name, tg string
+	min, max int
+	desired  int
+	live     []*instance // launched and not yet gone, in launch order
+	image    string
+	// version is the launch template version the group names.
+	version          string
 	rr               int // the load balancer's round-robin position
 	lastActivityDone time.Duration
 	billed           time.Duration
 	refresh          *refresh
+	// pool is the group's warm pool; nil without one.
+	pool *WarmPool
 	// healthy targets of the current step, reused.
 	targets []*instance
 }
 
-func newFleet(s *sim, initial int) *fleet {
-	f := &fleet{s: s, min: s.cfg.Min, max: s.cfg.Max, image: ImageV1, lastActivityDone: -time.Hour, byID: map[string]*instance{}}
+func newFleet(s *sim, name, tg string, lo, initial int) *fleet {
+	f := &fleet{s: s, name: name, tg: tg, min: lo, max: s.cfg.Max, image: ImageV1, version: "1", lastActivityDone: -time.Hour}
 	f.desired = min(max(initial, f.min), f.max)
 	// The fleet starts settled: instances launched an hour ago, healthy
 	// and past any warm-up.
@@ -136,11 +159,20 @@ func newFleet(s *sim, initial int) *fleet {
 	return f
 }
 
+// withPool gives the group a warm pool, full and stopped at the start.
+func (f *fleet) withPool(p *WarmPool) {
+	f.pool = p
+	for range f.poolTarget() {
+		in := f.newInstance()
+		in.launched, in.booted, in.state, in.stopped = -time.Hour, -time.Hour, warm, true
+	}
+}
+
 func (f *fleet) newInstance() *instance {
-	f.next++
-	in := &instance{n: f.next, image: f.image}
+	f.s.nextInstance++
+	in := &instance{g: f, n: f.s.nextInstance, image: f.image, speed: f.s.speedOf(f.image)}
 	f.live = append(f.live, in)
-	f.byID[in.id()] = in
+	f.s.byID[in.id()] = in
 	return in
 }
 
@@ -162,7 +194,7 @@ func (f *fleet) setDesired(n int, by, reason string) error {
 		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, f.min, f.max)
 	}
 	if n != f.desired {
-		f.s.res.Scaling = append(f.s.res.Scaling, ScalingEvent{At: f.s.Now(), From: f.desired, To: n, By: by, Reason: reason})
+		f.s.res.Scaling = append(f.s.res.Scaling, ScalingEvent{At: f.s.Now(), Group: f.name, From: f.desired, To: n, By: by, Reason: reason})
 	}
 	f.desired = n
 	f.reconcile()
@@ -184,8 +216,11 @@ func (f *fleet) active() []*instance {
 // desired capacity.
 func (f *fleet) reconcile() {
 	act := f.active()
+	defer f.topUpPool()
 	for range f.desired - len(act) {
-		f.launch()
+		if !f.fromPool() {
+			f.launch()
+		}
 	}
 	if surplus := len(act) - f.desired; surplus > 0 {
 		// The default termination policy, simplified: instances of an older
@@ -210,8 +245,8 @@ func (f *fleet) reconcile() {
 
 func (f *fleet) launch() {
 	in := f.newInstance()
-	in.launched = f.s.now
-	boot := time.Duration(float64(f.s.cfg.LaunchMedian) * math.Exp(f.s.cfg.LaunchSpread*f.s.launchRNG.NormFloat64()))
+	in.launched, in.runFrom = f.s.now, f.s.now
+	boot := f.s.draw(f.s.cfg.LaunchMedian)
 	in.booted = f.s.now + boot
 	if f.s.hooks != nil {
 		// Pending:Wait starts as soon as EC2 has the instance; the hook's
@@ -275,19 +310,23 @@ func (f *fleet) terminate(in *instance) {
 }
 
 func (f *fleet) gone(in *instance) {
+	wasPooled := in.state == warm || in.state == warming
 	in.state = gone
-	f.billed += f.s.now - max(in.launched, 0)
-	f.lastActivityDone = f.s.now
+	if !in.stopped {
+		f.billed += f.s.now - max(in.runFrom, 0)
+	}
+	if !wasPooled {
+		f.lastActivityDone = f.s.now
+	}
 }
 
 // finish bills the instances still running at the end of the run.
 func (f *fleet) finish() {
 	for _, in := range f.live {
-		if in.state != gone {
-			f.billed += f.s.now - max(in.launched, 0)
+		if in.state != gone && !in.stopped {
+			f.billed += f.s.now - max(in.runFrom, 0)
 		}
 	}
-	f.s.res.InstanceSeconds = f.billed.Seconds()
 }
 
 // busy reports whether a scaling activity is still in progress: an
@@ -313,17 +352,11 @@ func (f *fleet) warming(warmup time.Duration) int {
 	return n
 }
 
-// traffic routes one step's requests: the load balancer deals them round
-// robin over the healthy targets, each serves up to its capacity and drops
-// the rest, and the step's CPU, latency and SLO follow. It also feeds the
-// step's metrics to CloudWatch.
-func (f *fleet) traffic(offered int64) Sample {
-	cfg := f.s.cfg
-	smp := Sample{Offered: offered, Desired: f.desired}
+// census drops the instances gone since the last step, counts the
+// group's instances by state into smp and gathers its healthy targets.
+func (f *fleet) census(smp *Sample) {
 	f.targets = f.targets[:0]
 	kept := f.live[:0]
-	var cpuAll, cpuWarm float64
-	var nAll, nWarm int
 	for _, in := range f.live {
 		switch in.state {
 		case gone:
@@ -337,55 +370,114 @@ func (f *fleet) traffic(offered int64) Sample {
 			f.targets = append(f.targets, in)
 		case draining:
 			smp.Draining++
+		case warming, warm:
+			smp.WarmPool++
 		}
 		kept = append(kept, in)
 	}
 	clear(f.live[len(kept):])
 	f.live = kept
-	smp.Healthy = len(f.targets)
+	smp.Healthy += len(f.targets)
+	smp.Desired += f.desired
+}
 
-	stepCap := cfg.InstanceCapacity * cfg.Step.Seconds()
-	perTarget := int64(math.Floor(stepCap))
-	n := int64(len(f.targets))
-	var maxU float64
-	if n == 0 {
-		smp.Dropped = offered
-		smp.P95 = cfg.P95Cap
-	} else {
-		share, extra := offered/n, offered%n
-		// The fleet may have shrunk since the last step.
-		f.rr %= int(n)
-		for k, in := range f.targets {
-			// Round robin: the extra requests go to the next targets in
-			// turn, continuing where the last step stopped.
-			got := share
-			if (int64(k)-int64(f.rr)+n)%n < extra {
-				got++
-			}
-			served := min(got, perTarget)
-			smp.Served += served
-			smp.Dropped += got - served
-			u := float64(got) / stepCap
-			maxU = max(maxU, u)
-			cpu := 100 * min(u, 1)
-			smp.CPU += cpu
-			cpuAll += cpu
-			nAll++
-			if f.s.now-in.inService >= f.s.cw.warmup {
-				cpuWarm += cpu
-				nWarm++
-			}
-		}
-		f.rr = int((int64(f.rr) + extra) % n)
-		smp.CPU /= float64(n)
-		smp.P95 = p95(cfg, maxU)
+// load is what serving one step did to the fleet's targets.
+type load struct {
+	served, dropped int64
+	// cpu sums the CPU of the healthy targets; maxU is the highest
+	// utilisation of any.
+	cpu, maxU float64
+	// n counts the targets that took part: those of groups the listener
+	// forwards to.
+	n int
+	m stepMetrics
+}
+
+// serve deals the group's share of a step's requests round robin over its
+// healthy targets; each serves up to its capacity and drops the rest.
+// Requests the listener sends to a group with no healthy target are
+// dropped (the load balancer answers 503). A group the listener gives no
+// weight (a blue/green peer warming up, or the old group emptied) serves
+// nothing and its idle targets stay out of the step's CPU.
+func (f *fleet) serve(offered int64, weighted bool, l *load) {
+	if !weighted {
+		l.dropped += offered // never: the listener sends it none
+		return
 	}
+	cfg := f.s.cfg
+	n := int64(len(f.targets))
+	if n == 0 {
+		l.dropped += offered
+		if offered > 0 {
+			l.maxU = math.Inf(1)
+		}
+		return
+	}
+	stepCap := cfg.InstanceCapacity * cfg.Step.Seconds()
+	share, extra := offered/n, offered%n
+	// The group may have shrunk since the last step.
+	f.rr %= int(n)
+	for k, in := range f.targets {
+		// Round robin: the extra requests go to the next targets in turn,
+		// continuing where the last step stopped.
+		got := share
+		if (int64(k)-int64(f.rr)+n)%n < extra {
+			got++
+		}
+		perTarget := int64(math.Floor(stepCap * in.capacity()))
+		served := min(got, perTarget)
+		l.served += served
+		l.dropped += got - served
+		u := float64(got) / (stepCap * in.capacity())
+		l.maxU = max(l.maxU, u)
+		cpu := 100 * min(u, 1)
+		l.cpu += cpu
+		l.n++
+		l.m.cpuAll += cpu
+		l.m.nAll++
+		if f.s.now-in.inService >= f.s.cw.warmup {
+			l.m.cpuWarm += cpu
+			l.m.nWarm++
+		}
+	}
+	f.rr = int((int64(f.rr) + extra) % n)
+}
+
+// traffic routes one step's requests: the listener splits them between the
+// groups by its weights, each group's targets serve their share, and the
+// step's CPU, latency and SLO follow. It also feeds the step's metrics to
+// CloudWatch.
+func (s *sim) traffic(offered int64) Sample {
+	cfg := s.cfg
+	smp := Sample{Offered: offered}
+	for _, g := range s.groups {
+		g.census(&smp)
+	}
+	var l load
+	if s.peer == nil {
+		s.fleet.serve(offered, true, &l)
+	} else {
+		toPeer := s.lb.split(offered)
+		s.fleet.serve(offered-toPeer, s.lb.weights[0] > 0, &l)
+		before := l.served
+		s.peer.serve(toPeer, s.lb.weights[1] > 0, &l)
+		smp.PeerOffered, smp.PeerServed, smp.PeerHealthy = toPeer, l.served-before, len(s.peer.targets)
+	}
+	smp.Served, smp.Dropped = l.served, l.dropped
+	if l.n > 0 {
+		smp.CPU = l.cpu / float64(l.n)
+	}
+	if smp.Healthy == 0 {
+		l.maxU = math.Inf(1)
+	}
+	smp.P95 = p95(cfg, l.maxU)
 	// Instances in health checks or draining run idle but still report CPU
 	// to the group's average, as CloudWatch's AutoScalingGroupName
 	// aggregate does.
-	nAll += smp.InService - smp.Healthy + smp.Draining
-	smp.Violation = smp.Dropped > 0 || smp.P95 > cfg.P95Bound || maxU > cfg.UtilisationBound
-	f.s.cw.observe(stepMetrics{cpuAll: cpuAll, nAll: nAll, cpuWarm: cpuWarm, nWarm: nWarm, requests: offered, targets: len(f.targets)})
+	l.m.nAll += smp.InService - smp.Healthy + smp.Draining
+	l.m.requests, l.m.targets, l.m.dropped = offered, l.n, smp.Dropped
+	smp.Violation = smp.Dropped > 0 || smp.P95 > cfg.P95Bound || l.maxU > cfg.UtilisationBound
+	s.cw.observe(l.m)
 	return smp
 }
 
@@ -399,22 +491,24 @@ func p95(cfg Config, u float64) time.Duration {
 	return min(time.Duration(float64(cfg.BaseP95)/(1-u)), cfg.P95Cap)
 }
 
-// groupsPort serves the scaler's Groups port from the simulated group.
+// groupsPort serves the scaler's Groups port from the simulated groups.
 type groupsPort struct {
-	f  *fleet
+	s  *sim
 	by string
 }
 
 func (g groupsPort) Capacity(_ context.Context, group string) (scaling.Group, error) {
-	if group != g.f.s.cfg.Group {
+	f := g.s.group(group)
+	if f == nil {
 		return scaling.Group{}, fmt.Errorf("auto scaling group %s not found", group)
 	}
-	return g.f.capacity(), nil
+	return f.capacity(), nil
 }
 
 func (g groupsPort) SetDesiredCapacity(_ context.Context, group string, desired int) error {
-	if group != g.f.s.cfg.Group {
+	f := g.s.group(group)
+	if f == nil {
 		return fmt.Errorf("auto scaling group %s not found", group)
 	}
-	return g.f.setDesired(desired, g.by, "")
+	return f.setDesired(desired, g.by, "")
 }

@@ -37,6 +37,9 @@ const (
 	LaunchAbandoned = "abandoned"
 	// Drained: the handler completed a termination once the target drained.
 	Drained = "drained"
+	// Warmed: the handler completed a launch into the warm pool; the
+	// instance is stopped there once booted.
+	Warmed = "warmed"
 )
 
 // DefaultHooks is the lifecycle policy the demo fleet runs: launches are
@@ -80,6 +83,9 @@ func (s *sim) attachHooks() error {
 	// handler never reads it.
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
 		Name: FleetName, Group: s.cfg.Group, Lifecycle: p,
+		// A blue/green fleet's peer group is the fleet's too: the handler
+		// finds the fleet of a lifecycle action by either group.
+		Rollout: s.rolloutPolicy(),
 		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
 	}}}
 	if err := c.Validate(); err != nil {
@@ -107,15 +113,21 @@ var (
 )
 
 func (hs *hookSim) record(in *instance, what string, wait time.Duration) {
-	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Wait: wait})
+	pool := what != Drained && (in.fromPool || in.state == warming)
+	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Wait: wait, WarmPool: pool})
 }
 
 // hold puts in at the hook of transition and publishes the lifecycle
 // action EventBridge would send.
 func (hs *hookSim) hold(in *instance, transition string) {
-	code, hook, detailType, origin, dest := 1, LaunchHook, event.DetailTypeLaunchLifecycleAction, "EC2", "AutoScalingGroup"
-	if transition == Terminating {
-		code, hook, detailType, origin, dest = 2, TerminateHook, event.DetailTypeTerminateLifecycleAction, "AutoScalingGroup", "EC2"
+	code, hook, detailType, origin, dest := 1, LaunchHook, event.DetailTypeLaunchLifecycleAction, event.PlaceEC2, event.PlaceAutoScalingGroup
+	switch {
+	case transition == Terminating:
+		code, hook, detailType, origin, dest = 2, TerminateHook, event.DetailTypeTerminateLifecycleAction, event.PlaceAutoScalingGroup, event.PlaceEC2
+	case in.state == warming:
+		code, dest = 3, event.PlaceWarmPool
+	case in.fromPool:
+		code, origin = 4, event.PlaceWarmPool
 	}
 	token := fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(hs.s.cfg.Seed), code, in.n)
 	in.action = token
@@ -124,8 +136,8 @@ func (hs *hookSim) hold(in *instance, transition string) {
 		hs.record(in, LaunchGated, 0)
 	}
 	raw, err := hs.s.bus.encode(detailType, event.SourceAutoScaling, hs.s.Now(),
-		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + hs.s.cfg.Group},
-		lifecycleDetail{Token: token, Group: hs.s.cfg.Group, Hook: hook, InstanceID: in.id(), Transition: transition, Origin: origin, Destination: dest})
+		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + in.g.name},
+		lifecycleDetail{Token: token, Group: in.g.name, Hook: hook, InstanceID: in.id(), Transition: transition, Origin: origin, Destination: dest})
 	if err != nil {
 		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
 		return
@@ -172,13 +184,16 @@ func noActiveAction(id string) error {
 // abandoned is terminated and replaced; a termination ends.
 func (hs *hookSim) CompleteLifecycleAction(_ context.Context, c asg.LifecycleCompletion) error {
 	a, ok := hs.actions[c.Token]
-	if !ok || a.in.id() != c.InstanceID || c.Group != hs.s.cfg.Group {
+	if !ok || a.in.id() != c.InstanceID || c.Group != a.in.g.name {
 		return noActiveAction(c.InstanceID)
 	}
 	delete(hs.actions, c.Token)
 	a.in.action = ""
-	f, wait := hs.s.fleet, hs.s.now-a.at
+	f, wait := a.in.g, hs.s.now-a.at
 	switch {
+	case a.transition == Launching && a.in.state == warming && c.Result == asg.ResultContinue:
+		hs.record(a.in, Warmed, wait)
+		f.stopInPool(a.in)
 	case a.transition == Launching && c.Result == asg.ResultContinue:
 		hs.record(a.in, LaunchReady, wait)
 		f.enterService(a.in)
@@ -202,13 +217,13 @@ func (hs *hookSim) RecordHeartbeat(_ context.Context, l asg.LifecycleAction) err
 	return nil
 }
 
-// Describe reports the group with its one target group.
+// Describe reports a group with its one target group.
 func (hs *hookSim) Describe(_ context.Context, name string) (asg.Group, error) {
-	f := hs.s.fleet
-	if name != hs.s.cfg.Group {
+	f := hs.s.group(name)
+	if f == nil {
 		return asg.Group{}, fmt.Errorf("auto scaling group %s not found", name)
 	}
-	return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{TargetGroupARN}}, nil
+	return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg}}, nil
 }
 
 func notRegistered(arn string) error {
@@ -224,11 +239,12 @@ func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, er
 // checks run, healthy, or draining until the deregistration delay ends,
 // when the target leaves the list.
 func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
-	if arn != TargetGroupARN {
+	f := s.groupByTarget(arn)
+	if f == nil {
 		return nil, notRegistered(arn)
 	}
 	var out []elb.Target
-	for _, in := range s.fleet.live {
+	for _, in := range f.live {
 		t := elb.Target{ID: in.id(), Port: 8080}
 		switch {
 		case in.state == registered:
@@ -248,11 +264,11 @@ func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 // Deregister drains a target still taking traffic; Auto Scaling has
 // already deregistered a terminating instance, so this is usually a no-op.
 func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
-	if arn != TargetGroupARN {
+	if hs.s.groupByTarget(arn) == nil {
 		return notRegistered(arn)
 	}
-	in := hs.s.fleet.byID[id]
-	if in == nil || in.state == gone || in.state == pending {
+	in := hs.s.byID[id]
+	if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
 		return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
 	}
 	if in.state == registered || in.state == healthy {
@@ -263,7 +279,7 @@ func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
 
 // DeregistrationDelay is the target group's configured delay.
 func (hs *hookSim) DeregistrationDelay(_ context.Context, arn string) (time.Duration, error) {
-	if arn != TargetGroupARN {
+	if hs.s.groupByTarget(arn) == nil {
 		return 0, notRegistered(arn)
 	}
 	return hs.s.cfg.DeregistrationDelay, nil
@@ -274,10 +290,12 @@ func (hs *hookSim) DeregistrationDelay(_ context.Context, arn string) (time.Dura
 // connection is refused. Other probes (EC2 status, SSM) pass once booted.
 func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
 	r := lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Pending, Detail: "connection refused"}
-	in := hs.s.fleet.byID[id]
+	in := hs.s.byID[id]
 	switch {
 	case in == nil || in.state == gone:
 		r.Status, r.Detail = lifecycle.Error, "instance not found"
+	case in.state == warm:
+		r.Detail = "instance stopped"
 	case p.Kind == lifecycle.HTTP && hs.s.now >= in.booted+hs.s.cfg.AppWarmup:
 		r.Status, r.Detail = lifecycle.Pass, "HTTP 200"
 	case p.Kind != lifecycle.HTTP && hs.s.now >= in.booted:

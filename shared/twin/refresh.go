@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/rollout"
 )
 
@@ -14,12 +15,28 @@ import (
 // group, terminating a batch first and letting the group launch the
 // replacements on the new image, and starts the next batch once every
 // replacement has been healthy for the warm-up. The real rollout handler
-// starts and follows it through the twin's Groups port; checkpoints,
-// max healthy above 100 % and alarm-driven rollback are not modelled.
+// starts and follows it through the twin's Groups port.
+//
+// With auto-rollback and an alarm specification, an alarm going to ALARM
+// fails the refresh and Auto Scaling rolls it back: the status turns
+// RollbackInProgress, the group returns to the launch template version it
+// had, the instances already replaced are replaced again on the previous
+// image in the same batches, and the status ends RollbackSuccessful. A
+// RollbackInstanceRefresh call does the same. Checkpoints and max healthy
+// above 100 % are not modelled.
 type refresh struct {
-	id         string
-	image      string
-	version    string
+	id      string
+	image   string
+	version string
+	// prevImage and prevVersion are what the group ran before: what a
+	// rollback restores.
+	prevImage, prevVersion string
+	// alarms fail the refresh; autoRollback then rolls it back.
+	alarms       []string
+	autoRollback bool
+	rollingBack  bool
+	// reason is the refresh's status reason once it rolls back.
+	reason     string
 	minHealthy int
 	warmup     time.Duration
 	started    time.Duration
@@ -33,6 +50,7 @@ type refresh struct {
 
 // startRefresh starts r on the fleet: launches from now on use its image.
 func (f *fleet) startRefresh(r *refresh) {
+	r.prevImage, r.prevVersion = f.image, f.version
 	f.image = r.image
 	r.started, r.status = f.s.now, rollout.RefreshInProgress
 	for _, in := range f.live {
@@ -63,7 +81,7 @@ func (f *fleet) endRefresh(status string) {
 // refreshStep advances the refresh; it runs before each step's traffic.
 func (f *fleet) refreshStep() {
 	r := f.refresh
-	if r == nil {
+	if r == nil || !f.checkAlarms(r) {
 		return
 	}
 	var old []*instance
@@ -80,6 +98,10 @@ func (f *fleet) refreshStep() {
 		active++
 	}
 	if len(old) == 0 {
+		if r.rollingBack {
+			f.endRefresh(rollout.RefreshRollbackSuccessful)
+			return
+		}
 		r.done = r.total
 		f.endRefresh(rollout.RefreshSuccessful)
 		return
@@ -88,8 +110,52 @@ func (f *fleet) refreshStep() {
 	slices.SortStableFunc(old, func(a, b *instance) int { return cmp.Compare(a.launched, b.launched) })
 	for _, in := range old[:min(batch, len(old))] {
 		f.terminate(in)
-		r.done++
+		if r.rollingBack {
+			r.done = max(r.done-1, 0)
+		} else {
+			r.done++
+		}
 	}
 	r.batches++
 	f.reconcile()
 }
+
+// checkAlarms fails a forward refresh one of whose alarms is in ALARM, as
+// Auto Scaling does while it monitors them; with auto-rollback on, the
+// refresh rolls back. It reports whether the refresh went on unchanged.
+func (f *fleet) checkAlarms(r *refresh) bool {
+	if r.rollingBack {
+		return true
+	}
+	for _, name := range r.alarms {
+		w, ok := f.s.cw.alarms[name]
+		if !ok || w.state != rollout.AlarmFiring {
+			continue
+		}
+		if !r.autoRollback {
+			f.endRefresh(rollout.RefreshFailed)
+			return false
+		}
+		f.rollback("alarm " + name + " in ALARM")
+		return false
+	}
+	return true
+}
+
+// rollback turns the running refresh around: the group goes back to the
+// version and image it had, and the instances on the new image are
+// replaced in the refresh's batches.
+func (f *fleet) rollback(why string) {
+	r := f.refresh
+	r.rollingBack, r.status, r.reason = true, rollout.RefreshRollbackInProgress, "rollback: "+why
+	r.image, f.image, f.version = r.prevImage, r.prevImage, r.prevVersion
+	f.s.res.Rollout = append(f.s.res.Rollout, RolloutEvent{At: f.s.Now(), What: RefreshRollback,
+		Detail: fmt.Sprintf("%s rolling back to %s: %s", r.id, r.prevImage, why)})
+	if f.s.rollout != nil {
+		f.s.rollout.refreshEvent(r, event.DetailTypeRefreshRollbackStarted)
+	}
+}
+
+// RefreshRollback is the timeline event of an instance refresh starting
+// its rollback.
+const RefreshRollback = "refresh rollback"

@@ -36,17 +36,22 @@ const (
 	ImageV2          = "ami-0a1b2c3d4e5f60002"
 )
 
+// ByRollout is ScalingEvent.By for the rollout handler's resizes.
+const ByRollout = "rollout"
+
 // RolloutPhase prefixes the timeline events of the rollout handler's phase
 // changes ("phase refresh", "phase done").
 const RolloutPhase = "phase "
 
 // RolloutPolicy is the rolling rollout the twin's fleet runs: an instance
 // refresh keeping cfg.RefreshMinHealthy % of the group healthy, each
-// replacement warmed up for cfg.RefreshWarmup, followed every minute.
+// replacement warmed up for cfg.RefreshWarmup, followed every minute, with
+// the fleet's health alarm as its alarm specification (auto-rollback).
 func RolloutPolicy(cfg Config) rollout.Policy {
 	return rollout.Policy{
 		Strategy: rollout.StrategyRolling, Parameter: ImageParameter,
 		PollInterval: clock.Duration(time.Minute),
+		Alarms:       []string{HealthAlarm(cfg)},
 		Rolling: rollout.Rolling{
 			MinHealthyPercentage: cfg.RefreshMinHealthy, MaxHealthyPercentage: 100,
 			Warmup: clock.Duration(cfg.RefreshWarmup),
@@ -63,13 +68,11 @@ type rolloutSim struct {
 	h   *stamper.Handler
 	rng *rand.Rand
 
-	images   map[string]launchtemplate.Image
-	versions []launchtemplate.Version // version n at n-1
-	deflt    int64
-	// groupVersion is the group's launch template version.
-	groupVersion string
-	param        string
-	refreshes    []*refresh
+	images    map[string]launchtemplate.Image
+	versions  []launchtemplate.Version // version n at n-1
+	deflt     int64
+	param     string
+	refreshes []*refresh
 }
 
 // The handler's ports, served by the twin.
@@ -83,9 +86,20 @@ var (
 	_ stamper.Scheduler  = (*rolloutSim)(nil)
 )
 
+// rolloutPolicy is the rollout policy of the scenario's strategy.
+func (s *sim) rolloutPolicy() rollout.Policy {
+	if s.sc.Strategy == rollout.StrategyBlueGreen {
+		return BlueGreenPolicy(s.cfg)
+	}
+	return RolloutPolicy(s.cfg)
+}
+
 func (s *sim) attachRollout() error {
+	if err := s.attachHealthAlarm(); err != nil {
+		return err
+	}
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
-		Name: FleetName, Group: s.cfg.Group, Rollout: RolloutPolicy(s.cfg),
+		Name: FleetName, Group: s.cfg.Group, Rollout: s.rolloutPolicy(),
 		// The fleet's configuration needs a scaling policy; the rollout
 		// handler never reads it.
 		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
@@ -100,10 +114,9 @@ func (s *sim) attachRollout() error {
 			ImageV1: {ID: ImageV1, Name: "stampkit-web-1", State: rollout.ImageAvailable, Architecture: "arm64",
 				CreationDate: created, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: FleetName}},
 		},
-		versions:     []launchtemplate.Version{{Number: 1, ImageID: ImageV1, InstanceType: InstanceType}},
-		deflt:        1,
-		groupVersion: "1",
-		param:        ImageV1,
+		versions: []launchtemplate.Version{{Number: 1, ImageID: ImageV1, InstanceType: InstanceType}},
+		deflt:    1,
+		param:    ImageV1,
 	}
 	rs.h = &stamper.Handler{
 		Config: c, Region: region,
@@ -170,28 +183,29 @@ func (rs *rolloutSim) versionOf(image string) string {
 			return strconv.FormatInt(v.Number, 10)
 		}
 	}
-	return rs.groupVersion
+	return "1"
 }
 
 func groupNotFound(name string) error {
 	return fmt.Errorf("describing auto scaling group %s: %w", name, asg.ErrNotFound)
 }
 
-// Describe reports the group with its instances, target group and launch
+// Describe reports a group with its instances, target group and launch
 // template version.
 func (rs *rolloutSim) Describe(_ context.Context, name string) (asg.Group, error) {
-	f := rs.s.fleet
-	if name != rs.s.cfg.Group {
+	f := rs.s.group(name)
+	if f == nil {
 		return asg.Group{}, groupNotFound(name)
 	}
 	g := asg.Group{
-		Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{TargetGroupARN},
-		LaunchTemplate: asg.LaunchTemplate{ID: LaunchTemplateID, Version: rs.groupVersion},
+		Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg},
+		LaunchTemplate: asg.LaunchTemplate{ID: LaunchTemplateID, Version: f.version},
 	}
 	for _, in := range f.live {
 		state := asg.StateInService
 		switch {
-		case in.state == gone:
+		case in.state > draining:
+			// Gone, or in the warm pool, which DescribeWarmPool lists.
 			continue
 		case in.state == pending && in.action != "":
 			state = asg.StatePendingWait
@@ -205,34 +219,39 @@ func (rs *rolloutSim) Describe(_ context.Context, name string) (asg.Group, error
 	return g, nil
 }
 
-// SetLaunchTemplateVersion points the group at a version: later launches
+// SetLaunchTemplateVersion points a group at a version: later launches
 // use its image.
 func (rs *rolloutSim) SetLaunchTemplateVersion(_ context.Context, group, lt, version string) error {
 	v, ok := rs.version(version)
+	f := rs.s.group(group)
 	switch {
-	case group != rs.s.cfg.Group:
+	case f == nil:
 		return groupNotFound(group)
 	case lt != LaunchTemplateID || !ok:
 		return &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + lt + " version " + version + " not found"}
 	}
-	rs.groupVersion = version
-	if rs.s.fleet.refresh == nil {
-		rs.s.fleet.image = v.ImageID
+	f.version = version
+	if f.refresh == nil {
+		f.image = v.ImageID
 	}
 	return nil
 }
 
-// Resize sets the group's size; the rolling strategy never calls it.
+// Resize sets a group's size: the blue/green strategy sizes the new group
+// and empties the old one.
 func (rs *rolloutSim) Resize(_ context.Context, group string, sz asg.Size) error {
-	f := rs.s.fleet
-	if group != rs.s.cfg.Group {
+	f := rs.s.group(group)
+	if f == nil {
 		return groupNotFound(group)
+	}
+	if sz.Min < 0 || sz.Desired < sz.Min || (sz.Max > 0 && sz.Desired > sz.Max) {
+		return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf("size min %d, max %d, desired %d of %s is inconsistent", sz.Min, sz.Max, sz.Desired, group)}
 	}
 	f.min = sz.Min
 	if sz.Max > 0 {
 		f.max = sz.Max
 	}
-	return f.setDesired(sz.Desired, "rollout", "rollout resize")
+	return f.setDesired(sz.Desired, ByRollout, "rollout resize")
 }
 
 // StartInstanceRefresh starts the twin's refresh to the spec's version,
@@ -252,6 +271,7 @@ func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec
 		id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
 		image: v.ImageID, version: sp.LaunchTemplate.Version,
 		minHealthy: int(sp.MinHealthy), warmup: time.Duration(sp.WarmupSeconds) * time.Second,
+		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback,
 	}
 	rs.refreshes = append(rs.refreshes, r)
 	f.startRefresh(r)
@@ -263,13 +283,20 @@ func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec
 // next poll.
 func (rs *rolloutSim) refreshEnded(r *refresh) {
 	detailType := map[string]string{
-		rollout.RefreshSuccessful:     event.DetailTypeRefreshSucceeded,
-		rollout.RefreshCancelled:      event.DetailTypeRefreshCancelled,
-		rollout.RefreshRollbackFailed: event.DetailTypeRefreshRollbackFailed,
+		rollout.RefreshSuccessful:         event.DetailTypeRefreshSucceeded,
+		rollout.RefreshFailed:             event.DetailTypeRefreshFailed,
+		rollout.RefreshCancelled:          event.DetailTypeRefreshCancelled,
+		rollout.RefreshRollbackSuccessful: event.DetailTypeRefreshRollbackSucceeded,
+		rollout.RefreshRollbackFailed:     event.DetailTypeRefreshRollbackFailed,
 	}[r.status]
 	if detailType == "" {
 		return
 	}
+	rs.refreshEvent(r, detailType)
+}
+
+// refreshEvent publishes an instance refresh event of detailType.
+func (rs *rolloutSim) refreshEvent(r *refresh, detailType string) {
 	s := rs.s
 	raw, err := s.bus.encode(detailType, event.SourceAutoScaling, s.Now(),
 		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + s.cfg.Group},
@@ -287,7 +314,7 @@ type refreshDetail struct {
 }
 
 func (rs *rolloutSim) describe(r *refresh) asg.Refresh {
-	out := asg.Refresh{ID: r.id, Group: rs.s.cfg.Group, Status: r.status, InstancesToUpdate: int32(r.total - r.done),
+	out := asg.Refresh{ID: r.id, Group: rs.s.cfg.Group, Status: r.status, StatusReason: r.reason, InstancesToUpdate: int32(r.total - r.done),
 		StartTime: rs.s.wall(r.started)}
 	if r.total > 0 {
 		out.PercentageComplete = int32(100 * r.done / r.total)
@@ -334,17 +361,18 @@ func (rs *rolloutSim) CancelInstanceRefresh(_ context.Context, group string) (st
 	return id, nil
 }
 
-// RollbackInstanceRefresh stops the running refresh; the twin does not
-// model putting the old instances back, so it reports the rollback failed
-// and leaves the instances to the rollout's revert phase.
+// RollbackInstanceRefresh rolls the running refresh back, as an alarm
+// does with auto-rollback on.
 func (rs *rolloutSim) RollbackInstanceRefresh(_ context.Context, group string) (string, error) {
 	f := rs.s.fleet
 	if group != rs.s.cfg.Group || f.refresh == nil {
 		return "", noRefresh(group)
 	}
-	id := f.refresh.id
-	f.endRefresh(rollout.RefreshRollbackFailed)
-	return id, nil
+	if f.refresh.rollingBack {
+		return "", &smithy.GenericAPIError{Code: "IncorrectInstanceRefreshState", Message: "instance refresh " + f.refresh.id + " is already rolling back"}
+	}
+	f.rollback("RollbackInstanceRefresh")
+	return f.refresh.id, nil
 }
 
 // rolloutTemplates serves the Templates port: its Image method would
@@ -425,9 +453,13 @@ func (rs *rolloutSim) PutImage(_ context.Context, name, ami string) error {
 	return nil
 }
 
-// SetForwardWeights: the twin's listener forwards to one target group.
-func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, _ []elb.Weighted) error {
-	return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+// SetForwardWeights sets the blue/green listener's weights; a fleet
+// without a peer has no weighted listener.
+func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, ws []elb.Weighted) error {
+	if rs.s.lb == nil {
+		return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+	}
+	return rs.s.lb.set(listener, ws)
 }
 
 // TargetHealth lists the target group's targets.
@@ -468,6 +500,7 @@ func (s *sim) observeRollout(r slog.Record) {
 		return
 	}
 	var from, to, outcome string
+	var notes []string
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "from":
@@ -476,6 +509,8 @@ func (s *sim) observeRollout(r slog.Record) {
 			to = a.Value.String()
 		case "outcome":
 			outcome = a.Value.String()
+		case "notes":
+			notes, _ = a.Value.Any().([]string)
 		}
 		return true
 	})
@@ -483,7 +518,12 @@ func (s *sim) observeRollout(r slog.Record) {
 		return
 	}
 	detail := "from " + from
-	if outcome != "" {
+	switch n := len(notes); {
+	case n > 0:
+		// The last note says why the phase changed (and how a rollout
+		// ended).
+		detail += ": " + notes[n-1]
+	case outcome != "":
 		detail += ", " + outcome
 	}
 	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: RolloutPhase + to, Detail: detail})

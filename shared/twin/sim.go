@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/rollout"
 )
 
 // Ordering of events that fall on the same instant: instances change state
@@ -73,9 +74,17 @@ type sim struct {
 
 	launchRNG, noiseRNG, busRNG, healthRNG *rand.Rand
 
-	fleet *fleet
-	cw    *cloudWatch
-	bus   *bus
+	// fleet is the configured group; peer its blue/green peer (nil unless
+	// the scenario rolls out blue/green), behind the listener lb. groups
+	// lists them in that order.
+	fleet, peer *fleet
+	groups      []*fleet
+	lb          *listener
+	// byID finds any group's instances; nextInstance numbers them.
+	byID         map[string]*instance
+	nextInstance int
+	cw           *cloudWatch
+	bus          *bus
 	// hooks answers the group's lifecycle hooks; nil without Config.Hooks.
 	hooks *hookSim
 	// rollout runs the rollout handler on the image event.
@@ -95,6 +104,7 @@ func newSim(cfg Config, sc Scenario) *sim {
 	s := &sim{
 		cfg: cfg, sc: sc, start: sc.Trace.Start,
 		launchRNG: rng(streamLaunch), noiseRNG: rng(streamNoise), busRNG: rng(streamBus), healthRNG: rng(streamHealth),
+		byID: map[string]*instance{},
 	}
 	s.res = &Result{
 		Scenario: sc.Name, Config: cfg, Start: s.start,
@@ -106,7 +116,18 @@ func newSim(cfg Config, sc Scenario) *sim {
 	s.counts = requestCounts(sc.Trace.Rates, cfg.Step)
 	s.cw = newCloudWatch(s)
 	s.bus = newBus(s)
-	s.fleet = newFleet(s, cfg.DemandInstances(sc.Trace.Rates[0]))
+	s.fleet = newFleet(s, cfg.Group, TargetGroupARN, cfg.Min, cfg.DemandInstances(sc.Trace.Rates[0]))
+	if cfg.WarmPool != nil {
+		s.fleet.withPool(cfg.WarmPool)
+	}
+	s.groups = []*fleet{s.fleet}
+	if sc.Strategy == rollout.StrategyBlueGreen {
+		// The peer stands empty until a rollout sizes it; the listener
+		// sends it nothing.
+		s.peer = newFleet(s, PeerGroup(cfg), PeerTargetGroupARN, 0, 0)
+		s.groups = append(s.groups, s.peer)
+		s.lb = newListener(s)
+	}
 	return s
 }
 
@@ -126,6 +147,45 @@ func requestCounts(rates []float64, step time.Duration) []int64 {
 
 // Now is the virtual wall-clock time; the scaler handler's clock.
 func (s *sim) Now() time.Time { return s.start.Add(s.now) }
+
+// group finds a group by name; nil when there is none.
+func (s *sim) group(name string) *fleet {
+	for _, g := range s.groups {
+		if g.name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// groupByTarget finds a group by its target group's ARN.
+func (s *sim) groupByTarget(arn string) *fleet {
+	for _, g := range s.groups {
+		if g.tg == arn {
+			return g
+		}
+	}
+	return nil
+}
+
+// serving is the group the fleet's capacity belongs on, for the baseline
+// policies, which scale one group: the one the listener weights most, the
+// configured group on a tie. (The stampkit scaler reads it from the
+// rollout record instead, as it does in AWS.)
+func (s *sim) serving() *fleet {
+	if s.lb != nil && s.lb.weights[1] > s.lb.weights[0] {
+		return s.peer
+	}
+	return s.fleet
+}
+
+// speedOf is the share of InstanceCapacity an instance on image serves.
+func (s *sim) speedOf(image string) float64 {
+	if image == ImageV2 && s.sc.BadImage > 0 && s.sc.BadImage < 1 {
+		return s.sc.BadImage
+	}
+	return 1
+}
 
 func (s *sim) wall(d time.Duration) time.Time { return s.start.Add(d) }
 
@@ -158,7 +218,20 @@ func (s *sim) run(ctx context.Context) error {
 		e.fn(ctx)
 	}
 	s.now = end
-	s.fleet.finish()
+	for _, g := range s.groups {
+		g.finish()
+		s.res.InstanceSeconds += g.billed.Seconds()
+		end := GroupEnd{Name: g.name, Version: g.version, Desired: g.desired, Images: map[string]int{}}
+		for _, in := range g.live {
+			if in.state <= draining {
+				end.Images[in.image]++
+			}
+		}
+		s.res.Groups = append(s.res.Groups, end)
+	}
+	if s.rollout != nil {
+		s.res.ImageParameter, s.res.DefaultVersion = s.rollout.param, s.rollout.deflt
+	}
 	return nil
 }
 
@@ -171,7 +244,7 @@ func (s *sim) world(i int) {
 		return
 	}
 	s.fleet.refreshStep()
-	smp := s.fleet.traffic(s.counts[i])
+	smp := s.traffic(s.counts[i])
 	s.res.Samples[i] = smp
 	s.res.Offered += smp.Offered
 	s.res.Served += smp.Served

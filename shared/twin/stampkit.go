@@ -84,7 +84,7 @@ func (k stampkit) attach(s *sim) error {
 
 	h := &scaler.Handler{
 		Config: c,
-		Groups: groupsPort{f: s.fleet, by: "stampkit"},
+		Groups: groupsPort{s: s, by: "stampkit"},
 		Alarms: alarmsPort{cw: s.cw},
 		Store:  s.state,
 		Clock:  s,

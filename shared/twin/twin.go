@@ -6,8 +6,11 @@
 // would send, through the same ports the Lambda uses, so what the twin shows
 // is what the toolkit does; the real lifecycle handler (shared/hooks)
 // answers the group's lifecycle hooks, and the real rollout handler
-// (shared/stamper) rolls a new image out with an instance refresh, for
-// every policy. Two faithful models of AWS's own policies
+// (shared/stamper) rolls a new image out, for every policy: by an instance
+// refresh that rolls itself back when the fleet's health alarm fires, or
+// blue/green onto a peer group behind a weighted listener whose weights
+// the handler moves (Scenario.Strategy). The group may keep a warm pool
+// (Config.WarmPool). Two faithful models of AWS's own policies
 // (target tracking and simple scaling) run on the same demand for
 // comparison.
 //
@@ -26,6 +29,7 @@ import (
 	"time"
 
 	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/twin/traces"
 )
 
@@ -63,6 +67,9 @@ type Config struct {
 	// AppWarmup is how long after boot the application starts answering
 	// its health check; the launch hook's HTTP probe waits for it.
 	AppWarmup time.Duration
+	// WarmPool, when set, gives the configured group a warm pool (not the
+	// blue/green peer).
+	WarmPool *WarmPool
 	// HealthCheckInterval × HealthyThreshold is how long a new target takes
 	// to pass the load balancer's health checks before it gets traffic.
 	HealthCheckInterval time.Duration
@@ -157,6 +164,11 @@ func (c Config) Validate() error {
 	if c.Hooks != nil && c.Lifecycle != nil {
 		bad("hooks and lifecycle: set at most one")
 	}
+	if c.WarmPool != nil {
+		if err := c.WarmPool.validate(); err != nil {
+			bad("warm pool: %v", err)
+		}
+	}
 	if c.AppWarmup < 0 {
 		bad("app warm-up %v is negative", c.AppWarmup)
 	}
@@ -189,6 +201,16 @@ type Scenario struct {
 	// ImageBuiltAt is when, from the start, the image pipeline publishes a
 	// new image; zero means no rollout.
 	ImageBuiltAt time.Duration
+	// Strategy is how the rollout handler rolls the image out:
+	// rollout.StrategyRolling (the default, an instance refresh) or
+	// rollout.StrategyBlueGreen, which gives the fleet a peer group and a
+	// weighted listener (see BlueGreenPolicy).
+	Strategy rollout.Strategy
+	// BadImage, between 0 and 1, makes the new image faulty: its instances
+	// boot and pass their health checks but serve only that share of
+	// InstanceCapacity, so the fleet's health alarm fires once they take
+	// traffic and the rollout rolls back.
+	BadImage float64
 }
 
 // Sample is the fleet during one step.
@@ -200,19 +222,27 @@ type Sample struct {
 	// Healthy targets took traffic; InService counts the group's InService
 	// instances (healthy or still in health checks); Pending are launching;
 	// Draining are deregistering before termination; Desired is the
-	// group's desired capacity.
-	Healthy, InService, Pending, Draining, Desired int
+	// group's desired capacity; WarmPool counts the instances in the warm
+	// pool, warming up or stopped.
+	Healthy, InService, Pending, Draining, Desired, WarmPool int
 	// CPU is the mean CPU of the healthy targets, in percent.
 	CPU float64
 	// P95 is the 95th-percentile latency of served requests.
 	P95 time.Duration
 	// Violation is set when the step breaks the SLO.
 	Violation bool
+	// PeerOffered and PeerServed are the part of Offered and Served the
+	// listener sent to the blue/green peer group, and PeerHealthy the part
+	// of Healthy in it; zero without a peer.
+	PeerOffered, PeerServed int64
+	PeerHealthy             int
 }
 
 // ScalingEvent is a change of the group's desired capacity.
 type ScalingEvent struct {
-	At       time.Time
+	At time.Time
+	// Group is the Auto Scaling group whose capacity changed.
+	Group    string
 	From, To int
 	// By names what changed it: the policy, or "rollout".
 	By     string
@@ -240,11 +270,15 @@ type RolloutEvent struct {
 type LifecycleEvent struct {
 	At         time.Time
 	InstanceID string
-	// What is LaunchGated, LaunchReady, LaunchAbandoned or Drained.
+	// What is LaunchGated, LaunchReady, LaunchAbandoned, Drained or
+	// Warmed.
 	What string
 	// Wait is how long the instance was held at the hook (zero for
 	// LaunchGated).
 	Wait time.Duration
+	// WarmPool is set for a launch into the warm pool (Destination
+	// WarmPool) or out of it (Origin WarmPool).
+	WarmPool bool
 }
 
 // BusStats counts what the simulated EventBridge did.
@@ -263,6 +297,15 @@ type Result struct {
 	// Datapoints holds every datapoint each alarm evaluated, by alarm name.
 	Datapoints map[string][]Datapoint
 	Rollout    []RolloutEvent
+	// Weights are the listener's forward weights over time (blue/green
+	// scenarios only).
+	Weights []WeightChange
+	// Groups are the Auto Scaling groups as the run left them, the
+	// configured group first; ImageParameter and DefaultVersion the
+	// fleet's image parameter and launch template default version.
+	Groups         []GroupEnd
+	ImageParameter string
+	DefaultVersion int64
 	// Lifecycle records the lifecycle hooks' actions (with Config.Hooks).
 	Lifecycle []LifecycleEvent
 	// Offered, Served and Dropped total the samples.
@@ -276,6 +319,17 @@ type Result struct {
 	// HandlerErrors lists errors the handler returned (Lambda would retry
 	// them); a healthy run has none.
 	HandlerErrors []string
+}
+
+// GroupEnd is an Auto Scaling group at the end of a run.
+type GroupEnd struct {
+	Name string
+	// Version is the launch template version the group names.
+	Version string
+	Desired int
+	// Images counts the group's running instances (launching, in service
+	// or draining) by image.
+	Images map[string]int
 }
 
 // Time returns the start time of step i.

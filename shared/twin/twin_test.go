@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/suite"
@@ -193,8 +194,12 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 			cfg.Bus = twin.BusConfig{MaxDelay: 45 * time.Second, DuplicateProbability: 0.5, DuplicateDelay: 90 * time.Second}
 			sc := scenario(t, cfg, sn, 6, 3)
 			// A new image mid-run: the rollout handler's effects must not
-			// change either.
+			// change either, rolled out by instance refresh or (on the
+			// ramp) blue/green.
 			sc.ImageBuiltAt = 3 * time.Hour
+			if sn == suite.Ramp {
+				sc.Strategy = rollout.StrategyBlueGreen
+			}
 			faulty := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
 			cfg.Bus.ExactlyOnce = true
 			ideal := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
@@ -227,6 +232,12 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 			}
 			if d := cmp.Diff(ideal.Rollout, faulty.Rollout); d != "" {
 				t.Errorf("rollout steps differ (-exactly once +at least once, reordered):\n%s", d)
+			}
+			if d := cmp.Diff(ideal.Weights, faulty.Weights); d != "" {
+				t.Errorf("listener weights differ (-exactly once +at least once, reordered):\n%s", d)
+			}
+			if sc.Strategy == rollout.StrategyBlueGreen && len(ideal.Weights) < 2 {
+				t.Error("the blue/green rollout moved no weights")
 			}
 			dups += faulty.Bus.Duplicates
 			overtaken += ideal.Bus.Overtaken

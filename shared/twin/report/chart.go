@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/suite"
 )
@@ -23,6 +24,8 @@ const (
 	panelHeight  = 130
 	panelGap     = 12
 	axisHeight   = 24
+	// weightsHeight is the panel of a blue/green listener's weights.
+	weightsHeight = 60
 )
 
 // policyColour is the colour of a policy's capacity lines.
@@ -50,6 +53,8 @@ const (
 func alarmColour(name string) string {
 	n := strings.ToLower(name)
 	switch {
+	case strings.Contains(n, "5xx"):
+		return "#b71c1c"
 	case strings.Contains(n, "request"):
 		return "#fbc02d"
 	case strings.Contains(n, "high"):
@@ -94,7 +99,14 @@ func chart(runs []suite.Run) string {
 	}
 	ymax := niceCeil(top * 1.05)
 
+	weighted := false
+	for _, r := range runs {
+		weighted = weighted || len(r.Result.Weights) > 1
+	}
 	height := legendHeight + len(runs)*(titleHeight+panelHeight+panelGap) + axisHeight
+	if weighted {
+		height += titleHeight + weightsHeight + panelGap
+	}
 	var s svg
 	s.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
 		chartWidth, height, chartWidth, height, esc("demand and capacity over time, "+first.Scenario))
@@ -137,22 +149,28 @@ func chart(runs []suite.Run) string {
 		lifecycleMarks(&s, res, top, x)
 		s.f(`</g>`)
 	}
+	if weighted {
+		weightsPanel(&s, runs, float64(legendHeight+len(runs)*(titleHeight+panelHeight+panelGap)+titleHeight), total, x)
+	}
 	timeAxis(&s, first, total, float64(height-axisHeight), x)
 	s.f(`</svg>`)
 	return s.b.String()
 }
 
+// legend names the marks; the labels are short enough to fit one line
+// (about 6 units a character).
 func legend(s *svg) {
 	type item struct{ swatch, label string }
 	items := []item{
 		{fmt.Sprintf(`<rect width="14" height="9" y="-8" fill="%s" stroke="%s"/>`, demandFill, demandStroke), "demand"},
-		{`<line x1="0" x2="14" y1="-4" y2="-4" stroke="#444" stroke-width="1.6"/>`, "healthy (policy colour)"},
+		{`<line x1="0" x2="14" y1="-4" y2="-4" stroke="#444" stroke-width="1.6"/>`, "healthy"},
 		{`<line x1="0" x2="14" y1="-4" y2="-4" stroke="#444" stroke-dasharray="3 2"/>`, "desired"},
 		{fmt.Sprintf(`<path d="M7 -9 L12 -1 L2 -1 Z" fill="%s"/>`, outGreen), "scale-out"},
 		{fmt.Sprintf(`<path d="M2 -9 L12 -9 L7 -1 Z" fill="%s"/>`, inPurple), "scale-in"},
-		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("high")), "CPU-high alarm"},
-		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("request")), "requests alarm"},
-		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("low")), "CPU-low alarm"},
+		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("high")), "CPU high"},
+		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("request")), "requests high"},
+		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("low")), "CPU low"},
+		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("5xx")), "5XX errors"},
 		{fmt.Sprintf(`<rect width="14" height="5" y="-6" fill="%s"/>`, violationRed), "SLO violated"},
 		{fmt.Sprintf(`<line x1="7" x2="7" y1="-11" y2="1" stroke="%s" stroke-dasharray="2 2"/>`, rolloutGrey), "rollout"},
 	}
@@ -267,31 +285,77 @@ func scalings(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 	}
 }
 
+// rollouts shades an instance refresh or a blue/green rollout from start
+// to end and draws a dashed line at each of its events: grey, or red where
+// it rolled back.
 func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float64) {
-	// Shade the refresh from start to finish.
 	var started time.Duration = -1
+	shade := func(at time.Duration, tip string) {
+		if started >= 0 {
+			s.f(`<rect x="%s" y="%s" width="%s" height="%d" fill="%s" opacity="0.12"><title>%s</title></rect>`,
+				num(x(started)), num(top), num(x(at)-x(started)), panelHeight, rolloutGrey, esc(tip))
+			started = -1
+		}
+	}
 	for _, e := range res.Rollout {
 		at := e.At.Sub(res.Start)
 		switch e.What {
-		case "refresh started":
+		case "refresh started", twin.RolloutPhase + string(rollout.PhaseWarm):
 			started = at
 		case "refresh finished":
-			if started >= 0 {
-				s.f(`<rect x="%s" y="%s" width="%s" height="%d" fill="%s" opacity="0.12"><title>%s</title></rect>`,
-					num(x(started)), num(top), num(x(at)-x(started)), panelHeight, rolloutGrey, esc("instance refresh: "+e.Detail))
-				started = -1
-			}
+			shade(at, "instance refresh: "+e.Detail)
+		case twin.RolloutPhase + string(rollout.PhaseDone):
+			shade(at, "blue/green rollout: "+e.Detail)
 		}
 	}
 	for _, e := range res.Rollout {
 		cx := num(x(e.At.Sub(res.Start)))
+		colour := rolloutGrey
+		if e.What == twin.RefreshRollback || strings.Contains(e.Detail, string(rollout.RolledBack)) {
+			colour = violationRed
+		}
 		s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="2 2"><title>%s</title></line>`,
-			cx, cx, num(top), num(top+panelHeight), rolloutGrey, esc(e.At.Format("15:04")+" "+e.What+": "+e.Detail))
+			cx, cx, num(top), num(top+panelHeight), colour, esc(e.At.Format("15:04:05")+" "+e.What+": "+e.Detail))
 	}
 	if len(res.Rollout) > 0 {
 		e := res.Rollout[0]
 		s.f(`<text x="%s" y="%s" class="tick" fill="%s">%s</text>`, num(x(e.At.Sub(res.Start))+3), num(top+panelHeight-10), rolloutGrey, esc("image rollout"))
 	}
+}
+
+// weightsPanel draws, under the policies' panels, the share of the
+// listener's traffic each run's blue/green peer group got over time: a
+// step line per policy, moving only where the rollout handler set the
+// weights.
+func weightsPanel(s *svg, runs []suite.Run, top float64, total time.Duration, x func(time.Duration) float64) {
+	y := func(v float64) float64 { return top + weightsHeight - weightsHeight*v/100 }
+	first := runs[0].Result
+	s.f(`<g class="weights">`)
+	s.f(`<text x="%d" y="%s" class="ptitle">%s</text>`, marginLeft, num(top-6),
+		esc(fmt.Sprintf("listener weight to %s (%%), per policy: the rollout handler's steps; back to 0 on a rollback", twin.PeerGroup(first.Config))))
+	s.f(`<rect x="%d" y="%s" width="%d" height="%d" fill="#fafafa" stroke="#e0e0e0"/>`, marginLeft, num(top), plotWidth, weightsHeight)
+	gridlines(s, top, 100, y)
+	for _, r := range runs {
+		ws := r.Result.Weights
+		if len(ws) == 0 {
+			continue
+		}
+		var p strings.Builder
+		var tips []string
+		for i, w := range ws {
+			at := w.At.Sub(r.Result.Start)
+			if i == 0 {
+				fmt.Fprintf(&p, "M%s %s", num(x(at)), num(y(float64(w.Peer))))
+				continue
+			}
+			fmt.Fprintf(&p, " H%s V%s", num(x(at)), num(y(float64(w.Peer))))
+			tips = append(tips, fmt.Sprintf("%s %d%%", w.At.Format("15:04:05"), w.Peer))
+		}
+		fmt.Fprintf(&p, " H%s", num(x(total)))
+		s.f(`<path d="%s" fill="none" stroke="%s" stroke-width="1.6" opacity="0.85"><title>%s</title></path>`,
+			p.String(), policyColour(r.Result.Policy), esc(r.Result.Policy+": "+strings.Join(tips, ", ")))
+	}
+	s.f(`</g>`)
 }
 
 // lifecycleMarks draws, along the bottom of a panel, the lifecycle hooks'

@@ -145,3 +145,61 @@ func abs(v float64) float64 {
 	}
 	return v
 }
+
+// TestWeightsPanel checks that a blue/green scenario's chart gets a panel
+// of the listener's weights with a line per policy, that a scenario
+// without one gets none, and that a rollback is marked in red.
+func TestWeightsPanel(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	policies := []string{suite.Stampkit, suite.TargetTracking}
+	jobs, err := suite.Jobs(cfg, 1, []string{suite.Spike, suite.BlueGreen, suite.BadGreen}, policies)
+	if err != nil {
+		t.Fatalf("jobs: %v", err)
+	}
+	for i := range jobs {
+		jobs[i].Scenario.Trace.Rates = jobs[i].Scenario.Trace.Rates[:int(3*time.Hour/cfg.Step)]
+	}
+	rs, err := suite.RunAll(t.Context(), cfg, jobs, nil)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	page, _ := render(t, 1, rs)
+	dec := xml.NewDecoder(strings.NewReader(page))
+	dec.Strict = true
+	var panels, lines, inPanel int
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("report is not well-formed: %v", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			if inPanel > 0 {
+				inPanel++
+				if el.Name.Local == "path" {
+					lines++
+				}
+			}
+			if el.Name.Local == "g" && len(el.Attr) > 0 && el.Attr[0].Value == "weights" {
+				panels++
+				inPanel = 1
+			}
+		case xml.EndElement:
+			if inPanel > 0 {
+				inPanel--
+			}
+		}
+	}
+	if panels != 2 {
+		t.Errorf("got %d weights panels, want 2 (the blue/green scenarios)", panels)
+	}
+	if want := 2 * len(policies); lines != want {
+		t.Errorf("got %d weight lines, want %d (one per policy and scenario)", lines, want)
+	}
+	if !strings.Contains(page, `stroke="#e53935" stroke-dasharray="2 2"`) {
+		t.Error("the bad image's rollback is not marked in red")
+	}
+}

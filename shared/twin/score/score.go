@@ -42,7 +42,8 @@ type Scores struct {
 	DroppedPercent float64
 	// InstanceHours is the billed time; Cost prices it.
 	InstanceHours, Cost float64
-	// ScalingActions counts changes of desired capacity; Flaps counts
+	// ScalingActions counts the policy's changes of desired capacity (not
+	// a rollout's); Flaps counts
 	// reversals (a scale-in within 10 minutes of a scale-out, or the
 	// reverse).
 	ScalingActions, Flaps int
@@ -98,9 +99,17 @@ func Compute(r *twin.Result) Scores {
 	}
 	sc.InstanceHours = r.InstanceSeconds / 3600
 	sc.Cost = sc.InstanceHours * cfg.PricePerHour
-	sc.ScalingActions = len(r.Scaling)
-	for i := 1; i < len(r.Scaling); i++ {
-		a, b := r.Scaling[i-1], r.Scaling[i]
+	// The policy's own actions: a blue/green rollout's resizes of the two
+	// groups are the rollout's, not the policy's.
+	var acts []twin.ScalingEvent
+	for _, e := range r.Scaling {
+		if e.By != twin.ByRollout {
+			acts = append(acts, e)
+		}
+	}
+	sc.ScalingActions = len(acts)
+	for i := 1; i < len(acts); i++ {
+		a, b := acts[i-1], acts[i]
 		if sgn(a.To-a.From) != sgn(b.To-b.From) && b.At.Sub(a.At) < FlapWindow {
 			sc.Flaps++
 		}

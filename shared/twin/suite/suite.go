@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/score"
@@ -27,10 +28,19 @@ const (
 	Step       = "step"
 	FlashCrowd = "flash-crowd"
 	NASAWeek   = "nasa-week"
+	BlueGreen  = "blue-green"
+	BadImage   = "bad-image"
+	BadGreen   = "bad-green"
 )
 
 // Names lists the scenarios in report order.
-func Names() []string { return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek} }
+func Names() []string {
+	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen}
+}
+
+// BadImageCapacity is the share of an instance's capacity the faulty image
+// of BadImage and BadGreen serves.
+const BadImageCapacity = 0.2
 
 // Generated lists the synthetic scenarios: the ones the default policy is
 // tuned on. NASAWeek is held out.
@@ -73,6 +83,18 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 		t, err = traces.FlashCrowd(shape)
 	case NASAWeek:
 		t, err = traces.NASAWeek(cfg.Step, 60*inst)
+	case BlueGreen, BadImage, BadGreen:
+		// The image lands mid-ramp: the fleet scales out while it moves.
+		shape.Length, shape.Base, shape.Peak = 5*time.Hour, 8*inst, 36*inst
+		shape.At, shape.Rise, shape.Noise = time.Hour, 3*time.Hour, 0.04
+		t, err = traces.Ramp(shape)
+		sc.ImageBuiltAt, sc.Strategy = 2*time.Hour, rollout.StrategyBlueGreen
+		switch name {
+		case BadImage:
+			sc.Strategy, sc.BadImage = rollout.StrategyRolling, BadImageCapacity
+		case BadGreen:
+			sc.BadImage = BadImageCapacity
+		}
 	default:
 		return twin.Scenario{}, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(Names(), ", "))
 	}
@@ -96,6 +118,12 @@ func Description(name string) string {
 		return "Demand triples from 10 to 30 instances' worth at once at 01:00 and drops back two hours later."
 	case FlashCrowd:
 		return "A flash crowd: from 6 instances' worth the rate grows exponentially to 50 within three minutes at 01:00, then decays with a 45-minute time constant."
+	case BlueGreen:
+		return "Demand ramps from 8 to 36 instances' worth over three hours from 01:00. At 02:00 a new image is rolled out blue/green: the peer group is sized like the serving one on the new image, then the listener sends it 10, 50 and 100 % of the traffic, five minutes' bake each, and the old group is emptied. The lower chart shows the listener's weights."
+	case BadImage:
+		return fmt.Sprintf("The ramp of blue-green, but the image built at 02:00 is faulty: its instances pass their health checks yet serve only %.0f %% of the capacity. It is rolled out by an instance refresh with auto-rollback; the fleet's 5XX alarm fires once the first batch takes traffic, Auto Scaling rolls the refresh back, and the rollout handler restores the launch template and image parameter.", 100*BadImageCapacity)
+	case BadGreen:
+		return fmt.Sprintf("The faulty image of bad-image (%.0f %% capacity) rolled out blue/green: the 5XX alarm fires during a bake and the rollout handler sends all traffic back to the old group and empties the new one.", 100*BadImageCapacity)
 	case NASAWeek:
 		return "Real traffic, held out from tuning: the NASA Kennedy Space Center web server, Monday 10 to Sunday 16 July 1995 (the STS-70 launch was on Thursday 13 July), per-minute request counts smoothed over five minutes and scaled so that the busiest minute needs 60 instances."
 	}
@@ -170,8 +198,9 @@ func Jobs(cfg twin.Config, seed uint64, scenarios, policies []string) ([]Job, er
 	return jobs, nil
 }
 
-// RunAll simulates the jobs on up to GOMAXPROCS workers and returns the
-// runs in the order of jobs, whatever order they finish in.
+// RunAll simulates the jobs on up to GOMAXPROCS workers, longest trace
+// first, and returns the runs in the order of jobs, whatever order they
+// finish in.
 func RunAll(ctx context.Context, cfg twin.Config, jobs []Job, progress Progress) ([]Run, error) {
 	runs := make([]Run, len(jobs))
 	errs := make([]error, len(jobs))
@@ -200,7 +229,16 @@ func RunAll(ctx context.Context, cfg twin.Config, jobs []Job, progress Progress)
 			}
 		})
 	}
-	for i := range jobs {
+	// The longest simulations start first, so that a long trace does not
+	// begin last and leave the other workers idle at the end.
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return len(jobs[b].Scenario.Trace.Rates) - len(jobs[a].Scenario.Trace.Rates)
+	})
+	for _, i := range order {
 		if ctx.Err() != nil {
 			break
 		}
