@@ -8,6 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/rollout"
 )
 
 // Event sources and detail-types the rules match (see DESIGN.md, Events).
@@ -18,6 +19,7 @@ const (
 	DetailImageBuilderImage  = event.DetailTypeImageStateChange
 	DetailAMIStateChange     = event.DetailTypeAMIStateChange
 	DetailRolloutCommand     = event.DetailTypeCommand
+	DetailStackResource      = event.DetailTypeResourceStatusChange
 )
 
 // InstanceRefreshDetailTypes returns every instance refresh event Auto
@@ -41,12 +43,15 @@ func InstanceRefreshDetailTypes() []string {
 const ScalerTickRate = 1 // minute
 
 func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
-	var alarmArns, allGroups []*string
+	var alarmArns, allGroups, listenerArns []*string
 	for _, mf := range props.Fleets {
 		for _, g := range mf.Fleet.Groups() {
 			allGroups = append(allGroups, g.AutoScalingGroupName())
 		}
 		alarmArns = append(alarmArns, mf.Scaling.AlarmArns()...)
+		if mf.Config.Rollout.Strategy == rollout.StrategyBlueGreen {
+			listenerArns = append(listenerArns, mf.Fleet.Listener().ListenerArn())
+		}
 	}
 	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
 		awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
@@ -106,4 +111,19 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		Source:     jsii.Strings(event.SourceStampkit),
 		DetailType: jsii.Strings(DetailRolloutCommand),
 	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))
+	// A stack update that changes a blue/green listener in place (a rotated
+	// certificate, an SSL policy, a port) writes the template's weights
+	// (BlueWeight, GreenWeight) back; the rollout puts the live ones back.
+	// CloudFormation's physical id of a listener is its ARN.
+	if len(listenerArns) > 0 {
+		rule("RolloutListenerRule", "Stack updates of the blue/green listeners, whose weights the rollout restores", &awsevents.EventPattern{
+			Source:     jsii.Strings(event.SourceCloudFormation),
+			DetailType: jsii.Strings(DetailStackResource),
+			Detail: &map[string]any{
+				"resource-type":        []string{event.ResourceTypeListener},
+				"physical-resource-id": &listenerArns,
+				"status-details":       map[string]any{"status": []string{event.ResourceUpdateComplete}},
+			},
+		}, nil, h.rollout, rolloutAge)
+	}
 }

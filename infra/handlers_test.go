@@ -178,7 +178,7 @@ func rulePattern(p map[string]any) string {
 }
 
 func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
-	var alarmArns, allGroups []any
+	var alarmArns, allGroups, listeners []any
 	for _, mf := range f.stack.Fleets() {
 		for _, g := range mf.Fleet.Groups() {
 			allGroups = append(allGroups, ref(f.logicalID(t, g.AutoScalingGroupName())))
@@ -186,6 +186,12 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 		for _, arn := range mf.Scaling.AlarmArns() {
 			alarmArns = append(alarmArns, f.stack.Stack().Resolve(arn))
 		}
+		if mf.Fleet.PeerGroup() != nil { // a blue/green fleet
+			listeners = append(listeners, ref(f.logicalID(t, mf.Fleet.Listener().ListenerArn())))
+		}
+	}
+	if len(listeners) == 0 {
+		t.Fatal("the test app has no blue/green fleet: the listener rule goes untested")
 	}
 	pattern := func(source string, detailTypes []string, resources []any, detail map[string]any) string {
 		p := map[string]any{"source": []any{source}, "detail-type": detailTypes}
@@ -213,6 +219,11 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			pattern("aws.ec2", []string{DetailAMIStateChange}, nil, map[string]any{"State": []any{"available", "failed"}}),
 			pattern("aws.autoscaling", InstanceRefreshDetailTypes(), nil, map[string]any{"AutoScalingGroupName": allGroups}),
 			pattern("stampkit", []string{"Rollout Command"}, nil, nil),
+			pattern("aws.cloudformation", []string{"CloudFormation Resource Status Change"}, nil, map[string]any{
+				"resource-type":        []any{"AWS::ElasticLoadBalancingV2::Listener"},
+				"physical-resource-id": listeners,
+				"status-details":       map[string]any{"status": []any{"UPDATE_COMPLETE"}},
+			}),
 		},
 	}
 	got := map[string][]string{}

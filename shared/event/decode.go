@@ -224,6 +224,8 @@ var registry = sync.OnceValue(func() map[kind]decodeFunc {
 		{SourceImageBuilder, DetailTypeImageStateChange}: decodeImageDetail,
 		{SourceEC2, DetailTypeAMIStateChange}:            decodeAMIDetail,
 
+		{SourceCloudFormation, DetailTypeResourceStatusChange}: decodeResourceStatusDetail,
+
 		{SourceEvents, DetailTypeScheduled}: decodeScheduledDetail,
 		{SourceStampkit, DetailTypeTick}:    decodeTickDetail,
 		{SourceStampkit, DetailTypeCommand}: decodeCommandDetail,

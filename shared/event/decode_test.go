@@ -77,6 +77,7 @@ func TestDecodeMalformed(t *testing.T) {
 		direct  = "cloudwatch-alarm-lambda-action-metric"
 		snsOne  = "cloudwatch-alarm-sns-single-metric"
 		refresh = "autoscaling-instance-refresh-checkpoint-reached"
+		cfn     = "cloudformation-resource-status-change"
 	)
 	alarmMsg := func(change func(m map[string]any)) string {
 		m := snsMessage(t, snsOne)
@@ -202,6 +203,22 @@ func TestDecodeMalformed(t *testing.T) {
 		{"AMI without ImageId", edit(t, "ec2-ami-state-change-available", func(m map[string]any) { delete(detail(m), "ImageId") }), "detail.ImageId"},
 		{"AMI with object State", edit(t, "ec2-ami-state-change-available", func(m map[string]any) { detail(m)["State"] = map[string]any{} }), "detail.State"},
 
+		{"stack resource without stack-id", edit(t, cfn, func(m map[string]any) { delete(detail(m), "stack-id") }), "detail.stack-id"},
+		{"stack resource without logical-resource-id", edit(t, cfn, func(m map[string]any) {
+			detail(m)["logical-resource-id"] = ""
+		}), "detail.logical-resource-id"},
+		{"stack resource without resource-type", edit(t, cfn, func(m map[string]any) { delete(detail(m), "resource-type") }), "detail.resource-type"},
+		{"stack resource without status-details", edit(t, cfn, func(m map[string]any) { delete(detail(m), "status-details") }), "detail.status-details.status"},
+		{"stack resource without status", edit(t, cfn, func(m map[string]any) {
+			delete(detail(m)["status-details"].(map[string]any), "status")
+		}), "detail.status-details.status"},
+		{"stack resource with string status-details", edit(t, cfn, func(m map[string]any) {
+			detail(m)["status-details"] = "UPDATE_COMPLETE"
+		}), "detail.status-details"},
+		{"stack resource with numeric physical-resource-id", edit(t, cfn, func(m map[string]any) {
+			detail(m)["physical-resource-id"] = 7
+		}), "detail.physical-resource-id"},
+
 		{"stampkit tick with bad at", edit(t, "eventbridge-scheduled-event", func(m map[string]any) {
 			m["source"], m["detail-type"], m["detail"] = event.SourceStampkit, event.DetailTypeTick, map[string]any{"at": "later"}
 		}), "detail.at"},
@@ -252,6 +269,9 @@ func TestDecodeUnknown(t *testing.T) {
 		{"unknown kind with malformed detail", edit(t, "eventbridge-scheduled-event", func(m map[string]any) {
 			m["source"], m["detail"] = "aws.s3", map[string]any{"size": "big"}
 		}), []string{`"aws.s3"`}},
+		{"CloudFormation stack status not handled", edit(t, "cloudformation-resource-status-change", func(m map[string]any) {
+			m["detail-type"] = "CloudFormation Stack Status Change"
+		}), []string{`"aws.cloudformation"`, `"CloudFormation Stack Status Change"`}},
 		{"EventBridge kind not handled, via SNS", snsRecord(spot), []string{`"EC2 Spot Instance Interruption Warning"`}},
 		{"SNS message of no known shape", snsRecord(`{"hello":"world"}`), []string{`"aws:sns"`}},
 		{"Auto Scaling launch notification via SNS", snsRecord(`{"Service":"AWS Auto Scaling","Event":"autoscaling:EC2_INSTANCE_LAUNCH",

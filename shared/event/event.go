@@ -22,7 +22,8 @@ type Event struct {
 	// (AlarmStateChange.Key), otherwise the SNS or SQS message id.
 	ID string
 	// Source is the AWS source ("aws.cloudwatch", "aws.autoscaling",
-	// "aws.imagebuilder", "aws.ec2", "aws.events") or "stampkit".
+	// "aws.imagebuilder", "aws.ec2", "aws.events", "aws.cloudformation") or
+	// "stampkit".
 	Source string
 	// DetailType is the EventBridge detail-type. Payloads that did not come
 	// through EventBridge get the detail-type the same change has there.
@@ -36,7 +37,8 @@ type Event struct {
 	Resources []string
 	// Detail is exactly one of *AlarmStateChange, *LifecycleAction,
 	// *InstanceActivity, *InstanceRefresh, *ImageStateChange,
-	// *AMIStateChange, *TestNotification, *Tick or *Command.
+	// *AMIStateChange, *ResourceStatusChange, *TestNotification, *Tick or
+	// *Command.
 	Detail any
 }
 
@@ -72,12 +74,13 @@ func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
 // Sources (the EventBridge "source" field).
 const (
-	SourceCloudWatch   = "aws.cloudwatch"
-	SourceAutoScaling  = "aws.autoscaling"
-	SourceImageBuilder = "aws.imagebuilder"
-	SourceEC2          = "aws.ec2"
-	SourceEvents       = "aws.events"
-	SourceStampkit     = "stampkit"
+	SourceCloudWatch     = "aws.cloudwatch"
+	SourceAutoScaling    = "aws.autoscaling"
+	SourceImageBuilder   = "aws.imagebuilder"
+	SourceEC2            = "aws.ec2"
+	SourceEvents         = "aws.events"
+	SourceCloudFormation = "aws.cloudformation"
+	SourceStampkit       = "stampkit"
 )
 
 // Detail types (the EventBridge "detail-type" field) that Decode handles.
@@ -103,6 +106,10 @@ const (
 
 	DetailTypeImageStateChange = "EC2 Image Builder Image State Change"
 	DetailTypeAMIStateChange   = "EC2 AMI State Change"
+
+	// DetailTypeResourceStatusChange is a stack's resource changing status
+	// (source aws.cloudformation).
+	DetailTypeResourceStatusChange = "CloudFormation Resource Status Change"
 
 	// DetailTypeScheduled is what an EventBridge schedule rule sends
 	// (source aws.events).

@@ -261,6 +261,16 @@ func sampleWants() map[string][]event.Event {
 				State:    event.ImageStatusAvailable, PreviousState: event.ImageStatusTesting,
 			},
 		}},
+		"cloudformation-resource-status-change": {{
+			ID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", Source: event.SourceCloudFormation, DetailType: event.DetailTypeResourceStatusChange,
+			Time: at("2017-12-22T18:43:48Z"), Region: "us-west-1", Account: "111122223333",
+			Resources: []string{"arn:aws:cloudformation:us-west-1:111122223333:stack/teststack"},
+			Detail: &event.ResourceStatusChange{
+				StackID: "arn:aws:cloudformation:us-west-1:111122223333:stack/teststack", LogicalResourceID: "my-s3-bucket",
+				PhysicalResourceID: "arn:aws:s3:::my-s3-bucket-us-east-1", ResourceType: "AWS::S3::Bucket",
+				Status: event.ResourceCreateComplete,
+			},
+		}},
 		"ec2-ami-state-change-available": ami(event.AMIStateAvailable, ""),
 		"ec2-ami-state-change-failed":    ami(event.AMIStateFailed, "Description of failure"),
 		"stampkit-rollout-command": {{

@@ -48,3 +48,36 @@ func TestStateHold(t *testing.T) {
 		})
 	}
 }
+
+func TestStateWeights(t *testing.T) {
+	p := rollout.Policy{Strategy: rollout.StrategyBlueGreen, BlueGreen: rollout.BlueGreen{
+		TargetGroup: tgBlue, PeerGroup: green, PeerTargetGroup: tgGreen,
+	}}
+	w := func(blueW, greenW int) []rollout.Weight {
+		return []rollout.Weight{{TargetGroup: tgBlue, Weight: blueW}, {TargetGroup: tgGreen, Weight: greenW}}
+	}
+	tests := []struct {
+		name  string
+		state rollout.State
+		want  []rollout.Weight
+	}{
+		{name: "never rolled out", want: w(100, 0)},
+		{name: "rolled back", state: rollout.State{Phase: rollout.PhaseDone, Outcome: rollout.RolledBack}, want: w(100, 0)},
+		{
+			name: "mid-shift",
+			state: rollout.State{Strategy: rollout.StrategyBlueGreen, Phase: rollout.PhaseShift, Shifted: 50,
+				From: rollout.Side{Group: blue, TargetGroup: tgBlue}, To: rollout.Side{Group: green, TargetGroup: tgGreen}},
+			want: w(50, 50),
+		},
+		{name: "promoted", state: rollout.State{Phase: rollout.PhaseDone, Live: green}, want: []rollout.Weight{
+			{TargetGroup: tgGreen, Weight: 100}, {TargetGroup: tgBlue, Weight: 0},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.state.Weights(p, blue)); diff != "" {
+				t.Errorf("Weights (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -345,10 +345,25 @@ func (s *State) setStep(p Policy, now time.Time) ([]Action, time.Time) {
 
 // weights is the listener action sending pct percent to To.
 func (s *State) weights(pct int) Action {
-	return Action{Kind: SetWeights, Weights: []Weight{
-		{TargetGroup: s.From.TargetGroup, Weight: 100 - pct},
-		{TargetGroup: s.To.TargetGroup, Weight: pct},
-	}}
+	return Action{Kind: SetWeights, Weights: split(s.From, s.To, pct)}
+}
+
+// split sends pct percent of a listener's traffic to to, the rest to from.
+func split(from, to Side, pct int) []Weight {
+	return []Weight{{TargetGroup: from.TargetGroup, Weight: 100 - pct}, {TargetGroup: to.TargetGroup, Weight: pct}}
+}
+
+// Weights returns the listener weights the record stands for: a blue/green
+// rollout under way (warming, shifting, retaining, restoring) its last
+// step's split; otherwise the group that serves (Policy.Sides of Live)
+// takes everything: green after a promotion, blue when nothing ever rolled
+// out or the last rollout was rolled back.
+func (s State) Weights(p Policy, fleetGroup string) []Weight {
+	if s.Active() && s.Strategy == StrategyBlueGreen {
+		return split(s.From, s.To, s.Shifted)
+	}
+	from, to := p.Sides(fleetGroup, s.Live)
+	return split(from, to, 0)
 }
 
 func (s *State) shift(p Policy, obs Observation) ([]Action, time.Time) {

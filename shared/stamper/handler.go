@@ -9,6 +9,9 @@
 // instance refresh events and stampkit Ticks (delayed SQS messages) step a
 // running rollout; stampkit "Rollout Command" events pause, resume, abort or
 // promote it. A build that failed is logged and counted, never rolled out.
+// A CloudFormation update of a blue/green fleet's listener, which writes the
+// template's weights back, is answered by setting the weights the rollout
+// record implies.
 //
 // State: one record per fleet under rollout.Key, saved with a version check
 // (the rollout lock). The scaler reads the same record: while a rollout
@@ -86,6 +89,8 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 		return h.onRefresh(ctx, ev, d)
 	case *event.Command:
 		return h.onCommand(ctx, ev, d)
+	case *event.ResourceStatusChange:
+		return h.onStackResource(ctx, ev, d)
 	case *event.Tick:
 		if !strings.HasPrefix(d.Key, rollout.KeyPrefix) {
 			h.Log.InfoContext(ctx, "ignoring tick for another handler", "key", d.Key)
