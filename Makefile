@@ -19,7 +19,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build app test test-short test-e2e lint synth demo bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e lint synth demo bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -33,7 +33,28 @@ build: app ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
 	  [ "$(HOST_ARCH)" = arm64 ] || CGO_ENABLED=0 GOOS=linux GOARCH=$(HOST_ARCH) go build $(GO_BUILD_FLAGS) -o bin/$(HOST_ARCH)/$$fn/bootstrap ./functions/$$fn; \
 	done
-	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1048576}'
+	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1e6}'
+
+# Lambda bootstrap budget, bytes (10 MB = 10,000,000, the stricter reading of
+# issue #3's "10 MB"; arm64, GO_BUILD_FLAGS). A function may get its own
+# SIZE_LIMIT_<fn>, written here with the reason: rollout is over the budget
+# (seven SDK clients) and capped where it is until it gets under, so it
+# cannot grow meanwhile.
+SIZE_LIMIT ?= 10000000
+SIZE_LIMIT_rollout ?= 10700000
+
+size: ## Build the arm64 bootstraps and fail naming any over its budget (SIZE_LIMIT bytes)
+	@for fn in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
+	done
+	@over=0; for entry in $(foreach fn,$(FUNCTIONS),$(fn)=$(or $(SIZE_LIMIT_$(fn)),$(SIZE_LIMIT))); do \
+	  fn=$${entry%%=*}; limit=$${entry#*=}; size=$$(wc -c < bin/arm64/$$fn/bootstrap); \
+	  awk -v f=$$fn -v s=$$size -v l=$$limit -v b=$(SIZE_LIMIT) 'BEGIN { printf "  %-10s %7.3f MB  limit %7.3f MB%s\n", f, s/1e6, l/1e6, (l == b ? "" : sprintf(" (SIZE_LIMIT_%s; the budget is %.3f MB)", f, b/1e6)) }'; \
+	  if [ "$$size" -gt "$$limit" ]; then \
+	    awk -v f=$$fn -v s=$$size -v l=$$limit 'BEGIN { printf "size: %s bootstrap is %.3f MB (%d bytes), over its %.3f MB limit\n", f, s/1e6, s, l/1e6 }' >&2; \
+	    over=1; \
+	  fi; \
+	done; exit $$over
 
 app: ## Build the app the fleet runs (images/app) for the image bake: bin/arm64/app/stampkit-app
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags "-s -w -X main.version=$(APP_VERSION)" -o bin/arm64/app/stampkit-app ./images/app

@@ -263,3 +263,48 @@ func TestRolloutRejectsMalformedEvents(t *testing.T) {
 		t.Errorf("rejection log lines: got %d, want %d", got, want)
 	}
 }
+
+// TestRolloutImageBuilderEvent: an "EC2 Image Builder Image State Change"
+// names only the image's ARN; the bootstrap finds the AMI by the
+// Ec2ImageBuilderArn tag Image Builder puts on its output AMIs and stamps it
+// as it would the AMI event's.
+func TestRolloutImageBuilderEvent(t *testing.T) {
+	r := newRolloutRig(t)
+	ctx := t.Context()
+	c := ec2.NewFromConfig(r.cfg)
+	// The build's AMI is this account's own (the adapter asks for owner
+	// self): a copy of moto's arm64 image, which keeps its architecture.
+	cp, err := c.CopyImage(ctx, &ec2.CopyImageInput{
+		Name: aws.String("web 1.0.0/3"), SourceImageId: aws.String(newImage), SourceRegion: aws.String(awstest.Region),
+	})
+	if err != nil {
+		t.Fatalf("CopyImage: %v", err)
+	}
+	built := aws.ToString(cp.ImageId)
+	const buildARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/web/1.0.0/3"
+	if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{built}, Tags: []ec2types.Tag{
+		{Key: aws.String("Ec2ImageBuilderArn"), Value: aws.String(buildARN)},
+		{Key: aws.String("CreatedBy"), Value: aws.String("EC2 Image Builder")},
+		{Key: aws.String(rollout.FleetTag), Value: aws.String("web")},
+	}}); err != nil {
+		t.Fatalf("tagging %s: %v", built, err)
+	}
+	imgs, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{built}})
+	if err != nil || len(imgs.Images) != 1 {
+		t.Fatalf("DescribeImages %s: %v", built, err)
+	}
+	ev := sample(t, "imagebuilder-image-state-change", func(ev map[string]any) {
+		ev["time"] = time.Now().UTC().Format(time.RFC3339)
+		ev["region"] = awstest.Region
+		ev["account"] = aws.ToString(imgs.Images[0].OwnerId)
+		ev["resources"] = []string{buildARN}
+	})
+
+	mustSucceed(t, "image build event", invoke(t, r.rt, ev))
+	if def, latest, image := r.template(t); def != 2 || latest != 2 || image != built {
+		t.Errorf("launch template: got default %d, latest %d with %s; want default 2, latest 2 with %s", def, latest, image, built)
+	}
+	if got := r.parameter(t); got != built {
+		t.Errorf("image parameter %s: got %q, want %q", imageParam, got, built)
+	}
+}

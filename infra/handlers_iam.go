@@ -159,9 +159,9 @@ func documentArn(stack awscdk.Stack, name string) *string {
 }
 
 // grantRollout: asg (template version, resize, instance refreshes),
-// launchtemplate, ssmparam, imagebuilder, elb (weights, target health),
-// cwalarm (the health alarms), sqsqueue, dynamo — for the fleets whose
-// rollout is enabled.
+// launchtemplate and imagebuilder (both ec2:DescribeImages), ssmparam, elb
+// (weights, target health), cwalarm (the health alarms), sqsqueue, dynamo —
+// for the fleets whose rollout is enabled.
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	var groups []awsautoscaling.AutoScalingGroup
@@ -217,11 +217,8 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
 	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
-	allow(h.Role, []string{"imagebuilder:GetImage"}, stack.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("imagebuilder"),
-		Resource:     jsii.String("image"),
-		ResourceName: jsii.String("*"),
-	}))
+	// ec2:DescribeImages also serves shared/imagebuilder: it finds an Image
+	// Builder image's AMIs by their Ec2ImageBuilderArn tag, not GetImage.
 	allow(h.Role, []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
 		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*"))
@@ -243,13 +240,6 @@ func suppressIAM5(h Handler, describeReason string) {
 				"for that segment only and the group name pins this stack's group"),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
 				Regex: jsii.String(`/^Resource::arn:[^:]+:autoscaling:[^:]+:[0-9]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`),
-			}},
-		},
-		{
-			Id:     jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Image Builder image ARNs carry a version unknown at deploy time; scoped to this account and region"),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::arn:[^:]+:imagebuilder:[^:]+:[0-9]+:image\/\*$/`),
 			}},
 		},
 		{

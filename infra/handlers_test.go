@@ -346,7 +346,7 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 		"rollout": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh",
 			"autoscaling:RollbackInstanceRefresh", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate",
 			"ec2:RunInstances", "elasticloadbalancing:ModifyListener", "iam:PassRole", "ssm:GetParameter",
-			"ssm:PutParameter", "imagebuilder:GetImage", "cloudwatch:DescribeAlarms", "sqs:SendMessage", "dynamodb:PutItem"},
+			"ssm:PutParameter", "ec2:DescribeImages", "cloudwatch:DescribeAlarms", "sqs:SendMessage", "dynamodb:PutItem"},
 	}
 	// What each role must not have: another handler's effects, and the
 	// table-wide reads a Grant*Data helper would add.
@@ -354,7 +354,8 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 		"scaler": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "dynamodb:Scan", "dynamodb:BatchWriteItem"},
 		"lifecycle": {"autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup", "dynamodb:Scan",
 			"autoscaling:DescribeAutoScalingInstances"},
-		"rollout": {"autoscaling:SetDesiredCapacity", "autoscaling:CompleteLifecycleAction", "ssm:SendCommand", "dynamodb:Scan"},
+		"rollout": {"autoscaling:SetDesiredCapacity", "autoscaling:CompleteLifecycleAction", "ssm:SendCommand", "dynamodb:Scan",
+			"imagebuilder:GetImage"},
 	}
 	for name, h := range byName {
 		t.Run(name, func(t *testing.T) {

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"log"
 	"log/slog"
 	"os"
@@ -16,12 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stampkit/stampkit/shared/asg"
-	"github.com/stampkit/stampkit/shared/awsclient"
+	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/cwalarm"
@@ -46,16 +44,21 @@ func main() {
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
-	awsCfg, err := awsclient.Load(context.Background())
+	// Only the environment Lambda sets: the SDK's default chain would link
+	// SSO, STS and sign-in clients this function never uses (lambdaenv).
+	awsCfg, err := lambdaenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("rollout: %v", err)
 	}
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
+	images := ec2.NewFromConfig(awsCfg)
 	h := &stamper.Handler{
 		Config: cfg, Region: awsCfg.Region,
-		Groups:     asg.New(groups),
-		Templates:  launchtemplate.New(ec2.NewFromConfig(awsCfg)),
-		Builds:     ib.New(imagebuilder.NewFromConfig(awsCfg)),
+		Groups:    asg.New(groups),
+		Templates: launchtemplate.New(images),
+		// Image Builder's output AMIs carry the image ARN as a tag, so EC2
+		// answers; no Image Builder client in the bootstrap.
+		Builds:     ib.New(images, awsCfg.Region),
 		Parameters: ssmparam.New(ssm.NewFromConfig(awsCfg)),
 		Listeners:  elb.New(elbv2.NewFromConfig(awsCfg)),
 		Alarms:     cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),

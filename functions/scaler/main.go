@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log"
 	"log/slog"
 	"os"
@@ -15,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/stampkit/stampkit/shared/asg"
-	"github.com/stampkit/stampkit/shared/awsclient"
+	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/cwalarm"
@@ -31,7 +30,9 @@ func main() {
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
-	awsCfg, err := awsclient.Load(context.Background())
+	// Only the environment Lambda sets: the SDK's default chain would link
+	// SSO, STS and sign-in clients this function never uses (lambdaenv).
+	awsCfg, err := lambdaenv.Load(os.Getenv)
 	if err != nil {
 		log.Fatalf("scaler: %v", err)
 	}

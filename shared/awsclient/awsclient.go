@@ -1,6 +1,8 @@
-// Package awsclient builds the aws.Config every Lambda and tool shares: the
-// SDK's default credential and region chain, adaptive retries, and endpoint
-// overrides for the local emulator.
+// Package awsclient builds the aws.Config of the tools, tests and emulator
+// set-up: the SDK's default credential and region chain, adaptive retries,
+// and endpoint overrides for the local emulator. The Lambda functions use
+// its sibling lambdaenv instead, which reads the same environment without
+// linking the default chain's SSO, STS and sign-in clients.
 //
 // Endpoints need no code here: since 2024 the SDK itself honours
 // AWS_ENDPOINT_URL (all services, loaded into aws.Config.BaseEndpoint) and
@@ -14,15 +16,14 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 )
 
-// DefaultMaxAttempts is the attempt budget per call (first try included). It
-// is above the SDK's 3 because the adaptive retryer already spaces attempts
-// out under throttling, and a Lambda that gives up early only moves the retry
-// to EventBridge's much slower redelivery.
-const DefaultMaxAttempts = 5
+// DefaultMaxAttempts is the attempt budget per call (first try included),
+// the same as the Lambdas' (lambdaenv.DefaultMaxAttempts says why).
+const DefaultMaxAttempts = lambdaenv.DefaultMaxAttempts
 
 // Option adjusts Load.
 type Option func(*options)
@@ -64,15 +65,7 @@ func Load(ctx context.Context, opts ...Option) (aws.Config, error) {
 		opt(&o)
 	}
 	loadOpts := []func(*config.LoadOptions) error{
-		// The SDK calls this once per service client, so each client gets its
-		// own token bucket and throttling on one service does not slow another.
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
-				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = o.maxAttempts
-				})
-			})
-		}),
+		config.WithRetryer(lambdaenv.Retryer(o.maxAttempts)),
 	}
 	if o.region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.region))
