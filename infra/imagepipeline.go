@@ -81,8 +81,7 @@ type ImagePipelineProps struct {
 // Image State Change" event; the rollout Lambda offers an AVAILABLE image
 // to the fleet named by its FleetTagKey tag.
 type ImagePipeline interface {
-	// PipelineArn is the pipeline's ARN: an image built by it carries it as
-	// its source pipeline (a rollout policy's match.pipelines entry).
+	// PipelineArn is the pipeline's ARN.
 	PipelineArn() *string
 	Pipeline() awsimagebuilder.CfnImagePipeline
 	Recipe() awsimagebuilder.CfnImageRecipe

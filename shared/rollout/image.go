@@ -21,8 +21,6 @@ type Image struct {
 	Tags          map[string]string `json:"tags,omitempty"`
 	// Source is the Image Builder image ARN the AMI came from, if any.
 	Source string `json:"source,omitempty"`
-	// Pipeline is the Image Builder pipeline ARN that built it, if any.
-	Pipeline string `json:"pipeline,omitempty"`
 }
 
 // Forced reports whether the image is tagged to replace a newer one.

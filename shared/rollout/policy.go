@@ -30,7 +30,6 @@ package rollout
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/clock"
@@ -108,12 +107,11 @@ type Policy struct {
 }
 
 // Match selects the images meant for a fleet. An image matches when its
-// FleetTag names the fleet, when it was built by one of Pipelines, or when
-// it carries every tag in Tags (a non-empty Tags).
+// FleetTag names the fleet, or when it carries every tag in Tags (a
+// non-empty Tags). Both are AMI tags: an Image Builder pipeline's images
+// carry what its distribution configuration's amiTags say.
 type Match struct {
-	// Pipelines are Image Builder pipeline ARNs.
-	Pipelines []string          `json:"pipelines,omitempty"`
-	Tags      map[string]string `json:"tags,omitempty"`
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Checks configures the validation of a new image (see Check).
@@ -314,9 +312,6 @@ func (p Policy) Matches(fleet string, img Image) bool {
 		return false
 	}
 	if img.Tags[FleetTag] == fleet {
-		return true
-	}
-	if img.Pipeline != "" && slices.Contains(p.Match.Pipelines, img.Pipeline) {
 		return true
 	}
 	if len(p.Match.Tags) == 0 {

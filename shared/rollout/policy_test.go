@@ -106,10 +106,7 @@ func TestValidate(t *testing.T) {
 
 func TestMatches(t *testing.T) {
 	p := rollingPolicy()
-	p.Match = rollout.Match{
-		Pipelines: []string{"arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/web"},
-		Tags:      map[string]string{"app": "web", "env": "prod"},
-	}
+	p.Match = rollout.Match{Tags: map[string]string{"app": "web", "env": "prod"}}
 	tests := []struct {
 		name   string
 		policy rollout.Policy
@@ -118,8 +115,7 @@ func TestMatches(t *testing.T) {
 	}{
 		{name: "fleet tag", policy: p, img: rollout.Image{Tags: map[string]string{rollout.FleetTag: "web"}}, want: true},
 		{name: "fleet tag of another fleet", policy: p, img: rollout.Image{Tags: map[string]string{rollout.FleetTag: "api"}}},
-		{name: "pipeline", policy: p, img: rollout.Image{Pipeline: "arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/web"}, want: true},
-		{name: "other pipeline", policy: p, img: rollout.Image{Pipeline: "arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/api"}},
+		{name: "built by a pipeline, untagged", policy: p, img: rollout.Image{Source: "arn:aws:imagebuilder:us-east-1:111122223333:image/web/1.0.0/1"}},
 		{name: "all match tags", policy: p, img: rollout.Image{Tags: map[string]string{"app": "web", "env": "prod", "x": "y"}}, want: true},
 		{name: "one match tag differs", policy: p, img: rollout.Image{Tags: map[string]string{"app": "web", "env": "dev"}}},
 		{name: "no match tags configured", policy: rollingPolicy(), img: rollout.Image{Tags: map[string]string{"app": "web"}}},

@@ -33,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 	"time"
 
@@ -132,15 +131,10 @@ func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageSta
 	if err != nil {
 		return err
 	}
-	img.Source, img.Pipeline = b.ARN, b.Pipeline
-	// The AMI's own tags win; the build's tags fill in (Image Builder tags
-	// the image resource, and the AMI only as its distribution says).
-	tags := maps.Clone(b.Tags)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	maps.Copy(tags, img.Tags)
-	img.Tags = tags
+	// The AMI carries what matches it to a fleet: the tags its
+	// distribution configuration gives it (the CDK app's pipelines tag
+	// the fleet).
+	img.Source = b.ARN
 	return h.offerAll(ctx, img)
 }
 
@@ -198,7 +192,7 @@ func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
 		}
 	}
 	if !matched {
-		h.Log.InfoContext(ctx, "ignoring image meant for no fleet", "image_name", img.Name, "pipeline", img.Pipeline)
+		h.Log.InfoContext(ctx, "ignoring image meant for no fleet", "image_name", img.Name, "source", img.Source)
 	}
 	return errors.Join(errs...)
 }

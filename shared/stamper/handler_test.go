@@ -161,17 +161,19 @@ func TestTicks(t *testing.T) {
 
 func TestImageBuilderEvent(t *testing.T) {
 	p := rollingPolicy()
-	p.Match.Pipelines = []string{pipeline}
+	// Matched by a tag the pipeline's distribution puts on the AMI.
+	p.Match.Tags = map[string]string{"app": "web"}
 	hs := newHarness(t, p, false)
 	img := hs.aws.images[newAMI]
 	delete(img.Tags, rollout.FleetTag)
+	img.Tags["app"] = "web"
 	hs.aws.images[newAMI] = img
-	hs.aws.builds[buildARN] = imagebuilder.Image{ARN: buildARN, Pipeline: pipeline, State: "AVAILABLE", AMIs: []imagebuilder.AMI{
+	hs.aws.builds[buildARN] = imagebuilder.Image{ARN: buildARN, State: "AVAILABLE", AMIs: []imagebuilder.AMI{
 		{ID: "ami-elsewhere", Region: "eu-west-1"}, {ID: newAMI, Region: "us-west-2"},
 	}}
 	hs.handle(t, buildEvent(t, "ev-1", "AVAILABLE"))
 	s := wantPhase(t, hs, rollout.PhaseRefresh, "")
-	if s.Image.ID != newAMI || s.Image.Source != buildARN || s.Image.Pipeline != pipeline {
+	if s.Image.ID != newAMI || s.Image.Source != buildARN {
 		t.Errorf("image: got %+v, want %s from %s", s.Image, newAMI, buildARN)
 	}
 	// The AMI State Change of the same AMI is a duplicate.
