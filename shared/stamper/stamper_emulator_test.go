@@ -81,13 +81,6 @@ func (r *recScheduler) last(t *testing.T) wake {
 	return r.wakes[len(r.wakes)-1]
 }
 
-// noBuilds stands in for Image Builder, which moto lacks.
-type noBuilds struct{}
-
-func (noBuilds) Image(context.Context, string) (imagebuilder.Image, error) {
-	return imagebuilder.Image{}, imagebuilder.ErrNotFound
-}
-
 // emuWorld is the estate in moto and a handler over it.
 type emuWorld struct {
 	cfg   aws.Config
@@ -147,7 +140,7 @@ func newEmuWorld(t *testing.T, p rollout.Policy, groups func(aws.Config) stamper
 	}
 	w.h = &stamper.Handler{
 		Config: config.Config{Table: emuTable, Fleets: []config.Fleet{{Name: emuFleet, Group: w.fleet.GroupName, Rollout: p}}},
-		Region: awstest.Region, Groups: g, Templates: w.lt, Builds: noBuilds{}, Parameters: w.ssm,
+		Region: awstest.Region, Groups: g, Templates: w.lt, Builds: imagebuilder.New(ec2.NewFromConfig(cfg), awstest.Region), Parameters: w.ssm,
 		Listeners: w.elb, Alarms: cwalarm.New(w.cw), Scheduler: w.sched,
 		Store: dynamo.New(dynamodb.NewFromConfig(cfg), emuTable, dynamo.WithClock(w.clock.Now)),
 		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
