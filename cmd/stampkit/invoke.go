@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/scaling"
@@ -18,9 +19,19 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("invoke needs a function name: %w", errUsage)
 	}
 	fn, rest := args[0], args[1:]
-	if fn != "scaler" {
-		return fmt.Errorf("function %q cannot be invoked yet: only the scaler has a handler", fn)
+	switch fn {
+	case "scaler":
+		return invokeScaler(ctx, rest, stdout, stderr)
+	case "lifecycle":
+		return invokeLifecycle(ctx, rest, stdout, stderr)
+	case "rollout":
+		return invokeRollout(ctx, rest, stdout, stderr)
 	}
+	return fmt.Errorf("unknown function %q: want scaler, lifecycle or rollout: %w", fn, errUsage)
+}
+
+// invokeScaler runs the scaler handler against a static group.
+func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("invoke scaler", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	group := fs.String("group", "web-asg", "Auto Scaling group name; the default policy's alarms are named after it")
@@ -30,18 +41,11 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	inService := fs.Int("in-service", -1, "instances in service (default: desired)")
 	target := fs.Float64("target", 60, "target CPU percent of the default policy")
 	now := fs.String("now", "", "the handler's clock, RFC 3339 (default: the wall clock)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stampkit invoke scaler [flags] event.json   (- reads stdin)")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(rest); err != nil {
+	file, err := parseInvoke(fs, "scaler", rest, stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("invoke scaler needs one event file: %w", errUsage)
-	}
-	raw, err := readInput(fs.Arg(0))
+	raw, err := readInput(file)
 	if err != nil {
 		return err
 	}
@@ -69,6 +73,23 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
+// parseInvoke parses the flags of `invoke fn` and returns its one event
+// file.
+func parseInvoke(fs *flag.FlagSet, fn string, args []string, stderr io.Writer) (string, error) {
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: stampkit invoke %s [flags] event.json   (- reads stdin)\n", fn)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return "", fmt.Errorf("invoke %s needs one event file: %w", fn, errUsage)
+	}
+	return fs.Arg(0), nil
+}
+
 func readInput(path string) ([]byte, error) {
 	if path == "-" {
 		b, err := io.ReadAll(os.Stdin)
@@ -82,4 +103,48 @@ func readInput(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading event: %w", err)
 	}
 	return b, nil
+}
+
+// parseNow reads a -now flag: empty (the event's time), "+duration" (that
+// long after the event's time) or an RFC 3339 time.
+func parseNow(s string) (time.Time, time.Duration, error) {
+	switch {
+	case s == "":
+		return time.Time{}, 0, nil
+	case strings.HasPrefix(s, "+"):
+		d, err := time.ParseDuration(s[1:])
+		if err != nil || d < 0 {
+			return time.Time{}, 0, fmt.Errorf("-now %q: want +duration, for example +16m", s)
+		}
+		return time.Time{}, d, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("-now: %w", err)
+	}
+	return t, 0, nil
+}
+
+// printEffects lists what an invoked handler did, each with its time and
+// how long after the first invocation it came. A followed invocation
+// delivered its wake-ups, so they are counted instead of listed.
+func printEffects(w io.Writer, effects []twin.Effect, followed bool, invocations int) {
+	if len(effects) == 0 {
+		fmt.Fprintln(w, "no effect")
+	}
+	var start time.Time
+	wakeUps := 0
+	for i, e := range effects {
+		if i == 0 {
+			start = e.At
+		}
+		if followed && e.What == twin.EffectWakeUp {
+			wakeUps++
+			continue
+		}
+		fmt.Fprintf(w, "%s %-8s %-15s %s\n", e.At.UTC().Format(time.RFC3339), "+"+e.At.Sub(start).String(), e.What, e.Detail)
+	}
+	if followed {
+		fmt.Fprintf(w, "%d invocations: the event and %d wake-ups\n", invocations, wakeUps)
+	}
 }

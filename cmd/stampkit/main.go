@@ -1,11 +1,22 @@
 // Command stampkit runs the toolkit locally: the twin demo, single
 // simulations, the real sample events, and in-process handler invocations.
 //
+// "invoke" runs the real scaler, lifecycle or rollout handler once on an
+// event file, against small twin-side fakes of its ports (no AWS, no
+// emulator): the handler's JSON log and EMF go to stdout, what it did
+// (capacity set, lifecycle completions, heartbeats, deregistrations,
+// launch template versions, parameter, refresh, weights, wake-ups) to
+// stderr. With -follow, the lifecycle and rollout handlers also get the
+// wake-ups they schedule, on a virtual clock, until the action or rollout
+// ends.
+//
 //	stampkit demo [-out dir] [-seed n]
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n]
 //	stampkit events [name]
 //	stampkit invoke scaler [flags] event.json
+//	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
+//	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]
 package main
 
@@ -25,7 +36,8 @@ commands:
   demo       run every scenario under every policy; print the summary, write a report
   simulate   run one scenario (or a CSV trace) under one or all policies
   events     list the real sample events, or print one
-  invoke     run a handler in-process on an event file against a twin fleet
+  invoke     run the scaler, lifecycle or rollout handler in-process on an event file
+             against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
 
 "stampkit <command> -h" describes a command's flags.
