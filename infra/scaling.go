@@ -133,10 +133,14 @@ func sideDimensions(p scaling.Policy, f Fleet) map[string]map[string]string {
 }
 
 // bothSides is the expression a blue/green fleet's alarm watches: the
-// hotter side, each missing datapoint (an empty side) read as 0. One
-// side's metric alone would go silent once a promotion empties its group,
-// and with it all scaling.
-const bothSides = "MAX(FILL(METRICS(), 0))"
+// hotter of the two sides that report, so the side a promotion emptied is
+// ignored (one side's metric alone would go silent with it, and with it
+// all scaling). FILL reads a silent side as 0 only inside MAX; when
+// neither side reports (an agent that stopped, a datapoint not yet
+// published) the IF yields no datapoint at all, so the alarm's
+// missing-data treatment applies as it would to a plain metric, instead
+// of a 0 that a scale-in alarm would take for a breach.
+const bothSides = "IF(FILL(blue*0+1, 0) + FILL(green*0+1, 0) > 0, MAX([FILL(blue, 0), FILL(green, 0)]))"
 
 func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rule, peerDims map[string]string) awscloudwatch.Alarm {
 	t := r.Trigger

@@ -2,6 +2,7 @@ package main
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -108,6 +109,9 @@ func TestScaling(t *testing.T) {
 				}
 				if diff := cmp.Diff(metrics, watched); diff != "" {
 					t.Errorf("watched metrics (-want +got):\n%s", diff)
+				}
+				if expr != "" {
+					checkExpressionIDs(t, expr, propsOf(f, alarmLogicalID))
 				}
 			})
 		}
@@ -217,4 +221,29 @@ func watchedMetrics(p map[string]any) (string, []map[string]any) {
 		})
 	}
 	return expr, out
+}
+
+// checkExpressionIDs fails unless every lower-case name in expr (metric
+// math ids; functions are upper case) is the Id of one of the alarm's
+// metric queries, and every metric query is used.
+func checkExpressionIDs(t *testing.T, expr string, p map[string]any) {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, q := range asList(p["Metrics"]) {
+		q := q.(map[string]any)
+		if _, isExpr := q["Expression"]; !isExpr {
+			ids[q["Id"].(string)] = false
+		}
+	}
+	for _, name := range regexp.MustCompile(`\b[a-z][a-zA-Z0-9_]*\b`).FindAllString(expr, -1) {
+		if _, ok := ids[name]; !ok {
+			t.Errorf("expression %q names %q, which is no metric query of the alarm (%v)", expr, name, keys(ids))
+		}
+		ids[name] = true
+	}
+	for id, used := range ids {
+		if !used {
+			t.Errorf("expression %q does not use metric query %q", expr, id)
+		}
+	}
 }
