@@ -43,6 +43,8 @@ func TestInvokeHandlers(t *testing.T) {
 		wantNot    []string
 		wantLog    string
 		wantErr    bool
+		// wantErrText is in the error when set.
+		wantErrText string
 	}{
 		{
 			name: "launch of a ready instance continues",
@@ -125,9 +127,9 @@ func TestInvokeHandlers(t *testing.T) {
 			args:    []string{"rollout", malformed},
 			wantErr: true, wantStderr: []string{"no effect"}, wantLog: "rejecting malformed event",
 		},
-		{name: "bad strategy", args: []string{"rollout", "-strategy", "canary", malformed}, wantErr: true},
-		{name: "bad readiness", args: []string{"lifecycle", "-ready-after", "soon", malformed}, wantErr: true},
-		{name: "bad clock", args: []string{"lifecycle", "-now", "+later", malformed}, wantErr: true},
+		{name: "bad strategy", args: []string{"rollout", "-strategy", "canary", sampleFile(t, "ec2-ami-state-change-available")}, wantErr: true, wantErrText: "-strategy"},
+		{name: "bad readiness", args: []string{"lifecycle", "-ready-after", "soon", sampleFile(t, "autoscaling-launch-lifecycle-action")}, wantErr: true, wantErrText: "-ready-after"},
+		{name: "bad clock", args: []string{"lifecycle", "-now", "+later", sampleFile(t, "autoscaling-launch-lifecycle-action")}, wantErr: true, wantErrText: "-now"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +140,9 @@ func TestInvokeHandlers(t *testing.T) {
 			}
 			if errors.Is(err, errUsage) {
 				t.Errorf("got a usage error %v, want the fault named", err)
+			}
+			if tc.wantErrText != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrText)) {
+				t.Errorf("got error %v, want one naming %s", err, tc.wantErrText)
 			}
 			rest := stderr.String()
 			for _, want := range tc.wantStderr {

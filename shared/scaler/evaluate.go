@@ -3,7 +3,6 @@ package scaler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -86,34 +85,38 @@ func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64
 	return state, version, nil
 }
 
-// saveAttempts bounds the merge-and-save rounds against concurrent deciders.
+// saveAttempts bounds the save rounds: against concurrent deciders, and
+// against a store that fails.
 const saveAttempts = 3
 
 // save stores the state a decision left. The decision's effect is already
-// applied, so losing the version race to another decision must not fail
-// the invocation (its retry would apply the effect again): the two states
-// are merged and saved over the newer one instead.
+// applied, so nothing here may make the invocation fail and be retried:
+// the retry would decide again from the old state and apply the effect a
+// second time. Losing the version race to another decision merges the two
+// states and saves over the newer one; a store that keeps failing is
+// logged and counted (StateNotSaved), and the claim stands.
 func (h *Handler) save(ctx context.Context, fleet string, next scaling.State, version int64) error {
-	var err error
+	buf, err := json.Marshal(next)
+	if err != nil {
+		return fmt.Errorf("encoding state of fleet %s: %w", fleet, err)
+	}
 	for range saveAttempts {
-		buf, merr := json.Marshal(next)
-		if merr != nil {
-			return fmt.Errorf("encoding state of fleet %s: %w", fleet, merr)
-		}
 		if err = h.Store.Save(ctx, StateKey(fleet), buf, version); err == nil {
 			return nil
 		}
 		cur, curVersion, lerr := h.state(ctx, fleet)
-		if lerr != nil {
-			return errors.Join(fmt.Errorf("saving state of fleet %s: %w", fleet, err), lerr)
-		}
-		if curVersion == version {
-			break // not a lost race: the store itself failed
+		if lerr != nil || curVersion == version {
+			continue // the store failed, not the race: try the same save again
 		}
 		h.Log.InfoContext(ctx, "scaler state changed under the decision; merging", "loaded_version", version, "stored_version", curVersion)
 		next, version = next.Merge(cur), curVersion
+		if buf, err = json.Marshal(next); err != nil {
+			return fmt.Errorf("encoding state of fleet %s: %w", fleet, err)
+		}
 	}
-	return fmt.Errorf("saving state of fleet %s: %w", fleet, err)
+	h.Log.ErrorContext(ctx, "scaling applied but its state not saved: the next decision may repeat it", "error", err)
+	h.emit(ctx, fleet, logging.Metric{Name: "StateNotSaved", Value: 1, Unit: logging.Count})
+	return nil
 }
 
 // rollout loads the fleet's rollout record: the zero State when the fleet

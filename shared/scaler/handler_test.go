@@ -381,3 +381,33 @@ func TestLostSaveRaceMergesInsteadOfRepeatingTheChange(t *testing.T) {
 		t.Errorf("stored state = %+v; want the scale-in at %s merged with the rival's web-high signal", got, t0.Format(time.Kitchen))
 	}
 }
+
+// brokenSaves fails every save of the fleet's scaler state.
+type brokenSaves struct{ *memstore.Store }
+
+func (s brokenSaves) Save(ctx context.Context, key string, data []byte, version int64) error {
+	if key == scaler.StateKey("web") {
+		return errors.New("ProvisionedThroughputExceededException")
+	}
+	return s.Store.Save(ctx, key, data, version)
+}
+
+func TestUnsavedStateDoesNotRepeatTheChange(t *testing.T) {
+	r := newRig(t, false)
+	r.h.Store = brokenSaves{r.store}
+	ev := alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)
+	if err := r.handle(t, ev); err != nil {
+		t.Fatalf("Handle: %v (an applied change must not fail the invocation and be retried)", err)
+	}
+	if err := r.handle(t, ev); err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-asg=5"; got != want {
+		t.Errorf("capacity changes = %q, want %q", got, want)
+	}
+	for _, want := range []string{"state not saved", `"StateNotSaved":1`} {
+		if !strings.Contains(r.logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, r.logs.String())
+		}
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/imagebuilder"
 	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -115,6 +116,14 @@ func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageSta
 		return nil
 	}
 	b, err := h.Builds.Image(ctx, d.ImageARN)
+	if errors.Is(err, imagebuilder.ErrNotFound) {
+		// Image Builder reports every image in the account: one distributed
+		// only to other regions, or a container image, has no AMI here.
+		// Retrying cannot change that; an AMI that does appear here has its
+		// own "EC2 AMI State Change" event.
+		h.Log.WarnContext(ctx, "image build has no AMI in this region: nothing rolled out", "error", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("reading image build %s: %w", d.ImageARN, err)
 	}

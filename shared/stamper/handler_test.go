@@ -182,6 +182,20 @@ func TestImageBuilderEvent(t *testing.T) {
 	wantEffects(t, hs)
 }
 
+func TestImageBuilderEventWithoutAMIHere(t *testing.T) {
+	// An image distributed only to other regions (or a container image):
+	// EC2 here has no AMI tagged with its ARN.
+	hs := newHarness(t, rollingPolicy(), false)
+	hs.handle(t, buildEvent(t, "ev-1", "AVAILABLE"))
+	wantEffects(t, hs)
+	if s, v := hs.state(t); v != 0 || s.Active() {
+		t.Errorf("rollout record: version %d, phase %q; want none", v, s.Phase)
+	}
+	if !strings.Contains(hs.logs.String(), "no AMI in this region") {
+		t.Errorf("logs do not say why nothing was rolled out:\n%s", hs.logs.String())
+	}
+}
+
 func TestNothingChanges(t *testing.T) {
 	tests := []struct {
 		name    string

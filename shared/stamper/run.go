@@ -94,7 +94,8 @@ func (h *Handler) startQueued(ctx context.Context, fleet config.Fleet, s rollout
 	return rollout.Begin(fleet.Rollout, s, fleet.Group, img, base, h.Clock.Now()), true, nil
 }
 
-// save writes the scaler's hold, schedules the wake-up and saves the state.
+// save schedules the wake-up and saves the state (whose hold the scaler
+// reads: rollout.State.Hold).
 func (h *Handler) save(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
 	key := rollout.Key(fleet.Name)
 	if s.Active() {

@@ -17,7 +17,6 @@ import (
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/memstore"
-	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // Names of the simulated group's lifecycle hooks and target group.
@@ -79,14 +78,12 @@ type hookSim struct {
 
 func (s *sim) attachHooks() error {
 	p := *s.cfg.Hooks
-	// The fleet's configuration needs a scaling policy; the lifecycle
-	// handler never reads it.
+	// As deployed, the lifecycle function is given no scaling policy.
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
 		Name: FleetName, Group: s.cfg.Group, Lifecycle: p,
 		// A blue/green fleet's peer group is the fleet's too: the handler
 		// finds the fleet of a lifecycle action by either group.
 		Rollout: s.rolloutPolicy(),
-		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
 	}}}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("lifecycle hooks: %w", err)

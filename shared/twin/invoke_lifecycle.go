@@ -15,7 +15,6 @@ import (
 	"github.com/stampkit/stampkit/shared/hooks"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/memstore"
-	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // NeverReady, as LifecycleInvocation.ReadyAfter, is an instance whose
@@ -85,9 +84,6 @@ func InvokeLifecycle(ctx context.Context, raw []byte, inv LifecycleInvocation) (
 	}
 	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
 		Name: FleetName, Group: group, Lifecycle: *policy,
-		// The fleet's configuration needs a scaling policy; the lifecycle
-		// handler never reads it.
-		Scaling: scaling.DefaultPolicy(group, 1, 10, scaling.Target{CPU: 60}),
 	}}}
 	if err := cfg.Validate(); err != nil {
 		return LifecycleResult{}, fmt.Errorf("invocation config: %w", err)

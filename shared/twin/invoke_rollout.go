@@ -16,7 +16,6 @@ import (
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/memstore"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/stamper"
 )
 
@@ -89,9 +88,6 @@ func InvokeRollout(ctx context.Context, raw []byte, inv RolloutInvocation) (Roll
 	}
 	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
 		Name: FleetName, Group: tc.Group, Rollout: policy,
-		// The fleet's configuration needs a scaling policy; the rollout
-		// handler never reads it.
-		Scaling: scaling.DefaultPolicy(tc.Group, max(inv.Min, 1), max(inv.Max, 1), scaling.Target{CPU: 60}),
 	}}}
 	if err := cfg.Validate(); err != nil {
 		return RolloutResult{}, fmt.Errorf("invocation config: %w", err)

@@ -21,7 +21,6 @@ import (
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 	"github.com/stampkit/stampkit/shared/stamper"
 )
@@ -100,9 +99,6 @@ func (s *sim) attachRollout() error {
 	}
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
 		Name: FleetName, Group: s.cfg.Group, Rollout: s.rolloutPolicy(),
-		// The fleet's configuration needs a scaling policy; the rollout
-		// handler never reads it.
-		Scaling: scaling.DefaultPolicy(s.cfg.Group, s.cfg.Min, s.cfg.Max, scaling.Target{CPU: 100 * s.cfg.TargetUtilisation}),
 	}}}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("rollout: %w", err)
