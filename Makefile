@@ -22,7 +22,7 @@ CDK := npx --prefix infra --no-install cdk
 .PHONY: help build size app test test-short test-e2e lint synth demo bench clean deps image image-check
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 deps: ## Install Go modules and the pinned aws-cdk CLI (infra/package-lock.json)
 	go mod download
