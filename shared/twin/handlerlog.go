@@ -3,6 +3,7 @@ package twin
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/stampkit/stampkit/shared/logging"
 )
@@ -15,7 +16,7 @@ import (
 func (s *sim) handlerLog(observe func(slog.Record)) *slog.Logger {
 	var next slog.Handler
 	if s.cfg.HandlerLog != nil {
-		next = &virtualTime{s: s, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
+		next = &clocked{now: s.Now, next: logging.New(s.cfg.HandlerLog, slog.LevelInfo).Handler()}
 	}
 	switch {
 	case observe != nil:
@@ -60,20 +61,20 @@ func (t *tapLog) WithGroup(name string) slog.Handler {
 	return &c
 }
 
-// virtualTime stamps log records with virtual time.
-type virtualTime struct {
-	s    *sim
+// clocked stamps log records with now(): the twin's virtual time.
+type clocked struct {
+	now  func() time.Time
 	next slog.Handler
 }
 
-func (v *virtualTime) Enabled(ctx context.Context, l slog.Level) bool { return v.next.Enabled(ctx, l) }
-func (v *virtualTime) Handle(ctx context.Context, r slog.Record) error {
-	r.Time = v.s.Now()
-	return v.next.Handle(ctx, r)
+func (c *clocked) Enabled(ctx context.Context, l slog.Level) bool { return c.next.Enabled(ctx, l) }
+func (c *clocked) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = c.now()
+	return c.next.Handle(ctx, r)
 }
-func (v *virtualTime) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &virtualTime{s: v.s, next: v.next.WithAttrs(attrs)}
+func (c *clocked) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &clocked{now: c.now, next: c.next.WithAttrs(attrs)}
 }
-func (v *virtualTime) WithGroup(name string) slog.Handler {
-	return &virtualTime{s: v.s, next: v.next.WithGroup(name)}
+func (c *clocked) WithGroup(name string) slog.Handler {
+	return &clocked{now: c.now, next: c.next.WithGroup(name)}
 }

@@ -122,7 +122,7 @@ func (w *world) logger(out io.Writer) (*slog.Logger, *logging.Metrics) {
 	if out == nil {
 		out = io.Discard
 	}
-	return slog.New(&clockedLog{clk: w.clk, next: logging.New(out, slog.LevelDebug).Handler()}),
+	return slog.New(&clocked{now: w.clk.Now, next: logging.New(out, slog.LevelDebug).Handler()}),
 		logging.NewMetrics(out, config.DefaultNamespace, w.clk.Now)
 }
 
@@ -199,25 +199,6 @@ func decodeFirst(raw []byte) (event.Event, bool) {
 		return event.Event{}, false
 	}
 	return evs[0], true
-}
-
-// clockedLog stamps log records with the virtual time, so that a followed
-// invocation's log reads as the wake-ups happened.
-type clockedLog struct {
-	clk  *stepClock
-	next slog.Handler
-}
-
-func (c *clockedLog) Enabled(ctx context.Context, l slog.Level) bool { return c.next.Enabled(ctx, l) }
-func (c *clockedLog) Handle(ctx context.Context, r slog.Record) error {
-	r.Time = c.clk.Now()
-	return c.next.Handle(ctx, r)
-}
-func (c *clockedLog) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &clockedLog{clk: c.clk, next: c.next.WithAttrs(attrs)}
-}
-func (c *clockedLog) WithGroup(name string) slog.Handler {
-	return &clockedLog{clk: c.clk, next: c.next.WithGroup(name)}
 }
 
 // invocationTimes returns when the event happened (its time, else now) and
