@@ -14,9 +14,9 @@ import (
 // The toolkit's own metrics (EMF, dimension Fleet) the dashboards show, by
 // the handler that writes them (shared/scaler, hooks, stamper).
 var (
-	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates"}
+	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned"}
-	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed"}
+	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "WeightsRestored"}
 )
 
 // ObservabilityProps configures the dashboards.
@@ -139,7 +139,7 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 		{graph("Capacity (instances)", capacity, nil), graph("Demand", demand, perTarget)},
 		alarmGraphs,
 		{
-			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum")},
+			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum")},
 				[]awscloudwatch.IMetric{own("CapacityDelta", "Sum")}),
 			graph("Lifecycle: seconds to ready and to drain",
 				[]awscloudwatch.IMetric{own("TimeToReady", "Average"), own("TimeToReady", "Maximum"), own("TimeToDrain", "Average")},
