@@ -4,9 +4,7 @@ package main
 
 import (
 	"log"
-	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -17,21 +15,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stampkit/stampkit/shared/asg"
-	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/coldstart"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/dynamo"
 	"github.com/stampkit/stampkit/shared/ec2instance"
 	"github.com/stampkit/stampkit/shared/elb"
 	"github.com/stampkit/stampkit/shared/hooks"
-	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/probe"
 	"github.com/stampkit/stampkit/shared/sqsqueue"
 	"github.com/stampkit/stampkit/shared/ssmcommand"
 )
 
 func main() {
-	cfg, err := config.FromEnv(os.Getenv)
+	env, err := coldstart.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		log.Fatalf("lifecycle: %v", err)
 	}
@@ -39,14 +36,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("lifecycle: %v", err)
 	}
-	logger := logging.New(os.Stdout, cfg.LogLevel)
-	slog.SetDefault(logger)
-	// Only the environment Lambda sets: the SDK's default chain would link
-	// SSO, STS and sign-in clients this function never uses (lambdaenv).
-	awsCfg, err := lambdaenv.Load(os.Getenv)
-	if err != nil {
-		log.Fatalf("lifecycle: %v", err)
-	}
+	cfg, awsCfg := env.Config, env.AWS
 	groups := asg.New(autoscaling.NewFromConfig(awsCfg))
 	h := &hooks.Handler{
 		Config: cfg, Hooks: groups, Groups: groups,
@@ -54,8 +44,7 @@ func main() {
 		Prober:    probe.New(ec2instance.New(ec2.NewFromConfig(awsCfg)), ssmcommand.New(ssm.NewFromConfig(awsCfg)), nil),
 		Scheduler: sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
 		Store:     dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.WithRecordTTL(hooks.ClaimTTL)),
-		Clock:     clock.System{}, Log: logger,
-		Metrics: logging.NewMetrics(os.Stdout, cfg.Namespace, time.Now),
+		Clock:     clock.System{}, Log: env.Log, Metrics: env.Metrics,
 	}
 	lambda.Start(h.Handle)
 }

@@ -5,9 +5,7 @@ package main
 
 import (
 	"log"
-	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -19,22 +17,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stampkit/stampkit/shared/asg"
-	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/coldstart"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/cwalarm"
 	"github.com/stampkit/stampkit/shared/dynamo"
 	"github.com/stampkit/stampkit/shared/elb"
 	ib "github.com/stampkit/stampkit/shared/imagebuilder"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
-	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/sqsqueue"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 	"github.com/stampkit/stampkit/shared/stamper"
 )
 
 func main() {
-	cfg, err := config.FromEnv(os.Getenv)
+	env, err := coldstart.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		log.Fatalf("rollout: %v", err)
 	}
@@ -42,14 +39,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("rollout: %v", err)
 	}
-	logger := logging.New(os.Stdout, cfg.LogLevel)
-	slog.SetDefault(logger)
-	// Only the environment Lambda sets: the SDK's default chain would link
-	// SSO, STS and sign-in clients this function never uses (lambdaenv).
-	awsCfg, err := lambdaenv.Load(os.Getenv)
-	if err != nil {
-		log.Fatalf("rollout: %v", err)
-	}
+	cfg, awsCfg := env.Config, env.AWS
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
 	images := ec2.NewFromConfig(awsCfg)
 	h := &stamper.Handler{
@@ -65,8 +55,7 @@ func main() {
 		Scheduler:  sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
 		// No record TTL: the rollout record keeps the live group for good.
 		Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table),
-		Clock: clock.System{}, Log: logger,
-		Metrics: logging.NewMetrics(os.Stdout, cfg.Namespace, time.Now),
+		Clock: clock.System{}, Log: env.Log, Metrics: env.Metrics,
 	}
 	lambda.Start(h.Handle)
 }

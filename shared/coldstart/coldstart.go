@@ -1,0 +1,47 @@
+// Package coldstart is what every stampkit Lambda reads once at cold start,
+// before it builds its handler: the typed configuration, the JSON logger
+// (also slog's default), the EMF metrics writer and the aws.Config the
+// service clients are built from.
+package coldstart
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/logging"
+)
+
+// Env is a function's cold-start environment.
+type Env struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Metrics *logging.Metrics
+	AWS     aws.Config
+}
+
+// Load reads the configuration from getenv (os.Getenv in a Lambda) and
+// writes logs and metrics to out (os.Stdout, which Lambda ships to
+// CloudWatch Logs). The SDK config comes from the environment Lambda sets
+// alone (lambdaenv): the SDK's default chain would link SSO, STS and
+// sign-in clients no function uses.
+func Load(getenv func(string) string, out io.Writer) (Env, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return Env{}, err
+	}
+	logger := logging.New(out, cfg.LogLevel)
+	slog.SetDefault(logger)
+	awsCfg, err := lambdaenv.Load(getenv)
+	if err != nil {
+		return Env{}, err
+	}
+	return Env{
+		Config: cfg, Log: logger, AWS: awsCfg,
+		Metrics: logging.NewMetrics(out, cfg.Namespace, time.Now),
+	}, nil
+}
