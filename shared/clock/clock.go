@@ -5,6 +5,7 @@ package clock
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -42,4 +43,38 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Manual is a clock that moves only when told to: virtual time for the
+// twin and for tests. It is safe for concurrent use.
+type Manual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+var _ Clock = (*Manual)(nil)
+
+// NewManual returns a Manual clock reading t.
+func NewManual(t time.Time) *Manual { return &Manual{now: t} }
+
+// Now returns the time the clock was last set to.
+func (c *Manual) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Manual) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Add moves the clock on by d and returns the new time.
+func (c *Manual) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
 }

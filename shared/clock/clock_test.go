@@ -49,3 +49,18 @@ func TestDurationRoundTrip(t *testing.T) {
 		t.Errorf("round trip = %v, %v; want %v", out, err, in)
 	}
 }
+
+func TestManual(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	c := clock.NewManual(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Fatalf("Now = %s, want %s", got, t0)
+	}
+	if got, want := c.Add(90*time.Second), t0.Add(90*time.Second); !got.Equal(want) || !c.Now().Equal(want) {
+		t.Errorf("Add(90s) = %s, Now %s; want %s", got, c.Now(), want)
+	}
+	c.Set(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Errorf("after Set: Now = %s, want %s", got, t0)
+	}
+}

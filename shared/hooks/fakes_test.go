@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +27,6 @@ import (
 // CompleteLifecycleAction and RecordLifecycleActionHeartbeat have no
 // emulator support (moto answers HTTP 500), so every test of what the
 // handler sends to a hook goes through fakeHooks.
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 type fakeHooks struct {
 	completions []asg.LifecycleCompletion
@@ -200,7 +182,7 @@ func (f *fakeScheduler) next() (wake, bool) {
 // rig is a handler wired to fakes.
 type rig struct {
 	h       *hooks.Handler
-	clock   *fakeClock
+	clock   *clock.Manual
 	hooks   *fakeHooks
 	groups  *fakeGroups
 	targets *fakeTargets
@@ -237,7 +219,7 @@ func testPolicy() lifecycle.Policy {
 
 func newRig(t *testing.T, p lifecycle.Policy) *rig {
 	t.Helper()
-	c := &fakeClock{now: t0}
+	c := clock.NewManual(t0)
 	r := &rig{
 		clock: c,
 		hooks: &fakeHooks{},

@@ -5,15 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/memstore"
 )
 
-type fixedClock struct{ now time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.now }
-
 func TestClaimExpiresAndReleases(t *testing.T) {
-	clk := &fixedClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := memstore.New(clk)
 	ctx := t.Context()
 	steps := []struct {
@@ -28,7 +25,7 @@ func TestClaimExpiresAndReleases(t *testing.T) {
 		{name: "claim after release wins", release: true, want: true},
 	}
 	for _, st := range steps {
-		clk.now = clk.now.Add(st.advance)
+		clk.Add(st.advance)
 		if st.release {
 			if err := s.Release(ctx, "k"); err != nil {
 				t.Fatalf("%s: Release: %v", st.name, err)
@@ -42,7 +39,7 @@ func TestClaimExpiresAndReleases(t *testing.T) {
 }
 
 func TestSaveIsOptimistic(t *testing.T) {
-	s := memstore.New(&fixedClock{})
+	s := memstore.New(clock.NewManual(time.Time{}))
 	ctx := t.Context()
 	if _, v, _ := s.Load(ctx, "r"); v != 0 {
 		t.Fatalf("absent record version = %d, want 0", v)

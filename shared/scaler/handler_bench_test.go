@@ -26,7 +26,7 @@ func BenchmarkHandleAlarm(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		ev := events[i%len(events)]
-		r.clock.now = t0.Add(time.Duration(i) * time.Second)
+		r.clock.Set(t0.Add(time.Duration(i) * time.Second))
 		start := time.Now()
 		if err := r.h.Handle(b.Context(), ev); err != nil {
 			b.Fatal(err)

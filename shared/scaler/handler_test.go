@@ -22,10 +22,6 @@ import (
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
 // fakeGroups is an Auto Scaling group that records every capacity change.
 type fakeGroups struct {
 	groups map[string]*scaling.Group
@@ -72,13 +68,13 @@ type rig struct {
 	groups *fakeGroups
 	alarms *fakeAlarms
 	store  *memstore.Store
-	clock  *fakeClock
+	clock  *clock.Manual
 	logs   *bytes.Buffer
 }
 
 func newRig(t testing.TB, dryRun bool) *rig {
 	t.Helper()
-	clk := &fakeClock{now: t0}
+	clk := clock.NewManual(t0)
 	logs := &bytes.Buffer{}
 	r := &rig{
 		groups: &fakeGroups{groups: map[string]*scaling.Group{
@@ -162,7 +158,7 @@ func TestDuplicatesAndReorderingActOnce(t *testing.T) {
 	ok := alarmEvent("e2", "web-high", "OK", t0.Add(2*time.Minute), 50, 60)
 	// Delivered: OK first (reordered), then the ALARM it followed, then both again.
 	for i, raw := range []json.RawMessage{ok, high, ok, high} {
-		r.clock.now = t0.Add(3*time.Minute + time.Duration(i)*time.Second)
+		r.clock.Set(t0.Add(3*time.Minute + time.Duration(i)*time.Second))
 		if err := r.handle(t, raw); err != nil {
 			t.Fatalf("delivery %d: %v", i, err)
 		}
@@ -222,7 +218,7 @@ func TestTickReevaluatesHeldAlarms(t *testing.T) {
 		{at: t0.Add(17 * time.Minute), id: "tick-5", want: "web-asg=3,web-asg=2"},      // at min
 	}
 	for _, st := range steps {
-		r.clock.now = st.at
+		r.clock.Set(st.at)
 		if err := r.handle(t, tickEvent(st.id, st.at)); err != nil {
 			t.Fatalf("%s: %v", st.id, err)
 		}
@@ -260,7 +256,7 @@ func TestRolloutHoldRoutesScaleOutAndPausesScaleIn(t *testing.T) {
 	if err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
-	r.clock.now = t0.Add(30 * time.Minute)
+	r.clock.Set(t0.Add(30 * time.Minute))
 	if err := r.handle(t, alarmEvent("e2", "web-low", "ALARM", t0.Add(10*time.Minute), 5, 30)); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
@@ -305,7 +301,7 @@ func TestDuplicateTickAfterStateChangeDoesNothing(t *testing.T) {
 		t.Fatalf("first tick: %v", err)
 	}
 	r.alarms.signals = []scaling.Signal{{Alarm: "web-low", State: scaling.StateAlarm, Value: 5, Threshold: 30, Since: t0.Add(20 * time.Second)}}
-	r.clock.now = t0.Add(40 * time.Second)
+	r.clock.Set(t0.Add(40 * time.Second))
 	if err := r.handle(t, tick); err != nil {
 		t.Fatalf("duplicate tick: %v", err)
 	}
@@ -362,7 +358,7 @@ func TestLostSaveRaceMergesInsteadOfRepeatingTheChange(t *testing.T) {
 		t.Fatal("the rival decision never saved: the test proves nothing")
 	}
 	// A re-evaluation a second later must see the scale-in and its cooldown.
-	r.clock.now = t0.Add(time.Second)
+	r.clock.Set(t0.Add(time.Second))
 	if err := r.handle(t, alarmEvent("e2", "web-low", "ALARM", low, 5, 30)); err != nil {
 		t.Fatalf("second Handle: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stampkit/stampkit/shared/asg"
 	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/cwalarm"
 	"github.com/stampkit/stampkit/shared/dynamo"
@@ -46,7 +47,7 @@ func emulatorHandler(t *testing.T, now time.Time) (*scaler.Handler, *asg.Adapter
 	if err := c.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	clk := &fakeClock{now: now}
+	clk := clock.NewManual(now)
 	h := &scaler.Handler{
 		Config: c, Groups: groups,
 		Alarms: cwalarm.New(cloudwatch.NewFromConfig(cfg)),
@@ -108,7 +109,7 @@ func TestEmulatorTickScalesInAfterHold(t *testing.T) {
 	}
 	// The handler's clock runs a minute past the alarm's state change.
 	now := time.Now().Add(time.Minute)
-	h.Clock = &fakeClock{now: now}
+	h.Clock = clock.NewManual(now)
 	tick := tickEvent("tick-1", now)
 	for i := range 2 { // the second delivery is a duplicate of the first
 		if err := h.Handle(t.Context(), tick); err != nil {

@@ -34,30 +34,6 @@ import (
 // Every effect is recorded in one ordered list, as a line such as
 // "SetDefaultVersion lt-1 4", so tests check the sequence across services.
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *fakeClock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
 type wake struct {
 	Key string
 	At  time.Time
@@ -458,7 +434,7 @@ type harness struct {
 	h     *stamper.Handler
 	aws   *fakeAWS
 	store *memstore.Store
-	clock *fakeClock
+	clock *clock.Manual
 	logs  *bytes.Buffer
 	emf   *bytes.Buffer
 }
@@ -516,7 +492,7 @@ func newHarness(t *testing.T, p rollout.Policy, dryRun bool) *harness {
 	green := &asg.Group{Name: greenASG, Min: 0, Max: 4, Desired: 0, TargetGroupARNs: []string{tgGreen}, LaunchTemplate: asg.LaunchTemplate{ID: lt, Version: "3"}}
 	f.groups[blueASG], f.groups[greenASG] = blue, green
 
-	c := &fakeClock{now: t0}
+	c := clock.NewManual(t0)
 	store := memstore.New(c)
 	logs, emf := &bytes.Buffer{}, &bytes.Buffer{}
 	cfg := config.Config{Table: "state", Fleets: []config.Fleet{{

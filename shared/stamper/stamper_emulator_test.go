@@ -86,7 +86,7 @@ type emuWorld struct {
 	cfg   aws.Config
 	fleet awstest.Fleet
 	h     *stamper.Handler
-	clock *fakeClock
+	clock *clock.Manual
 	sched *recScheduler
 	ec2   *ec2.Client
 	asg   *asg.Adapter
@@ -100,7 +100,7 @@ type emuWorld struct {
 func newEmuWorld(t *testing.T, p rollout.Policy, groups func(aws.Config) stamper.Groups) *emuWorld {
 	t.Helper()
 	cfg := emu.Fresh(t)
-	w := &emuWorld{cfg: cfg, fleet: awstest.NewFleet(t, cfg), clock: &fakeClock{now: time.Now().UTC().Truncate(time.Second)}, sched: &recScheduler{}}
+	w := &emuWorld{cfg: cfg, fleet: awstest.NewFleet(t, cfg), clock: clock.NewManual(time.Now().UTC().Truncate(time.Second)), sched: &recScheduler{}}
 	awstest.NewTable(t, cfg, emuTable)
 	w.ec2 = ec2.NewFromConfig(cfg)
 	w.asg = asg.New(autoscaling.NewFromConfig(cfg))

@@ -38,7 +38,7 @@ func InvokeScaler(ctx context.Context, raw []byte, inv Invocation) (scaling.Grou
 		return scaling.Group{}, fmt.Errorf("invocation config: %w", err)
 	}
 	g := &staticGroup{name: inv.GroupName, g: inv.Group}
-	clk := fixedClock(inv.Now)
+	clk := clock.NewManual(inv.Now)
 	h := &scaler.Handler{
 		Config:  cfg,
 		Groups:  g,
@@ -53,12 +53,6 @@ func InvokeScaler(ctx context.Context, raw []byte, inv Invocation) (scaling.Grou
 	}
 	return g.g, nil
 }
-
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
-
-var _ clock.Clock = fixedClock{}
 
 // staticGroup is a group whose instances come into service at once.
 type staticGroup struct {

@@ -65,18 +65,11 @@ const (
 // few enough to stop a policy that never ends.
 const maxFollow = 5000
 
-// stepClock is the virtual clock of an invocation: it stands still while a
-// handler runs and jumps to each followed wake-up.
-type stepClock struct{ t time.Time }
-
-var _ clock.Clock = (*stepClock)(nil)
-
-func (c *stepClock) Now() time.Time { return c.t }
-
-// world is what every invoked handler's fakes share: the clock, the
+// world is what every invoked handler's fakes share: the clock (it stands
+// still while a handler runs and jumps to each followed wake-up), the
 // effects seen so far and the wake-ups scheduled and not yet delivered.
 type world struct {
-	clk     *stepClock
+	clk     *clock.Manual
 	effects []Effect
 	pending []wakeUp
 }
@@ -86,7 +79,7 @@ type wakeUp struct {
 	at  time.Time
 }
 
-func newWorld(now time.Time) *world { return &world{clk: &stepClock{t: now}} }
+func newWorld(now time.Time) *world { return &world{clk: clock.NewManual(now)} }
 
 func (w *world) record(what, format string, args ...any) {
 	w.effects = append(w.effects, Effect{At: w.clk.Now(), What: what, Detail: fmt.Sprintf(format, args...)})
@@ -155,8 +148,8 @@ func (w *world) drive(ctx context.Context, raw []byte, follow bool, handle func(
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		if p.at.After(w.clk.t) {
-			w.clk.t = p.at
+		if p.at.After(w.clk.Now()) {
+			w.clk.Set(p.at)
 		}
 		tick, err := tickEvent(fmt.Sprintf("invoke-tick-%d", n), p.key, p.at)
 		if err != nil {

@@ -186,11 +186,11 @@ func (f *rolloutFakes) startRunning(ctx context.Context, h *stamper.Handler, ev 
 	if d, ok := ev.Detail.(*event.InstanceRefresh); ok {
 		f.refreshID, f.refreshStatus = d.InstanceRefreshID, refreshStatus(ev.DetailType)
 	}
-	now := f.w.clk.t
-	f.w.clk.t = now.Add(-time.Minute)
+	now := f.w.clk.Now()
+	f.w.clk.Set(now.Add(-time.Minute))
 	raw, err := json.Marshal(map[string]any{
 		"version": "0", "id": "invoke-running-image", "detail-type": event.DetailTypeAMIStateChange, "source": event.SourceEC2,
-		"account": account, "region": region, "time": f.w.clk.t.UTC().Format(time.RFC3339), "resources": []string{"arn:aws:ec2:" + region + "::image/" + RunningImage},
+		"account": account, "region": region, "time": f.w.clk.Now().UTC().Format(time.RFC3339), "resources": []string{"arn:aws:ec2:" + region + "::image/" + RunningImage},
 		"detail": amiDetail{RequestID: "invoke-running-image", ImageID: RunningImage, State: event.AMIStateAvailable},
 	})
 	if err != nil {
@@ -199,7 +199,7 @@ func (f *rolloutFakes) startRunning(ctx context.Context, h *stamper.Handler, ev 
 	if err := h.Handle(ctx, raw); err != nil {
 		return fmt.Errorf("starting the running rollout: %w", err)
 	}
-	f.w.clk.t = now
+	f.w.clk.Set(now)
 	f.w.effects = nil
 	// The event is about the refresh the running rollout follows: from now
 	// on it has the status the event reports; one still running goes on
