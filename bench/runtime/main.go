@@ -11,6 +11,8 @@
 //   - PackageInit: what the Go packages' initialisation costs before main
 //     (GODEBUG=inittrace=1), which explains most of the cold-start gap;
 //   - WarmInvoke: p50/p99/mean round trip of sequential warm invocations;
+//   - SDK calls through our adapters (bench/sdkcall) built as shipped and
+//     with default inlining, and their ratio: what SDKNoInline costs a call;
 //   - the in-process decision benchmarks of shared/scaling, shared/scaler and
 //     shared/lifecycle (go test -bench), appended verbatim.
 //
@@ -65,11 +67,12 @@ func main() {
 	cold := flag.Int("cold", 15, "cold starts per function")
 	warm := flag.Int("warm", 200, "warm invocations per function")
 	count := flag.Int("count", 3, "go test -count for the decision benchmarks")
+	sdkRounds := flag.Int("sdk-rounds", 5, "alternating rounds of the SDK call benchmarks per build")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, *cold, *warm, *count); err != nil {
+	if err := run(ctx, *out, *cold, *warm, *count, *sdkRounds); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -80,7 +83,7 @@ type profile struct {
 	payload []byte
 }
 
-func run(ctx context.Context, out string, cold, warm, count int) error {
+func run(ctx context.Context, out string, cold, warm, count, sdkRounds int) error {
 	dir, err := os.MkdirTemp("", "stampkit-bench-")
 	if err != nil {
 		return err
@@ -151,6 +154,11 @@ func run(ctx context.Context, out string, cold, warm, count int) error {
 			return fmt.Errorf("%s: %w", n, err)
 		}
 		writeWarm(&w, n, lat)
+	}
+
+	log.Printf("SDK call cost of the shipped build's %s: %d rounds", runtimetest.SDKNoInline, sdkRounds)
+	if err := sdkInliningCost(ctx, &w, sdkRounds); err != nil {
+		return err
 	}
 
 	log.Printf("decision benchmarks: go test -bench %s", strings.Join(decisionPackages, " "))
