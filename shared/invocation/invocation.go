@@ -49,8 +49,9 @@ type Claims interface {
 }
 
 // Once runs effect unless another delivery already claimed key, and reports
-// whether it ran. A failed effect gives its claim back, so Lambda's retry
-// runs it again instead of meeting its own claim and dropping the work.
+// whether it ran. A failed or panicking effect gives its claim back, so
+// Lambda's retry runs it again instead of meeting its own claim and
+// dropping the work.
 func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, effect func() error) (ran bool, err error) {
 	ok, err := claims.Claim(ctx, key, ttl)
 	if err != nil {
@@ -59,18 +60,66 @@ func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, eff
 	if !ok {
 		return false, nil
 	}
-	if err := effect(); err != nil {
-		// The effect may have failed because ctx ran out; the release must
-		// still get through, or the claim outlives its TTL and Lambda's
-		// retry meets it and drops the work as a duplicate.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		defer cancel()
-		if rerr := claims.Release(rctx, key); rerr != nil {
-			return true, errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
+	done := false
+	defer func() {
+		if done && err == nil {
+			return
 		}
-		return true, err
+		if rerr := release(ctx, claims, key); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
+		}
+	}()
+	err = effect()
+	done = true
+	return true, err
+}
+
+// ErrBusy reports a lease another invocation holds. The delivery fails and
+// comes back (Lambda's retry, the queue's redelivery) when that invocation
+// is done.
+var ErrBusy = errors.New("held by another invocation")
+
+// maxLease is a lease's length when ctx has no deadline: Lambda's longest
+// timeout.
+const maxLease = 15 * time.Minute
+
+// Lease runs effect while holding key, so that no two invocations run
+// effects under the same key at once. A handler that reads a record, calls
+// AWS and then saves the record with a version check needs it: the check
+// stops the second save, not the second invocation's calls. Without a lease
+// the key is ErrBusy. The lease lasts until ctx's deadline plus Headroom
+// (Lambda's own deadline, after which the invocation cannot still be
+// running: a stopped one leaves the lease to expire then) and is released
+// when effect returns or panics.
+func Lease(ctx context.Context, claims Claims, key string, effect func() error) (err error) {
+	ttl := maxLease
+	if deadline, ok := ctx.Deadline(); ok {
+		ttl = time.Until(deadline) + Headroom + time.Second
 	}
-	return true, nil
+	ok, err := claims.Claim(ctx, key, ttl)
+	if err != nil {
+		return fmt.Errorf("taking lease %s: %w", key, err)
+	}
+	if !ok {
+		return fmt.Errorf("lease %s: %w", key, ErrBusy)
+	}
+	defer func() {
+		// A lease whose release fails expires at the deadline; an effect
+		// that succeeded is not failed for it, which would repeat it.
+		if rerr := release(ctx, claims, key); rerr != nil && err != nil {
+			err = errors.Join(err, fmt.Errorf("releasing lease %s: %w", key, rerr))
+		}
+	}()
+	return effect()
+}
+
+// release gives key back on a context of its own: the effect may have
+// failed because ctx ran out, and a claim left behind would outlive its
+// TTL's purpose (a retry meeting it drops the work as a duplicate).
+func release(ctx context.Context, claims Claims, key string) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	return claims.Release(rctx, key)
 }
 
 // Headroom is how long before the Lambda deadline a handler's own work must

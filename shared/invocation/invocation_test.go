@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -165,4 +166,89 @@ func TestReporterEmitWithoutFleet(t *testing.T) {
 		t.Errorf("a metric with no fleet got %s, want no Fleet dimension", out.String())
 	}
 	(invocation.Reporter{Log: r.Log}).Emit(t.Context(), "web", logging.Metric{Name: "X", Value: 1}) // no Metrics: nothing, no panic
+}
+
+// A panicking effect must give its claim back: aws-lambda-go turns the
+// panic into a failed invocation, and its retry must not be dropped as a
+// duplicate.
+func TestOnceReleasesAfterAPanic(t *testing.T) {
+	store := memstore.New(fixedClock{})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Once swallowed the panic")
+			}
+		}()
+		_, _ = invocation.Once(t.Context(), store, "k", time.Hour, func() error { panic("boom") })
+	}()
+	if ran, err := invocation.Once(t.Context(), store, "k", time.Hour, func() error { return nil }); !ran || err != nil {
+		t.Errorf("retry: Once = %v, %v; want it to run", ran, err)
+	}
+}
+
+func TestLease(t *testing.T) {
+	store := memstore.New(fixedClock{})
+	ctx := t.Context()
+	var inner error
+	err := invocation.Lease(ctx, store, "lease", func() error {
+		inner = invocation.Lease(ctx, store, "lease", func() error {
+			t.Error("second holder ran while the first held the lease")
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Lease: %v", err)
+	}
+	if !errors.Is(inner, invocation.ErrBusy) {
+		t.Errorf("nested Lease: got %v, want ErrBusy", inner)
+	}
+	// Released after success, after a failure and after a panic.
+	boom := errors.New("boom")
+	if err := invocation.Lease(ctx, store, "lease", func() error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("after release: got %v, want the effect's error", err)
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = invocation.Lease(ctx, store, "lease", func() error { panic("boom") })
+	}()
+	ran := false
+	if err := invocation.Lease(ctx, store, "lease", func() error { ran = true; return nil }); err != nil || !ran {
+		t.Errorf("after a panic: Lease = %v, ran %v; want it free", err, ran)
+	}
+}
+
+// The lease outlives the invocation's deadline (plus Headroom), so it never
+// expires while its holder can still be running, and expires soon after.
+func TestLeaseLastsUntilTheDeadline(t *testing.T) {
+	start := time.Now()
+	c := clock.NewManual(start)
+	store := memstore.New(c)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	err := invocation.Lease(ctx, store, "lease", func() error {
+		for _, tc := range []struct {
+			after time.Duration
+			free  bool
+		}{
+			{after: 30 * time.Second, free: false},
+			{after: 30*time.Second + invocation.Headroom + 2*time.Second, free: true},
+		} {
+			c.Set(start.Add(tc.after))
+			ok, err := store.Claim(t.Context(), "lease", time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.free {
+				t.Errorf("%s after the start: lease free %v, want %v", tc.after, ok, tc.free)
+			}
+			if ok {
+				_ = store.Release(t.Context(), "lease")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
