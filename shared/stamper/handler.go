@@ -320,7 +320,22 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	if early, err := invocation.ForwardEarly(ctx, h.Log, h.Scheduler, h.Clock.Now(), t); early || err != nil {
 		return err
 	}
-	return h.once(ctx, fleet.Name, "rollout-tick#"+fleet.Name+"@"+t.At.UTC().Format(time.RFC3339Nano), func() error {
+	// The record's version is part of the claim: a wake-up acted on within
+	// EarlyTolerance of its time may find the wait not quite over and
+	// schedule the same time again, and that second wake-up must not meet
+	// the first one's claim.
+	key := fmt.Sprintf("rollout-tick#%s@%s#v%d", fleet.Name, t.At.UTC().Format(time.RFC3339Nano), version)
+	return h.once(ctx, fleet.Name, key, func() error {
+		// Read again under the lease: another invocation may have moved
+		// the rollout on since.
+		s, version, err := h.load(ctx, fleet.Name)
+		if err != nil {
+			return err
+		}
+		if !s.Active() || !t.At.Equal(s.WakeAt) {
+			h.Log.InfoContext(ctx, "ignoring wake-up: the rollout moved on", "wake_at", s.WakeAt, "outcome", s.Outcome)
+			return nil
+		}
 		return h.run(ctx, fleet, s, version)
 	})
 }
@@ -334,10 +349,26 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 	return config.Fleet{}, false
 }
 
-// once runs effect unless another delivery already claimed key.
+// once runs effect unless another delivery already claimed key, holding
+// the fleet's lease (leaseKey) while it does: every effect reads the
+// rollout record, calls AWS, then saves the record with a version check,
+// and the check alone would let two invocations (two images at once, an
+// abort during a tick) both act before either saves. A fleet another
+// invocation holds fails the delivery with invocation.ErrBusy; its retry
+// finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
-	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, effect)
+	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
+		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), effect)
+		if errors.Is(err, invocation.ErrBusy) {
+			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
+			h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
+		}
+		return err
+	})
 }
+
+// leaseKey is the store key of a fleet's rollout lease.
+func leaseKey(fleet string) string { return "rollout-lease#" + fleet }
 
 // load reads the fleet's rollout record; a fleet that never had one gets a
 // fresh state.

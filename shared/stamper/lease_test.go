@@ -1,0 +1,97 @@
+package stamper_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/invocation"
+	"github.com/stampkit/stampkit/shared/memstore"
+	"github.com/stampkit/stampkit/shared/rollout"
+)
+
+// reentrantStore runs during once, the first time the handler reads the
+// fleet's rollout record: what a second invocation arriving then does.
+type reentrantStore struct {
+	*memstore.Store
+	during func()
+}
+
+func (r *reentrantStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
+	if key == rollout.Key(fleetName) && r.during != nil {
+		during := r.during
+		r.during = nil
+		during()
+	}
+	return r.Store.Load(ctx, key)
+}
+
+// Two images offered at the same moment: without the fleet's lease both
+// invocations would stamp their own launch template version and refresh
+// before either saved, and the loser's changes would never be undone.
+// The second finds the lease taken, does nothing and fails, so Lambda
+// retries it; the retry queues it behind the first.
+func TestConcurrentInvocationsTakeTurns(t *testing.T) {
+	hs := newHarness(t, rollingPolicy(), false)
+	const newer = "ami-newer"
+	im := hs.aws.images[newAMI]
+	im.ID, im.Name, im.CreationDate = newer, "web-3", t0.Add(-30*time.Minute)
+	hs.aws.images[newer] = im
+
+	var secondErr error
+	var secondEffects []string
+	hs.h.Store = &reentrantStore{Store: hs.store, during: func() {
+		before := hs.aws.Effects()
+		secondErr = hs.h.Handle(t.Context(), amiEvent(t, "ev-2", newer, "available"))
+		secondEffects = hs.aws.Effects()
+		hs.aws.effects = before
+	}}
+	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+
+	if !errors.Is(secondErr, invocation.ErrBusy) {
+		t.Fatalf("second invocation: got %v, want invocation.ErrBusy", secondErr)
+	}
+	if len(secondEffects) > 0 {
+		t.Errorf("second invocation acted while the first held the lease: %q", secondEffects)
+	}
+	s, _ := hs.state(t)
+	if s.Image.ID != newAMI || !s.Active() {
+		t.Fatalf("after the first: rolling out %s (active %v), want %s", s.Image.ID, s.Active(), newAMI)
+	}
+
+	// Lambda's retry of the second delivery.
+	hs.clock.Add(time.Minute)
+	hs.handle(t, amiEvent(t, "ev-2", newer, "available"))
+	s, _ = hs.state(t)
+	if s.Image.ID != newAMI || s.Queued == nil || s.Queued.ID != newer {
+		t.Errorf("after the retry: rolling out %s, queued %v; want %s rolling and %s queued", s.Image.ID, s.Queued, newAMI, newer)
+	}
+}
+
+// A wake-up acted on a little early (within invocation.EarlyTolerance)
+// finds the bake not quite over and schedules the same time again; that
+// second wake-up must still be acted on, not dropped as a duplicate of
+// the first.
+func TestEarlyWakeUpRescheduledForTheSameTimeIsActedOn(t *testing.T) {
+	hs := startBlueGreen(t, blueGreenPolicy())
+	hs.tick(t)
+	wantEffects(t, hs, "SetForwardWeights listener-1 tg-blue=90 tg-green=10")
+	s, _ := hs.state(t)
+	bakeEnd := s.StepAt.Add(blueGreenPolicy().BlueGreen.Bake.Std())
+	for hs.aws.lastWake(t).At.Before(bakeEnd) {
+		hs.tick(t)
+	}
+	wantEffects(t, hs)
+
+	w := hs.aws.lastWake(t)
+	hs.clock.Set(w.At.Add(-invocation.EarlyTolerance / 2))
+	hs.handle(t, tickBody(t, w.Key, w.At))
+	wantEffects(t, hs)
+	if again := hs.aws.lastWake(t); !again.At.Equal(w.At) {
+		t.Fatalf("early wake-up rescheduled for %s, want the same time %s", again.At, w.At)
+	}
+	hs.clock.Set(w.At)
+	hs.handle(t, tickBody(t, w.Key, w.At))
+	wantEffects(t, hs, "SetForwardWeights listener-1 tg-blue=50 tg-green=50")
+}
