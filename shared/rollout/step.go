@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,11 +212,15 @@ func (s *State) refresh(p Policy, obs Observation) ([]Action, time.Time) {
 	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
 	r := obs.Refresh
 	if s.Abort != "" {
-		var acts []Action
 		if s.RefreshID != "" && (r == nil || r.busy()) {
-			acts = append(acts, Action{Kind: RollbackRefresh, Group: s.From.Group})
+			// Auto Scaling may refuse to change the group's launch
+			// template while the refresh runs; its rollback restores the
+			// group's configuration, and the revert sets it once the
+			// refresh is over.
+			acts := []Action{{Kind: RollbackRefresh, Group: s.From.Group}}
+			return append(acts, s.beginRevert(now, "abort: "+s.Abort, false)...), poll
 		}
-		return append(acts, s.beginRevert(now, "abort: "+s.Abort)...), poll
+		return s.beginRevert(now, "abort: "+s.Abort, true), poll
 	}
 	if s.RefreshID == "" {
 		if s.Paused {
@@ -242,9 +247,9 @@ func (s *State) refresh(p Policy, obs Observation) ([]Action, time.Time) {
 			s.note(now, "refresh %s stopped for the pause at %d%%", r.ID, r.Percentage)
 			return nil, poll
 		}
-		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s outside the rollout", r.ID, r.Status)), poll
+		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s outside the rollout", r.ID, r.Status), true), poll
 	case RefreshFailed, RefreshRollbackSuccessful, RefreshRollbackFailed:
-		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s: %s", r.ID, r.Status, orNone(r.Reason))), poll
+		return s.beginRevert(now, fmt.Sprintf("instance refresh %s ended %s: %s", r.ID, r.Status, orNone(r.Reason)), true), poll
 	}
 	if s.Paused && r.running() {
 		// Auto Scaling has no pause: stop the refresh and start a new one,
@@ -254,24 +259,34 @@ func (s *State) refresh(p Policy, obs Observation) ([]Action, time.Time) {
 	return nil, poll
 }
 
-// beginRevert restores the old default version, parameter and group
-// version, and moves to the revert phase, which deals with the instances.
-func (s *State) beginRevert(now time.Time, why string) []Action {
+// beginRevert restores the old default version and parameter, and the
+// group version unless a refresh still runs, and moves to the revert
+// phase, which deals with the instances (and the group version).
+func (s *State) beginRevert(now time.Time, why string, groupVersion bool) []Action {
 	s.Reason = why
 	s.enter(now, PhaseRevert, "rolling back: %s", why)
-	return s.restoreConfig()
+	acts := s.restoreConfig()
+	if !groupVersion {
+		acts = slices.DeleteFunc(acts, func(a Action) bool { return a.Kind == SetGroupVersion })
+	}
+	return acts
 }
 
-// restoreConfig puts back the launch template default and the SSM parameter.
+// restoreConfig puts back the launch template default and the SSM
+// parameter, and a rolling rollout's group version.
 func (s *State) restoreConfig() []Action {
 	acts := []Action{
 		{Kind: SetDefaultVersion, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.DefaultVersion},
 		{Kind: PutParameter, Image: s.Base.parameter()},
 	}
 	if s.Strategy == StrategyRolling {
-		acts = append(acts, Action{Kind: SetGroupVersion, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion})
+		acts = append(acts, s.restoreGroupVersion())
 	}
 	return acts
+}
+
+func (s *State) restoreGroupVersion() Action {
+	return Action{Kind: SetGroupVersion, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion}
 }
 
 func (s *State) revert(p Policy, obs Observation) ([]Action, time.Time) {
@@ -284,18 +299,20 @@ func (s *State) revert(p Policy, obs Observation) ([]Action, time.Time) {
 		return nil, poll
 	}
 	left := obs.From.Versions[strconv.FormatInt(s.Version, 10)]
+	// No refresh runs now: the group's version can be set (again: a
+	// setter, and the revert may have begun while one ran).
 	switch {
 	case left == 0:
 		s.Live = s.From.Group
 		s.finish(now, s.abortOutcome(), s.Reason)
-		return nil, time.Time{}
+		return []Action{s.restoreGroupVersion()}, time.Time{}
 	case s.Reverting:
 		status := "unknown"
 		if r != nil {
 			status = r.Status
 		}
 		s.finish(now, Failed, fmt.Sprintf("%d instances still on version %d after the revert refresh ended %s (%s)", left, s.Version, status, s.Reason))
-		return nil, time.Time{}
+		return []Action{s.restoreGroupVersion()}, time.Time{}
 	}
 	s.Reverting, s.RefreshID = true, ""
 	s.note(now, "%d instances left on version %d: refreshing them back to version %d", left, s.Version, s.Base.GroupVersion)
@@ -395,11 +412,14 @@ func (s *State) shift(p Policy, obs Observation) ([]Action, time.Time) {
 	if now.Before(bakeEnd) {
 		return acts, earliest(poll, bakeEnd)
 	}
-	if s.Step == len(p.BlueGreen.Steps)-1 {
-		more, wake := s.promote(p, now, fmt.Sprintf("baked %s at 100%%", p.BlueGreen.Bake))
+	// The next step is the first above the share reached, not Step+1: a
+	// deploy may have changed the steps since this one was set.
+	next := slices.IndexFunc(p.BlueGreen.Steps, func(pct int) bool { return pct > s.Shifted })
+	if next < 0 {
+		more, wake := s.promote(p, now, fmt.Sprintf("baked %s at %d%%", p.BlueGreen.Bake, s.Shifted))
 		return append(acts, more...), wake
 	}
-	s.Step++
+	s.Step = next
 	more, wake := s.setStep(p, now)
 	return append(acts, more...), wake
 }

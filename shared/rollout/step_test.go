@@ -75,6 +75,12 @@ func restored(rolling bool) []rollout.Action {
 	return acts
 }
 
+// groupVersionBack is the revert's last action: the group back on the old
+// version, set once no refresh runs.
+func groupVersionBack() []rollout.Action {
+	return []rollout.Action{{Kind: rollout.SetGroupVersion, Group: blue, LaunchTemplate: lt, Version: baseVer}}
+}
+
 func weights(toBlue, toGreen int) rollout.Action {
 	return rollout.Action{Kind: rollout.SetWeights, Weights: []rollout.Weight{
 		{TargetGroup: tgBlue, Weight: toBlue}, {TargetGroup: tgGreen, Weight: toGreen},
@@ -195,7 +201,7 @@ func TestRollingRefreshEndsBadly(t *testing.T) {
 			wantPhase(t, s, rollout.PhaseRevert, "")
 			at = at.Add(time.Minute)
 			if tt.onNew == 0 {
-				s, _ = step(t, p, s, refreshObs(at, refreshID, tt.status, 0), nil)
+				s, _ = step(t, p, s, refreshObs(at, refreshID, tt.status, 0), groupVersionBack())
 				wantPhase(t, s, rollout.PhaseDone, tt.then)
 				return
 			}
@@ -206,7 +212,7 @@ func TestRollingRefreshEndsBadly(t *testing.T) {
 			s = s.Record(rollout.Action{Kind: rollout.StartRefresh}, rollout.Result{RefreshID: "revert-1"})
 			s, _ = step(t, p, s, refreshObs(at.Add(time.Minute), "revert-1", rollout.RefreshInProgress, 1), nil)
 			wantPhase(t, s, rollout.PhaseRevert, "")
-			s, _ = step(t, p, s, refreshObs(at.Add(2*time.Minute), "revert-1", rollout.RefreshSuccessful, 0), nil)
+			s, _ = step(t, p, s, refreshObs(at.Add(2*time.Minute), "revert-1", rollout.RefreshSuccessful, 0), groupVersionBack())
 			wantPhase(t, s, rollout.PhaseDone, tt.then)
 			if !strings.Contains(s.Reason, tt.status) {
 				t.Errorf("reason %q: want it to name the refresh status %q", s.Reason, tt.status)
@@ -223,7 +229,7 @@ func TestRollingRevertRefreshFails(t *testing.T) {
 		Kind: rollout.StartRefresh, Group: blue, LaunchTemplate: lt, Version: baseVer, SkipMatching: true,
 	}})
 	s = s.Record(rollout.Action{Kind: rollout.StartRefresh}, rollout.Result{RefreshID: "revert-1"})
-	s, _ = step(t, p, s, refreshObs(t0.Add(9*time.Minute), "revert-1", rollout.RefreshFailed, 1), nil)
+	s, _ = step(t, p, s, refreshObs(t0.Add(9*time.Minute), "revert-1", rollout.RefreshFailed, 1), groupVersionBack())
 	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
 }
 
@@ -234,11 +240,13 @@ func TestRollingAbort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Control abort: %v", err)
 	}
-	want := append([]rollout.Action{{Kind: rollout.RollbackRefresh, Group: blue}}, restored(true)...)
+	// Not the group's version while the refresh runs (Auto Scaling may
+	// refuse it then, and the refresh's rollback restores it): after.
+	want := append([]rollout.Action{{Kind: rollout.RollbackRefresh, Group: blue}}, restored(false)...)
 	s, _ = step(t, p, s, refreshObs(t0.Add(3*time.Minute), refreshID, rollout.RefreshInProgress, 1), want)
 	wantPhase(t, s, rollout.PhaseRevert, "")
 	s, _ = step(t, p, s, refreshObs(t0.Add(4*time.Minute), refreshID, rollout.RefreshRollbackInProgress, 1), nil)
-	s, _ = step(t, p, s, refreshObs(t0.Add(5*time.Minute), refreshID, rollout.RefreshRollbackSuccessful, 0), nil)
+	s, _ = step(t, p, s, refreshObs(t0.Add(5*time.Minute), refreshID, rollout.RefreshRollbackSuccessful, 0), groupVersionBack())
 	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
 	if !strings.Contains(s.Reason, "bad canary") {
 		t.Errorf("reason %q: want the operator's reason", s.Reason)
@@ -782,5 +790,29 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 	if got := len(s.History); got != 40 {
 		t.Errorf("history: got %d entries, want 40", got)
+	}
+}
+
+// A deploy may change the steps while a rollout shifts: the rollout goes
+// on to the first new step above the share it reached, or is promoted
+// when none is left.
+func TestBlueGreenStepsChangedMidRollout(t *testing.T) {
+	tests := []struct {
+		name    string
+		reached int   // index into the old steps 10, 50, 100
+		steps   []int // after the deploy
+		want    []rollout.Action
+	}{
+		{name: "fewer steps, share beyond all but the last", reached: 1, steps: []int{25, 100}, want: []rollout.Action{weights(0, 100)}},
+		{name: "fewer steps, at 100%", reached: 2, steps: []int{50, 100}, want: []rollout.Action{emptied(blue)}},
+		{name: "more steps", reached: 0, steps: []int{5, 20, 40, 100}, want: []rollout.Action{weights(80, 20)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, at := toStep(t, blueGreenPolicy(), tt.reached)
+			p := blueGreenPolicy()
+			p.BlueGreen.Steps = tt.steps
+			step(t, p, s, bgObs(at.Add(5*time.Minute)), tt.want)
+		})
 	}
 }
