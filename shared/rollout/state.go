@@ -111,6 +111,9 @@ type Entry struct {
 // maxHistory bounds the history kept in the record.
 const maxHistory = 40
 
+// maxRolledBack bounds State.RolledBack.
+const maxRolledBack = 5
+
 // State is a fleet's rollout record: the current or last rollout, the group
 // that serves, and the image waiting for its turn.
 type State struct {
@@ -122,6 +125,11 @@ type State struct {
 	Queued *Image `json:"queued,omitempty"`
 	// Count is how many rollouts the fleet has begun.
 	Count int `json:"count,omitempty"`
+	// RolledBack are the images the fleet's last rollouts rolled back or
+	// failed with, newest last (at most maxRolledBack): an event for one
+	// of them (a replay from an archive, a late duplicate past its claim)
+	// does not roll it out again unless it is tagged ForceTag.
+	RolledBack []string `json:"rolledBack,omitempty"`
 
 	ID       string   `json:"id,omitempty"`
 	Strategy Strategy `json:"strategy,omitempty"`
@@ -209,6 +217,7 @@ func (s State) Hold(fleetGroup string) *scaling.Hold {
 func (s State) clone() State {
 	n := s
 	n.History = slices.Clone(s.History)
+	n.RolledBack = slices.Clone(s.RolledBack)
 	if s.Queued != nil {
 		q := *s.Queued
 		n.Queued = &q
@@ -234,7 +243,7 @@ func Begin(p Policy, s State, fleetGroup string, img Image, base Baseline, now t
 	from, to := p.Sides(fleetGroup, s.Live)
 	next.Count++
 	n := State{
-		Fleet: s.Fleet, Live: next.Live, Count: next.Count, Queued: next.Queued, History: next.History,
+		Fleet: s.Fleet, Live: next.Live, Count: next.Count, Queued: next.Queued, RolledBack: next.RolledBack, History: next.History,
 		ID:       fmt.Sprintf("%s-%d", s.Fleet, next.Count),
 		Strategy: p.Strategy, Phase: PhaseStamp, Image: img, Base: base, From: from, To: to,
 		PhaseAt: now, Started: now,
@@ -268,6 +277,9 @@ const (
 // image. The returned reason explains the verdict for the log.
 func Offer(p Policy, s State, img Image, now time.Time) (State, Verdict, string) {
 	p = p.WithDefaults()
+	if slices.Contains(s.RolledBack, img.ID) && !img.Forced() {
+		return s, Stale, fmt.Sprintf("a rollout of this image was rolled back; tag it %s=true to roll it out again", ForceTag)
+	}
 	if !s.Active() || s.Phase == PhaseRetain {
 		return s, Start, "no rollout running"
 	}

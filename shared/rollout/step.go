@@ -513,6 +513,12 @@ func (s *State) enter(now time.Time, phase Phase, format string, args ...any) {
 func (s *State) finish(now time.Time, o Outcome, why string) {
 	s.Phase, s.Outcome, s.Reason, s.Ended, s.Paused, s.WakeAt = PhaseDone, o, why, now, false, time.Time{}
 	s.note(now, "%s: %s", o, why)
+	if (o == RolledBack || o == Failed) && !slices.Contains(s.RolledBack, s.Image.ID) {
+		s.RolledBack = append(s.RolledBack, s.Image.ID)
+		if n := len(s.RolledBack); n > maxRolledBack {
+			s.RolledBack = slices.Delete(s.RolledBack, 0, n-maxRolledBack)
+		}
+	}
 }
 
 // abortOutcome is the outcome of a rollback: superseded when a newer image

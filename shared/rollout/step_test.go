@@ -816,3 +816,33 @@ func TestBlueGreenStepsChangedMidRollout(t *testing.T) {
 		})
 	}
 }
+
+// An image a rollout rolled back is not rolled out again by a later event
+// for it (an archive replay, a duplicate past its claim), through later
+// rollouts too, unless it is tagged to force it.
+func TestOfferRefusesARolledBackImage(t *testing.T) {
+	p := rollingPolicy()
+	s := stampRolling(t, p, "3")
+	s, _ = step(t, p, s, refreshObs(t0.Add(5*time.Minute), refreshID, rollout.RefreshRollbackSuccessful, 0), restored(true))
+	s, _ = step(t, p, s, refreshObs(t0.Add(6*time.Minute), refreshID, rollout.RefreshRollbackSuccessful, 0), groupVersionBack())
+	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
+
+	bad := newImage()
+	forced := bad
+	forced.Tags = map[string]string{rollout.ForceTag: "true"}
+	other := rollout.Image{ID: "ami-3", Created: t0.Add(time.Hour)}
+	if _, v, why := rollout.Offer(p, s, bad, t0.Add(time.Hour)); v != rollout.Stale {
+		t.Errorf("rolled-back image: got %s (%s), want %s", v, why, rollout.Stale)
+	}
+	if _, v, why := rollout.Offer(p, s, forced, t0.Add(time.Hour)); v != rollout.Start {
+		t.Errorf("rolled-back image, forced: got %s (%s), want %s", v, why, rollout.Start)
+	}
+	if _, v, why := rollout.Offer(p, s, other, t0.Add(time.Hour)); v != rollout.Start {
+		t.Errorf("another image: got %s (%s), want %s", v, why, rollout.Start)
+	}
+	// Still refused while, and after, another image rolls out.
+	next := rollout.Begin(p, s, blue, other, baseline("3"), t0.Add(time.Hour))
+	if _, v, why := rollout.Offer(p, next, bad, t0.Add(2*time.Hour)); v != rollout.Stale {
+		t.Errorf("during the next rollout: got %s (%s), want %s", v, why, rollout.Stale)
+	}
+}
