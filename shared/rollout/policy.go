@@ -18,15 +18,15 @@
 // check; the rollout handler also holds a per-fleet lease while it acts,
 // so two invocations never act on one fleet at once. An image that
 // arrives while a rollout runs is handled by Offer with one rule, "newest
-// waits, one deep": the newer image is queued (replacing an older queued one, which is dropped)
-// and starts when the running rollout ends, whatever its outcome, after
-// being checked again against the image the fleet then runs. With
-// OnNewer "supersede" the running rollout is also aborted, which rolls it
-// back first. An image not newer than the running or queued one is stale
-// and ignored, as is an image one of the fleet's last rollouts rolled
-// back (State.RolledBack); ForceTag overrides both. A rollout that is only
-// retaining its old group (blue/green, already promoted) ends the
-// retention early and lets the new image start at once.
+// waits, one deep": the newer image is queued (replacing an older queued
+// one, which is dropped) and starts when the running rollout ends,
+// whatever its outcome, after being checked again against the image the
+// fleet then runs. With OnNewer "supersede" the running rollout is also
+// aborted, which rolls it back first. An image not newer than the running
+// or queued one is stale and ignored, as is an image one of the fleet's
+// last rollouts rolled back (State.RolledBack); ForceTag overrides both. A
+// rollout that is only retaining its old group (blue/green, already
+// promoted) ends the retention early and lets the new image start at once.
 package rollout
 
 import (
