@@ -53,6 +53,22 @@ var conflictCodes = map[string]bool{
 	"IncorrectInstanceState":          true, // EC2
 }
 
+// rejectedCodes mean the request itself is refused (invalid, or not
+// allowed): sent again unchanged, it fails the same way.
+var rejectedCodes = map[string]bool{
+	"ValidationError":             true, // Query protocols (Auto Scaling, ELBv2, CloudWatch)
+	"ValidationException":         true, // JSON protocols (DynamoDB, SSM)
+	"InvalidParameter":            true,
+	"InvalidParameterValue":       true,
+	"InvalidParameterCombination": true,
+	"InvalidParameterException":   true,
+	"MissingParameter":            true,
+	"AccessDenied":                true,
+	"AccessDeniedException":       true,
+	"UnauthorizedOperation":       true, // EC2
+	"IrreversibleInstanceRefresh": true, // Auto Scaling: a refresh that cannot be rolled back
+}
+
 // Code returns the AWS error code of err, or "" when err carries none.
 func Code(err error) string {
 	var ae smithy.APIError
@@ -95,6 +111,13 @@ func IsNotFound(err error) bool {
 // resource in use or an activity already in progress.
 func IsConflict(err error) bool {
 	return conflictCodes[Code(err)]
+}
+
+// IsRejected reports whether AWS refused the request as such: invalid, not
+// allowed, or naming something that does not exist (IsNotFound). Retrying
+// it unchanged cannot succeed; the caller has to decide something else.
+func IsRejected(err error) bool {
+	return rejectedCodes[Code(err)] || IsNotFound(err)
 }
 
 // IsNoActiveLifecycleAction reports whether Auto Scaling rejected a lifecycle

@@ -18,7 +18,7 @@ func apiErr(code, msg string) error {
 
 // want lists which classifiers must say true; every other one must say false.
 type want struct {
-	throttled, notFound, conflict, noAction bool
+	throttled, notFound, conflict, noAction, rejected bool
 }
 
 func TestClassify(t *testing.T) {
@@ -35,19 +35,23 @@ func TestClassify(t *testing.T) {
 		{"too many requests", apiErr("TooManyRequestsException", ""), want{throttled: true}},
 		{"dynamo throughput", apiErr("ProvisionedThroughputExceededException", ""), want{throttled: true}},
 		{"asg quota is not throttling", apiErr("LimitExceeded", "max groups"), want{}},
-		{"ec2 ami not found", apiErr("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), want{notFound: true}},
-		{"ec2 lt version not found", apiErr("InvalidLaunchTemplateId.VersionNotFound", ""), want{notFound: true}},
-		{"ec2 lt name not found", apiErr("InvalidLaunchTemplateName.NotFoundException", ""), want{notFound: true}},
-		{"elb target group", apiErr("TargetGroupNotFound", ""), want{notFound: true}},
-		{"ssm parameter", apiErr("ParameterNotFound", ""), want{notFound: true}},
-		{"dynamo table", apiErr("ResourceNotFoundException", "Requested resource not found"), want{notFound: true}},
-		{"asg refresh", apiErr("ActiveInstanceRefreshNotFound", ""), want{notFound: true}},
-		{"iam entity", apiErr("NoSuchEntity", ""), want{notFound: true}},
-		{"asg missing group", apiErr("ValidationError", "AutoScalingGroup name not found - AutoScalingGroup 'web' not found"), want{notFound: true}},
-		{"asg other validation", apiErr("ValidationError", "Desired capacity:9 must be between the specified min size:1 and max size:3"), want{}},
-		{"no active lifecycle action by instance", apiErr("ValidationError", "No active Lifecycle Action found with instance ID i-0123"), want{noAction: true}},
-		{"no active lifecycle action by token", apiErr("ValidationError", "No active Lifecycle Action found with token 3f2a"), want{noAction: true}},
-		{"lifecycle text under other code", apiErr("InvalidParameter", "No active Lifecycle Action found"), want{}},
+		{"ec2 ami not found", apiErr("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), want{notFound: true, rejected: true}},
+		{"ec2 lt version not found", apiErr("InvalidLaunchTemplateId.VersionNotFound", ""), want{notFound: true, rejected: true}},
+		{"ec2 lt name not found", apiErr("InvalidLaunchTemplateName.NotFoundException", ""), want{notFound: true, rejected: true}},
+		{"elb target group", apiErr("TargetGroupNotFound", ""), want{notFound: true, rejected: true}},
+		{"ssm parameter", apiErr("ParameterNotFound", ""), want{notFound: true, rejected: true}},
+		{"dynamo table", apiErr("ResourceNotFoundException", "Requested resource not found"), want{notFound: true, rejected: true}},
+		{"asg refresh", apiErr("ActiveInstanceRefreshNotFound", ""), want{notFound: true, rejected: true}},
+		{"iam entity", apiErr("NoSuchEntity", ""), want{notFound: true, rejected: true}},
+		{"asg missing group", apiErr("ValidationError", "AutoScalingGroup name not found - AutoScalingGroup 'web' not found"), want{notFound: true, rejected: true}},
+		{"asg other validation", apiErr("ValidationError", "Desired capacity:9 must be between the specified min size:1 and max size:3"), want{rejected: true}},
+		{"no active lifecycle action by instance", apiErr("ValidationError", "No active Lifecycle Action found with instance ID i-0123"), want{noAction: true, rejected: true}},
+		{"no active lifecycle action by token", apiErr("ValidationError", "No active Lifecycle Action found with token 3f2a"), want{noAction: true, rejected: true}},
+		{"lifecycle text under other code", apiErr("InvalidParameter", "No active Lifecycle Action found"), want{rejected: true}},
+		{"json validation", apiErr("ValidationException", "1 validation error detected"), want{rejected: true}},
+		{"access denied", apiErr("AccessDenied", "User is not authorized to perform: autoscaling:StartInstanceRefresh"), want{rejected: true}},
+		{"ec2 unauthorized", apiErr("UnauthorizedOperation", "You are not authorized to perform this operation."), want{rejected: true}},
+		{"refresh cannot roll back", apiErr("IrreversibleInstanceRefresh", ""), want{rejected: true}},
 		{"conditional check", apiErr("ConditionalCheckFailedException", "The conditional request failed"), want{conflict: true}},
 		{"typed conditional check", &types.ConditionalCheckFailedException{Message: new("The conditional request failed")}, want{conflict: true}},
 		{"scaling in progress", apiErr("ScalingActivityInProgress", ""), want{conflict: true}},
@@ -73,6 +77,7 @@ func TestClassify(t *testing.T) {
 					notFound:  awserr.IsNotFound(err),
 					conflict:  awserr.IsConflict(err),
 					noAction:  awserr.IsNoActiveLifecycleAction(err),
+					rejected:  awserr.IsRejected(err),
 				}
 				if got != tc.want {
 					t.Errorf("classify(%v): got %+v, want %+v", err, got, tc.want)

@@ -49,7 +49,14 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, 
 		h.logStep(rctx, s, next, acts, obs)
 		next, err := h.apply(rctx, fleet, next, acts)
 		if err != nil {
-			return err
+			aborted, ok := h.abortRejected(rctx, fleet, next, err)
+			if !ok {
+				return err
+			}
+			// The rollback starts in this invocation: step again now.
+			ms = append(ms, logging.Metric{Name: "RolloutActionsRejected", Value: 1, Unit: logging.Count})
+			s = aborted
+			continue
 		}
 		ms = append(ms, stepMetrics(s, next, acts)...)
 		s = next
@@ -68,6 +75,26 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, 
 		h.emit(ctx, &fleet, m)
 	}
 	return nil
+}
+
+// abortRejected turns an action AWS refused as such (awserr.IsRejected: a
+// validation error, a permission missing, a resource gone) into an abort
+// of the rollout, so the next step rolls it back, and reports whether it
+// did. Retried, the action would fail the same way until its deliveries
+// ran out, leaving the fleet half-way: the default version and parameter
+// on the new image and nothing taking it further. A rollout already
+// rolling back is not aborted again: its error goes to the dead-letter
+// queue and its alarm.
+func (h *Handler) abortRejected(ctx context.Context, fleet config.Fleet, s rollout.State, err error) (rollout.State, bool) {
+	if !awserr.IsRejected(err) {
+		return s, false
+	}
+	next, cerr := rollout.Control(fleet.Rollout, s, rollout.Abort, "AWS rejected a rollout action: "+err.Error(), h.Clock.Now())
+	if cerr != nil {
+		return s, false
+	}
+	h.Log.ErrorContext(ctx, "rollout action rejected: rolling back", "error", err)
+	return next, true
 }
 
 // startQueued checks the queued image against what the fleet now runs and

@@ -3,8 +3,11 @@ package stamper_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/memstore"
@@ -94,4 +97,45 @@ func TestEarlyWakeUpRescheduledForTheSameTimeIsActedOn(t *testing.T) {
 	hs.clock.Set(w.At)
 	hs.handle(t, tickBody(t, w.Key, w.At))
 	wantEffects(t, hs, "SetForwardWeights listener-1 tg-blue=50 tg-green=50")
+}
+
+// An action AWS refuses as such (here a refresh the role may not start)
+// would fail every retry the same way and leave the default version and
+// the parameter on the new image with nothing taking the rollout further:
+// the rollout rolls back instead, in the same invocation. Other failures
+// still fail the invocation, for Lambda to retry.
+func TestRejectedActionRollsBack(t *testing.T) {
+	t.Run("rejected", func(t *testing.T) {
+		hs := newHarness(t, rollingPolicy(), false)
+		hs.aws.fail("StartInstanceRefresh", &smithy.GenericAPIError{Code: "AccessDenied",
+			Message: "User is not authorized to perform: autoscaling:StartInstanceRefresh"})
+		hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+		wantEffects(t, hs,
+			"CreateVersionWithImage lt-0123 3 ami-new", "SetDefaultVersion lt-0123 4", "PutImage /stampkit/web/ami ami-new",
+			"SetDefaultVersion lt-0123 3", "PutImage /stampkit/web/ami ami-old", "SetLaunchTemplateVersion web-blue lt-0123 3")
+		s, _ := hs.state(t)
+		if !strings.Contains(s.Reason, "AccessDenied") {
+			t.Errorf("reason %q: want the rejection", s.Reason)
+		}
+		if got := hs.metric(t, "RolloutActionsRejected"); got != 1 {
+			t.Errorf("RolloutActionsRejected: got %v, want 1", got)
+		}
+		for s.Active() {
+			hs.tick(t)
+			s, _ = hs.state(t)
+		}
+		if s.Outcome != rollout.RolledBack {
+			t.Errorf("outcome: got %q, want %q", s.Outcome, rollout.RolledBack)
+		}
+	})
+	t.Run("transient", func(t *testing.T) {
+		hs := newHarness(t, rollingPolicy(), false)
+		hs.aws.fail("StartInstanceRefresh", &smithy.GenericAPIError{Code: "InternalFailure", Fault: smithy.FaultServer})
+		if err := hs.h.Handle(t.Context(), amiEvent(t, "ev-1", newAMI, "available")); err == nil {
+			t.Fatal("Handle succeeded, want the failure for Lambda to retry")
+		}
+		if s, _ := hs.state(t); s.Abort != "" || s.Phase == rollout.PhaseRevert {
+			t.Errorf("after a transient failure: phase %s abort %q, want no rollback", s.Phase, s.Abort)
+		}
+	})
 }
