@@ -31,6 +31,7 @@ const (
 	CtxScalerReservedConcurrency = "scalerReservedConcurrency"
 	CtxFleets                    = "fleets"
 	CtxAppVersion                = "appVersion"
+	CtxAlarmEmail                = "alarmEmail"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -69,6 +70,10 @@ type Config struct {
 	Fleets                    []FleetConfig `json:"fleets"`
 	// AppVersion tags the images the fleets' pipelines bake.
 	AppVersion string `json:"appVersion"`
+	// AlarmEmail, optional, is subscribed to the topic the operator alarms
+	// (dead-letter queues, fleet health) notify; AWS first mails it a link
+	// to confirm the subscription.
+	AlarmEmail string `json:"alarmEmail,omitempty"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -187,6 +192,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxScalerReservedConcurrency, &c.ScalerReservedConcurrency},
 		{CtxFleets, &c.Fleets},
 		{CtxAppVersion, &c.AppVersion},
+		{CtxAlarmEmail, &c.AlarmEmail},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -280,6 +286,9 @@ var (
 	fleetNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
 	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
+	// RFC 5322: SNS itself rejects what it cannot deliver to.
+	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // Validate reports every problem at once, each naming its context key.
@@ -302,6 +311,9 @@ func (c Config) Validate() error {
 	}
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
 		bad(CtxLogRetentionDays, "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
+	}
+	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
+		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
 	if c.ScalerReservedConcurrency < 0 {
 		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)

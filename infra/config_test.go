@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
 
@@ -244,6 +246,16 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"rollout rejected by the rollout package", func(_, f map[string]any) {
 			f["rollout"] = map[string]any{"strategy": "canary"}
 		}, `context "fleets[0].rollout": strategy`},
+		{"bad alarm email", func(c, _ map[string]any) { c[CtxAlarmEmail] = "ops at example.com" }, `context "alarmEmail"`},
+		{"heartbeat margin within the wake queue's visibility timeout", func(_, f map[string]any) {
+			f["lifecycle"] = map[string]any{"heartbeatTimeout": "90s"}
+		}, `context "fleets[0].lifecycle.heartbeatTimeout": fleet web: heartbeat timeout 1m30s leaves a heartbeat margin of 30s`},
+		{"HTTP probes beyond the lifecycle timeout", func(_, f map[string]any) {
+			f["lifecycle"] = map[string]any{"launch": map[string]any{"probes": []any{
+				map[string]any{"name": "a", "kind": "http", "port": 8080, "timeout": "6s"},
+				map[string]any{"name": "b", "kind": "http", "port": 8080, "path": "/b", "timeout": "5s"},
+			}}}
+		}, `context "fleets[0].lifecycle.launch.probes": fleet web: the HTTP probes' timeouts add up to 11s`},
 		{"health threshold", func(_, f map[string]any) {
 			f["healthAlarms"] = map[string]any{"target5xxPerMinute": -1}
 		}, `context "fleets[0].healthAlarms.target5xxPerMinute"`},
@@ -259,6 +271,80 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("ParseConfig error: got %q, want it to contain %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseConfigHeartbeatMargin: the heartbeat is due
+// lifecycle.HeartbeatMargin before the hook expires, and a failed wake-up
+// returns LifecycleWakeVisibility after it was received; synth refuses a
+// heartbeat timeout whose margin is not longer, and names the shortest
+// one that is.
+func TestParseConfigHeartbeatMargin(t *testing.T) {
+	var shortest time.Duration
+	for hb := time.Second; hb <= 2*time.Hour; hb += time.Second {
+		if lifecycle.HeartbeatMargin(hb) > LifecycleWakeVisibility {
+			shortest = hb
+			break
+		}
+	}
+	if shortest == 0 {
+		t.Fatalf("no heartbeat timeout has a margin above %v", LifecycleWakeVisibility)
+	}
+	tests := []struct {
+		name      string
+		heartbeat time.Duration
+		wantErr   bool
+	}{
+		{"the default", lifecycle.DefaultHeartbeatTimeout, false},
+		{"the shortest accepted", shortest, false},
+		{"a second shorter", shortest - time.Second, true},
+		{"the minimum a hook takes", 30 * time.Second, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := validContext(t)
+			ctx[CtxFleets].([]any)[0].(map[string]any)["lifecycle"] = map[string]any{"heartbeatTimeout": tc.heartbeat.String()}
+			_, err := ParseConfig(getter(ctx))
+			if !tc.wantErr {
+				if err != nil {
+					t.Errorf("heartbeat %v: got %v, want no error", tc.heartbeat, err)
+				}
+				return
+			}
+			want := fmt.Sprintf("want at least %v", shortest)
+			if err == nil || !strings.Contains(err.Error(), `"fleets[0].lifecycle.heartbeatTimeout"`) || !strings.Contains(err.Error(), want) {
+				t.Errorf("heartbeat %v: got %v, want an error naming fleets[0].lifecycle.heartbeatTimeout and saying %q", tc.heartbeat, err, want)
+			}
+		})
+	}
+}
+
+func TestParseConfigAlarmEmail(t *testing.T) {
+	tests := []struct {
+		name, value string
+		wantErr     bool
+	}{
+		{"an address", "ops@example.com", false},
+		{"plus and subdomain", "ops+stampkit@mail.example.co.uk", false},
+		{"no at", "ops.example.com", true},
+		{"no domain dot", "ops@example", true},
+		{"a space", "ops team@example.com", true},
+		{"two addresses", "a@example.com,b@example.com@x", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := validContext(t)
+			ctx[CtxAlarmEmail] = tc.value
+			got, err := ParseConfig(getter(ctx))
+			switch {
+			case tc.wantErr && (err == nil || !strings.Contains(err.Error(), `context "alarmEmail"`)):
+				t.Errorf("%q: got %v, want an error naming alarmEmail", tc.value, err)
+			case !tc.wantErr && err != nil:
+				t.Errorf("%q: got %v, want no error", tc.value, err)
+			case !tc.wantErr && got.AlarmEmail != tc.value:
+				t.Errorf("AlarmEmail: got %q, want %q", got.AlarmEmail, tc.value)
 			}
 		})
 	}
@@ -342,6 +428,14 @@ func TestProjectConfigIsValid(t *testing.T) {
 	for _, f := range cfg.Fleets {
 		if f.DesiredCapacity != nil {
 			t.Errorf("fleet %s: cdk.json sets desiredCapacity; every deploy would reset what the scaler chose", f.Name)
+		}
+		// An instance refresh launches before it terminates: with less
+		// than 100 % healthy allowed, Auto Scaling terminates first and a
+		// two-instance group serves on one.
+		if r := f.Rollout.Rolling; f.Rollout.Strategy == rollout.StrategyRolling &&
+			(r.MinHealthyPercentage != 100 || r.MaxHealthyPercentage <= 100) {
+			t.Errorf("fleet %s: rolling minHealthyPercentage %d, maxHealthyPercentage %d; want 100 and above 100 (launch before terminate)",
+				f.Name, r.MinHealthyPercentage, r.MaxHealthyPercentage)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +31,9 @@ const (
 type FleetProps struct {
 	Network Network
 	Config  FleetConfig
+	// AppLogRetention is how long the app's log group keeps what the
+	// instances' CloudWatch agent ships.
+	AppLogRetention awslogs.RetentionDays
 }
 
 // Fleet is one Auto Scaling group behind its own ALB with blue and green
@@ -50,6 +54,10 @@ type Fleet interface {
 	HealthAlarms() []awscloudwatch.Alarm
 	LaunchTemplate() awsec2.LaunchTemplate
 	InstanceRole() awsiam.IRole
+	// AppLogGroup receives the app's log from the instances' CloudWatch
+	// agent; it is named AppLogGroupName(Name()), as the image's agent
+	// configuration expects.
+	AppLogGroup() awslogs.LogGroup
 	InstanceSecurityGroup() awsec2.ISecurityGroup
 	LoadBalancer() elb.ApplicationLoadBalancer
 	// Listener is the listener whose default action is the weighted
@@ -66,6 +74,7 @@ type fleet struct {
 	health      []awscloudwatch.Alarm
 	lt          awsec2.LaunchTemplate
 	role        awsiam.IRole
+	appLogs     awslogs.LogGroup
 	instanceSG  awsec2.ISecurityGroup
 	alb         elb.ApplicationLoadBalancer
 	listener    elb.ApplicationListener
@@ -80,6 +89,9 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	}
 	if props.Network == nil {
 		panic("NewFleet: Network is nil")
+	}
+	if props.AppLogRetention == "" {
+		panic("NewFleet: AppLogRetention is empty")
 	}
 	if errs := props.Config.validate("Config"); len(errs) > 0 {
 		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
@@ -111,7 +123,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 
 	role := awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
-		Description: jsii.String(fmt.Sprintf("stampkit %s instances: Session Manager and CloudWatch agent metrics", cfg.Name)),
+		Description: jsii.String(fmt.Sprintf("stampkit %s instances: Session Manager and CloudWatch agent metrics and app log", cfg.Name)),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
 		},
@@ -128,6 +140,17 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		Actions:   jsii.Strings("ec2:DescribeTags"),
 		Resources: jsii.Strings("*"),
 	}))
+	// The agent ships /var/log/stampkit/app.log to the group the image names
+	// (AppLogGroupName). It finds the group in place, so the role may only
+	// write streams into it, not create groups. A physical name, unlike the
+	// rest of the stack (see AppLogGroupName); destroyed with the stack like
+	// the Lambdas' groups, so a redeploy can create it again.
+	appLogs := awslogs.NewLogGroup(c, jsii.String("AppLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(AppLogGroupName(cfg.Name)),
+		Retention:     props.AppLogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	appLogs.Grant(role, jsii.String("logs:CreateLogStream"), jsii.String("logs:PutLogEvents"), jsii.String("logs:DescribeLogStreams"))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		{
 			Id: jsii.String("AwsSolutions-IAM4"),
@@ -322,7 +345,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	health := newHealthAlarms(c, cfg, alb)
 
 	return &fleet{
-		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, instanceSG: instanceSG,
+		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
 		alb: alb, listener: listener, blue: blue, green: green,
 	}
 }
@@ -336,6 +359,7 @@ func (f *fleet) PeerGroup() awsautoscaling.AutoScalingGroup        { return f.pe
 func (f *fleet) HealthAlarms() []awscloudwatch.Alarm               { return slices.Clone(f.health) }
 func (f *fleet) LaunchTemplate() awsec2.LaunchTemplate             { return f.lt }
 func (f *fleet) InstanceRole() awsiam.IRole                        { return f.role }
+func (f *fleet) AppLogGroup() awslogs.LogGroup                     { return f.appLogs }
 func (f *fleet) InstanceSecurityGroup() awsec2.ISecurityGroup      { return f.instanceSG }
 func (f *fleet) LoadBalancer() elb.ApplicationLoadBalancer         { return f.alb }
 func (f *fleet) Listener() elb.ApplicationListener                 { return f.listener }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -113,8 +115,9 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("instance role is SSM core and agent metrics only", func(t *testing.T) {
+	t.Run("instance role is SSM core, agent metrics and the app log only", func(t *testing.T) {
 		roleID := f.logicalID(t, fl.InstanceRole().RoleArn())
+		logsID := f.logicalID(t, fl.AppLogGroup().LogGroupArn())
 		f.matches(t, "instance role", roleID, map[string]any{
 			"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
 				"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/AmazonSSMManagedInstanceCore",
@@ -129,11 +132,53 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 				}) {
 					t.Errorf("PutMetricData condition: got %v, want the %s namespace only", s["Condition"], AgentNamespace)
 				}
+				if strings.HasPrefix(fmt.Sprint(a), "logs:") {
+					if got, want := fmt.Sprint(s["Resource"]), fmt.Sprint(getAtt(logsID, "Arn")); got != want {
+						t.Errorf("%s on %s, want the fleet's app log group %s only", a, got, want)
+					}
+				}
 			}
 		}
 		slices.Sort(actions)
-		if want := []string{"cloudwatch:PutMetricData", "ec2:DescribeTags"}; !slices.Equal(actions, want) {
+		want := []string{"cloudwatch:PutMetricData", "ec2:DescribeTags",
+			"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+		if !slices.Equal(actions, want) {
 			t.Errorf("instance role actions: got %v, want %v", actions, want)
+		}
+	})
+
+	t.Run("app log group is the one the image's agent ships to", func(t *testing.T) {
+		logsID := f.logicalID(t, fl.AppLogGroup().LogGroupArn())
+		f.matches(t, "app log group", logsID, map[string]any{
+			"LogGroupName":    AppLogGroupName(cfg.Name),
+			"RetentionInDays": f.cfg.LogRetentionDays,
+		})
+		if got := f.resources[logsID]["DeletionPolicy"]; got != "Delete" {
+			t.Errorf("app log group DeletionPolicy: got %v, want Delete (a retained named group blocks a redeploy)", got)
+		}
+		var agent struct {
+			Logs struct {
+				LogsCollected struct {
+					Files struct {
+						CollectList []struct {
+							FilePath     string `json:"file_path"`
+							LogGroupName string `json:"log_group_name"`
+						} `json:"collect_list"`
+					} `json:"files"`
+				} `json:"logs_collected"`
+			} `json:"logs"`
+		}
+		files := bakedFiles(t, f, fl.Name())
+		raw, ok := files[agentConfigPath]
+		if !ok {
+			t.Fatalf("the fleet's image writes no %s; it writes %v", agentConfigPath, keys(files))
+		}
+		if err := json.Unmarshal([]byte(raw), &agent); err != nil {
+			t.Fatalf("baked agent configuration: %v\n%s", err, raw)
+		}
+		collect := agent.Logs.LogsCollected.Files.CollectList
+		if len(collect) != 1 || collect[0].LogGroupName != AppLogGroupName(cfg.Name) {
+			t.Errorf("baked agent ships %+v, want one file to %s", collect, AppLogGroupName(cfg.Name))
 		}
 	})
 
@@ -229,7 +274,11 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 			w["Namespace"] = "AWS/ApplicationELB"
 			w["Dimensions"] = []any{map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}}
 			w["TreatMissingData"] = "notBreaching"
-			w["AlarmActions"] = assertions.Match_Absent()
+			// Operators hear of it (TestAlarmNotifications checks every
+			// alarm); the rollout watches it through its own describe calls.
+			topic := []any{ref(f.logicalID(t, f.stack.Observability().AlarmTopic().TopicArn()))}
+			w["AlarmActions"] = topic
+			w["OKActions"] = topic
 			f.matches(t, "health alarm", id, w)
 		}
 	})

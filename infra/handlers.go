@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -78,16 +79,41 @@ type delivery struct {
 }
 
 type functionSpec struct {
-	name           string
-	description    string
-	timeoutSeconds int
-	reserved       int
-	vpc            bool
-	delivery       delivery
+	name        string
+	description string
+	timeout     time.Duration
+	reserved    int
+	vpc         bool
+	delivery    delivery
 	// wakeQueueEnv, when set, gives the function a wake-up queue whose URL
 	// it reads from this variable.
 	wakeQueueEnv string
+	// wakeVisibility is the wake-up queue's visibility timeout; zero takes
+	// Lambda's advice for an SQS event source, six times the function
+	// timeout, so a retried batch is not delivered twice while the first
+	// attempt still runs.
+	wakeVisibility time.Duration
 }
+
+// LifecycleTimeout is the lifecycle function's timeout. One invocation
+// loads the action's state, runs each pending probe once (an HTTP probe
+// waits at most its own timeout, lifecycle.DefaultHTTPTimeout unless set;
+// an SSM probe only sends or reads a command; the EC2 status probe is one
+// call) and makes a few AWS calls. Config.Validate keeps a fleet's HTTP
+// probes within half of it. It is short because the wake queue's
+// visibility timeout must be at least this long (LifecycleWakeVisibility).
+const LifecycleTimeout = 20 * time.Second
+
+// LifecycleWakeVisibility is the lifecycle wake queue's visibility timeout:
+// a wake-up whose invocation failed is delivered again this long after it
+// was received. Lambda accepts no less than the function timeout for an
+// SQS event source; the 10 s above it cover the poller's hand-off. The
+// retry of the wake-up that sends a hook's heartbeat must still come
+// before the hook expires, so every fleet's heartbeat margin
+// (lifecycle.HeartbeatMargin) must be longer; Config.Validate checks. Six
+// times the timeout, Lambda's general advice, would return a failed
+// wake-up after the hook had expired and the launch been abandoned.
+const LifecycleWakeVisibility = LifecycleTimeout + 10*time.Second
 
 // NewHandlers creates the functions, their DLQs and alarms, their IAM
 // permissions and the EventBridge rules.
@@ -140,28 +166,31 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	}
 	h := &handlers{lifecycleSG: lifecycleSG}
 	h.scaler = newFn(functionSpec{
-		name:           "scaler",
-		description:    "stampkit scaler: alarm state changes and the re-evaluation tick to desired capacity",
-		timeoutSeconds: 30,
-		reserved:       props.ScalerReservedConcurrency,
+		name:        "scaler",
+		description: "stampkit scaler: alarm state changes and the re-evaluation tick to desired capacity",
+		timeout:     30 * time.Second,
+		reserved:    props.ScalerReservedConcurrency,
 		// A scaling event older than a few minutes describes a past load;
 		// the one-minute tick re-evaluates anyway.
 		delivery: delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(10))},
 	})
 	h.lifecycle = newFn(functionSpec{
-		name:           "lifecycle",
-		description:    "stampkit lifecycle: readiness gate and drain for launch/terminate hooks",
-		timeoutSeconds: 60,
-		vpc:            true,
+		name:        "lifecycle",
+		description: "stampkit lifecycle: readiness gate and drain for launch/terminate hooks",
+		timeout:     LifecycleTimeout,
+		vpc:         true,
 		// Past the hook's heartbeat timeout the default result has applied.
-		delivery:     delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(30))},
-		wakeQueueEnv: config.EnvWakeQueue,
+		delivery:       delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Minutes(jsii.Number(30))},
+		wakeQueueEnv:   config.EnvWakeQueue,
+		wakeVisibility: LifecycleWakeVisibility,
 	})
 	h.rollout = newFn(functionSpec{
-		name:           "rollout",
-		description:    "stampkit rollout: new image to launch template, instance refresh and weight shift",
-		timeoutSeconds: 60,
+		name:        "rollout",
+		description: "stampkit rollout: new image to launch template, instance refresh and weight shift",
+		timeout:     time.Minute,
 		// A new image is worth acting on hours later; 6 h is Lambda's cap.
+		// Its waits (refresh checkpoints, bakes) are bound to no hook, so
+		// its wake queue keeps the six-fold visibility timeout.
 		delivery:     delivery{retryAttempts: 2, maxEventAge: awscdk.Duration_Hours(jsii.Number(6))},
 		wakeQueueEnv: config.EnvRolloutQueue,
 	})
@@ -196,13 +225,18 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		// SQS3 suppression needed.
 		wakeDLQ, wakeAlarm = newDeadLetters(scope, "WakeDeadLetters", "",
 			fmt.Sprintf("stampkit %s: wake-ups failed %d times and were dropped; a wait was cut short", spec.name, WakeMaxReceives))
+		visibility := spec.wakeVisibility
+		if visibility == 0 {
+			visibility = 6 * spec.timeout
+		}
+		if visibility < spec.timeout {
+			panic(fmt.Sprintf("NewHandlers: %s wake queue visibility timeout %v is below the function timeout %v, which Lambda rejects",
+				spec.name, visibility, spec.timeout))
+		}
 		wake = awssqs.NewQueue(scope, jsii.String("WakeQueue"), &awssqs.QueueProps{
-			Encryption: awssqs.QueueEncryption_SQS_MANAGED,
-			EnforceSSL: jsii.Bool(true),
-			// Lambda's advice for an SQS event source: six times the
-			// function timeout, so a retried batch is not delivered twice
-			// while the first attempt still runs.
-			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * spec.timeoutSeconds)),
+			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibility.Seconds())),
 			// A wake-up chain re-sends itself every 15 minutes at most; a
 			// day covers any backlog after an outage.
 			RetentionPeriod: awscdk.Duration_Days(jsii.Number(1)),
@@ -226,7 +260,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
 		MemorySize:   jsii.Number(256),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeoutSeconds)),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
 		Role:         role,
 		Environment:  &env,
 		LogGroup:     logGroup,

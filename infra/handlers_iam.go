@@ -116,6 +116,14 @@ func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		}))
 		allow(h.Role, []string{"ssm:GetCommandInvocation"}, jsii.String("*"))
 		reason += "; ssm:GetCommandInvocation supports none either"
+		cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String(fmt.Sprintf("instances are launched by Auto Scaling and unknown at deploy time; "+
+				"ssm:SendCommand on them is limited by condition to those tagged %s with a fleet of this stack", FleetTagKey)),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:instance\/\*$/`),
+			}},
+		}}, jsii.Bool(true))
 	}
 	suppressIAM5(h, reason)
 }
@@ -211,6 +219,29 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			Resources:  jsii.Strings("*"),
 			Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": templates}},
 		}))
+		// The templates carry tag specifications (the CDK tags instances and
+		// volumes with Name), so Auto Scaling also checks that the caller may
+		// tag what RunInstances creates ("ec2:CreateTags – To tag instances
+		// and volumes on launch when a launch template with a tag
+		// specification is provided", Amazon EC2 Auto Scaling API
+		// permissions): each call that points a group at a template version
+		// (UpdateAutoScalingGroup, StartInstanceRefresh with a desired
+		// configuration, RollbackInstanceRefresh back to the old one) is
+		// denied without it. ec2:CreateAction limits it to tagging at launch.
+		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("ec2:CreateTags"),
+			Resources:  launchTaggedArns(stack),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}},
+		}))
+		cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("instances and volumes are created by Auto Scaling and unknown at deploy time; " +
+				"ec2:CreateTags on them, which Auto Scaling checks for launch templates with tag specifications, " +
+				"is limited by condition (ec2:CreateAction = RunInstances) to tagging at launch"),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:(instance|volume)\/\*$/`),
+			}},
+		}}, jsii.Bool(true))
 		reason += "; ec2:RunInstances, which Auto Scaling checks when a group is pointed at a launch template, " +
 			"touches resources (subnets, volumes, the image) unknown here and is limited by condition to this stack's templates"
 	}
@@ -225,8 +256,23 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	suppressIAM5(h, reason)
 }
 
-// suppressIAM5 records, for one handler's role, why each wildcard resource
-// is there. Every suppression is limited (appliesTo) to the exact pattern.
+// launchTaggedArns are the ARNs of every resource, in the stack's account
+// and region, of the types the fleets' launch templates tag at launch
+// (their TagSpecifications): instances and volumes, no network interface.
+func launchTaggedArns(stack awscdk.Stack) *[]*string {
+	var out []*string
+	for _, typ := range []string{"instance", "volume"} {
+		out = append(out, stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ec2"), Resource: jsii.String(typ), ResourceName: jsii.String("*"),
+		}))
+	}
+	return &out
+}
+
+// suppressIAM5 records, for one handler's role, why the "*" resources and
+// the group ARNs' UUID wildcard are there; the grants that put other
+// wildcards on a role suppress them next to the statement. Every
+// suppression is limited (appliesTo) to the exact pattern.
 func suppressIAM5(h Handler, describeReason string) {
 	cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{
 		{
@@ -240,14 +286,6 @@ func suppressIAM5(h Handler, describeReason string) {
 				"for that segment only and the group name pins this stack's group"),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
 				Regex: jsii.String(`/^Resource::arn:[^:]+:autoscaling:[^:]+:[0-9]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`),
-			}},
-		},
-		{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String(fmt.Sprintf("instances are launched by Auto Scaling and unknown at deploy time; "+
-				"ssm:SendCommand on them is limited by condition to those tagged %s with a fleet of this stack", FleetTagKey)),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:instance\/\*$/`),
 			}},
 		},
 	}, jsii.Bool(true))

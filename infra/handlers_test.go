@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/lifecycle"
 )
 
 func TestHandlers(t *testing.T) {
@@ -134,12 +136,16 @@ func testWakeQueue(t *testing.T, f *fixture, h Handler, fnID string) {
 	timeout := props(f.resources[fnID])["Timeout"].(float64)
 	f.matches(t, "wake-up queue", wakeID, map[string]any{
 		"SqsManagedSseEnabled": true,
-		"VisibilityTimeout":    6 * timeout,
 		"RedrivePolicy": map[string]any{
 			"deadLetterTargetArn": getAtt(wakeDLQID, "Arn"),
 			"maxReceiveCount":     WakeMaxReceives,
 		},
 	})
+	// Lambda refuses an SQS event source whose queue hides a message for
+	// less than the function may run.
+	if v, _ := props(f.resources[wakeID])["VisibilityTimeout"].(float64); v < timeout {
+		t.Errorf("wake-up queue VisibilityTimeout %v: want at least the function timeout %v", v, timeout)
+	}
 	f.matches(t, "wake-up DLQ", wakeDLQID, map[string]any{"SqsManagedSseEnabled": true})
 	for _, q := range []string{wakeID, wakeDLQID} {
 		check(t, "wake-up queues deny plain HTTP", func() {
@@ -345,15 +351,18 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 			"ssm:SendCommand", "ssm:GetCommandInvocation", "dynamodb:PutItem"},
 		"rollout": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh",
 			"autoscaling:RollbackInstanceRefresh", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate",
-			"ec2:RunInstances", "elasticloadbalancing:ModifyListener", "iam:PassRole", "ssm:GetParameter",
+			"ec2:RunInstances", "ec2:CreateTags", "elasticloadbalancing:ModifyListener", "iam:PassRole", "ssm:GetParameter",
 			"ssm:PutParameter", "ec2:DescribeImages", "cloudwatch:DescribeAlarms", "sqs:SendMessage", "dynamodb:PutItem"},
 	}
 	// What each role must not have: another handler's effects, and the
 	// table-wide reads a Grant*Data helper would add.
 	forbidden := map[string][]string{
-		"scaler": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "dynamodb:Scan", "dynamodb:BatchWriteItem"},
+		// SetDesiredCapacity names no launch template: Auto Scaling
+		// launches with its own role and checks nothing of the caller's.
+		"scaler": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "dynamodb:Scan", "dynamodb:BatchWriteItem",
+			"ec2:RunInstances", "ec2:CreateTags"},
 		"lifecycle": {"autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup", "dynamodb:Scan",
-			"autoscaling:DescribeAutoScalingInstances"},
+			"autoscaling:DescribeAutoScalingInstances", "ec2:RunInstances", "ec2:CreateTags"},
 		"rollout": {"autoscaling:SetDesiredCapacity", "autoscaling:CompleteLifecycleAction", "ssm:SendCommand", "dynamodb:Scan",
 			"imagebuilder:GetImage"},
 	}
@@ -447,5 +456,115 @@ func TestLifecycleRunCommandScope(t *testing.T) {
 	}
 	if fmt.Sprint(gotDocs) != fmt.Sprint(docs) {
 		t.Errorf("SendCommand documents: got %v, want %v", keys(gotDocs), keys(docs))
+	}
+}
+
+// TestWakeUpRetryBeatsTheHook: a lifecycle wake-up whose invocation fails
+// comes back one visibility timeout after it was received. The wake-up
+// that sends a heartbeat is due lifecycle.HeartbeatMargin before the hook
+// expires, so every hook's margin must be longer than the lifecycle wake
+// queue's visibility timeout, or the retry finds the hook expired (and a
+// launch abandoned).
+func TestWakeUpRetryBeatsTheHook(t *testing.T) {
+	f := synth(t)
+	seconds := func(id, key string) time.Duration {
+		t.Helper()
+		v, ok := props(f.resources[id])[key].(float64)
+		if !ok {
+			t.Fatalf("%s has no numeric %s: %v", id, key, props(f.resources[id])[key])
+		}
+		return time.Duration(v) * time.Second
+	}
+	hs := f.stack.Handlers()
+	lc := hs.Lifecycle()
+	fnTimeout := seconds(f.logicalID(t, lc.Function.FunctionArn()), "Timeout")
+	visibility := seconds(f.logicalID(t, lc.WakeQueue.QueueArn()), "VisibilityTimeout")
+	if fnTimeout != LifecycleTimeout || visibility != LifecycleWakeVisibility {
+		t.Errorf("lifecycle function timeout %v, wake queue visibility %v: want %v, %v", fnTimeout, visibility, LifecycleTimeout, LifecycleWakeVisibility)
+	}
+	// The longest HTTP probe round must fit well within the function.
+	for _, mf := range f.stack.Fleets() {
+		var probing time.Duration
+		for _, p := range mf.Config.Lifecycle.WithDefaults().Launch.Probes {
+			if p.Kind == lifecycle.HTTP {
+				probing += p.Timeout.Std()
+			}
+		}
+		if 2*probing > fnTimeout {
+			t.Errorf("fleet %s: HTTP probes take up to %v, over half the lifecycle timeout %v", mf.Fleet.Name(), probing, fnTimeout)
+		}
+	}
+	hooks := f.ofType("AWS::AutoScaling::LifecycleHook")
+	if len(hooks) == 0 {
+		t.Fatal("no lifecycle hooks in the test app")
+	}
+	for id := range hooks {
+		hb := seconds(id, "HeartbeatTimeout")
+		if m := lifecycle.HeartbeatMargin(hb); m <= visibility {
+			t.Errorf("hook %s: heartbeat timeout %v leaves a margin of %v, want more than the wake queue's visibility timeout %v", id, hb, m, visibility)
+		}
+	}
+	// The rollout's waits are bound to no hook: Lambda's six-fold advice.
+	ro := hs.Rollout()
+	roTimeout := seconds(f.logicalID(t, ro.Function.FunctionArn()), "Timeout")
+	if got := seconds(f.logicalID(t, ro.WakeQueue.QueueArn()), "VisibilityTimeout"); got != 6*roTimeout {
+		t.Errorf("rollout wake queue visibility %v: want six times the function timeout %v", got, roTimeout)
+	}
+}
+
+// TestRolloutMayTagWhatTheTemplatesTag: Auto Scaling checks that whoever
+// points a group at a launch template with tag specifications may tag
+// what RunInstances creates (ec2:CreateTags). The rollout role may, for
+// every resource type a template of the stack tags, at launch only.
+func TestRolloutMayTagWhatTheTemplatesTag(t *testing.T) {
+	f := synth(t)
+	tagged := map[string]bool{}
+	for id, r := range f.ofType("AWS::EC2::LaunchTemplate") {
+		data, _ := props(r)["LaunchTemplateData"].(map[string]any)
+		for _, spec := range asList(data["TagSpecifications"]) {
+			typ, _ := spec.(map[string]any)["ResourceType"].(string)
+			if typ == "" {
+				t.Errorf("launch template %s: tag specification %v names no resource type", id, spec)
+			}
+			tagged[typ] = true
+		}
+	}
+	if len(tagged) == 0 {
+		t.Fatal("no launch template tags anything at launch: the test checks nothing")
+	}
+	roleID := f.logicalID(t, f.stack.Handlers().Rollout().Role.RoleArn())
+	granted := map[string]bool{}
+	for _, s := range f.statements(roleID) {
+		if !slices.Contains(asList(s["Action"]), any("ec2:CreateTags")) {
+			continue
+		}
+		if len(asList(s["Action"])) != 1 {
+			t.Errorf("ec2:CreateTags shares a statement with %v; want it alone under its condition", s["Action"])
+		}
+		want := map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}}
+		if fmt.Sprint(s["Condition"]) != fmt.Sprint(want) {
+			t.Errorf("ec2:CreateTags condition: got %v, want %v", s["Condition"], want)
+		}
+		prefix := fmt.Sprintf(":ec2:%s:%s:", f.cfg.Region, f.cfg.Account)
+		for _, res := range asList(s["Resource"]) {
+			raw, _ := json.Marshal(res)
+			_, rest, ok := strings.Cut(string(raw), prefix)
+			typ, star := strings.CutSuffix(strings.TrimRight(rest, `"]}`), "/*")
+			if !ok || !star {
+				t.Errorf("ec2:CreateTags on %s: want <type>/* in this stack's account and region", raw)
+				continue
+			}
+			granted[typ] = true
+		}
+	}
+	for typ := range tagged {
+		if !granted[typ] {
+			t.Errorf("the launch templates tag %s at launch, the rollout role may not (may: %v)", typ, keys(granted))
+		}
+	}
+	for typ := range granted {
+		if !tagged[typ] {
+			t.Errorf("the rollout role may tag %s, which no launch template tags", typ)
+		}
 	}
 }

@@ -360,7 +360,8 @@ type AppSettings struct {
 	// (images/app/main.go).
 	WarmUp, DrainDelay, ShutdownTimeout, MaxWork time.Duration
 	LogLevel                                     string
-	// LogGroup receives the app's log (default "/stampkit/<fleet>/app").
+	// LogGroup receives the app's log (default AppLogGroupName, the group
+	// the fleet creates).
 	LogGroup string
 	// CPUInterval is the cpu_usage_active resolution (default 10 s: the
 	// default scaling policy's high-resolution alarm reads it);
@@ -369,6 +370,12 @@ type AppSettings struct {
 	// sees its datapoints in time).
 	CPUInterval, MetricsInterval, MetricsFlush time.Duration
 }
+
+// AppLogGroupName is the log group a fleet's app log goes to. The image's
+// CloudWatch agent configuration names it (AppSettings.LogGroup) and the
+// fleet creates it under this name: the image is baked apart from the
+// deploy, so the name cannot be a token.
+func AppLogGroupName(fleet string) string { return "/stampkit/" + fleet + "/app" }
 
 // DefaultAppSettings are the settings of fleet's app unless told otherwise.
 func DefaultAppSettings(fleet string) AppSettings {
@@ -381,7 +388,7 @@ func DefaultAppSettings(fleet string) AppSettings {
 		ShutdownTimeout: 20 * time.Second,
 		MaxWork:         2 * time.Second,
 		LogLevel:        "info",
-		LogGroup:        "/stampkit/" + fleet + "/app",
+		LogGroup:        AppLogGroupName(fleet),
 		CPUInterval:     10 * time.Second,
 		MetricsInterval: 60 * time.Second,
 		MetricsFlush:    10 * time.Second,

@@ -733,3 +733,88 @@ func TestImagePipelineNamesFollowContent(t *testing.T) {
 		})
 	}
 }
+
+// agentConfigPath is where the image's CloudWatch agent reads its
+// configuration.
+const agentConfigPath = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
+
+// bakedDocument returns the component document of a fleet's image in the
+// shared fixture, with each token (the binary's URL, the account) as
+// "TOKEN".
+func bakedDocument(t *testing.T, f *fixture, fleet string) string {
+	t.Helper()
+	for _, mf := range f.stack.Fleets() {
+		if mf.Fleet.Name() != fleet {
+			continue
+		}
+		if mf.Image == nil {
+			t.Fatalf("fleet %s has no image pipeline", fleet)
+		}
+		id := *f.stack.Stack().GetLogicalId(mf.Image.Component())
+		var b strings.Builder
+		var flatten func(v any)
+		flatten = func(v any) {
+			switch v := v.(type) {
+			case string:
+				b.WriteString(v)
+			case map[string]any:
+				if join, ok := v["Fn::Join"].([]any); ok && len(join) == 2 {
+					for _, part := range asList(join[1]) {
+						flatten(part)
+					}
+					return
+				}
+				b.WriteString("TOKEN")
+			default:
+				t.Fatalf("component %s Data: unexpected %T %v", id, v, v)
+			}
+		}
+		flatten(props(f.resources[id])["Data"])
+		return b.String()
+	}
+	t.Fatalf("no fleet %s in the test app", fleet)
+	return ""
+}
+
+// bakedFiles returns the files a fleet's image writes, by path.
+func bakedFiles(t *testing.T, f *fixture, fleet string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	doc := strings.ReplaceAll(bakedDocument(t, f, fleet), `\n`, "\n")
+	for _, m := range ipWriteCommand.FindAllStringSubmatch(doc, -1) {
+		content, err := base64.StdEncoding.DecodeString(m[1])
+		if err != nil {
+			t.Fatalf("decoding %s: %v", m[5], err)
+		}
+		out[m[5]] = string(content)
+	}
+	return out
+}
+
+// TestImagesBakeTheFleetsApp: each fleet's image runs the app on the port,
+// and waits for it on the health check path, that the fleet's target groups
+// check, and ships its log to the fleet's group.
+func TestImagesBakeTheFleetsApp(t *testing.T) {
+	f := synth(t)
+	nonDefault := false
+	for _, fc := range f.cfg.Fleets {
+		d := DefaultAppSettings(fc.Name)
+		nonDefault = nonDefault || (fc.AppPort != d.Port && fc.HealthCheckPath != d.HealthPath)
+		t.Run(fc.Name, func(t *testing.T) {
+			want := d
+			want.Port, want.HealthPath, want.LogGroup = fc.AppPort, fc.HealthCheckPath, AppLogGroupName(fc.Name)
+			got := bakedFiles(t, f, fc.Name)
+			for _, file := range InstanceFiles(want) {
+				if diff := cmp.Diff(file.Content, got[file.Path]); diff != "" {
+					t.Errorf("%s as the image writes it (-want +got):\n%s", file.Path, diff)
+				}
+			}
+			if url := "http://127.0.0.1:" + strconv.Itoa(fc.AppPort) + fc.HealthCheckPath; !strings.Contains(bakedDocument(t, f, fc.Name), url) {
+				t.Errorf("the image's smoke tests do not wait on %s", url)
+			}
+		})
+	}
+	if !nonDefault {
+		t.Error("no test fleet has both another appPort and another healthCheckPath than the image's defaults")
+	}
+}

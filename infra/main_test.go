@@ -30,6 +30,9 @@ import (
 // testCertificateArn makes the second test fleet exercise the HTTPS path.
 const testCertificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
 
+// testAlarmEmail is subscribed to the alarm topic in the test app.
+const testAlarmEmail = "ops@example.com"
+
 // fixture is the synthesized app every assertions test reads.
 type fixture struct {
 	cfg      Config
@@ -107,10 +110,11 @@ func projectContext() (map[string]any, error) {
 // default scaling policy, a rolling rollout and HTTP probes, this one
 // covers the other paths: an explicit policy (default and explicit trigger
 // dimensions, an alarm managed elsewhere), SSM commands in the lifecycle
-// policy with its own heartbeat, a blue/green rollout and HTTPS.
+// policy with its own heartbeat, a blue/green rollout, HTTPS, and an app on
+// another port and health check path than the image's defaults.
 const apiFleet = `{
   "name": "api", "instanceType": "c7g.large", "minCapacity": 1, "maxCapacity": 6,
-  "amiParameter": "/stampkit/api/ami", "appPort": 9090, "certificateArn": "` + testCertificateArn + `",
+  "amiParameter": "/stampkit/api/ami", "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
   "scaling": {
     "scaleOutCooldown": "1m", "scaleInCooldown": "5m", "warmup": "3m", "scaleInHold": "5m",
     "rules": [
@@ -155,6 +159,7 @@ func testContext(assetsDir string) (map[string]any, error) {
 	}
 	ctx[CtxFleets] = append(fleets, second)
 	ctx[CtxAssetsDir] = assetsDir
+	ctx[CtxAlarmEmail] = testAlarmEmail
 	// The CLI adds this; cfn-lint recognises CDK resources by it.
 	ctx["aws:cdk:enable-path-metadata"] = true
 	return ctx, nil

@@ -3,9 +3,15 @@ package main
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -16,33 +22,49 @@ import (
 var (
 	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned"}
-	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "WeightsRestored"}
+	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "WeightsRestored", "RolloutActionsRejected", "Busy"}
 )
 
-// ObservabilityProps configures the dashboards.
+// ObservabilityProps configures the dashboards and the operator alarms'
+// notifications.
 type ObservabilityProps struct {
 	Fleets   []ManagedFleet
 	Handlers Handlers
 	// Namespace is where the Lambdas write their metrics
 	// (STAMPKIT_METRIC_NAMESPACE).
 	Namespace string
+	// AlarmEmail, when set, is subscribed to the alarm topic (AWS mails it
+	// a confirmation link first).
+	AlarmEmail string
 }
 
-// Observability holds one CloudWatch dashboard per fleet.
+// Observability holds one CloudWatch dashboard per fleet and the topic
+// that tells operators about the toolkit's alarms.
 type Observability interface {
 	// Dashboard returns the fleet's dashboard, or nil.
 	Dashboard(fleet string) awscloudwatch.Dashboard
+	// AlarmTopic receives every operator alarm's ALARM and OK
+	// notifications.
+	AlarmTopic() awssns.Topic
+	// OperatorAlarms are the alarms that notify AlarmTopic: the handlers'
+	// dead-letter alarms and the fleets' health alarms. The scaling alarms
+	// are not among them: their state changes reach the scaler through
+	// EventBridge and say nothing an operator must act on.
+	OperatorAlarms() []awscloudwatch.Alarm
 }
 
 type observability struct {
 	dashboards map[string]awscloudwatch.Dashboard
+	topic      awssns.Topic
+	alarms     []awscloudwatch.Alarm
 }
 
-// NewObservability creates, per fleet, a dashboard of capacity (the
-// groups' desired and in-service instances), demand (load balancer
+// NewObservability creates the operator alarm topic and points the
+// operator alarms at it, and creates, per fleet, a dashboard of capacity
+// (the groups' desired and in-service instances), demand (load balancer
 // requests), the scaling and health alarms, the scaler's decisions, the
 // lifecycle gate and drain times, rollout progress, and the toolkit's
-// dead-letter alarms. Dashboards get no physical names.
+// dead-letter alarms. Dashboards and the topic get no physical names.
 func NewObservability(scope constructs.Construct, id string, props *ObservabilityProps) Observability {
 	switch {
 	case props == nil:
@@ -66,7 +88,71 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	for _, mf := range props.Fleets {
 		o.dashboards[mf.Fleet.Name()] = newDashboard(c, mf, props.Namespace, toolkit)
 	}
+	o.topic = newAlarmTopic(c, props.AlarmEmail)
+	for _, h := range []Handler{props.Handlers.Scaler(), props.Handlers.Lifecycle(), props.Handlers.Rollout()} {
+		o.alarms = append(o.alarms, h.DeadLetterAlarm)
+		if h.WakeDeadLetterAlarm != nil {
+			o.alarms = append(o.alarms, h.WakeDeadLetterAlarm)
+		}
+	}
+	for _, mf := range props.Fleets {
+		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
+	}
+	notify := awscloudwatchactions.NewSnsAction(o.topic)
+	for _, a := range o.alarms {
+		// OK too: a dead-letter queue drained or a fleet healthy again
+		// closes what the ALARM mail opened.
+		a.AddAlarmAction(notify)
+		a.AddOkAction(notify)
+	}
 	return o
+}
+
+// newAlarmTopic creates the operator alarm topic, encrypted with its own
+// key: the AWS managed SNS key's policy cannot let CloudWatch use it, and
+// without kms:GenerateDataKey and kms:Decrypt on the key CloudWatch drops
+// every notification to an encrypted topic.
+func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
+	stack := awscdk.Stack_Of(scope)
+	// CloudWatch acts for this account's alarms only (confused deputy).
+	fromAlarms := &map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+		"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String("*"),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})},
+	}
+	cloudwatch := awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)
+	key := awskms.NewKey(scope, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("stampkit operator alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		// It protects notifications in flight only: nothing to keep.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		PendingWindow: awscdk.Duration_Days(jsii.Number(7)),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{cloudwatch},
+		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: fromAlarms,
+	}), nil)
+	topic := awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("stampkit alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	// The topic policy the SSL statement creates replaces SNS's default one,
+	// which is what let CloudWatch publish: say so explicitly.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{cloudwatch},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: fromAlarms,
+	}))
+	if email != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+	}
+	return topic
 }
 
 func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string, toolkit []interfacesawscloudwatch.IAlarmRef) awscloudwatch.Dashboard {
@@ -160,3 +246,5 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 }
 
 func (o *observability) Dashboard(fleet string) awscloudwatch.Dashboard { return o.dashboards[fleet] }
+func (o *observability) AlarmTopic() awssns.Topic                       { return o.topic }
+func (o *observability) OperatorAlarms() []awscloudwatch.Alarm          { return slices.Clone(o.alarms) }

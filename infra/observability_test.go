@@ -129,3 +129,93 @@ func TestObservability(t *testing.T) {
 		})
 	}
 }
+
+// TestAlarmNotifications: every alarm of the stack but the scaling alarms
+// (whose state changes reach the scaler through EventBridge) notifies the
+// operator topic of ALARM and OK; the topic is KMS-encrypted, SSL-only,
+// and CloudWatch may publish to it and use its key; the configured address
+// is subscribed.
+func TestAlarmNotifications(t *testing.T) {
+	f := synth(t)
+	obs := f.stack.Observability()
+	topicID := f.logicalID(t, obs.AlarmTopic().TopicArn())
+	scalingAlarms := map[string]bool{}
+	for _, mf := range f.stack.Fleets() {
+		for _, a := range mf.Scaling.Alarms() {
+			scalingAlarms[f.logicalID(t, a.Alarm.AlarmArn())] = true
+		}
+	}
+	if len(scalingAlarms) == 0 {
+		t.Fatal("the test app has no scaling alarm")
+	}
+	operator := map[string]bool{}
+	for _, a := range obs.OperatorAlarms() {
+		operator[f.logicalID(t, a.AlarmArn())] = true
+	}
+	notify := []any{ref(topicID)}
+	alarms := f.ofType("AWS::CloudWatch::Alarm")
+	for id := range alarms {
+		if scalingAlarms[id] {
+			f.matches(t, "scaling alarm", id, map[string]any{
+				"AlarmActions": assertions.Match_Absent(), "OKActions": assertions.Match_Absent(),
+			})
+			continue
+		}
+		if !operator[id] {
+			t.Errorf("alarm %s is neither a scaling alarm nor among OperatorAlarms", id)
+		}
+		f.matches(t, "operator alarm", id, map[string]any{"AlarmActions": notify, "OKActions": notify})
+	}
+	if want := len(alarms) - len(scalingAlarms); len(operator) != want {
+		t.Errorf("OperatorAlarms: got %d, want the %d alarms that are not scaling alarms", len(operator), want)
+	}
+
+	keyID := assertions.NewCapture(nil)
+	f.matches(t, "alarm topic", topicID, map[string]any{
+		"KmsMasterKeyId": map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}},
+		"TopicName":      assertions.Match_Absent(),
+	})
+	if t.Failed() {
+		return
+	}
+	fromAlarms := map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": f.cfg.Account},
+		"ArnLike":      map[string]any{"aws:SourceArn": fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:*", f.cfg.Region, f.cfg.Account)},
+	}
+	f.matches(t, "alarm topic key", *keyID.AsString(), map[string]any{
+		"EnableKeyRotation": true,
+		"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+			"Action":    []any{"kms:Decrypt", "kms:GenerateDataKey"},
+			"Resource":  "*",
+			"Condition": fromAlarms,
+		}})},
+	})
+	check(t, "topic policy: SSL only, CloudWatch may publish", func() {
+		f.template.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+			"Topics": []any{ref(topicID)},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Effect":    "Deny",
+					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				}),
+				assertions.Match_ObjectLike(&map[string]any{
+					"Effect":    "Allow",
+					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+					"Action":    "sns:Publish",
+					"Resource":  ref(topicID),
+					"Condition": fromAlarms,
+				}),
+			})},
+		})
+	})
+	if f.cfg.AlarmEmail == "" {
+		t.Fatalf("the test app sets no %s: the subscription goes untested", CtxAlarmEmail)
+	}
+	check(t, "the alarm email is subscribed", func() {
+		f.template.ResourcePropertiesCountIs(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"TopicArn": ref(topicID), "Protocol": "email", "Endpoint": f.cfg.AlarmEmail,
+		}, num(1))
+	})
+}

@@ -23,6 +23,11 @@ func TestConstructorsRejectBadProps(t *testing.T) {
 			NewNetwork(s, "N", &NetworkProps{MaxAzs: 2, NatGateways: 3, FlowLogRetention: "ONE_MONTH"})
 		}, "NatGateways"},
 		{"fleet without network", func(s awscdk.Stack) { NewFleet(s, "F", &FleetProps{}) }, "Network"},
+		{"fleet without app log retention", func(s awscdk.Stack) {
+			NewFleet(s, "F", &FleetProps{Network: NewNetwork(s, "N", &NetworkProps{
+				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",
+			})})
+		}, "AppLogRetention"},
 		{"scaling without fleet", func(s awscdk.Stack) { NewScaling(s, "S", &ScalingProps{}) }, "Fleet"},
 		{"observability without fleets", func(s awscdk.Stack) { NewObservability(s, "O", &ObservabilityProps{}) }, "Fleets"},
 		{"handlers without table", func(s awscdk.Stack) {

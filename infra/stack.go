@@ -65,16 +65,18 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 	})
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
-		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc})
+		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention()})
 		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
-		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Config: bindFleet(fc, f, sc)})
 		// Each fleet's image is baked by its own pipeline; the images it
 		// builds carry the fleet's tag, which is how the rollout Lambda
-		// knows where they go.
-		NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
+		// knows where they go. The app in the image listens where the
+		// target groups and probes look, and logs to the fleet's group.
+		img := NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
 			Fleet: fc.Name, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
 			Vpc: s.network.Vpc(), RootVolumeGiB: fc.RootVolumeGiB,
+			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: AppLogGroupName(f.Name())},
 		})
+		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(fc, f, sc)})
 	}
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
 		Network:                   s.network,
@@ -85,9 +87,10 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
 	})
 	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
-		Fleets:    s.fleets,
-		Handlers:  s.handlers,
-		Namespace: MetricNamespace,
+		Fleets:     s.fleets,
+		Handlers:   s.handlers,
+		Namespace:  MetricNamespace,
+		AlarmEmail: cfg.AlarmEmail,
 	})
 	return s
 }
@@ -99,11 +102,13 @@ func (s *stampkitStack) Fleets() []ManagedFleet       { return s.fleets }
 func (s *stampkitStack) Handlers() Handlers           { return s.handlers }
 func (s *stampkitStack) Observability() Observability { return s.obs }
 
-// ManagedFleet is a fleet with its scaling alarms and the configuration
-// the Lambdas read for it.
+// ManagedFleet is a fleet with its scaling alarms, its image pipeline and
+// the configuration the Lambdas read for it.
 type ManagedFleet struct {
 	Fleet   Fleet
 	Scaling Scaling
+	// Image bakes the fleet's AMI.
+	Image ImagePipeline
 	// Config is the fleet's entry in STAMPKIT_FLEETS: the policies declared
 	// in cdk.json, bound to the deployed resources by tokens.
 	Config config.Fleet
