@@ -26,6 +26,7 @@ const (
 	TTLAttribute     = "expires_at" // epoch seconds, N; the table's TTL attribute
 	versionAttribute = "version"    // N, optimistic lock
 	dataAttribute    = "data"       // S, the record's JSON
+	ownerAttribute   = "owner"      // S, who holds a claim
 )
 
 // ErrVersionConflict reports a Put whose expected version no longer matches:
@@ -86,22 +87,26 @@ type Record struct {
 	ExpiresAt time.Time
 }
 
-// Claim marks key as taken until ttl from now and reports whether this caller
-// got it. It is the exactly-once gate of an effect: of several deliveries of
-// one event, only the first Claim returns true. An expired claim can be taken
-// again. A claim whose effect then fails should be Released so a retry can
-// run it.
-func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+// Claim marks key as taken by owner until ttl from now and reports whether
+// owner holds it: of several deliveries of one event, each with its own
+// owner, only the first gets it. An expired claim can be taken again, and
+// its owner may claim it again (the SDK retrying a write that landed, or
+// the owner extending its claim). A claim whose effect then fails should
+// be Released so a retry can run it.
+func (s *Store) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
 	now := s.now()
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
-			KeyAttribute: &types.AttributeValueMemberS{Value: key},
-			TTLAttribute: epoch(now.Add(ttl)),
+			KeyAttribute:   &types.AttributeValueMemberS{Value: key},
+			TTLAttribute:   epoch(now.Add(ttl)),
+			ownerAttribute: &types.AttributeValueMemberS{Value: owner},
 		},
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute, "#exp": TTLAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": nowValue(now)},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp <= :now OR #owner = :owner"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#exp": TTLAttribute, "#owner": ownerAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": nowValue(now), ":owner": &types.AttributeValueMemberS{Value: owner},
+		},
 	})
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
@@ -113,14 +118,19 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) (bool,
 	return true, nil
 }
 
-// Release deletes key, giving up a claim (or dropping a record). Releasing a
-// missing key is not an error.
-func (s *Store) Release(ctx context.Context, key string) error {
+// Release gives up owner's claim on key. A key owner does not hold (gone,
+// or claimed by another after it expired) is left as it is, and that is
+// not an error.
+func (s *Store) Release(ctx context.Context, key, owner string) error {
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table),
-		Key:       map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute, "#owner": ownerAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}},
 	})
-	if err != nil {
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
 		return fmt.Errorf("releasing %s: %w", key, err)
 	}
 	return nil

@@ -35,30 +35,37 @@ func newStore(t *testing.T) (*dynamo.Store, *clock) {
 func TestClaimEmulator(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := t.Context()
-	claim := func(key string, want bool) {
+	claim := func(key, owner string, want bool) {
 		t.Helper()
-		got, err := s.Claim(ctx, key, time.Minute)
+		got, err := s.Claim(ctx, key, owner, time.Minute)
 		if err != nil {
-			t.Fatalf("Claim(%s): %v", key, err)
+			t.Fatalf("Claim(%s, %s): %v", key, owner, err)
 		}
 		if got != want {
-			t.Errorf("Claim(%s) at %s: got %v, want %v", key, clk.t.Format(time.TimeOnly), got, want)
+			t.Errorf("Claim(%s, %s) at %s: got %v, want %v", key, owner, clk.t.Format(time.TimeOnly), got, want)
 		}
 	}
-	claim("claim#evt-1", true)
-	claim("claim#evt-1", false) // the duplicate delivery
-	claim("claim#evt-2", true)  // another event
+	claim("claim#evt-1", "a", true)
+	claim("claim#evt-1", "b", false) // the duplicate delivery
+	claim("claim#evt-1", "a", true)  // its owner again: the SDK retrying a write that landed
+	claim("claim#evt-2", "b", true)  // another event
 
 	clk.t = clk.t.Add(59 * time.Second)
-	claim("claim#evt-1", false) // still held
+	claim("claim#evt-1", "b", false) // still held
 	clk.t = clk.t.Add(time.Second)
-	claim("claim#evt-1", true) // expired, TTL deletion not run yet
+	claim("claim#evt-1", "b", true) // expired, TTL deletion not run yet
 
-	if err := s.Release(ctx, "claim#evt-2"); err != nil {
+	// Only the owner releases.
+	claim("claim#evt-3", "b", true)
+	if err := s.Release(ctx, "claim#evt-3", "a"); err != nil {
+		t.Fatalf("Release by another owner: %v", err)
+	}
+	claim("claim#evt-3", "a", false)
+	if err := s.Release(ctx, "claim#evt-3", "b"); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	claim("claim#evt-2", true)
-	if err := s.Release(ctx, "claim#never"); err != nil {
+	claim("claim#evt-3", "a", true)
+	if err := s.Release(ctx, "claim#never", "a"); err != nil {
 		t.Errorf("Release(missing): got %v, want nil", err)
 	}
 }
@@ -128,7 +135,7 @@ func TestExpiredRecordEmulator(t *testing.T) {
 func TestMissingTableEmulator(t *testing.T) {
 	cfg := emu.Fresh(t)
 	s := dynamo.New(dynamodb.NewFromConfig(cfg), "no-such-table")
-	_, err := s.Claim(t.Context(), "k", time.Minute)
+	_, err := s.Claim(t.Context(), "k", "owner-1", time.Minute)
 	if !awserr.IsNotFound(err) {
 		t.Errorf("Claim(missing table): got %v (code %q), want a not-found error", err, awserr.Code(err))
 	}

@@ -36,16 +36,16 @@ func TestRequestShapes(t *testing.T) {
 		{
 			name: "claim",
 			call: func(t *testing.T, st *dynamo.Store) error {
-				_, err := st.Claim(t.Context(), "claim#e1", 90*time.Second)
+				_, err := st.Claim(t.Context(), "claim#e1", "owner-1", 90*time.Second)
 				return err
 			},
 			want: &dynamodb.PutItemInput{
 				TableName: aws.String("state"),
 				// Expiry 10:01:30.5 rounds up; "now" rounds down.
-				Item:                      map[string]types.AttributeValue{"pk": s("claim#e1"), "expires_at": n(itoa(sec + 91))},
-				ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-				ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#exp": "expires_at"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(itoa(sec))},
+				Item:                      map[string]types.AttributeValue{"pk": s("claim#e1"), "expires_at": n(itoa(sec + 91)), "owner": s("owner-1")},
+				ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now OR #owner = :owner"),
+				ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#exp": "expires_at", "#owner": "owner"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(itoa(sec)), ":owner": s("owner-1")},
 			},
 		},
 		{
@@ -88,8 +88,13 @@ func TestRequestShapes(t *testing.T) {
 		},
 		{
 			name: "release",
-			call: func(t *testing.T, st *dynamo.Store) error { return st.Release(t.Context(), "k") },
-			want: &dynamodb.DeleteItemInput{TableName: aws.String("state"), Key: map[string]types.AttributeValue{"pk": s("k")}},
+			call: func(t *testing.T, st *dynamo.Store) error { return st.Release(t.Context(), "k", "owner-1") },
+			want: &dynamodb.DeleteItemInput{
+				TableName: aws.String("state"), Key: map[string]types.AttributeValue{"pk": s("k")},
+				ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #owner = :owner"),
+				ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#owner": "owner"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":owner": s("owner-1")},
+			},
 		},
 	}
 	for _, tc := range cases {
@@ -117,13 +122,13 @@ func TestErrors(t *testing.T) {
 	ccf := &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 
 	t.Run("claim lost is not an error", func(t *testing.T) {
-		got, err := stubStore(awstest.NewStub().On("PutItem", ccf)).Claim(t.Context(), "k", time.Minute)
+		got, err := stubStore(awstest.NewStub().On("PutItem", ccf)).Claim(t.Context(), "k", "owner-1", time.Minute)
 		if got || err != nil {
 			t.Errorf("Claim: got %v, %v, want false, nil", got, err)
 		}
 	})
 	t.Run("claim throttled is an error", func(t *testing.T) {
-		got, err := stubStore(awstest.NewStub().On("PutItem", throttled)).Claim(t.Context(), "k", time.Minute)
+		got, err := stubStore(awstest.NewStub().On("PutItem", throttled)).Claim(t.Context(), "k", "owner-1", time.Minute)
 		if got || !awserr.IsThrottled(err) {
 			t.Errorf("Claim: got %v, %v, want false and a throttling error", got, err)
 		}

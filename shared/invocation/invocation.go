@@ -6,6 +6,7 @@ package invocation
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,36 +43,54 @@ func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context
 	return errors.Join(errs...)
 }
 
-// Claims is the part of the state store that claims effects.
+// Claims is the part of the state store that claims effects. A claim has
+// an owner: its owner may claim it again (extending it) and only its owner
+// releases it.
 type Claims interface {
-	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	Release(ctx context.Context, key string) error
+	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key, owner string) error
 }
 
+// ErrNotKept reports an effect that ran but whose claim could not be kept
+// for its TTL: it lapses at the invocation's deadline, and a duplicate
+// delivered after that runs the effect again.
+var ErrNotKept = errors.New("claim not kept")
+
 // Once runs effect unless another delivery already claimed key, and reports
-// whether it ran. A failed or panicking effect gives its claim back, so
-// Lambda's retry runs it again instead of meeting its own claim and
-// dropping the work.
+// whether it ran. While effect runs the claim lasts only as long as this
+// invocation can (its deadline plus Headroom); once effect succeeded it is
+// kept for ttl. So a failed or panicking effect, a claim written but
+// answered with an error, and an invocation Lambda stops part-way all
+// leave the retry free to run the effect, instead of meeting the claim and
+// dropping the work as a duplicate. A claim that cannot be kept is
+// ErrNotKept, with ran true.
 func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, effect func() error) (ran bool, err error) {
-	ok, err := claims.Claim(ctx, key, ttl)
+	owner := rand.Text()
+	ok, err := claims.Claim(ctx, key, owner, invocationTTL(ctx))
 	if err != nil {
-		return false, fmt.Errorf("claiming %s: %w", key, err)
+		// The claim may have been written before the error.
+		return false, errors.Join(fmt.Errorf("claiming %s: %w", key, err), release(ctx, claims, key, owner))
 	}
 	if !ok {
 		return false, nil
 	}
-	done := false
+	succeeded := false
 	defer func() {
-		if done && err == nil {
+		if succeeded {
 			return
 		}
-		if rerr := release(ctx, claims, key); rerr != nil {
+		if rerr := release(ctx, claims, key, owner); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing claim %s: %w", key, rerr))
 		}
 	}()
-	err = effect()
-	done = true
-	return true, err
+	if err := effect(); err != nil {
+		return true, err
+	}
+	succeeded = true
+	if kept, err := claims.Claim(ctx, key, owner, ttl); err != nil || !kept {
+		return true, errors.Join(fmt.Errorf("keeping claim %s: %w", key, ErrNotKept), err)
+	}
+	return true, nil
 }
 
 // ErrBusy reports a lease another invocation holds. The delivery fails and
@@ -79,26 +98,33 @@ func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, eff
 // is done.
 var ErrBusy = errors.New("held by another invocation")
 
-// maxLease is a lease's length when ctx has no deadline: Lambda's longest
-// timeout.
-const maxLease = 15 * time.Minute
+// maxInvocation is how long a claim or lease lasts while an effect runs
+// when ctx has no deadline: Lambda's longest timeout.
+const maxInvocation = 15 * time.Minute
+
+// invocationTTL is how long an invocation with ctx can still run: until
+// its deadline (which Each moved Headroom earlier) plus Headroom, and a
+// second for the store's whole-second expiry.
+func invocationTTL(ctx context.Context) time.Duration {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return maxInvocation
+	}
+	return time.Until(deadline) + Headroom + time.Second
+}
 
 // Lease runs effect while holding key, so that no two invocations run
 // effects under the same key at once. A handler that reads a record, calls
 // AWS and then saves the record with a version check needs it: the check
 // stops the second save, not the second invocation's calls. Without a lease
-// the key is ErrBusy. The lease lasts until ctx's deadline plus Headroom
-// (Lambda's own deadline, after which the invocation cannot still be
-// running: a stopped one leaves the lease to expire then) and is released
+// the key is ErrBusy. The lease lasts as long as the invocation can
+// (invocationTTL: one Lambda stops leaves it to expire) and is released
 // when effect returns or panics.
 func Lease(ctx context.Context, claims Claims, key string, effect func() error) (err error) {
-	ttl := maxLease
-	if deadline, ok := ctx.Deadline(); ok {
-		ttl = time.Until(deadline) + Headroom + time.Second
-	}
-	ok, err := claims.Claim(ctx, key, ttl)
+	owner := rand.Text()
+	ok, err := claims.Claim(ctx, key, owner, invocationTTL(ctx))
 	if err != nil {
-		return fmt.Errorf("taking lease %s: %w", key, err)
+		return errors.Join(fmt.Errorf("taking lease %s: %w", key, err), release(ctx, claims, key, owner))
 	}
 	if !ok {
 		return fmt.Errorf("lease %s: %w", key, ErrBusy)
@@ -106,20 +132,20 @@ func Lease(ctx context.Context, claims Claims, key string, effect func() error) 
 	defer func() {
 		// A lease whose release fails expires at the deadline; an effect
 		// that succeeded is not failed for it, which would repeat it.
-		if rerr := release(ctx, claims, key); rerr != nil && err != nil {
+		if rerr := release(ctx, claims, key, owner); rerr != nil && err != nil {
 			err = errors.Join(err, fmt.Errorf("releasing lease %s: %w", key, rerr))
 		}
 	}()
 	return effect()
 }
 
-// release gives key back on a context of its own: the effect may have
-// failed because ctx ran out, and a claim left behind would outlive its
-// TTL's purpose (a retry meeting it drops the work as a duplicate).
-func release(ctx context.Context, claims Claims, key string) error {
+// release gives owner's key back on a context of its own: the effect may
+// have failed because ctx ran out, and a claim left behind would drop the
+// retry as a duplicate.
+func release(ctx context.Context, claims Claims, key, owner string) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	return claims.Release(rctx, key)
+	return claims.Release(rctx, key, owner)
 }
 
 // Headroom is how long before the Lambda deadline a handler's own work must
@@ -165,9 +191,14 @@ func (r Reporter) Emit(ctx context.Context, fleet string, ms ...logging.Metric) 
 // logged and counted as the fleet's Duplicates metric.
 func (r Reporter) Once(ctx context.Context, claims Claims, ttl time.Duration, fleet, key string, effect func() error) error {
 	ran, err := Once(ctx, claims, key, ttl, effect)
-	if !ran && err == nil {
+	switch {
+	case !ran && err == nil:
 		r.Log.InfoContext(ctx, "duplicate delivery: already claimed", "claim", key)
 		r.Emit(ctx, fleet, logging.Metric{Name: "Duplicates", Value: 1, Unit: logging.Count})
+	case errors.Is(err, ErrNotKept):
+		// The effect is done; failing the invocation would only repeat it.
+		r.Log.WarnContext(ctx, "effect done, claim not kept: a late duplicate would run it again", "claim", key, "error", err)
+		return nil
 	}
 	return err
 }

@@ -100,9 +100,9 @@ type claimsAfterDeadline struct {
 	releasedLive bool
 }
 
-func (c *claimsAfterDeadline) Release(ctx context.Context, key string) error {
+func (c *claimsAfterDeadline) Release(ctx context.Context, key, owner string) error {
 	c.releasedLive = ctx.Err() == nil
-	return c.Store.Release(ctx, key)
+	return c.Store.Release(ctx, key, owner)
 }
 
 // An effect that fails because its context ran out must still give its
@@ -235,7 +235,7 @@ func TestLeaseLastsUntilTheDeadline(t *testing.T) {
 			{after: 30*time.Second + invocation.Headroom + 2*time.Second, free: true},
 		} {
 			c.Set(start.Add(tc.after))
-			ok, err := store.Claim(t.Context(), "lease", time.Second)
+			ok, err := store.Claim(t.Context(), "lease", "other", time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,12 +243,98 @@ func TestLeaseLastsUntilTheDeadline(t *testing.T) {
 				t.Errorf("%s after the start: lease free %v, want %v", tc.after, ok, tc.free)
 			}
 			if ok {
-				_ = store.Release(t.Context(), "lease")
+				_ = store.Release(t.Context(), "lease", "other")
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// flakyClaims writes the first claim and then answers with an error, as a
+// PutItem that landed but whose response was lost; or fails the claim
+// that keeps an effect's key for its TTL.
+type flakyClaims struct {
+	*memstore.Store
+	lostResponse, failKeep bool
+	claims                 int
+}
+
+func (f *flakyClaims) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	f.claims++
+	ok, err := f.Store.Claim(ctx, key, owner, ttl)
+	switch {
+	case f.lostResponse && f.claims == 1:
+		return false, errors.New("connection reset")
+	case f.failKeep && f.claims == 2:
+		return false, errors.New("throttled")
+	}
+	return ok, err
+}
+
+func TestOnceWhenTheClaimWasWrittenButFailed(t *testing.T) {
+	claims := &flakyClaims{Store: memstore.New(fixedClock{}), lostResponse: true}
+	if ran, err := invocation.Once(t.Context(), claims, "k", time.Hour, func() error { return nil }); ran || err == nil {
+		t.Fatalf("Once = %v, %v; want not run and the claim's error", ran, err)
+	}
+	if ran, err := invocation.Once(t.Context(), claims, "k", time.Hour, func() error { return nil }); !ran || err != nil {
+		t.Errorf("retry: Once = %v, %v; want it to run, not meet the first attempt's claim", ran, err)
+	}
+}
+
+// While the effect runs the claim lasts as long as the invocation can, so
+// an invocation Lambda stops part-way does not drop its retry; once the
+// effect is done the claim is kept for its TTL.
+func TestOnceClaimLastsTheInvocationThenTheTTL(t *testing.T) {
+	start := time.Now()
+	c := clock.NewManual(start)
+	store := memstore.New(c)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	other := func(at time.Duration) bool {
+		c.Set(start.Add(at))
+		ok, err := store.Claim(t.Context(), "k", "other", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			_ = store.Release(t.Context(), "k", "other")
+		}
+		return ok
+	}
+	_, err := invocation.Once(ctx, store, "k", time.Hour, func() error {
+		if other(29 * time.Second) {
+			t.Error("another delivery took the claim before the invocation's deadline")
+		}
+		if !other(30*time.Second + invocation.Headroom + 2*time.Second) {
+			t.Error("the claim outlived the invocation's deadline while the effect ran")
+		}
+		c.Set(start)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other(59 * time.Minute) {
+		t.Error("a duplicate took the claim within its TTL after the effect succeeded")
+	}
+}
+
+func TestOnceClaimNotKept(t *testing.T) {
+	claims := &flakyClaims{Store: memstore.New(fixedClock{}), failKeep: true}
+	ran, err := invocation.Once(t.Context(), claims, "k", time.Hour, func() error { return nil })
+	if !ran || !errors.Is(err, invocation.ErrNotKept) {
+		t.Fatalf("Once = %v, %v; want ran and ErrNotKept", ran, err)
+	}
+	var logs bytes.Buffer
+	r := invocation.Reporter{Log: logging.New(&logs, slog.LevelInfo)}
+	claims = &flakyClaims{Store: memstore.New(fixedClock{}), failKeep: true}
+	if err := r.Once(t.Context(), claims, time.Hour, "web", "k", func() error { return nil }); err != nil {
+		t.Errorf("Reporter.Once = %v, want nil: the effect is done, a retry would repeat it", err)
+	}
+	if !strings.Contains(logs.String(), "claim not kept") {
+		t.Errorf("logs lack the warning:\n%s", logs.String())
 	}
 }

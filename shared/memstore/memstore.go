@@ -18,8 +18,13 @@ import (
 type Store struct {
 	clock   clock.Clock
 	mu      sync.Mutex
-	claims  map[string]time.Time
+	claims  map[string]claim
 	records map[string]record
+}
+
+type claim struct {
+	owner   string
+	expires time.Time
 }
 
 type record struct {
@@ -29,27 +34,30 @@ type record struct {
 
 // New returns an empty store whose claims expire by c.
 func New(c clock.Clock) *Store {
-	return &Store{clock: c, claims: map[string]time.Time{}, records: map[string]record{}}
+	return &Store{clock: c, claims: map[string]claim{}, records: map[string]record{}}
 }
 
-// Claim records key unless a live claim holds it; it reports whether this
-// call made the claim.
-func (s *Store) Claim(_ context.Context, key string, ttl time.Duration) (bool, error) {
+// Claim records key for owner unless a live claim of another owner holds
+// it; it reports whether owner holds it. The owner of a claim may claim it
+// again, extending it.
+func (s *Store) Claim(_ context.Context, key, owner string, ttl time.Duration) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	if exp, ok := s.claims[key]; ok && now.Before(exp) {
+	if c, ok := s.claims[key]; ok && now.Before(c.expires) && c.owner != owner {
 		return false, nil
 	}
-	s.claims[key] = now.Add(ttl)
+	s.claims[key] = claim{owner: owner, expires: now.Add(ttl)}
 	return true, nil
 }
 
-// Release drops a claim.
-func (s *Store) Release(_ context.Context, key string) error {
+// Release drops owner's claim on key; another owner's is left as it is.
+func (s *Store) Release(_ context.Context, key, owner string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.claims, key)
+	if c, ok := s.claims[key]; ok && c.owner == owner {
+		delete(s.claims, key)
+	}
 	return nil
 }
 

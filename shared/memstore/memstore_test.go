@@ -16,22 +16,25 @@ func TestClaimExpiresAndReleases(t *testing.T) {
 	steps := []struct {
 		name    string
 		advance time.Duration
-		release bool
+		release string // the owner releasing before the claim
+		owner   string
 		want    bool
 	}{
-		{name: "first claim wins", want: true},
-		{name: "second claim loses", want: false},
-		{name: "claim after expiry wins", advance: time.Hour, want: true},
-		{name: "claim after release wins", release: true, want: true},
+		{name: "first claim wins", owner: "a", want: true},
+		{name: "second claim loses", owner: "b", want: false},
+		{name: "its owner claims again", owner: "a", want: true},
+		{name: "claim after expiry wins", advance: time.Hour, owner: "b", want: true},
+		{name: "release by another owner keeps it", release: "a", owner: "a", want: false},
+		{name: "claim after release wins", release: "b", owner: "a", want: true},
 	}
 	for _, st := range steps {
 		clk.Add(st.advance)
-		if st.release {
-			if err := s.Release(ctx, "k"); err != nil {
+		if st.release != "" {
+			if err := s.Release(ctx, "k", st.release); err != nil {
 				t.Fatalf("%s: Release: %v", st.name, err)
 			}
 		}
-		got, err := s.Claim(ctx, "k", time.Minute)
+		got, err := s.Claim(ctx, "k", st.owner, time.Minute)
 		if err != nil || got != st.want {
 			t.Errorf("%s: Claim = %v, %v; want %v", st.name, got, err, st.want)
 		}

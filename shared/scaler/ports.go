@@ -24,8 +24,8 @@ type Alarms interface {
 // record that does not exist; Save succeeds only if the stored version is
 // still the one loaded, and stores version+1.
 type Store interface {
-	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	Release(ctx context.Context, key string) error
+	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key, owner string) error
 	Load(ctx context.Context, key string) (data []byte, version int64, err error)
 	Save(ctx context.Context, key string, data []byte, version int64) error
 }

@@ -547,7 +547,7 @@ func TestSaveConflictReleasesTheClaim(t *testing.T) {
 	if !errors.Is(err, memstore.ErrVersionConflict) {
 		t.Fatalf("Handle: got %v, want a version conflict", err)
 	}
-	if ok, _ := hs.store.Claim(t.Context(), "rollout-image#web#"+newAMI, time.Hour); !ok {
+	if ok, _ := hs.store.Claim(t.Context(), "rollout-image#web#"+newAMI, "retry", time.Hour); !ok {
 		t.Errorf("claim not released after the failed save")
 	}
 }
