@@ -233,6 +233,7 @@ func (h *Handler) observe(ctx context.Context, s lifecycle.State) lifecycle.Obse
 		targets, err := h.targets(ctx, s)
 		if err != nil {
 			obs.TargetsErr = err.Error()
+			obs.TargetsRejected = awserr.IsRejected(err)
 		}
 		obs.Targets = targets
 	case lifecycle.PhaseCommand:
@@ -374,6 +375,8 @@ func (h *Handler) metrics(ctx context.Context, fleet string, s lifecycle.State, 
 			ms = append(ms, logging.Metric{Name: "HookExpired", Value: 1, Unit: logging.Count})
 		case s.Outcome == lifecycle.Gone:
 			ms = append(ms, logging.Metric{Name: "HookGone", Value: 1, Unit: logging.Count})
+		case s.Outcome == lifecycle.Unverified:
+			ms = append(ms, logging.Metric{Name: "DrainUnverified", Value: 1, Unit: logging.Count})
 		}
 	}
 	h.emit(ctx, fleet, ms...)

@@ -296,6 +296,23 @@ func TestDrainSurvivesAWSTrouble(t *testing.T) {
 			t.Errorf("completions: got %d, want 1", len(r.hooks.completions))
 		}
 	})
+	t.Run("a group the role may not read is not waited on for hours", func(t *testing.T) {
+		r := newRig(t, testPolicy())
+		denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform: autoscaling:DescribeAutoScalingGroups"}
+		r.groups.errs = []error{denied, denied, denied, denied}
+		r.handle(t, terminateAction("tok-1").payload(t))
+		r.drive(t, 0, 100)
+		s, _ := r.state(t, "tok-1")
+		if s.Outcome != lifecycle.Unverified || len(r.hooks.completions) != 1 {
+			t.Fatalf("outcome %q (%s), %d completions; want %q and one completion", s.Outcome, s.Reason, len(r.hooks.completions), lifecycle.Unverified)
+		}
+		if elapsed := s.DoneAt.Sub(t0); elapsed > time.Minute {
+			t.Errorf("completed %s after the event, want at once: the error will not go away", elapsed)
+		}
+		if _, ok := r.metricValue(t, "DrainUnverified"); !ok {
+			t.Errorf("no DrainUnverified metric; have %v", r.metricNames(t))
+		}
+	})
 	t.Run("a deregistration rejected as not registered (InvalidTarget) is no error", func(t *testing.T) {
 		// Auto Scaling deregisters a terminating instance itself, so the
 		// drain can lose that race.

@@ -33,7 +33,11 @@
 // delay (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay),
 // optionally runs a drain command through SSM, and then CONTINUEs. Every
 // terminate path ends in CONTINUE: a failed drain command or a target that
-// never leaves "draining" delays termination, never stops it.
+// never leaves "draining" delays termination, never stops it. Target groups
+// that cannot be read delay it by at most the deregistration delay (ELB's
+// default 300 s when none was read) and slack from the start of the drain,
+// and not at all when AWS refuses the read as such; the outcome is then
+// Unverified.
 package lifecycle
 
 import (
@@ -50,7 +54,8 @@ type ProbeKind string
 
 // Probe kinds.
 const (
-	// HTTP sends GET http://<private IP>:<port><path>; a 2xx answer passes.
+	// HTTP sends GET http://<private IP>:<port><path>; a 2xx answer passes,
+	// 502, 503 and 504 are not ready yet, any other answer fails.
 	HTTP ProbeKind = "http"
 	// SSM runs shell commands on the instance with SSM Run Command
 	// (AWS-RunShellScript); exit status 0 passes.
@@ -69,12 +74,16 @@ const (
 	DefaultInterval         = 10 * time.Second
 	// DefaultSlack is how long past a target group's deregistration delay
 	// the drain waits for ELB to report the target unused.
-	DefaultSlack        = 30 * time.Second
-	DefaultHTTPTimeout  = 3 * time.Second
-	DefaultSSMTimeout   = time.Minute
-	DefaultSSMDocument  = "AWS-RunShellScript"
-	minHeartbeatTimeout = 30 * time.Second
-	maxHeartbeatTimeout = 7200 * time.Second
+	DefaultSlack = 30 * time.Second
+	// DefaultDeregistrationDelay is ELB's default deregistration delay
+	// (deregistration_delay.timeout_seconds): what a drain that cannot
+	// read its target groups assumes.
+	DefaultDeregistrationDelay = 300 * time.Second
+	DefaultHTTPTimeout         = 3 * time.Second
+	DefaultSSMTimeout          = time.Minute
+	DefaultSSMDocument         = "AWS-RunShellScript"
+	minHeartbeatTimeout        = 30 * time.Second
+	maxHeartbeatTimeout        = 7200 * time.Second
 	// SSM Run Command accepts an execution timeout of 30 s to 48 h.
 	minSSMTimeout = 30 * time.Second
 	maxSSMTimeout = 48 * time.Hour
@@ -134,8 +143,9 @@ type Probe struct {
 	Timeout clock.Duration `json:"timeout,omitempty"`
 	// AllowedFailures is how many failed results the gate tolerates; one
 	// more abandons the instance. A probe that cannot tell yet (connection
-	// refused, HTTP 503, command still running, status initializing) is
-	// pending, not failed: only the gate's timeout ends that wait.
+	// refused, HTTP 502, 503 or 504, command still running, status
+	// initializing) is pending, not failed: only the gate's timeout ends
+	// that wait.
 	AllowedFailures int `json:"allowedFailures,omitempty"`
 	// WarmPool says whether the probe also gates a launch into the warm
 	// pool. Unset, EC2 status and SSM probes do (they check the boot) and

@@ -59,6 +59,12 @@ const (
 	// Drained: the instance left its target groups (and ran the drain
 	// command); completed with CONTINUE.
 	Drained Outcome = "drained"
+	// Unverified: the drain could not read the instance's target groups
+	// (Observation.TargetsErr) and went on without seeing it leave them,
+	// once the read was refused or the deregistration delay and slack had
+	// passed; completed with CONTINUE. Worth an alarm: a permission or a
+	// target group is likely missing.
+	Unverified Outcome = "unverified"
 	// Released: nothing to wait for; completed with CONTINUE.
 	Released Outcome = "released"
 	// Expired: the hook timed out before the gate finished; its default
@@ -114,7 +120,10 @@ type State struct {
 	Command *ProbeState `json:"command,omitempty"`
 	// CommandFrom is when the command phase began.
 	CommandFrom time.Time `json:"commandFrom,omitzero"`
-	Outcome     Outcome   `json:"outcome,omitempty"`
+	// TargetsErr is the error that kept the drain from reading its target
+	// groups when it went on regardless; the outcome is then Unverified.
+	TargetsErr string  `json:"targetsErr,omitempty"`
+	Outcome    Outcome `json:"outcome,omitempty"`
 	// Result is the CompleteLifecycleAction result sent, if any.
 	Result string `json:"result,omitempty"`
 	// Reason explains the last phase change or the outcome.

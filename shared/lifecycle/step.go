@@ -50,9 +50,15 @@ type Observation struct {
 	Probes []ProbeResult
 	// Targets are the group's target groups (PhaseDeregister).
 	Targets []Target
-	// TargetsErr says why the targets could not be read; the drain waits
-	// and looks again.
+	// TargetsErr says why the targets could not be read. The drain looks
+	// again, but no longer than the deregistration delay it would otherwise
+	// have waited (see DefaultDeregistrationDelay), and then goes on with
+	// the outcome Unverified.
 	TargetsErr string
+	// TargetsRejected says that AWS refused the read as such (access
+	// denied, invalid, not found: awserr.IsRejected): asking again cannot
+	// succeed, so the drain goes on at once, Unverified.
+	TargetsRejected bool
 	// Command is the drain command's result (PhaseCommand).
 	Command *ProbeResult
 }
@@ -190,10 +196,18 @@ func (s *State) deregister(p Policy, now time.Time, obs Observation) ([]Action, 
 	hard := s.bound(p.HeartbeatTimeout.Std(), 0)
 	interval := p.Terminate.Interval.Std()
 	if obs.TargetsErr != "" {
-		if !now.Before(hard) {
-			return s.drained(now, fmt.Sprintf("target groups unreadable until the hook's limit (%s); going on", obs.TargetsErr))
+		// Without a bound of its own, an error that never clears (a
+		// missing permission) would hold the instance until the hook's
+		// global limit: 100 heartbeat timeouts.
+		switch until := earliest(s.unreadBound(p.Terminate.Slack.Std()), hard); {
+		case obs.TargetsRejected:
+			return s.unverified(now, obs.TargetsErr, "refused, looking again cannot help")
+		case !now.Before(until):
+			return s.unverified(now, obs.TargetsErr, fmt.Sprintf("for %s, past the deregistration delay and slack",
+				now.Sub(s.Request.At).Round(time.Second)))
+		default:
+			return nil, earliest(now.Add(interval), until)
 		}
-		return nil, earliest(now.Add(interval), hard)
 	}
 	var acts []Action
 	for _, ob := range obs.Targets {
@@ -241,6 +255,36 @@ func (s *State) deregister(p Policy, now time.Time, obs Observation) ([]Action, 
 	return append(acts, more...), wake
 }
 
+// unreadBound is the latest a drain waits for its target groups to become
+// readable: the deregistration delay it would otherwise wait (the longest
+// delay read so far, or ELB's default when none was) plus slack, from the
+// start of the drain. By then ELB has finished the deregistration Auto
+// Scaling began before the wait state. A deregistration the drain asked for
+// later keeps its own delay.
+func (s *State) unreadBound(slack time.Duration) time.Time {
+	delay := DefaultDeregistrationDelay
+	if len(s.Targets) > 0 {
+		delay = 0
+	}
+	for _, t := range s.Targets {
+		delay = max(delay, t.Delay)
+	}
+	until := s.Request.At.Add(delay + slack)
+	for _, t := range s.Targets {
+		if end := t.DeregisteredAt.Add(t.Delay + slack); !t.Drained && !t.DeregisteredAt.IsZero() && end.After(until) {
+			until = end
+		}
+	}
+	return until
+}
+
+// unverified ends the deregistration without having seen the instance
+// leave its target groups, remembering why so that the outcome says so.
+func (s *State) unverified(now time.Time, err, why string) ([]Action, time.Time) {
+	s.TargetsErr = err
+	return s.drained(now, fmt.Sprintf("target groups unreadable (%s) %s; going on unverified", err, why))
+}
+
 // target returns the index of ob's target group in s.Targets, adding it.
 func (s *State) target(ob Target) int {
 	for i, t := range s.Targets {
@@ -259,7 +303,25 @@ func (s *State) drained(now time.Time, why string) ([]Action, time.Time) {
 		s.Phase, s.CommandFrom, s.Reason = PhaseCommand, now, why
 		return nil, now
 	}
-	return s.complete(now, ResultContinue, Drained, why)
+	return s.complete(now, ResultContinue, s.drainOutcome(), why)
+}
+
+// drainOutcome is Drained, or Unverified when the target groups could not
+// be read.
+func (s *State) drainOutcome() Outcome {
+	if s.TargetsErr != "" {
+		return Unverified
+	}
+	return Drained
+}
+
+// finishDrain completes a drain after its command, naming the target-group
+// error when the deregistration went unverified.
+func (s *State) finishDrain(now time.Time, why string) ([]Action, time.Time) {
+	if s.TargetsErr != "" {
+		why += fmt.Sprintf(" (target groups unverified: %s)", s.TargetsErr)
+	}
+	return s.complete(now, ResultContinue, s.drainOutcome(), why)
 }
 
 func (s *State) command(p Policy, now time.Time, r *ProbeResult) ([]Action, time.Time) {
@@ -269,11 +331,11 @@ func (s *State) command(p Policy, now time.Time, r *ProbeResult) ([]Action, time
 		switch r.Status {
 		case Pass:
 			c.Passed, c.PassedAt, c.CommandID = true, now, ""
-			return s.complete(now, ResultContinue, Drained, "drain command succeeded")
+			return s.finishDrain(now, "drain command succeeded")
 		case Fail:
 			c.Failures++
 			c.CommandID = ""
-			return s.complete(now, ResultContinue, Drained, fmt.Sprintf("drain command failed (%s); terminating anyway", r.Detail))
+			return s.finishDrain(now, fmt.Sprintf("drain command failed (%s); terminating anyway", r.Detail))
 		case Error:
 			c.Errors++
 		}
@@ -282,20 +344,23 @@ func (s *State) command(p Policy, now time.Time, r *ProbeResult) ([]Action, time
 	hb := p.HeartbeatTimeout.Std()
 	until := earliest(s.CommandFrom.Add(c.Probe.Timeout.Std()+p.Terminate.Slack.Std()), s.bound(hb, 0))
 	if !now.Before(until) {
-		return s.complete(now, ResultContinue, Drained, fmt.Sprintf("drain command unfinished (%s); terminating anyway", orNone(c.Last)))
+		return s.finishDrain(now, fmt.Sprintf("drain command unfinished (%s); terminating anyway", orNone(c.Last)))
 	}
 	return nil, earliest(now.Add(p.Terminate.Interval.Std()), until)
 }
 
 // keepAlive adds a heartbeat when the next step would come too close to
 // the hook's heartbeat timeout, and brings the wake-up forward so that the
-// step after it can heartbeat again in time.
+// step after it can heartbeat again in time. The heartbeat goes first: the
+// handler applies actions in order and stops at the first error, so an
+// action that keeps failing (a Deregister) must not keep the hook from
+// being kept alive.
 func (s *State) keepAlive(hb time.Duration, now time.Time, acts []Action, wake time.Time) ([]Action, time.Time) {
 	margin := HeartbeatMargin(hb)
 	if !wake.After(s.HeartbeatAt.Add(hb - margin)) {
 		return acts, wake
 	}
-	acts = append(acts, Action{Kind: Heartbeat})
+	acts = append([]Action{{Kind: Heartbeat}}, acts...)
 	s.HeartbeatAt = now
 	s.Heartbeats++
 	return acts, earliest(wake, now.Add(hb-margin))

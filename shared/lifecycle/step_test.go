@@ -244,7 +244,14 @@ func TestStepDrain(t *testing.T) {
 	green := func(state string) lifecycle.Target {
 		return lifecycle.Target{TargetGroupARN: tgGreen, State: state, Delay: sec(20)}
 	}
+	slow := func(state string) lifecycle.Target {
+		return lifecycle.Target{TargetGroupARN: tgBlue, State: state, Delay: 10 * time.Minute}
+	}
 	drainCmd := &lifecycle.Probe{Name: "drain", Kind: lifecycle.SSM, Commands: []string{"systemctl stop worker"}, Timeout: dur(sec(60))}
+	const denied = "AccessDenied: not authorized to perform elasticloadbalancing:DescribeTargetHealth"
+	unread := lifecycle.Observation{TargetsErr: denied}
+	refused := lifecycle.Observation{TargetsErr: denied, TargetsRejected: true}
+	heartbeat := lifecycle.Action{Kind: lifecycle.Heartbeat}
 	type step struct {
 		at          time.Duration
 		obs         lifecycle.Observation // Now is set from at
@@ -311,6 +318,71 @@ func TestStepDrain(t *testing.T) {
 					wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
 			},
 			wantOutcome: lifecycle.Drained,
+		},
+		{
+			name: "persistently unreadable target groups: go on after ELB's default delay and slack",
+			steps: []step{
+				{at: 0, obs: unread, wantWake: sec(10), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(235), obs: unread, wantActions: []lifecycle.Action{heartbeat}, wantWake: sec(245), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(325), obs: unread, wantWake: sec(330), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(330), obs: unread, wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
+			},
+			wantOutcome: lifecycle.Unverified,
+			wantReason:  "target groups unreadable (" + denied + ") for 5m30s",
+		},
+		{
+			name: "unreadable target groups after a read: the delay read bounds the wait",
+			steps: []step{
+				{at: 0, obs: lifecycle.Observation{Targets: []lifecycle.Target{blue("draining")}}, wantWake: sec(10), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(80), obs: unread, wantWake: sec(90), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(90), obs: unread, wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
+			},
+			wantOutcome: lifecycle.Unverified,
+			wantReason:  denied,
+		},
+		{
+			name: "unreadable target groups: a deregistration asked for later keeps its delay",
+			steps: []step{
+				{at: 0, obs: unread, wantWake: sec(10), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(100), obs: lifecycle.Observation{Targets: []lifecycle.Target{blue("healthy")}},
+					wantActions: []lifecycle.Action{{Kind: lifecycle.Deregister, TargetGroupARN: tgBlue}},
+					wantWake:    sec(110), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(185), obs: unread, wantWake: sec(190), wantPhase: lifecycle.PhaseDeregister},
+				{at: sec(190), obs: unread, wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
+			},
+			wantOutcome: lifecycle.Unverified,
+			wantReason:  denied,
+		},
+		{
+			name: "target groups refused: go on at once",
+			steps: []step{
+				{at: 0, obs: refused, wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
+			},
+			wantOutcome: lifecycle.Unverified,
+			wantReason:  "target groups unreadable (" + denied + ") refused",
+		},
+		{
+			name:    "target groups refused: the drain command still runs and the outcome stays unverified",
+			command: drainCmd,
+			steps: []step{
+				{at: 0, obs: refused, wantWake: 0, wantPhase: lifecycle.PhaseCommand},
+				{at: sec(1), obs: lifecycle.Observation{Command: &lifecycle.ProbeResult{Name: "drain", Status: lifecycle.Pass}},
+					wantActions: complete(lifecycle.ResultContinue), wantWake: -1, wantPhase: lifecycle.PhaseDone},
+			},
+			wantOutcome: lifecycle.Unverified,
+			wantReason:  "drain command succeeded (target groups unverified: " + denied + ")",
+		},
+		{
+			name: "a step that deregisters and heart-beats sends the heartbeat first",
+			steps: []step{
+				{at: 0, obs: lifecycle.Observation{Targets: []lifecycle.Target{slow("healthy")}},
+					wantActions: []lifecycle.Action{{Kind: lifecycle.Deregister, TargetGroupARN: tgBlue}},
+					wantWake:    sec(10), wantPhase: lifecycle.PhaseDeregister},
+				// Still registered: the Deregister keeps failing.
+				{at: sec(235), obs: lifecycle.Observation{Targets: []lifecycle.Target{slow("healthy"), green("healthy")}},
+					wantActions: []lifecycle.Action{heartbeat, {Kind: lifecycle.Deregister, TargetGroupARN: tgBlue}, {Kind: lifecycle.Deregister, TargetGroupARN: tgGreen}},
+					wantWake:    sec(245), wantPhase: lifecycle.PhaseDeregister},
+			},
 		},
 		{
 			name:    "drain command after deregistration succeeds",
@@ -501,12 +573,23 @@ func TestStepNeverLetsTheHookTimeOut(t *testing.T) {
 		lateness  time.Duration
 		terminate bool
 		delay     time.Duration
-		want      lifecycle.Outcome
+		// targetsErr makes every drain read fail; the drain must end by
+		// doneBy from the start.
+		targetsErr string
+		doneBy     time.Duration
+		want       lifecycle.Outcome
 	}{
 		{name: "shortest heartbeat, launch never ready", heartbeat: sec(30), interval: sec(15), timeout: 20 * time.Minute, lateness: sec(5), want: lifecycle.Abandoned},
 		{name: "default heartbeat, two-hour gate", heartbeat: sec(300), interval: sec(60), timeout: 2 * time.Hour, lateness: sec(20), want: lifecycle.Abandoned},
 		{name: "gate longer than the global limit is capped", heartbeat: sec(60), interval: sec(30), timeout: 0, lateness: sec(1), want: lifecycle.Abandoned},
 		{name: "drain with a long deregistration delay", heartbeat: sec(60), interval: sec(20), terminate: true, delay: time.Hour, lateness: sec(3), want: lifecycle.Drained},
+		// Default 300 s delay + 30 s slack, plus one late wake-up.
+		{name: "drain with target groups never readable, default heartbeat", heartbeat: sec(300), interval: sec(10), terminate: true,
+			targetsErr: "AccessDenied", lateness: sec(3), doneBy: sec(333), want: lifecycle.Unverified},
+		{name: "drain with target groups never readable, two-hour heartbeat", heartbeat: 2 * time.Hour, interval: sec(60), terminate: true,
+			targetsErr: "Throttling", lateness: sec(20), doneBy: sec(350), want: lifecycle.Unverified},
+		{name: "drain with target groups never readable, shortest heartbeat", heartbeat: sec(30), interval: sec(15), terminate: true,
+			targetsErr: "AccessDenied", lateness: sec(5), doneBy: sec(335), want: lifecycle.Unverified},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,6 +618,9 @@ func TestStepNeverLetsTheHookTimeOut(t *testing.T) {
 				}
 				obs := lifecycle.Observation{Now: now, Probes: results(lifecycle.Pending, "app"),
 					Targets: []lifecycle.Target{{TargetGroupARN: tgBlue, State: "draining", Delay: tt.delay}}}
+				if tt.targetsErr != "" {
+					obs.Targets, obs.TargetsErr = nil, tt.targetsErr
+				}
 				var wake time.Time
 				last, s, wake = lifecycle.Step(p, s, obs)
 				if !s.Done() {
@@ -549,6 +635,9 @@ func TestStepNeverLetsTheHookTimeOut(t *testing.T) {
 			}
 			if len(last) == 0 || last[len(last)-1].Kind != lifecycle.Complete {
 				t.Fatalf("last actions: got %v, want a completion", last)
+			}
+			if tt.doneBy > 0 && s.DoneAt.After(t0.Add(tt.doneBy)) {
+				t.Fatalf("done at %v, want by %v", s.DoneAt.Sub(t0), tt.doneBy)
 			}
 			if limit := t0.Add(lifecycle.GlobalTimeout(tt.heartbeat)); !s.DoneAt.Before(limit) {
 				t.Fatalf("done at %v, want before the global timeout %v", s.DoneAt.Sub(t0), limit.Sub(t0))

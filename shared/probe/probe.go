@@ -3,6 +3,12 @@
 // Command, and the EC2 status checks. Each probe answers with a
 // lifecycle.ProbeResult; trouble reaching an API is a result (Error), not a
 // Go error, so that the gate's own timeout decides what it means.
+//
+// An HTTP probe passes on a 2xx answer. Nothing listening, no answer within
+// the probe's timeout, 503 Service Unavailable and the gateway errors 502
+// and 504 (a proxy whose application is not up yet) are Pending: only the
+// gate's timeout ends that wait. Any other answer (4xx, 500, a redirect,
+// which is never followed) is a Fail, counted against AllowedFailures.
 package probe
 
 import (
@@ -105,8 +111,13 @@ func (r *Runner) http(ctx context.Context, instanceID string, p lifecycle.Probe)
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return lifecycle.ProbeResult{Status: lifecycle.Pass, Detail: detail}
-	case resp.StatusCode == http.StatusServiceUnavailable:
-		// The conventional "up but not ready yet".
+	case resp.StatusCode == http.StatusServiceUnavailable,
+		resp.StatusCode == http.StatusBadGateway,
+		resp.StatusCode == http.StatusGatewayTimeout:
+		// 503 is the conventional "up but not ready yet"; 502 and 504 are
+		// a reverse proxy on the instance saying the application behind it
+		// is not answering yet. Failing them would abandon an instance
+		// that is still booting, and its replacement the same way.
 		return pending(detail)
 	}
 	return lifecycle.ProbeResult{Status: lifecycle.Fail, Detail: detail}

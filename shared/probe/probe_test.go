@@ -95,7 +95,12 @@ func TestHTTPProbe(t *testing.T) {
 	}{
 		{name: "2xx passes", status: http.StatusNoContent, wantStatus: lifecycle.Pass, wantDetail: "204 No Content"},
 		{name: "503 is not ready yet", status: http.StatusServiceUnavailable, wantStatus: lifecycle.Pending, wantDetail: "503"},
+		{name: "502 from a proxy whose app is not up is not ready yet", status: http.StatusBadGateway, wantStatus: lifecycle.Pending, wantDetail: "502 Bad Gateway"},
+		{name: "504 from a proxy whose app is not up is not ready yet", status: http.StatusGatewayTimeout, wantStatus: lifecycle.Pending, wantDetail: "504 Gateway Timeout"},
 		{name: "500 fails", status: http.StatusInternalServerError, wantStatus: lifecycle.Fail, wantDetail: "500 Internal Server Error"},
+		{name: "501 fails", status: http.StatusNotImplemented, wantStatus: lifecycle.Fail, wantDetail: "501 Not Implemented"},
+		{name: "404 fails", status: http.StatusNotFound, wantStatus: lifecycle.Fail, wantDetail: "404 Not Found"},
+		{name: "403 fails", status: http.StatusForbidden, wantStatus: lifecycle.Fail, wantDetail: "403 Forbidden"},
 		{name: "a redirect is not followed and fails", status: http.StatusOK, path: "/moved", wantStatus: lifecycle.Fail, wantDetail: "302 Found"},
 		{name: "nothing listening is not ready yet", closed: true, wantStatus: lifecycle.Pending, wantDetail: "connection refused"},
 		{name: "too slow is not ready yet", status: http.StatusOK, delay: 300 * time.Millisecond, wantStatus: lifecycle.Pending, wantDetail: "deadline exceeded"},
