@@ -154,6 +154,8 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	case s.Done():
 		h.Log.InfoContext(ctx, "ignoring wake-up of a finished lifecycle action", "outcome", s.Outcome)
 		return nil
+	case invocation.AheadOfRecord(t, s.WakeAt, h.Clock.Now()):
+		return fmt.Errorf("lifecycle action %s recorded its wake-up for %s: %w", token, s.WakeAt.UTC().Format(time.RFC3339Nano), invocation.ErrAheadOfRecord)
 	case !t.At.Equal(s.WakeAt):
 		h.Log.InfoContext(ctx, "ignoring stale wake-up", "wake_at", s.WakeAt)
 		return nil
@@ -169,7 +171,11 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 		fleet = config.Fleet{Name: r.Group, Group: r.Group}
 	}
 	ctx = logging.With(ctx, "fleet", fleet.Name)
-	return h.once(ctx, fleet.Name, "lifecycle-tick#"+token+"@"+t.At.UTC().Format(time.RFC3339Nano), func() error {
+	// The record's version is part of the claim: a wake-up acted on within
+	// EarlyTolerance of its time may schedule the same time again, and
+	// that second wake-up must not meet the first one's claim.
+	key := fmt.Sprintf("lifecycle-tick#%s@%s#v%d", token, t.At.UTC().Format(time.RFC3339Nano), version)
+	return h.once(ctx, fleet.Name, key, func() error {
 		return h.run(ctx, fleet, s, version)
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/hooks"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 )
 
@@ -179,6 +180,17 @@ func TestWakeUpsThatDoNotMatch(t *testing.T) {
 	r.handle(t, tick(t, hooksWake("tok-1", due.at.Add(-sec(3))))) // stale: another due time
 	r.handle(t, tick(t, hooksWake("tok-404", due.at)))            // unknown action
 	r.handle(t, tick(t, wake{key: "rollout#r-1", at: due.at}))    // another handler's tick
+	// Due after the recorded one: its record's save may not have landed
+	// yet, so the delivery fails and the queue brings it back; once it is
+	// older than any save could take, it is stale.
+	ahead := hooksWake("tok-1", due.at.Add(sec(2)))
+	r.clock.Set(ahead.at)
+	if err := r.h.Handle(t.Context(), tick(t, ahead)); !errors.Is(err, invocation.ErrAheadOfRecord) {
+		t.Errorf("wake-up ahead of its record: got %v, want ErrAheadOfRecord", err)
+	}
+	r.clock.Set(ahead.at.Add(invocation.SaveInFlight))
+	r.handle(t, tick(t, ahead))
+	r.clock.Set(due.at)
 	if after, v := r.state(t, "tok-1"); v != version || after.Steps != before.Steps {
 		t.Fatalf("state changed by non-matching wake-ups: version %d -> %d", version, v)
 	}

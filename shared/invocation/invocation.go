@@ -113,21 +113,36 @@ func invocationTTL(ctx context.Context) time.Duration {
 	return time.Until(deadline) + Headroom + time.Second
 }
 
+// leasePoll is how often Lease asks again for a lease it waits for.
+const leasePoll = 100 * time.Millisecond
+
 // Lease runs effect while holding key, so that no two invocations run
 // effects under the same key at once. A handler that reads a record, calls
 // AWS and then saves the record with a version check needs it: the check
-// stops the second save, not the second invocation's calls. Without a lease
-// the key is ErrBusy. The lease lasts as long as the invocation can
-// (invocationTTL: one Lambda stops leaves it to expire) and is released
-// when effect returns or panics.
-func Lease(ctx context.Context, claims Claims, key string, effect func() error) (err error) {
+// stops the second save, not the second invocation's calls. A key held by
+// another invocation is waited for up to wait (polling), then ErrBusy. The
+// lease lasts as long as the invocation can (invocationTTL: one Lambda
+// stops leaves it to expire) and is released when effect returns or
+// panics.
+func Lease(ctx context.Context, claims Claims, key string, wait time.Duration, effect func() error) (err error) {
 	owner := rand.Text()
-	ok, err := claims.Claim(ctx, key, owner, invocationTTL(ctx))
-	if err != nil {
-		return errors.Join(fmt.Errorf("taking lease %s: %w", key, err), release(ctx, claims, key, owner))
-	}
-	if !ok {
-		return fmt.Errorf("lease %s: %w", key, ErrBusy)
+	giveUp := time.Now().Add(wait)
+	for {
+		ok, err := claims.Claim(ctx, key, owner, invocationTTL(ctx))
+		if err != nil {
+			return errors.Join(fmt.Errorf("taking lease %s: %w", key, err), release(ctx, claims, key, owner))
+		}
+		if ok {
+			break
+		}
+		if !time.Now().Before(giveUp) {
+			return fmt.Errorf("lease %s: %w", key, ErrBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for lease %s: %w", key, ctx.Err())
+		case <-time.After(leasePoll):
+		}
 	}
 	defer func() {
 		// A lease whose release fails expires at the deadline; an effect

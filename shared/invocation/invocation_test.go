@@ -190,8 +190,8 @@ func TestLease(t *testing.T) {
 	store := memstore.New(fixedClock{})
 	ctx := t.Context()
 	var inner error
-	err := invocation.Lease(ctx, store, "lease", func() error {
-		inner = invocation.Lease(ctx, store, "lease", func() error {
+	err := invocation.Lease(ctx, store, "lease", 0, func() error {
+		inner = invocation.Lease(ctx, store, "lease", 0, func() error {
 			t.Error("second holder ran while the first held the lease")
 			return nil
 		})
@@ -205,15 +205,15 @@ func TestLease(t *testing.T) {
 	}
 	// Released after success, after a failure and after a panic.
 	boom := errors.New("boom")
-	if err := invocation.Lease(ctx, store, "lease", func() error { return boom }); !errors.Is(err, boom) {
+	if err := invocation.Lease(ctx, store, "lease", 0, func() error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("after release: got %v, want the effect's error", err)
 	}
 	func() {
 		defer func() { _ = recover() }()
-		_ = invocation.Lease(ctx, store, "lease", func() error { panic("boom") })
+		_ = invocation.Lease(ctx, store, "lease", 0, func() error { panic("boom") })
 	}()
 	ran := false
-	if err := invocation.Lease(ctx, store, "lease", func() error { ran = true; return nil }); err != nil || !ran {
+	if err := invocation.Lease(ctx, store, "lease", 0, func() error { ran = true; return nil }); err != nil || !ran {
 		t.Errorf("after a panic: Lease = %v, ran %v; want it free", err, ran)
 	}
 }
@@ -226,7 +226,7 @@ func TestLeaseLastsUntilTheDeadline(t *testing.T) {
 	store := memstore.New(c)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	err := invocation.Lease(ctx, store, "lease", func() error {
+	err := invocation.Lease(ctx, store, "lease", 0, func() error {
 		for _, tc := range []struct {
 			after time.Duration
 			free  bool
@@ -336,5 +336,27 @@ func TestOnceClaimNotKept(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "claim not kept") {
 		t.Errorf("logs lack the warning:\n%s", logs.String())
+	}
+}
+
+// A lease held by a short effect elsewhere is waited for, not failed.
+func TestLeaseWaits(t *testing.T) {
+	store := memstore.New(clock.System{})
+	held := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- invocation.Lease(t.Context(), store, "lease", 0, func() error {
+			close(held)
+			time.Sleep(300 * time.Millisecond)
+			return nil
+		})
+	}()
+	<-held
+	ran := false
+	if err := invocation.Lease(t.Context(), store, "lease", 5*time.Second, func() error { ran = true; return nil }); err != nil || !ran {
+		t.Errorf("Lease with a wait: %v, ran %v; want it to run once the first is done", err, ran)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

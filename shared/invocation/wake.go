@@ -2,6 +2,7 @@ package invocation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -30,4 +31,21 @@ func ForwardEarly(ctx context.Context, log *slog.Logger, s Scheduler, now time.T
 	}
 	log.DebugContext(ctx, "early wake-up sent on", "early_by", t.At.Sub(now))
 	return true, nil
+}
+
+// SaveInFlight bounds how long after its due time a wake-up newer than its
+// record may still be waiting for that record: a handler schedules a
+// wake-up before it saves, so one due at once can arrive first.
+const SaveInFlight = time.Minute
+
+// ErrAheadOfRecord fails the delivery of a wake-up that arrived before the
+// record that scheduled it was saved; the queue delivers it again.
+var ErrAheadOfRecord = errors.New("wake-up ahead of its record")
+
+// AheadOfRecord reports whether t, which is not the wake-up the record
+// holds (due recorded), is newer than it and recent enough that the save
+// scheduling it may still be on its way. The caller returns
+// ErrAheadOfRecord; anything else about t is stale and ignored.
+func AheadOfRecord(t *event.Tick, recorded, now time.Time) bool {
+	return t.At.After(recorded) && now.Sub(t.At) < SaveInFlight
 }

@@ -26,8 +26,18 @@ func (h *Handler) once(ctx context.Context, fleet, key string, effect func() err
 // per claim key.
 func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.Signal, claim string) error {
 	ctx = logging.With(ctx, "fleet", fleet.Name, "alarm", sig.Alarm)
-	return h.once(ctx, fleet.Name, claim, func() error { return h.decide(ctx, fleet, sig) })
+	return h.once(ctx, fleet.Name, claim, func() error {
+		// One decision per fleet at a time: two alarms deciding at once
+		// would both pass the cooldown from the same state and the last
+		// absolute capacity written would win (a scale-in over a
+		// scale-out). A decision takes milliseconds: wait for it.
+		return invocation.Lease(ctx, h.Store, "scaler-lease#"+fleet.Name, leaseWait, func() error { return h.decide(ctx, fleet, sig) })
+	})
 }
+
+// leaseWait is how long a decision waits for the fleet's lease before its
+// delivery fails (and Lambda retries it).
+const leaseWait = 5 * time.Second
 
 func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Signal) error {
 	started := time.Now()

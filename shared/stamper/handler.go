@@ -313,6 +313,8 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	case !s.Active():
 		h.Log.InfoContext(ctx, "ignoring wake-up: no rollout running", "outcome", s.Outcome)
 		return nil
+	case invocation.AheadOfRecord(t, s.WakeAt, h.Clock.Now()):
+		return fmt.Errorf("rollout of fleet %s recorded its wake-up for %s: %w", fleet.Name, s.WakeAt.UTC().Format(time.RFC3339Nano), invocation.ErrAheadOfRecord)
 	case !t.At.Equal(s.WakeAt):
 		h.Log.InfoContext(ctx, "ignoring stale wake-up", "wake_at", s.WakeAt)
 		return nil
@@ -358,7 +360,9 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 // finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
-		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), effect)
+		// No wait: a rollout step may take most of a minute; the retry
+		// comes back when it is done.
+		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), 0, effect)
 		if errors.Is(err, invocation.ErrBusy) {
 			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
 			h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
