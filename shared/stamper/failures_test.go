@@ -139,3 +139,19 @@ func TestRejectedActionRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// A wake-up due after the one the record holds may have outrun the save
+// that scheduled it: its delivery fails so the queue brings it back, and
+// once older than any save could take it is stale.
+func TestWakeUpAheadOfItsRecord(t *testing.T) {
+	hs := startRolling(t)
+	w := hs.aws.lastWake(t)
+	ahead := w.At.Add(2 * time.Second)
+	hs.clock.Set(ahead)
+	if err := hs.h.Handle(t.Context(), tickBody(t, w.Key, ahead)); !errors.Is(err, invocation.ErrAheadOfRecord) {
+		t.Errorf("wake-up ahead of its record: got %v, want ErrAheadOfRecord", err)
+	}
+	hs.clock.Set(ahead.Add(invocation.SaveInFlight))
+	hs.handle(t, tickBody(t, w.Key, ahead))
+	wantEffects(t, hs)
+}
