@@ -21,7 +21,7 @@ import (
 // the handler that writes them (shared/scaler, hooks, stamper).
 var (
 	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved"}
-	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned"}
+	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
 	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "WeightsRestored", "RolloutActionsRejected", "Busy"}
 )
 
@@ -229,7 +229,7 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 				[]awscloudwatch.IMetric{own("CapacityDelta", "Sum")}),
 			graph("Lifecycle: seconds to ready and to drain",
 				[]awscloudwatch.IMetric{own("TimeToReady", "Average"), own("TimeToReady", "Maximum"), own("TimeToDrain", "Average")},
-				[]awscloudwatch.IMetric{own("Abandoned", "Sum")}),
+				[]awscloudwatch.IMetric{own("Abandoned", "Sum"), own("DrainUnverified", "Sum")}),
 		},
 		{graph("Rollout: traffic on the new side (%) and outcomes", []awscloudwatch.IMetric{own("TrafficShifted", "Maximum")}, rolloutCounts)},
 	}
