@@ -63,9 +63,9 @@ func allGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
 	return out
 }
 
-// grantScaler: asg.Capacity and SetDesiredCapacity, cwalarm.Signals,
-// dynamo. The scaler may scale a peer group too: during a blue/green
-// rollout its hold names the side that serves.
+// grantScaler: asg.Capacity and SetDesiredCapacity, cwalarm.Signals
+// (DescribeAlarms, GetMetricData), dynamo. The scaler may scale a peer group
+// too: during a blue/green rollout its hold names the side that serves.
 func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	allow(h.Role, []string{"autoscaling:SetDesiredCapacity"}, groupArns(stack, allGroups(props.Fleets))...)
@@ -74,8 +74,10 @@ func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		alarms = append(alarms, mf.Scaling.AlarmArns()...)
 	}
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
-	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups"}, jsii.String("*"))
-	suppressIAM5(h, "autoscaling:DescribeAutoScalingGroups supports no resource-level permissions")
+	// cwalarm.Signals reads an alarm held in ALARM from its metric: the
+	// state reason keeps the transition's value.
+	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"}, jsii.String("*"))
+	suppressIAM5(h, "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level permissions")
 }
 
 // grantLifecycle: asg lifecycle actions and Describe (target groups), elb

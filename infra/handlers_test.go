@@ -328,9 +328,9 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 	})
 
 	// Mutating calls are scoped to this stack's resources; only calls IAM
-	// cannot scope may use "*": Describe*, GetCommandInvocation, the VPC ENI
-	// calls, and RunInstances limited by condition to the stack's launch
-	// templates.
+	// cannot scope may use "*": Describe*, GetCommandInvocation,
+	// GetMetricData, the VPC ENI calls, and RunInstances limited by condition
+	// to the stack's launch templates.
 	mayUseStar := func(action string, s map[string]any) bool {
 		_, op, _ := strings.Cut(action, ":")
 		if action == "ec2:RunInstances" {
@@ -339,11 +339,12 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 			return arnEquals["ec2:LaunchTemplate"] != nil
 		}
 		return strings.HasPrefix(op, "Describe") || strings.HasSuffix(op, "NetworkInterface") ||
-			strings.HasSuffix(op, "PrivateIpAddresses") || action == "ssm:GetCommandInvocation"
+			strings.HasSuffix(op, "PrivateIpAddresses") || action == "ssm:GetCommandInvocation" ||
+			action == "cloudwatch:GetMetricData"
 	}
 	want := map[string][]string{
 		"scaler": {"autoscaling:SetDesiredCapacity", "autoscaling:DescribeAutoScalingGroups", "cloudwatch:DescribeAlarms",
-			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+			"cloudwatch:GetMetricData", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
 		"lifecycle": {"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat",
 			"autoscaling:DescribeAutoScalingGroups", "ec2:CreateNetworkInterface", "ec2:DescribeInstances",
 			"ec2:DescribeInstanceStatus", "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DescribeTargetHealth",
@@ -362,9 +363,11 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 		"scaler": {"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "dynamodb:Scan", "dynamodb:BatchWriteItem",
 			"ec2:RunInstances", "ec2:CreateTags"},
 		"lifecycle": {"autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup", "dynamodb:Scan",
-			"autoscaling:DescribeAutoScalingInstances", "ec2:RunInstances", "ec2:CreateTags"},
+			"autoscaling:DescribeAutoScalingInstances", "ec2:RunInstances", "ec2:CreateTags", "cloudwatch:GetMetricData"},
+		// The rollout reads its health alarms' states (cwalarm.Alarms), never
+		// their metrics.
 		"rollout": {"autoscaling:SetDesiredCapacity", "autoscaling:CompleteLifecycleAction", "ssm:SendCommand", "dynamodb:Scan",
-			"imagebuilder:GetImage"},
+			"imagebuilder:GetImage", "cloudwatch:GetMetricData"},
 	}
 	for name, h := range byName {
 		t.Run(name, func(t *testing.T) {

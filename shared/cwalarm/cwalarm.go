@@ -24,6 +24,7 @@ import (
 // API is the subset of *cloudwatch.Client the adapter calls.
 type API interface {
 	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
 var _ API = (*cloudwatch.Client)(nil)
@@ -76,7 +77,28 @@ type Alarm struct {
 // Alarms reads the named metric and composite alarms. Unknown names are
 // skipped, not errors; no names returns none.
 func (a *Adapter) Alarms(ctx context.Context, names []string) ([]Alarm, error) {
-	var alarms []Alarm
+	described, err := a.describe(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	alarms := make([]Alarm, 0, len(described))
+	for _, d := range described {
+		alarms = append(alarms, d.Alarm)
+	}
+	return alarms, nil
+}
+
+// described is an alarm as the adapter returns it and, for a metric alarm,
+// as DescribeAlarms returned it: Signals needs the metric definition that
+// Alarm leaves out.
+type described struct {
+	Alarm
+	metric *types.MetricAlarm
+}
+
+// describe reads the named alarms in DescribeAlarms' order.
+func (a *Adapter) describe(ctx context.Context, names []string) ([]described, error) {
+	var alarms []described
 	// An empty AlarmNames would describe every alarm in the account.
 	for chunk := range slices.Chunk(names, maxNames) {
 		p := cloudwatch.NewDescribeAlarmsPaginator(a.api, &cloudwatch.DescribeAlarmsInput{
@@ -89,10 +111,10 @@ func (a *Adapter) Alarms(ctx context.Context, names []string) ([]Alarm, error) {
 				return nil, fmt.Errorf("describing alarms %v: %w", chunk, err)
 			}
 			for _, m := range page.MetricAlarms {
-				alarms = append(alarms, metricAlarm(m))
+				alarms = append(alarms, described{Alarm: metricAlarm(m), metric: &m})
 			}
 			for _, c := range page.CompositeAlarms {
-				alarms = append(alarms, compositeAlarm(c))
+				alarms = append(alarms, described{Alarm: compositeAlarm(c)})
 			}
 		}
 	}
