@@ -64,8 +64,11 @@ type Config struct {
 	// LogRetentionDays applies to the Lambda and VPC flow log groups; it
 	// must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …).
 	LogRetentionDays int `json:"logRetentionDays"`
-	// ScalerReservedConcurrency serialises the scaler (1) so two alarm
-	// events never decide on the same fleet at once; 0 reserves nothing.
+	// ScalerReservedConcurrency reserves concurrency for the scaler; 0
+	// reserves nothing. The scaler serialises each fleet's decisions
+	// itself (a lease in the state table), so this only guarantees it
+	// capacity; an account whose quota would leave under 100 unreserved
+	// refuses any reservation.
 	ScalerReservedConcurrency int           `json:"scalerReservedConcurrency"`
 	Fleets                    []FleetConfig `json:"fleets"`
 	// AppVersion tags the images the fleets' pipelines bake.

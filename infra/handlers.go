@@ -34,8 +34,9 @@ type HandlersProps struct {
 	// AssetsDir holds <name>/bootstrap for each of HandlerNames.
 	AssetsDir    string
 	LogRetention awslogs.RetentionDays
-	// ScalerReservedConcurrency: 1 serialises scaling decisions; 0 leaves
-	// the scaler in the unreserved pool.
+	// ScalerReservedConcurrency reserves concurrency for the scaler; 0
+	// leaves it in the unreserved pool (decisions are serialised per fleet
+	// by the handler's lease either way).
 	ScalerReservedConcurrency int
 }
 
