@@ -87,7 +87,11 @@ func Once(ctx context.Context, claims Claims, key string, ttl time.Duration, eff
 		return true, err
 	}
 	succeeded = true
-	if kept, err := claims.Claim(ctx, key, owner, ttl); err != nil || !kept {
+	// On a context of its own: an effect that finished right at the
+	// deadline must still keep its claim.
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if kept, err := claims.Claim(kctx, key, owner, ttl); err != nil || !kept {
 		return true, errors.Join(fmt.Errorf("keeping claim %s: %w", key, ErrNotKept), err)
 	}
 	return true, nil
@@ -167,7 +171,8 @@ func release(ctx context.Context, claims Claims, key, owner string) error {
 // stop, so that releasing claims and saving state still fit.
 const Headroom = 2 * time.Second
 
-// releaseTimeout bounds the release of a claim whose effect failed.
+// releaseTimeout bounds the release of a claim whose effect failed, and
+// the keeping of one whose effect succeeded.
 const releaseTimeout = time.Second
 
 // withHeadroom returns ctx with its deadline moved Headroom earlier; a

@@ -360,3 +360,26 @@ func TestLeaseWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An effect that finishes right as its context ends still keeps its claim:
+// a later duplicate must not run it again.
+func TestOnceKeepsTheClaimOfAnEffectDoneAtTheDeadline(t *testing.T) {
+	store := ctxClaims{memstore.New(fixedClock{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	if _, err := invocation.Once(ctx, store, "k", time.Hour, func() error { cancel(); return nil }); err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if ran, _ := invocation.Once(t.Context(), store, "k", time.Hour, func() error { return nil }); ran {
+		t.Error("a duplicate ran the effect again: the claim was not kept")
+	}
+}
+
+// ctxClaims fails calls on a context that has ended, as the SDK does.
+type ctxClaims struct{ *memstore.Store }
+
+func (c ctxClaims) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return c.Store.Claim(ctx, key, owner, ttl)
+}

@@ -43,9 +43,10 @@ const SaveInFlight = time.Minute
 var ErrAheadOfRecord = errors.New("wake-up ahead of its record")
 
 // AheadOfRecord reports whether t, which is not the wake-up the record
-// holds (due recorded), is newer than it and recent enough that the save
-// scheduling it may still be on its way. The caller returns
-// ErrAheadOfRecord; anything else about t is stale and ignored.
+// holds (due recorded), is newer than it, due (a link of a longer wait,
+// still in the future, was sent long before: it is stale), and recent
+// enough that the save scheduling it may still be on its way. The caller
+// returns ErrAheadOfRecord; anything else about t is stale and ignored.
 func AheadOfRecord(t *event.Tick, recorded, now time.Time) bool {
-	return t.At.After(recorded) && now.Sub(t.At) < SaveInFlight
+	return t.At.After(recorded) && !t.At.After(now.Add(EarlyTolerance)) && now.Sub(t.At) < SaveInFlight
 }

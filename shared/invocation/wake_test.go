@@ -60,3 +60,25 @@ func TestForwardEarly(t *testing.T) {
 		})
 	}
 }
+
+func TestAheadOfRecord(t *testing.T) {
+	recorded := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		at     time.Time // the wake-up's due time
+		now    time.Time
+		expect bool
+	}{
+		{name: "older than the record: stale", at: recorded.Add(-time.Minute), now: recorded},
+		{name: "newer and due now: its save may be on its way", at: recorded.Add(time.Second), now: recorded.Add(time.Second), expect: true},
+		{name: "newer, due, but older than any save takes: stale", at: recorded.Add(time.Second), now: recorded.Add(time.Second + invocation.SaveInFlight)},
+		{name: "a link of a longer wait the record no longer expects: stale", at: recorded.Add(time.Hour), now: recorded.Add(15 * time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := invocation.AheadOfRecord(&event.Tick{At: tt.at}, recorded, tt.now); got != tt.expect {
+				t.Errorf("AheadOfRecord = %v, want %v", got, tt.expect)
+			}
+		})
+	}
+}

@@ -44,6 +44,8 @@ func TestConcurrentInvocationsTakeTurns(t *testing.T) {
 
 	var secondErr error
 	var secondEffects []string
+	// The second runs inside the first here, so it cannot wait it out.
+	hs.h.LeaseWait = time.Millisecond
 	hs.h.Store = &reentrantStore{Store: hs.store, during: func() {
 		before := hs.aws.Effects()
 		secondErr = hs.h.Handle(t.Context(), amiEvent(t, "ev-2", newer, "available"))
@@ -154,4 +156,54 @@ func TestWakeUpAheadOfItsRecord(t *testing.T) {
 	hs.clock.Set(ahead.Add(invocation.SaveInFlight))
 	hs.handle(t, tickBody(t, w.Key, ahead))
 	wantEffects(t, hs)
+}
+
+// An image refused because a rollout of it was rolled back can be forced:
+// tagged stampkit:force=true, the replay of its event is not dropped as a
+// duplicate of the delivery that refused it.
+func TestForcedImageIsNotADuplicateOfItsRefusal(t *testing.T) {
+	hs := startRolling(t)
+	hs.aws.setRefresh("refresh-1", rollout.RefreshRollbackSuccessful, 0, "4")
+	for s, _ := hs.state(t); s.Active(); s, _ = hs.state(t) {
+		hs.tick(t)
+	}
+	hs.aws.Effects()
+	hs.clock.Add(time.Hour)
+	hs.handle(t, amiEvent(t, "ev-replay", newAMI, "available"))
+	if s, _ := hs.state(t); s.Active() {
+		t.Fatalf("a rolled-back image rolled out again without force")
+	}
+	im := hs.aws.images[newAMI]
+	im.Tags[rollout.ForceTag] = "true"
+	hs.aws.images[newAMI] = im
+	hs.handle(t, amiEvent(t, "ev-replay", newAMI, "available"))
+	if s, _ := hs.state(t); !s.Active() || s.Image.ID != newAMI {
+		t.Errorf("forced replay: active %v image %s, want %s rolling out", s.Active(), s.Image.ID, newAMI)
+	}
+}
+
+// After a promotion the rollout only tidies up: a rejected clean-up fails
+// the delivery (for the dead-letter queue) instead of rolling the promoted
+// image back.
+func TestRejectedCleanUpAfterPromotionDoesNotRollBack(t *testing.T) {
+	hs := startBlueGreen(t, blueGreenPolicy())
+	for s, _ := hs.state(t); s.Phase != rollout.PhaseShift || s.Shifted < 100; s, _ = hs.state(t) {
+		hs.tick(t)
+	}
+	hs.aws.Effects()
+	hs.aws.fail("Resize", &smithy.GenericAPIError{Code: "ValidationError", Message: "bad size"})
+	var err error
+	for range 10 { // through the last bake to the promotion
+		w := hs.aws.lastWake(t)
+		hs.clock.Set(w.At)
+		if err = hs.h.Handle(t.Context(), tickBody(t, w.Key, w.At)); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		t.Fatal("no delivery failed, want the rejected clean-up's error")
+	}
+	if s, _ := hs.state(t); s.Abort != "" || s.Phase == rollout.PhaseRestore {
+		t.Errorf("after a rejected clean-up: phase %s abort %q, want no rollback", s.Phase, s.Abort)
+	}
 }

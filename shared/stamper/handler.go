@@ -71,6 +71,9 @@ type Handler struct {
 	Clock      clock.Clock
 	Log        *slog.Logger
 	Metrics    *logging.Metrics
+	// LeaseWait is how long an effect waits for the fleet's lease held by
+	// another invocation; zero means DefaultLeaseWait.
+	LeaseWait time.Duration
 }
 
 // Handle processes one invocation payload. Malformed input is an error;
@@ -193,7 +196,14 @@ func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
 		}
 		matched = true
 		fctx := logging.With(ctx, "fleet", fleet.Name)
-		err := h.once(fctx, fleet.Name, "rollout-image#"+fleet.Name+"#"+img.ID, func() error {
+		key := "rollout-image#" + fleet.Name + "#" + img.ID
+		if img.Forced() {
+			// Tagging an image to force it (a rolled-back one, an older
+			// one) and replaying its event must not meet the claim of
+			// the delivery that refused it.
+			key += "#forced"
+		}
+		err := h.once(fctx, fleet.Name, key, func() error {
 			return h.offer(fctx, fleet, img)
 		})
 		if err != nil {
@@ -360,15 +370,25 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 // finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
-		// No wait: a rollout step may take most of a minute; the retry
-		// comes back when it is done.
-		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), 0, effect)
+		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), h.leaseWait(), effect)
 		if errors.Is(err, invocation.ErrBusy) {
 			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
 			h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
 		}
 		return err
 	})
+}
+
+// DefaultLeaseWait is how long a rollout effect waits for its fleet's
+// lease: most steps take seconds, and a delivery that gives up is retried
+// only twice (EventBridge) or after the queue's visibility timeout.
+const DefaultLeaseWait = 15 * time.Second
+
+func (h *Handler) leaseWait() time.Duration {
+	if h.LeaseWait > 0 {
+		return h.LeaseWait
+	}
+	return DefaultLeaseWait
 }
 
 // leaseKey is the store key of a fleet's rollout lease.

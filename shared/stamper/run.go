@@ -84,9 +84,11 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, 
 // ran out, leaving the fleet half-way: the default version and parameter
 // on the new image and nothing taking it further. A rollout already
 // rolling back is not aborted again: its error goes to the dead-letter
-// queue and its alarm.
+// queue and its alarm; so does one that only tidies up after a promotion.
 func (h *Handler) abortRejected(ctx context.Context, fleet config.Fleet, s rollout.State, err error) (rollout.State, bool) {
-	if !awserr.IsRejected(err) {
+	// A promoted rollout only tidies up (the old group emptied): rolling
+	// the baked image back for a failed clean-up would be worse.
+	if !awserr.IsRejected(err) || s.Phase == rollout.PhaseRetain {
 		return s, false
 	}
 	next, cerr := rollout.Control(fleet.Rollout, s, rollout.Abort, "AWS rejected a rollout action: "+err.Error(), h.Clock.Now())
