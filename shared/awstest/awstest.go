@@ -40,6 +40,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -221,11 +223,21 @@ func ConfigFor(endpoint string) aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		// The emulator's server may close an idle kept-alive connection just
-		// as the client reuses it ("use of closed network connection"); with
-		// no retryer that would fail a test for nothing, so every request
-		// gets a fresh connection.
+		// Only a broken connection is retried (at once, twice): a test must
+		// see every AWS error as it is, but the emulator's server now and
+		// then drops a connection mid-response ("use of closed network
+		// connection", seen with keep-alives off too), which would fail a
+		// test for nothing.
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
+		// The server may also close an idle kept-alive connection just as the
+		// client reuses it: every request gets a fresh connection.
 		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 			tr.DisableKeepAlives = true
 		}),

@@ -2,14 +2,19 @@ package awstest_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stampkit/stampkit/shared/awserr"
@@ -124,4 +129,41 @@ func TestResetTiming(t *testing.T) {
 		fleet += time.Since(began)
 	}
 	t.Logf("populated reset: %s on average; NewFleet: %s on average (%d rounds)", reset/rounds, fleet/rounds, rounds)
+}
+
+// The emulator config retries a dropped connection, and nothing else: a
+// test must see every AWS error as it is.
+func TestConfigRetriesOnlyBrokenConnections(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch requests.Add(1) {
+		case 1: // drop the connection mid-request
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		case 2:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			fmt.Fprint(w, `{}`)
+		default:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}`)
+		}
+	}))
+	defer srv.Close()
+	db := dynamodb.NewFromConfig(awstest.ConfigFor(srv.URL))
+	get := &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}}
+	if _, err := db.GetItem(t.Context(), get); err != nil {
+		t.Fatalf("GetItem after a dropped connection: %v", err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("requests: got %d, want 2 (the dropped one retried)", n)
+	}
+	if _, err := db.GetItem(t.Context(), get); err == nil {
+		t.Fatal("GetItem: got nil, want the throttling error")
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("requests: got %d, want 3 (a throttling error is not retried)", n)
+	}
 }
