@@ -123,6 +123,11 @@ func (a *Adapter) current(ctx context.Context, al described, now time.Time) (flo
 	// evaluates complete periods only. Aligned ends also keep CloudWatch's
 	// periods on the same boundaries as the alarm's.
 	end := now.Truncate(period)
+	if m := al.metric; len(m.Metrics) == 0 && (m.Statistic == types.StatisticSum || m.Statistic == types.StatisticSampleCount) {
+		// The newest complete period may still be taking datapoints in: a
+		// count of it reads low. Average and percentiles do not.
+		end = end.Add(-period)
+	}
 	start := end.Add(-time.Duration(max(al.EvaluationPeriods, 1)+extraPeriods) * period)
 	// One page: the window holds a handful of datapoints per query.
 	out, err := a.api.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{

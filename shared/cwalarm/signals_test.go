@@ -103,6 +103,9 @@ func TestReadings(t *testing.T) {
 		wantIn     [][]types.MetricDataQuery
 		wantWindow time.Duration
 		wantPeriod time.Duration
+		// wantLag is how many periods before the one in progress the
+		// window ends.
+		wantLag int
 	}{
 		{
 			name: "single metric: the newest datapoint, not the transition's",
@@ -116,6 +119,22 @@ func TestReadings(t *testing.T) {
 				Id: aws.String("watched"), MetricStat: stat("AWS/EC2", "CPUUtilization", "web", "Average", 60), ReturnData: aws.Bool(true),
 			}}},
 			wantWindow: 5 * time.Minute, wantPeriod: time.Minute,
+		},
+		{
+			name: "a count ends a period earlier: the newest may still be taking datapoints in",
+			api: fakeAPI{
+				alarms: []types.MetricAlarm{alarm("requests-high", types.StateValueAlarm, func(m *types.MetricAlarm) {
+					cpu(m)
+					m.MetricName, m.Statistic = aws.String("RequestCount"), types.StatisticSum
+				})},
+				data: []types.MetricDataResult{result("watched", 1200)},
+			},
+			want:   []cwalarm.Reading{{Signal: sig("requests-high", "ALARM", 1200), Source: cwalarm.SourceMetric}},
+			wantFB: []string{""},
+			wantIn: [][]types.MetricDataQuery{{{
+				Id: aws.String("watched"), MetricStat: stat("AWS/EC2", "RequestCount", "web", "Sum", 60), ReturnData: aws.Bool(true),
+			}}},
+			wantWindow: 5 * time.Minute, wantPeriod: time.Minute, wantLag: 1,
 		},
 		{
 			name: "extended statistic p99 with a unit",
@@ -247,9 +266,11 @@ func TestReadings(t *testing.T) {
 				if w := end.Sub(start); w != tt.wantWindow {
 					t.Errorf("window %s to %s: got %s, want %s (evaluation periods + 2)", start, end, w, tt.wantWindow)
 				}
-				// The window ends where the period in progress began.
-				if !end.Equal(end.Truncate(tt.wantPeriod)) || end.After(after) || !end.After(before.Add(-tt.wantPeriod)) {
-					t.Errorf("window end %s: want the start of the %s period around %s", end, tt.wantPeriod, before)
+				// The window ends where the period in progress began (wantLag
+				// periods earlier for counts).
+				lag := time.Duration(tt.wantLag) * tt.wantPeriod
+				if !end.Equal(end.Truncate(tt.wantPeriod)) || end.After(after.Add(-lag)) || !end.After(before.Add(-tt.wantPeriod-lag)) {
+					t.Errorf("window end %s: want the start of the %s period around %s, %d periods earlier", end, tt.wantPeriod, before, tt.wantLag)
 				}
 				if in.ScanBy != types.ScanByTimestampDescending || in.NextToken != nil {
 					t.Errorf("ScanBy %q, NextToken %v: want TimestampDescending, first page", in.ScanBy, in.NextToken)
