@@ -3,9 +3,12 @@ package e2e_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/stampkit/stampkit/shared/awstest"
 	"github.com/stampkit/stampkit/shared/config"
@@ -149,5 +152,62 @@ func TestScalerRejectsMalformedEvents(t *testing.T) {
 	}
 	if got, want := len(records(r.rt, "rejecting malformed event")), rejected; got != want {
 		t.Errorf("rejection log lines got %d, want %d", got, want)
+	}
+}
+
+// TestScalerTickReadsTheAlarmsMetric: on the one-minute tick an alarm that
+// stays in ALARM is re-evaluated on its metric's newest complete period
+// (GetMetricData), not on the datapoint of its state change, which
+// CloudWatch does not refresh while the state holds. The reason data says
+// 55 (a breach of 5: one instance); the metric says 90 (a breach of 40:
+// two).
+func TestScalerTickReadsTheAlarmsMetric(t *testing.T) {
+	cfg := emu.Fresh(t)
+	fleet := awstest.NewFleet(t, cfg)
+	awstest.NewTable(t, cfg, table)
+	cw := cloudwatch.NewFromConfig(cfg)
+	dims := []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(fleet.GroupName)}}
+	// Every minute of the window holds 90, so a minute boundary between
+	// these writes and the tick changes nothing.
+	now := time.Now()
+	for m := range 4 {
+		if _, err := cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
+			Namespace: aws.String("AWS/EC2"),
+			MetricData: []cwtypes.MetricDatum{{
+				MetricName: aws.String("CPUUtilization"), Dimensions: dims,
+				Timestamp: aws.Time(now.Truncate(time.Minute).Add(-time.Duration(m)*time.Minute + 5*time.Second)), Value: aws.Float64(90),
+			}},
+		}); err != nil {
+			t.Fatalf("PutMetricData: %v", err)
+		}
+	}
+	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(alarmName), Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"),
+		Dimensions: dims, Statistic: cwtypes.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(50), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+	}); err != nil {
+		t.Fatalf("PutMetricAlarm: %v", err)
+	}
+	if _, err := cw.SetAlarmState(t.Context(), &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(alarmName), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("Threshold Crossed"),
+		StateReasonData: aws.String(`{"version":"1.0","statistic":"Average","period":60,"recentDatapoints":[55.0],"threshold":50.0}`),
+	}); err != nil {
+		t.Fatalf("SetAlarmState: %v", err)
+	}
+	c := config.Config{Table: table, Fleets: []config.Fleet{{
+		Name: "web", Group: fleet.GroupName,
+		Scaling: scaling.Policy{Min: awstest.FleetMin, Max: awstest.FleetMax, Rules: []scaling.Rule{{
+			Alarm: alarmName, Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity,
+			Steps: []scaling.Step{{Lower: 0, Upper: 30, Adjustment: 1}, {Lower: 30, Adjustment: 2}},
+		}}},
+	}}}
+	r := scalerRig{rt: start(t, "scaler", configEnv(t, c)), cfg: cfg, fleet: fleet}
+
+	mustSucceed(t, "tick", invoke(t, r.rt, sample(t, "eventbridge-scheduled-event", nil)))
+	if got, want := r.desired(t), int32(awstest.FleetDesired+2); got != want {
+		t.Errorf("desired capacity got %d, want %d (the metric's breach of 40, not the reason's 5)\n%s", got, want, r.rt.Logs())
+	}
+	if got := records(r.rt, "alarm value is not its metric's newest"); len(got) != 0 {
+		t.Errorf("the scaler fell back to the reason data: %v", got)
 	}
 }

@@ -25,7 +25,7 @@ func (h *Handler) once(ctx context.Context, fleet, key string, effect func() err
 // evaluate decides on one signal for fleet and applies the decision, once
 // per claim key.
 func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.Signal, claim string) error {
-	ctx = logging.With(ctx, "fleet", fleet.Name, "alarm", sig.Alarm)
+	ctx = logging.With(ctx, "alarm", sig.Alarm) // the caller's ctx names the fleet
 	return h.once(ctx, fleet.Name, claim, func() error {
 		// One decision per fleet at a time: two alarms deciding at once
 		// would both pass the cooldown from the same state and the last

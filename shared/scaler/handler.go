@@ -64,7 +64,7 @@ func (h *Handler) onAlarm(ctx context.Context, a *event.AlarmStateChange) error 
 		h.Log.InfoContext(ctx, "ignoring alarm no fleet scales on", "alarm", a.AlarmName)
 		return nil
 	}
-	return h.evaluate(ctx, fleet, signalOf(a), "alarm#"+a.Key())
+	return h.evaluate(logging.With(ctx, "fleet", fleet.Name), fleet, signalOf(a), "alarm#"+a.Key())
 }
 
 // onTick re-evaluates every managed alarm still in ALARM: EventBridge reports
