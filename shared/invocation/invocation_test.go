@@ -234,16 +234,8 @@ func TestLeaseLastsUntilTheDeadline(t *testing.T) {
 			{after: 30 * time.Second, free: false},
 			{after: 30*time.Second + invocation.Headroom + 2*time.Second, free: true},
 		} {
-			c.Set(start.Add(tc.after))
-			ok, err := store.Claim(t.Context(), "lease", "other", time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok != tc.free {
-				t.Errorf("%s after the start: lease free %v, want %v", tc.after, ok, tc.free)
-			}
-			if ok {
-				_ = store.Release(t.Context(), "lease", "other")
+			if got := claimableAt(t, store, c, start.Add(tc.after), "lease"); got != tc.free {
+				t.Errorf("%s after the start: lease free %v, want %v", tc.after, got, tc.free)
 			}
 		}
 		return nil
@@ -293,17 +285,7 @@ func TestOnceClaimLastsTheInvocationThenTheTTL(t *testing.T) {
 	store := memstore.New(c)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	other := func(at time.Duration) bool {
-		c.Set(start.Add(at))
-		ok, err := store.Claim(t.Context(), "k", "other", time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			_ = store.Release(t.Context(), "k", "other")
-		}
-		return ok
-	}
+	other := func(at time.Duration) bool { return claimableAt(t, store, c, start.Add(at), "k") }
 	_, err := invocation.Once(ctx, store, "k", time.Hour, func() error {
 		if other(29 * time.Second) {
 			t.Error("another delivery took the claim before the invocation's deadline")
@@ -382,4 +364,21 @@ func (c ctxClaims) Claim(ctx context.Context, key, owner string, ttl time.Durati
 		return false, err
 	}
 	return c.Store.Claim(ctx, key, owner, ttl)
+}
+
+// claimableAt reports whether another owner could claim key at the given
+// time, giving the claim back if it could.
+func claimableAt(t *testing.T, store *memstore.Store, c *clock.Manual, at time.Time, key string) bool {
+	t.Helper()
+	c.Set(at)
+	ok, err := store.Claim(t.Context(), key, "other", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		if err := store.Release(t.Context(), key, "other"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ok
 }
