@@ -13,11 +13,12 @@
 // template's weights back, is answered by setting the weights the rollout
 // record implies.
 //
-// State: one record per fleet under rollout.Key, saved with a version check
-// (the rollout lock). The scaler reads the same record: while a rollout
-// runs it pauses scale-in and scales the group State.Serving names, until
-// rollout.HoldGrace past the next wake-up, so a rollout whose function
-// stopped releases the fleet by itself.
+// State: one record per fleet under rollout.Key, saved with a version
+// check; every effect on a fleet holds the fleet's lease (leaseKey), so two
+// invocations never act on one fleet at once. The scaler reads the same
+// record: while a rollout runs it pauses scale-in and scales the group
+// State.Serving names, until rollout.HoldGrace past the next wake-up, so a
+// rollout whose function stopped releases the fleet by itself.
 //
 // Effects are idempotent setters (weights, sizes, default version,
 // parameter) or made idempotent (the launch template version by a client

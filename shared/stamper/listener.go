@@ -53,10 +53,12 @@ func (h *Handler) onStackResource(ctx context.Context, ev event.Event, d *event.
 }
 
 // restoreWeights sets the weights the fleet's rollout record implies, then
-// saves the record unchanged at the version it read. That save is the
-// rollout lock: a step that moved the weights meanwhile saves first and
-// this save fails (the retry reads the new record), or this one saves
-// first and the step's save fails (its retry sets its weights again).
+// saves the record unchanged at the version it read. It runs under the
+// fleet's lease (once), which keeps rollout steps out meanwhile; the save
+// still catches a writer outside the lease (an invocation of code from
+// before it, mid-deploy): that writer saves first and this save fails (the
+// retry reads the new record), or this one saves first and the other's
+// save fails (its retry sets its weights again).
 func (h *Handler) restoreWeights(ctx context.Context, fleet config.Fleet) error {
 	s, version, err := h.load(ctx, fleet.Name)
 	if err != nil {
