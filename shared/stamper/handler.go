@@ -374,7 +374,7 @@ func (h *Handler) once(ctx context.Context, fleet, key string, effect func() err
 		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), h.leaseWait(), effect)
 		if errors.Is(err, invocation.ErrBusy) {
 			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
-			h.emit(ctx, &config.Fleet{Name: fleet}, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
+			h.report().Emit(ctx, fleet, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
 		}
 		return err
 	})
