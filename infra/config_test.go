@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -433,9 +434,16 @@ func TestProjectConfigIsValid(t *testing.T) {
 		// than 100 % healthy allowed, Auto Scaling terminates first and a
 		// two-instance group serves on one.
 		if r := f.Rollout.Rolling; f.Rollout.Strategy == rollout.StrategyRolling &&
-			(r.MinHealthyPercentage != 100 || r.MaxHealthyPercentage <= 100) {
-			t.Errorf("fleet %s: rolling minHealthyPercentage %d, maxHealthyPercentage %d; want 100 and above 100 (launch before terminate)",
-				f.Name, r.MinHealthyPercentage, r.MaxHealthyPercentage)
+			(r.MinHealthyPercentage == nil || r.MaxHealthyPercentage == nil || *r.MinHealthyPercentage != 100 || *r.MaxHealthyPercentage <= 100) {
+			t.Errorf("fleet %s: rolling minHealthyPercentage %v, maxHealthyPercentage %v; want 100 and above 100 (launch before terminate)",
+				f.Name, show(r.MinHealthyPercentage), show(r.MaxHealthyPercentage))
 		}
 	}
+}
+
+func show(p *int) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(*p)
 }

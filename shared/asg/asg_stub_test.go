@@ -104,8 +104,8 @@ func TestRequestShaping(t *testing.T) {
 				return a.StartInstanceRefresh(t.Context(), asg.RefreshSpec{
 					Group:           "web",
 					LaunchTemplate:  asg.LaunchTemplate{ID: "lt-1", Version: "5"},
-					MinHealthy:      90,
-					MaxHealthy:      120,
+					MinHealthy:      new(int32(90)),
+					MaxHealthy:      new(int32(120)),
 					WarmupSeconds:   60,
 					Checkpoints:     []int32{20, 50, 100},
 					CheckpointDelay: 10 * time.Minute,
@@ -146,6 +146,23 @@ func TestRequestShaping(t *testing.T) {
 				Preferences:          &types.RefreshPreferences{SkipMatching: aws.Bool(false), AutoRollback: aws.Bool(false)},
 			},
 			wantOut: "r-2",
+		},
+		{
+			// 0 replaces every instance at once; dropping it would let AWS
+			// apply its default of 90.
+			name:      "start refresh sends a deliberate zero minimum",
+			operation: "StartInstanceRefresh",
+			answer:    &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: aws.String("r-3")},
+			call: func(t *testing.T, a *asg.Adapter) (any, error) {
+				return a.StartInstanceRefresh(t.Context(), asg.RefreshSpec{Group: "web", MinHealthy: new(int32(0)), MaxHealthy: new(int32(100))})
+			},
+			wantInput: &autoscaling.StartInstanceRefreshInput{
+				AutoScalingGroupName: aws.String("web"),
+				Strategy:             types.RefreshStrategyRolling,
+				Preferences: &types.RefreshPreferences{MinHealthyPercentage: aws.Int32(0), MaxHealthyPercentage: aws.Int32(100),
+					SkipMatching: aws.Bool(false), AutoRollback: aws.Bool(false)},
+			},
+			wantOut: "r-3",
 		},
 		{
 			name:      "describe refresh",

@@ -27,16 +27,16 @@ func (a *Adapter) SetLaunchTemplateVersion(ctx context.Context, group, launchTem
 	return nil
 }
 
-// RefreshSpec describes an instance refresh. Zero numbers leave the AWS
-// default in place (MinHealthy 90, MaxHealthy 100, warmup = the group's
-// health check grace period).
+// RefreshSpec describes an instance refresh. Nil healthy percentages and a
+// zero warm-up or delay leave the AWS default in place (MinHealthy 90,
+// MaxHealthy 100, warmup = the group's health check grace period).
 type RefreshSpec struct {
 	Group string
 	// LaunchTemplate, when set, is the desired configuration: Auto Scaling
 	// moves the group to it as the refresh succeeds and back on rollback.
 	LaunchTemplate  LaunchTemplate
-	MinHealthy      int32 // percent of desired capacity kept in service
-	MaxHealthy      int32 // percent, 100–200; above 100 launches before terminating
+	MinHealthy      *int32 // percent of desired capacity kept in service; 0 is sent as 0
+	MaxHealthy      *int32 // percent, 100–200; above 100 launches before terminating
 	WarmupSeconds   int32
 	Checkpoints     []int32 // percentages to pause at; end with 100 to replace all
 	CheckpointDelay time.Duration
@@ -61,8 +61,8 @@ type Refresh struct {
 // refresh already running is an error that satisfies awserr.IsConflict.
 func (a *Adapter) StartInstanceRefresh(ctx context.Context, s RefreshSpec) (string, error) {
 	prefs := &types.RefreshPreferences{
-		MinHealthyPercentage:  positive(s.MinHealthy),
-		MaxHealthyPercentage:  positive(s.MaxHealthy),
+		MinHealthyPercentage:  s.MinHealthy,
+		MaxHealthyPercentage:  s.MaxHealthy,
 		InstanceWarmup:        positive(s.WarmupSeconds),
 		CheckpointPercentages: s.Checkpoints,
 		CheckpointDelay:       positive(int32(s.CheckpointDelay / time.Second)),

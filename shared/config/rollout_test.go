@@ -32,7 +32,7 @@ func TestFromEnvRollout(t *testing.T) {
 			want: rollout.Policy{
 				Strategy: rollout.StrategyRolling, Parameter: "/stampkit/web/ami", Alarms: []string{"web-5xx"},
 				Checks:  rollout.Checks{RequiredTags: []string{"commit"}},
-				Rolling: rollout.Rolling{MinHealthyPercentage: 90, Warmup: clock.Duration(2 * time.Minute), Checkpoints: []int{50, 100}},
+				Rolling: rollout.Rolling{MinHealthyPercentage: new(90), Warmup: clock.Duration(2 * time.Minute), Checkpoints: []int{50, 100}},
 			},
 		},
 		{

@@ -132,12 +132,16 @@ type Checks struct {
 	AllowOlder bool `json:"allowOlder,omitempty"`
 }
 
-// Rolling holds the instance refresh preferences. Zero numbers leave the
-// AWS defaults (min healthy 90 %, max healthy 100 %, warm-up = the group's
-// health check grace period). Auto-rollback is always on.
+// Rolling holds the instance refresh preferences. What is left out leaves
+// the AWS default (min healthy 90 %, max healthy 100 %, warm-up = the
+// group's health check grace period). Auto-rollback is always on.
 type Rolling struct {
-	MinHealthyPercentage int            `json:"minHealthyPercentage,omitempty"`
-	MaxHealthyPercentage int            `json:"maxHealthyPercentage,omitempty"`
+	// MinHealthyPercentage and MaxHealthyPercentage are sent as written,
+	// 0 included (0 replaces every instance at once); nil leaves AWS's
+	// default. AWS refuses a maximum without a minimum
+	// (RefreshPreferences, EC2 Auto Scaling API reference).
+	MinHealthyPercentage *int           `json:"minHealthyPercentage,omitempty"`
+	MaxHealthyPercentage *int           `json:"maxHealthyPercentage,omitempty"`
 	Warmup               clock.Duration `json:"warmup,omitempty"`
 	// Checkpoints are percentages of the group replaced at which the
 	// refresh pauses for CheckpointDelay; AWS requires the last to be 100.
@@ -173,6 +177,19 @@ type BlueGreen struct {
 	// launch template version intact) after a promotion, the window in
 	// which an abort brings it back.
 	Retention clock.Duration `json:"retention,omitempty"`
+	// WeightParameters, when set, name the SSM parameters the rollout
+	// writes each target group's listener weight to before it sets the
+	// weights. The CDK app's listener reads its weights from them, so a
+	// deploy that updates the listener writes the live weights, not the
+	// ones the template was synthesized with.
+	WeightParameters WeightParameters `json:"weightParameters,omitzero"`
+}
+
+// WeightParameters name the SSM parameters holding the live listener
+// weight of the fleet's configured target group and of its peer.
+type WeightParameters struct {
+	TargetGroup     string `json:"targetGroup,omitempty"`
+	PeerTargetGroup string `json:"peerTargetGroup,omitempty"`
 }
 
 // Enabled reports whether the policy rolls images out.
@@ -255,15 +272,18 @@ func (p Policy) Validate() error {
 
 func (r Rolling) validate() []error {
 	var errs []error
-	if r.MinHealthyPercentage < 0 || r.MinHealthyPercentage > 100 {
-		errs = append(errs, fmt.Errorf("rolling.minHealthyPercentage: %d is outside 0..100", r.MinHealthyPercentage))
+	lo, hi := r.MinHealthyPercentage, r.MaxHealthyPercentage
+	if lo != nil && (*lo < 0 || *lo > 100) {
+		errs = append(errs, fmt.Errorf("rolling.minHealthyPercentage: %d is outside 0..100", *lo))
 	}
-	if r.MaxHealthyPercentage != 0 && (r.MaxHealthyPercentage < 100 || r.MaxHealthyPercentage > 200) {
-		errs = append(errs, fmt.Errorf("rolling.maxHealthyPercentage: %d is outside 100..200", r.MaxHealthyPercentage))
+	if hi != nil && (*hi < 100 || *hi > 200) {
+		errs = append(errs, fmt.Errorf("rolling.maxHealthyPercentage: %d is outside 100..200", *hi))
 	}
-	if r.MaxHealthyPercentage != 0 && r.MaxHealthyPercentage-r.MinHealthyPercentage > 100 {
-		errs = append(errs, fmt.Errorf("rolling: max healthy %d%% - min healthy %d%% is more than 100 points, which AWS refuses",
-			r.MaxHealthyPercentage, r.MinHealthyPercentage))
+	switch {
+	case hi != nil && lo == nil:
+		errs = append(errs, errors.New("rolling.maxHealthyPercentage: set without rolling.minHealthyPercentage, which AWS refuses; set both"))
+	case hi != nil && *hi-*lo > 100:
+		errs = append(errs, fmt.Errorf("rolling: max healthy %d%% - min healthy %d%% is more than 100 points, which AWS refuses", *hi, *lo))
 	}
 	if err := increasing(r.Checkpoints); err != nil {
 		errs = append(errs, fmt.Errorf("rolling.checkpoints: %w", err))
@@ -279,6 +299,9 @@ func (b BlueGreen) validate() []error {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("blueGreen.%s: is empty", field))
 		}
+	}
+	if w := b.WeightParameters; (w.TargetGroup == "") != (w.PeerTargetGroup == "") {
+		errs = append(errs, errors.New("blueGreen.weightParameters: name both targetGroup and peerTargetGroup, or neither"))
 	}
 	if b.TargetGroup != "" && b.TargetGroup == b.PeerTargetGroup {
 		errs = append(errs, errors.New("blueGreen.peerTargetGroup: is the same as targetGroup"))

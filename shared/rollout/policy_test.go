@@ -21,6 +21,12 @@ func TestValidate(t *testing.T) {
 		{name: "rolling", policy: rollingPolicy()},
 		{name: "blue/green", policy: blueGreenPolicy()},
 		{
+			name: "rolling zero minimum is valid",
+			policy: rollout.Policy{Strategy: rollout.StrategyRolling, Parameter: "/p", Rolling: rollout.Rolling{
+				MinHealthyPercentage: new(0), MaxHealthyPercentage: new(100),
+			}},
+		},
+		{
 			name:   "unknown strategy and rule",
 			policy: rollout.Policy{Strategy: "canary", OnNewer: "drop", Parameter: "/p"},
 			want:   []string{`strategy: "canary"`, `onNewer: "drop"`},
@@ -33,14 +39,21 @@ func TestValidate(t *testing.T) {
 		{
 			name: "rolling percentages and checkpoints",
 			policy: rollout.Policy{Strategy: rollout.StrategyRolling, Parameter: "/p", Rolling: rollout.Rolling{
-				MinHealthyPercentage: 101, MaxHealthyPercentage: 99, Checkpoints: []int{50, 40},
+				MinHealthyPercentage: new(101), MaxHealthyPercentage: new(99), Checkpoints: []int{50, 40},
 			}},
 			want: []string{"minHealthyPercentage: 101", "maxHealthyPercentage: 99", "checkpoints: 40 does not increase"},
 		},
 		{
+			name: "rolling maximum without a minimum",
+			policy: rollout.Policy{Strategy: rollout.StrategyRolling, Parameter: "/p", Rolling: rollout.Rolling{
+				MaxHealthyPercentage: new(200),
+			}},
+			want: []string{"maxHealthyPercentage: set without rolling.minHealthyPercentage"},
+		},
+		{
 			name: "rolling spread too wide",
 			policy: rollout.Policy{Strategy: rollout.StrategyRolling, Parameter: "/p", Rolling: rollout.Rolling{
-				MinHealthyPercentage: 50, MaxHealthyPercentage: 200,
+				MinHealthyPercentage: new(50), MaxHealthyPercentage: new(200),
 			}},
 			want: []string{"more than 100 points"},
 		},

@@ -32,7 +32,7 @@ func rollingPolicy() rollout.Policy {
 	return rollout.Policy{
 		Strategy: rollout.StrategyRolling, Parameter: "/stampkit/web/ami", Alarms: []string{"web-5xx"},
 		PollInterval: clock.Duration(time.Minute),
-		Rolling:      rollout.Rolling{MinHealthyPercentage: 90, Checkpoints: []int{50, 100}},
+		Rolling:      rollout.Rolling{MinHealthyPercentage: new(90), Checkpoints: []int{50, 100}},
 	}
 }
 

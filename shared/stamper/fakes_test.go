@@ -444,7 +444,7 @@ func rollingPolicy() rollout.Policy {
 		Strategy: rollout.StrategyRolling, Parameter: param, Alarms: []string{alarm5xx},
 		Checks:       rollout.Checks{RequiredTags: []string{"commit"}},
 		PollInterval: clock.Duration(time.Minute),
-		Rolling: rollout.Rolling{MinHealthyPercentage: 90, MaxHealthyPercentage: 120, Warmup: clock.Duration(90 * time.Second),
+		Rolling: rollout.Rolling{MinHealthyPercentage: new(90), MaxHealthyPercentage: new(120), Warmup: clock.Duration(90 * time.Second),
 			Checkpoints: []int{50, 100}, CheckpointDelay: clock.Duration(5 * time.Minute)},
 	}
 }

@@ -65,7 +65,7 @@ func TestAMIEventStartsRollingRollout(t *testing.T) {
 	hs := startRolling(t)
 	wantSpec := asg.RefreshSpec{
 		Group: blueASG, LaunchTemplate: asg.LaunchTemplate{ID: lt, Version: "4"},
-		MinHealthy: 90, MaxHealthy: 120, WarmupSeconds: 90, Checkpoints: []int32{50, 100}, CheckpointDelay: 5 * time.Minute,
+		MinHealthy: new(int32(90)), MaxHealthy: new(int32(120)), WarmupSeconds: 90, Checkpoints: []int32{50, 100}, CheckpointDelay: 5 * time.Minute,
 		SkipMatching: true, AutoRollback: true, AlarmNames: []string{alarm5xx},
 	}
 	if diff := cmp.Diff([]asg.RefreshSpec{wantSpec}, hs.aws.specs); diff != "" {

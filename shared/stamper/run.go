@@ -360,7 +360,7 @@ func (h *Handler) startRefresh(ctx context.Context, p rollout.Policy, a rollout.
 	spec := asg.RefreshSpec{
 		Group:          a.Group,
 		LaunchTemplate: asg.LaunchTemplate{ID: a.LaunchTemplate, Version: strconv.FormatInt(a.Version, 10)},
-		MinHealthy:     int32(p.Rolling.MinHealthyPercentage), MaxHealthy: int32(p.Rolling.MaxHealthyPercentage),
+		MinHealthy:     percent(p.Rolling.MinHealthyPercentage), MaxHealthy: percent(p.Rolling.MaxHealthyPercentage),
 		WarmupSeconds:   int32(p.Rolling.Warmup.Std() / time.Second),
 		CheckpointDelay: p.Rolling.CheckpointDelay.Std(),
 		SkipMatching:    a.SkipMatching,
@@ -393,6 +393,16 @@ func (h *Handler) startRefresh(ctx context.Context, p rollout.Policy, a rollout.
 	}
 	h.Log.WarnContext(ctx, "instance refresh already running: following it", "refresh_id", r.ID, "refresh_status", r.Status)
 	return r.ID, nil
+}
+
+// percent passes a refresh preference on as written: nil stays nil (AWS's
+// default) and 0 stays 0.
+func percent(p *int) *int32 {
+	if p == nil {
+		return nil
+	}
+	n := int32(*p)
+	return &n
 }
 
 // logStep logs every transition (history noted, or actions taken) at info;

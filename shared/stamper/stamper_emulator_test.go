@@ -426,7 +426,7 @@ func TestRollingEmulator(t *testing.T) {
 				})
 			p := emuBlueGreen()
 			p.Strategy, p.BlueGreen = rollout.StrategyRolling, rollout.BlueGreen{}
-			p.Rolling = rollout.Rolling{MinHealthyPercentage: 50, Checkpoints: []int{50, 100}, CheckpointDelay: clock.Duration(time.Minute)}
+			p.Rolling = rollout.Rolling{MinHealthyPercentage: new(50), Checkpoints: []int{50, 100}, CheckpointDelay: clock.Duration(time.Minute)}
 			w := newEmuWorld(t, p, func(cfg aws.Config) stamper.Groups {
 				return splitGroups{Adapter: asg.New(autoscaling.NewFromConfig(cfg)), refresh: asg.New(autoscaling.NewFromConfig(stub.Config()))}
 			})

@@ -250,7 +250,7 @@ func (f *rolloutFakes) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpe
 	f.refreshes = append(f.refreshes, &fakeRefresh{id: id, group: g.name, from: g.version, to: sp.LaunchTemplate.Version,
 		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback, started: f.w.clk.Now(), status: rollout.RefreshInProgress})
 	f.w.record(EffectRefreshStarted, "%s of %s to version %s (min healthy %d%%, auto-rollback %t, alarms %s)",
-		id, g.name, sp.LaunchTemplate.Version, sp.MinHealthy, sp.AutoRollback, orDash(strings.Join(sp.AlarmNames, ", ")))
+		id, g.name, sp.LaunchTemplate.Version, orDefault(sp.MinHealthy, 90), sp.AutoRollback, orDash(strings.Join(sp.AlarmNames, ", ")))
 	return id, nil
 }
 

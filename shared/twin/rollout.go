@@ -52,7 +52,7 @@ func RolloutPolicy(cfg Config) rollout.Policy {
 		PollInterval: clock.Duration(time.Minute),
 		Alarms:       []string{HealthAlarm(cfg)},
 		Rolling: rollout.Rolling{
-			MinHealthyPercentage: cfg.RefreshMinHealthy, MaxHealthyPercentage: 100,
+			MinHealthyPercentage: new(cfg.RefreshMinHealthy), MaxHealthyPercentage: new(100),
 			Warmup: clock.Duration(cfg.RefreshWarmup),
 		},
 	}
@@ -266,7 +266,7 @@ func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec
 	r := &refresh{
 		id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
 		image: v.ImageID, version: sp.LaunchTemplate.Version,
-		minHealthy: int(sp.MinHealthy), warmup: time.Duration(sp.WarmupSeconds) * time.Second,
+		minHealthy: orDefault(sp.MinHealthy, 90), warmup: time.Duration(sp.WarmupSeconds) * time.Second,
 		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback,
 	}
 	rs.refreshes = append(rs.refreshes, r)
@@ -523,4 +523,14 @@ func (s *sim) observeRollout(r slog.Record) {
 		detail += ", " + outcome
 	}
 	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: RolloutPhase + to, Detail: detail})
+}
+
+// orDefault is a refresh preference as Auto Scaling applies it: the value
+// sent, or AWS's default when none was (RefreshPreferences, EC2 Auto
+// Scaling API reference).
+func orDefault(p *int32, def int) int {
+	if p == nil {
+		return def
+	}
+	return int(*p)
 }
