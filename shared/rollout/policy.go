@@ -77,6 +77,7 @@ const (
 	DefaultBake          = 5 * time.Minute
 	DefaultHealthTimeout = 15 * time.Minute
 	DefaultRetention     = time.Hour
+	DefaultBlindTimeout  = 15 * time.Minute
 )
 
 // DefaultSteps returns the blue/green steps used when a policy sets none:
@@ -104,6 +105,10 @@ type Policy struct {
 	// PollInterval is how often a running rollout looks at the refresh, the
 	// target health and the alarms between events.
 	PollInterval clock.Duration `json:"pollInterval,omitempty"`
+	// BlindTimeout bounds how long a rollout goes on without seeing what
+	// it follows (a refresh that cannot be described, a group that cannot
+	// be read): then it rolls back, or ends Failed if it already was.
+	BlindTimeout clock.Duration `json:"blindTimeout,omitempty"`
 	Rolling      Rolling        `json:"rolling,omitzero"`
 	BlueGreen    BlueGreen      `json:"blueGreen,omitzero"`
 }
@@ -203,6 +208,9 @@ func (p Policy) WithDefaults() Policy {
 	if p.PollInterval <= 0 {
 		p.PollInterval = clock.Duration(DefaultPollInterval)
 	}
+	if p.BlindTimeout <= 0 {
+		p.BlindTimeout = clock.Duration(DefaultBlindTimeout)
+	}
 	bg := &p.BlueGreen
 	if len(bg.Steps) == 0 {
 		bg.Steps = DefaultSteps()
@@ -253,7 +261,7 @@ func (p Policy) Validate() error {
 		}
 	}
 	for name, d := range map[string]clock.Duration{
-		"pollInterval": p.PollInterval, "rolling.warmup": p.Rolling.Warmup,
+		"pollInterval": p.PollInterval, "blindTimeout": p.BlindTimeout, "rolling.warmup": p.Rolling.Warmup,
 		"rolling.checkpointDelay": p.Rolling.CheckpointDelay, "blueGreen.bake": p.BlueGreen.Bake,
 		"blueGreen.healthTimeout": p.BlueGreen.HealthTimeout, "blueGreen.retention": p.BlueGreen.Retention,
 	} {

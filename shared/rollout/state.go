@@ -155,6 +155,21 @@ type State struct {
 	Shifted int       `json:"shifted,omitempty"`
 	// PhaseAt is when the phase began (health and retention timers).
 	PhaseAt time.Time `json:"phaseAt,omitzero"`
+	// ShortSince is when the group carrying new traffic was first seen
+	// with fewer healthy targets than its share needs; WaitSince when the
+	// next step began waiting for them.
+	ShortSince time.Time `json:"shortSince,omitzero"`
+	WaitSince  time.Time `json:"waitSince,omitzero"`
+	// Carry is the size a blue/green rollback brings From back to: the
+	// most that served during the rollback, never less than the baseline.
+	Carry int `json:"carry,omitempty"`
+	// Returning says the rollback brings back a From the promotion had
+	// emptied, so traffic moves only as its healthy targets arrive.
+	Returning bool `json:"returning,omitempty"`
+	// BlindSince is when the rollout last began failing to see what it
+	// follows; BlindGiveUps counts the times Policy.BlindTimeout ran out.
+	BlindSince   time.Time `json:"blindSince,omitzero"`
+	BlindGiveUps int       `json:"blindGiveUps,omitempty"`
 	Paused  bool      `json:"paused,omitempty"`
 	// Abort, when set, is why the rollout must roll back at its next step;
 	// Supersede says a newer image asked for it.

@@ -48,15 +48,19 @@ type Group struct {
 	Name              string
 	Min, Max, Desired int
 	InService         int
+	// Launching counts instances not yet in service (pending, or held by
+	// a launch lifecycle hook).
+	Launching int
 	// Versions counts the group's instances (launching or in service) by
 	// the launch template version they run.
 	Versions map[string]int
 }
 
 // Targets counts a target group's registered targets, draining ones left
-// out.
+// out. Initial ones are in their first health checks: on their way, not
+// yet proven.
 type Targets struct {
-	Healthy, Total int
+	Healthy, Initial, Total int
 }
 
 // Alarm is one health alarm's state.
@@ -77,7 +81,14 @@ type Observation struct {
 	// Err says what could not be read. The step then changes nothing but
 	// its timers: it never moves traffic forward on a blind look.
 	Err string
+	// RefreshMissing says the followed instance refresh could not be
+	// found. Like Err, it is a blind look: Policy.BlindTimeout bounds how
+	// long a rollout goes on without seeing what it follows.
+	RefreshMissing bool
 }
+
+// blind reports whether the look missed something the phase relies on.
+func (o Observation) blind() bool { return o.Err != "" || o.RefreshMissing }
 
 // ActionKind names an effect.
 type ActionKind string
@@ -143,6 +154,10 @@ func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
 	next.Steps++
 	var acts []Action
 	var wake time.Time
+	if acts, wake, over := next.blindFor(p, obs); over {
+		next.WakeAt = wake
+		return acts, next, wake
+	}
 	switch s.Phase {
 	case PhaseStamp:
 		acts, wake = next.stamp(p, obs)
@@ -168,8 +183,75 @@ func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
 	return acts, next, wake
 }
 
+// looks reports whether the phase reads the fleet, so a blind look there
+// counts toward Policy.BlindTimeout. A rolling stamp reads nothing.
+func (s *State) looks() bool { return s.Phase != PhaseStamp || s.Strategy == StrategyBlueGreen }
+
+// blindFor tracks how long the rollout has not seen what it follows and,
+// past Policy.BlindTimeout, ends the wait in a defined state: a rollout
+// going forward rolls back; one already rolling back, or one whose group
+// cannot be read at all, ends Failed with the launch template and
+// parameter put back. It reports whether it ended the step.
+func (s *State) blindFor(p Policy, obs Observation) ([]Action, time.Time, bool) {
+	if !s.looks() {
+		return nil, time.Time{}, false
+	}
+	now := obs.Now
+	if !obs.blind() {
+		s.BlindSince = time.Time{}
+		return nil, time.Time{}, false
+	}
+	if s.BlindSince.IsZero() {
+		s.BlindSince = now
+	}
+	if now.Sub(s.BlindSince) < p.BlindTimeout.Std() {
+		return nil, time.Time{}, false
+	}
+	what := obs.Err
+	if obs.RefreshMissing {
+		what = strings.TrimPrefix(strings.Join([]string{what, "instance refresh " + s.RefreshID + " not found"}, "; "), "; ")
+	}
+	why := fmt.Sprintf("blind for %s: %s", p.BlindTimeout, what)
+	s.BlindSince = time.Time{}
+	s.BlindGiveUps++
+	s.note(now, "%s", why)
+	poll := now.Add(p.PollInterval.Std())
+	switch {
+	case s.Phase == PhaseRevert || s.Phase == PhaseRestore:
+		s.finish(now, Failed, why+" while rolling back ("+s.Reason+")")
+		return nil, time.Time{}, true
+	case s.Phase == PhaseStamp:
+		var acts []Action
+		if s.Version != 0 {
+			acts = s.restoreConfig()
+		}
+		s.finish(now, Failed, why)
+		return acts, time.Time{}, true
+	case s.Strategy == StrategyRolling && obs.Err != "":
+		// The group itself cannot be read (deleted, replaced): nothing
+		// can be reverted on it, but new launches must not take the image.
+		acts := slices.DeleteFunc(s.restoreConfig(), func(a Action) bool { return a.Kind == SetGroupVersion })
+		s.finish(now, Failed, why)
+		return acts, time.Time{}, true
+	case s.Strategy == StrategyRolling:
+		// The refresh is gone but the group is there: revert what it holds.
+		s.RefreshID = ""
+		return s.beginRevert(now, why, true), poll, true
+	}
+	acts, wake := s.beginRestore(p, obs, why)
+	return acts, wake, true
+}
+
 func (s *State) stamp(p Policy, obs Observation) ([]Action, time.Time) {
 	now := obs.Now
+	if s.Abort == "" && s.Strategy == StrategyBlueGreen {
+		if obs.Err != "" {
+			return nil, now.Add(p.PollInterval.Std())
+		}
+		if acts, wake, busy := s.emptyIdle(p, obs); busy {
+			return acts, wake
+		}
+	}
 	if s.Abort != "" {
 		// Nothing the fleet uses has changed yet: a version made but not
 		// the default is inert. A stamp cut short by a failure may have
@@ -317,190 +399,6 @@ func (s *State) revert(p Policy, obs Observation) ([]Action, time.Time) {
 	s.Reverting, s.RefreshID = true, ""
 	s.note(now, "%d instances left on version %d: refreshing them back to version %d", left, s.Version, s.Base.GroupVersion)
 	return []Action{{Kind: StartRefresh, Group: s.From.Group, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Base.GroupVersion, SkipMatching: true}}, poll
-}
-
-func (s *State) warm(p Policy, obs Observation) ([]Action, time.Time) {
-	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
-	if s.Abort != "" {
-		return s.beginRestore(p, obs, "abort: "+s.Abort)
-	}
-	deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std())
-	if s.Paused {
-		return nil, poll
-	}
-	need := s.Base.Size.Desired
-	healthy := obs.Err == "" && obs.To.InService >= need && obs.ToTargets.Healthy >= need && obs.ToTargets.Healthy == obs.ToTargets.Total
-	firing := firing(obs.Alarms)
-	if !now.Before(deadline) && (!healthy || len(firing) > 0) {
-		why := fmt.Sprintf("%s not healthy after %s: %d/%d targets healthy, %d/%d in service",
-			s.To.Group, p.BlueGreen.HealthTimeout, obs.ToTargets.Healthy, obs.ToTargets.Total, obs.To.InService, need)
-		if healthy {
-			why = fmt.Sprintf("alarms %s still in ALARM after %s; traffic never shifted", strings.Join(firing, ", "), p.BlueGreen.HealthTimeout)
-		}
-		return s.beginRestore(p, obs, why)
-	}
-	if !healthy || len(firing) > 0 {
-		// Never shift traffic into a fleet already in alarm: the alarm
-		// would be blamed on the new image, or hide its faults.
-		return nil, earliest(poll, deadline)
-	}
-	if s.Promote {
-		return s.promote(p, now, fmt.Sprintf("%s healthy; promoted by the operator", s.To.Group))
-	}
-	s.enter(now, PhaseShift, "%s healthy (%d/%d targets)", s.To.Group, obs.ToTargets.Healthy, obs.ToTargets.Total)
-	s.Step = 0
-	return s.setStep(p, now)
-}
-
-// setStep sets the weights of the current step and starts its bake.
-func (s *State) setStep(p Policy, now time.Time) ([]Action, time.Time) {
-	pct := p.BlueGreen.Steps[s.Step]
-	s.Shifted, s.StepAt = pct, now
-	s.note(now, "step %d/%d: %d%% to %s, baking %s", s.Step+1, len(p.BlueGreen.Steps), pct, s.To.Group, p.BlueGreen.Bake)
-	return []Action{s.weights(pct)}, earliest(now.Add(p.PollInterval.Std()), now.Add(p.BlueGreen.Bake.Std()))
-}
-
-// weights is the listener action sending pct percent to To.
-func (s *State) weights(pct int) Action {
-	return Action{Kind: SetWeights, Weights: split(s.From, s.To, pct)}
-}
-
-// split sends pct percent of a listener's traffic to to, the rest to from.
-func split(from, to Side, pct int) []Weight {
-	return []Weight{{TargetGroup: from.TargetGroup, Weight: 100 - pct}, {TargetGroup: to.TargetGroup, Weight: pct}}
-}
-
-// Weights returns the listener weights the record stands for: a blue/green
-// rollout under way (warming, shifting, retaining, restoring) its last
-// step's split; otherwise the group that serves (Policy.Sides of Live)
-// takes everything: green after a promotion, blue when nothing ever rolled
-// out or the last rollout was rolled back.
-func (s State) Weights(p Policy, fleetGroup string) []Weight {
-	if s.Active() && s.Strategy == StrategyBlueGreen {
-		return split(s.From, s.To, s.Shifted)
-	}
-	from, to := p.Sides(fleetGroup, s.Live)
-	return split(from, to, 0)
-}
-
-func (s *State) shift(p Policy, obs Observation) ([]Action, time.Time) {
-	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
-	if s.Abort != "" {
-		return s.beginRestore(p, obs, "abort: "+s.Abort)
-	}
-	if f := firing(obs.Alarms); len(f) > 0 {
-		return s.beginRestore(p, obs, fmt.Sprintf("alarm %s in ALARM at %d%% on %s", strings.Join(f, ", "), s.Shifted, s.To.Group))
-	}
-	if obs.Err != "" {
-		return nil, poll
-	}
-	var acts []Action
-	if obs.From.Desired > obs.To.Desired {
-		// The scaler scales the serving group during the shift; the new
-		// group follows it up so it can take the traffic it is given.
-		acts = append(acts, Action{Kind: Resize, Group: s.To.Group,
-			Size: Size{Min: s.Base.Size.Min, Max: max(s.Base.Size.Max, obs.From.Max), Desired: obs.From.Desired}})
-	}
-	if s.Promote {
-		more, wake := s.promote(p, now, "promoted by the operator")
-		return append(acts, more...), wake
-	}
-	if s.Paused {
-		return acts, poll
-	}
-	bakeEnd := s.StepAt.Add(p.BlueGreen.Bake.Std())
-	if now.Before(bakeEnd) {
-		return acts, earliest(poll, bakeEnd)
-	}
-	// The next step is the first above the share reached, not Step+1: a
-	// deploy may have changed the steps since this one was set.
-	next := slices.IndexFunc(p.BlueGreen.Steps, func(pct int) bool { return pct > s.Shifted })
-	if next < 0 {
-		more, wake := s.promote(p, now, fmt.Sprintf("baked %s at %d%%", p.BlueGreen.Bake, s.Shifted))
-		return append(acts, more...), wake
-	}
-	s.Step = next
-	more, wake := s.setStep(p, now)
-	return append(acts, more...), wake
-}
-
-// promote sends all traffic to To, empties From (keeping the group and its
-// version for the retention window) and swaps the roles.
-func (s *State) promote(p Policy, now time.Time, why string) ([]Action, time.Time) {
-	var acts []Action
-	if s.Shifted != 100 {
-		acts = append(acts, s.weights(100))
-		s.Shifted = 100
-	}
-	acts = append(acts, Action{Kind: Resize, Group: s.From.Group, Size: Size{Min: 0, Desired: 0}})
-	s.Live, s.Promote = s.To.Group, false
-	s.enter(now, PhaseRetain, "%s; %s now serves, %s kept at 0 for %s", why, s.To.Group, s.From.Group, p.BlueGreen.Retention)
-	return acts, now.Add(p.BlueGreen.Retention.Std())
-}
-
-func (s *State) retain(p Policy, obs Observation) ([]Action, time.Time) {
-	now := obs.Now
-	if s.Abort != "" {
-		return s.beginRestore(p, obs, "abort after promotion: "+s.Abort)
-	}
-	end := s.PhaseAt.Add(p.BlueGreen.Retention.Std())
-	if s.Promote || !now.Before(end) {
-		why := "retention of " + s.From.Group + " ended"
-		if s.Promote {
-			why = "retention of " + s.From.Group + " ended by the operator"
-		}
-		s.Promote = false
-		s.finish(now, Succeeded, why)
-		return nil, time.Time{}
-	}
-	return nil, end
-}
-
-// beginRestore starts a blue/green rollback and takes its first step with
-// the same observation, so traffic leaves the new group in this very
-// invocation when the old group can take it.
-func (s *State) beginRestore(p Policy, obs Observation, why string) ([]Action, time.Time) {
-	s.Reason = why
-	s.enter(obs.Now, PhaseRestore, "rolling back: %s", why)
-	acts := s.restoreConfig()
-	more, wake := s.restoreStep(p, obs)
-	return append(acts, more...), wake
-}
-
-func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
-	now, need := obs.Now, s.Base.Size.Desired
-	if s.Shifted < 100 {
-		// The old group still serves and has its instances: move the
-		// traffic back now, whatever else could not be read.
-		return s.moveBack(now)
-	}
-	// The old group takes no traffic, and after a promotion it has no
-	// instances: bring it back and wait until it is healthy.
-	if obs.Err == "" && obs.From.Desired >= need && obs.From.InService >= need && obs.FromTargets.Healthy >= need {
-		return s.moveBack(now)
-	}
-	deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std())
-	if !now.Before(deadline) {
-		// All traffic is still on To: it is the group that serves.
-		s.Live = s.To.Group
-		s.finish(now, Failed, fmt.Sprintf("%s not back and healthy within %s (%d/%d targets healthy); traffic left on %s (%s)",
-			s.From.Group, p.BlueGreen.HealthTimeout, obs.FromTargets.Healthy, need, s.To.Group, s.Reason))
-		return nil, time.Time{}
-	}
-	var acts []Action
-	if obs.Err != "" || obs.From.Desired < need {
-		acts = append(acts, Action{Kind: Resize, Group: s.From.Group, Size: s.Base.Size})
-	}
-	return acts, earliest(now.Add(p.PollInterval.Std()), deadline)
-}
-
-// moveBack sends all traffic to From, empties To and ends the rollback.
-func (s *State) moveBack(now time.Time) ([]Action, time.Time) {
-	acts := []Action{s.weights(0), {Kind: Resize, Group: s.To.Group, Size: Size{Min: 0, Desired: 0}}}
-	s.Shifted = 0
-	s.Live = s.From.Group
-	s.finish(now, s.abortOutcome(), s.Reason)
-	return acts, time.Time{}
 }
 
 // enter moves to phase and notes why.

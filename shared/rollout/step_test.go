@@ -326,8 +326,8 @@ type obsMod func(*rollout.Observation)
 func bgObs(at time.Time, mods ...obsMod) rollout.Observation {
 	o := rollout.Observation{
 		Now:         at,
-		From:        rollout.Group{Name: blue, Min: 1, Max: 4, Desired: 2, InService: 2},
-		To:          rollout.Group{Name: green, Min: 1, Max: 4, Desired: 2, InService: 2},
+		From:        rollout.Group{Name: blue, Min: 1, Max: 4, Desired: 2, InService: 2, Versions: map[string]int{"3": 2}},
+		To:          rollout.Group{Name: green, Min: 1, Max: 4, Desired: 2, InService: 2, Versions: map[string]int{"4": 2}},
 		FromTargets: rollout.Targets{Healthy: 2, Total: 2},
 		ToTargets:   rollout.Targets{Healthy: 2, Total: 2},
 		Alarms:      []rollout.Alarm{{Name: "web-5xx", State: "OK"}, {Name: "web-latency", State: "INSUFFICIENT_DATA"}},
@@ -355,9 +355,26 @@ func greenHealthy(healthy, total, inService int) obsMod {
 	}
 }
 
+// greenAt sets green's size, its healthy targets and those launching; the
+// rest of its instances are in service with failing health checks.
+func greenAt(desired, healthy, launching int) obsMod {
+	return func(o *rollout.Observation) {
+		o.To.Desired, o.To.InService, o.To.Launching = desired, desired-launching, launching
+		o.To.Versions = map[string]int{"4": desired}
+		o.ToTargets = rollout.Targets{Healthy: healthy, Total: desired - launching}
+	}
+}
+
+// idleGreen is green before the stamp: empty.
+func idleGreen(o *rollout.Observation) {
+	o.To.Desired, o.To.InService, o.To.Versions = 0, 0, nil
+	o.ToTargets = rollout.Targets{}
+}
+
 func blueAt(desired, healthy int) obsMod {
 	return func(o *rollout.Observation) {
 		o.From.Desired, o.From.InService = desired, desired
+		o.From.Versions = map[string]int{"3": desired}
 		o.FromTargets = rollout.Targets{Healthy: healthy, Total: healthy}
 	}
 }
@@ -367,9 +384,9 @@ func stampBlueGreen(t *testing.T, p rollout.Policy) rollout.State {
 	t.Helper()
 	s := begin(p, "3")
 	create := rollout.Action{Kind: rollout.CreateVersion, LaunchTemplate: lt, Version: baseVer, Image: newAMI}
-	s, _ = step(t, p, s, bgObs(t0), []rollout.Action{create})
+	s, _ = step(t, p, s, bgObs(t0, idleGreen), []rollout.Action{create})
 	s = s.Record(create, rollout.Result{Version: newVer})
-	s, wake := step(t, p, s, bgObs(t0), []rollout.Action{
+	s, wake := step(t, p, s, bgObs(t0, idleGreen), []rollout.Action{
 		{Kind: rollout.SetDefaultVersion, LaunchTemplate: lt, Version: newVer},
 		{Kind: rollout.PutParameter, Image: newAMI},
 		{Kind: rollout.SetGroupVersion, Group: green, LaunchTemplate: lt, Version: newVer},
@@ -417,14 +434,16 @@ func TestBlueGreenSucceeds(t *testing.T) {
 	}
 	s, wake = step(t, p, s, bgObs(t0.Add(17*time.Minute)), []rollout.Action{emptied(blue)})
 	wantPhase(t, s, rollout.PhaseRetain, "")
-	wantWake(t, wake, t0.Add(77*time.Minute))
+	// Retention looks every poll interval: green must keep carrying, blue
+	// must stay empty.
+	wantWake(t, wake, t0.Add(18*time.Minute))
 	if got := s.Serving(blue); got != green || !s.Holds() {
 		t.Errorf("retaining: serving %q holds %v, want %q and a hold", got, s.Holds(), green)
 	}
 	// An alarm after promotion changes nothing.
-	s, _ = step(t, p, s, bgObs(t0.Add(30*time.Minute), alarmFiring("web-5xx")), nil)
+	s, _ = step(t, p, s, bgObs(t0.Add(30*time.Minute), alarmFiring("web-5xx"), blueAt(0, 0)), nil)
 	wantPhase(t, s, rollout.PhaseRetain, "")
-	s, wake = step(t, p, s, bgObs(t0.Add(77*time.Minute)), nil)
+	s, wake = step(t, p, s, bgObs(t0.Add(77*time.Minute), blueAt(0, 0)), nil)
 	wantPhase(t, s, rollout.PhaseDone, rollout.Succeeded)
 	wantWake(t, wake, time.Time{})
 	if s.Live != green || s.Serving(blue) != green || s.Holds() {
@@ -463,12 +482,12 @@ func TestBlueGreenAlarmRollsBackAtEachStep(t *testing.T) {
 
 func TestBlueGreenAlarmDuringFinalStepWithBlueScaledIn(t *testing.T) {
 	// At 100 % blue takes no traffic; if it has lost instances, traffic goes
-	// back only once it is whole and healthy again.
+	// back as its healthy targets can carry it: half with one of two.
 	p := blueGreenPolicy()
 	s, at := toStep(t, p, 2)
 	at = at.Add(time.Minute)
 	s, _ = step(t, p, s, bgObs(at, alarmFiring("web-5xx"), blueAt(1, 1)), append(restored(false),
-		rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}))
+		rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}, weights(50, 50)))
 	wantPhase(t, s, rollout.PhaseRestore, "")
 	s, _ = step(t, p, s, bgObs(at.Add(time.Minute), blueAt(2, 1)), nil)
 	s, _ = step(t, p, s, bgObs(at.Add(2*time.Minute), blueAt(2, 2)), []rollout.Action{weights(100, 0), emptied(green)})
@@ -551,7 +570,7 @@ func TestBlueGreenPromote(t *testing.T) {
 	}
 	s, wake := step(t, p, s, bgObs(at.Add(time.Minute)), []rollout.Action{weights(0, 100), emptied(blue)})
 	wantPhase(t, s, rollout.PhaseRetain, "")
-	wantWake(t, wake, at.Add(61*time.Minute))
+	wantWake(t, wake, at.Add(2*time.Minute))
 	// A second promote ends the retention now.
 	s, err = rollout.Control(p, s, rollout.Promote, "", at.Add(2*time.Minute))
 	if err != nil {
@@ -577,6 +596,7 @@ func TestBlueGreenAbortDuringRetention(t *testing.T) {
 	s, _ = step(t, p, s, bgObs(at.Add(5*time.Minute)), []rollout.Action{emptied(blue)})
 	wantPhase(t, s, rollout.PhaseRetain, "")
 	at = at.Add(20 * time.Minute)
+	s, _ = step(t, p, s, bgObs(at.Add(-time.Minute), blueAt(0, 0)), nil)
 	s, _ = rollout.Control(p, s, rollout.Abort, "regression found", at)
 	grow := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
 	s, _ = step(t, p, s, bgObs(at, blueAt(0, 0)), append(restored(false), grow))
@@ -585,7 +605,8 @@ func TestBlueGreenAbortDuringRetention(t *testing.T) {
 		t.Errorf("restoring: serving %q, want %q (it scales back up)", s.Serving(blue), blue)
 	}
 	s, _ = step(t, p, s, bgObs(at.Add(time.Minute), blueAt(2, 0)), nil)
-	s, _ = step(t, p, s, bgObs(at.Add(2*time.Minute), blueAt(2, 2)), []rollout.Action{weights(100, 0), emptied(green)})
+	s, _ = step(t, p, s, bgObs(at.Add(2*time.Minute), blueAt(2, 1)), []rollout.Action{weights(50, 50)})
+	s, _ = step(t, p, s, bgObs(at.Add(3*time.Minute), blueAt(2, 2)), []rollout.Action{weights(100, 0), emptied(green)})
 	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
 	if s.Live != blue {
 		t.Errorf("live after the abort: got %q, want %q", s.Live, blue)
@@ -600,7 +621,7 @@ func TestBlueGreenRestoreGivesUp(t *testing.T) {
 	s, _ = rollout.Control(p, s, rollout.Abort, "", at)
 	grow := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
 	s, _ = step(t, p, s, bgObs(at, blueAt(0, 0)), append(restored(false), grow))
-	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute), blueAt(2, 1)), nil)
+	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute), blueAt(2, 0)), nil)
 	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
 	if s.Live != green {
 		t.Errorf("live when the restore gave up: got %q, want %q (traffic stayed there)", s.Live, green)
