@@ -170,7 +170,7 @@ type State struct {
 	// follows; BlindGiveUps counts the times Policy.BlindTimeout ran out.
 	BlindSince   time.Time `json:"blindSince,omitzero"`
 	BlindGiveUps int       `json:"blindGiveUps,omitempty"`
-	Paused  bool      `json:"paused,omitempty"`
+	Paused       bool      `json:"paused,omitempty"`
 	// Abort, when set, is why the rollout must roll back at its next step;
 	// Supersede says a newer image asked for it.
 	Abort     string `json:"abort,omitempty"`
