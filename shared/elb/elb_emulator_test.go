@@ -136,10 +136,11 @@ func TestForwardWeightsRoundTripEmulator(t *testing.T) {
 	f := awstest.NewFleet(t, cfg)
 	a := elb.New(elbv2.NewFromConfig(cfg))
 
-	got, err := a.ForwardWeights(t.Context(), f.ListenerARN)
+	fw, err := a.Forward(t.Context(), f.ListenerARN)
 	if err != nil {
-		t.Fatalf("ForwardWeights: %v", err)
+		t.Fatalf("Forward: %v", err)
 	}
+	got := fw.Weights
 	want := []elb.Weighted{{f.BlueTargetGroupARN, 100}, {f.GreenTargetGroupARN, 0}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("initial weights (-want +got):\n%s", diff)
@@ -154,9 +155,10 @@ func TestForwardWeightsRoundTripEmulator(t *testing.T) {
 		if err := a.SetForwardWeights(t.Context(), f.ListenerARN, step); err != nil {
 			t.Fatalf("SetForwardWeights(%v): %v", step, err)
 		}
-		got, err := a.ForwardWeights(t.Context(), f.ListenerARN)
+		fw, err := a.Forward(t.Context(), f.ListenerARN)
+		got := fw.Weights
 		if err != nil {
-			t.Fatalf("ForwardWeights: %v", err)
+			t.Fatalf("Forward: %v", err)
 		}
 		if diff := cmp.Diff(step, got); diff != "" {
 			t.Errorf("weights after SetForwardWeights (-want +got):\n%s", diff)

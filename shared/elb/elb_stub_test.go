@@ -93,17 +93,25 @@ func TestDeregistrationDelayAttributes(t *testing.T) {
 	}
 }
 
-func TestForwardWeightsShapes(t *testing.T) {
+func TestForwardShapes(t *testing.T) {
 	cases := []struct {
 		name    string
 		out     *elbv2.DescribeListenersOutput
-		want    []elb.Weighted
+		want    elb.Forward
 		wantErr error
 	}{
 		{
 			name: "plain forward to one group",
 			out:  listener(types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String("arn:blue")}),
-			want: []elb.Weighted{{"arn:blue", 1}},
+			want: elb.Forward{Weights: []elb.Weighted{{"arn:blue", 1}}},
+		},
+		{
+			name: "sticky weighted forward",
+			out: listener(types.Action{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{
+				TargetGroups:                []types.TargetGroupTuple{{TargetGroupArn: aws.String("arn:blue"), Weight: aws.Int32(100)}},
+				TargetGroupStickinessConfig: &types.TargetGroupStickinessConfig{Enabled: aws.Bool(true), DurationSeconds: aws.Int32(600)},
+			}}),
+			want: elb.Forward{Weights: []elb.Weighted{{"arn:blue", 100}}, Sticky: true},
 		},
 		{
 			name: "weighted forward after an authenticate action",
@@ -114,7 +122,7 @@ func TestForwardWeightsShapes(t *testing.T) {
 						{TargetGroupArn: aws.String("arn:blue"), Weight: aws.Int32(30)},
 						{TargetGroupArn: aws.String("arn:green"), Weight: aws.Int32(70)},
 					}}}),
-			want: []elb.Weighted{{"arn:blue", 30}, {"arn:green", 70}},
+			want: elb.Forward{Weights: []elb.Weighted{{"arn:blue", 30}, {"arn:green", 70}}, Others: []string{"authenticate-oidc"}},
 		},
 		{
 			name:    "redirect",
@@ -125,12 +133,12 @@ func TestForwardWeightsShapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := awstest.NewStub().On("DescribeListeners", tc.out)
-			got, err := elb.New(elbv2.NewFromConfig(stub.Config())).ForwardWeights(t.Context(), "arn:l")
+			got, err := elb.New(elbv2.NewFromConfig(stub.Config())).Forward(t.Context(), "arn:l")
 			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("ForwardWeights: got error %v, want %v", err, tc.wantErr)
+				t.Fatalf("Forward: got error %v, want %v", err, tc.wantErr)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ForwardWeights mismatch (-want +got):\n%s", diff)
+				t.Errorf("Forward mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -163,6 +171,39 @@ func TestSetForwardWeightsKeepsStickiness(t *testing.T) {
 		}}},
 	}
 	if diff := awstest.Diff(want, calls[1].Input); diff != "" {
+		t.Errorf("ModifyListener input (-want +got):\n%s", diff)
+	}
+}
+
+// TestSetForwardWeightsKeepsAuthentication: ModifyListener replaces every
+// default action; an authenticate action dropped there would open the
+// application to anyone.
+func TestSetForwardWeightsKeepsAuthentication(t *testing.T) {
+	auth := types.Action{Type: types.ActionTypeEnumAuthenticateOidc, Order: aws.Int32(1),
+		AuthenticateOidcConfig: &types.AuthenticateOidcActionConfig{Issuer: aws.String("https://idp"), ClientId: aws.String("c"),
+			AuthorizationEndpoint: aws.String("https://idp/auth"), TokenEndpoint: aws.String("https://idp/token"),
+			UserInfoEndpoint: aws.String("https://idp/userinfo")}}
+	stub := awstest.NewStub().
+		On("DescribeListeners", listener(auth, types.Action{Type: types.ActionTypeEnumForward, Order: aws.Int32(2),
+			ForwardConfig: &types.ForwardActionConfig{TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: aws.String("arn:blue"), Weight: aws.Int32(100)}}}})).
+		On("ModifyListener", &elbv2.ModifyListenerOutput{})
+	if err := elb.New(elbv2.NewFromConfig(stub.Config())).SetForwardWeights(t.Context(), "arn:l", []elb.Weighted{{"arn:blue", 50}, {"arn:green", 50}}); err != nil {
+		t.Fatalf("SetForwardWeights: %v", err)
+	}
+	sent := auth
+	oidc := *auth.AuthenticateOidcConfig
+	oidc.UseExistingClientSecret = aws.Bool(true) // Describe never returns the secret
+	sent.AuthenticateOidcConfig = &oidc
+	want := &elbv2.ModifyListenerInput{
+		ListenerArn: aws.String("arn:l"),
+		DefaultActions: []types.Action{sent, {Type: types.ActionTypeEnumForward, Order: aws.Int32(2), ForwardConfig: &types.ForwardActionConfig{
+			TargetGroups: []types.TargetGroupTuple{
+				{TargetGroupArn: aws.String("arn:blue"), Weight: aws.Int32(50)},
+				{TargetGroupArn: aws.String("arn:green"), Weight: aws.Int32(50)},
+			},
+		}}},
+	}
+	if diff := awstest.Diff(want, stub.Calls()[1].Input); diff != "" {
 		t.Errorf("ModifyListener input (-want +got):\n%s", diff)
 	}
 }

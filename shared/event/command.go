@@ -61,11 +61,9 @@ func decodeCommandDetail(env envelope) (any, error) {
 // same id and is acted on once.
 func CommandBody(c Command, at time.Time) ([]byte, error) {
 	stamp := at.UTC().Format(time.RFC3339Nano)
-	sum := sha256.Sum256([]byte(c.Fleet + "\x00" + c.Action + "\x00" + c.Reason + "\x00" + stamp))
-	id := hex.EncodeToString(sum[:16])
 	body, err := json.Marshal(map[string]any{
 		"version":     "0",
-		"id":          id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:],
+		"id":          stableID(c.Fleet + "\x00" + c.Action + "\x00" + c.Reason + "\x00" + stamp),
 		"source":      SourceStampkit,
 		"detail-type": DetailTypeCommand,
 		"account":     "",
@@ -78,4 +76,12 @@ func CommandBody(c Command, at time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("encoding rollout command %s for fleet %s: %w", c.Action, c.Fleet, err)
 	}
 	return body, nil
+}
+
+// stableID is a UUID-shaped event id derived from what the event says, so
+// the same event sent twice is recognised as one.
+func stableID(of string) string {
+	sum := sha256.Sum256([]byte(of))
+	id := hex.EncodeToString(sum[:16])
+	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
 }

@@ -69,3 +69,42 @@ func TestCommandBodyRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestImageReadyMalformed(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(m map[string]any)
+	}{
+		{name: "image missing", change: func(m map[string]any) { delete(detail(m), "imageId") }},
+		{name: "not an AMI", change: func(m map[string]any) { detail(m)["imageId"] = "arn:aws:imagebuilder:x" }},
+		{name: "not a string", change: func(m map[string]any) { detail(m)["imageId"] = 7 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := event.Decode([]byte(edit(t, "stampkit-image-ready", tt.change)))
+			var me *event.MalformedError
+			if !errors.As(err, &me) || me.Field != "detail.imageId" {
+				t.Fatalf("Decode: got %v, want a *MalformedError on detail.imageId", err)
+			}
+		})
+	}
+}
+
+func TestImageReadyBodyRoundTrip(t *testing.T) {
+	at := time.Date(2026, 12, 7, 14, 2, 11, 0, time.UTC)
+	body, err := event.ImageReadyBody("ami-0abc", at)
+	if err != nil {
+		t.Fatalf("ImageReadyBody: %v", err)
+	}
+	evs, err := event.Decode(body)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if diff := cmp.Diff(&event.ImageReady{ImageID: "ami-0abc"}, evs[0].Detail); diff != "" {
+		t.Errorf("detail (-want +got):\n%s", diff)
+	}
+	again, _ := event.ImageReadyBody("ami-0abc", at.Add(time.Hour))
+	if evs2, _ := event.Decode(again); evs2[0].ID != evs[0].ID {
+		t.Errorf("ids: %s then %s; want one id per AMI, so a resend is acted on once", evs[0].ID, evs2[0].ID)
+	}
+}

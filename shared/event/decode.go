@@ -226,9 +226,10 @@ var registry = sync.OnceValue(func() map[kind]decodeFunc {
 
 		{SourceCloudFormation, DetailTypeResourceStatusChange}: decodeResourceStatusDetail,
 
-		{SourceEvents, DetailTypeScheduled}: decodeScheduledDetail,
-		{SourceStampkit, DetailTypeTick}:    decodeTickDetail,
-		{SourceStampkit, DetailTypeCommand}: decodeCommandDetail,
+		{SourceEvents, DetailTypeScheduled}:    decodeScheduledDetail,
+		{SourceStampkit, DetailTypeTick}:       decodeTickDetail,
+		{SourceStampkit, DetailTypeCommand}:    decodeCommandDetail,
+		{SourceStampkit, DetailTypeImageReady}: decodeImageReadyDetail,
 	}
 })
 

@@ -278,6 +278,11 @@ func sampleWants() map[string][]event.Event {
 			Time: at("2026-11-25T15:04:05Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},
 			Detail: &event.Command{Fleet: "web", Action: event.CommandAbort, Reason: "5xx on checkout after the 50% step"},
 		}},
+		"stampkit-image-ready": {{
+			ID: "0d9e6f1c-2b7a-4c3e-8f51-6a2d9b4e7c10", Source: event.SourceStampkit, DetailType: event.DetailTypeImageReady,
+			Time: at("2026-12-07T14:02:11Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},
+			Detail: &event.ImageReady{ImageID: "ami-0abcdef1234567890"},
+		}},
 		"eventbridge-scheduled-event": {{
 			ID: "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", Source: event.SourceEvents, DetailType: event.DetailTypeScheduled,
 			Time: at("2019-03-01T01:23:45Z"), Region: "us-east-2", Account: "123456789012",

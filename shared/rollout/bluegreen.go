@@ -45,10 +45,7 @@ func (s *State) emptyIdle(p Policy, obs Observation) ([]Action, time.Time, bool)
 		return nil, time.Time{}, false
 	}
 	if deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std()); !now.Before(deadline) {
-		var acts []Action
-		if s.Version != 0 {
-			acts = s.restoreConfig()
-		}
+		acts := s.undoStamp()
 		s.finish(now, Failed, fmt.Sprintf("%s still has %d instances (desired %d) after %s; it must be empty before it is stamped",
 			s.To.Group, n, obs.To.Desired, p.BlueGreen.HealthTimeout))
 		return acts, time.Time{}, true

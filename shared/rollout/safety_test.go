@@ -212,7 +212,7 @@ func TestBlueGreenStampEmptiesTheIdleGroupFirst(t *testing.T) {
 	for m := range 10 {
 		s, _ = step(t, p, s, bgObs(t0.Add(time.Duration(m)*time.Minute), leftover), []rollout.Action{emptied(green)})
 	}
-	s, _ = step(t, p, s, bgObs(t0.Add(10*time.Minute), leftover), nil)
+	s, _ = step(t, p, s, bgObs(t0.Add(10*time.Minute), leftover), append(restored(false), emptied(green)))
 	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
 }
 

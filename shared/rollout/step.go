@@ -221,10 +221,7 @@ func (s *State) blindFor(p Policy, obs Observation) ([]Action, time.Time, bool) 
 		s.finish(now, Failed, why+" while rolling back ("+s.Reason+")")
 		return nil, time.Time{}, true
 	case s.Phase == PhaseStamp:
-		var acts []Action
-		if s.Version != 0 {
-			acts = s.restoreConfig()
-		}
+		acts := s.undoStamp()
 		s.finish(now, Failed, why)
 		return acts, time.Time{}, true
 	case s.Strategy == StrategyRolling && obs.Err != "":
@@ -253,13 +250,7 @@ func (s *State) stamp(p Policy, obs Observation) ([]Action, time.Time) {
 		}
 	}
 	if s.Abort != "" {
-		// Nothing the fleet uses has changed yet: a version made but not
-		// the default is inert. A stamp cut short by a failure may have
-		// moved the default or the parameter, so they are put back.
-		var acts []Action
-		if s.Version != 0 {
-			acts = s.restoreConfig()
-		}
+		acts := s.undoStamp()
 		s.finish(now, s.abortOutcome(), "ended before the fleet changed: "+s.Abort)
 		return acts, time.Time{}
 	}
@@ -350,6 +341,18 @@ func (s *State) beginRevert(now time.Time, why string, groupVersion bool) []Acti
 	acts := s.restoreConfig()
 	if !groupVersion {
 		acts = slices.DeleteFunc(acts, func(a Action) bool { return a.Kind == SetGroupVersion })
+	}
+	return acts
+}
+
+// undoStamp puts back whatever a stamp may have changed. The record cannot
+// tell: a stamp cut short by a failure may have moved the default version,
+// the parameter and the idle group before anything about it was saved, so
+// every setter is applied again (each is a no-op where nothing changed).
+func (s *State) undoStamp() []Action {
+	acts := s.restoreConfig()
+	if s.Strategy == StrategyBlueGreen {
+		acts = append(acts, Action{Kind: Resize, Group: s.To.Group, Size: Size{}})
 	}
 	return acts
 }

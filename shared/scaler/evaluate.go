@@ -31,7 +31,7 @@ func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.
 		// would both pass the cooldown from the same state and the last
 		// absolute capacity written would win (a scale-in over a
 		// scale-out). A decision takes milliseconds: wait for it.
-		return invocation.Lease(ctx, h.Store, "scaler-lease#"+fleet.Name, leaseWait, func() error { return h.decide(ctx, fleet, sig) })
+		return invocation.Lease(ctx, h.Store, scaling.LeaseKey(fleet.Name), leaseWait, func() error { return h.decide(ctx, fleet, sig) })
 	})
 }
 

@@ -58,8 +58,10 @@ type fakeAWS struct {
 	builds map[string]imagebuilder.Image
 	params map[string]string
 
-	weights map[string]int // target group → weight
-	health  map[string][]elb.Target
+	weights      map[string]int // target group → weight
+	sticky       bool
+	otherActions []string
+	health       map[string][]elb.Target
 
 	alarms map[string]string
 	wakes  []wake
@@ -321,6 +323,17 @@ func (f fakeParams) Get(_ context.Context, name string) (string, error) {
 	return v, nil
 }
 
+func (f fakeParams) Put(_ context.Context, name, value string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.injected("Put"); err != nil {
+		return err
+	}
+	f.params[name] = value
+	f.effect("Put %s %s", name, value)
+	return nil
+}
+
 func (f fakeParams) PutImage(_ context.Context, name, ami string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -347,6 +360,19 @@ func (f fakeListeners) SetForwardWeights(_ context.Context, listener string, ws 
 	}
 	f.effect("SetForwardWeights %s %s", listener, strings.Join(parts, " "))
 	return nil
+}
+
+func (f fakeListeners) Forward(_ context.Context, listener string) (elb.Forward, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.injected("Forward"); err != nil {
+		return elb.Forward{}, err
+	}
+	out := elb.Forward{Sticky: f.sticky, Others: f.otherActions}
+	for _, tg := range []string{tgBlue, tgGreen} {
+		out.Weights = append(out.Weights, elb.Weighted{TargetGroupARN: tg, Weight: int32(f.weights[tg])})
+	}
+	return out, nil
 }
 
 func (f fakeListeners) TargetHealth(_ context.Context, tg string) ([]elb.Target, error) {

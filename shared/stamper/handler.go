@@ -45,6 +45,7 @@ import (
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // ClaimTTL is how long a claim outlives its effect. EventBridge retries a
@@ -89,6 +90,8 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 		return h.onBuild(ctx, ev, d)
 	case *event.AMIStateChange:
 		return h.onAMI(ctx, ev, d)
+	case *event.ImageReady:
+		return h.onReady(ctx, d)
 	case *event.InstanceRefresh:
 		return h.onRefresh(ctx, ev, d)
 	case *event.Command:
@@ -140,8 +143,8 @@ func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageSta
 		h.Log.WarnContext(ctx, "image build has no AMI in this region: nothing rolled out", "region", region, "amis", len(b.AMIs))
 		return nil
 	}
-	img, err := h.image(ctx, ami.ID)
-	if err != nil {
+	img, found, err := h.image(ctx, ami.ID)
+	if err != nil || !found {
 		return err
 	}
 	// The AMI carries what matches it to a fleet: the tags its
@@ -163,20 +166,45 @@ func (h *Handler) onAMI(ctx context.Context, ev event.Event, d *event.AMIStateCh
 		h.Log.DebugContext(ctx, "ignoring AMI state")
 		return nil
 	}
-	img, err := h.image(ctx, d.ImageID)
-	if err != nil {
+	img, found, err := h.image(ctx, d.ImageID)
+	if err != nil || !found {
+		return err
+	}
+	if arn := img.Tags[imagebuilder.ARNTag]; arn != "" {
+		// EC2 says "available" before Image Builder's test stage has run;
+		// the pipeline's own AVAILABLE event comes after its tests, and
+		// rolls the image out then.
+		h.Log.InfoContext(ctx, "ignoring AMI of an Image Builder image: it rolls out once the pipeline has tested it", "image_arn", arn)
+		return nil
+	}
+	return h.offerAll(ctx, img)
+}
+
+// onReady rolls out an AMI a bake tool marked ready (baked, tagged and
+// tested), such as the Packer build's last step.
+func (h *Handler) onReady(ctx context.Context, d *event.ImageReady) error {
+	ctx = logging.With(ctx, "image_id", d.ImageID)
+	img, found, err := h.image(ctx, d.ImageID)
+	if err != nil || !found {
 		return err
 	}
 	return h.offerAll(ctx, img)
 }
 
-// image reads an AMI as the rollout checks it.
-func (h *Handler) image(ctx context.Context, amiID string) (rollout.Image, error) {
+// image reads an AMI as the rollout checks it. An AMI that no longer
+// exists (deregistered before its event was handled, or a late or replayed
+// event) is logged and reported not found: no retry can bring it back.
+func (h *Handler) image(ctx context.Context, amiID string) (rollout.Image, bool, error) {
 	im, err := h.Templates.Image(ctx, amiID)
-	if err != nil {
-		return rollout.Image{}, fmt.Errorf("reading image %s: %w", amiID, err)
+	if errors.Is(err, launchtemplate.ErrNotFound) {
+		h.Log.WarnContext(ctx, "image no longer exists: nothing rolled out", "image_id", amiID, "error", err)
+		h.emit(ctx, nil, logging.Metric{Name: "ImagesNotFound", Value: 1, Unit: logging.Count})
+		return rollout.Image{}, false, nil
 	}
-	return rolloutImage(im), nil
+	if err != nil {
+		return rollout.Image{}, false, fmt.Errorf("reading image %s: %w", amiID, err)
+	}
+	return rolloutImage(im), true, nil
 }
 
 func rolloutImage(im launchtemplate.Image) rollout.Image {
@@ -228,8 +256,15 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	if err != nil {
 		return err
 	}
-	if why := rollout.Check(p, img, cur); len(why) > 0 {
-		h.Log.WarnContext(ctx, "image rejected: nothing changes", "reasons", why, "current_image", base.Image)
+	reasons := rollout.Check(p, img, cur)
+	starts := !s.Active() || s.Phase == rollout.PhaseRetain
+	if len(reasons) == 0 && p.Strategy == rollout.StrategyBlueGreen && starts {
+		if reasons, err = h.listenerUnfit(ctx, p); err != nil {
+			return err
+		}
+	}
+	if len(reasons) > 0 {
+		h.Log.WarnContext(ctx, "image rejected: nothing changes", "reasons", reasons, "current_image", base.Image)
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
 		return nil
 	}
@@ -370,6 +405,17 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 // invocation holds fails the delivery with invocation.ErrBusy; its retry
 // finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
+	if f, ok := h.fleet(fleet); ok && f.Rollout.Strategy == rollout.StrategyBlueGreen {
+		// A blue/green step may change which group serves; the scaler
+		// reads that and sizes the group under its own lease, which the
+		// step therefore holds too (after the rollout's: one order, no
+		// deadlock). A decision read just before a promotion would
+		// otherwise size the group the promotion empties.
+		inner := effect
+		effect = func() error {
+			return invocation.Lease(ctx, h.Store, scaling.LeaseKey(fleet), h.leaseWait(), inner)
+		}
+	}
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
 		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), h.leaseWait(), effect)
 		if errors.Is(err, invocation.ErrBusy) {
@@ -422,4 +468,27 @@ func (h *Handler) emit(ctx context.Context, fleet *config.Fleet, ms ...logging.M
 
 func (h *Handler) report() invocation.Reporter {
 	return invocation.Reporter{Log: h.Log, Metrics: h.Metrics}
+}
+
+// listenerUnfit returns why a blue/green fleet's listener cannot take a
+// weighted shift, before anything changes: a sticky forward keeps clients
+// on the group being emptied (weights move only new clients), and a target
+// group other than the fleet's two would lose its traffic at the first
+// step.
+func (h *Handler) listenerUnfit(ctx context.Context, p rollout.Policy) ([]string, error) {
+	bg := p.BlueGreen
+	fw, err := h.Listeners.Forward(ctx, bg.Listener)
+	if err != nil {
+		return nil, fmt.Errorf("reading listener %s: %w", bg.Listener, err)
+	}
+	var why []string
+	if fw.Sticky {
+		why = append(why, fmt.Sprintf("listener %s forwards with target group stickiness: weights would move only new clients; turn it off for blue/green", bg.Listener))
+	}
+	for _, w := range fw.Weights {
+		if w.TargetGroupARN != bg.TargetGroup && w.TargetGroupARN != bg.PeerTargetGroup {
+			why = append(why, fmt.Sprintf("listener %s also forwards to %s, which a weight shift would drop", bg.Listener, w.TargetGroupARN))
+		}
+	}
+	return why, nil
 }

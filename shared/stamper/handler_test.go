@@ -72,8 +72,9 @@ func TestAMIEventStartsRollingRollout(t *testing.T) {
 		t.Errorf("refresh spec (-want +got):\n%s", diff)
 	}
 	s, version := hs.state(t)
-	if s.RefreshID != "refresh-1" || s.Version != 4 || version != 1 {
-		t.Errorf("state: refresh %q version %d saved %d times; want refresh-1, 4, once", s.RefreshID, s.Version, version)
+	// Saved twice: on record before the first change, then after it.
+	if s.RefreshID != "refresh-1" || s.Version != 4 || version != 2 {
+		t.Errorf("state: refresh %q version %d saved %d times; want refresh-1, 4, twice", s.RefreshID, s.Version, version)
 	}
 	want := scaling.Hold{Rollout: s.ID, LiveGroup: blueASG, Until: t0.Add(time.Minute + 15*time.Minute)}
 	if got := hs.hold(t); got == nil || *got != want {
@@ -318,7 +319,9 @@ func TestDuplicateImageEvent(t *testing.T) {
 }
 
 // TestRetryAfterFailureMidStep: an effect fails part-way through a step;
-// the state is not saved and the claim is released, so the retried event
+// the rollout (and what it would restore) was put on record before its
+// first change, the step's progress is not saved and the claim is
+// released. The retried event finds the rollout running; its wake-up
 // repeats the step, and the repeated effects are the idempotent ones.
 func TestRetryAfterFailureMidStep(t *testing.T) {
 	hs := newHarness(t, rollingPolicy(), false)
@@ -328,10 +331,12 @@ func TestRetryAfterFailureMidStep(t *testing.T) {
 		t.Fatalf("Handle: got %v, want the put_parameter failure", err)
 	}
 	wantEffects(t, hs, "CreateVersionWithImage lt-0123 3 ami-new", "SetDefaultVersion lt-0123 4")
-	if _, v := hs.state(t); v != 0 {
-		t.Fatalf("state saved after a failed step (version %d)", v)
+	if s, v := hs.state(t); v != 1 || s.Phase != rollout.PhaseStamp || s.Version != 0 {
+		t.Fatalf("state after a failed step: version %d phase %q template version %d; want the begun rollout only", v, s.Phase, s.Version)
 	}
 	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	wantEffects(t, hs)
+	hs.tick(t)
 	wantEffects(t, hs,
 		"CreateVersionWithImage lt-0123 3 ami-new (repeat)",
 		"SetDefaultVersion lt-0123 4",
@@ -344,17 +349,59 @@ func TestRetryAfterFailureMidStep(t *testing.T) {
 	}
 }
 
+// TestAbortAfterRetriedPartialStampRestoresTheOldImage: the stamp moved
+// the default version and the parameter, then failed; after the retry an
+// abort must restore what ran before the rollout, never what the partial
+// stamp left live (issue #15, item 4).
+func TestAbortAfterRetriedPartialStampRestoresTheOldImage(t *testing.T) {
+	for _, strategy := range []string{"rolling", "bluegreen"} {
+		t.Run(strategy, func(t *testing.T) {
+			p, failing := rollingPolicy(), "StartInstanceRefresh"
+			if strategy == "bluegreen" {
+				p, failing = blueGreenPolicy(), "SetLaunchTemplateVersion"
+			}
+			hs := newHarness(t, p, false)
+			hs.aws.fail(failing, errors.New("throttled"))
+			if err := hs.h.Handle(t.Context(), amiEvent(t, "ev-1", newAMI, "available")); err == nil {
+				t.Fatalf("Handle: got nil, want the %s failure", failing)
+			}
+			if hs.aws.params[param] != newAMI || hs.aws.template.DefaultVersion != 4 {
+				t.Fatalf("setup: parameter %s default %d; want the partial stamp live", hs.aws.params[param], hs.aws.template.DefaultVersion)
+			}
+			hs.handle(t, amiEvent(t, "ev-1", newAMI, "available")) // the retry
+			hs.handle(t, command(t, "abort", "", hs.clock.Now()))
+			for range 5 {
+				if s, _ := hs.state(t); !s.Active() {
+					break
+				}
+				hs.tick(t)
+			}
+			s := wantPhase(t, hs, rollout.PhaseDone, rollout.RolledBack)
+			if got := hs.aws.params[param]; got != oldAMI {
+				t.Errorf("parameter after the abort: got %s, want %s", got, oldAMI)
+			}
+			if got := hs.aws.template.DefaultVersion; got != 3 {
+				t.Errorf("default version after the abort: got %d, want 3", got)
+			}
+			if s.Base.Image != oldAMI {
+				t.Errorf("baseline: got %s, want %s", s.Base.Image, oldAMI)
+			}
+		})
+	}
+}
+
 // TestRefreshAlreadyRunningIsFollowed: a refresh started by an invocation
 // that died before saving is found and followed, not started twice.
 func TestRefreshAlreadyRunningIsFollowed(t *testing.T) {
 	hs := newHarness(t, rollingPolicy(), false)
+	hs.aws.fail("WakeAt", nil) // the rollout goes on record
 	hs.aws.fail("WakeAt", errors.New("queue unavailable"))
 	if err := hs.h.Handle(t.Context(), amiEvent(t, "ev-1", newAMI, "available")); err == nil {
 		t.Fatal("Handle: got nil, want the scheduling failure")
 	}
 	hs.aws.Effects()
 	hs.aws.fail("StartInstanceRefresh", &smithy.GenericAPIError{Code: "InstanceRefreshInProgress", Message: "An Instance Refresh is already in progress"})
-	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	hs.tick(t)
 	s := wantPhase(t, hs, rollout.PhaseRefresh, "")
 	if s.RefreshID != "refresh-1" {
 		t.Errorf("refresh followed: got %q, want refresh-1", s.RefreshID)
@@ -450,7 +497,7 @@ func TestBlueGreenThroughTheHandler(t *testing.T) {
 	if h := hs.hold(t); h == nil || h.LiveGroup != greenASG || !h.Active(hs.clock.Now()) {
 		t.Errorf("hold while retaining: got %+v, want green live", h)
 	}
-	hs.tick(t) // retention over
+	tickUntil(t, hs, "the end of the retention", inPhase(rollout.PhaseDone))
 	s := wantPhase(t, hs, rollout.PhaseDone, rollout.Succeeded)
 	if s.Live != greenASG || s.Serving(blueASG) != greenASG {
 		t.Errorf("live: got %q, want %q", s.Live, greenASG)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/stampkit/stampkit/shared/config"
-	"github.com/stampkit/stampkit/shared/elb"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
@@ -82,11 +81,7 @@ func (h *Handler) restoreWeights(ctx context.Context, fleet config.Fleet) error 
 		h.Log.InfoContext(ctx, "dry run: listener weights not restored", attrs...)
 		return nil
 	}
-	out := make([]elb.Weighted, len(ws))
-	for i, w := range ws {
-		out[i] = elb.Weighted{TargetGroupARN: w.TargetGroup, Weight: int32(w.Weight)}
-	}
-	if err := h.Listeners.SetForwardWeights(ctx, p.Listener, out); err != nil {
+	if err := h.setWeights(ctx, fleet.Rollout, ws); err != nil {
 		return fmt.Errorf("restoring weights of fleet %s: %w", fleet.Name, err)
 	}
 	buf, err := json.Marshal(s)

@@ -49,7 +49,7 @@ func listenerUpdated(t *testing.T, id string) []byte {
 // tickUntil delivers wake-ups until the rollout record satisfies done.
 func tickUntil(t *testing.T, hs *harness, what string, done func(rollout.State) bool) {
 	t.Helper()
-	for range 30 {
+	for range 90 { // retention looks every minute for an hour
 		if s, _ := hs.state(t); done(s) {
 			return
 		}

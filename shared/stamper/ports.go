@@ -41,15 +41,17 @@ type Builds interface {
 	Image(ctx context.Context, arn string) (imagebuilder.Image, error)
 }
 
-// Parameters reads and writes the SSM parameter holding a fleet's AMI. A
-// missing parameter is ssmparam.ErrNotFound.
+// Parameters reads and writes the SSM parameters holding a fleet's AMI and
+// its listener weights. A missing parameter is ssmparam.ErrNotFound.
 type Parameters interface {
 	Get(ctx context.Context, name string) (string, error)
+	Put(ctx context.Context, name, value string) error
 	PutImage(ctx context.Context, name, amiID string) error
 }
 
 // Listeners shifts weighted traffic and reads target health.
 type Listeners interface {
+	Forward(ctx context.Context, listenerARN string) (elb.Forward, error)
 	SetForwardWeights(ctx context.Context, listenerARN string, weights []elb.Weighted) error
 	TargetHealth(ctx context.Context, targetGroupARN string) ([]elb.Target, error)
 }

@@ -29,6 +29,18 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, 
 	p := fleet.Rollout
 	var ms []logging.Metric
 	for i := 1; ; i++ {
+		if s.Phase == rollout.PhaseStamp && s.Steps == 0 {
+			// What a rollback restores was just read off the live fleet.
+			// It goes on record before the first change: a retry after a
+			// partial stamp would otherwise read the new image back as the
+			// one to return to. The wake-up saved with it carries the
+			// rollout on if this invocation goes no further.
+			s.WakeAt = h.Clock.Now()
+			if err := h.save(ctx, fleet, s, version); err != nil {
+				return err
+			}
+			version++
+		}
 		if !s.Active() {
 			if s.Queued == nil {
 				break
@@ -42,6 +54,7 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, 
 				break
 			}
 			ms = append(ms, logging.Metric{Name: "RolloutsStarted", Value: 1, Unit: logging.Count})
+			continue // on record first
 		}
 		obs := h.observe(ctx, p, s)
 		acts, next, wake := rollout.Step(p, s, obs)
@@ -205,13 +218,20 @@ func (h *Handler) observe(ctx context.Context, p rollout.Policy, s rollout.State
 	var errs []string
 	fail := func(err error) { errs = append(errs, err.Error()) }
 	switch {
+	case s.Phase == rollout.PhaseStamp && s.Strategy == rollout.StrategyRolling:
 	case s.Phase == rollout.PhaseStamp:
+		// The idle group must be empty before it is stamped.
+		var err error
+		if obs.To, err = h.group(ctx, s.To.Group); err != nil {
+			fail(err)
+		}
 	case s.Strategy == rollout.StrategyRolling:
 		if s.RefreshID != "" {
 			r, err := h.Groups.DescribeInstanceRefresh(ctx, s.From.Group, s.RefreshID)
 			switch {
 			case errors.Is(err, asg.ErrNotFound):
 				h.Log.WarnContext(ctx, "followed instance refresh not found", "refresh_id", s.RefreshID)
+				obs.RefreshMissing = true
 			case err != nil:
 				fail(err)
 			default:
@@ -261,7 +281,7 @@ func (h *Handler) group(ctx context.Context, name string) (rollout.Group, error)
 	}
 	out := rollout.Group{
 		Name: name, Min: int(g.Min), Max: int(g.Max), Desired: int(g.Desired), InService: g.InService(),
-		Versions: map[string]int{},
+		Launching: g.Pending(), Versions: map[string]int{},
 	}
 	for _, in := range g.Instances {
 		switch in.LifecycleState {
@@ -273,8 +293,8 @@ func (h *Handler) group(ctx context.Context, name string) (rollout.Group, error)
 	return out, nil
 }
 
-// targets counts a target group's healthy targets and all those not
-// draining.
+// targets counts a target group's healthy targets, those in their first
+// health checks, and all those not draining.
 func (h *Handler) targets(ctx context.Context, arn string) (rollout.Targets, error) {
 	var out rollout.Targets
 	if arn == "" {
@@ -290,6 +310,8 @@ func (h *Handler) targets(ctx context.Context, arn string) (rollout.Targets, err
 			continue
 		case elb.StateHealthy:
 			out.Healthy++
+		case elb.StateInitial:
+			out.Initial++
 		}
 		out.Total++
 	}
@@ -330,12 +352,10 @@ func (h *Handler) apply(ctx context.Context, fleet config.Fleet, s rollout.State
 		case rollout.CancelRefresh:
 			_, err = h.Groups.CancelInstanceRefresh(ctx, a.Group)
 		case rollout.SetWeights:
-			ws := make([]elb.Weighted, len(a.Weights))
 			for i, w := range a.Weights {
-				ws[i] = elb.Weighted{TargetGroupARN: w.TargetGroup, Weight: int32(w.Weight)}
 				attrs = append(attrs, "weight_"+strconv.Itoa(i), w.Weight)
 			}
-			err = h.Listeners.SetForwardWeights(ctx, p.BlueGreen.Listener, ws)
+			err = h.setWeights(ctx, p, a.Weights)
 		default:
 			err = fmt.Errorf("unknown action %q", a.Kind)
 		}
@@ -351,6 +371,25 @@ func (h *Handler) apply(ctx context.Context, fleet config.Fleet, s rollout.State
 		}
 	}
 	return s, nil
+}
+
+// setWeights records each target group's weight in the parameter the
+// listener's template reads (when the fleet names them), then sets the
+// listener. Parameters first: a deploy between the two then writes the
+// weights the rollout is about to set, never ones it has moved away from.
+func (h *Handler) setWeights(ctx context.Context, p rollout.Policy, weights []rollout.Weight) error {
+	bg := p.BlueGreen
+	params := map[string]string{bg.TargetGroup: bg.WeightParameters.TargetGroup, bg.PeerTargetGroup: bg.WeightParameters.PeerTargetGroup}
+	ws := make([]elb.Weighted, len(weights))
+	for i, w := range weights {
+		if name := params[w.TargetGroup]; name != "" {
+			if err := h.Parameters.Put(ctx, name, strconv.Itoa(w.Weight)); err != nil {
+				return fmt.Errorf("recording the weight of %s: %w", w.TargetGroup, err)
+			}
+		}
+		ws[i] = elb.Weighted{TargetGroupARN: w.TargetGroup, Weight: int32(w.Weight)}
+	}
+	return h.Listeners.SetForwardWeights(ctx, bg.Listener, ws)
 }
 
 // startRefresh starts an instance refresh, or follows the one already
@@ -449,6 +488,9 @@ func stepMetrics(prev, next rollout.State, acts []rollout.Action) []logging.Metr
 		if a.Kind == rollout.SetWeights && len(a.Weights) == 2 {
 			ms = append(ms, logging.Metric{Name: "TrafficShifted", Value: float64(a.Weights[1].Weight), Unit: logging.None})
 		}
+	}
+	if next.BlindGiveUps > prev.BlindGiveUps {
+		ms = append(ms, logging.Metric{Name: "RolloutsBlind", Value: float64(next.BlindGiveUps - prev.BlindGiveUps), Unit: logging.Count})
 	}
 	if prev.Active() && !next.Active() {
 		name := map[rollout.Outcome]string{

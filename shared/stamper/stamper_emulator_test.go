@@ -232,12 +232,12 @@ type snapshot struct {
 func (w *emuWorld) look(t *testing.T) snapshot {
 	t.Helper()
 	ctx := t.Context()
-	ws, err := w.elb.ForwardWeights(ctx, w.fleet.ListenerARN)
+	fw, err := w.elb.Forward(ctx, w.fleet.ListenerARN)
 	if err != nil {
-		t.Fatalf("ForwardWeights: %v", err)
+		t.Fatalf("Forward: %v", err)
 	}
 	s := snapshot{Weights: map[string]int32{}}
-	for _, x := range ws {
+	for _, x := range fw.Weights {
 		name := "green"
 		if x.TargetGroupARN == w.fleet.BlueTargetGroupARN {
 			name = "blue"

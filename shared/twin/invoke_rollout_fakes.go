@@ -316,6 +316,21 @@ func (f *rolloutFakes) RollbackInstanceRefresh(_ context.Context, group string) 
 	return r.id, nil
 }
 
+// Forward reads the blue/green listener: a plain weighted forward over the
+// fleet's two target groups.
+func (f *rolloutFakes) Forward(_ context.Context, listener string) (elb.Forward, error) {
+	if listener != ListenerARN {
+		return elb.Forward{}, &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "One or more listeners not found: " + listener}
+	}
+	var ws []elb.Weighted
+	for _, g := range f.groups {
+		if g.tg != "" {
+			ws = append(ws, elb.Weighted{TargetGroupARN: g.tg})
+		}
+	}
+	return elb.Forward{Weights: ws}, nil
+}
+
 // SetForwardWeights sets the blue/green listener's weights.
 func (f *rolloutFakes) SetForwardWeights(_ context.Context, listener string, ws []elb.Weighted) error {
 	if listener != ListenerARN {

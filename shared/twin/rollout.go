@@ -449,6 +449,12 @@ func (rs *rolloutSim) PutImage(_ context.Context, name, ami string) error {
 	return nil
 }
 
+// Put writes a plain parameter; the twin's fleets name none (their
+// listener is not deployed by a template).
+func (rs *rolloutSim) Put(_ context.Context, name, _ string) error {
+	return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
+}
+
 // SetForwardWeights sets the blue/green listener's weights; a fleet
 // without a peer has no weighted listener.
 func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, ws []elb.Weighted) error {
@@ -456,6 +462,16 @@ func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, ws [
 		return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
 	}
 	return rs.s.lb.set(listener, ws)
+}
+
+// Forward reads the blue/green listener's weighted forward: not sticky,
+// nothing else on it.
+func (rs *rolloutSim) Forward(_ context.Context, listener string) (elb.Forward, error) {
+	if rs.s.lb == nil || listener != ListenerARN {
+		return elb.Forward{}, &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+	}
+	w := rs.s.lb.weights
+	return elb.Forward{Weights: []elb.Weighted{{TargetGroupARN: TargetGroupARN, Weight: int32(w[0])}, {TargetGroupARN: PeerTargetGroupARN, Weight: int32(w[1])}}}, nil
 }
 
 // TargetHealth lists the target group's targets.
