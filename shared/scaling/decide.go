@@ -28,7 +28,15 @@ type Signal struct {
 type Group struct {
 	Min, Max, Desired int
 	// InService counts instances in service; Desired - InService are still
-	// launching (or waiting on a lifecycle hook).
+	// launching (or waiting on a lifecycle hook). It can exceed Desired for
+	// a while: an instance refresh keeps up to MaxHealthyPercentage (100 to
+	// 200) of desired "in service and healthy, or pending" while it launches
+	// replacements before terminating (EC2 Auto Scaling user guide,
+	// "Understand the default values for an instance refresh",
+	// https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html;
+	// RefreshPreferences.MaxHealthyPercentage in the API reference), and a
+	// lowered desired takes a moment to pick the instances it terminates.
+	// Decisions are based on Desired, never on instances above it.
 	InService int
 	// Protected counts instances protected from scale-in: the group cannot
 	// terminate them, so capacity is never set below their number.
@@ -138,7 +146,10 @@ func scaleOut(p Policy, r Rule, s, next State, obs Observation, d Decision, hi i
 	// Capacity that is launching or still warming up has not yet moved the
 	// metric, so the breach is measured against what was there before it;
 	// a repeated breach adds only what goes beyond the capacity in flight.
-	base := g.InService
+	// Instances in service beyond desired are not capacity the group keeps
+	// (see Group.InService): a step measured from them would overshoot, and
+	// a rollout's scale-in hold would keep the overshoot.
+	base := min(g.InService, g.Desired)
 	if now.Before(s.LastScaleOut.Add(p.Warmup.Std())) {
 		base = min(base, s.OutFrom)
 	}
@@ -181,6 +192,9 @@ func scaleIn(p Policy, r Rule, s, next State, obs Observation, d Decision, lo in
 		d.Outcome, d.Reason, d.WakeAt = Holding, fmt.Sprintf("low alarm held %s of %s", max(held, 0).Round(time.Second), p.ScaleInHold), until
 		return d, next
 	}
+	// Only a shortfall is in flight. Instances above desired (a refresh's
+	// replacements) go when the refresh ends, and the target below is
+	// measured from desired, so they neither hold nor size a scale-in.
 	if g.InService < g.Desired {
 		d.Outcome, d.Reason = InFlight, fmt.Sprintf("%d instances still launching", g.Desired-g.InService)
 		return d, next

@@ -154,6 +154,40 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 6,
 		},
 		{
+			name:       "capacity still launching: the breach is measured from what is in service",
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 6, InService: 4}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 10,
+		},
+		{
+			name:       "mid-refresh: the step is from desired, not the refresh's extra instances",
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 9,
+		},
+		{
+			name:       "mid-refresh: a large step is from desired too",
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 14,
+		},
+		{
+			name: "mid-refresh: a percent change is a share of desired",
+			policy: func(p *scaling.Policy) {
+				p.Rules[0] = scaling.Rule{Alarm: "high", Direction: scaling.Out, AdjustmentType: scaling.PercentChangeInCapacity, Steps: []scaling.Step{{Adjustment: 50}}}
+			},
+			obs:        scaling.Observation{Now: t0, Signal: high(90, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 12}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 12,
+		},
+		{
+			name:       "mid-refresh during warm-up: a repeated breach is covered by the last step",
+			state:      scaling.State{LastScaleOut: t0.Add(-2 * time.Minute), OutFrom: 8},
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 9, InService: 17}},
+			wantAction: scaling.None, wantOutcome: scaling.InFlight, wantTo: 9,
+		},
+		{
+			name:       "scale-in not yet enacted: a scale-out is from the lowered desired",
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 5, InService: 6}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 6,
+		},
+		{
 			name:       "OK state does nothing",
 			obs:        scaling.Observation{Now: t0, Signal: scaling.Signal{Alarm: "high", State: scaling.StateOK, Since: t0}, Group: steady(4)},
 			wantAction: scaling.None, wantOutcome: scaling.NotInAlarm, wantTo: 4,
@@ -250,6 +284,11 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.ScaleIn, wantOutcome: scaling.Scaled, wantTo: 8,
 		},
 		{
+			name:       "mid-refresh: scale-in is from desired, the refresh's extra instances are not launching",
+			obs:        scaling.Observation{Now: t0, Signal: low(10, t0.Add(-10*time.Minute)), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleIn, wantOutcome: scaling.Scaled, wantTo: 7,
+		},
+		{
 			name:       "no scale-in while instances are launching",
 			obs:        scaling.Observation{Now: t0, Signal: low(10, t0.Add(-10*time.Minute)), Group: scaling.Group{Min: 1, Max: 50, Desired: 6, InService: 5}},
 			wantAction: scaling.None, wantOutcome: scaling.InFlight, wantTo: 6,
@@ -286,6 +325,13 @@ func TestDecideState(t *testing.T) {
 		want := scaling.State{LastScaleOut: t0, OutFrom: 4, Seen: map[string]time.Time{"high": t0.Add(-time.Second)}}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("state (-want +got):\n%s", d)
+		}
+	})
+	t.Run("scale-out mid-refresh records desired as its base", func(t *testing.T) {
+		g := scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}
+		_, got := scaling.Decide(p, scaling.State{}, scaling.Observation{Now: t0, Signal: high(65, t0), Group: g})
+		if got.OutFrom != 8 {
+			t.Errorf("OutFrom = %d, want desired 8: a repeated breach during warm-up is measured from it", got.OutFrom)
 		}
 	})
 	t.Run("stale signal leaves state untouched", func(t *testing.T) {
