@@ -48,10 +48,12 @@ const extraPeriods = 2
 const watchedID = "watched"
 
 // Signals reads the named alarms as the scaling decision sees them: state,
-// newest value and threshold, and when the alarm entered its state — the
-// same instant an alarm state-change event carries, so a tick and an event
-// about one state change are ordered alike. See Readings for where the value
-// comes from; an alarm in ALARM whose metric could not be read is logged.
+// newest value and threshold, and when the alarm entered its state. That
+// time is StateTransitionedTimestamp, the instant an alarm state-change
+// event reports too, but nothing promises the two agree to the
+// millisecond; scaling.Decide does not need them to (see scaling.Seen).
+// See Readings for where the value comes from; an alarm in ALARM whose
+// metric could not be read is logged.
 func (a *Adapter) Signals(ctx context.Context, names []string) ([]scaling.Signal, error) {
 	readings, err := a.Readings(ctx, names)
 	if err != nil {

@@ -347,7 +347,7 @@ func (s *racingStore) Save(ctx context.Context, key string, data []byte, version
 
 func TestLostSaveRaceMergesInsteadOfRepeatingTheChange(t *testing.T) {
 	r := newRig(t, false)
-	rival := scaling.State{Seen: map[string]time.Time{"web-high": t0.Add(-20 * time.Minute)}}
+	rival := scaling.State{Seen: map[string]scaling.Seen{"web-high": {State: scaling.StateOK, Since: t0.Add(-20 * time.Minute)}}}
 	store := &racingStore{Store: r.store, rival: rival}
 	r.h.Store = store
 	low := t0.Add(-10 * time.Minute) // held past ScaleInHold
@@ -373,7 +373,7 @@ func TestLostSaveRaceMergesInsteadOfRepeatingTheChange(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatalf("decoding state: %v", err)
 	}
-	if !got.LastScaleIn.Equal(t0) || !got.Seen["web-high"].Equal(rival.Seen["web-high"]) || !got.Seen["web-low"].Equal(low) {
+	if !got.LastScaleIn.Equal(t0) || got.Seen["web-high"] != rival.Seen["web-high"] || !got.Seen["web-low"].Since.Equal(low) {
 		t.Errorf("stored state = %+v; want the scale-in at %s merged with the rival's web-high signal", got, t0.Format(time.Kitchen))
 	}
 }

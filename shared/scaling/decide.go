@@ -19,8 +19,8 @@ type Signal struct {
 	State     string
 	Value     float64 // the newest datapoint, in the metric's units
 	Threshold float64
-	// Since is when the alarm entered State; it orders signals, so one older
-	// than a signal already applied is stale.
+	// Since is when the alarm entered State. A signal in another state than
+	// the one already applied, and older than it, is stale (see Seen).
 	Since time.Time
 }
 
@@ -28,7 +28,15 @@ type Signal struct {
 type Group struct {
 	Min, Max, Desired int
 	// InService counts instances in service; Desired - InService are still
-	// launching (or waiting on a lifecycle hook).
+	// launching (or waiting on a lifecycle hook). It can exceed Desired for
+	// a while: an instance refresh keeps up to MaxHealthyPercentage (100 to
+	// 200) of desired "in service and healthy, or pending" while it launches
+	// replacements before terminating (EC2 Auto Scaling user guide,
+	// "Understand the default values for an instance refresh",
+	// https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html;
+	// RefreshPreferences.MaxHealthyPercentage in the API reference), and a
+	// lowered desired takes a moment to pick the instances it terminates.
+	// Decisions are based on Desired, never on instances above it.
 	InService int
 	// Protected counts instances protected from scale-in: the group cannot
 	// terminate them, so capacity is never set below their number.
@@ -61,8 +69,8 @@ type State struct {
 	// OutFrom is the capacity before the last scale-out: while that
 	// scale-out warms up, a repeated breach is measured from it.
 	OutFrom int `json:"outFrom,omitempty"`
-	// Seen maps each alarm to the newest state-change time applied.
-	Seen map[string]time.Time `json:"seen,omitempty"`
+	// Seen maps each alarm to the newest state applied.
+	Seen map[string]Seen `json:"seen,omitempty"`
 }
 
 // Action is what a decision does.
@@ -108,11 +116,15 @@ type Decision struct {
 func Decide(p Policy, s State, obs Observation) (Decision, State) {
 	sig, g := obs.Signal, obs.Group
 	d := Decision{Action: None, From: g.Desired, To: g.Desired}
-	if seen, ok := s.Seen[sig.Alarm]; ok && sig.Since.Before(seen) {
-		d.Outcome, d.Reason = Stale, fmt.Sprintf("signal from %s is older than %s already applied", stamp(sig.Since), stamp(seen))
+	seen := s.Seen[sig.Alarm]
+	if seen.outOfOrder(sig) {
+		d.Outcome, d.Reason = Stale, fmt.Sprintf("%s since %s is older than %s since %s, already applied", sig.State, stamp(sig.Since), seen.State, stamp(seen.Since))
 		return d, s
 	}
-	next := s.withSeen(sig.Alarm, sig.Since)
+	seen = seen.then(sig)
+	next := s.withSeen(sig.Alarm, seen)
+	// A scale-in holds from the latest reading of this state (Seen.then).
+	obs.Signal.Since = seen.Since
 	rule, ok := p.Rule(sig.Alarm)
 	if !ok {
 		d.Outcome, d.Reason = UnknownAlarm, fmt.Sprintf("alarm %q has no rule in the policy", sig.Alarm)
@@ -138,7 +150,10 @@ func scaleOut(p Policy, r Rule, s, next State, obs Observation, d Decision, hi i
 	// Capacity that is launching or still warming up has not yet moved the
 	// metric, so the breach is measured against what was there before it;
 	// a repeated breach adds only what goes beyond the capacity in flight.
-	base := g.InService
+	// Instances in service beyond desired are not capacity the group keeps
+	// (see Group.InService): a step measured from them would overshoot, and
+	// a rollout's scale-in hold would keep the overshoot.
+	base := min(g.InService, g.Desired)
 	if now.Before(s.LastScaleOut.Add(p.Warmup.Std())) {
 		base = min(base, s.OutFrom)
 	}
@@ -181,6 +196,9 @@ func scaleIn(p Policy, r Rule, s, next State, obs Observation, d Decision, lo in
 		d.Outcome, d.Reason, d.WakeAt = Holding, fmt.Sprintf("low alarm held %s of %s", max(held, 0).Round(time.Second), p.ScaleInHold), until
 		return d, next
 	}
+	// Only a shortfall is in flight. Instances above desired (a refresh's
+	// replacements) go when the refresh ends, and the target below is
+	// measured from desired, so they neither hold nor size a scale-in.
 	if g.InService < g.Desired {
 		d.Outcome, d.Reason = InFlight, fmt.Sprintf("%d instances still launching", g.Desired-g.InService)
 		return d, next
@@ -200,12 +218,12 @@ func scaleIn(p Policy, r Rule, s, next State, obs Observation, d Decision, lo in
 	return d, next
 }
 
-func (s State) withSeen(alarm string, since time.Time) State {
+func (s State) withSeen(alarm string, applied Seen) State {
 	seen := maps.Clone(s.Seen)
 	if seen == nil {
-		seen = map[string]time.Time{}
+		seen = map[string]Seen{}
 	}
-	seen[alarm] = since
+	seen[alarm] = applied
 	s.Seen = seen
 	return s
 }
@@ -226,12 +244,12 @@ func (s State) Merge(o State) State {
 		m.LastScaleIn = o.LastScaleIn
 	}
 	m.Seen = maps.Clone(s.Seen)
-	for alarm, since := range o.Seen {
+	for alarm, theirs := range o.Seen {
 		if m.Seen == nil {
-			m.Seen = map[string]time.Time{}
+			m.Seen = map[string]Seen{}
 		}
-		if cur, ok := m.Seen[alarm]; !ok || since.After(cur) {
-			m.Seen[alarm] = since
+		if cur, ok := m.Seen[alarm]; !ok || theirs.supersedes(cur) {
+			m.Seen[alarm] = theirs
 		}
 	}
 	return m

@@ -40,6 +40,15 @@ func low(value float64, since time.Time) scaling.Signal {
 	return scaling.Signal{Alarm: "low", State: scaling.StateAlarm, Value: value, Threshold: 30, Since: since}
 }
 
+// inAlarm and inOK are what a decision remembers of an alarm it applied.
+func inAlarm(since time.Time) scaling.Seen {
+	return scaling.Seen{State: scaling.StateAlarm, Since: since}
+}
+
+func inOK(since time.Time) scaling.Seen {
+	return scaling.Seen{State: scaling.StateOK, Since: since}
+}
+
 func steady(n int) scaling.Group {
 	return scaling.Group{Min: 1, Max: 50, Desired: n, InService: n}
 }
@@ -154,6 +163,40 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 6,
 		},
 		{
+			name:       "capacity still launching: the breach is measured from what is in service",
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 6, InService: 4}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 10,
+		},
+		{
+			name:       "mid-refresh: the step is from desired, not the refresh's extra instances",
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 9,
+		},
+		{
+			name:       "mid-refresh: a large step is from desired too",
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 14,
+		},
+		{
+			name: "mid-refresh: a percent change is a share of desired",
+			policy: func(p *scaling.Policy) {
+				p.Rules[0] = scaling.Rule{Alarm: "high", Direction: scaling.Out, AdjustmentType: scaling.PercentChangeInCapacity, Steps: []scaling.Step{{Adjustment: 50}}}
+			},
+			obs:        scaling.Observation{Now: t0, Signal: high(90, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 12}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 12,
+		},
+		{
+			name:       "mid-refresh during warm-up: a repeated breach is covered by the last step",
+			state:      scaling.State{LastScaleOut: t0.Add(-2 * time.Minute), OutFrom: 8},
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 9, InService: 17}},
+			wantAction: scaling.None, wantOutcome: scaling.InFlight, wantTo: 9,
+		},
+		{
+			name:       "scale-in not yet enacted: a scale-out is from the lowered desired",
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 5, InService: 6}},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 6,
+		},
+		{
 			name:       "OK state does nothing",
 			obs:        scaling.Observation{Now: t0, Signal: scaling.Signal{Alarm: "high", State: scaling.StateOK, Since: t0}, Group: steady(4)},
 			wantAction: scaling.None, wantOutcome: scaling.NotInAlarm, wantTo: 4,
@@ -169,16 +212,66 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.None, wantOutcome: scaling.UnknownAlarm, wantTo: 4,
 		},
 		{
-			name:       "signal older than one applied is stale",
-			state:      scaling.State{Seen: map[string]time.Time{"high": t0}},
+			name:       "ALARM older than an applied OK is stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inOK(t0)}},
 			obs:        scaling.Observation{Now: t0, Signal: high(100, t0.Add(-time.Second)), Group: steady(4)},
 			wantAction: scaling.None, wantOutcome: scaling.Stale, wantTo: 4,
 		},
 		{
 			name:       "same signal re-evaluated by a tick is not stale",
-			state:      scaling.State{Seen: map[string]time.Time{"high": t0}},
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(t0)}},
 			obs:        scaling.Observation{Now: t0.Add(time.Minute), Signal: high(100, t0), Group: steady(4)},
 			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 10,
+		},
+		{
+			name:       "OK older than an applied ALARM is stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(t0)}},
+			obs:        scaling.Observation{Now: t0, Signal: scaling.Signal{Alarm: "high", State: scaling.StateOK, Since: t0.Add(-time.Minute)}, Group: steady(4)},
+			wantAction: scaling.None, wantOutcome: scaling.Stale, wantTo: 4,
+		},
+		{
+			name:       "OK a millisecond older than an applied ALARM is stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(t0)}},
+			obs:        scaling.Observation{Now: t0, Signal: scaling.Signal{Alarm: "high", State: scaling.StateOK, Since: t0.Add(-time.Millisecond)}, Group: steady(4)},
+			wantAction: scaling.None, wantOutcome: scaling.Stale, wantTo: 4,
+		},
+		{
+			name:       "ALARM a millisecond older than an applied OK is stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inOK(t0)}},
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0.Add(-time.Millisecond)), Group: steady(4)},
+			wantAction: scaling.None, wantOutcome: scaling.Stale, wantTo: 4,
+		},
+		{
+			name:       "ALARM after an applied OK acts",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inOK(t0)}},
+			obs:        scaling.Observation{Now: t0, Signal: high(65, t0.Add(time.Millisecond)), Group: steady(4)},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 5,
+		},
+		{
+			name:       "ALARM read a second before the ALARM applied is not stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(t0)}},
+			obs:        scaling.Observation{Now: t0.Add(time.Minute), Signal: high(65, t0.Add(-time.Second)), Group: steady(4)},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 5,
+		},
+		{
+			name:       "record saved without a state does not make an older reading stale",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"high": {Since: t0.Add(time.Millisecond)}}},
+			obs:        scaling.Observation{Now: t0.Add(time.Minute), Signal: high(65, t0), Group: steady(4)},
+			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 5,
+		},
+		{
+			name:       "scale-in holds from the later of two readings of one state",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"low": inAlarm(t0.Add(time.Second))}},
+			obs:        scaling.Observation{Now: t0.Add(5 * time.Minute), Signal: low(10, t0), Group: steady(6)},
+			wantAction: scaling.None, wantOutcome: scaling.Holding, wantTo: 6,
+			wantWake: t0.Add(5*time.Minute + time.Second),
+		},
+		{
+			name:       "a late event from an earlier spell in ALARM does not cut the hold short",
+			state:      scaling.State{Seen: map[string]scaling.Seen{"low": inAlarm(t0)}},
+			obs:        scaling.Observation{Now: t0.Add(time.Minute), Signal: low(10, t0.Add(-30*time.Minute)), Group: steady(6)},
+			wantAction: scaling.None, wantOutcome: scaling.Holding, wantTo: 6,
+			wantWake: t0.Add(5 * time.Minute),
 		},
 		{
 			name:       "scale-in waits for the hold",
@@ -250,6 +343,11 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.ScaleIn, wantOutcome: scaling.Scaled, wantTo: 8,
 		},
 		{
+			name:       "mid-refresh: scale-in is from desired, the refresh's extra instances are not launching",
+			obs:        scaling.Observation{Now: t0, Signal: low(10, t0.Add(-10*time.Minute)), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
+			wantAction: scaling.ScaleIn, wantOutcome: scaling.Scaled, wantTo: 7,
+		},
+		{
 			name:       "no scale-in while instances are launching",
 			obs:        scaling.Observation{Now: t0, Signal: low(10, t0.Add(-10*time.Minute)), Group: scaling.Group{Min: 1, Max: 50, Desired: 6, InService: 5}},
 			wantAction: scaling.None, wantOutcome: scaling.InFlight, wantTo: 6,
@@ -283,20 +381,27 @@ func TestDecideState(t *testing.T) {
 	p := testPolicy()
 	t.Run("scale-out records time, base and signal", func(t *testing.T) {
 		_, got := scaling.Decide(p, scaling.State{}, scaling.Observation{Now: t0, Signal: high(65, t0.Add(-time.Second)), Group: steady(4)})
-		want := scaling.State{LastScaleOut: t0, OutFrom: 4, Seen: map[string]time.Time{"high": t0.Add(-time.Second)}}
+		want := scaling.State{LastScaleOut: t0, OutFrom: 4, Seen: map[string]scaling.Seen{"high": inAlarm(t0.Add(-time.Second))}}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("state (-want +got):\n%s", d)
 		}
 	})
+	t.Run("scale-out mid-refresh records desired as its base", func(t *testing.T) {
+		g := scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}
+		_, got := scaling.Decide(p, scaling.State{}, scaling.Observation{Now: t0, Signal: high(65, t0), Group: g})
+		if got.OutFrom != 8 {
+			t.Errorf("OutFrom = %d, want desired 8: a repeated breach during warm-up is measured from it", got.OutFrom)
+		}
+	})
 	t.Run("stale signal leaves state untouched", func(t *testing.T) {
-		in := scaling.State{Seen: map[string]time.Time{"high": t0}}
+		in := scaling.State{Seen: map[string]scaling.Seen{"high": inOK(t0)}}
 		_, got := scaling.Decide(p, in, scaling.Observation{Now: t0, Signal: high(65, t0.Add(-time.Minute)), Group: steady(4)})
 		if d := cmp.Diff(in, got); d != "" {
 			t.Errorf("state (-want +got):\n%s", d)
 		}
 	})
 	t.Run("input state is not mutated", func(t *testing.T) {
-		in := scaling.State{Seen: map[string]time.Time{"low": t0}}
+		in := scaling.State{Seen: map[string]scaling.Seen{"low": inAlarm(t0)}}
 		scaling.Decide(p, in, scaling.Observation{Now: t0, Signal: high(65, t0), Group: steady(4)})
 		if _, ok := in.Seen["high"]; ok {
 			t.Errorf("Decide wrote into the caller's Seen map")
@@ -305,7 +410,7 @@ func TestDecideState(t *testing.T) {
 	t.Run("scale-in records time", func(t *testing.T) {
 		since := t0.Add(-10 * time.Minute)
 		_, got := scaling.Decide(p, scaling.State{}, scaling.Observation{Now: t0, Signal: low(10, since), Group: steady(6)})
-		want := scaling.State{LastScaleIn: t0, Seen: map[string]time.Time{"low": since}}
+		want := scaling.State{LastScaleIn: t0, Seen: map[string]scaling.Seen{"low": inAlarm(since)}}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("state (-want +got):\n%s", d)
 		}
@@ -355,9 +460,15 @@ func TestStateMerge(t *testing.T) {
 		},
 		{
 			name: "newest signal per alarm",
-			mine: scaling.State{Seen: map[string]time.Time{"high": at(5), "low": at(1)}},
-			them: scaling.State{Seen: map[string]time.Time{"high": at(4), "low": at(2), "other": at(3)}},
-			want: scaling.State{Seen: map[string]time.Time{"high": at(5), "low": at(2), "other": at(3)}},
+			mine: scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(5)), "low": inOK(at(1))}},
+			them: scaling.State{Seen: map[string]scaling.Seen{"high": inOK(at(4)), "low": inAlarm(at(2)), "other": inAlarm(at(3))}},
+			want: scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(5)), "low": inAlarm(at(2)), "other": inAlarm(at(3))}},
+		},
+		{
+			name: "a record with a state replaces a later one saved without",
+			mine: scaling.State{Seen: map[string]scaling.Seen{"high": {Since: at(5)}}},
+			them: scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(4))}},
+			want: scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(4))}},
 		},
 	}
 	for _, tt := range tests {
@@ -372,9 +483,9 @@ func TestStateMerge(t *testing.T) {
 		})
 	}
 	t.Run("does not alias", func(t *testing.T) {
-		mine := scaling.State{Seen: map[string]time.Time{"high": at(1)}}
-		mine.Merge(scaling.State{Seen: map[string]time.Time{"high": at(2)}})
-		if !mine.Seen["high"].Equal(at(1)) {
+		mine := scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(1))}}
+		mine.Merge(scaling.State{Seen: map[string]scaling.Seen{"high": inAlarm(at(2))}})
+		if !mine.Seen["high"].Since.Equal(at(1)) {
 			t.Errorf("Merge changed its receiver's Seen: %v", mine.Seen)
 		}
 	})
