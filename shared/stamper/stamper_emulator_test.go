@@ -356,7 +356,10 @@ func TestScriptedBlueGreenWithRollback(t *testing.T) {
 	if hold := w.state(t).Hold(w.fleet.GroupName); hold == nil || hold.LiveGroup != emuGreen || !hold.Active(w.clock.Now()) {
 		t.Fatalf("hold while retaining: got %+v, want an active hold on %s", hold, emuGreen)
 	}
-	w.tick(t)
+	// Retention looks every poll interval until it ends.
+	for w.state(t).Phase == rollout.PhaseRetain {
+		w.tick(t)
+	}
 	s = log("retention over")
 	st := w.state(t)
 	if st.Outcome != rollout.Succeeded || st.Live != emuGreen || s.DefaultImage != img3 {
