@@ -3,7 +3,6 @@
 package main
 
 import (
-	"log"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -30,11 +29,11 @@ import (
 func main() {
 	env, err := coldstart.Load(os.Getenv, os.Stdout)
 	if err != nil {
-		log.Fatalf("lifecycle: %v", err)
+		os.Exit(coldstart.Fail(os.Stdout, "lifecycle", err))
 	}
 	queue, err := config.WakeQueueFromEnv(os.Getenv)
 	if err != nil {
-		log.Fatalf("lifecycle: %v", err)
+		os.Exit(coldstart.Fail(os.Stdout, "lifecycle", err))
 	}
 	cfg, awsCfg := env.Config, env.AWS
 	groups := asg.New(autoscaling.NewFromConfig(awsCfg))

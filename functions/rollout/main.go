@@ -4,7 +4,6 @@
 package main
 
 import (
-	"log"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -33,11 +32,11 @@ import (
 func main() {
 	env, err := coldstart.Load(os.Getenv, os.Stdout)
 	if err != nil {
-		log.Fatalf("rollout: %v", err)
+		os.Exit(coldstart.Fail(os.Stdout, "rollout", err))
 	}
 	queue, err := config.RolloutQueueFromEnv(os.Getenv)
 	if err != nil {
-		log.Fatalf("rollout: %v", err)
+		os.Exit(coldstart.Fail(os.Stdout, "rollout", err))
 	}
 	cfg, awsCfg := env.Config, env.AWS
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"log"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -22,7 +21,7 @@ import (
 func main() {
 	env, err := coldstart.Load(os.Getenv, os.Stdout)
 	if err != nil {
-		log.Fatalf("scaler: %v", err)
+		os.Exit(coldstart.Fail(os.Stdout, "scaler", err))
 	}
 	awsCfg := env.AWS
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)

@@ -45,3 +45,12 @@ func Load(getenv func(string) string, out io.Writer) (Env, error) {
 		Metrics: logging.NewMetrics(out, cfg.Namespace, time.Now),
 	}, nil
 }
+
+// Fail writes why function could not start as one JSON line at ERROR to
+// out (os.Stdout: Load may have failed before it had a logger) and returns
+// the exit status for os.Exit. Lambda then reports an init error, and the
+// line is what the log group shows at any log level.
+func Fail(out io.Writer, function string, err error) int {
+	slog.New(slog.NewJSONHandler(out, nil)).Error("function cannot start", "function", function, "error", err.Error())
+	return 1
+}

@@ -2,6 +2,7 @@ package coldstart_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -67,5 +68,19 @@ func TestLoad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFailLogsOneErrorLine(t *testing.T) {
+	var out bytes.Buffer
+	if code := coldstart.Fail(&out, "scaler", errors.New("STAMPKIT_FLEETS: invalid JSON")); code != 1 {
+		t.Errorf("exit status: got %d, want 1", code)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+		t.Fatalf("not one JSON line: %q", out.String())
+	}
+	if rec["level"] != "ERROR" || rec["function"] != "scaler" || !strings.Contains(rec["error"].(string), "STAMPKIT_FLEETS") {
+		t.Errorf("line: got %v, want ERROR naming the function and the error", rec)
 	}
 }

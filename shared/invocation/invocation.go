@@ -20,8 +20,9 @@ import (
 // event's id on the context's log records. A payload of a kind no handler
 // knows is logged and ignored. A malformed one is logged and returned as an
 // error, so the invocation fails and, after Lambda's retries, reaches the
-// dead-letter queue with its payload intact. The errors of several events
-// are joined, each naming its event.
+// dead-letter queue with its payload intact. Every event that fails is
+// logged once at ERROR; the errors of several events are joined, each
+// naming its event.
 func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context.Context, event.Event) error) error {
 	evs, err := event.Decode(raw)
 	switch {
@@ -36,7 +37,9 @@ func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context
 	defer cancel()
 	var errs []error
 	for _, ev := range evs {
-		if err := handle(logging.With(ctx, "event_id", ev.ID), ev); err != nil {
+		ectx := logging.With(ctx, "event_id", ev.ID)
+		if err := handle(ectx, ev); err != nil {
+			logFailure(ectx, log, err)
 			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
 		}
 	}
@@ -208,7 +211,9 @@ func (r Reporter) Emit(ctx context.Context, fleet string, ms ...logging.Metric) 
 }
 
 // Once is the package's Once for a fleet's effect: a duplicate it drops is
-// logged and counted as the fleet's Duplicates metric.
+// logged and counted as the fleet's Duplicates metric; a failed effect is
+// counted (EffectsFailed, by fault class) and returned as *Undone, which
+// Each logs.
 func (r Reporter) Once(ctx context.Context, claims Claims, ttl time.Duration, fleet, key string, effect func() error) error {
 	ran, err := Once(ctx, claims, key, ttl, effect)
 	switch {
@@ -219,6 +224,9 @@ func (r Reporter) Once(ctx context.Context, claims Claims, ttl time.Duration, fl
 		// The effect is done; failing the invocation would only repeat it.
 		r.Log.WarnContext(ctx, "effect done, claim not kept: a late duplicate would run it again", "claim", key, "error", err)
 		return nil
+	case err != nil:
+		r.failed(ctx, fleet, err)
+		return &Undone{Fleet: fleet, Claim: key, Err: err}
 	}
-	return err
+	return nil
 }

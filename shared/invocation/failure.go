@@ -1,0 +1,75 @@
+package invocation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/stampkit/stampkit/shared/awserr"
+	"github.com/stampkit/stampkit/shared/logging"
+)
+
+// Undone is an effect that failed and will be tried again by the retry of
+// its delivery (Lambda's async retries, then the dead-letter queue): which
+// fleet, and the claim that names what was left undone.
+type Undone struct {
+	Fleet string
+	Claim string
+	Err   error
+}
+
+func (u *Undone) Error() string { return u.Err.Error() }
+func (u *Undone) Unwrap() error { return u.Err }
+
+// Fault classes of a failed effect, as metrics and logs name them.
+const (
+	FaultThrottled = "throttled"
+	FaultRejected  = "rejected"
+	FaultBusy      = "busy"
+	FaultTimeout   = "timeout"
+	FaultOther     = "other"
+)
+
+// FaultOf classifies why an effect failed: AWS throttled it, AWS refused it
+// as such (a retry of the same call cannot succeed), another invocation
+// held the fleet, the invocation ran out of time, or anything else.
+func FaultOf(err error) string {
+	switch {
+	case awserr.IsThrottled(err):
+		return FaultThrottled
+	case awserr.IsRejected(err):
+		return FaultRejected
+	case errors.Is(err, ErrBusy):
+		return FaultBusy
+	case errors.Is(err, context.DeadlineExceeded):
+		return FaultTimeout
+	}
+	return FaultOther
+}
+
+// logFailure writes the one ERROR line of a failed event: its error chain,
+// its fault class, and, when an effect failed, the fleet and what was left
+// undone. Lambda's runtime reports a failed invocation at no level of its
+// own, so with AWS_LAMBDA_LOG_LEVEL=WARN this line is all there is.
+func logFailure(ctx context.Context, log *slog.Logger, err error) {
+	attrs := []any{"error", err.Error(), "fault", FaultOf(err)}
+	var u *Undone
+	if errors.As(err, &u) {
+		attrs = append(attrs, "fleet", u.Fleet, "undone", u.Claim)
+	}
+	log.ErrorContext(ctx, "event failed: its delivery is retried, then dead-lettered", attrs...)
+}
+
+// failed counts a fleet's failed effect by its fault class.
+func (r Reporter) failed(ctx context.Context, fleet string, err error) {
+	if r.Metrics == nil {
+		return
+	}
+	dims := map[string]string{"Fault": FaultOf(err)}
+	if fleet != "" {
+		dims["Fleet"] = fleet
+	}
+	if merr := r.Metrics.Emit(dims, logging.Metric{Name: "EffectsFailed", Value: 1, Unit: logging.Count}); merr != nil {
+		r.Log.WarnContext(ctx, "metrics not written", "error", merr)
+	}
+}

@@ -1,0 +1,75 @@
+package invocation_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
+	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/memstore"
+)
+
+// TestFailedEffectLogsOneErrorLine: at the WARN level Lambda's advanced
+// logging can set, a failed invocation still leaves exactly one line, at
+// ERROR, naming the event, the fleet, what was left undone and why.
+func TestFailedEffectLogsOneErrorLine(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantFault string
+	}{
+		{"throttled", &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}, invocation.FaultThrottled},
+		{"rejected", &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"}, invocation.FaultRejected},
+		{"busy", invocation.ErrBusy, invocation.FaultBusy},
+		{"timed out", context.DeadlineExceeded, invocation.FaultTimeout},
+		{"other", errors.New("connection reset by peer"), invocation.FaultOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs, emf bytes.Buffer
+			c := clock.NewManual(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+			r := invocation.Reporter{Log: logging.New(&logs, slog.LevelWarn), Metrics: logging.NewMetrics(&emf, "Stampkit", c.Now)}
+			store := memstore.New(c)
+			err := invocation.Each(t.Context(), r.Log, []byte(tick), func(ctx context.Context, _ event.Event) error {
+				ctx = logging.With(ctx, "fleet", "web")
+				return r.Once(ctx, store, time.Hour, "web", "scale#web@t", func() error {
+					return errors.Join(errors.New("setting desired capacity of web-asg to 4"), tt.err)
+				})
+			})
+			if err == nil {
+				t.Fatal("Each: got nil, want the effect's error")
+			}
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("log: got %d lines, want exactly 1:\n%s", len(lines), logs.String())
+			}
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range map[string]string{
+				"level": "ERROR", "event_id": "ev-1", "fleet": "web", "undone": "scale#web@t", "fault": tt.wantFault,
+			} {
+				if got, _ := rec[k].(string); got != want {
+					t.Errorf("%s: got %q, want %q", k, got, want)
+				}
+			}
+			if e, _ := rec["error"].(string); !strings.Contains(e, "setting desired capacity") {
+				t.Errorf("error: got %q, want the whole chain", e)
+			}
+			if !strings.Contains(emf.String(), `"EffectsFailed":1`) || !strings.Contains(emf.String(), `"Fault":"`+tt.wantFault+`"`) {
+				t.Errorf("metrics: want EffectsFailed with Fault=%s, got %s", tt.wantFault, emf.String())
+			}
+		})
+	}
+}
