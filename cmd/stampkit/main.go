@@ -39,6 +39,7 @@ commands:
   invoke     run the scaler, lifecycle or rollout handler in-process on an event file
              against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
+  image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…")
 
 "stampkit <command> -h" describes a command's flags.
 `
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return invoke(ctx, rest, stdout, stderr)
 	case "rollout":
 		return rollout(rest, stdout, time.Now)
+	case "image":
+		return image(rest, stdout, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,7 +19,7 @@ func rollout(args []string, stdout io.Writer, now func() time.Time) error {
 	fs.SetOutput(stdout)
 	fleet := fs.String("fleet", "", "fleet whose rollout to control (required)")
 	reason := fs.String("reason", "", "why, for the rollout's log")
-	format := fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…"; "lambda": the payload for "aws lambda invoke --payload file://…"`)
+	format := formatFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]")
 		fs.PrintDefaults()
@@ -45,13 +45,19 @@ func rollout(args []string, stdout io.Writer, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
+	return writeEvent(stdout, "rollout", body, *format)
+}
+
+// writeEvent prints a stampkit event in the chosen format: an entries file
+// for "aws events put-events", or the payload for "aws lambda invoke".
+func writeEvent(stdout io.Writer, cmd string, body []byte, format string) error {
 	// Decoding it back is the check that the function will accept it.
 	if _, err := event.Decode(body); err != nil {
-		return fmt.Errorf("rollout command does not decode: %w", err)
+		return fmt.Errorf("%s event does not decode: %w", cmd, err)
 	}
-	switch *format {
+	switch format {
 	case "lambda":
-		_, err = fmt.Fprintf(stdout, "%s\n", body)
+		_, err := fmt.Fprintf(stdout, "%s\n", body)
 		return err
 	case "put-events":
 		var env struct {
@@ -60,7 +66,7 @@ func rollout(args []string, stdout io.Writer, now func() time.Time) error {
 			Detail     json.RawMessage `json:"detail"`
 		}
 		if err := json.Unmarshal(body, &env); err != nil {
-			return fmt.Errorf("reading back the rollout command: %w", err)
+			return fmt.Errorf("reading back the %s event: %w", cmd, err)
 		}
 		entries, err := json.MarshalIndent([]map[string]string{{
 			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail),
@@ -71,5 +77,10 @@ func rollout(args []string, stdout io.Writer, now func() time.Time) error {
 		_, err = fmt.Fprintf(stdout, "%s\n", entries)
 		return err
 	}
-	return fmt.Errorf("rollout: -format %q is not put-events or lambda: %w", *format, errUsage)
+	return fmt.Errorf("%s: -format %q is not put-events or lambda: %w", cmd, format, errUsage)
+}
+
+// formatFlag is the -format flag of the commands that write an event.
+func formatFlag(fs *flag.FlagSet) *string {
+	return fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…"; "lambda": the payload for "aws lambda invoke --payload file://…"`)
 }

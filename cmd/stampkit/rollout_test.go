@@ -67,3 +67,22 @@ func TestRolloutCommandRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestImageReadyPayloadDecodes(t *testing.T) {
+	var out bytes.Buffer
+	if err := image([]string{"ready", "-ami", "ami-0abc", "-format", "lambda"}, &out, fixedNow); err != nil {
+		t.Fatalf("image ready: %v", err)
+	}
+	evs, err := event.Decode(out.Bytes())
+	if err != nil {
+		t.Fatalf("the printed payload does not decode: %v\n%s", err, out.String())
+	}
+	if d := cmp.Diff(&event.ImageReady{ImageID: "ami-0abc"}, evs[0].Detail); d != "" {
+		t.Errorf("decoded event (-want +got):\n%s", d)
+	}
+	for _, args := range [][]string{{"ready"}, {"ready", "-ami", "i-123"}, {"done", "-ami", "ami-0abc"}} {
+		if err := image(args, &bytes.Buffer{}, fixedNow); !errors.Is(err, errUsage) {
+			t.Errorf("image %v: got %v, want a usage error", args, err)
+		}
+	}
+}
