@@ -46,7 +46,7 @@ func (s *State) emptyIdle(p Policy, obs Observation) ([]Action, time.Time, bool)
 	}
 	if deadline := s.PhaseAt.Add(p.BlueGreen.HealthTimeout.Std()); !now.Before(deadline) {
 		acts := s.undoStamp()
-		s.finish(now, Failed, fmt.Sprintf("%s still has %d instances (desired %d) after %s; it must be empty before it is stamped",
+		s.finishUnblamed(now, Failed, fmt.Sprintf("%s still has %d instances (desired %d) after %s; it must be empty before it is stamped",
 			s.To.Group, n, obs.To.Desired, p.BlueGreen.HealthTimeout))
 		return acts, time.Time{}, true
 	}
@@ -163,45 +163,49 @@ func split(from, to Side, pct int) []Weight {
 }
 
 // Weights returns the listener weights the record stands for: a blue/green
-// rollout under way (warming, shifting, retaining, restoring), or one that
-// failed with traffic split, its last split; otherwise the group that
-// serves (Policy.Sides of Live) takes everything: green after a promotion,
-// blue when nothing ever rolled out or the last rollout was rolled back.
+// rollout under way (warming, shifting, retaining, restoring) its last
+// step's split; otherwise the group that serves (Policy.Sides of Live)
+// takes everything: green after a promotion, blue when nothing ever rolled
+// out or the last rollout was rolled back. No rollout ends with traffic
+// split (settle).
 func (s State) Weights(p Policy, fleetGroup string) []Weight {
-	if s.Strategy == StrategyBlueGreen && (s.Active() || (s.Outcome == Failed && s.Shifted > 0 && s.Shifted < 100)) {
+	if s.Active() && s.Strategy == StrategyBlueGreen {
 		return split(s.From, s.To, s.Shifted)
 	}
 	from, to := p.Sides(fleetGroup, s.Live)
 	return split(from, to, 0)
 }
 
-// carrying checks that To can carry its share now: its healthy targets,
-// with those on their way (in their first health checks, launching, or
-// about to be launched by grow), against what the share needs. A shortfall
-// seen at two looks in a row, or a group with no healthy target at all
-// while it has traffic, rolls back; a single short look may be an instance
-// Auto Scaling is replacing. It returns the reason to roll back, if any.
+// carrying checks that To can carry its share now: its healthy targets
+// against what the share needs. A shortfall that the instances on their
+// way (in their first health checks, launching, or about to be launched by
+// grow) do not cover rolls back when it is still there at the next look (a
+// single short look may be an instance Auto Scaling is replacing); one
+// they do cover may last at most the health timeout, so that instances
+// replaced again and again as they fail under load cannot hide it. It
+// returns the reason to roll back, if any.
 func (s *State) carrying(p Policy, obs Observation, grow int) string {
 	now, pct := obs.Now, s.Shifted
-	if pct == 0 {
-		return ""
-	}
 	capacity := s.capacity(obs)
 	want := need(pct, capacity)
 	t := obs.ToTargets
-	soon := t.Healthy + t.Initial + obs.To.Launching + grow
-	if soon >= want {
+	if t.Healthy >= want {
 		s.ShortSince = time.Time{}
 		return ""
 	}
-	why := fmt.Sprintf("%s cannot carry %d%% of %d instances' traffic: %d healthy targets (%d starting, %d launching) of the %d needed",
-		s.To.Group, pct, capacity, t.Healthy, t.Initial, obs.To.Launching, want)
-	if t.Healthy == 0 || (!s.ShortSince.IsZero() && !now.Before(s.ShortSince.Add(p.PollInterval.Std()))) {
-		s.ShortSince = time.Time{}
-		return why
-	}
 	if s.ShortSince.IsZero() {
 		s.ShortSince = now
+	}
+	soon := t.Healthy + t.Initial + obs.To.Launching + grow
+	short := now.Sub(s.ShortSince)
+	why := fmt.Sprintf("%s cannot carry %d%% of %d instances' traffic: %d healthy targets (%d starting, %d launching) of the %d needed, for %s",
+		s.To.Group, pct, capacity, t.Healthy, t.Initial, obs.To.Launching, want, short)
+	switch {
+	case soon < want && short >= p.PollInterval.Std(),
+		short >= p.BlueGreen.HealthTimeout.Std():
+		s.ShortSince = time.Time{}
+		return why
+	case short == 0 && soon < want:
 		s.note(now, "%s; rolling back if it lasts", why)
 	}
 	return ""
@@ -267,7 +271,8 @@ func (s *State) promote(p Policy, now time.Time, why string) ([]Action, time.Tim
 // back while the old one can still come back, and an instance put in the
 // old group (a scaler decision taken just before the promotion, a manual
 // resize) is removed. Alarms alone do not roll back here: after the bake,
-// a load-driven alarm is the scaler's to answer; an operator can abort.
+// a load-driven alarm is the scaler's to answer; an operator can abort. A
+// blind look changes nothing: the retention ends at its time.
 func (s *State) retain(p Policy, obs Observation) ([]Action, time.Time) {
 	now, poll := obs.Now, obs.Now.Add(p.PollInterval.Std())
 	if s.Abort != "" {
@@ -284,6 +289,11 @@ func (s *State) retain(p Policy, obs Observation) ([]Action, time.Time) {
 		}
 	}
 	end := s.PhaseAt.Add(p.BlueGreen.Retention.Std())
+	if !s.ShortSince.IsZero() && !s.Promote {
+		// The way back stays open while the promoted group is short; the
+		// shortfall itself is bounded (carrying).
+		return acts, poll
+	}
 	if s.Promote || !now.Before(end) {
 		why := "retention of " + s.From.Group + " ended"
 		if s.Promote {
@@ -326,13 +336,13 @@ func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
 	var acts []Action
 	s.Carry = max(s.Carry, s.Base.Size.Desired)
 	if obs.Err == "" {
+		// Never on a blind look: a size not read may be one the scaler
+		// has since raised, and writing the old one would shrink it.
 		s.Carry = max(s.Carry, obs.From.Desired, obs.To.Desired)
-	}
-	if s.Carry > 0 && (obs.Err != "" || obs.From.Desired < s.Carry) {
-		acts = append(acts, Action{Kind: Resize, Group: s.From.Group,
-			Size: Size{Min: s.Base.Size.Min, Max: max(s.Base.Size.Max, s.Carry, obs.From.Max), Desired: s.Carry}})
-	}
-	if obs.Err == "" {
+		if obs.From.Desired < s.Carry {
+			acts = append(acts, Action{Kind: Resize, Group: s.From.Group,
+				Size: Size{Min: s.Base.Size.Min, Max: max(s.Base.Size.Max, s.Carry, obs.From.Max), Desired: s.Carry}})
+		}
 		left := s.share(obs)
 		if left == 0 {
 			return append(acts, s.moveBackActs(now)...), time.Time{}
@@ -344,33 +354,49 @@ func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
 		}
 	}
 	if !now.Before(deadline) {
-		// Traffic stays where it is; the side with most of it serves.
-		s.Live = s.To.Group
-		if s.Shifted < 50 {
-			s.Live = s.From.Group
-		}
-		s.finish(now, Failed, fmt.Sprintf("%s not back and healthy within %s (%d/%d targets healthy); %d%% left on %s (%s)",
-			s.From.Group, p.BlueGreen.HealthTimeout, obs.FromTargets.Healthy, s.Carry, s.Shifted, s.To.Group, s.Reason))
-		return acts, time.Time{}
+		more := s.settle(now, obs, fmt.Sprintf("%s not back and healthy within %s (%d/%d targets healthy)",
+			s.From.Group, p.BlueGreen.HealthTimeout, obs.FromTargets.Healthy, s.Carry))
+		return append(acts, more...), time.Time{}
 	}
 	return acts, earliest(now.Add(p.PollInterval.Std()), deadline)
 }
 
 // share is the percentage of traffic To keeps while From comes back: what
-// From's healthy targets cannot yet carry, none when To has no healthy
-// target and From has one, and never more than To has now.
+// From's healthy targets cannot yet carry at the fleet's load per instance,
+// never more than To has now. To keeps it even with no healthy target:
+// behind a failed-open target group its instances may still serve, and
+// sending their traffic to fewer healthy ones than it needs overloads
+// those too.
 func (s *State) share(obs Observation) int {
-	from := obs.FromTargets.Healthy
-	switch {
-	case s.Carry == 0 || from >= s.Carry:
+	if s.Carry == 0 {
 		return 0
-	case obs.ToTargets.Healthy == 0 && from > 0:
-		return 0
-	case obs.ToTargets.Healthy == 0:
-		return s.Shifted // nowhere better to send it yet
 	}
 	left := 100 - 100*obs.FromTargets.Healthy/s.Carry
 	return min(max(left, 0), s.Shifted)
+}
+
+// settle ends a rollback that cannot finish with one group serving and the
+// fleet's configuration agreeing with it: all traffic to the side that
+// carries most of it (To if From has no healthy target), the other side
+// emptied, and, when To keeps serving, its version and image back as the
+// template's default and the parameter, so launches and the next deploy
+// match what serves. The rollout ends Failed: an operator must look.
+func (s *State) settle(now time.Time, obs Observation, why string) []Action {
+	toServes := s.Shifted > 50 || (obs.Err == "" && obs.FromTargets.Healthy == 0)
+	var acts []Action
+	if toServes {
+		s.Shifted, s.Live = 100, s.To.Group
+		acts = []Action{s.weights(100), {Kind: Resize, Group: s.From.Group, Size: Size{}},
+			{Kind: SetDefaultVersion, LaunchTemplate: s.Base.LaunchTemplate, Version: s.Version},
+			{Kind: PutParameter, Image: s.Image.ID}}
+		why += fmt.Sprintf("; %s keeps serving %s", s.To.Group, s.Image.ID)
+	} else {
+		s.Shifted, s.Live = 0, s.From.Group
+		acts = []Action{s.weights(0), {Kind: Resize, Group: s.To.Group, Size: Size{}}}
+		why += fmt.Sprintf("; %s serves, short of capacity", s.From.Group)
+	}
+	s.finish(now, Failed, why+" ("+s.Reason+")")
+	return acts
 }
 
 // moveBack sends all traffic to From, empties To and ends the rollback.

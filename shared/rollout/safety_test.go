@@ -17,13 +17,15 @@ import (
 // of it healthy.
 func scaledTo(desired int) obsMod { return blueAt(desired, desired) }
 
-func TestBlueGreenDeadGreenRollsBackAtOnce(t *testing.T) {
+func TestBlueGreenDeadGreenRollsBack(t *testing.T) {
 	p := blueGreenPolicy()
 	for _, k := range []int{0, 1, 2} {
 		s, at := toStep(t, p, k)
 		// Green crashed under its share: instances in service, no target
-		// healthy, and no alarm has fired.
-		s, wake := step(t, p, s, bgObs(at.Add(time.Minute), greenAt(2, 0, 0)),
+		// healthy, and no alarm has fired. One look may be an instance
+		// being replaced; the next rolls back.
+		s, _ = step(t, p, s, bgObs(at.Add(time.Minute), greenAt(2, 0, 0)), nil)
+		s, wake := step(t, p, s, bgObs(at.Add(2*time.Minute), greenAt(2, 0, 0)),
 			append(restored(false), weights(100, 0), emptied(green)))
 		wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
 		wantWake(t, wake, time.Time{})
@@ -122,19 +124,21 @@ func TestBlueGreenRetentionWatchesGreenAndHoldsBlueEmpty(t *testing.T) {
 	// put back to 0 at the next look.
 	s, _ = step(t, p, s, bgObs(at.Add(6*time.Minute), blueAt(1, 0)), []rollout.Action{emptied(blue)})
 	wantPhase(t, s, rollout.PhaseRetain, "")
-	// Green dies after the promotion: blue comes back to what green serves
-	// (6, not the pre-rollout 2) while traffic stays until blue can take it.
+	// Green fails its health checks after the promotion: blue comes back
+	// to what green serves (6, not the pre-rollout 2) while the traffic
+	// stays until blue can take it.
+	s, _ = step(t, p, s, bgObs(at.Add(7*time.Minute), blueAt(0, 0), greenAt(6, 0, 0)), nil)
 	back := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 6, Desired: 6}}
-	s, _ = step(t, p, s, bgObs(at.Add(7*time.Minute), blueAt(0, 0), greenAt(6, 0, 0)), append(restored(false), back))
+	s, _ = step(t, p, s, bgObs(at.Add(8*time.Minute), blueAt(0, 0), greenAt(6, 0, 0)), append(restored(false), back))
 	wantPhase(t, s, rollout.PhaseRestore, "")
 	if !strings.Contains(s.Reason, "after promotion") {
 		t.Errorf("reason %q: want it to say the promoted group failed", s.Reason)
 	}
-	// Green has no healthy target: its share is being lost behind a
-	// failed-open target group, so it all goes to blue as soon as blue
-	// has one.
-	s, _ = step(t, p, s, bgObs(at.Add(8*time.Minute), blueAt(6, 0), greenAt(6, 0, 0)), nil)
-	s, _ = step(t, p, s, bgObs(at.Add(9*time.Minute), blueAt(6, 1), greenAt(6, 0, 0)),
+	// Behind a failed-open target group green's instances may still
+	// serve: blue takes only what its healthy targets carry (1 of 6: 16%).
+	s, _ = step(t, p, s, bgObs(at.Add(9*time.Minute), blueAt(6, 0), greenAt(6, 0, 0)), nil)
+	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute), blueAt(6, 1), greenAt(6, 0, 0)), []rollout.Action{weights(16, 84)})
+	s, _ = step(t, p, s, bgObs(at.Add(11*time.Minute), blueAt(6, 6), greenAt(6, 0, 0)),
 		[]rollout.Action{weights(100, 0), emptied(green)})
 	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
 }
@@ -276,4 +280,109 @@ func TestBlueGreenBlindBakeRollsBackAfterTheBlindTimeout(t *testing.T) {
 	_, s, _ = rollout.Step(p, s, bgObs(at.Add(11*time.Minute))) // the next step, seen
 	s, _ = step(t, p, s, blind(20), nil)
 	wantPhase(t, s, rollout.PhaseShift, "")
+}
+
+// TestBlueGreenCoveredShortfallIsBounded: instances that keep being
+// replaced as they fail under load are always "on their way"; they may
+// cover a shortfall for the health timeout, not for ever.
+func TestBlueGreenCoveredShortfallIsBounded(t *testing.T) {
+	p := blueGreenPolicy()
+	s, at := toStep(t, p, 1) // 50 % of 10 needs 5 healthy targets
+	churning := func(o *rollout.Observation) {
+		scaledTo(10)(o)
+		greenAt(10, 3, 4)(o)
+		o.ToTargets.Initial = 3
+	}
+	for m := 1; m <= 10; m++ {
+		s, _ = step(t, p, s, bgObs(at.Add(time.Duration(m)*time.Second), churning), nil)
+	}
+	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute+time.Second), churning), append(restored(false), weights(100, 0), emptied(green)))
+	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
+
+	// After the promotion the same shortfall keeps the retention open
+	// past its end, until it rolls back.
+	s, at = toStep(t, p, 2)
+	s, _ = step(t, p, s, bgObs(at.Add(5*time.Minute), scaledTo(10), greenAt(10, 10, 0)), []rollout.Action{emptied(blue)})
+	wantPhase(t, s, rollout.PhaseRetain, "")
+	retained := func(o *rollout.Observation) {
+		blueAt(0, 0)(o)
+		greenAt(10, 8, 2)(o)
+	}
+	s, _ = step(t, p, s, bgObs(at.Add(60*time.Minute), retained), nil)
+	s, _ = step(t, p, s, bgObs(at.Add(66*time.Minute), retained), nil)
+	wantPhase(t, s, rollout.PhaseRetain, "")
+	s, _ = step(t, p, s, bgObs(at.Add(70*time.Minute), retained),
+		append(restored(false), rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 10, Desired: 10}}))
+	wantPhase(t, s, rollout.PhaseRestore, "")
+}
+
+// TestBlueGreenBlindRestoreNeverShrinksBlue: the scaler may have grown
+// blue since the last look; a size written blind would shrink it.
+func TestBlueGreenBlindRestoreNeverShrinksBlue(t *testing.T) {
+	p := blueGreenPolicy()
+	s, at := toStep(t, p, 2)
+	s, _ = step(t, p, s, bgObs(at.Add(5*time.Minute)), []rollout.Action{emptied(blue)})
+	s, _ = rollout.Control(p, s, rollout.Abort, "", at.Add(6*time.Minute))
+	back := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
+	s, _ = step(t, p, s, bgObs(at.Add(6*time.Minute), blueAt(0, 0)), append(restored(false), back))
+	blind := bgObs(at.Add(7 * time.Minute))
+	blind.Err = "describing alarms: throttled"
+	s, _ = step(t, p, s, blind, nil)
+	wantPhase(t, s, rollout.PhaseRestore, "")
+	// Blind past the blind timeout: settled on the side most traffic is
+	// on (green: blue never took any), with the configuration to match.
+	blind.Now = at.Add(23 * time.Minute)
+	s, _ = step(t, p, s, blind, []rollout.Action{weights(0, 100), emptied(blue),
+		{Kind: rollout.SetDefaultVersion, LaunchTemplate: lt, Version: newVer}, {Kind: rollout.PutParameter, Image: newAMI}})
+	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
+	if s.Live != green {
+		t.Errorf("live: got %q, want %q", s.Live, green)
+	}
+}
+
+// TestBlueGreenBlindRetentionDoesNotRollBack: a promoted fleet whose
+// alarms or target health cannot be read for a while is still promoted.
+func TestBlueGreenBlindRetentionDoesNotRollBack(t *testing.T) {
+	p := blueGreenPolicy()
+	s, at := toStep(t, p, 2)
+	s, _ = step(t, p, s, bgObs(at.Add(5*time.Minute)), []rollout.Action{emptied(blue)})
+	for m := 6; m <= 64; m += 2 {
+		blind := bgObs(at.Add(time.Duration(m) * time.Minute))
+		blind.Err = "describing target health: AccessDenied"
+		s, _ = step(t, p, s, blind, nil)
+	}
+	wantPhase(t, s, rollout.PhaseRetain, "")
+	blind := bgObs(at.Add(65 * time.Minute))
+	blind.Err = "describing target health: AccessDenied"
+	s, _ = step(t, p, s, blind, nil)
+	wantPhase(t, s, rollout.PhaseDone, rollout.Succeeded)
+}
+
+func TestResumeStartsTheWaitsOver(t *testing.T) {
+	p := blueGreenPolicy()
+	s, at := toStep(t, p, 0)
+	bakeEnd := at.Add(5 * time.Minute)
+	s, _ = step(t, p, s, bgObs(bakeEnd, scaledTo(10), greenAt(10, 3, 7)), nil) // waiting for 5
+	s, _ = rollout.Control(p, s, rollout.Pause, "", bakeEnd.Add(time.Minute))
+	resumed := bakeEnd.Add(2 * time.Hour)
+	s, _ = rollout.Control(p, s, rollout.Resume, "", resumed)
+	// The bake starts over; then the wait for targets starts anew rather
+	// than counting the paused hours.
+	s, _ = step(t, p, s, bgObs(resumed.Add(5*time.Minute), scaledTo(10), greenAt(10, 3, 7)), nil)
+	wantPhase(t, s, rollout.PhaseShift, "")
+}
+
+func TestIdleGroupThatWillNotEmptyDoesNotRejectTheImage(t *testing.T) {
+	p := blueGreenPolicy()
+	s := begin(p, "3")
+	leftover := func(o *rollout.Observation) {
+		o.To.Desired, o.To.InService, o.To.Versions = 1, 1, map[string]int{"3": 1}
+	}
+	for m := range 11 {
+		_, s, _ = rollout.Step(p, s, bgObs(t0.Add(time.Duration(m)*time.Minute), leftover))
+	}
+	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
+	if _, v, _ := rollout.Offer(p, s, newImage(), t0.Add(time.Hour)); v != rollout.Start {
+		t.Errorf("the image again after the idle group was emptied: got %s, want %s (it never reached the fleet)", v, rollout.Start)
+	}
 }

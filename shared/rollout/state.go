@@ -196,7 +196,10 @@ func (s State) Active() bool { return s.Phase != "" && s.Phase != PhaseDone }
 // follows its size.
 func (s State) Serving(fleetGroup string) string {
 	switch {
-	case s.Phase == PhaseRetain:
+	case s.Phase == PhaseRetain, s.Phase == PhaseRestore && s.Returning && s.Shifted > 50:
+		// After a promotion, and while a rollback has not yet moved most
+		// of the traffic back, To carries the fleet: scale-outs go there
+		// (the rollback sizes From after it).
 		return s.To.Group
 	case s.Active():
 		return s.From.Group
@@ -372,6 +375,7 @@ func Control(p Policy, s State, c Command, reason string, now time.Time) (State,
 		next.Paused = false
 		// The bake or health wait starts over: time spent paused proves
 		// nothing about the new image.
+		next.WaitSince, next.ShortSince = time.Time{}, time.Time{}
 		switch s.Phase {
 		case PhaseShift:
 			next.StepAt = now

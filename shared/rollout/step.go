@@ -193,7 +193,9 @@ func (s *State) looks() bool { return s.Phase != PhaseStamp || s.Strategy == Str
 // cannot be read at all, ends Failed with the launch template and
 // parameter put back. It reports whether it ended the step.
 func (s *State) blindFor(p Policy, obs Observation) ([]Action, time.Time, bool) {
-	if !s.looks() {
+	if !s.looks() || s.Phase == PhaseRetain {
+		// A retention ends at its time whatever it sees: rolling a
+		// promoted fleet back because a read failed would be worse.
 		return nil, time.Time{}, false
 	}
 	now := obs.Now
@@ -217,12 +219,14 @@ func (s *State) blindFor(p Policy, obs Observation) ([]Action, time.Time, bool) 
 	s.note(now, "%s", why)
 	poll := now.Add(p.PollInterval.Std())
 	switch {
-	case s.Phase == PhaseRevert || s.Phase == PhaseRestore:
+	case s.Phase == PhaseRestore:
+		return s.settle(now, obs, why+" while rolling back"), time.Time{}, true
+	case s.Phase == PhaseRevert:
 		s.finish(now, Failed, why+" while rolling back ("+s.Reason+")")
 		return nil, time.Time{}, true
 	case s.Phase == PhaseStamp:
 		acts := s.undoStamp()
-		s.finish(now, Failed, why)
+		s.finishUnblamed(now, Failed, why)
 		return acts, time.Time{}, true
 	case s.Strategy == StrategyRolling && obs.Err != "":
 		// The group itself cannot be read (deleted, replaced): nothing
@@ -410,16 +414,24 @@ func (s *State) enter(now time.Time, phase Phase, format string, args ...any) {
 	s.note(now, format, args...)
 }
 
-// finish ends the rollout.
+// finish ends the rollout. An image rolled back, or whose rollout failed
+// after it reached the fleet, joins RolledBack.
 func (s *State) finish(now time.Time, o Outcome, why string) {
-	s.Phase, s.Outcome, s.Reason, s.Ended, s.Paused, s.WakeAt = PhaseDone, o, why, now, false, time.Time{}
-	s.note(now, "%s: %s", o, why)
+	s.finishUnblamed(now, o, why)
 	if (o == RolledBack || o == Failed) && !slices.Contains(s.RolledBack, s.Image.ID) {
 		s.RolledBack = append(s.RolledBack, s.Image.ID)
 		if n := len(s.RolledBack); n > maxRolledBack {
 			s.RolledBack = slices.Delete(s.RolledBack, 0, n-maxRolledBack)
 		}
 	}
+}
+
+// finishUnblamed ends the rollout without holding it against the image:
+// it never reached the fleet (an idle group that would not empty, a stamp
+// that could not see the group), so a later event for it may try again.
+func (s *State) finishUnblamed(now time.Time, o Outcome, why string) {
+	s.Phase, s.Outcome, s.Reason, s.Ended, s.Paused, s.WakeAt = PhaseDone, o, why, now, false, time.Time{}
+	s.note(now, "%s: %s", o, why)
 }
 
 // abortOutcome is the outcome of a rollback: superseded when a newer image

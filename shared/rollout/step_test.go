@@ -607,11 +607,14 @@ func TestBlueGreenAbortDuringRetention(t *testing.T) {
 	grow := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
 	s, _ = step(t, p, s, bgObs(at, blueAt(0, 0)), append(restored(false), grow))
 	wantPhase(t, s, rollout.PhaseRestore, "")
-	if s.Serving(blue) != blue {
-		t.Errorf("restoring: serving %q, want %q (it scales back up)", s.Serving(blue), blue)
+	if s.Serving(blue) != green {
+		t.Errorf("restoring, traffic still on green: serving %q, want %q (scale-outs go where the traffic is)", s.Serving(blue), green)
 	}
 	s, _ = step(t, p, s, bgObs(at.Add(time.Minute), blueAt(2, 0)), nil)
 	s, _ = step(t, p, s, bgObs(at.Add(2*time.Minute), blueAt(2, 1)), []rollout.Action{weights(50, 50)})
+	if s.Serving(blue) != blue {
+		t.Errorf("restoring, half back on blue: serving %q, want %q", s.Serving(blue), blue)
+	}
 	s, _ = step(t, p, s, bgObs(at.Add(3*time.Minute), blueAt(2, 2)), []rollout.Action{weights(100, 0), emptied(green)})
 	wantPhase(t, s, rollout.PhaseDone, rollout.RolledBack)
 	if s.Live != blue {
@@ -627,7 +630,12 @@ func TestBlueGreenRestoreGivesUp(t *testing.T) {
 	s, _ = rollout.Control(p, s, rollout.Abort, "", at)
 	grow := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
 	s, _ = step(t, p, s, bgObs(at, blueAt(0, 0)), append(restored(false), grow))
-	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute), blueAt(2, 0)), nil)
+	// Blue never gets a healthy target: green keeps serving, and the
+	// template and parameter say so again, so launches and the next
+	// deploy match it; blue is emptied.
+	settled := []rollout.Action{weights(0, 100), emptied(blue),
+		{Kind: rollout.SetDefaultVersion, LaunchTemplate: lt, Version: newVer}, {Kind: rollout.PutParameter, Image: newAMI}}
+	s, _ = step(t, p, s, bgObs(at.Add(10*time.Minute), blueAt(2, 0)), settled)
 	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
 	if s.Live != green {
 		t.Errorf("live when the restore gave up: got %q, want %q (traffic stayed there)", s.Live, green)
@@ -641,7 +649,9 @@ func TestBlueGreenRestoreAtFinalStepGivesUp(t *testing.T) {
 	s, at := toStep(t, p, 2)
 	grow := rollout.Action{Kind: rollout.Resize, Group: blue, Size: rollout.Size{Min: 1, Max: 4, Desired: 2}}
 	s, _ = step(t, p, s, bgObs(at.Add(time.Minute), alarmFiring("web-5xx"), blueAt(0, 0)), append(restored(false), grow))
-	s, _ = step(t, p, s, bgObs(at.Add(11*time.Minute), blueAt(2, 0)), nil)
+	settled := []rollout.Action{weights(0, 100), emptied(blue),
+		{Kind: rollout.SetDefaultVersion, LaunchTemplate: lt, Version: newVer}, {Kind: rollout.PutParameter, Image: newAMI}}
+	s, _ = step(t, p, s, bgObs(at.Add(11*time.Minute), blueAt(2, 0)), settled)
 	wantPhase(t, s, rollout.PhaseDone, rollout.Failed)
 	if got := s.Serving(blue); got != green {
 		t.Errorf("serving after the failed restore: got %q, want %q", got, green)

@@ -45,7 +45,6 @@ import (
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
-	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // ClaimTTL is how long a claim outlives its effect. EventBridge retries a
@@ -91,7 +90,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 	case *event.AMIStateChange:
 		return h.onAMI(ctx, ev, d)
 	case *event.ImageReady:
-		return h.onReady(ctx, d)
+		return h.onReady(ctx, ev, d)
 	case *event.InstanceRefresh:
 		return h.onRefresh(ctx, ev, d)
 	case *event.Command:
@@ -143,7 +142,7 @@ func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageSta
 		h.Log.WarnContext(ctx, "image build has no AMI in this region: nothing rolled out", "region", region, "amis", len(b.AMIs))
 		return nil
 	}
-	img, found, err := h.image(ctx, ami.ID)
+	img, found, err := h.image(ctx, ami.ID, ev.Time)
 	if err != nil || !found {
 		return err
 	}
@@ -166,36 +165,67 @@ func (h *Handler) onAMI(ctx context.Context, ev event.Event, d *event.AMIStateCh
 		h.Log.DebugContext(ctx, "ignoring AMI state")
 		return nil
 	}
-	img, found, err := h.image(ctx, d.ImageID)
+	img, found, err := h.image(ctx, d.ImageID, ev.Time)
 	if err != nil || !found {
 		return err
 	}
-	if arn := img.Tags[imagebuilder.ARNTag]; arn != "" {
+	if arn := img.Tags[imagebuilder.ARNTag]; arn != "" && builtHere(arn, h.regionOf(ev), ev.Account) {
 		// EC2 says "available" before Image Builder's test stage has run;
 		// the pipeline's own AVAILABLE event comes after its tests, and
-		// rolls the image out then.
-		h.Log.InfoContext(ctx, "ignoring AMI of an Image Builder image: it rolls out once the pipeline has tested it", "image_arn", arn)
+		// rolls the image out then. A copy distributed here from another
+		// region or account was tested before it was distributed, and
+		// the pipeline's event stays where the pipeline runs: this is
+		// the only event it gets here.
+		h.Log.InfoContext(ctx, "ignoring AMI of an Image Builder image built here: it rolls out once the pipeline has tested it", "image_arn", arn)
 		return nil
 	}
 	return h.offerAll(ctx, img)
 }
 
+// regionOf is the region an event happened in: its own, or the function's.
+func (h *Handler) regionOf(ev event.Event) string {
+	if ev.Region != "" {
+		return ev.Region
+	}
+	return h.Region
+}
+
+// builtHere reports whether an Image Builder image ARN
+// (arn:aws:imagebuilder:REGION:ACCOUNT:image/…) names region and account;
+// an account not known (empty) matches any.
+func builtHere(arn, region, account string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return true
+	}
+	return parts[3] == region && (account == "" || parts[4] == account)
+}
+
 // onReady rolls out an AMI a bake tool marked ready (baked, tagged and
 // tested), such as the Packer build's last step.
-func (h *Handler) onReady(ctx context.Context, d *event.ImageReady) error {
+func (h *Handler) onReady(ctx context.Context, ev event.Event, d *event.ImageReady) error {
 	ctx = logging.With(ctx, "image_id", d.ImageID)
-	img, found, err := h.image(ctx, d.ImageID)
+	img, found, err := h.image(ctx, d.ImageID, ev.Time)
 	if err != nil || !found {
 		return err
 	}
 	return h.offerAll(ctx, img)
 }
 
+// imageSettle is how long after its event an AMI not found may still be
+// one EC2 does not describe yet (its API is eventually consistent:
+// "Eventual consistency in the Amazon EC2 API"): the delivery fails and
+// is retried. Later, it is gone.
+const imageSettle = 5 * time.Minute
+
 // image reads an AMI as the rollout checks it. An AMI that no longer
 // exists (deregistered before its event was handled, or a late or replayed
 // event) is logged and reported not found: no retry can bring it back.
-func (h *Handler) image(ctx context.Context, amiID string) (rollout.Image, bool, error) {
+func (h *Handler) image(ctx context.Context, amiID string, announced time.Time) (rollout.Image, bool, error) {
 	im, err := h.Templates.Image(ctx, amiID)
+	if errors.Is(err, launchtemplate.ErrNotFound) && h.Clock.Now().Sub(announced) < imageSettle {
+		return rollout.Image{}, false, fmt.Errorf("reading image %s announced at %s: %w", amiID, announced.UTC().Format(time.RFC3339), err)
+	}
 	if errors.Is(err, launchtemplate.ErrNotFound) {
 		h.Log.WarnContext(ctx, "image no longer exists: nothing rolled out", "image_id", amiID, "error", err)
 		h.emit(ctx, nil, logging.Metric{Name: "ImagesNotFound", Value: 1, Unit: logging.Count})
@@ -259,7 +289,7 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	reasons := rollout.Check(p, img, cur)
 	starts := !s.Active() || s.Phase == rollout.PhaseRetain
 	if len(reasons) == 0 && p.Strategy == rollout.StrategyBlueGreen && starts {
-		if reasons, err = h.listenerUnfit(ctx, p); err != nil {
+		if reasons, err = h.listenerUnfit(ctx, fleet, s); err != nil {
 			return err
 		}
 	}
@@ -405,17 +435,6 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 // invocation holds fails the delivery with invocation.ErrBusy; its retry
 // finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
-	if f, ok := h.fleet(fleet); ok && f.Rollout.Strategy == rollout.StrategyBlueGreen {
-		// A blue/green step may change which group serves; the scaler
-		// reads that and sizes the group under its own lease, which the
-		// step therefore holds too (after the rollout's: one order, no
-		// deadlock). A decision read just before a promotion would
-		// otherwise size the group the promotion empties.
-		inner := effect
-		effect = func() error {
-			return invocation.Lease(ctx, h.Store, scaling.LeaseKey(fleet), h.leaseWait(), inner)
-		}
-	}
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
 		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), h.leaseWait(), effect)
 		if errors.Is(err, invocation.ErrBusy) {
@@ -472,10 +491,12 @@ func (h *Handler) report() invocation.Reporter {
 
 // listenerUnfit returns why a blue/green fleet's listener cannot take a
 // weighted shift, before anything changes: a sticky forward keeps clients
-// on the group being emptied (weights move only new clients), and a target
+// on the group being emptied (weights move only new clients); a target
 // group other than the fleet's two would lose its traffic at the first
-// step.
-func (h *Handler) listenerUnfit(ctx context.Context, p rollout.Policy) ([]string, error) {
+// step; and traffic on the idle side (left by hand, or by a rollout an
+// operator has not settled) would go to a group the stamp empties.
+func (h *Handler) listenerUnfit(ctx context.Context, fleet config.Fleet, s rollout.State) ([]string, error) {
+	p := fleet.Rollout
 	bg := p.BlueGreen
 	fw, err := h.Listeners.Forward(ctx, bg.Listener)
 	if err != nil {
@@ -485,9 +506,16 @@ func (h *Handler) listenerUnfit(ctx context.Context, p rollout.Policy) ([]string
 	if fw.Sticky {
 		why = append(why, fmt.Sprintf("listener %s forwards with target group stickiness: weights would move only new clients; turn it off for blue/green", bg.Listener))
 	}
+	_, idle := p.Sides(fleet.Group, s.Live)
+	if s.Phase == rollout.PhaseRetain {
+		idle = s.From // the retention ends as the new rollout begins
+	}
 	for _, w := range fw.Weights {
-		if w.TargetGroupARN != bg.TargetGroup && w.TargetGroupARN != bg.PeerTargetGroup {
+		switch {
+		case w.TargetGroupARN != bg.TargetGroup && w.TargetGroupARN != bg.PeerTargetGroup:
 			why = append(why, fmt.Sprintf("listener %s also forwards to %s, which a weight shift would drop", bg.Listener, w.TargetGroupARN))
+		case w.TargetGroupARN == idle.TargetGroup && w.Weight > 0:
+			why = append(why, fmt.Sprintf("listener %s sends weight %d to %s, the idle side the new image would be stamped on; move it to the serving side first", bg.Listener, w.Weight, w.TargetGroupARN))
 		}
 	}
 	return why, nil

@@ -81,7 +81,7 @@ func (h *Handler) restoreWeights(ctx context.Context, fleet config.Fleet) error 
 		h.Log.InfoContext(ctx, "dry run: listener weights not restored", attrs...)
 		return nil
 	}
-	if err := h.setWeights(ctx, fleet.Rollout, ws); err != nil {
+	if err := h.setWeights(ctx, fleet.Name, fleet.Rollout, ws); err != nil {
 		return fmt.Errorf("restoring weights of fleet %s: %w", fleet.Name, err)
 	}
 	buf, err := json.Marshal(s)

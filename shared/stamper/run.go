@@ -13,9 +13,11 @@ import (
 	"github.com/stampkit/stampkit/shared/awserr"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/elb"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 )
 
@@ -26,6 +28,31 @@ import (
 // its way would strand the rollout, while a wake-up whose state was not
 // saved is recognised as stale.
 func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
+	if fleet.Rollout.Strategy != rollout.StrategyBlueGreen || !movesServing(s.Phase) {
+		return h.steps(ctx, fleet, s, version)
+	}
+	// These steps may change which group serves. The scaler reads that
+	// and sizes the group under its own lease, which they therefore hold
+	// too (after the rollout's: one order, no deadlock): a decision read
+	// just before a promotion would otherwise size the group it empties.
+	return invocation.Lease(ctx, h.Store, scaling.LeaseKey(fleet.Name), h.leaseWait(), func() error {
+		return h.steps(ctx, fleet, s, version)
+	})
+}
+
+// movesServing reports whether a blue/green step in phase may change the
+// group State.Serving names: a promotion, a rollback, the traffic moving
+// back.
+func movesServing(phase rollout.Phase) bool {
+	switch phase {
+	case rollout.PhaseWarm, rollout.PhaseShift, rollout.PhaseRetain, rollout.PhaseRestore:
+		return true
+	}
+	return false
+}
+
+// steps is run's loop.
+func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
 	p := fleet.Rollout
 	var ms []logging.Metric
 	for i := 1; ; i++ {
@@ -117,11 +144,25 @@ func (h *Handler) abortRejected(ctx context.Context, fleet config.Fleet, s rollo
 func (h *Handler) startQueued(ctx context.Context, fleet config.Fleet, s rollout.State) (rollout.State, bool, error) {
 	img := *s.Queued
 	ctx = logging.With(ctx, "image_id", img.ID)
+	if s.Outcome == rollout.Failed {
+		// A failed rollout is an operator's to look at before anything
+		// else changes the fleet; the image can be sent again.
+		h.Log.WarnContext(ctx, "queued image not started: the last rollout failed", "after", s.ID, "reason", s.Reason)
+		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
+		s.Queued = nil
+		return s, false, nil
+	}
 	base, cur, err := h.baseline(ctx, fleet, s.Serving(fleet.Group))
 	if err != nil {
 		return s, false, err
 	}
-	if why := rollout.Check(fleet.Rollout, img, cur); len(why) > 0 {
+	why := rollout.Check(fleet.Rollout, img, cur)
+	if len(why) == 0 && fleet.Rollout.Strategy == rollout.StrategyBlueGreen {
+		if why, err = h.listenerUnfit(ctx, fleet, s); err != nil {
+			return s, false, err
+		}
+	}
+	if len(why) > 0 {
 		h.Log.WarnContext(ctx, "queued image rejected: nothing changes", "reasons", why, "current_image", base.Image)
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
 		s.Queued = nil
@@ -355,7 +396,7 @@ func (h *Handler) apply(ctx context.Context, fleet config.Fleet, s rollout.State
 			for i, w := range a.Weights {
 				attrs = append(attrs, "weight_"+strconv.Itoa(i), w.Weight)
 			}
-			err = h.setWeights(ctx, p, a.Weights)
+			err = h.setWeights(ctx, fleet.Name, p, a.Weights)
 		default:
 			err = fmt.Errorf("unknown action %q", a.Kind)
 		}
@@ -377,14 +418,20 @@ func (h *Handler) apply(ctx context.Context, fleet config.Fleet, s rollout.State
 // listener's template reads (when the fleet names them), then sets the
 // listener. Parameters first: a deploy between the two then writes the
 // weights the rollout is about to set, never ones it has moved away from.
-func (h *Handler) setWeights(ctx context.Context, p rollout.Policy, weights []rollout.Weight) error {
+// A parameter that cannot be written (throttled past the SDK's retries, a
+// permission missing) never holds the listener back: moving traffic back
+// matters more, and the listener's stack-update restore rule still puts
+// the record's weights back after a deploy. It is logged and counted.
+func (h *Handler) setWeights(ctx context.Context, fleet string, p rollout.Policy, weights []rollout.Weight) error {
 	bg := p.BlueGreen
 	params := map[string]string{bg.TargetGroup: bg.WeightParameters.TargetGroup, bg.PeerTargetGroup: bg.WeightParameters.PeerTargetGroup}
 	ws := make([]elb.Weighted, len(weights))
 	for i, w := range weights {
 		if name := params[w.TargetGroup]; name != "" {
 			if err := h.Parameters.Put(ctx, name, strconv.Itoa(w.Weight)); err != nil {
-				return fmt.Errorf("recording the weight of %s: %w", w.TargetGroup, err)
+				h.Log.WarnContext(ctx, "listener weight not recorded for the template: a deploy may write an older one until the restore rule fires",
+					"parameter", name, "target_group", w.TargetGroup, "weight", w.Weight, "error", err)
+				h.report().Emit(ctx, fleet, logging.Metric{Name: "WeightParametersNotWritten", Value: 1, Unit: logging.Count})
 			}
 		}
 		ws[i] = elb.Weighted{TargetGroupARN: w.TargetGroup, Weight: int32(w.Weight)}

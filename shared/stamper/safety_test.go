@@ -10,6 +10,7 @@ import (
 	"github.com/stampkit/stampkit/shared/elb"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/imagebuilder"
+	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/stamper"
@@ -29,32 +30,28 @@ func TestWeightParametersWrittenBeforeTheListener(t *testing.T) {
 		"Put /stampkit/web/weight/green 10",
 		"SetForwardWeights listener-1 tg-blue=90 tg-green=10",
 	)
-	// A parameter that cannot be written leaves the listener alone.
-	hs.aws.fail("Put", errors.New("throttled"))
-	tickUntilErr(t, hs)
-	if got := hs.aws.weights[tgGreen]; got != 10 {
-		t.Errorf("green weight after a failed parameter write: got %d, want 10", got)
+	// A parameter that cannot be written never holds the listener back
+	// (a rollback must move traffic whatever SSM says); it is counted.
+	hs.aws.fail("Put", errors.New("AccessDenied"))
+	tickUntil(t, hs, "the 50% step", shiftedTo(50))
+	if got := hs.aws.weights[tgGreen]; got != 50 {
+		t.Errorf("green weight after a failed parameter write: got %d, want 50", got)
 	}
-}
-
-// tickUntilErr delivers wake-ups until one fails.
-func tickUntilErr(t *testing.T, hs *harness) {
-	t.Helper()
-	for range 20 {
-		w := hs.aws.lastWake(t)
-		if hs.clock.Now().Before(w.At) {
-			hs.clock.Set(w.At)
-		}
-		if err := hs.h.Handle(t.Context(), tickBody(t, w.Key, w.At)); err != nil {
-			return
-		}
+	if got := hs.metric(t, "WeightParametersNotWritten"); got != 1 {
+		t.Errorf("WeightParametersNotWritten: got %v, want 1", got)
 	}
-	t.Fatal("no wake-up failed")
 }
 
 func TestEventForAnAMIThatNoLongerExistsIsIgnored(t *testing.T) {
 	hs := newHarness(t, rollingPolicy(), false)
 	delete(hs.aws.images, newAMI)
+	// Just announced: EC2 may not describe it yet. The delivery fails and
+	// its retry looks again.
+	if err := hs.h.Handle(t.Context(), amiEvent(t, "ev-1", newAMI, "available")); err == nil {
+		t.Fatal("Handle right after the event: got nil, want an error to retry")
+	}
+	// Minutes later it is gone for good: logged, counted, nothing retried.
+	hs.clock.Set(t0.Add(10 * time.Minute))
 	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
 	hs.handle(t, readyEvent(t, newAMI))
 	wantEffects(t, hs)
@@ -67,14 +64,26 @@ func TestEventForAnAMIThatNoLongerExistsIsIgnored(t *testing.T) {
 // before Image Builder has tested it; only the pipeline's AVAILABLE
 // rolls it out.
 func TestImageBuilderAMIWaitsForThePipelinesTests(t *testing.T) {
-	hs := newHarness(t, rollingPolicy(), false)
-	img := hs.aws.images[newAMI]
-	img.Tags[imagebuilder.ARNTag] = buildARN
-	hs.aws.images[newAMI] = img
-	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
-	wantEffects(t, hs)
-	if s, _ := hs.state(t); s.Active() {
-		t.Fatalf("rollout %s began on EC2's event, before the image's tests", s.ID)
+	for _, tt := range []struct {
+		name, arn string
+		rolls     bool
+	}{
+		{"built here", buildARN, false},
+		// Distributed after its tests from another region or account: the
+		// pipeline's event stays there, so EC2's is the only one here.
+		{"copied from another region", strings.Replace(buildARN, "us-west-2", "eu-west-1", 1), true},
+		{"shared from another account", strings.Replace(buildARN, "111122223333", "444455556666", 1), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := newHarness(t, rollingPolicy(), false)
+			img := hs.aws.images[newAMI]
+			img.Tags[imagebuilder.ARNTag] = tt.arn
+			hs.aws.images[newAMI] = img
+			hs.handle(t, amiEvent(t, "ev-1", newAMI, "available")) // us-west-2, account 111122223333
+			if s, _ := hs.state(t); s.Active() != tt.rolls {
+				t.Fatalf("rollout active %v on EC2's event, want %v", s.Active(), tt.rolls)
+			}
+		})
 	}
 }
 
@@ -187,5 +196,37 @@ func TestRefreshThatCannotBeSeenEndsTheHold(t *testing.T) {
 	tickUntil(t, hs, "the end", inPhase(rollout.PhaseDone))
 	if hs.hold(t) != nil {
 		t.Errorf("hold after the rollout ended: %+v", hs.hold(t))
+	}
+}
+
+// TestBlueGreenRefusesToStampASideThatCarriesTraffic: a listener that
+// still sends the idle side traffic (set by hand, or left by a rollout an
+// operator has not settled) would lose it when the stamp empties that side.
+func TestBlueGreenRefusesToStampASideThatCarriesTraffic(t *testing.T) {
+	hs := newHarness(t, blueGreenPolicy(), false)
+	hs.aws.weights[tgBlue], hs.aws.weights[tgGreen] = 70, 30
+	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	wantEffects(t, hs)
+	if !strings.Contains(hs.logs.String(), "sends weight 30 to tg-green") {
+		t.Errorf("log: want the idle side's weight named")
+	}
+}
+
+// TestQueuedImageWaitsForAnOperatorAfterAFailure: a rollout that ended
+// Failed is an operator's to look at; the image queued behind it is not
+// started by itself.
+func TestQueuedImageWaitsForAnOperatorAfterAFailure(t *testing.T) {
+	hs := startRolling(t)
+	hs.aws.images["ami-newer"] = launchtemplate.Image{ID: "ami-newer", Name: "web-3", State: "available", Architecture: "arm64",
+		CreationDate: t0, RootEncrypted: true, Tags: map[string]string{"commit": "ccc", rollout.FleetTag: fleetName}}
+	hs.handle(t, amiEvent(t, "ev-2", "ami-newer", "available"))
+	// The refresh fails and its revert leaves instances on the new version.
+	hs.aws.setRefresh("refresh-1", rollout.RefreshFailed, 1, "4")
+	tickUntil(t, hs, "the revert's refresh", func(s rollout.State) bool { return s.Reverting && s.RefreshID != "" })
+	hs.aws.setRefresh("refresh-2", rollout.RefreshSuccessful, 1, "4")
+	tickUntil(t, hs, "the end", inPhase(rollout.PhaseDone))
+	s := wantPhase(t, hs, rollout.PhaseDone, rollout.Failed)
+	if s.Queued != nil || s.Image.ID != newAMI {
+		t.Errorf("after the failure: image %s queued %v; want the failed rollout's and nothing queued", s.Image.ID, s.Queued)
 	}
 }
