@@ -20,6 +20,18 @@ import (
 // FleetTagKey tags the group and its instances with the fleet name.
 const FleetTagKey = "stampkit:fleet"
 
+// Names of the lifecycle hooks every group of a fleet carries (the peer
+// group's too). Hook names are unique per group, so fixed names cannot
+// clash between groups; other tools' hooks on the same group have other
+// names, and the lifecycle rule matches only these.
+const (
+	LaunchHookName    = "stampkit-launch"
+	TerminateHookName = "stampkit-terminate"
+)
+
+// HookNames returns the names of the toolkit's lifecycle hooks.
+func HookNames() []string { return []string{LaunchHookName, TerminateHookName} }
+
 // Blue/green weights the listener starts with; the rollout Lambda shifts
 // them during a weight transition.
 const (
@@ -225,22 +237,42 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	}
 	asg := newGroup("Group", cfg.MinCapacity, cfg.DesiredCapacity)
 
+	// The hooks are part of each group (LifecycleHookSpecificationList), not
+	// AWS::AutoScaling::LifecycleHook resources: CloudFormation adds a
+	// separate hook only after the group exists, so the instances the group
+	// launched first would go into service ungated ("One or more lifecycle
+	// hooks to add to the Auto Scaling group before instances are
+	// launched", AWS::AutoScaling::AutoScalingGroup
+	// LifecycleHookSpecificationList). The CDK's group has no property for
+	// them, hence the escape hatch. Their names are fixed (a hook name is
+	// unique per group): the lifecycle rule matches them, so a lifecycle
+	// action of another tool's hook on the same group never reaches the
+	// toolkit, which would otherwise CONTINUE it.
+	//
 	// No notification target: Auto Scaling emits the lifecycle actions to
 	// EventBridge, where the lifecycle rule routes them. If the lifecycle
 	// Lambda never answers, the default result applies after the heartbeat
 	// timeout: a launch nobody vouched for is abandoned, a termination
 	// always proceeds (an instance is never stranded in Terminating:Wait).
-	heartbeat := awscdk.Duration_Seconds(jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds()))
+	heartbeat := jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds())
 	addHooks := func(g awsautoscaling.AutoScalingGroup) {
-		g.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
-			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
-			DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
-			HeartbeatTimeout:    heartbeat,
-		})
-		g.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
-			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
-			DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
-			HeartbeatTimeout:    heartbeat,
+		cfn, ok := g.Node().DefaultChild().(awsautoscaling.CfnAutoScalingGroup)
+		if !ok {
+			panic(fmt.Sprintf("NewFleet: group %s has no CfnAutoScalingGroup to declare its hooks on", *g.Node().Path()))
+		}
+		cfn.SetLifecycleHookSpecificationList(&[]any{
+			&awsautoscaling.CfnAutoScalingGroup_LifecycleHookSpecificationProperty{
+				LifecycleHookName:   jsii.String(LaunchHookName),
+				LifecycleTransition: jsii.String("autoscaling:EC2_INSTANCE_LAUNCHING"),
+				DefaultResult:       jsii.String(string(awsautoscaling.DefaultResult_ABANDON)),
+				HeartbeatTimeout:    heartbeat,
+			},
+			&awsautoscaling.CfnAutoScalingGroup_LifecycleHookSpecificationProperty{
+				LifecycleHookName:   jsii.String(TerminateHookName),
+				LifecycleTransition: jsii.String("autoscaling:EC2_INSTANCE_TERMINATING"),
+				DefaultResult:       jsii.String(string(awsautoscaling.DefaultResult_CONTINUE)),
+				HeartbeatTimeout:    heartbeat,
+			},
 		})
 	}
 	addHooks(asg)

@@ -79,10 +79,16 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	rule("ScalerTickRule", "Re-evaluation tick for alarms that stay in ALARM", nil,
 		awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(ScalerTickRate))), h.scaler, scalerAge)
 
-	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets", &awsevents.EventPattern{
+	// The toolkit's hooks only: another tool's hook on the same group is
+	// that tool's to complete, and a CONTINUE from the toolkit would cut
+	// its wait short.
+	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets' stampkit hooks", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(DetailLaunchLifecycle, DetailTerminateLifecycle),
-		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
+		Detail: &map[string]any{
+			"AutoScalingGroupName": &allGroups,
+			"LifecycleHookName":    HookNames(),
+		},
 	}, nil, h.lifecycle, awscdk.Duration_Minutes(jsii.Number(30)))
 
 	// EventBridge keeps retrying a refused delivery for up to 24 h.

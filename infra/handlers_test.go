@@ -217,7 +217,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 		},
 		"lifecycle": {
 			pattern("aws.autoscaling", []string{DetailLaunchLifecycle, DetailTerminateLifecycle}, nil,
-				map[string]any{"AutoScalingGroupName": allGroups}),
+				map[string]any{"AutoScalingGroupName": allGroups, "LifecycleHookName": []any{"stampkit-launch", "stampkit-terminate"}}),
 		},
 		"rollout": {
 			pattern("aws.imagebuilder", []string{DetailImageBuilderImage}, nil,
@@ -497,15 +497,24 @@ func TestWakeUpRetryBeatsTheHook(t *testing.T) {
 			t.Errorf("fleet %s: HTTP probes take up to %v, over half the lifecycle timeout %v", mf.Fleet.Name(), probing, fnTimeout)
 		}
 	}
-	hooks := f.ofType("AWS::AutoScaling::LifecycleHook")
-	if len(hooks) == 0 {
-		t.Fatal("no lifecycle hooks in the test app")
-	}
-	for id := range hooks {
-		hb := seconds(id, "HeartbeatTimeout")
-		if m := lifecycle.HeartbeatMargin(hb); m <= visibility {
-			t.Errorf("hook %s: heartbeat timeout %v leaves a margin of %v, want more than the wake queue's visibility timeout %v", id, hb, m, visibility)
+	hooks := 0
+	for id, r := range f.ofType("AWS::AutoScaling::AutoScalingGroup") {
+		for _, h := range asList(props(r)["LifecycleHookSpecificationList"]) {
+			hooks++
+			spec, _ := h.(map[string]any)
+			v, ok := spec["HeartbeatTimeout"].(float64)
+			if !ok {
+				t.Fatalf("group %s hook %v has no numeric HeartbeatTimeout", id, spec["LifecycleHookName"])
+			}
+			hb := time.Duration(v) * time.Second
+			if m := lifecycle.HeartbeatMargin(hb); m <= visibility {
+				t.Errorf("group %s hook %v: heartbeat timeout %v leaves a margin of %v, want more than the wake queue's visibility timeout %v",
+					id, spec["LifecycleHookName"], hb, m, visibility)
+			}
 		}
+	}
+	if hooks == 0 {
+		t.Fatal("no lifecycle hooks in the test app")
 	}
 	// The rollout's waits are bound to no hook: Lambda's six-fold advice.
 	ro := hs.Rollout()
