@@ -309,7 +309,7 @@ func (c Config) lambdaConfig() config.Config {
 // name and group. Only the scaler gets the scaling rules, and not their
 // triggers: the CDK app made each trigger into the alarm the rule names,
 // and no Lambda reads them. Only the lifecycle function gets the
-// lifecycle policies (and a blue/green fleet's peer group) and only the
+// lifecycle policies and hook names (and a blue/green fleet's peer group) and only the
 // rollout function the rollout policies. Lambda allows 4 KB of environment
 // in all; this is what keeps several fleets within it.
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
@@ -324,6 +324,7 @@ func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 		}
 		if function != "lifecycle" {
 			f.Lifecycle = lifecycle.Policy{}
+			f.Hooks = config.Hooks{}
 		}
 		switch function {
 		case "rollout":
@@ -379,6 +380,7 @@ func lambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Poli
 	return config.Fleet{
 		Name: f.Name, Group: group, DryRun: f.DryRun,
 		Scaling: sc, Lifecycle: f.Lifecycle, Rollout: ro,
+		Hooks: config.Hooks{Launch: LaunchHookName, Terminate: TerminateHookName},
 	}
 }
 
