@@ -70,7 +70,10 @@ func TestParseConfigDefaults(t *testing.T) {
 			DeregistrationDelaySeconds: 30, RootVolumeGiB: 16,
 			ScalingTarget: &ScalingTarget{CPU: DefaultTargetCPU},
 			Lifecycle:     lifecycle.Policy{HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout)},
-			HealthAlarms:  HealthAlarms{Target5xxPerMinute: DefaultTarget5xxPerMinute, P99LatencySeconds: DefaultP99LatencySeconds},
+			HealthAlarms: HealthAlarms{
+				Target5xxPerMinute: DefaultTarget5xxPerMinute, Elb5xxPerMinute: DefaultElb5xxPerMinute,
+				P99LatencySeconds: DefaultP99LatencySeconds, UnhealthyHostMinutes: DefaultUnhealthyHostMinutes,
+			},
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -260,6 +263,15 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"health threshold", func(_, f map[string]any) {
 			f["healthAlarms"] = map[string]any{"target5xxPerMinute": -1}
 		}, `context "fleets[0].healthAlarms.target5xxPerMinute"`},
+		{"load balancer 5xx threshold", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"elb5xxPerMinute": -1}
+		}, `context "fleets[0].healthAlarms.elb5xxPerMinute": got -1, want >= 1`},
+		{"unhealthy targets for too long", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"unhealthyHostMinutes": 61}
+		}, `context "fleets[0].healthAlarms.unhealthyHostMinutes": got 61, want 1..60`},
+		{"unhealthy targets for negative minutes", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"unhealthyHostMinutes": -2}
+		}, `context "fleets[0].healthAlarms.unhealthyHostMinutes": got -2, want 1..60`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

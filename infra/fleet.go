@@ -61,8 +61,9 @@ type Fleet interface {
 	PeerGroup() awsautoscaling.AutoScalingGroup
 	// Groups are the fleet's groups: the group, then the peer group if any.
 	Groups() []awsautoscaling.AutoScalingGroup
-	// HealthAlarms watch the load balancer for target errors and latency;
-	// a rollout rolls back when one of them goes to ALARM.
+	// HealthAlarms watch the load balancer for target and load balancer
+	// 5xx, latency and, per target group that can carry traffic, unhealthy
+	// targets; a rollout rolls back when one of them goes to ALARM.
 	HealthAlarms() []awscloudwatch.Alarm
 	LaunchTemplate() awsec2.LaunchTemplate
 	InstanceRole() awsiam.IRole
@@ -374,7 +375,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		})
 	}
 
-	health := newHealthAlarms(c, cfg, alb)
+	health := newHealthAlarms(c, cfg, alb, blue, green)
 
 	return &fleet{
 		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
@@ -405,39 +406,126 @@ func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
 	return []awsautoscaling.AutoScalingGroup{f.asg, f.peer}
 }
 
+// Construct ids of a fleet's health alarms.
+const (
+	target5xxAlarmID = "Target5xxAlarm"
+	elb5xxAlarmID    = "Elb5xxAlarm"
+	latencyAlarmID   = "LatencyAlarm"
+	blueUnhealthyID  = "BlueUnhealthyHostsAlarm"
+	greenUnhealthyID = "GreenUnhealthyHostsAlarm"
+)
+
+// How many one-minute periods in a row the 5xx and latency alarms need.
+const (
+	target5xxMinutes = 2
+	elb5xxMinutes    = 2
+	latencyMinutes   = 3
+)
+
+// healthAlarmIDs are the construct ids of a fleet's health alarms, in the
+// order Fleet.HealthAlarms returns them and the rollout policy lists them:
+// an unhealthy-targets alarm per target group that can carry traffic (the
+// green one only on a blue/green fleet).
+func healthAlarmIDs(cfg FleetConfig) []string {
+	ids := []string{target5xxAlarmID, elb5xxAlarmID, latencyAlarmID, blueUnhealthyID}
+	if cfg.BlueGreen() {
+		ids = append(ids, greenUnhealthyID)
+	}
+	return ids
+}
+
 // newHealthAlarms creates the fleet's health alarms on the load balancer:
 // what a rollout watches (the instance refresh's alarm specification, a
 // blue/green bake). They span both target groups, so they see whichever
-// side serves.
-func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer) []awscloudwatch.Alarm {
+// side serves, except the unhealthy-targets alarms, one per target group.
+//
+// Two failures never show in the targets' own 5xx count ("CloudWatch
+// metrics for your Application Load Balancer",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+// when targets refuse connections, reset them or time out, the load
+// balancer answers 502, 503 or 504 itself (HTTPCode_ELB_5XX_Count); and a
+// target group whose targets are all unhealthy still gets its weight, the
+// load balancer "fails open" and routes to them regardless ("Health checks
+// for Application Load Balancer target groups",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+// The unhealthy-targets alarms go to ALARM when a target group has had an
+// unhealthy target (UnHealthyHostCount, per TargetGroup and LoadBalancer)
+// for UnhealthyHostMinutes. Not HealthyHostCount below a floor: an idle
+// side (no targets, weight 0) has no healthy host and would hold the alarm
+// in ALARM, vetoing every rollout, and a floor would have to follow each
+// group's capacity. Load balancer metrics are published only while
+// requests flow and a 5xx count only when it is not zero, so missing data
+// is not a breach, for every alarm here.
+func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	errors5xx := awscloudwatch.NewAlarm(scope, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
-		Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
-			Period: minute, Statistic: jsii.String("Sum"),
+	h := cfg.HealthAlarms
+	alarm := func(id string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
+		props.TreatMissingData = awscloudwatch.TreatMissingData_NOT_BREACHING
+		props.DatapointsToAlarm = props.EvaluationPeriods
+		return awscloudwatch.NewAlarm(scope, jsii.String(id), props)
+	}
+	byID := map[string]awscloudwatch.Alarm{
+		target5xxAlarmID: alarm(target5xxAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("Sum"),
+			}),
+			Threshold:          jsii.Number(h.Target5xxPerMinute),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(target5xxMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for %d minutes",
+				cfg.Name, h.Target5xxPerMinute, target5xxMinutes)),
 		}),
-		Threshold:          jsii.Number(cfg.HealthAlarms.Target5xxPerMinute),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(2),
-		DatapointsToAlarm:  jsii.Number(2),
-		// ALB publishes no 5xx datapoint when there were none.
-		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for 2 minutes",
-			cfg.Name, cfg.HealthAlarms.Target5xxPerMinute)),
-	})
-	latency := awscloudwatch.NewAlarm(scope, jsii.String("LatencyAlarm"), &awscloudwatch.AlarmProps{
-		Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
-			Period: minute, Statistic: jsii.String("p99"),
+		elb5xxAlarmID: alarm(elb5xxAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().HttpCodeElb(elb.HttpCodeElb_ELB_5XX_COUNT, &awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("Sum"),
+			}),
+			Threshold:          jsii.Number(h.Elb5xxPerMinute),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(elb5xxMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: the load balancer answered >= %d 5xx per minute itself "+
+				"(502/503/504: targets refused, reset or timed out) for %d minutes", cfg.Name, h.Elb5xxPerMinute, elb5xxMinutes)),
 		}),
-		Threshold:          jsii.Number(cfg.HealthAlarms.P99LatencySeconds),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(3),
-		DatapointsToAlarm:  jsii.Number(3),
-		// No requests, no latency datapoint: not a sign of trouble.
-		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: p99 target response time above %gs for 3 minutes",
-			cfg.Name, cfg.HealthAlarms.P99LatencySeconds)),
-	})
-	return []awscloudwatch.Alarm{errors5xx, latency}
+		latencyAlarmID: alarm(latencyAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("p99"),
+			}),
+			Threshold:          jsii.Number(h.P99LatencySeconds),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(latencyMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: p99 target response time above %gs for %d minutes",
+				cfg.Name, h.P99LatencySeconds, latencyMinutes)),
+		}),
+	}
+	unhealthy := func(id, side string, tg elb.ApplicationTargetGroup) {
+		byID[id] = alarm(id, &awscloudwatch.AlarmProps{
+			// Both dimensions straight from the resources (the target
+			// group's own metrics would derive the load balancer's name
+			// from the listener ARN).
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String("AWS/ApplicationELB"),
+				MetricName: jsii.String("UnHealthyHostCount"),
+				DimensionsMap: &map[string]*string{
+					"LoadBalancer": alb.LoadBalancerFullName(),
+					"TargetGroup":  tg.TargetGroupFullName(),
+				},
+				Period: minute, Statistic: jsii.String("Maximum"),
+			}),
+			Threshold:          jsii.Number(0),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(h.UnhealthyHostMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: the %s target group had an unhealthy target for %d minutes "+
+				"(all unhealthy, the load balancer still sends it its weight)", cfg.Name, side, h.UnhealthyHostMinutes)),
+		})
+	}
+	unhealthy(blueUnhealthyID, "blue", blue)
+	if cfg.BlueGreen() {
+		unhealthy(greenUnhealthyID, "green", green)
+	}
+	var out []awscloudwatch.Alarm
+	for _, id := range healthAlarmIDs(cfg) {
+		out = append(out, byID[id])
+	}
+	return out
 }
 
 // AgentNamespace is where the CloudWatch agent publishes the instances'

@@ -251,32 +251,61 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("health alarms on the load balancer", func(t *testing.T) {
-		want := map[string]map[string]any{
-			"HTTPCode_Target_5XX_Count": {"Statistic": "Sum", "Threshold": cfg.HealthAlarms.Target5xxPerMinute},
-			"TargetResponseTime":        {"ExtendedStatistic": "p99", "Threshold": cfg.HealthAlarms.P99LatencySeconds},
+	t.Run("health alarms on the load balancer and each serving target group", func(t *testing.T) {
+		lb := map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}
+		onTargetGroup := func(tg string) []any {
+			return []any{lb, map[string]any{"Name": "TargetGroup", "Value": getAtt(tg, "TargetGroupFullName")}}
+		}
+		h := cfg.HealthAlarms
+		unhealthy := func(tg string) map[string]any {
+			return map[string]any{
+				"MetricName": "UnHealthyHostCount", "Statistic": "Maximum", "Dimensions": onTargetGroup(tg),
+				"Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+				"EvaluationPeriods": h.UnhealthyHostMinutes, "DatapointsToAlarm": h.UnhealthyHostMinutes,
+			}
+		}
+		// In the order the rollout policy lists them.
+		want := []map[string]any{
+			{
+				"MetricName": "HTTPCode_Target_5XX_Count", "Statistic": "Sum", "Dimensions": []any{lb},
+				"Threshold": h.Target5xxPerMinute, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"EvaluationPeriods": 2, "DatapointsToAlarm": 2,
+			},
+			// The load balancer's own 502/503/504: targets that refuse
+			// connections answer nothing the target count would see.
+			{
+				"MetricName": "HTTPCode_ELB_5XX_Count", "Statistic": "Sum", "Dimensions": []any{lb},
+				"Threshold": h.Elb5xxPerMinute, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"EvaluationPeriods": 2, "DatapointsToAlarm": 2,
+			},
+			{
+				"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "Dimensions": []any{lb},
+				"Threshold": h.P99LatencySeconds, "ComparisonOperator": "GreaterThanThreshold",
+				"EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+			},
+			// A target group whose targets are all unhealthy still gets
+			// its weight (the load balancer fails open).
+			unhealthy(blue),
+		}
+		if cfg.BlueGreen() {
+			want = append(want, unhealthy(green))
 		}
 		alarms := fl.HealthAlarms()
 		if len(alarms) != len(want) {
 			t.Fatalf("health alarms: got %d, want %d", len(alarms), len(want))
 		}
-		for _, a := range alarms {
-			id := f.logicalID(t, a.AlarmArn())
-			metric := fmt.Sprint(props(f.resources[id])["MetricName"])
-			w, ok := want[metric]
-			if !ok {
-				t.Errorf("health alarm %s on %s: want one of %v", id, metric, keys(want))
-				continue
-			}
+		// Operators hear of each (TestAlarmNotifications checks every
+		// alarm); the rollout watches it through its own describe calls.
+		topic := []any{ref(f.logicalID(t, f.stack.Observability().AlarmTopic().TopicArn()))}
+		for i, a := range alarms {
+			w := want[i]
 			w["Namespace"] = "AWS/ApplicationELB"
-			w["Dimensions"] = []any{map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}}
+			w["Period"] = 60
+			// Load balancer metrics are published only while requests flow.
 			w["TreatMissingData"] = "notBreaching"
-			// Operators hear of it (TestAlarmNotifications checks every
-			// alarm); the rollout watches it through its own describe calls.
-			topic := []any{ref(f.logicalID(t, f.stack.Observability().AlarmTopic().TopicArn()))}
 			w["AlarmActions"] = topic
 			w["OKActions"] = topic
-			f.matches(t, "health alarm", id, w)
+			f.matches(t, fmt.Sprintf("health alarm %d", i), f.logicalID(t, a.AlarmArn()), w)
 		}
 	})
 

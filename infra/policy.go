@@ -236,7 +236,7 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 		}
 	}
-	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f.Name)).Validate()) {
+	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f)).Validate()) {
 		bad("rollout", e)
 	}
 	return errs
@@ -281,9 +281,14 @@ func standInVars(fleet string) map[string]string {
 	}
 }
 
-func standInRollout(fleet string) rolloutResources {
+func standInRollout(f FleetConfig) rolloutResources {
+	fleet := f.Name
+	var alarms []string
+	for _, id := range healthAlarmIDs(f) {
+		alarms = append(alarms, standInName(fleet, id))
+	}
 	return rolloutResources{
-		HealthAlarms:    []string{standInName(fleet, "5xx"), standInName(fleet, "latency")},
+		HealthAlarms:    alarms,
 		Listener:        standInArn("listener/app", fleet, "listener"),
 		TargetGroup:     standInArn("targetgroup", fleet, "blue"),
 		PeerGroup:       standInName(fleet, "peer"),
@@ -300,7 +305,7 @@ func (c Config) lambdaConfig() config.Config {
 		sc := bindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
 			return standInName(f.Name, id)
 		})
-		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f.Name))))
+		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f))))
 	}
 	return out
 }
