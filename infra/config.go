@@ -88,7 +88,14 @@ type FleetConfig struct {
 	// DesiredCapacity is optional: when set, every deploy resets the group
 	// to it, undoing what the scaler did, so cdk.json leaves it out.
 	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
-	// AmiParameter is the SSM parameter holding the AMI id the fleet runs.
+	// ParameterPrefix is where the fleet's SSM parameters live (default
+	// /stampkit/<name>): the AMI parameter by default, and a blue/green
+	// fleet's listener weight parameters always (WeightParameters). Two
+	// stacks or stamps that run a fleet of the same name in one account and
+	// region set different prefixes.
+	ParameterPrefix string `json:"parameterPrefix,omitempty"`
+	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
+	// (default <parameterPrefix>/ami).
 	AmiParameter               string `json:"amiParameter"`
 	AppPort                    int    `json:"appPort"`
 	HealthCheckPath            string `json:"healthCheckPath"`
@@ -279,8 +286,11 @@ func (f *FleetConfig) applyDefaults() {
 	if f.RootVolumeGiB == 0 {
 		f.RootVolumeGiB = 16
 	}
-	if f.AmiParameter == "" && f.Name != "" {
-		f.AmiParameter = "/stampkit/" + f.Name + "/ami"
+	if f.ParameterPrefix == "" && f.Name != "" {
+		f.ParameterPrefix = "/stampkit/" + f.Name
+	}
+	if f.AmiParameter == "" && f.ParameterPrefix != "" {
+		f.AmiParameter = f.ParameterPrefix + "/ami"
 	}
 	if f.Scaling == nil && f.ScalingTarget == nil {
 		f.ScalingTarget = &ScalingTarget{CPU: DefaultTargetCPU}
@@ -353,13 +363,17 @@ func (c Config) Validate() error {
 	if len(c.Fleets) == 0 {
 		bad(CtxFleets, "no fleets declared")
 	}
-	names := map[string]bool{}
+	names, prefixes := map[string]bool{}, map[string]bool{}
 	for i, f := range c.Fleets {
 		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
 		if names[f.Name] {
 			bad(key+".name", "%q is used by another fleet", f.Name)
 		}
 		names[f.Name] = true
+		if prefixes[f.ParameterPrefix] {
+			bad(key+".parameterPrefix", "%q is used by another fleet", f.ParameterPrefix)
+		}
+		prefixes[f.ParameterPrefix] = true
 		errs = append(errs, f.validate(key)...)
 	}
 	if len(errs) == 0 {
@@ -392,6 +406,9 @@ func (f FleetConfig) validate(key string) []error {
 	}
 	if d := f.DesiredCapacity; d != nil && (*d < f.MinCapacity || *d > f.MaxCapacity) {
 		bad("desiredCapacity", "got %d, want %d..%d", *d, f.MinCapacity, f.MaxCapacity)
+	}
+	if !ssmNameRe.MatchString(f.ParameterPrefix) || strings.HasSuffix(f.ParameterPrefix, "/") {
+		bad("parameterPrefix", "got %q, want an SSM parameter path such as /stampkit/%s (no trailing /)", f.ParameterPrefix, f.Name)
 	}
 	if !ssmNameRe.MatchString(f.AmiParameter) {
 		bad("amiParameter", "got %q, want an SSM parameter name such as /stampkit/%s/ami", f.AmiParameter, f.Name)

@@ -291,6 +291,11 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 			if bg.Listener != want.Listener || bg.TargetGroup != want.TargetGroup || bg.PeerGroup != want.PeerGroup || bg.PeerTargetGroup != want.PeerTargetGroup {
 				t.Errorf("fleet %s blue/green: got %+v, want listener, target groups and peer group %+v", fc.Name, bg, want)
 			}
+			// The parameters the listener reads its weights from, which the
+			// rollout writes before it changes them.
+			if w := fc.WeightParameters(); bg.WeightParameters != w || w.TargetGroup == "" {
+				t.Errorf("fleet %s weight parameters: got %+v, want %+v", fc.Name, bg.WeightParameters, w)
+			}
 		}
 	}
 }

@@ -33,7 +33,9 @@ const (
 func HookNames() []string { return []string{LaunchHookName, TerminateHookName} }
 
 // Blue/green weights the listener starts with; the rollout Lambda shifts
-// them during a weight transition.
+// them during a weight transition. A rolling fleet's listener keeps them;
+// a blue/green fleet's reads the live ones from its weight parameters,
+// which start with them (NewListenerWeights).
 const (
 	BlueWeight  = 100
 	GreenWeight = 0
@@ -342,9 +344,30 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 			"(80, and 443 with a certificate) and nowhere else"),
 	}}, jsii.Bool(false))
 
+	blueWeight, greenWeight := jsii.Number(BlueWeight), jsii.Number(GreenWeight)
+	if cfg.BlueGreen() {
+		// The weights a deploy writes are the live ones, read from the SSM
+		// parameters the rollout Lambda keeps (NewListenerWeights says why,
+		// and why they live in a stack of their own). A template parameter
+		// of an SSM parameter type: CloudFormation "always fetches the
+		// latest values from Parameter Store when it updates stacks"
+		// ("Systems Manager parameter types").
+		weights := cfg.WeightParameters()
+		weight := func(id, name, side string) *float64 {
+			p := awscdk.NewCfnParameter(c, jsii.String(id), &awscdk.CfnParameterProps{
+				Type:    jsii.String("AWS::SSM::Parameter::Value<String>"),
+				Default: jsii.String(name),
+				Description: jsii.String(fmt.Sprintf("stampkit %s: SSM parameter holding the live listener weight of the %s target group",
+					cfg.Name, side)),
+			})
+			return awscdk.Token_AsNumber(p.ValueAsString())
+		}
+		blueWeight = weight("TargetGroupWeight", weights.TargetGroup, "group's")
+		greenWeight = weight("PeerTargetGroupWeight", weights.PeerTargetGroup, "peer group's")
+	}
 	forward := elb.ListenerAction_WeightedForward(&[]*elb.WeightedTargetGroup{
-		{TargetGroup: blue, Weight: jsii.Number(BlueWeight)},
-		{TargetGroup: green, Weight: jsii.Number(GreenWeight)},
+		{TargetGroup: blue, Weight: blueWeight},
+		{TargetGroup: green, Weight: greenWeight},
 	}, nil)
 	var listener elb.ApplicationListener
 	if https {

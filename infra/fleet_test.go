@@ -362,10 +362,25 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("listener forwards blue 100 green 0", func(t *testing.T) {
+	t.Run("listener forwards blue 100 green 0, or the live weights on blue/green", func(t *testing.T) {
+		var blueWeight, greenWeight any = BlueWeight, GreenWeight
+		if cfg.BlueGreen() {
+			// A deploy writes what the weight parameters hold, not
+			// constants: after a promotion the configured group is empty.
+			names := cfg.WeightParameters()
+			for _, w := range []struct {
+				weight *any
+				name   string
+			}{{&blueWeight, names.TargetGroup}, {&greenWeight, names.PeerTargetGroup}} {
+				id := f.templateParameter(t, w.name)
+				*w.weight = ref(id)
+			}
+		}
+		// The forward action alone: no authenticate-* action (a weight
+		// shift rewrites the default actions and would drop it).
 		forward := []any{map[string]any{"Type": "forward", "ForwardConfig": map[string]any{"TargetGroups": []any{
-			map[string]any{"TargetGroupArn": ref(blue), "Weight": BlueWeight},
-			map[string]any{"TargetGroupArn": ref(green), "Weight": GreenWeight},
+			map[string]any{"TargetGroupArn": ref(blue), "Weight": blueWeight},
+			map[string]any{"TargetGroupArn": ref(green), "Weight": greenWeight},
 		}}}}
 		byPort := map[int]map[string]any{}
 		for _, r := range f.ofType("AWS::ElasticLoadBalancingV2::Listener") {
@@ -464,6 +479,27 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 			}
 		}
 	})
+}
+
+// templateParameter returns the logical id of the stack's template
+// parameter of an SSM parameter type whose default names the SSM parameter
+// name, failing the test when there is not exactly one.
+func (f *fixture) templateParameter(t *testing.T, name string) string {
+	t.Helper()
+	params, _ := (*f.template.ToJSON())["Parameters"].(map[string]any)
+	var found []string
+	for id, p := range params {
+		if p, _ := p.(map[string]any); p["Default"] == name {
+			if p["Type"] != "AWS::SSM::Parameter::Value<String>" {
+				t.Errorf("template parameter %s: type %v, want AWS::SSM::Parameter::Value<String> (resolved at each deploy)", id, p["Type"])
+			}
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("template parameters naming %s: got %v, want one", name, found)
+	}
+	return found[0]
 }
 
 func keys[K comparable, V any](m map[K]V) []K {

@@ -118,9 +118,12 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		DetailType: jsii.Strings(DetailRolloutCommand),
 	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))
 	// A stack update that changes a blue/green listener in place (a rotated
-	// certificate, an SSL policy, a port) writes the template's weights
-	// (BlueWeight, GreenWeight) back; the rollout puts the live ones back.
-	// CloudFormation's physical id of a listener is its ARN.
+	// certificate, an SSL policy, a port) writes the weights its change set
+	// read from the weight parameters (NewListenerWeights): the live ones,
+	// unless a weight change came between the change set's creation and
+	// its execution, or the update rolled back. This backstop puts the
+	// live ones back either way. CloudFormation's physical id of a listener
+	// is its ARN.
 	if len(listenerArns) > 0 {
 		rule("RolloutListenerRule", "Stack updates of the blue/green listeners, whose weights the rollout restores", &awsevents.EventPattern{
 			Source:     jsii.Strings(event.SourceCloudFormation),

@@ -136,6 +136,24 @@ type rolloutResources struct {
 	// Listener, TargetGroup, PeerGroup and PeerTargetGroup bind a
 	// blue/green policy (ARNs, except the group's name).
 	Listener, TargetGroup, PeerGroup, PeerTargetGroup string
+	// WeightParameters name the SSM parameters a blue/green fleet's
+	// listener reads its weights from.
+	WeightParameters rollout.WeightParameters
+}
+
+// WeightParameters returns the names of the SSM parameters that hold a
+// blue/green fleet's live listener weights (the zero value for any other
+// fleet), under its ParameterPrefix. The rollout Lambda writes them before
+// it changes the weights and the listener reads them at every deploy
+// (NewListenerWeights has the why).
+func (f FleetConfig) WeightParameters() rollout.WeightParameters {
+	if !f.BlueGreen() {
+		return rollout.WeightParameters{}
+	}
+	return rollout.WeightParameters{
+		TargetGroup:     f.ParameterPrefix + "/listener-weight/target-group",
+		PeerTargetGroup: f.ParameterPrefix + "/listener-weight/peer-target-group",
+	}
 }
 
 // bindRollout returns p with what the stack owns filled in. A policy
@@ -150,6 +168,7 @@ func bindRollout(p rollout.Policy, res rolloutResources) rollout.Policy {
 		p.BlueGreen.TargetGroup = res.TargetGroup
 		p.BlueGreen.PeerGroup = res.PeerGroup
 		p.BlueGreen.PeerTargetGroup = res.PeerTargetGroup
+		p.BlueGreen.WeightParameters = res.WeightParameters
 	}
 	return p
 }
@@ -230,6 +249,8 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		for field, v := range map[string]string{
 			"listener": r.BlueGreen.Listener, "targetGroup": r.BlueGreen.TargetGroup,
 			"peerGroup": r.BlueGreen.PeerGroup, "peerTargetGroup": r.BlueGreen.PeerTargetGroup,
+			"weightParameters.targetGroup":     r.BlueGreen.WeightParameters.TargetGroup,
+			"weightParameters.peerTargetGroup": r.BlueGreen.WeightParameters.PeerTargetGroup,
 		} {
 			if v != "" {
 				bad("rollout.blueGreen."+field, fmt.Errorf("got %q: the stack creates and fills it in; leave it out", v))
@@ -288,11 +309,12 @@ func standInRollout(f FleetConfig) rolloutResources {
 		alarms = append(alarms, standInName(fleet, id))
 	}
 	return rolloutResources{
-		HealthAlarms:    alarms,
-		Listener:        standInArn("listener/app", fleet, "listener"),
-		TargetGroup:     standInArn("targetgroup", fleet, "blue"),
-		PeerGroup:       standInName(fleet, "peer"),
-		PeerTargetGroup: standInArn("targetgroup", fleet, "green"),
+		HealthAlarms:     alarms,
+		Listener:         standInArn("listener/app", fleet, "listener"),
+		TargetGroup:      standInArn("targetgroup", fleet, "blue"),
+		PeerGroup:        standInName(fleet, "peer"),
+		PeerTargetGroup:  standInArn("targetgroup", fleet, "green"),
+		WeightParameters: f.WeightParameters(),
 	}
 }
 
