@@ -20,6 +20,10 @@ const (
 	DetailAMIStateChange     = event.DetailTypeAMIStateChange
 	DetailRolloutCommand     = event.DetailTypeCommand
 	DetailStackResource      = event.DetailTypeResourceStatusChange
+	// DetailImageReady is stampkit's own "this image is ready" event
+	// (source stampkit, detail {"imageId": "ami-..."}), which a Packer bake
+	// sends once its AMI carries its tags (images/packer).
+	DetailImageReady = "Image Ready"
 )
 
 // InstanceRefreshDetailTypes returns every instance refresh event Auto
@@ -110,6 +114,14 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(InstanceRefreshDetailTypes()...),
 		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
+	}, nil, h.rollout, rolloutAge)
+	// A Packer bake announces its AMI after Packer has tagged it: the AMI's
+	// own "EC2 AMI State Change" (available) can come before its
+	// stampkit:fleet tag and be ignored. Like the commands, stampkit's own
+	// source on the default bus.
+	rule("RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
+		Source:     jsii.Strings(event.SourceStampkit),
+		DetailType: jsii.Strings(DetailImageReady),
 	}, nil, h.rollout, rolloutAge)
 	// `stampkit rollout pause|resume|abort|promote` puts these on the
 	// default bus (event.CommandBody).

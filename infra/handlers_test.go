@@ -225,6 +225,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			pattern("aws.ec2", []string{DetailAMIStateChange}, nil, map[string]any{"State": []any{"available", "failed"}}),
 			pattern("aws.autoscaling", InstanceRefreshDetailTypes(), nil, map[string]any{"AutoScalingGroupName": allGroups}),
 			pattern("stampkit", []string{"Rollout Command"}, nil, nil),
+			pattern("stampkit", []string{"Image Ready"}, nil, nil),
 			pattern("aws.cloudformation", []string{"CloudFormation Resource Status Change"}, nil, map[string]any{
 				"resource-type":        []any{"AWS::ElasticLoadBalancingV2::Listener"},
 				"physical-resource-id": listeners,
