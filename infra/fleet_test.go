@@ -509,3 +509,53 @@ func keys[K comparable, V any](m map[K]V) []K {
 	}
 	return out
 }
+
+// TestBlueGreenListenerHasNoStickinessOrAuthentication: moving weights
+// does not move clients that target-group stickiness pins to the old
+// group, and rewriting the listener's default actions drops any
+// authenticate-* action. Neither is configurable (FleetConfig has no key
+// for them, and unknown keys are refused), and neither is in the template.
+func TestBlueGreenListenerHasNoStickinessOrAuthentication(t *testing.T) {
+	for _, key := range []string{"stickiness", "authentication", "authenticateOidc", "authenticateCognito"} {
+		ctx := validContext(t)
+		ctx[CtxFleets].([]any)[0].(map[string]any)[key] = map[string]any{"enabled": true}
+		if _, err := ParseConfig(getter(ctx)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("unknown field %q", key)) {
+			t.Errorf("fleet key %q: got %v, want it refused as an unknown field", key, err)
+		}
+	}
+	f := synth(t)
+	blueGreen := 0
+	for _, mf := range f.stack.Fleets() {
+		fl := mf.Fleet
+		if fl.PeerGroup() == nil {
+			continue
+		}
+		blueGreen++
+		for _, tg := range []*string{fl.BlueTargetGroup().TargetGroupArn(), fl.GreenTargetGroup().TargetGroupArn()} {
+			id := f.logicalID(t, tg)
+			for _, a := range asList(props(f.resources[id])["TargetGroupAttributes"]) {
+				if kv := a.(map[string]any); strings.HasPrefix(fmt.Sprint(kv["Key"]), "stickiness.") && kv["Value"] != "false" {
+					t.Errorf("fleet %s target group %s: attribute %v=%v, want no stickiness", fl.Name(), id, kv["Key"], kv["Value"])
+				}
+			}
+		}
+		listener := f.logicalID(t, fl.Listener().ListenerArn())
+		for _, a := range asList(props(f.resources[listener])["DefaultActions"]) {
+			action := a.(map[string]any)
+			if action["Type"] != "forward" {
+				t.Errorf("fleet %s listener: default action %v, want the weighted forward alone", fl.Name(), action["Type"])
+			}
+			if fc, _ := action["ForwardConfig"].(map[string]any); fc["TargetGroupStickinessConfig"] != nil {
+				t.Errorf("fleet %s listener: forward stickiness %v, want none", fl.Name(), fc["TargetGroupStickinessConfig"])
+			}
+		}
+		for id, r := range f.ofType("AWS::ElasticLoadBalancingV2::ListenerRule") {
+			if fmt.Sprint(props(r)["ListenerArn"]) == fmt.Sprint(ref(listener)) {
+				t.Errorf("fleet %s listener has rule %s, want the default action alone", fl.Name(), id)
+			}
+		}
+	}
+	if blueGreen == 0 {
+		t.Fatal("the test app has no blue/green fleet")
+	}
+}
