@@ -169,3 +169,17 @@ func TestListenerWeights(t *testing.T) {
 		}
 	})
 }
+
+// TestNoWeightsStackWithoutBlueGreen: an app of rolling fleets stays one
+// stack.
+func TestNoWeightsStackWithoutBlueGreen(t *testing.T) {
+	var w ListenerWeights
+	check(t, "creating", func() {
+		w = NewListenerWeights(awscdk.NewApp(nil), WeightsStackName, &ListenerWeightsProps{
+			Fleets: []FleetConfig{{Name: "web", ParameterPrefix: "/stampkit/web"}},
+		})
+	})
+	if w != nil {
+		t.Errorf("got a weights stack %s for rolling fleets only, want none", *w.Stack().StackName())
+	}
+}
