@@ -581,3 +581,44 @@ func TestRolloutMayTagWhatTheTemplatesTag(t *testing.T) {
 		}
 	}
 }
+
+// TestLifecycleCompletesOnlyTheFleetsGroups: IAM scopes
+// CompleteLifecycleAction and RecordLifecycleActionHeartbeat by group,
+// not by hook (the action's only resource is the Auto Scaling group, with
+// no condition key for the hook name): the role may answer hooks on the
+// fleets' groups, peer groups included, and nowhere else. Which hooks it
+// answers on them is the lifecycle rule's LifecycleHookName match.
+func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
+	f := synth(t)
+	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
+	var want []string
+	for _, mf := range f.stack.Fleets() {
+		for _, g := range mf.Fleet.Groups() {
+			name, err := d.ref(f.logicalID(t, g.AutoScalingGroupName()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, d.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+name))
+		}
+	}
+	for _, action := range []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"} {
+		var got []string
+		for _, s := range f.statements(f.logicalID(t, f.stack.Handlers().Lifecycle().Role.RoleArn())) {
+			if !slices.Contains(asList(s["Action"]), any(action)) {
+				continue
+			}
+			for _, res := range asList(s["Resource"]) {
+				r, err := d.resolve(res)
+				if err != nil {
+					t.Fatalf("%s resource %v: %v", action, res, err)
+				}
+				got = append(got, r)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s on %v, want exactly the fleets' groups %v", action, got, want)
+		}
+	}
+}
