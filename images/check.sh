@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Offline checks of the image bake: Packer template, Ansible playbook and
-# role, and the files the role renders. No AWS call, no network: Packer runs
-# with dummy credentials behind a proxy that refuses every connection.
+# Offline checks of the image bake: Packer template and its image-ready
+# post-processor, Ansible playbook and role, and the files the role
+# renders. No AWS call, no network: Packer runs with dummy credentials
+# behind a proxy that refuses every connection, image-ready.sh with a
+# stand-in `aws`.
 # Any finding fails. Needs packer, ansible-core, ansible-lint (Debian
 # packages) and systemd-analyze.
 set -euo pipefail
@@ -31,6 +33,39 @@ env HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= \
   AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=check AWS_EC2_METADATA_DISABLED=true \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   packer validate -var app_version=check -var app_binary="$work/stampkit-app" packer
+
+# The last post-processor announces the AMI; run it against a manifest of
+# two runs with a stand-in `aws` that records what it is asked.
+step "image-ready.sh announces this run's AMI"
+bash -n packer/image-ready.sh
+mkdir -p "$work/bin"
+cat >"$work/bin/aws" <<'SH'
+#!/bin/sh
+printf '%s\n' "$*" >>"$AWS_CALLS"
+echo "${AWS_FAILED:-0}"
+SH
+chmod +x "$work/bin/aws"
+cat >"$work/manifest.json" <<'JSON'
+{"builds": [
+  {"artifact_id": "us-east-1:ami-00000000000000001", "packer_run_uuid": "earlier-run"},
+  {"artifact_id": "us-east-1:ami-0123456789abcdef0,eu-west-1:ami-0fedcba9876543210", "packer_run_uuid": "this-run"}
+]}
+JSON
+env PATH="$work/bin:$PATH" AWS_CALLS="$work/calls" STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=this-run \
+  packer/image-ready.sh >/dev/null
+expected='events put-events --region us-east-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0123456789abcdef0\"}"}] --query FailedEntryCount --output text
+events put-events --region eu-west-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0fedcba9876543210\"}"}] --query FailedEntryCount --output text'
+if [ "$(cat "$work/calls")" != "$expected" ]; then
+  printf 'image-ready.sh called:\n%s\nwant:\n%s\n' "$(cat "$work/calls")" "$expected"; exit 1
+fi
+if env PATH="$work/bin:$PATH" AWS_CALLS=/dev/null AWS_FAILED=1 STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=this-run \
+  packer/image-ready.sh >/dev/null 2>&1; then
+  echo "image-ready.sh: succeeded although PutEvents dropped the entry"; exit 1
+fi
+if env PATH="$work/bin:$PATH" AWS_CALLS=/dev/null STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=other-run \
+  packer/image-ready.sh >/dev/null 2>&1; then
+  echo "image-ready.sh: succeeded for a run the manifest does not hold"; exit 1
+fi
 
 step "ansible-playbook --syntax-check"
 (cd ansible && ansible-playbook --syntax-check -i localhost, playbook.yml)

@@ -5,8 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"testing"
-
-	"github.com/aws/jsii-runtime-go"
 )
 
 // cfnLintIgnored are cfn-lint rules the CDK's own output trips; each has
@@ -35,15 +33,22 @@ func TestCfnLint(t *testing.T) {
 		t.Skip("cfn-lint not installed (pip install cfn-lint); set STAMPKIT_REQUIRE_CFNLINT=1 to require it")
 	}
 	f := synth(t)
-	var path string
+	// Every stack of the app: the weights stack too.
+	var paths []string
 	check(t, "synthesizing the assembly", func() {
-		path = *f.app.Synth(nil).GetStackByName(jsii.String(StackName)).TemplateFullPath()
+		for _, s := range *f.app.Synth(nil).Stacks() {
+			paths = append(paths, *s.TemplateFullPath())
+		}
 	})
+	if len(paths) < 2 {
+		t.Fatalf("templates: got %v, want the app's stack and the weights stack", paths)
+	}
 	args := []string{"--format", "parseable"}
 	for _, rule := range cfnLintIgnored {
 		args = append(args, "--ignore-checks", rule)
 	}
-	args = append(args, "--", path)
+	args = append(args, "--")
+	args = append(args, paths...)
 	out, err := exec.CommandContext(t.Context(), bin, args...).CombinedOutput()
 	code := 0
 	var exit *exec.ExitError

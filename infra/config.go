@@ -88,7 +88,14 @@ type FleetConfig struct {
 	// DesiredCapacity is optional: when set, every deploy resets the group
 	// to it, undoing what the scaler did, so cdk.json leaves it out.
 	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
-	// AmiParameter is the SSM parameter holding the AMI id the fleet runs.
+	// ParameterPrefix is where the fleet's SSM parameters live (default
+	// /stampkit/<name>): the AMI parameter by default, and a blue/green
+	// fleet's listener weight parameters always (WeightParameters). Two
+	// stacks or stamps that run a fleet of the same name in one account and
+	// region set different prefixes.
+	ParameterPrefix string `json:"parameterPrefix,omitempty"`
+	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
+	// (default <parameterPrefix>/ami).
 	AmiParameter               string `json:"amiParameter"`
 	AppPort                    int    `json:"appPort"`
 	HealthCheckPath            string `json:"healthCheckPath"`
@@ -114,8 +121,9 @@ type FleetConfig struct {
 	// fills in what it owns: the AMI parameter, the health alarms and, for
 	// blue/green, the listener, target groups and peer group.
 	Rollout rollout.Policy `json:"rollout,omitzero"`
-	// HealthAlarms tunes the fleet's health alarms (target 5xx, p99
-	// latency), which a rollout watches.
+	// HealthAlarms tunes the fleet's health alarms (target and load
+	// balancer 5xx, p99 latency, unhealthy targets), which a rollout
+	// watches.
 	HealthAlarms HealthAlarms `json:"healthAlarms,omitzero"`
 }
 
@@ -131,19 +139,36 @@ type ScalingTarget struct {
 // HealthAlarms are the thresholds of a fleet's health alarms.
 type HealthAlarms struct {
 	// Target5xxPerMinute is how many 5xx answers from the targets in one
-	// minute make the fleet unhealthy.
+	// minute make the fleet unhealthy (default 10).
 	Target5xxPerMinute int `json:"target5xxPerMinute,omitempty"`
+	// Elb5xxPerMinute is how many 5xx answers the load balancer gives
+	// itself in one minute, for two minutes, make the fleet unhealthy
+	// (default 10): the 502, 503 and 504 it sends when targets refuse
+	// connections, reset them or time out, which the targets' own 5xx
+	// count never sees.
+	Elb5xxPerMinute int `json:"elb5xxPerMinute,omitempty"`
 	// P99LatencySeconds is the p99 target response time above which the
-	// fleet is unhealthy.
+	// fleet is unhealthy (default 2).
 	P99LatencySeconds float64 `json:"p99LatencySeconds,omitempty"`
+	// UnhealthyHostMinutes is how many consecutive minutes a target group
+	// may hold a target its health checks call unhealthy before the fleet
+	// is unhealthy (default 3, at most 60). The group's own ELB health
+	// check replaces a single failed instance well within the default.
+	UnhealthyHostMinutes int `json:"unhealthyHostMinutes,omitempty"`
 }
 
 // Defaults for the policy-related fleet keys.
 const (
-	DefaultTargetCPU          = 50
-	DefaultTarget5xxPerMinute = 10
-	DefaultP99LatencySeconds  = 2
+	DefaultTargetCPU            = 50
+	DefaultTarget5xxPerMinute   = 10
+	DefaultElb5xxPerMinute      = 10
+	DefaultP99LatencySeconds    = 2
+	DefaultUnhealthyHostMinutes = 3
 )
+
+// MaxUnhealthyHostMinutes bounds HealthAlarms.UnhealthyHostMinutes: a
+// rollout's bake must be able to see the alarm fire.
+const MaxUnhealthyHostMinutes = 60
 
 // retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
 var retentionDays = map[int]awslogs.RetentionDays{
@@ -261,8 +286,11 @@ func (f *FleetConfig) applyDefaults() {
 	if f.RootVolumeGiB == 0 {
 		f.RootVolumeGiB = 16
 	}
-	if f.AmiParameter == "" && f.Name != "" {
-		f.AmiParameter = "/stampkit/" + f.Name + "/ami"
+	if f.ParameterPrefix == "" && f.Name != "" {
+		f.ParameterPrefix = "/stampkit/" + f.Name
+	}
+	if f.AmiParameter == "" && f.ParameterPrefix != "" {
+		f.AmiParameter = f.ParameterPrefix + "/ami"
 	}
 	if f.Scaling == nil && f.ScalingTarget == nil {
 		f.ScalingTarget = &ScalingTarget{CPU: DefaultTargetCPU}
@@ -280,6 +308,12 @@ func (f *FleetConfig) applyDefaults() {
 	}
 	if f.HealthAlarms.P99LatencySeconds == 0 {
 		f.HealthAlarms.P99LatencySeconds = DefaultP99LatencySeconds
+	}
+	if f.HealthAlarms.Elb5xxPerMinute == 0 {
+		f.HealthAlarms.Elb5xxPerMinute = DefaultElb5xxPerMinute
+	}
+	if f.HealthAlarms.UnhealthyHostMinutes == 0 {
+		f.HealthAlarms.UnhealthyHostMinutes = DefaultUnhealthyHostMinutes
 	}
 }
 
@@ -329,13 +363,17 @@ func (c Config) Validate() error {
 	if len(c.Fleets) == 0 {
 		bad(CtxFleets, "no fleets declared")
 	}
-	names := map[string]bool{}
+	names, prefixes := map[string]bool{}, map[string]bool{}
 	for i, f := range c.Fleets {
 		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
 		if names[f.Name] {
 			bad(key+".name", "%q is used by another fleet", f.Name)
 		}
 		names[f.Name] = true
+		if prefixes[f.ParameterPrefix] {
+			bad(key+".parameterPrefix", "%q is used by another fleet", f.ParameterPrefix)
+		}
+		prefixes[f.ParameterPrefix] = true
 		errs = append(errs, f.validate(key)...)
 	}
 	if len(errs) == 0 {
@@ -369,6 +407,9 @@ func (f FleetConfig) validate(key string) []error {
 	if d := f.DesiredCapacity; d != nil && (*d < f.MinCapacity || *d > f.MaxCapacity) {
 		bad("desiredCapacity", "got %d, want %d..%d", *d, f.MinCapacity, f.MaxCapacity)
 	}
+	if !ssmNameRe.MatchString(f.ParameterPrefix) || strings.HasSuffix(f.ParameterPrefix, "/") {
+		bad("parameterPrefix", "got %q, want an SSM parameter path such as /stampkit/%s (no trailing /)", f.ParameterPrefix, f.Name)
+	}
 	if !ssmNameRe.MatchString(f.AmiParameter) {
 		bad("amiParameter", "got %q, want an SSM parameter name such as /stampkit/%s/ami", f.AmiParameter, f.Name)
 	}
@@ -392,6 +433,12 @@ func (f FleetConfig) validate(key string) []error {
 	}
 	if f.HealthAlarms.P99LatencySeconds <= 0 {
 		bad("healthAlarms.p99LatencySeconds", "got %g, want > 0", f.HealthAlarms.P99LatencySeconds)
+	}
+	if f.HealthAlarms.Elb5xxPerMinute < 1 {
+		bad("healthAlarms.elb5xxPerMinute", "got %d, want >= 1", f.HealthAlarms.Elb5xxPerMinute)
+	}
+	if m := f.HealthAlarms.UnhealthyHostMinutes; m < 1 || m > MaxUnhealthyHostMinutes {
+		bad("healthAlarms.unhealthyHostMinutes", "got %d, want 1..%d", m, MaxUnhealthyHostMinutes)
 	}
 	errs = append(errs, f.validatePolicies(key)...)
 	return errs

@@ -66,11 +66,14 @@ func TestParseConfigDefaults(t *testing.T) {
 		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion,
 		Fleets: []FleetConfig{{
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
-			AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
+			ParameterPrefix: "/stampkit/web", AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
 			DeregistrationDelaySeconds: 30, RootVolumeGiB: 16,
 			ScalingTarget: &ScalingTarget{CPU: DefaultTargetCPU},
 			Lifecycle:     lifecycle.Policy{HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout)},
-			HealthAlarms:  HealthAlarms{Target5xxPerMinute: DefaultTarget5xxPerMinute, P99LatencySeconds: DefaultP99LatencySeconds},
+			HealthAlarms: HealthAlarms{
+				Target5xxPerMinute: DefaultTarget5xxPerMinute, Elb5xxPerMinute: DefaultElb5xxPerMinute,
+				P99LatencySeconds: DefaultP99LatencySeconds, UnhealthyHostMinutes: DefaultUnhealthyHostMinutes,
+			},
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -241,6 +244,13 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"rollout on another parameter", func(_, f map[string]any) {
 			f["rollout"] = map[string]any{"strategy": "rolling", "parameter": "/other/ami"}
 		}, `context "fleets[0].rollout.parameter"`},
+		{"parameter prefix with a trailing slash", func(_, f map[string]any) { f["parameterPrefix"] = "/stampkit/web/" }, `context "fleets[0].parameterPrefix"`},
+		{"relative parameter prefix", func(_, f map[string]any) { f["parameterPrefix"] = "stampkit/web" }, `context "fleets[0].parameterPrefix"`},
+		{"rollout names its weight parameters", func(_, f map[string]any) {
+			f["rollout"] = map[string]any{"strategy": "bluegreen", "blueGreen": map[string]any{
+				"weightParameters": map[string]any{"targetGroup": "/a", "peerTargetGroup": "/b"},
+			}}
+		}, `context "fleets[0].rollout.blueGreen.weightParameters.targetGroup": got "/a": the stack creates and fills it in`},
 		{"rollout names the listener", func(_, f map[string]any) {
 			f["rollout"] = map[string]any{"strategy": "bluegreen", "blueGreen": map[string]any{"listener": "arn:x"}}
 		}, `context "fleets[0].rollout.blueGreen.listener"`},
@@ -260,6 +270,15 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"health threshold", func(_, f map[string]any) {
 			f["healthAlarms"] = map[string]any{"target5xxPerMinute": -1}
 		}, `context "fleets[0].healthAlarms.target5xxPerMinute"`},
+		{"load balancer 5xx threshold", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"elb5xxPerMinute": -1}
+		}, `context "fleets[0].healthAlarms.elb5xxPerMinute": got -1, want >= 1`},
+		{"unhealthy targets for too long", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"unhealthyHostMinutes": 61}
+		}, `context "fleets[0].healthAlarms.unhealthyHostMinutes": got 61, want 1..60`},
+		{"unhealthy targets for negative minutes", func(_, f map[string]any) {
+			f["healthAlarms"] = map[string]any{"unhealthyHostMinutes": -2}
+		}, `context "fleets[0].healthAlarms.unhealthyHostMinutes": got -2, want 1..60`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,6 +367,33 @@ func TestParseConfigAlarmEmail(t *testing.T) {
 				t.Errorf("AlarmEmail: got %q, want %q", got.AlarmEmail, tc.value)
 			}
 		})
+	}
+}
+
+// TestParseConfigParameterPrefix: a fleet's SSM parameters live under its
+// prefix, which two fleets must not share (their weight parameters would
+// be one).
+func TestParseConfigParameterPrefix(t *testing.T) {
+	ctx := validContext(t)
+	fleets := ctx[CtxFleets].([]any)
+	fleets[0].(map[string]any)["parameterPrefix"] = "/stamp1/web"
+	delete(fleets[0].(map[string]any), "amiParameter")
+	got, err := ParseConfig(getter(ctx))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	if f := got.Fleets[0]; f.AmiParameter != "/stamp1/web/ami" {
+		t.Errorf("AmiParameter: got %q, want /stamp1/web/ami (under the prefix)", f.AmiParameter)
+	}
+	raw, _ := json.Marshal(fleets[0])
+	var other map[string]any
+	_ = json.Unmarshal(raw, &other)
+	other["name"] = "api"
+	other["amiParameter"] = "/stamp1/api/ami"
+	ctx[CtxFleets] = append(fleets, other)
+	_, err = ParseConfig(getter(ctx))
+	if err == nil || !strings.Contains(err.Error(), `context "fleets[1].parameterPrefix": "/stamp1/web" is used by another fleet`) {
+		t.Errorf("ParseConfig error: got %v, want one naming fleets[1].parameterPrefix", err)
 	}
 }
 

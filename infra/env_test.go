@@ -243,6 +243,14 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 		if diff := cmp.Diff(wantLifecycle, got.Lifecycle); diff != "" {
 			t.Errorf("fleet %s lifecycle policy (-want +got):\n%s", fc.Name, diff)
 		}
+		// The lifecycle function answers only the hooks the groups declare.
+		wantHooks := config.Hooks{}
+		if function == "lifecycle" {
+			wantHooks = config.Hooks{Launch: LaunchHookName, Terminate: TerminateHookName}
+		}
+		if got.Hooks != wantHooks {
+			t.Errorf("fleet %s hooks: got %+v, want %+v", fc.Name, got.Hooks, wantHooks)
+		}
 		ro := got.Rollout
 		if function == "lifecycle" && mf.Fleet.PeerGroup() != nil {
 			peer := name(mf.Fleet.PeerGroup().AutoScalingGroupName())
@@ -282,6 +290,11 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 			bg := ro.BlueGreen
 			if bg.Listener != want.Listener || bg.TargetGroup != want.TargetGroup || bg.PeerGroup != want.PeerGroup || bg.PeerTargetGroup != want.PeerTargetGroup {
 				t.Errorf("fleet %s blue/green: got %+v, want listener, target groups and peer group %+v", fc.Name, bg, want)
+			}
+			// The parameters the listener reads its weights from, which the
+			// rollout writes before it changes them.
+			if w := fc.WeightParameters(); bg.WeightParameters != w || w.TargetGroup == "" {
+				t.Errorf("fleet %s weight parameters: got %+v, want %+v", fc.Name, bg.WeightParameters, w)
 			}
 		}
 	}

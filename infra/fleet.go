@@ -20,8 +20,22 @@ import (
 // FleetTagKey tags the group and its instances with the fleet name.
 const FleetTagKey = "stampkit:fleet"
 
+// Names of the lifecycle hooks every group of a fleet carries (the peer
+// group's too). Hook names are unique per group, so fixed names cannot
+// clash between groups; other tools' hooks on the same group have other
+// names, and the lifecycle rule matches only these.
+const (
+	LaunchHookName    = "stampkit-launch"
+	TerminateHookName = "stampkit-terminate"
+)
+
+// HookNames returns the names of the toolkit's lifecycle hooks.
+func HookNames() []string { return []string{LaunchHookName, TerminateHookName} }
+
 // Blue/green weights the listener starts with; the rollout Lambda shifts
-// them during a weight transition.
+// them during a weight transition. A rolling fleet's listener keeps them;
+// a blue/green fleet's reads the live ones from its weight parameters,
+// which start with them (NewListenerWeights).
 const (
 	BlueWeight  = 100
 	GreenWeight = 0
@@ -49,8 +63,9 @@ type Fleet interface {
 	PeerGroup() awsautoscaling.AutoScalingGroup
 	// Groups are the fleet's groups: the group, then the peer group if any.
 	Groups() []awsautoscaling.AutoScalingGroup
-	// HealthAlarms watch the load balancer for target errors and latency;
-	// a rollout rolls back when one of them goes to ALARM.
+	// HealthAlarms watch the load balancer for target and load balancer
+	// 5xx, latency and, per target group that can carry traffic, unhealthy
+	// targets; a rollout rolls back when one of them goes to ALARM.
 	HealthAlarms() []awscloudwatch.Alarm
 	LaunchTemplate() awsec2.LaunchTemplate
 	InstanceRole() awsiam.IRole
@@ -225,22 +240,42 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	}
 	asg := newGroup("Group", cfg.MinCapacity, cfg.DesiredCapacity)
 
+	// The hooks are part of each group (LifecycleHookSpecificationList), not
+	// AWS::AutoScaling::LifecycleHook resources: CloudFormation adds a
+	// separate hook only after the group exists, so the instances the group
+	// launched first would go into service ungated ("One or more lifecycle
+	// hooks to add to the Auto Scaling group before instances are
+	// launched", AWS::AutoScaling::AutoScalingGroup
+	// LifecycleHookSpecificationList). The CDK's group has no property for
+	// them, hence the escape hatch. Their names are fixed (a hook name is
+	// unique per group): the lifecycle rule matches them, so a lifecycle
+	// action of another tool's hook on the same group never reaches the
+	// toolkit, which would otherwise CONTINUE it.
+	//
 	// No notification target: Auto Scaling emits the lifecycle actions to
 	// EventBridge, where the lifecycle rule routes them. If the lifecycle
 	// Lambda never answers, the default result applies after the heartbeat
 	// timeout: a launch nobody vouched for is abandoned, a termination
 	// always proceeds (an instance is never stranded in Terminating:Wait).
-	heartbeat := awscdk.Duration_Seconds(jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds()))
+	heartbeat := jsii.Number(cfg.Lifecycle.WithDefaults().HeartbeatTimeout.Std().Seconds())
 	addHooks := func(g awsautoscaling.AutoScalingGroup) {
-		g.AddLifecycleHook(jsii.String("LaunchHook"), &awsautoscaling.BasicLifecycleHookProps{
-			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
-			DefaultResult:       awsautoscaling.DefaultResult_ABANDON,
-			HeartbeatTimeout:    heartbeat,
-		})
-		g.AddLifecycleHook(jsii.String("TerminateHook"), &awsautoscaling.BasicLifecycleHookProps{
-			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
-			DefaultResult:       awsautoscaling.DefaultResult_CONTINUE,
-			HeartbeatTimeout:    heartbeat,
+		cfn, ok := g.Node().DefaultChild().(awsautoscaling.CfnAutoScalingGroup)
+		if !ok {
+			panic(fmt.Sprintf("NewFleet: group %s has no CfnAutoScalingGroup to declare its hooks on", *g.Node().Path()))
+		}
+		cfn.SetLifecycleHookSpecificationList(&[]any{
+			&awsautoscaling.CfnAutoScalingGroup_LifecycleHookSpecificationProperty{
+				LifecycleHookName:   jsii.String(LaunchHookName),
+				LifecycleTransition: jsii.String("autoscaling:EC2_INSTANCE_LAUNCHING"),
+				DefaultResult:       jsii.String(string(awsautoscaling.DefaultResult_ABANDON)),
+				HeartbeatTimeout:    heartbeat,
+			},
+			&awsautoscaling.CfnAutoScalingGroup_LifecycleHookSpecificationProperty{
+				LifecycleHookName:   jsii.String(TerminateHookName),
+				LifecycleTransition: jsii.String("autoscaling:EC2_INSTANCE_TERMINATING"),
+				DefaultResult:       jsii.String(string(awsautoscaling.DefaultResult_CONTINUE)),
+				HeartbeatTimeout:    heartbeat,
+			},
 		})
 	}
 	addHooks(asg)
@@ -309,9 +344,30 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 			"(80, and 443 with a certificate) and nowhere else"),
 	}}, jsii.Bool(false))
 
+	blueWeight, greenWeight := jsii.Number(BlueWeight), jsii.Number(GreenWeight)
+	if cfg.BlueGreen() {
+		// The weights a deploy writes are the live ones, read from the SSM
+		// parameters the rollout Lambda keeps (NewListenerWeights says why,
+		// and why they live in a stack of their own). A template parameter
+		// of an SSM parameter type: CloudFormation "always fetches the
+		// latest values from Parameter Store when it updates stacks"
+		// ("Systems Manager parameter types").
+		weights := cfg.WeightParameters()
+		weight := func(id, name, side string) *float64 {
+			p := awscdk.NewCfnParameter(c, jsii.String(id), &awscdk.CfnParameterProps{
+				Type:    jsii.String("AWS::SSM::Parameter::Value<String>"),
+				Default: jsii.String(name),
+				Description: jsii.String(fmt.Sprintf("stampkit %s: SSM parameter holding the live listener weight of the %s target group",
+					cfg.Name, side)),
+			})
+			return awscdk.Token_AsNumber(p.ValueAsString())
+		}
+		blueWeight = weight("TargetGroupWeight", weights.TargetGroup, "group's")
+		greenWeight = weight("PeerTargetGroupWeight", weights.PeerTargetGroup, "peer group's")
+	}
 	forward := elb.ListenerAction_WeightedForward(&[]*elb.WeightedTargetGroup{
-		{TargetGroup: blue, Weight: jsii.Number(BlueWeight)},
-		{TargetGroup: green, Weight: jsii.Number(GreenWeight)},
+		{TargetGroup: blue, Weight: blueWeight},
+		{TargetGroup: green, Weight: greenWeight},
 	}, nil)
 	var listener elb.ApplicationListener
 	if https {
@@ -342,7 +398,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		})
 	}
 
-	health := newHealthAlarms(c, cfg, alb)
+	health := newHealthAlarms(c, cfg, alb, blue, green)
 
 	return &fleet{
 		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
@@ -373,39 +429,126 @@ func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
 	return []awsautoscaling.AutoScalingGroup{f.asg, f.peer}
 }
 
+// Construct ids of a fleet's health alarms.
+const (
+	target5xxAlarmID = "Target5xxAlarm"
+	elb5xxAlarmID    = "Elb5xxAlarm"
+	latencyAlarmID   = "LatencyAlarm"
+	blueUnhealthyID  = "BlueUnhealthyHostsAlarm"
+	greenUnhealthyID = "GreenUnhealthyHostsAlarm"
+)
+
+// How many one-minute periods in a row the 5xx and latency alarms need.
+const (
+	target5xxMinutes = 2
+	elb5xxMinutes    = 2
+	latencyMinutes   = 3
+)
+
+// healthAlarmIDs are the construct ids of a fleet's health alarms, in the
+// order Fleet.HealthAlarms returns them and the rollout policy lists them:
+// an unhealthy-targets alarm per target group that can carry traffic (the
+// green one only on a blue/green fleet).
+func healthAlarmIDs(cfg FleetConfig) []string {
+	ids := []string{target5xxAlarmID, elb5xxAlarmID, latencyAlarmID, blueUnhealthyID}
+	if cfg.BlueGreen() {
+		ids = append(ids, greenUnhealthyID)
+	}
+	return ids
+}
+
 // newHealthAlarms creates the fleet's health alarms on the load balancer:
 // what a rollout watches (the instance refresh's alarm specification, a
 // blue/green bake). They span both target groups, so they see whichever
-// side serves.
-func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer) []awscloudwatch.Alarm {
+// side serves, except the unhealthy-targets alarms, one per target group.
+//
+// Two failures never show in the targets' own 5xx count ("CloudWatch
+// metrics for your Application Load Balancer",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+// when targets refuse connections, reset them or time out, the load
+// balancer answers 502, 503 or 504 itself (HTTPCode_ELB_5XX_Count); and a
+// target group whose targets are all unhealthy still gets its weight, the
+// load balancer "fails open" and routes to them regardless ("Health checks
+// for Application Load Balancer target groups",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+// The unhealthy-targets alarms go to ALARM when a target group has had an
+// unhealthy target (UnHealthyHostCount, per TargetGroup and LoadBalancer)
+// for UnhealthyHostMinutes. Not HealthyHostCount below a floor: an idle
+// side (no targets, weight 0) has no healthy host and would hold the alarm
+// in ALARM, vetoing every rollout, and a floor would have to follow each
+// group's capacity. Load balancer metrics are published only while
+// requests flow and a 5xx count only when it is not zero, so missing data
+// is not a breach, for every alarm here.
+func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	errors5xx := awscloudwatch.NewAlarm(scope, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
-		Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
-			Period: minute, Statistic: jsii.String("Sum"),
+	h := cfg.HealthAlarms
+	alarm := func(id string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
+		props.TreatMissingData = awscloudwatch.TreatMissingData_NOT_BREACHING
+		props.DatapointsToAlarm = props.EvaluationPeriods
+		return awscloudwatch.NewAlarm(scope, jsii.String(id), props)
+	}
+	byID := map[string]awscloudwatch.Alarm{
+		target5xxAlarmID: alarm(target5xxAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("Sum"),
+			}),
+			Threshold:          jsii.Number(h.Target5xxPerMinute),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(target5xxMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for %d minutes",
+				cfg.Name, h.Target5xxPerMinute, target5xxMinutes)),
 		}),
-		Threshold:          jsii.Number(cfg.HealthAlarms.Target5xxPerMinute),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(2),
-		DatapointsToAlarm:  jsii.Number(2),
-		// ALB publishes no 5xx datapoint when there were none.
-		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for 2 minutes",
-			cfg.Name, cfg.HealthAlarms.Target5xxPerMinute)),
-	})
-	latency := awscloudwatch.NewAlarm(scope, jsii.String("LatencyAlarm"), &awscloudwatch.AlarmProps{
-		Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
-			Period: minute, Statistic: jsii.String("p99"),
+		elb5xxAlarmID: alarm(elb5xxAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().HttpCodeElb(elb.HttpCodeElb_ELB_5XX_COUNT, &awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("Sum"),
+			}),
+			Threshold:          jsii.Number(h.Elb5xxPerMinute),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(elb5xxMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: the load balancer answered >= %d 5xx per minute itself "+
+				"(502/503/504: targets refused, reset or timed out) for %d minutes", cfg.Name, h.Elb5xxPerMinute, elb5xxMinutes)),
 		}),
-		Threshold:          jsii.Number(cfg.HealthAlarms.P99LatencySeconds),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(3),
-		DatapointsToAlarm:  jsii.Number(3),
-		// No requests, no latency datapoint: not a sign of trouble.
-		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: p99 target response time above %gs for 3 minutes",
-			cfg.Name, cfg.HealthAlarms.P99LatencySeconds)),
-	})
-	return []awscloudwatch.Alarm{errors5xx, latency}
+		latencyAlarmID: alarm(latencyAlarmID, &awscloudwatch.AlarmProps{
+			Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
+				Period: minute, Statistic: jsii.String("p99"),
+			}),
+			Threshold:          jsii.Number(h.P99LatencySeconds),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(latencyMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: p99 target response time above %gs for %d minutes",
+				cfg.Name, h.P99LatencySeconds, latencyMinutes)),
+		}),
+	}
+	unhealthy := func(id, side string, tg elb.ApplicationTargetGroup) {
+		byID[id] = alarm(id, &awscloudwatch.AlarmProps{
+			// Both dimensions straight from the resources (the target
+			// group's own metrics would derive the load balancer's name
+			// from the listener ARN).
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String("AWS/ApplicationELB"),
+				MetricName: jsii.String("UnHealthyHostCount"),
+				DimensionsMap: &map[string]*string{
+					"LoadBalancer": alb.LoadBalancerFullName(),
+					"TargetGroup":  tg.TargetGroupFullName(),
+				},
+				Period: minute, Statistic: jsii.String("Maximum"),
+			}),
+			Threshold:          jsii.Number(0),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(h.UnhealthyHostMinutes),
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: the %s target group had an unhealthy target for %d minutes "+
+				"(all unhealthy, the load balancer still sends it its weight)", cfg.Name, side, h.UnhealthyHostMinutes)),
+		})
+	}
+	unhealthy(blueUnhealthyID, "blue", blue)
+	if cfg.BlueGreen() {
+		unhealthy(greenUnhealthyID, "green", green)
+	}
+	var out []awscloudwatch.Alarm
+	for _, id := range healthAlarmIDs(cfg) {
+		out = append(out, byID[id])
+	}
+	return out
 }
 
 // AgentNamespace is where the CloudWatch agent publishes the instances'

@@ -53,8 +53,10 @@ func TestFleet(t *testing.T) {
 	check(t, "one group per fleet, two for blue/green", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::AutoScalingGroup"), num(groups))
 	})
-	check(t, "launch and terminate hooks on every group", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::LifecycleHook"), num(2*groups))
+	// Hooks declared as their own resources come after the group and miss
+	// the instances it launches first; they are in each group instead.
+	check(t, "no lifecycle hook resources", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::AutoScaling::LifecycleHook"), num(0))
 	})
 	check(t, "two target groups per fleet", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), num(2*len(f.cfg.Fleets)))
@@ -204,29 +206,24 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("lifecycle hooks without notification target", func(t *testing.T) {
-		want := map[string]string{
-			"autoscaling:EC2_INSTANCE_LAUNCHING":   "ABANDON",
-			"autoscaling:EC2_INSTANCE_TERMINATING": "CONTINUE",
+	t.Run("named lifecycle hooks in every group, without notification target", func(t *testing.T) {
+		hook := func(name, transition, result string) map[string]any {
+			return map[string]any{
+				"LifecycleHookName":     name,
+				"LifecycleTransition":   transition,
+				"DefaultResult":         result,
+				"HeartbeatTimeout":      int(cfg.Lifecycle.HeartbeatTimeout.Std().Seconds()),
+				"NotificationTargetARN": assertions.Match_Absent(),
+				"RoleARN":               assertions.Match_Absent(),
+			}
 		}
 		for _, g := range fl.Groups() {
-			gid := f.logicalID(t, g.AutoScalingGroupName())
-			got := map[string]string{}
-			for id, r := range f.ofType("AWS::AutoScaling::LifecycleHook") {
-				p := props(r)
-				if fmt.Sprint(p["AutoScalingGroupName"]) != fmt.Sprint(ref(gid)) {
-					continue
-				}
-				got[fmt.Sprint(p["LifecycleTransition"])] = fmt.Sprint(p["DefaultResult"])
-				f.matches(t, "lifecycle hook", id, map[string]any{
-					"HeartbeatTimeout":      int(cfg.Lifecycle.HeartbeatTimeout.Std().Seconds()),
-					"NotificationTargetARN": assertions.Match_Absent(),
-					"RoleARN":               assertions.Match_Absent(),
-				})
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("hooks of %s (transition: default result): got %v, want %v", gid, got, want)
-			}
+			f.matches(t, "group hooks", f.logicalID(t, g.AutoScalingGroupName()), map[string]any{
+				"LifecycleHookSpecificationList": []any{
+					hook(LaunchHookName, "autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON"),
+					hook(TerminateHookName, "autoscaling:EC2_INSTANCE_TERMINATING", "CONTINUE"),
+				},
+			})
 		}
 	})
 
@@ -254,32 +251,61 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("health alarms on the load balancer", func(t *testing.T) {
-		want := map[string]map[string]any{
-			"HTTPCode_Target_5XX_Count": {"Statistic": "Sum", "Threshold": cfg.HealthAlarms.Target5xxPerMinute},
-			"TargetResponseTime":        {"ExtendedStatistic": "p99", "Threshold": cfg.HealthAlarms.P99LatencySeconds},
+	t.Run("health alarms on the load balancer and each serving target group", func(t *testing.T) {
+		lb := map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}
+		onTargetGroup := func(tg string) []any {
+			return []any{lb, map[string]any{"Name": "TargetGroup", "Value": getAtt(tg, "TargetGroupFullName")}}
+		}
+		h := cfg.HealthAlarms
+		unhealthy := func(tg string) map[string]any {
+			return map[string]any{
+				"MetricName": "UnHealthyHostCount", "Statistic": "Maximum", "Dimensions": onTargetGroup(tg),
+				"Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+				"EvaluationPeriods": h.UnhealthyHostMinutes, "DatapointsToAlarm": h.UnhealthyHostMinutes,
+			}
+		}
+		// In the order the rollout policy lists them.
+		want := []map[string]any{
+			{
+				"MetricName": "HTTPCode_Target_5XX_Count", "Statistic": "Sum", "Dimensions": []any{lb},
+				"Threshold": h.Target5xxPerMinute, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"EvaluationPeriods": 2, "DatapointsToAlarm": 2,
+			},
+			// The load balancer's own 502/503/504: targets that refuse
+			// connections answer nothing the target count would see.
+			{
+				"MetricName": "HTTPCode_ELB_5XX_Count", "Statistic": "Sum", "Dimensions": []any{lb},
+				"Threshold": h.Elb5xxPerMinute, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"EvaluationPeriods": 2, "DatapointsToAlarm": 2,
+			},
+			{
+				"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "Dimensions": []any{lb},
+				"Threshold": h.P99LatencySeconds, "ComparisonOperator": "GreaterThanThreshold",
+				"EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+			},
+			// A target group whose targets are all unhealthy still gets
+			// its weight (the load balancer fails open).
+			unhealthy(blue),
+		}
+		if cfg.BlueGreen() {
+			want = append(want, unhealthy(green))
 		}
 		alarms := fl.HealthAlarms()
 		if len(alarms) != len(want) {
 			t.Fatalf("health alarms: got %d, want %d", len(alarms), len(want))
 		}
-		for _, a := range alarms {
-			id := f.logicalID(t, a.AlarmArn())
-			metric := fmt.Sprint(props(f.resources[id])["MetricName"])
-			w, ok := want[metric]
-			if !ok {
-				t.Errorf("health alarm %s on %s: want one of %v", id, metric, keys(want))
-				continue
-			}
+		// Operators hear of each (TestAlarmNotifications checks every
+		// alarm); the rollout watches it through its own describe calls.
+		topic := []any{ref(f.logicalID(t, f.stack.Observability().AlarmTopic().TopicArn()))}
+		for i, a := range alarms {
+			w := want[i]
 			w["Namespace"] = "AWS/ApplicationELB"
-			w["Dimensions"] = []any{map[string]any{"Name": "LoadBalancer", "Value": getAtt(albID, "LoadBalancerFullName")}}
+			w["Period"] = 60
+			// Load balancer metrics are published only while requests flow.
 			w["TreatMissingData"] = "notBreaching"
-			// Operators hear of it (TestAlarmNotifications checks every
-			// alarm); the rollout watches it through its own describe calls.
-			topic := []any{ref(f.logicalID(t, f.stack.Observability().AlarmTopic().TopicArn()))}
 			w["AlarmActions"] = topic
 			w["OKActions"] = topic
-			f.matches(t, "health alarm", id, w)
+			f.matches(t, fmt.Sprintf("health alarm %d", i), f.logicalID(t, a.AlarmArn()), w)
 		}
 	})
 
@@ -336,10 +362,25 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 		})
 	})
 
-	t.Run("listener forwards blue 100 green 0", func(t *testing.T) {
+	t.Run("listener forwards blue 100 green 0, or the live weights on blue/green", func(t *testing.T) {
+		var blueWeight, greenWeight any = BlueWeight, GreenWeight
+		if cfg.BlueGreen() {
+			// A deploy writes what the weight parameters hold, not
+			// constants: after a promotion the configured group is empty.
+			names := cfg.WeightParameters()
+			for _, w := range []struct {
+				weight *any
+				name   string
+			}{{&blueWeight, names.TargetGroup}, {&greenWeight, names.PeerTargetGroup}} {
+				id := f.templateParameter(t, w.name)
+				*w.weight = ref(id)
+			}
+		}
+		// The forward action alone: no authenticate-* action (a weight
+		// shift rewrites the default actions and would drop it).
 		forward := []any{map[string]any{"Type": "forward", "ForwardConfig": map[string]any{"TargetGroups": []any{
-			map[string]any{"TargetGroupArn": ref(blue), "Weight": BlueWeight},
-			map[string]any{"TargetGroupArn": ref(green), "Weight": GreenWeight},
+			map[string]any{"TargetGroupArn": ref(blue), "Weight": blueWeight},
+			map[string]any{"TargetGroupArn": ref(green), "Weight": greenWeight},
 		}}}}
 		byPort := map[int]map[string]any{}
 		for _, r := range f.ofType("AWS::ElasticLoadBalancingV2::Listener") {
@@ -440,10 +481,81 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 	})
 }
 
+// templateParameter returns the logical id of the stack's template
+// parameter of an SSM parameter type whose default names the SSM parameter
+// name, failing the test when there is not exactly one.
+func (f *fixture) templateParameter(t *testing.T, name string) string {
+	t.Helper()
+	params, _ := (*f.template.ToJSON())["Parameters"].(map[string]any)
+	var found []string
+	for id, p := range params {
+		if p, _ := p.(map[string]any); p["Default"] == name {
+			if p["Type"] != "AWS::SSM::Parameter::Value<String>" {
+				t.Errorf("template parameter %s: type %v, want AWS::SSM::Parameter::Value<String> (resolved at each deploy)", id, p["Type"])
+			}
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("template parameters naming %s: got %v, want one", name, found)
+	}
+	return found[0]
+}
+
 func keys[K comparable, V any](m map[K]V) []K {
 	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestBlueGreenListenerHasNoStickinessOrAuthentication: moving weights
+// does not move clients that target-group stickiness pins to the old
+// group, and rewriting the listener's default actions drops any
+// authenticate-* action. Neither is configurable (FleetConfig has no key
+// for them, and unknown keys are refused), and neither is in the template.
+func TestBlueGreenListenerHasNoStickinessOrAuthentication(t *testing.T) {
+	for _, key := range []string{"stickiness", "authentication", "authenticateOidc", "authenticateCognito"} {
+		ctx := validContext(t)
+		ctx[CtxFleets].([]any)[0].(map[string]any)[key] = map[string]any{"enabled": true}
+		if _, err := ParseConfig(getter(ctx)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("unknown field %q", key)) {
+			t.Errorf("fleet key %q: got %v, want it refused as an unknown field", key, err)
+		}
+	}
+	f := synth(t)
+	blueGreen := 0
+	for _, mf := range f.stack.Fleets() {
+		fl := mf.Fleet
+		if fl.PeerGroup() == nil {
+			continue
+		}
+		blueGreen++
+		for _, tg := range []*string{fl.BlueTargetGroup().TargetGroupArn(), fl.GreenTargetGroup().TargetGroupArn()} {
+			id := f.logicalID(t, tg)
+			for _, a := range asList(props(f.resources[id])["TargetGroupAttributes"]) {
+				if kv := a.(map[string]any); strings.HasPrefix(fmt.Sprint(kv["Key"]), "stickiness.") && kv["Value"] != "false" {
+					t.Errorf("fleet %s target group %s: attribute %v=%v, want no stickiness", fl.Name(), id, kv["Key"], kv["Value"])
+				}
+			}
+		}
+		listener := f.logicalID(t, fl.Listener().ListenerArn())
+		for _, a := range asList(props(f.resources[listener])["DefaultActions"]) {
+			action := a.(map[string]any)
+			if action["Type"] != "forward" {
+				t.Errorf("fleet %s listener: default action %v, want the weighted forward alone", fl.Name(), action["Type"])
+			}
+			if fc, _ := action["ForwardConfig"].(map[string]any); fc["TargetGroupStickinessConfig"] != nil {
+				t.Errorf("fleet %s listener: forward stickiness %v, want none", fl.Name(), fc["TargetGroupStickinessConfig"])
+			}
+		}
+		for id, r := range f.ofType("AWS::ElasticLoadBalancingV2::ListenerRule") {
+			if fmt.Sprint(props(r)["ListenerArn"]) == fmt.Sprint(ref(listener)) {
+				t.Errorf("fleet %s listener has rule %s, want the default action alone", fl.Name(), id)
+			}
+		}
+	}
+	if blueGreen == 0 {
+		t.Fatal("the test app has no blue/green fleet")
+	}
 }

@@ -20,6 +20,10 @@ const (
 	DetailAMIStateChange     = event.DetailTypeAMIStateChange
 	DetailRolloutCommand     = event.DetailTypeCommand
 	DetailStackResource      = event.DetailTypeResourceStatusChange
+	// DetailImageReady is stampkit's own "this image is ready" event
+	// (source stampkit, detail {"imageId": "ami-..."}), which a Packer bake
+	// sends once its AMI carries its tags (images/packer).
+	DetailImageReady = "Image Ready"
 )
 
 // InstanceRefreshDetailTypes returns every instance refresh event Auto
@@ -79,10 +83,16 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	rule("ScalerTickRule", "Re-evaluation tick for alarms that stay in ALARM", nil,
 		awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(ScalerTickRate))), h.scaler, scalerAge)
 
-	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets", &awsevents.EventPattern{
+	// The toolkit's hooks only: another tool's hook on the same group is
+	// that tool's to complete, and a CONTINUE from the toolkit would cut
+	// its wait short.
+	rule("LifecycleRule", "Launch and terminate lifecycle actions of the fleets' stampkit hooks", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceAutoScaling),
 		DetailType: jsii.Strings(DetailLaunchLifecycle, DetailTerminateLifecycle),
-		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
+		Detail: &map[string]any{
+			"AutoScalingGroupName": &allGroups,
+			"LifecycleHookName":    HookNames(),
+		},
 	}, nil, h.lifecycle, awscdk.Duration_Minutes(jsii.Number(30)))
 
 	// EventBridge keeps retrying a refused delivery for up to 24 h.
@@ -105,6 +115,14 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		DetailType: jsii.Strings(InstanceRefreshDetailTypes()...),
 		Detail:     &map[string]any{"AutoScalingGroupName": &allGroups},
 	}, nil, h.rollout, rolloutAge)
+	// A Packer bake announces its AMI after Packer has tagged it: the AMI's
+	// own "EC2 AMI State Change" (available) can come before its
+	// stampkit:fleet tag and be ignored. Like the commands, stampkit's own
+	// source on the default bus.
+	rule("RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
+		Source:     jsii.Strings(event.SourceStampkit),
+		DetailType: jsii.Strings(DetailImageReady),
+	}, nil, h.rollout, rolloutAge)
 	// `stampkit rollout pause|resume|abort|promote` puts these on the
 	// default bus (event.CommandBody).
 	rule("RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
@@ -112,9 +130,12 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		DetailType: jsii.Strings(DetailRolloutCommand),
 	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))
 	// A stack update that changes a blue/green listener in place (a rotated
-	// certificate, an SSL policy, a port) writes the template's weights
-	// (BlueWeight, GreenWeight) back; the rollout puts the live ones back.
-	// CloudFormation's physical id of a listener is its ARN.
+	// certificate, an SSL policy, a port) writes the weights its change set
+	// read from the weight parameters (NewListenerWeights): the live ones,
+	// unless a weight change came between the change set's creation and
+	// its execution, or the update rolled back. This backstop puts the
+	// live ones back either way. CloudFormation's physical id of a listener
+	// is its ARN.
 	if len(listenerArns) > 0 {
 		rule("RolloutListenerRule", "Stack updates of the blue/green listeners, whose weights the rollout restores", &awsevents.EventPattern{
 			Source:     jsii.Strings(event.SourceCloudFormation),

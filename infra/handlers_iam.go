@@ -169,13 +169,21 @@ func documentArn(stack awscdk.Stack, name string) *string {
 }
 
 // grantRollout: asg (template version, resize, instance refreshes),
-// launchtemplate and imagebuilder (both ec2:DescribeImages), ssmparam, elb
+// launchtemplate and imagebuilder (both ec2:DescribeImages), ssmparam (the
+// AMI parameters, and the blue/green listener weights), elb
 // (weights, target health), cwalarm (the health alarms), sqsqueue, dynamo —
 // for the fleets whose rollout is enabled.
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	var groups []awsautoscaling.AutoScalingGroup
-	var templates, listeners, params, alarms []*string
+	var templates, listeners, params, weightParams, alarms []*string
+	paramArn := func(name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("ssm"),
+			Resource:     jsii.String("parameter"),
+			ResourceName: jsii.String(strings.TrimPrefix(name, "/")),
+		})
+	}
 	for _, mf := range props.Fleets {
 		ro := mf.Config.Rollout
 		if !ro.Enabled() {
@@ -190,12 +198,14 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		}))
 		if ro.Strategy == rollout.StrategyBlueGreen {
 			listeners = append(listeners, f.Listener().ListenerArn())
+			// The live weights, written before each weight change so that
+			// a deploy writes them too (NewListenerWeights). Never read
+			// back: the listener is the truth.
+			if w := ro.BlueGreen.WeightParameters; w.TargetGroup != "" {
+				weightParams = append(weightParams, paramArn(w.TargetGroup), paramArn(w.PeerTargetGroup))
+			}
 		}
-		params = append(params, stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("ssm"),
-			Resource:     jsii.String("parameter"),
-			ResourceName: jsii.String(strings.TrimPrefix(ro.Parameter, "/")),
-		}))
+		params = append(params, paramArn(ro.Parameter))
 		for _, a := range ro.Alarms {
 			alarms = append(alarms, stack.FormatArn(&awscdk.ArnComponents{
 				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
@@ -249,6 +259,7 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	}
 	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
 	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
+	allow(h.Role, []string{"ssm:PutParameter"}, weightParams...)
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	// ec2:DescribeImages also serves shared/imagebuilder: it finds an Image
 	// Builder image's AMIs by their Ec2ImageBuilderArn tag, not GetImage.

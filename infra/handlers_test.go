@@ -217,7 +217,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 		},
 		"lifecycle": {
 			pattern("aws.autoscaling", []string{DetailLaunchLifecycle, DetailTerminateLifecycle}, nil,
-				map[string]any{"AutoScalingGroupName": allGroups}),
+				map[string]any{"AutoScalingGroupName": allGroups, "LifecycleHookName": []any{"stampkit-launch", "stampkit-terminate"}}),
 		},
 		"rollout": {
 			pattern("aws.imagebuilder", []string{DetailImageBuilderImage}, nil,
@@ -225,6 +225,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			pattern("aws.ec2", []string{DetailAMIStateChange}, nil, map[string]any{"State": []any{"available", "failed"}}),
 			pattern("aws.autoscaling", InstanceRefreshDetailTypes(), nil, map[string]any{"AutoScalingGroupName": allGroups}),
 			pattern("stampkit", []string{"Rollout Command"}, nil, nil),
+			pattern("stampkit", []string{"Image Ready"}, nil, nil),
 			pattern("aws.cloudformation", []string{"CloudFormation Resource Status Change"}, nil, map[string]any{
 				"resource-type":        []any{"AWS::ElasticLoadBalancingV2::Listener"},
 				"physical-resource-id": listeners,
@@ -497,15 +498,24 @@ func TestWakeUpRetryBeatsTheHook(t *testing.T) {
 			t.Errorf("fleet %s: HTTP probes take up to %v, over half the lifecycle timeout %v", mf.Fleet.Name(), probing, fnTimeout)
 		}
 	}
-	hooks := f.ofType("AWS::AutoScaling::LifecycleHook")
-	if len(hooks) == 0 {
-		t.Fatal("no lifecycle hooks in the test app")
-	}
-	for id := range hooks {
-		hb := seconds(id, "HeartbeatTimeout")
-		if m := lifecycle.HeartbeatMargin(hb); m <= visibility {
-			t.Errorf("hook %s: heartbeat timeout %v leaves a margin of %v, want more than the wake queue's visibility timeout %v", id, hb, m, visibility)
+	hooks := 0
+	for id, r := range f.ofType("AWS::AutoScaling::AutoScalingGroup") {
+		for _, h := range asList(props(r)["LifecycleHookSpecificationList"]) {
+			hooks++
+			spec, _ := h.(map[string]any)
+			v, ok := spec["HeartbeatTimeout"].(float64)
+			if !ok {
+				t.Fatalf("group %s hook %v has no numeric HeartbeatTimeout", id, spec["LifecycleHookName"])
+			}
+			hb := time.Duration(v) * time.Second
+			if m := lifecycle.HeartbeatMargin(hb); m <= visibility {
+				t.Errorf("group %s hook %v: heartbeat timeout %v leaves a margin of %v, want more than the wake queue's visibility timeout %v",
+					id, spec["LifecycleHookName"], hb, m, visibility)
+			}
 		}
+	}
+	if hooks == 0 {
+		t.Fatal("no lifecycle hooks in the test app")
 	}
 	// The rollout's waits are bound to no hook: Lambda's six-fold advice.
 	ro := hs.Rollout()
@@ -568,6 +578,47 @@ func TestRolloutMayTagWhatTheTemplatesTag(t *testing.T) {
 	for typ := range granted {
 		if !tagged[typ] {
 			t.Errorf("the rollout role may tag %s, which no launch template tags", typ)
+		}
+	}
+}
+
+// TestLifecycleCompletesOnlyTheFleetsGroups: IAM scopes
+// CompleteLifecycleAction and RecordLifecycleActionHeartbeat by group,
+// not by hook (the action's only resource is the Auto Scaling group, with
+// no condition key for the hook name): the role may answer hooks on the
+// fleets' groups, peer groups included, and nowhere else. Which hooks it
+// answers on them is the lifecycle rule's LifecycleHookName match.
+func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
+	f := synth(t)
+	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
+	var want []string
+	for _, mf := range f.stack.Fleets() {
+		for _, g := range mf.Fleet.Groups() {
+			name, err := d.ref(f.logicalID(t, g.AutoScalingGroupName()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, d.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+name))
+		}
+	}
+	for _, action := range []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"} {
+		var got []string
+		for _, s := range f.statements(f.logicalID(t, f.stack.Handlers().Lifecycle().Role.RoleArn())) {
+			if !slices.Contains(asList(s["Action"]), any(action)) {
+				continue
+			}
+			for _, res := range asList(s["Resource"]) {
+				r, err := d.resolve(res)
+				if err != nil {
+					t.Fatalf("%s resource %v: %v", action, res, err)
+				}
+				got = append(got, r)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s on %v, want exactly the fleets' groups %v", action, got, want)
 		}
 	}
 }

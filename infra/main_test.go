@@ -110,8 +110,9 @@ func projectContext() (map[string]any, error) {
 // default scaling policy, a rolling rollout and HTTP probes, this one
 // covers the other paths: an explicit policy (default and explicit trigger
 // dimensions, an alarm managed elsewhere), SSM commands in the lifecycle
-// policy with its own heartbeat, a blue/green rollout, HTTPS, and an app on
-// another port and health check path than the image's defaults.
+// policy with its own heartbeat, a blue/green rollout, HTTPS, an app on
+// another port and health check path than the image's defaults, and health
+// alarm thresholds of its own.
 const apiFleet = `{
   "name": "api", "instanceType": "c7g.large", "minCapacity": 1, "maxCapacity": 6,
   "amiParameter": "/stampkit/api/ami", "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
@@ -139,7 +140,8 @@ const apiFleet = `{
     ]},
     "terminate": {"command": {"name": "flush", "kind": "ssm", "commands": ["/opt/api/flush"], "document": "StampkitDrain"}}
   },
-  "rollout": {"strategy": "bluegreen", "blueGreen": {"steps": [10, 50, 100], "bake": "5m"}}
+  "rollout": {"strategy": "bluegreen", "blueGreen": {"steps": [10, 50, 100], "bake": "5m"}},
+  "healthAlarms": {"elb5xxPerMinute": 5, "unhealthyHostMinutes": 2}
 }`
 
 // testContext is cdk.json's context plus apiFleet, so one synth covers both

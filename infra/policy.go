@@ -136,6 +136,24 @@ type rolloutResources struct {
 	// Listener, TargetGroup, PeerGroup and PeerTargetGroup bind a
 	// blue/green policy (ARNs, except the group's name).
 	Listener, TargetGroup, PeerGroup, PeerTargetGroup string
+	// WeightParameters name the SSM parameters a blue/green fleet's
+	// listener reads its weights from.
+	WeightParameters rollout.WeightParameters
+}
+
+// WeightParameters returns the names of the SSM parameters that hold a
+// blue/green fleet's live listener weights (the zero value for any other
+// fleet), under its ParameterPrefix. The rollout Lambda writes them before
+// it changes the weights and the listener reads them at every deploy
+// (NewListenerWeights has the why).
+func (f FleetConfig) WeightParameters() rollout.WeightParameters {
+	if !f.BlueGreen() {
+		return rollout.WeightParameters{}
+	}
+	return rollout.WeightParameters{
+		TargetGroup:     f.ParameterPrefix + "/listener-weight/target-group",
+		PeerTargetGroup: f.ParameterPrefix + "/listener-weight/peer-target-group",
+	}
 }
 
 // bindRollout returns p with what the stack owns filled in. A policy
@@ -150,6 +168,7 @@ func bindRollout(p rollout.Policy, res rolloutResources) rollout.Policy {
 		p.BlueGreen.TargetGroup = res.TargetGroup
 		p.BlueGreen.PeerGroup = res.PeerGroup
 		p.BlueGreen.PeerTargetGroup = res.PeerTargetGroup
+		p.BlueGreen.WeightParameters = res.WeightParameters
 	}
 	return p
 }
@@ -230,13 +249,15 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		for field, v := range map[string]string{
 			"listener": r.BlueGreen.Listener, "targetGroup": r.BlueGreen.TargetGroup,
 			"peerGroup": r.BlueGreen.PeerGroup, "peerTargetGroup": r.BlueGreen.PeerTargetGroup,
+			"weightParameters.targetGroup":     r.BlueGreen.WeightParameters.TargetGroup,
+			"weightParameters.peerTargetGroup": r.BlueGreen.WeightParameters.PeerTargetGroup,
 		} {
 			if v != "" {
 				bad("rollout.blueGreen."+field, fmt.Errorf("got %q: the stack creates and fills it in; leave it out", v))
 			}
 		}
 	}
-	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f.Name)).Validate()) {
+	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f)).Validate()) {
 		bad("rollout", e)
 	}
 	return errs
@@ -281,13 +302,19 @@ func standInVars(fleet string) map[string]string {
 	}
 }
 
-func standInRollout(fleet string) rolloutResources {
+func standInRollout(f FleetConfig) rolloutResources {
+	fleet := f.Name
+	var alarms []string
+	for _, id := range healthAlarmIDs(f) {
+		alarms = append(alarms, standInName(fleet, id))
+	}
 	return rolloutResources{
-		HealthAlarms:    []string{standInName(fleet, "5xx"), standInName(fleet, "latency")},
-		Listener:        standInArn("listener/app", fleet, "listener"),
-		TargetGroup:     standInArn("targetgroup", fleet, "blue"),
-		PeerGroup:       standInName(fleet, "peer"),
-		PeerTargetGroup: standInArn("targetgroup", fleet, "green"),
+		HealthAlarms:     alarms,
+		Listener:         standInArn("listener/app", fleet, "listener"),
+		TargetGroup:      standInArn("targetgroup", fleet, "blue"),
+		PeerGroup:        standInName(fleet, "peer"),
+		PeerTargetGroup:  standInArn("targetgroup", fleet, "green"),
+		WeightParameters: f.WeightParameters(),
 	}
 }
 
@@ -300,7 +327,7 @@ func (c Config) lambdaConfig() config.Config {
 		sc := bindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
 			return standInName(f.Name, id)
 		})
-		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f.Name))))
+		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f))))
 	}
 	return out
 }
@@ -309,7 +336,7 @@ func (c Config) lambdaConfig() config.Config {
 // name and group. Only the scaler gets the scaling rules, and not their
 // triggers: the CDK app made each trigger into the alarm the rule names,
 // and no Lambda reads them. Only the lifecycle function gets the
-// lifecycle policies (and a blue/green fleet's peer group) and only the
+// lifecycle policies and hook names (and a blue/green fleet's peer group) and only the
 // rollout function the rollout policies. Lambda allows 4 KB of environment
 // in all; this is what keeps several fleets within it.
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
@@ -324,6 +351,7 @@ func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 		}
 		if function != "lifecycle" {
 			f.Lifecycle = lifecycle.Policy{}
+			f.Hooks = config.Hooks{}
 		}
 		switch function {
 		case "rollout":
@@ -379,6 +407,7 @@ func lambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Poli
 	return config.Fleet{
 		Name: f.Name, Group: group, DryRun: f.DryRun,
 		Scaling: sc, Lifecycle: f.Lifecycle, Rollout: ro,
+		Hooks: config.Hooks{Launch: LaunchHookName, Terminate: TerminateHookName},
 	}
 }
 

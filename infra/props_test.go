@@ -30,6 +30,7 @@ func TestConstructorsRejectBadProps(t *testing.T) {
 		}, "AppLogRetention"},
 		{"scaling without fleet", func(s awscdk.Stack) { NewScaling(s, "S", &ScalingProps{}) }, "Fleet"},
 		{"observability without fleets", func(s awscdk.Stack) { NewObservability(s, "O", &ObservabilityProps{}) }, "Fleets"},
+		{"listener weights without props", func(s awscdk.Stack) { NewListenerWeights(s, "W", nil) }, "props"},
 		{"handlers without table", func(s awscdk.Stack) {
 			NewHandlers(s, "H", &HandlersProps{Network: NewNetwork(s, "N", &NetworkProps{
 				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",

@@ -22,7 +22,12 @@ func TestScaling(t *testing.T) {
 				triggered++
 			}
 		}
-		health += 2
+		// Target and load balancer 5xx, latency, unhealthy blue targets,
+		// and unhealthy green targets on a blue/green fleet.
+		health += 4
+		if fc.BlueGreen() {
+			health++
+		}
 	}
 	// Plus one dead-letter alarm per handler and one per wake-up queue.
 	check(t, "alarm count", func() {

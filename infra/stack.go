@@ -29,6 +29,9 @@ type StampkitStack interface {
 	Fleets() []ManagedFleet
 	Handlers() Handlers
 	Observability() Observability
+	// Weights is the stack of the blue/green fleets' listener weight
+	// parameters, deployed before this one; nil without blue/green fleets.
+	Weights() ListenerWeights
 }
 
 type stampkitStack struct {
@@ -38,6 +41,7 @@ type stampkitStack struct {
 	fleets   []ManagedFleet
 	handlers Handlers
 	obs      Observability
+	weights  ListenerWeights
 }
 
 // NewStampkitStack wires the constructs together. The environment is fixed
@@ -58,6 +62,15 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 	stack := awscdk.NewStack(scope, &id, &sp)
 
 	s := &stampkitStack{stack: stack}
+	s.weights = NewListenerWeights(scope, WeightsStackName, &ListenerWeightsProps{
+		StackProps: awscdk.StackProps{Env: sp.Env},
+		Fleets:     cfg.Fleets,
+	})
+	if s.weights != nil {
+		// The listeners' weights resolve from its parameters when this
+		// stack's change set is created (NewListenerWeights).
+		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
+	}
 	s.network = NewNetwork(stack, "Network", &NetworkProps{
 		MaxAzs:           cfg.MaxAzs,
 		NatGateways:      cfg.NatGateways,
@@ -101,6 +114,7 @@ func (s *stampkitStack) State() State                 { return s.state }
 func (s *stampkitStack) Fleets() []ManagedFleet       { return s.fleets }
 func (s *stampkitStack) Handlers() Handlers           { return s.handlers }
 func (s *stampkitStack) Observability() Observability { return s.obs }
+func (s *stampkitStack) Weights() ListenerWeights     { return s.weights }
 
 // ManagedFleet is a fleet with its scaling alarms, its image pipeline and
 // the configuration the Lambdas read for it.
@@ -127,6 +141,7 @@ func bindFleet(fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
 		res.TargetGroup = *f.BlueTargetGroup().TargetGroupArn()
 		res.PeerGroup = *peer.AutoScalingGroupName()
 		res.PeerTargetGroup = *f.GreenTargetGroup().TargetGroupArn()
+		res.WeightParameters = fc.WeightParameters()
 	}
 	return lambdaFleet(fc, *f.AutoScalingGroup().AutoScalingGroupName(), sc.Policy(), bindRollout(fc.Rollout, res))
 }

@@ -3,8 +3,10 @@
 #
 #   packer build -var app_version=1.2.3 images/packer
 #
-# The AMI carries stampkit:fleet, so when it becomes available the rollout
-# Lambda (EventBridge "EC2 AMI State Change") offers it to that fleet.
+# The AMI carries stampkit:fleet. Once Packer has tagged it, the last
+# post-processor sends stampkit "Image Ready" for it (image-ready.sh), and
+# the rollout Lambda offers it to that fleet. (EC2's "AMI State Change"
+# comes when the AMI is available, which may be before Packer tags it.)
 #
 # Written for Packer 1.6.6 (Debian's): no packer { required_plugins }
 # block (1.7+), the builder and provisioner built into that release, and
@@ -101,12 +103,24 @@ build {
     ]
   }
 
-  post-processor "manifest" {
-    output     = local.manifest
-    strip_path = true
-    custom_data = {
-      fleet       = var.fleet
-      app_version = var.app_version
+  # In one chain, in order: the manifest records the AMI, then the image is
+  # announced ready (image-ready.sh says why).
+  post-processors {
+    post-processor "manifest" {
+      output     = local.manifest
+      strip_path = true
+      custom_data = {
+        fleet       = var.fleet
+        app_version = var.app_version
+      }
+    }
+
+    post-processor "shell-local" {
+      script = "${path.root}/image-ready.sh"
+      environment_vars = [
+        "STAMPKIT_MANIFEST=${local.manifest}",
+        "STAMPKIT_SEND=${var.send_ready_event}",
+      ]
     }
   }
 }

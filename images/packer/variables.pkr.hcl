@@ -58,3 +58,9 @@ variable "manifest" {
   default     = ""
   description = "Where the manifest post-processor writes the build's AMI IDs; empty: out/packer-manifest.json of the repository."
 }
+
+variable "send_ready_event" {
+  type        = bool
+  default     = true
+  description = "Send stampkit \"Image Ready\" for the AMI once it is tagged (needs events:PutEvents). With false the fleet hears of the image only from EC2's AMI State Change, which may come before the tags."
+}

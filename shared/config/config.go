@@ -49,6 +49,9 @@ type Fleet struct {
 	Scaling scaling.Policy `json:"scaling,omitzero"`
 	// Lifecycle gates launches and drains terminations (shared/lifecycle).
 	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
+	// Hooks names the lifecycle hooks the toolkit answers on the fleet's
+	// groups; only the lifecycle function is given them.
+	Hooks Hooks `json:"hooks,omitzero"`
 	// Rollout stamps new images into the fleet (shared/rollout).
 	Rollout Rollout `json:"rollout,omitzero"`
 }

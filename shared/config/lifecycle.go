@@ -39,7 +39,35 @@ func (c Config) FleetForGroup(group string) (Fleet, bool) {
 	return Fleet{}, false
 }
 
-// validateLifecycle checks a fleet's lifecycle policy; key names the fleet.
+// Hooks names the lifecycle hooks the toolkit declares on a fleet's groups
+// (a blue/green peer group's too). Other tools may add hooks of their own
+// to the same groups: a lifecycle action of theirs is not the toolkit's to
+// complete.
+type Hooks struct {
+	Launch    string `json:"launch,omitempty"`
+	Terminate string `json:"terminate,omitempty"`
+}
+
+// Owns reports whether a lifecycle action of the hook named hook is the
+// toolkit's: the hook is one of h's, or h names none (a configuration
+// written before the hooks were named).
+func (h Hooks) Owns(hook string) bool {
+	if h == (Hooks{}) {
+		return true
+	}
+	return hook == h.Launch || hook == h.Terminate
+}
+
+// validateLifecycle checks a fleet's lifecycle policy and hook names; key
+// names the fleet.
 func validateLifecycle(key string, f Fleet) []error {
-	return prefixed(key+".lifecycle", f.Lifecycle.Validate())
+	errs := prefixed(key+".lifecycle", f.Lifecycle.Validate())
+	switch h := f.Hooks; {
+	case h == (Hooks{}):
+	case h.Launch == "" || h.Terminate == "":
+		errs = append(errs, fmt.Errorf("%s.hooks: name both launch and terminate, or neither", key))
+	case h.Launch == h.Terminate:
+		errs = append(errs, fmt.Errorf("%s.hooks: launch and terminate both name %q", key, h.Launch))
+	}
+	return errs
 }

@@ -68,6 +68,58 @@ func TestFromEnvLifecycle(t *testing.T) {
 	}
 }
 
+func TestHooks(t *testing.T) {
+	withHooks := func(hooks string) string {
+		return strings.Replace(fleetsJSON, `"group":"web-asg",`, `"group":"web-asg","hooks":`+hooks+`,`, 1)
+	}
+	tests := []struct {
+		name    string
+		fleets  string
+		owns    map[string]bool
+		wantErr string
+	}{
+		{
+			name:   "no names: every hook is the toolkit's",
+			fleets: fleetsJSON,
+			owns:   map[string]bool{"stampkit-launch": true, "other-tool": true},
+		},
+		{
+			name:   "named: only those",
+			fleets: withHooks(`{"launch":"stampkit-launch","terminate":"stampkit-terminate"}`),
+			owns:   map[string]bool{"stampkit-launch": true, "stampkit-terminate": true, "other-tool": false, "": false},
+		},
+		{
+			name:    "one name alone",
+			fleets:  withHooks(`{"launch":"stampkit-launch"}`),
+			wantErr: "STAMPKIT_FLEETS[0].hooks: name both launch and terminate, or neither",
+		},
+		{
+			name:    "one name twice",
+			fleets:  withHooks(`{"launch":"hook","terminate":"hook"}`),
+			wantErr: `STAMPKIT_FLEETS[0].hooks: launch and terminate both name "hook"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.FromEnv(env(map[string]string{config.EnvTable: "state", config.EnvFleets: tt.fleets}))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			for hook, want := range tt.owns {
+				if owns := got.Fleets[0].Hooks.Owns(hook); owns != want {
+					t.Errorf("Owns(%q): got %v, want %v", hook, owns, want)
+				}
+			}
+		})
+	}
+}
+
 func TestFleetForGroup(t *testing.T) {
 	c := config.Config{Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
 	c.Fleets[1].Rollout.BlueGreen.PeerGroup = "api-asg-green"
