@@ -45,12 +45,12 @@ const RolloutPhase = "phase "
 // RolloutPolicy is the rolling rollout the twin's fleet runs: an instance
 // refresh keeping cfg.RefreshMinHealthy % of the group healthy, each
 // replacement warmed up for cfg.RefreshWarmup, followed every minute, with
-// the fleet's health alarm as its alarm specification (auto-rollback).
+// the fleet's health alarms as its alarm specification (auto-rollback).
 func RolloutPolicy(cfg Config) rollout.Policy {
 	return rollout.Policy{
 		Strategy: rollout.StrategyRolling, Parameter: ImageParameter,
 		PollInterval: clock.Duration(time.Minute),
-		Alarms:       []string{HealthAlarm(cfg)},
+		Alarms:       HealthAlarms(cfg, false),
 		Rolling: rollout.Rolling{
 			MinHealthyPercentage: new(cfg.RefreshMinHealthy), MaxHealthyPercentage: new(100),
 			Warmup: clock.Duration(cfg.RefreshWarmup),
@@ -94,7 +94,7 @@ func (s *sim) rolloutPolicy() rollout.Policy {
 }
 
 func (s *sim) attachRollout() error {
-	if err := s.attachHealthAlarm(); err != nil {
+	if err := s.attachHealthAlarms(); err != nil {
 		return err
 	}
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{

@@ -68,6 +68,11 @@ func TestConservation(t *testing.T) {
 					if s.Served+s.Dropped != s.Offered {
 						t.Fatalf("step %d: served %d + dropped %d = %d, want offered %d", i, s.Served, s.Dropped, s.Served+s.Dropped, s.Offered)
 					}
+					// Targets over capacity answer 503 themselves; the
+					// load balancer always has one to route to.
+					if s.TargetErrors != s.Dropped || s.ELBErrors != 0 {
+						t.Fatalf("step %d: dropped %d as %d target and %d load balancer 5XX, want all target 5XX", i, s.Dropped, s.TargetErrors, s.ELBErrors)
+					}
 					if s.Served > int64(s.Healthy)*perTarget {
 						t.Fatalf("step %d: served %d with %d healthy targets of %d each", i, s.Served, s.Healthy, perTarget)
 					}

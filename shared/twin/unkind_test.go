@@ -1,0 +1,145 @@
+package twin_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/suite"
+)
+
+// greenCrash runs the blue-green scenario under the stampkit scaler, cut
+// to three hours (the image lands at 02:00), with a new image whose
+// targets crash four minutes after they first carry more than 40 % of
+// their capacity: at the 100 % step.
+func greenCrash(t *testing.T) (twin.Config, *twin.Result) {
+	t.Helper()
+	cfg := twin.DefaultConfig()
+	sc := scenario(t, cfg, suite.BlueGreen, 3, 1)
+	sc.Crash = twin.Crash{Above: 0.4, After: 4 * time.Minute}
+	return cfg, run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
+}
+
+// firstAlarm returns when alarm first went to ALARM; zero if it never did.
+func firstAlarm(r *twin.Result, alarm string) time.Time {
+	for _, a := range r.Alarms {
+		if a.Alarm == alarm && a.To == rollout.AlarmFiring {
+			return a.At
+		}
+	}
+	return time.Time{}
+}
+
+// fired reports whether alarm went to ALARM before t.
+func fired(r *twin.Result, alarm string, t time.Time) bool {
+	for _, a := range r.Alarms {
+		if a.Alarm == alarm && a.To == rollout.AlarmFiring && a.At.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// perMinute sums v over the samples of each minute, keyed by the minute's
+// start, leaving out minutes where it is zero.
+func perMinute(r *twin.Result, v func(twin.Sample) int64) map[time.Time]float64 {
+	out := map[time.Time]float64{}
+	for i, s := range r.Samples {
+		if n := v(s); n > 0 {
+			out[r.Time(i).Truncate(time.Minute)] += float64(n)
+		}
+	}
+	return out
+}
+
+// TestGreenCrashFailsOpen rolls out blue/green an image whose targets
+// crash under full traffic. What AWS does, whatever the rollout handler
+// does about it: the load balancer keeps sending the dead group its
+// weight, to all its (unhealthy) targets, and answers those requests with
+// 502 itself; HTTPCode_ELB_5XX_Count counts them and
+// HTTPCode_Target_5XX_Count does not, so the target 5XX alarm is quiet
+// when the rollout next decides, and the ELB 5XX and unhealthy-host
+// alarms fire.
+func TestGreenCrashFailsOpen(t *testing.T) {
+	cfg, r := greenCrash(t)
+	peer := twin.PeerGroup(cfg)
+
+	fault, ok := rolloutEvent(r, twin.Fault)
+	if !ok {
+		t.Fatalf("no fault on the timeline: %v", r.Rollout)
+	}
+	if !strings.Contains(fault.Detail, peer) || !strings.Contains(fault.Detail, "connections refused") {
+		t.Errorf("fault %q, want targets of %s refusing connections", fault.Detail, peer)
+	}
+
+	dead := 0
+	for i, s := range r.Samples {
+		if s.Dropped != s.TargetErrors+s.ELBErrors || s.Served+s.Dropped != s.Offered {
+			t.Fatalf("step %d: offered %d, served %d, dropped %d = target %d + ELB %d: the counts do not add up",
+				i, s.Offered, s.Served, s.Dropped, s.TargetErrors, s.ELBErrors)
+		}
+		if s.PeerOffered == 0 || s.PeerHealthy > 0 {
+			continue
+		}
+		// Requests routed to a group without a healthy target go to all
+		// its registered targets: the crashed ones' are load balancer
+		// 502s (a replacement still in its first health checks may serve
+		// its share).
+		dead++
+		if !s.FailOpen || s.Unhealthy == 0 || s.ELBErrors == 0 {
+			t.Errorf("%s: %d requests to %s with no healthy target: fail-open %v, %d served, %d load balancer 5XX, %d unhealthy targets; want fail-open to the unhealthy targets, load balancer 5XX for the crashed ones",
+				r.Time(i).Format("15:04:05"), s.PeerOffered, peer, s.FailOpen, s.PeerServed, s.ELBErrors, s.Unhealthy)
+		}
+	}
+	if dead == 0 {
+		t.Fatal("the listener never sent requests to the crashed group")
+	}
+	if r.ELBErrors == 0 || r.TargetErrors+r.ELBErrors != r.Dropped {
+		t.Errorf("totals: %d load balancer and %d target 5XX of %d dropped", r.ELBErrors, r.TargetErrors, r.Dropped)
+	}
+
+	// Each 5XX alarm reads its own count: a minute's datapoint is that
+	// minute's sum, and no datapoint at all when it is zero.
+	for alarm, count := range map[string]func(twin.Sample) int64{
+		twin.ELB5xxAlarm(cfg): func(s twin.Sample) int64 { return s.ELBErrors },
+		twin.HealthAlarm(cfg): func(s twin.Sample) int64 { return s.TargetErrors },
+	} {
+		want := perMinute(r, count)
+		got := map[time.Time]float64{}
+		for _, dp := range r.Datapoints[alarm] {
+			if !dp.Missing {
+				got[dp.Time] = dp.Value
+			}
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s datapoints differ from the samples' counts (-samples +datapoints):\n%s", alarm, d)
+		}
+	}
+
+	elb, unhealthy := firstAlarm(r, twin.ELB5xxAlarm(cfg)), firstAlarm(r, twin.UnhealthyHostsAlarm(peer))
+	if elb.IsZero() || !elb.After(fault.At) || unhealthy.IsZero() || !unhealthy.After(fault.At) {
+		t.Errorf("after the fault at %s: ELB 5XX alarm at %v, %s unhealthy hosts at %v; want both to fire", fault.At.Format("15:04:05"), elb, peer, unhealthy)
+	}
+	// The rollout's first decision after the fault: the target 5XX alarm
+	// was quiet then, the load balancer's 502s not being target 5XX.
+	var decided twin.RolloutEvent
+	for _, e := range r.Rollout {
+		if strings.HasPrefix(e.What, twin.RolloutPhase) && e.At.After(fault.At) {
+			decided = e
+			break
+		}
+	}
+	if decided.At.IsZero() {
+		t.Fatalf("the rollout decided nothing after the fault: %v", r.Rollout)
+	}
+	if fired(r, twin.HealthAlarm(cfg), decided.At) {
+		t.Errorf("the target 5XX alarm fired before the rollout's %s at %s; want it quiet while only the load balancer answers 5XX", decided.What, decided.At.Format("15:04:05"))
+	}
+	if fired(r, twin.UnhealthyHostsAlarm(cfg.Group), r.Start.Add(24*time.Hour)) {
+		t.Errorf("%s fired; no blue target ever failed", twin.UnhealthyHostsAlarm(cfg.Group))
+	}
+}
