@@ -233,16 +233,21 @@ func (f *fleet) active() []*instance {
 }
 
 // reconcile launches or terminates instances until the active ones match
-// desired capacity.
+// desired capacity, plus the replacements an instance refresh launched
+// ahead of the instances they replace.
 func (f *fleet) reconcile() {
 	act := f.active()
 	defer f.topUpPool()
-	for range f.desired - len(act) {
+	want := f.desired
+	if f.refresh != nil {
+		want += f.refresh.ahead
+	}
+	for range want - len(act) {
 		if !f.fromPool() {
 			f.launch()
 		}
 	}
-	if surplus := len(act) - f.desired; surplus > 0 {
+	if surplus := len(act) - want; surplus > 0 {
 		// The default termination policy, simplified: instances of an older
 		// image first, then those not serving yet, then the newest.
 		slices.SortStableFunc(act, func(a, b *instance) int {

@@ -17,9 +17,11 @@
 // AWS is modelled as unkindly as it behaves, each behaviour citing the AWS
 // page it follows: a target group with only unhealthy targets fails open,
 // the load balancer answers for targets that refuse connections and counts
-// those 5XX apart from the targets' own (fleet.serve); the fleet's health
-// alarms watch what the stack's do (attachHealthAlarms). A scenario may
-// inject a new image that crashes under load (Crash).
+// those 5XX apart from the targets' own (fleet.serve); an instance refresh
+// launches ahead of what it replaces up to its maximum healthy percentage,
+// the extra instances InService, and waits at checkpoints (refresh); the
+// fleet's health alarms watch what the stack's do (attachHealthAlarms). A
+// scenario may inject a new image that crashes under load (Crash).
 //
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
@@ -86,11 +88,17 @@ type Config struct {
 	// DeregistrationDelay is how long a target that served traffic drains
 	// before its instance terminates.
 	DeregistrationDelay time.Duration
-	// RefreshMinHealthy is the instance refresh's MinHealthyPercentage when
-	// an image is rolled out; RefreshWarmup is how long a replacement must
-	// be healthy before the next batch.
-	RefreshMinHealthy int
-	RefreshWarmup     time.Duration
+	// RefreshMinHealthy and RefreshMaxHealthy are the instance refresh's
+	// MinHealthyPercentage and MaxHealthyPercentage when an image is rolled
+	// out; nil leaves AWS's default (90 and 100), as an unset preference
+	// does, and 0 is a real 0. RefreshCheckpoints are the percentages
+	// replaced at which the refresh waits RefreshCheckpointDelay;
+	// RefreshWarmup is how long a replacement must be healthy before the
+	// next batch.
+	RefreshMinHealthy, RefreshMaxHealthy *int
+	RefreshCheckpoints                   []int
+	RefreshCheckpointDelay               time.Duration
+	RefreshWarmup                        time.Duration
 
 	// BaseP95 is the service's 95th-percentile latency at no load; under
 	// load it grows as BaseP95/(1-u) (an M/M/1 queue), capped at P95Cap.
@@ -120,7 +128,11 @@ type Config struct {
 // on-demand price of $0.0725 an hour (us-east-1); the load balancer's
 // health checks are tuned down from AWS's 30 s × 5 to 10 s × 3 (3 failures
 // mark a target unhealthy, as the stack's target groups say), and the
-// deregistration delay from 300 s to 30 s, as DESIGN.md advises.
+// deregistration delay from 300 s to 30 s, as DESIGN.md advises. An image
+// is rolled out with the instance refresh preferences the shipped cdk.json
+// gives the fleet: 100 % minimum and 200 % maximum healthy (launch before
+// terminate), a checkpoint at 50 % held for 5 minutes; the warm-up is the
+// group's 60-second health check grace period, AWS's default for it.
 func DefaultConfig() Config {
 	return Config{
 		Group: "web-asg", Min: 2, Max: 100,
@@ -130,7 +142,8 @@ func DefaultConfig() Config {
 		HealthCheckInterval: 10 * time.Second, HealthyThreshold: 3, UnhealthyThreshold: 3,
 		DeregistrationDelay: 30 * time.Second,
 		Hooks:               DefaultHooks(), AppWarmup: 20 * time.Second,
-		RefreshMinHealthy: 90, RefreshWarmup: 60 * time.Second,
+		RefreshMinHealthy: new(100), RefreshMaxHealthy: new(200), RefreshWarmup: 60 * time.Second,
+		RefreshCheckpoints: []int{50, 100}, RefreshCheckpointDelay: 5 * time.Minute,
 		BaseP95: 50 * time.Millisecond, P95Cap: 10 * time.Second,
 		P95Bound: 250 * time.Millisecond, UtilisationBound: 0.9,
 		CPUNoise:     1.0,
@@ -162,8 +175,17 @@ func (c Config) Validate() error {
 	if c.HealthCheckInterval <= 0 || c.HealthyThreshold < 1 || c.UnhealthyThreshold < 1 || c.DeregistrationDelay < 0 {
 		bad("health checks %v × %d (unhealthy after %d), deregistration delay %v: need positive interval and thresholds", c.HealthCheckInterval, c.HealthyThreshold, c.UnhealthyThreshold, c.DeregistrationDelay)
 	}
-	if c.RefreshMinHealthy < 0 || c.RefreshMinHealthy > 100 || c.RefreshWarmup < 0 {
-		bad("refresh min healthy %d%% must be 0-100 and warm-up %v not negative", c.RefreshMinHealthy, c.RefreshWarmup)
+	// As the rollout policy validates them (rollout.Rolling): the twin's
+	// policy is built from these.
+	lo, hi := orDefault(c.RefreshMinHealthy, 90), orDefault(c.RefreshMaxHealthy, 100)
+	switch {
+	case lo < 0 || lo > 100 || hi < 100 || hi > 200 || hi-lo > 100:
+		bad("refresh min healthy %d%% and max healthy %d%%: need 0-100 and 100-200, at most 100 points apart", lo, hi)
+	case c.RefreshMaxHealthy != nil && c.RefreshMinHealthy == nil:
+		bad("refresh max healthy without min healthy, which AWS refuses")
+	}
+	if c.RefreshWarmup < 0 || c.RefreshCheckpointDelay < 0 {
+		bad("refresh warm-up %v and checkpoint delay %v must not be negative", c.RefreshWarmup, c.RefreshCheckpointDelay)
 	}
 	if c.BaseP95 <= 0 || c.P95Cap < c.BaseP95 || c.P95Bound <= 0 || c.UtilisationBound <= 0 {
 		bad("latency model: need 0 < base p95 <= cap, positive bounds")

@@ -1,6 +1,8 @@
 package twin_test
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,36 @@ func TestGreenCrashFailsOpen(t *testing.T) {
 	}
 	if fired(r, twin.UnhealthyHostsAlarm(cfg.Group), r.Start.Add(24*time.Hour)) {
 		t.Errorf("%s fired; no blue target ever failed", twin.UnhealthyHostsAlarm(cfg.Group))
+	}
+}
+
+// TestDefaultRefreshIsTheShippedOne checks that the twin rolls images out
+// with the instance refresh preferences the shipped cdk.json gives the
+// fleet.
+func TestDefaultRefreshIsTheShippedOne(t *testing.T) {
+	raw, err := os.ReadFile("../../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdk struct {
+		Context struct {
+			Fleets []struct {
+				Rollout rollout.Policy `json:"rollout"`
+			} `json:"fleets"`
+		} `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &cdk); err != nil {
+		t.Fatalf("reading cdk.json: %v", err)
+	}
+	if len(cdk.Context.Fleets) == 0 {
+		t.Fatal("cdk.json declares no fleet")
+	}
+	shipped := cdk.Context.Fleets[0].Rollout.Rolling
+	got := twin.RolloutPolicy(twin.DefaultConfig()).Rolling
+	// The warm-up cdk.json leaves to AWS: the group's health check grace
+	// period, which the twin sets.
+	shipped.Warmup = got.Warmup
+	if d := cmp.Diff(shipped, got); d != "" {
+		t.Errorf("the twin's refresh preferences differ from cdk.json's (-cdk.json +twin):\n%s", d)
 	}
 }

@@ -109,7 +109,7 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 func Description(name string) string {
 	switch name {
 	case Diurnal:
-		return "A day of traffic between 6 and 48 instances' worth, peaking at 14:00, with minute-scale and five-minute noise. At 15:00 a new image is built and rolled out to the fleet by an instance refresh (90 % minimum healthy)."
+		return "A day of traffic between 6 and 48 instances' worth, peaking at 14:00, with minute-scale and five-minute noise. At 15:00 a new image is built and rolled out to the fleet by an instance refresh with the shipped preferences: 100 % minimum and 200 % maximum healthy, so each batch of replacements launches (and counts as InService) before the instances it replaces terminate, and a five-minute wait at the 50 % checkpoint."
 	case Spike:
 		return "A steady 10 instances' worth jumps to 35 within two minutes at 02:00, holds for 15 minutes and falls back over 5."
 	case Ramp:
