@@ -2,6 +2,7 @@ package twin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -145,6 +146,38 @@ func (rs *rolloutSim) imageBuilt() {
 		return
 	}
 	rs.publish("image:"+ImageV2, raw)
+}
+
+// OperatorPrefix prefixes the timeline event of an operator's rollout
+// command ("operator abort").
+const OperatorPrefix = "operator "
+
+// command sends an operator's rollout command as "stampkit rollout" writes
+// it (event.CommandBody) and EventBridge delivers a PutEvents entry of it:
+// its source, detail-type and detail in a new envelope of the account.
+func (rs *rolloutSim) command(c Command) {
+	s := rs.s
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: OperatorPrefix + c.Action, Detail: c.Reason})
+	body, err := event.CommandBody(event.Command{Fleet: FleetName, Action: c.Action, Reason: c.Reason}, s.Now())
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	var entry struct {
+		Source     string          `json:"source"`
+		DetailType string          `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &entry); err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("reading the rollout command: %v", err))
+		return
+	}
+	raw, err := s.bus.encode(entry.DetailType, entry.Source, s.Now(), []string{}, entry.Detail)
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	rs.publish("command:"+c.Action, raw)
 }
 
 type amiDetail struct {

@@ -208,6 +208,9 @@ func (s *sim) run(ctx context.Context) error {
 	if s.sc.ImageBuiltAt > 0 && s.sc.ImageBuiltAt < time.Duration(n)*s.cfg.Step {
 		s.at(s.sc.ImageBuiltAt, prioWorld, func(context.Context) { s.imageBuilt() })
 	}
+	for _, c := range s.sc.Commands {
+		s.at(c.At, prioWorld, func(context.Context) { s.rollout.command(c) })
+	}
 	end := time.Duration(n) * s.cfg.Step
 	for processed := 0; s.q.Len() > 0; processed++ {
 		if processed%4096 == 0 {

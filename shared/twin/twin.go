@@ -21,7 +21,8 @@
 // launches ahead of what it replaces up to its maximum healthy percentage,
 // the extra instances InService, and waits at checkpoints (refresh); the
 // fleet's health alarms watch what the stack's do (attachHealthAlarms). A
-// scenario may inject a new image that crashes under load (Crash).
+// scenario may inject a new image that crashes under load (Crash) and an
+// operator's rollout commands (Command).
 //
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
@@ -37,6 +38,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/twin/traces"
@@ -246,6 +248,9 @@ type Scenario struct {
 	// Crash, when set, makes the new image fail under real traffic (see
 	// Crash).
 	Crash Crash
+	// Commands are the operator's rollout commands, each sent at its time
+	// from the start as "stampkit rollout" writes it.
+	Commands []Command
 }
 
 // Crash is a new image that passes its warm-up and health checks but
@@ -262,6 +267,15 @@ type Crash struct {
 }
 
 func (c Crash) set() bool { return c.After > 0 }
+
+// Command is an operator's rollout command ("stampkit rollout ACTION
+// -fleet web -reason REASON"), sent at At from the start of the run.
+type Command struct {
+	At time.Duration
+	// Action is event.CommandAbort, CommandPause, CommandResume or
+	// CommandPromote.
+	Action, Reason string
+}
 
 // Sample is the fleet during one step.
 type Sample struct {
@@ -419,6 +433,16 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 	}
 	if sc.Crash.Above < 0 || sc.Crash.After < 0 {
 		return nil, fmt.Errorf("scenario %s: crash above %g after %v: need both >= 0", sc.Name, sc.Crash.Above, sc.Crash.After)
+	}
+	for _, c := range sc.Commands {
+		switch c.Action {
+		case event.CommandAbort, event.CommandPause, event.CommandResume, event.CommandPromote:
+		default:
+			return nil, fmt.Errorf("scenario %s: rollout command %q is not abort, pause, resume or promote", sc.Name, c.Action)
+		}
+		if c.At < 0 {
+			return nil, fmt.Errorf("scenario %s: rollout command %s at %v, before the start", sc.Name, c.Action, c.At)
+		}
 	}
 	s := newSim(cfg, sc)
 	if err := a.attach(s); err != nil {

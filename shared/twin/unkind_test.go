@@ -3,6 +3,7 @@ package twin_test
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,32 @@ func TestDefaultRefreshIsTheShippedOne(t *testing.T) {
 	shipped.Warmup = got.Warmup
 	if d := cmp.Diff(shipped, got); d != "" {
 		t.Errorf("the twin's refresh preferences differ from cdk.json's (-cdk.json +twin):\n%s", d)
+	}
+}
+
+// TestScenarioFaultsAreChecked checks that Run refuses a fault or command
+// it cannot simulate.
+func TestScenarioFaultsAreChecked(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	base := scenario(t, cfg, suite.Step, 1, 1)
+	tests := []struct {
+		name    string
+		edit    func(*twin.Scenario)
+		wantErr string
+	}{
+		{name: "negative crash delay", edit: func(sc *twin.Scenario) { sc.Crash = twin.Crash{Above: 0.5, After: -time.Minute} }, wantErr: "crash"},
+		{name: "unknown command", edit: func(sc *twin.Scenario) { sc.Commands = []twin.Command{{At: time.Minute, Action: "rewind"}} }, wantErr: `"rewind"`},
+		{name: "command before the start", edit: func(sc *twin.Scenario) { sc.Commands = []twin.Command{{At: -time.Minute, Action: "abort"}} }, wantErr: "before the start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := base
+			sc.Commands = slices.Clone(base.Commands)
+			tt.edit(&sc)
+			_, err := twin.Run(t.Context(), cfg, sc, policy(t, cfg, suite.TargetTracking))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Run error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -297,7 +297,7 @@ func scalings(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 
 // rollouts shades an instance refresh or a blue/green rollout from start
 // to end and draws a dashed line at each of its events: grey, red where it
-// rolled back, orange for an injected fault.
+// rolled back, orange for an injected fault or an operator's command.
 func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float64) {
 	var started time.Duration = -1
 	shade := func(at time.Duration, tip string) {
@@ -324,7 +324,7 @@ func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 		switch {
 		case e.What == twin.RefreshRollback || strings.Contains(e.Detail, string(rollout.RolledBack)):
 			colour = violationRed
-		case e.What == twin.Fault:
+		case e.What == twin.Fault || strings.HasPrefix(e.What, twin.OperatorPrefix):
 			colour = faultOrange
 		}
 		s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="2 2"><title>%s</title></line>`,
