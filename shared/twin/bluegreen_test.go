@@ -115,9 +115,9 @@ func TestBlueGreenRollout(t *testing.T) {
 func TestBlueGreenConservation(t *testing.T) {
 	cfg := twin.DefaultConfig()
 	perTarget := int64(math.Floor(cfg.InstanceCapacity * cfg.Step.Seconds()))
-	for _, sn := range []string{suite.BlueGreen, suite.BadGreen} {
+	for _, sn := range []string{suite.BlueGreen, suite.BadGreen, suite.GreenCrash, suite.AbortInRetention} {
 		t.Run(sn, func(t *testing.T) {
-			sc := scenario(t, cfg, sn, 5, 3)
+			sc := scenario(t, cfg, sn, 3, 3)
 			r := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
 			if len(r.Weights) < 3 {
 				t.Fatalf("weights changed %d times; the split was not exercised", len(r.Weights)-1)
@@ -171,12 +171,19 @@ func TestBlueGreenConservation(t *testing.T) {
 	}
 }
 
-// TestBlueGreenDeterminism runs a blue/green rollout twice on one seed.
+// TestBlueGreenDeterminism runs blue/green rollouts twice on one seed: a
+// good image under every policy, and under the stampkit scaler one that
+// crashes and one an operator aborts.
 func TestBlueGreenDeterminism(t *testing.T) {
 	cfg := twin.DefaultConfig()
+	jobs := [][2]string{{suite.GreenCrash, suite.Stampkit}, {suite.AbortInRetention, suite.Stampkit}}
 	for _, pn := range suite.PolicyNames() {
-		t.Run(pn, func(t *testing.T) {
-			sc := scenario(t, cfg, suite.BlueGreen, 4, 1)
+		jobs = append(jobs, [2]string{suite.BlueGreen, pn})
+	}
+	for _, j := range jobs {
+		t.Run(j[0]+"/"+j[1], func(t *testing.T) {
+			sn, pn := j[0], j[1]
+			sc := scenario(t, cfg, sn, 3, 1)
 			a := run(t, cfg, sc, policy(t, cfg, pn))
 			b := run(t, cfg, sc, policy(t, cfg, pn))
 			if len(a.Weights) < 2 {
