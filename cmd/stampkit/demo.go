@@ -43,7 +43,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // progressTo prints one line per finished simulation.
 func progressTo(w io.Writer) suite.Progress {
 	return func(done, total int, r suite.Run) {
-		fmt.Fprintf(w, "[%2d/%d] %-12s %-16s %6.2fs  SLO %6.1f min  %7.1f instance-hours\n",
+		fmt.Fprintf(w, "[%2d/%d] %-18s %-16s %6.2fs  SLO %6.1f min  %7.1f instance-hours\n",
 			done, total, r.Result.Scenario, r.Result.Policy, r.Elapsed.Seconds(), r.Scores.SLOViolationMinutes, r.Scores.InstanceHours)
 	}
 }

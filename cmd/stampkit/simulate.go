@@ -142,7 +142,7 @@ func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io
 // writeSamples writes one row per step.
 func writeSamples(path string, r *twin.Result) error {
 	rows := [][]string{{"time", "offered", "served", "dropped", "healthy", "in_service", "pending", "draining", "desired", "cpu", "p95_ms", "slo_violation",
-		"peer_offered", "peer_served", "peer_healthy", "warm_pool"}}
+		"peer_offered", "peer_served", "peer_healthy", "warm_pool", "target_5xx", "elb_5xx", "unhealthy", "fail_open"}}
 	for i, s := range r.Samples {
 		rows = append(rows, []string{
 			r.Time(i).UTC().Format(time.RFC3339),
@@ -151,6 +151,7 @@ func writeSamples(path string, r *twin.Result) error {
 			strconv.FormatFloat(s.CPU, 'f', 2, 64), strconv.FormatFloat(float64(s.P95)/float64(time.Millisecond), 'f', 1, 64),
 			strconv.FormatBool(s.Violation),
 			strconv.FormatInt(s.PeerOffered, 10), strconv.FormatInt(s.PeerServed, 10), strconv.Itoa(s.PeerHealthy), strconv.Itoa(s.WarmPool),
+			strconv.FormatInt(s.TargetErrors, 10), strconv.FormatInt(s.ELBErrors, 10), strconv.Itoa(s.Unhealthy), strconv.FormatBool(s.FailOpen),
 		})
 	}
 	return writeCSV(path, rows)

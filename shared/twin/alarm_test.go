@@ -24,6 +24,7 @@ func TestAlarmEvaluate(t *testing.T) {
 		cmp        twin.Comparison
 		threshold  float64
 		n, m       int
+		missing    string
 		points     []float64
 		wantStates []string
 	}{
@@ -63,10 +64,17 @@ func TestAlarmEvaluate(t *testing.T) {
 			points:     []float64{70, 70, 70, nan, nan, nan, 50},
 			wantStates: []string{insuf, insuf, alarm, alarm, alarm, insuf, ok},
 		},
+		{
+			name: "missing data not breaching: a count published only when nonzero",
+			cmp:  twin.GreaterThanThreshold, threshold: 300, n: 2, m: 2, missing: twin.TreatNotBreaching,
+			points:     []float64{nan, 900, 900, nan, 900, nan, nan},
+			wantStates: []string{ok, ok, alarm, ok, ok, ok, ok},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := twin.NewAlarm("a", tt.cmp, tt.threshold, tt.n, tt.m)
+			a.TreatMissingData = tt.missing
 			t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 			var got []string
 			prev := a.State()

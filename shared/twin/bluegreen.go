@@ -23,13 +23,14 @@ func PeerGroup(cfg Config) string { return cfg.Group + "-green" }
 // BlueGreenPolicy is the blue/green rollout the twin's fleet runs when a
 // scenario asks for one: the peer group is sized like the serving one on
 // the new image, then takes 10, 50 and 100 % of the listener's traffic,
-// each step baked for five minutes while the fleet's health alarm is
-// watched; the old group is kept at zero for 15 minutes after promotion.
+// each step baked for five minutes while the fleet's health alarms (both
+// target groups' unhealthy hosts among them) are watched; the old group is
+// kept at zero for 15 minutes after promotion.
 func BlueGreenPolicy(cfg Config) rollout.Policy {
 	return rollout.Policy{
 		Strategy: rollout.StrategyBlueGreen, Parameter: ImageParameter,
 		PollInterval: clock.Duration(time.Minute),
-		Alarms:       []string{HealthAlarm(cfg)},
+		Alarms:       HealthAlarms(cfg, true),
 		BlueGreen: rollout.BlueGreen{
 			Listener: ListenerARN, TargetGroup: TargetGroupARN,
 			PeerGroup: PeerGroup(cfg), PeerTargetGroup: PeerTargetGroupARN,

@@ -108,14 +108,16 @@ func TestBlueGreenRollout(t *testing.T) {
 
 // TestBlueGreenConservation checks that the listener's split loses and
 // doubles nothing: every request goes to exactly one group, each group
-// serves no more than its healthy targets can, and over each period of
-// constant weights the peer gets its weight's share to within a request.
+// serves no more than its healthy targets can (unless it failed open),
+// every request not served is a target or a load balancer 5XX, and over
+// each period of constant weights the peer gets its weight's share to
+// within a request, whether its targets are healthy or not.
 func TestBlueGreenConservation(t *testing.T) {
 	cfg := twin.DefaultConfig()
 	perTarget := int64(math.Floor(cfg.InstanceCapacity * cfg.Step.Seconds()))
-	for _, sn := range []string{suite.BlueGreen, suite.BadGreen} {
+	for _, sn := range []string{suite.BlueGreen, suite.BadGreen, suite.GreenCrash, suite.AbortInRetention} {
 		t.Run(sn, func(t *testing.T) {
-			sc := scenario(t, cfg, sn, 5, 3)
+			sc := scenario(t, cfg, sn, 3, 3)
 			r := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
 			if len(r.Weights) < 3 {
 				t.Fatalf("weights changed %d times; the split was not exercised", len(r.Weights)-1)
@@ -139,13 +141,13 @@ func TestBlueGreenConservation(t *testing.T) {
 					w = r.Weights[k].Peer
 					k++
 				}
-				if s.Served+s.Dropped != s.Offered {
-					t.Fatalf("step %d: served %d + dropped %d, want offered %d", i, s.Served, s.Dropped, s.Offered)
+				if s.Served+s.Dropped != s.Offered || s.Dropped != s.TargetErrors+s.ELBErrors {
+					t.Fatalf("step %d: served %d + dropped %d (target %d + load balancer %d 5XX), want offered %d", i, s.Served, s.Dropped, s.TargetErrors, s.ELBErrors, s.Offered)
 				}
 				if s.PeerServed > s.PeerOffered || s.PeerOffered > s.Offered || s.PeerHealthy > s.Healthy {
 					t.Fatalf("step %d: peer offered %d served %d healthy %d of %d/%d/%d", i, s.PeerOffered, s.PeerServed, s.PeerHealthy, s.Offered, s.Served, s.Healthy)
 				}
-				if s.PeerServed > int64(s.PeerHealthy)*perTarget || s.Served-s.PeerServed > int64(s.Healthy-s.PeerHealthy)*perTarget {
+				if !s.FailOpen && (s.PeerServed > int64(s.PeerHealthy)*perTarget || s.Served-s.PeerServed > int64(s.Healthy-s.PeerHealthy)*perTarget) {
 					t.Fatalf("step %d: a group served more than its healthy targets can", i)
 				}
 				spanOffered += s.Offered
@@ -169,12 +171,19 @@ func TestBlueGreenConservation(t *testing.T) {
 	}
 }
 
-// TestBlueGreenDeterminism runs a blue/green rollout twice on one seed.
+// TestBlueGreenDeterminism runs blue/green rollouts twice on one seed: a
+// good image under every policy, and under the stampkit scaler one that
+// crashes and one an operator aborts.
 func TestBlueGreenDeterminism(t *testing.T) {
 	cfg := twin.DefaultConfig()
+	jobs := [][2]string{{suite.GreenCrash, suite.Stampkit}, {suite.AbortInRetention, suite.Stampkit}}
 	for _, pn := range suite.PolicyNames() {
-		t.Run(pn, func(t *testing.T) {
-			sc := scenario(t, cfg, suite.BlueGreen, 4, 1)
+		jobs = append(jobs, [2]string{suite.BlueGreen, pn})
+	}
+	for _, j := range jobs {
+		t.Run(j[0]+"/"+j[1], func(t *testing.T) {
+			sn, pn := j[0], j[1]
+			sc := scenario(t, cfg, sn, 3, 1)
 			a := run(t, cfg, sc, policy(t, cfg, pn))
 			b := run(t, cfg, sc, policy(t, cfg, pn))
 			if len(a.Weights) < 2 {

@@ -2,8 +2,10 @@ package twin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/scaling"
@@ -27,20 +29,36 @@ type Datapoint struct {
 	Missing bool
 }
 
-// Alarm is a CloudWatch metric alarm with missing data treated as missing
-// (the default): it looks at the newest EvaluationPeriods datapoints and is
-// in ALARM when at least DatapointsToAlarm of them breach the threshold, in
-// OK when so many do not breach that DatapointsToAlarm can no longer be
-// reached, and in INSUFFICIENT_DATA while it has no datapoint at all. With
-// part of the range missing and neither outcome settled it keeps its state.
-// (CloudWatch widens the evaluation range when datapoints are missing; the
-// twin's metrics miss data only before the first target is healthy.)
+// How an alarm treats a period with no data (TreatMissingData).
+const (
+	// TreatMissing leaves the period out: the default.
+	TreatMissing = "missing"
+	// TreatNotBreaching counts the period as within the threshold, as the
+	// stack's health alarms do for metrics the load balancer publishes
+	// only when nonzero.
+	TreatNotBreaching = "notBreaching"
+)
+
+// Alarm is a CloudWatch metric alarm: it looks at the newest
+// EvaluationPeriods datapoints and is in ALARM when at least
+// DatapointsToAlarm of them breach the threshold, in OK when so many do not
+// breach that DatapointsToAlarm can no longer be reached, and in
+// INSUFFICIENT_DATA while it has no datapoint at all. With missing data
+// treated as missing (the default) and part of the range missing, neither
+// outcome settled, it keeps its state; treated as not breaching, a missing
+// datapoint counts as one within the threshold ("Configuring how CloudWatch
+// alarms treat missing data", Amazon CloudWatch user guide). (CloudWatch
+// widens the evaluation range when datapoints are missing; the twin's
+// metrics miss data only before the first target is healthy, or where a
+// metric is published only when nonzero.)
 type Alarm struct {
 	Name              string
 	Comparison        Comparison
 	Threshold         float64
 	EvaluationPeriods int
 	DatapointsToAlarm int
+	// TreatMissingData is TreatMissing ("" too) or TreatNotBreaching.
+	TreatMissingData string
 
 	state  string
 	since  time.Time
@@ -83,12 +101,15 @@ func (a *Alarm) Evaluate(dp Datapoint, now time.Time) bool {
 	}
 	present, breaching := 0, 0
 	for _, d := range a.recent {
-		if d.Missing {
-			continue
-		}
-		present++
-		if a.Breaches(d.Value) {
+		switch {
+		case d.Missing && a.TreatMissingData == TreatNotBreaching:
+			present++
+		case d.Missing:
+		case a.Breaches(d.Value):
+			present++
 			breaching++
+		default:
+			present++
 		}
 	}
 	next := a.state
@@ -134,9 +155,16 @@ const (
 	// not saturate when the fleet is overloaded.
 	requestsPerTarget
 	// targetErrors is the load balancer's HTTPCode_Target_5XX_Count: the
-	// requests the fleet failed (the twin's dropped requests) in the
+	// requests targets answered with a 5XX (past their capacity) in the
 	// period.
 	targetErrors
+	// elbErrors is the load balancer's HTTPCode_ELB_5XX_Count: the 5XX it
+	// answered itself (a target refused the connection, or a target group
+	// had no target to route to).
+	elbErrors
+	// unhealthyHosts is a target group's UnHealthyHostCount, its Maximum
+	// over the period.
+	unhealthyHosts
 )
 
 // MetricSpec names a metric as CloudWatch does.
@@ -167,31 +195,52 @@ func kindOf(m MetricSpec) (metricKind, error) {
 			return 0, fmt.Errorf("RequestCountPerTarget is meaningful with statistic Sum, not %s", m.Statistic)
 		}
 		return requestsPerTarget, nil
-	case m.Name == "HTTPCode_Target_5XX_Count":
+	case m.Name == "HTTPCode_Target_5XX_Count" || m.Name == "HTTPCode_ELB_5XX_Count":
 		if m.Period < time.Minute || m.Statistic != "Sum" {
-			return 0, fmt.Errorf("HTTPCode_Target_5XX_Count is a per-minute Sum, not %s over %v", m.Statistic, m.Period)
+			return 0, fmt.Errorf("%s is a per-minute Sum, not %s over %v", m.Name, m.Statistic, m.Period)
+		}
+		if m.Name == "HTTPCode_ELB_5XX_Count" {
+			return elbErrors, nil
 		}
 		return targetErrors, nil
+	case m.Name == "UnHealthyHostCount":
+		if m.Period < time.Minute || m.Statistic != "Maximum" || m.Dimensions["TargetGroup"] == "" {
+			return 0, fmt.Errorf("UnHealthyHostCount is the per-minute Maximum of one target group, not %s over %v of %v", m.Statistic, m.Period, m.Dimensions)
+		}
+		return unhealthyHosts, nil
 	}
 	return 0, fmt.Errorf("the twin does not simulate metric %s/%s", m.Namespace, m.Name)
 }
 
 // stepMetrics is what one step contributes to the metrics.
 type stepMetrics struct {
-	cpuAll   float64 // sum of the CPU of serving instances
-	nAll     int     // running instances reporting CPU
-	cpuWarm  float64
-	nWarm    int
-	requests int64
-	targets  int
-	dropped  int64
+	cpuAll                  float64 // sum of the CPU of serving instances
+	nAll                    int     // running instances reporting CPU
+	cpuWarm                 float64
+	nWarm                   int
+	requests                int64
+	targets                 int
+	targetErrors, elbErrors int64
 }
 
 type metric struct {
-	kind       metricKind
-	period     time.Duration
+	kind   metricKind
+	period time.Duration
+	// g is the group whose target group a per-target-group metric
+	// describes.
+	g          *fleet
 	sum, count float64
 	alarms     []*watched
+}
+
+// value is the metric's datapoint from what the period gathered: a Sum,
+// a Maximum or an Average.
+func (m *metric) value() float64 {
+	switch m.kind {
+	case requestsPerTarget, targetErrors, elbErrors, unhealthyHosts:
+		return m.sum
+	}
+	return m.sum / m.count
 }
 
 // watched is an alarm on a simulated metric, with what its owner does when
@@ -225,17 +274,28 @@ func (cw *cloudWatch) addAlarm(a *Alarm, spec MetricSpec, kind metricKind, onEva
 	if spec.Period <= 0 || spec.Period%cw.s.cfg.Step != 0 {
 		return nil, fmt.Errorf("alarm %s: period %v is not a multiple of the %v step", a.Name, spec.Period, cw.s.cfg.Step)
 	}
-	if kind != requestsPerTarget && kind != targetErrors && spec.Statistic != "Average" {
+	if (kind == cpuAll || kind == cpuWarm) && spec.Statistic != "Average" {
 		return nil, fmt.Errorf("alarm %s: the twin simulates the Average of CPU metrics, not %s", a.Name, spec.Statistic)
+	}
+	var g *fleet
+	if kind == unhealthyHosts {
+		for _, have := range cw.s.groups {
+			if strings.HasSuffix(have.tg, ":"+spec.Dimensions["TargetGroup"]) {
+				g = have
+			}
+		}
+		if g == nil {
+			return nil, fmt.Errorf("alarm %s: no simulated target group %s", a.Name, spec.Dimensions["TargetGroup"])
+		}
 	}
 	var m *metric
 	for _, have := range cw.metrics {
-		if have.kind == kind && have.period == spec.Period {
+		if have.kind == kind && have.period == spec.Period && have.g == g {
 			m = have
 		}
 	}
 	if m == nil {
-		m = &metric{kind: kind, period: spec.Period}
+		m = &metric{kind: kind, period: spec.Period, g: g}
 		cw.metrics = append(cw.metrics, m)
 	}
 	w := &watched{Alarm: a, spec: spec, metric: m, prev: a.state, onEval: onEval}
@@ -267,10 +327,26 @@ func (cw *cloudWatch) observe(sm stepMetrics) {
 				m.sum += float64(sm.requests) / float64(sm.targets)
 				m.count++
 			}
-		case targetErrors:
-			// A count: a period with no errors reports zero, not missing.
-			m.sum += float64(sm.dropped)
-			m.count++
+		case targetErrors, elbErrors:
+			// The load balancer publishes its 5XX counts only for a
+			// period with a nonzero value ("CloudWatch metrics for your
+			// Application Load Balancer": reporting criteria); a period
+			// without errors has no datapoint.
+			n := sm.targetErrors
+			if m.kind == elbErrors {
+				n = sm.elbErrors
+			}
+			if n > 0 {
+				m.sum += float64(n)
+				m.count++
+			}
+		case unhealthyHosts:
+			// Published every minute for a target group with targets;
+			// an emptied group's alarm reads missing data.
+			if len(m.g.registered) > 0 {
+				m.sum = max(m.sum, float64(m.g.unhealthy))
+				m.count++
+			}
 		}
 	}
 }
@@ -287,10 +363,7 @@ func (cw *cloudWatch) closePeriods() {
 		}
 		dp := Datapoint{Time: cw.s.wall(now - m.period), Missing: m.count == 0}
 		if !dp.Missing {
-			dp.Value = m.sum
-			if m.kind != requestsPerTarget && m.kind != targetErrors {
-				dp.Value = m.sum / m.count
-			}
+			dp.Value = m.value()
 			// CloudWatch keeps datapoints to a few significant digits in
 			// reason data; rounding here keeps events and logs readable.
 			dp.Value = math.Round(dp.Value*1000) / 1000
@@ -327,25 +400,79 @@ func (p alarmsPort) Signals(_ context.Context, names []string) ([]scaling.Signal
 	return out, nil
 }
 
-// HealthAlarm is the name of the fleet's health alarm: the rollouts'
-// alarm specification (see attachHealthAlarm).
+// HealthAlarm is the name of the fleet's target 5XX alarm: the first of
+// its health alarms, the rollouts' alarm specification (see
+// attachHealthAlarms).
 func HealthAlarm(cfg Config) string { return cfg.Group + "-5xx" }
 
-// HealthAlarmThreshold is the failed requests a minute above which the
-// health alarm's datapoint breaches; 2 of 2 breaching minutes fire it.
+// ELB5xxAlarm is the name of the fleet's alarm on the 5XX the load
+// balancer answers itself.
+func ELB5xxAlarm(cfg Config) string { return cfg.Group + "-elb-5xx" }
+
+// UnhealthyHostsAlarm is the name of the alarm on the unhealthy targets of
+// group's target group.
+func UnhealthyHostsAlarm(group string) string { return group + "-unhealthy-hosts" }
+
+// HealthAlarms names the fleet's health alarms: target 5XX, load balancer
+// 5XX, and unhealthy hosts of the configured group's target group and,
+// with blueGreen, of its peer's.
+func HealthAlarms(cfg Config, blueGreen bool) []string {
+	out := []string{HealthAlarm(cfg), ELB5xxAlarm(cfg), UnhealthyHostsAlarm(cfg.Group)}
+	if blueGreen {
+		out = append(out, UnhealthyHostsAlarm(PeerGroup(cfg)))
+	}
+	return out
+}
+
+// HealthAlarmThreshold is the failed requests a minute above which a 5XX
+// alarm's datapoint breaches; 2 of 2 breaching minutes fire it.
 const HealthAlarmThreshold = 300
 
-// attachHealthAlarm creates the fleet's health alarm on the load
-// balancer's target 5XX count. It watches the whole listener, both groups
-// of a blue/green fleet; the rollout handler reads it through its Alarms
-// port, and the instance refresh watches it for auto-rollback.
-func (s *sim) attachHealthAlarm() error {
-	spec := MetricSpec{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count",
-		Dimensions: map[string]string{"LoadBalancer": "app/web-alb/50dc6c495c0c9188"}, Statistic: "Sum", Period: time.Minute}
-	kind, err := kindOf(spec)
-	if err != nil {
-		return err
+// loadBalancer is the LoadBalancer dimension of the twin's load balancer.
+const loadBalancer = "app/web-alb/50dc6c495c0c9188"
+
+// attachHealthAlarms creates the fleet's health alarms, as the stack
+// declares them for the rollouts to watch, each treating missing data as
+// not breaching:
+//
+//   - the target 5XX count of the load balancer, above
+//     HealthAlarmThreshold a minute for 2 of 2 minutes;
+//   - the load balancer's own 5XX count (HTTPCode_ELB_5XX_Count: 502 from
+//     a target that refuses connections, 503 from a target group with
+//     nothing to route to), the same way. The target 5XX alarm does not
+//     see these: "CloudWatch metrics for your Application Load Balancer"
+//     counts them apart;
+//   - per target group, the unhealthy targets (UnHealthyHostCount,
+//     Maximum), at least one for 2 of 2 minutes.
+//
+// The load balancer alarms watch the whole listener, both groups of a
+// blue/green fleet; the rollout handler reads them through its Alarms
+// port, and the instance refresh watches them for auto-rollback.
+func (s *sim) attachHealthAlarms() error {
+	lb := map[string]string{"LoadBalancer": loadBalancer}
+	type alarmOn struct {
+		a    *Alarm
+		spec MetricSpec
 	}
-	_, err = s.cw.addAlarm(NewAlarm(HealthAlarm(s.cfg), GreaterThanThreshold, HealthAlarmThreshold, 2, 2), spec, kind, nil)
-	return err
+	alarms := []alarmOn{
+		{NewAlarm(HealthAlarm(s.cfg), GreaterThanThreshold, HealthAlarmThreshold, 2, 2),
+			MetricSpec{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count", Dimensions: lb, Statistic: "Sum", Period: time.Minute}},
+		{NewAlarm(ELB5xxAlarm(s.cfg), GreaterThanThreshold, HealthAlarmThreshold, 2, 2),
+			MetricSpec{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_ELB_5XX_Count", Dimensions: lb, Statistic: "Sum", Period: time.Minute}},
+	}
+	for _, g := range s.groups {
+		tg := g.tg[strings.LastIndex(g.tg, ":")+1:]
+		alarms = append(alarms, alarmOn{NewAlarm(UnhealthyHostsAlarm(g.name), GreaterThanThreshold, 0, 2, 2),
+			MetricSpec{Namespace: "AWS/ApplicationELB", Name: "UnHealthyHostCount", Dimensions: map[string]string{"LoadBalancer": loadBalancer, "TargetGroup": tg}, Statistic: "Maximum", Period: time.Minute}})
+	}
+	var errs []error
+	for _, h := range alarms {
+		h.a.TreatMissingData = TreatNotBreaching
+		kind, err := kindOf(h.spec)
+		if err == nil {
+			_, err = s.cw.addAlarm(h.a, h.spec, kind, nil)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

@@ -81,8 +81,12 @@ const (
 	// pending: launching, booting, or waiting on the launch hook.
 	pending instState = iota
 	// registered: InService and registered with the load balancer, health
-	// checks not yet passed.
+	// checks not yet passed (target state "initial").
 	registered
+	// unhealthy: InService and registered, but failing its health checks.
+	// The group does not replace it: the twin does not model the group's
+	// own ELB health check.
+	unhealthy
 	// healthy: InService and taking traffic.
 	healthy
 	// draining: terminating; deregistered from the load balancer.
@@ -103,6 +107,9 @@ type instance struct {
 	launched  time.Duration
 	inService time.Duration
 	healthyAt time.Duration
+	// checkFrom is when the load balancer's first health check of the
+	// target ran; the next follow every HealthCheckInterval.
+	checkFrom time.Duration
 	// booted is when the instance finished booting.
 	booted time.Duration
 	// drainUntil is when a deregistered target stops draining.
@@ -117,6 +124,10 @@ type instance struct {
 	stopped bool
 	// fromPool is set once the instance left the warm pool for service.
 	fromPool bool
+	// doomed is set once a target on a crashing image (Scenario.Crash) has
+	// carried the load that makes it crash; crashed once it has: its
+	// application refuses connections.
+	doomed, crashed bool
 }
 
 // capacity is the share of Config.InstanceCapacity the instance serves.
@@ -143,8 +154,11 @@ type fleet struct {
 	refresh          *refresh
 	// pool is the group's warm pool; nil without one.
 	pool *WarmPool
-	// healthy targets of the current step, reused.
-	targets []*instance
+	// targets are the healthy targets of the current step, registered all
+	// its registered ones and unhealthy counts those failing their health
+	// checks (census).
+	targets, registered []*instance
+	unhealthy           int
 }
 
 func newFleet(s *sim, name, tg string, lo, initial int) *fleet {
@@ -180,11 +194,17 @@ func (f *fleet) newInstance() *instance {
 func (f *fleet) capacity() scaling.Group {
 	g := scaling.Group{Min: f.min, Max: f.max, Desired: f.desired}
 	for _, in := range f.live {
-		if in.state == registered || in.state == healthy {
+		if in.isInService() {
 			g.InService++
 		}
 	}
 	return g
+}
+
+// isInService reports whether the instance is InService: registered with the
+// load balancer, whatever its health.
+func (in *instance) isInService() bool {
+	return in.state == registered || in.state == unhealthy || in.state == healthy
 }
 
 // setDesired is SetDesiredCapacity: outside min and max it is refused, as
@@ -213,16 +233,21 @@ func (f *fleet) active() []*instance {
 }
 
 // reconcile launches or terminates instances until the active ones match
-// desired capacity.
+// desired capacity, plus the replacements an instance refresh launched
+// ahead of the instances they replace.
 func (f *fleet) reconcile() {
 	act := f.active()
 	defer f.topUpPool()
-	for range f.desired - len(act) {
+	want := f.desired
+	if f.refresh != nil {
+		want += f.refresh.ahead
+	}
+	for range want - len(act) {
 		if !f.fromPool() {
 			f.launch()
 		}
 	}
-	if surplus := len(act) - f.desired; surplus > 0 {
+	if surplus := len(act) - want; surplus > 0 {
 		// The default termination policy, simplified: instances of an older
 		// image first, then those not serving yet, then the newest.
 		slices.SortStableFunc(act, func(a, b *instance) int {
@@ -272,11 +297,48 @@ func (f *fleet) enterService(in *instance) {
 	f.lastActivityDone = f.s.now
 	cfg := f.s.cfg
 	phase := time.Duration(f.s.healthRNG.Float64() * float64(cfg.HealthCheckInterval))
-	f.s.at(f.s.now+phase+time.Duration(cfg.HealthyThreshold-1)*cfg.HealthCheckInterval, prioFleet, func(context.Context) {
-		if in.state == registered {
+	in.checkFrom = f.s.now + phase
+	f.s.at(in.checkFrom+time.Duration(cfg.HealthyThreshold-1)*cfg.HealthCheckInterval, prioFleet, func(context.Context) {
+		if in.state == registered && !in.crashed {
 			in.state, in.healthyAt = healthy, f.s.now
 		}
 	})
+}
+
+// crash stops in's application: from now on it refuses connections, and
+// the load balancer marks the target unhealthy once UnhealthyThreshold of
+// its health checks in a row have failed, the first at the next check
+// ("Health checks for Application Load Balancer target groups", Elastic
+// Load Balancing user guide: UnhealthyThresholdCount).
+func (f *fleet) crash(in *instance) {
+	if in.crashed || !in.isInService() {
+		return
+	}
+	in.crashed = true
+	f.s.fault(f, in)
+	cfg := f.s.cfg
+	interval := cfg.HealthCheckInterval
+	next := in.checkFrom
+	if next < f.s.now {
+		next += (f.s.now - next + interval - 1) / interval * interval
+	}
+	f.s.at(next+time.Duration(cfg.UnhealthyThreshold-1)*interval, prioFleet, func(context.Context) {
+		if in.state == registered || in.state == healthy {
+			in.state = unhealthy
+		}
+	})
+}
+
+// stress notes the load on a target of a crashing image (Scenario.Crash):
+// the first step it carries more than the crash's share of its capacity
+// dooms it to crash Crash.After later.
+func (f *fleet) stress(in *instance, u float64) {
+	c := f.s.sc.Crash
+	if !c.set() || in.doomed || in.image != ImageV2 || u <= c.Above {
+		return
+	}
+	in.doomed = true
+	f.s.at(f.s.now+c.After, prioFleet, func(context.Context) { f.crash(in) })
 }
 
 // terminate takes in out of service. A target that served traffic drains
@@ -292,7 +354,7 @@ func (f *fleet) terminate(in *instance) {
 		case pending, registered:
 			h.release(in)
 			f.gone(in)
-		case healthy:
+		case healthy, unhealthy:
 			in.state, in.drainUntil = draining, f.s.now+f.s.cfg.DeregistrationDelay
 			h.hold(in, Terminating)
 		}
@@ -301,7 +363,7 @@ func (f *fleet) terminate(in *instance) {
 	switch in.state {
 	case pending, registered:
 		f.gone(in)
-	case healthy:
+	case healthy, unhealthy:
 		in.state = draining
 		f.s.at(f.s.now+f.s.cfg.DeregistrationDelay, prioFleet, func(context.Context) {
 			f.hold(in, Terminating, func() { f.gone(in) })
@@ -345,7 +407,7 @@ func (f *fleet) busy() bool {
 func (f *fleet) warming(warmup time.Duration) int {
 	n := 0
 	for _, in := range f.live {
-		if in.state == pending || ((in.state == registered || in.state == healthy) && f.s.now-in.inService < warmup) {
+		if in.state == pending || (in.isInService() && f.s.now-in.inService < warmup) {
 			n++
 		}
 	}
@@ -353,9 +415,12 @@ func (f *fleet) warming(warmup time.Duration) int {
 }
 
 // census drops the instances gone since the last step, counts the
-// group's instances by state into smp and gathers its healthy targets.
+// group's instances by state into smp and gathers its targets: the
+// healthy ones, and all registered ones (initial, unhealthy or healthy)
+// for the load balancer's fail-open.
 func (f *fleet) census(smp *Sample) {
-	f.targets = f.targets[:0]
+	f.targets, f.registered = f.targets[:0], f.registered[:0]
+	f.unhealthy = 0
 	kept := f.live[:0]
 	for _, in := range f.live {
 		switch in.state {
@@ -365,9 +430,15 @@ func (f *fleet) census(smp *Sample) {
 			smp.Pending++
 		case registered:
 			smp.InService++
+			f.registered = append(f.registered, in)
+		case unhealthy:
+			smp.InService++
+			f.unhealthy++
+			f.registered = append(f.registered, in)
 		case healthy:
 			smp.InService++
 			f.targets = append(f.targets, in)
+			f.registered = append(f.registered, in)
 		case draining:
 			smp.Draining++
 		case warming, warm:
@@ -378,36 +449,55 @@ func (f *fleet) census(smp *Sample) {
 	clear(f.live[len(kept):])
 	f.live = kept
 	smp.Healthy += len(f.targets)
+	smp.Unhealthy += f.unhealthy
 	smp.Desired += f.desired
 }
 
 // load is what serving one step did to the fleet's targets.
 type load struct {
-	served, dropped int64
-	// cpu sums the CPU of the healthy targets; maxU is the highest
+	served int64
+	// targetErrors are requests targets refused past their capacity;
+	// elbErrors those the load balancer answered itself.
+	targetErrors, elbErrors int64
+	// cpu sums the CPU of the targets that took part; maxU is the highest
 	// utilisation of any.
 	cpu, maxU float64
 	// n counts the targets that took part: those of groups the listener
 	// forwards to.
-	n int
-	m stepMetrics
+	n        int
+	failOpen bool
+	m        stepMetrics
 }
 
 // serve deals the group's share of a step's requests round robin over its
-// healthy targets; each serves up to its capacity and drops the rest.
-// Requests the listener sends to a group with no healthy target are
-// dropped (the load balancer answers 503). A group the listener gives no
-// weight (a blue/green peer warming up, or the old group emptied) serves
-// nothing and its idle targets stay out of the step's CPU.
+// healthy targets; each serves up to its capacity and answers the rest
+// with 503 (a target 5XX). A group the listener gives no weight (a
+// blue/green peer warming up, or the old group emptied) serves nothing and
+// its idle targets stay out of the step's CPU.
+//
+// The load balancer's own answers follow "Health checks for Application
+// Load Balancer target groups" (Elastic Load Balancing user guide): a
+// target group that contains only unhealthy registered targets fails open
+// and gets requests routed to all its registered targets regardless of
+// their health, keeping its weight on a weighted listener; a target whose
+// application crashed refuses the connection and the load balancer answers
+// 502. A group with no target to route to (none registered, or only some
+// in their initial health checks) gets 503 from the load balancer. Both
+// count in HTTPCode_ELB_5XX_Count, not HTTPCode_Target_5XX_Count
+// ("CloudWatch metrics for your Application Load Balancer").
 func (f *fleet) serve(offered int64, weighted bool, l *load) {
 	if !weighted {
-		l.dropped += offered // never: the listener sends it none
-		return
+		return // the listener sends it none
 	}
 	cfg := f.s.cfg
-	n := int64(len(f.targets))
+	targets := f.targets
+	if len(targets) == 0 && f.unhealthy > 0 {
+		targets = f.registered
+		l.failOpen = l.failOpen || offered > 0
+	}
+	n := int64(len(targets))
 	if n == 0 {
-		l.dropped += offered
+		l.elbErrors += offered
 		if offered > 0 {
 			l.maxU = math.Inf(1)
 		}
@@ -417,24 +507,34 @@ func (f *fleet) serve(offered int64, weighted bool, l *load) {
 	share, extra := offered/n, offered%n
 	// The group may have shrunk since the last step.
 	f.rr %= int(n)
-	for k, in := range f.targets {
+	for k, in := range targets {
 		// Round robin: the extra requests go to the next targets in turn,
 		// continuing where the last step stopped.
 		got := share
 		if (int64(k)-int64(f.rr)+n)%n < extra {
 			got++
 		}
+		l.n++
+		if in.state == healthy {
+			// Other InService instances count towards the CPU
+			// aggregate as idle ones (see traffic).
+			l.m.nAll++
+		}
+		if in.crashed {
+			// Connection refused: the load balancer answers 502.
+			l.elbErrors += got
+			continue
+		}
 		perTarget := int64(math.Floor(stepCap * in.capacity()))
 		served := min(got, perTarget)
 		l.served += served
-		l.dropped += got - served
+		l.targetErrors += got - served
 		u := float64(got) / (stepCap * in.capacity())
+		f.stress(in, u)
 		l.maxU = max(l.maxU, u)
 		cpu := 100 * min(u, 1)
 		l.cpu += cpu
-		l.n++
 		l.m.cpuAll += cpu
-		l.m.nAll++
 		if f.s.now-in.inService >= f.s.cw.warmup {
 			l.m.cpuWarm += cpu
 			l.m.nWarm++
@@ -463,19 +563,22 @@ func (s *sim) traffic(offered int64) Sample {
 		s.peer.serve(toPeer, s.lb.weights[1] > 0, &l)
 		smp.PeerOffered, smp.PeerServed, smp.PeerHealthy = toPeer, l.served-before, len(s.peer.targets)
 	}
-	smp.Served, smp.Dropped = l.served, l.dropped
+	smp.Served, smp.TargetErrors, smp.ELBErrors = l.served, l.targetErrors, l.elbErrors
+	smp.Dropped = l.targetErrors + l.elbErrors
+	smp.FailOpen = l.failOpen
 	if l.n > 0 {
 		smp.CPU = l.cpu / float64(l.n)
 	}
-	if smp.Healthy == 0 {
+	if smp.Healthy == 0 && !l.failOpen {
 		l.maxU = math.Inf(1)
 	}
 	smp.P95 = p95(cfg, l.maxU)
-	// Instances in health checks or draining run idle but still report CPU
-	// to the group's average, as CloudWatch's AutoScalingGroupName
-	// aggregate does.
+	// Instances in health checks, unhealthy or draining run idle (or serve
+	// as fail-open targets) and report CPU to the group's average, as
+	// CloudWatch's AutoScalingGroupName aggregate does.
 	l.m.nAll += smp.InService - smp.Healthy + smp.Draining
-	l.m.requests, l.m.targets, l.m.dropped = offered, l.n, smp.Dropped
+	l.m.requests, l.m.targets = offered, l.n
+	l.m.targetErrors, l.m.elbErrors = l.targetErrors, l.elbErrors
 	smp.Violation = smp.Dropped > 0 || smp.P95 > cfg.P95Bound || l.maxU > cfg.UtilisationBound
 	s.cw.observe(l.m)
 	return smp

@@ -233,8 +233,8 @@ func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, er
 }
 
 // targetHealth lists the target group's targets: initial while health
-// checks run, healthy, or draining until the deregistration delay ends,
-// when the target leaves the list.
+// checks run, healthy, unhealthy once they fail, or draining until the
+// deregistration delay ends, when the target leaves the list.
 func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 	f := s.groupByTarget(arn)
 	if f == nil {
@@ -248,6 +248,8 @@ func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 			t.State, t.Reason = elb.StateInitial, "Elb.RegistrationInProgress"
 		case in.state == healthy:
 			t.State = elb.StateHealthy
+		case in.state == unhealthy:
+			t.State, t.Reason = elb.StateUnhealthy, "Target.FailedHealthChecks"
 		case in.state == draining && s.now < in.drainUntil:
 			t.State, t.Reason = elb.StateDraining, "Target.DeregistrationInProgress"
 		default:
@@ -268,7 +270,7 @@ func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
 	if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
 		return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
 	}
-	if in.state == registered || in.state == healthy {
+	if in.isInService() {
 		in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
 	}
 	return nil

@@ -249,8 +249,8 @@ func (f *rolloutFakes) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpe
 	}
 	f.refreshes = append(f.refreshes, &fakeRefresh{id: id, group: g.name, from: g.version, to: sp.LaunchTemplate.Version,
 		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback, started: f.w.clk.Now(), status: rollout.RefreshInProgress})
-	f.w.record(EffectRefreshStarted, "%s of %s to version %s (min healthy %d%%, auto-rollback %t, alarms %s)",
-		id, g.name, sp.LaunchTemplate.Version, orDefault(sp.MinHealthy, 90), sp.AutoRollback, orDash(strings.Join(sp.AlarmNames, ", ")))
+	f.w.record(EffectRefreshStarted, "%s of %s to version %s (min healthy %d%%, max healthy %d%%, auto-rollback %t, alarms %s)",
+		id, g.name, sp.LaunchTemplate.Version, orDefault(sp.MinHealthy, 90), orDefault(sp.MaxHealthy, 100), sp.AutoRollback, orDash(strings.Join(sp.AlarmNames, ", ")))
 	return id, nil
 }
 

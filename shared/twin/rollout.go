@@ -2,6 +2,7 @@ package twin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -43,16 +44,17 @@ const ByRollout = "rollout"
 const RolloutPhase = "phase "
 
 // RolloutPolicy is the rolling rollout the twin's fleet runs: an instance
-// refresh keeping cfg.RefreshMinHealthy % of the group healthy, each
-// replacement warmed up for cfg.RefreshWarmup, followed every minute, with
-// the fleet's health alarm as its alarm specification (auto-rollback).
+// refresh with cfg's healthy percentages and checkpoints, each replacement
+// warmed up for cfg.RefreshWarmup, followed every minute, with the fleet's
+// health alarms as its alarm specification (auto-rollback).
 func RolloutPolicy(cfg Config) rollout.Policy {
 	return rollout.Policy{
 		Strategy: rollout.StrategyRolling, Parameter: ImageParameter,
 		PollInterval: clock.Duration(time.Minute),
-		Alarms:       []string{HealthAlarm(cfg)},
+		Alarms:       HealthAlarms(cfg, false),
 		Rolling: rollout.Rolling{
-			MinHealthyPercentage: new(cfg.RefreshMinHealthy), MaxHealthyPercentage: new(100),
+			MinHealthyPercentage: cfg.RefreshMinHealthy, MaxHealthyPercentage: cfg.RefreshMaxHealthy,
+			Checkpoints: cfg.RefreshCheckpoints, CheckpointDelay: clock.Duration(cfg.RefreshCheckpointDelay),
 			Warmup: clock.Duration(cfg.RefreshWarmup),
 		},
 	}
@@ -94,7 +96,7 @@ func (s *sim) rolloutPolicy() rollout.Policy {
 }
 
 func (s *sim) attachRollout() error {
-	if err := s.attachHealthAlarm(); err != nil {
+	if err := s.attachHealthAlarms(); err != nil {
 		return err
 	}
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
@@ -144,6 +146,38 @@ func (rs *rolloutSim) imageBuilt() {
 		return
 	}
 	rs.publish("image:"+ImageV2, raw)
+}
+
+// OperatorPrefix prefixes the timeline event of an operator's rollout
+// command ("operator abort").
+const OperatorPrefix = "operator "
+
+// command sends an operator's rollout command as "stampkit rollout" writes
+// it (event.CommandBody) and EventBridge delivers a PutEvents entry of it:
+// its source, detail-type and detail in a new envelope of the account.
+func (rs *rolloutSim) command(c Command) {
+	s := rs.s
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: OperatorPrefix + c.Action, Detail: c.Reason})
+	body, err := event.CommandBody(event.Command{Fleet: FleetName, Action: c.Action, Reason: c.Reason}, s.Now())
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	var entry struct {
+		Source     string          `json:"source"`
+		DetailType string          `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &entry); err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("reading the rollout command: %v", err))
+		return
+	}
+	raw, err := s.bus.encode(entry.DetailType, entry.Source, s.Now(), []string{}, entry.Detail)
+	if err != nil {
+		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+		return
+	}
+	rs.publish("command:"+c.Action, raw)
 }
 
 type amiDetail struct {
@@ -251,22 +285,50 @@ func (rs *rolloutSim) Resize(_ context.Context, group string, sz asg.Size) error
 }
 
 // StartInstanceRefresh starts the twin's refresh to the spec's version,
-// refusing as Auto Scaling does while one runs.
+// refusing as Auto Scaling does while one runs, and refusing preferences
+// it refuses (RefreshPreferences, EC2 Auto Scaling API reference):
+// healthy percentages out of range or more than 100 points apart, a
+// maximum without a minimum, checkpoints that do not increase to 100.
+// Unset percentages take AWS's defaults, 90 and 100; a checkpoint delay
+// left at zero with checkpoints set is AWS's default hour.
 func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec) (string, error) {
 	f := rs.s.fleet
 	v, ok := rs.version(sp.LaunchTemplate.Version)
+	invalid := func(format string, args ...any) (string, error) {
+		return "", &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...)}
+	}
+	lo, hi := orDefault(sp.MinHealthy, 90), orDefault(sp.MaxHealthy, 100)
 	switch {
 	case sp.Group != rs.s.cfg.Group:
 		return "", groupNotFound(sp.Group)
 	case f.refresh != nil:
 		return "", &smithy.GenericAPIError{Code: "InstanceRefreshInProgress", Message: "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh."}
 	case sp.LaunchTemplate.ID != LaunchTemplateID || !ok:
-		return "", &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + sp.LaunchTemplate.ID + " version " + sp.LaunchTemplate.Version + " not found"}
+		return invalid("launch template %s version %s not found", sp.LaunchTemplate.ID, sp.LaunchTemplate.Version)
+	case sp.MaxHealthy != nil && sp.MinHealthy == nil:
+		return invalid("MinHealthyPercentage must be specified with MaxHealthyPercentage")
+	case lo < 0 || lo > 100 || hi < 100 || hi > 200 || hi-lo > 100:
+		return invalid("min healthy %d%% and max healthy %d%%: need 0-100 and 100-200, at most 100 apart", lo, hi)
+	}
+	var checkpoints []int
+	for i, c := range sp.Checkpoints {
+		if c < 1 || c > 100 || (i > 0 && int(c) <= checkpoints[i-1]) {
+			return invalid("checkpoint percentages %v must increase within 1-100", sp.Checkpoints)
+		}
+		checkpoints = append(checkpoints, int(c))
+	}
+	if n := len(checkpoints); n > 0 && checkpoints[n-1] != 100 {
+		return invalid("the last checkpoint percentage must be 100, not %d", checkpoints[n-1])
+	}
+	delay := sp.CheckpointDelay
+	if len(checkpoints) > 0 && delay == 0 {
+		delay = time.Hour
 	}
 	r := &refresh{
 		id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
 		image: v.ImageID, version: sp.LaunchTemplate.Version,
-		minHealthy: orDefault(sp.MinHealthy, 90), warmup: time.Duration(sp.WarmupSeconds) * time.Second,
+		minHealthy: lo, maxHealthy: hi, checkpoints: checkpoints, checkpointDelay: delay,
+		warmup: time.Duration(sp.WarmupSeconds) * time.Second,
 		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback,
 	}
 	rs.refreshes = append(rs.refreshes, r)
@@ -544,7 +606,7 @@ func (s *sim) observeRollout(r slog.Record) {
 // orDefault is a refresh preference as Auto Scaling applies it: the value
 // sent, or AWS's default when none was (RefreshPreferences, EC2 Auto
 // Scaling API reference).
-func orDefault(p *int32, def int) int {
+func orDefault[T int | int32](p *T, def int) int {
 	if p == nil {
 		return def
 	}

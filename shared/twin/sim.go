@@ -3,8 +3,10 @@ package twin
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/memstore"
@@ -95,6 +97,9 @@ type sim struct {
 
 	counts []int64 // requests offered in each step
 	res    *Result
+	// crashes counts the targets that crashed at the latest fault event's
+	// time.
+	crashes int
 	// onStep runs after each step's traffic; tests and autoscalers hook in.
 	onStep []func(i int)
 }
@@ -203,6 +208,9 @@ func (s *sim) run(ctx context.Context) error {
 	if s.sc.ImageBuiltAt > 0 && s.sc.ImageBuiltAt < time.Duration(n)*s.cfg.Step {
 		s.at(s.sc.ImageBuiltAt, prioWorld, func(context.Context) { s.imageBuilt() })
 	}
+	for _, c := range s.sc.Commands {
+		s.at(c.At, prioWorld, func(context.Context) { s.rollout.command(c) })
+	}
 	end := time.Duration(n) * s.cfg.Step
 	for processed := 0; s.q.Len() > 0; processed++ {
 		if processed%4096 == 0 {
@@ -249,6 +257,8 @@ func (s *sim) world(i int) {
 	s.res.Offered += smp.Offered
 	s.res.Served += smp.Served
 	s.res.Dropped += smp.Dropped
+	s.res.TargetErrors += smp.TargetErrors
+	s.res.ELBErrors += smp.ELBErrors
 	for _, f := range s.onStep {
 		f(i)
 	}
@@ -261,3 +271,23 @@ func (s *sim) imageBuilt() {
 		s.rollout.imageBuilt()
 	}
 }
+
+// Fault is the timeline event of a fault the scenario injects: targets
+// crashing (Scenario.Crash).
+const Fault = "fault"
+
+// fault puts in's crash on the timeline: one event for the targets of a
+// group that crash at the same moment.
+func (s *sim) fault(f *fleet, in *instance) {
+	if n := len(s.res.Rollout); n > 0 && s.res.Rollout[n-1].What == Fault && s.res.Rollout[n-1].At.Equal(s.Now()) &&
+		strings.HasSuffix(s.res.Rollout[n-1].Detail, " of "+f.name+crashDetail) {
+		s.crashes++
+		s.res.Rollout[n-1].Detail = fmt.Sprintf("%d targets on %s of %s%s", s.crashes, in.image, f.name, crashDetail)
+		return
+	}
+	s.crashes = 1
+	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: Fault,
+		Detail: fmt.Sprintf("%s on %s of %s%s", in.id(), in.image, f.name, crashDetail)})
+}
+
+const crashDetail = " crashed under load: connections refused"

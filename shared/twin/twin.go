@@ -14,6 +14,16 @@
 // (target tracking and simple scaling) run on the same demand for
 // comparison.
 //
+// AWS is modelled as unkindly as it behaves, each behaviour citing the AWS
+// page it follows: a target group with only unhealthy targets fails open,
+// the load balancer answers for targets that refuse connections and counts
+// those 5XX apart from the targets' own (fleet.serve); an instance refresh
+// launches ahead of what it replaces up to its maximum healthy percentage,
+// the extra instances InService, and waits at checkpoints (refresh); the
+// fleet's health alarms watch what the stack's do (attachHealthAlarms). A
+// scenario may inject a new image that crashes under load (Crash) and an
+// operator's rollout commands (Command).
+//
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
 // launch latencies, metric noise and delivery, so one seed gives one
@@ -28,6 +38,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/twin/traces"
@@ -71,17 +82,25 @@ type Config struct {
 	// blue/green peer).
 	WarmPool *WarmPool
 	// HealthCheckInterval × HealthyThreshold is how long a new target takes
-	// to pass the load balancer's health checks before it gets traffic.
+	// to pass the load balancer's health checks before it gets traffic;
+	// UnhealthyThreshold failed checks in a row mark a target unhealthy.
 	HealthCheckInterval time.Duration
 	HealthyThreshold    int
+	UnhealthyThreshold  int
 	// DeregistrationDelay is how long a target that served traffic drains
 	// before its instance terminates.
 	DeregistrationDelay time.Duration
-	// RefreshMinHealthy is the instance refresh's MinHealthyPercentage when
-	// an image is rolled out; RefreshWarmup is how long a replacement must
-	// be healthy before the next batch.
-	RefreshMinHealthy int
-	RefreshWarmup     time.Duration
+	// RefreshMinHealthy and RefreshMaxHealthy are the instance refresh's
+	// MinHealthyPercentage and MaxHealthyPercentage when an image is rolled
+	// out; nil leaves AWS's default (90 and 100), as an unset preference
+	// does, and 0 is a real 0. RefreshCheckpoints are the percentages
+	// replaced at which the refresh waits RefreshCheckpointDelay;
+	// RefreshWarmup is how long a replacement must be healthy before the
+	// next batch.
+	RefreshMinHealthy, RefreshMaxHealthy *int
+	RefreshCheckpoints                   []int
+	RefreshCheckpointDelay               time.Duration
+	RefreshWarmup                        time.Duration
 
 	// BaseP95 is the service's 95th-percentile latency at no load; under
 	// load it grows as BaseP95/(1-u) (an M/M/1 queue), capped at P95Cap.
@@ -109,18 +128,24 @@ type Config struct {
 // DefaultConfig is the fleet the demo simulates. The instance is a
 // c7g.large-class web server (2 vCPU, 100 requests/s at full CPU) at the
 // on-demand price of $0.0725 an hour (us-east-1); the load balancer's
-// health checks are tuned down from AWS's 30 s × 5 to 10 s × 3, and the
-// deregistration delay from 300 s to 30 s, as DESIGN.md advises.
+// health checks are tuned down from AWS's 30 s × 5 to 10 s × 3 (3 failures
+// mark a target unhealthy, as the stack's target groups say), and the
+// deregistration delay from 300 s to 30 s, as DESIGN.md advises. An image
+// is rolled out with the instance refresh preferences the shipped cdk.json
+// gives the fleet: 100 % minimum and 200 % maximum healthy (launch before
+// terminate), a checkpoint at 50 % held for 5 minutes; the warm-up is the
+// group's 60-second health check grace period, AWS's default for it.
 func DefaultConfig() Config {
 	return Config{
 		Group: "web-asg", Min: 2, Max: 100,
 		Step: 10 * time.Second, Seed: 1,
 		InstanceCapacity: 100, TargetUtilisation: 0.6,
 		LaunchMedian: 100 * time.Second, LaunchSpread: 0.25,
-		HealthCheckInterval: 10 * time.Second, HealthyThreshold: 3,
+		HealthCheckInterval: 10 * time.Second, HealthyThreshold: 3, UnhealthyThreshold: 3,
 		DeregistrationDelay: 30 * time.Second,
 		Hooks:               DefaultHooks(), AppWarmup: 20 * time.Second,
-		RefreshMinHealthy: 90, RefreshWarmup: 60 * time.Second,
+		RefreshMinHealthy: new(100), RefreshMaxHealthy: new(200), RefreshWarmup: 60 * time.Second,
+		RefreshCheckpoints: []int{50, 100}, RefreshCheckpointDelay: 5 * time.Minute,
 		BaseP95: 50 * time.Millisecond, P95Cap: 10 * time.Second,
 		P95Bound: 250 * time.Millisecond, UtilisationBound: 0.9,
 		CPUNoise:     1.0,
@@ -149,11 +174,20 @@ func (c Config) Validate() error {
 	if c.LaunchMedian <= 0 || c.LaunchSpread < 0 {
 		bad("launch median %v and spread %g: need median > 0, spread >= 0", c.LaunchMedian, c.LaunchSpread)
 	}
-	if c.HealthCheckInterval <= 0 || c.HealthyThreshold < 1 || c.DeregistrationDelay < 0 {
-		bad("health checks %v × %d, deregistration delay %v: need positive interval and threshold", c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay)
+	if c.HealthCheckInterval <= 0 || c.HealthyThreshold < 1 || c.UnhealthyThreshold < 1 || c.DeregistrationDelay < 0 {
+		bad("health checks %v × %d (unhealthy after %d), deregistration delay %v: need positive interval and thresholds", c.HealthCheckInterval, c.HealthyThreshold, c.UnhealthyThreshold, c.DeregistrationDelay)
 	}
-	if c.RefreshMinHealthy < 0 || c.RefreshMinHealthy > 100 || c.RefreshWarmup < 0 {
-		bad("refresh min healthy %d%% must be 0-100 and warm-up %v not negative", c.RefreshMinHealthy, c.RefreshWarmup)
+	// As the rollout policy validates them (rollout.Rolling): the twin's
+	// policy is built from these.
+	lo, hi := orDefault(c.RefreshMinHealthy, 90), orDefault(c.RefreshMaxHealthy, 100)
+	switch {
+	case lo < 0 || lo > 100 || hi < 100 || hi > 200 || hi-lo > 100:
+		bad("refresh min healthy %d%% and max healthy %d%%: need 0-100 and 100-200, at most 100 points apart", lo, hi)
+	case c.RefreshMaxHealthy != nil && c.RefreshMinHealthy == nil:
+		bad("refresh max healthy without min healthy, which AWS refuses")
+	}
+	if c.RefreshWarmup < 0 || c.RefreshCheckpointDelay < 0 {
+		bad("refresh warm-up %v and checkpoint delay %v must not be negative", c.RefreshWarmup, c.RefreshCheckpointDelay)
 	}
 	if c.BaseP95 <= 0 || c.P95Cap < c.BaseP95 || c.P95Bound <= 0 || c.UtilisationBound <= 0 {
 		bad("latency model: need 0 < base p95 <= cap, positive bounds")
@@ -211,21 +245,61 @@ type Scenario struct {
 	// InstanceCapacity, so the fleet's health alarm fires once they take
 	// traffic and the rollout rolls back.
 	BadImage float64
+	// Crash, when set, makes the new image fail under real traffic (see
+	// Crash).
+	Crash Crash
+	// Commands are the operator's rollout commands, each sent at its time
+	// from the start as "stampkit rollout" writes it.
+	Commands []Command
+}
+
+// Crash is a new image that passes its warm-up and health checks but
+// crashes under real traffic: once a target on it has carried more than
+// Above of its capacity in a step, its application crashes After later (a
+// leak that only real traffic starts), whatever its load meanwhile. The
+// crashed application refuses connections: the load balancer answers the
+// requests it sends there with 502 (HTTPCode_ELB_5XX_Count) and marks the
+// target unhealthy after Config.UnhealthyThreshold failed health checks.
+// The zero Crash is none.
+type Crash struct {
+	Above float64
+	After time.Duration
+}
+
+func (c Crash) set() bool { return c.After > 0 }
+
+// Command is an operator's rollout command ("stampkit rollout ACTION
+// -fleet web -reason REASON"), sent at At from the start of the run.
+type Command struct {
+	At time.Duration
+	// Action is event.CommandAbort, CommandPause, CommandResume or
+	// CommandPromote.
+	Action, Reason string
 }
 
 // Sample is the fleet during one step.
 type Sample struct {
 	// Offered requests arrived during the step; Served were answered and
-	// Dropped were not (no healthy target, or beyond capacity).
-	// Offered == Served + Dropped.
+	// Dropped were not. Offered == Served + Dropped, and Dropped ==
+	// TargetErrors + ELBErrors: TargetErrors are the 503s of targets past
+	// their capacity (HTTPCode_Target_5XX_Count), ELBErrors the 5xx the
+	// load balancer answered itself (HTTPCode_ELB_5XX_Count): 502 for a
+	// target that refused the connection, 503 for a target group with no
+	// target to route to.
 	Offered, Served, Dropped int64
-	// Healthy targets took traffic; InService counts the group's InService
-	// instances (healthy or still in health checks); Pending are launching;
+	TargetErrors, ELBErrors  int64
+	// Healthy targets took traffic; Unhealthy are targets that failed their
+	// health checks; InService counts the group's InService instances
+	// (healthy, unhealthy or still in health checks); Pending are launching;
 	// Draining are deregistering before termination; Desired is the
 	// group's desired capacity; WarmPool counts the instances in the warm
 	// pool, warming up or stopped.
-	Healthy, InService, Pending, Draining, Desired, WarmPool int
-	// CPU is the mean CPU of the healthy targets, in percent.
+	Healthy, Unhealthy, InService, Pending, Draining, Desired, WarmPool int
+	// FailOpen is set when a target group the listener sent requests to
+	// had no healthy target but unhealthy ones, so the load balancer
+	// routed to all its registered targets regardless of their health.
+	FailOpen bool
+	// CPU is the mean CPU of the targets that took traffic, in percent.
 	CPU float64
 	// P95 is the 95th-percentile latency of served requests.
 	P95 time.Duration
@@ -308,8 +382,10 @@ type Result struct {
 	DefaultVersion int64
 	// Lifecycle records the lifecycle hooks' actions (with Config.Hooks).
 	Lifecycle []LifecycleEvent
-	// Offered, Served and Dropped total the samples.
+	// Offered, Served, Dropped, TargetErrors and ELBErrors total the
+	// samples.
 	Offered, Served, Dropped int64
+	TargetErrors, ELBErrors  int64
 	// InstanceSeconds is the exact billed time of all instances, from
 	// launch to termination.
 	InstanceSeconds float64
@@ -354,6 +430,19 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 	}
 	if len(sc.Trace.Rates) == 0 {
 		return nil, fmt.Errorf("scenario %s: empty trace", sc.Name)
+	}
+	if sc.Crash.Above < 0 || sc.Crash.After < 0 {
+		return nil, fmt.Errorf("scenario %s: crash above %g after %v: need both >= 0", sc.Name, sc.Crash.Above, sc.Crash.After)
+	}
+	for _, c := range sc.Commands {
+		switch c.Action {
+		case event.CommandAbort, event.CommandPause, event.CommandResume, event.CommandPromote:
+		default:
+			return nil, fmt.Errorf("scenario %s: rollout command %q is not abort, pause, resume or promote", sc.Name, c.Action)
+		}
+		if c.At < 0 {
+			return nil, fmt.Errorf("scenario %s: rollout command %s at %v, before the start", sc.Name, c.Action, c.At)
+		}
 	}
 	s := newSim(cfg, sc)
 	if err := a.attach(s); err != nil {

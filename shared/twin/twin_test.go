@@ -68,6 +68,11 @@ func TestConservation(t *testing.T) {
 					if s.Served+s.Dropped != s.Offered {
 						t.Fatalf("step %d: served %d + dropped %d = %d, want offered %d", i, s.Served, s.Dropped, s.Served+s.Dropped, s.Offered)
 					}
+					// Targets over capacity answer 503 themselves; the
+					// load balancer always has one to route to.
+					if s.TargetErrors != s.Dropped || s.ELBErrors != 0 {
+						t.Fatalf("step %d: dropped %d as %d target and %d load balancer 5XX, want all target 5XX", i, s.Dropped, s.TargetErrors, s.ELBErrors)
+					}
 					if s.Served > int64(s.Healthy)*perTarget {
 						t.Fatalf("step %d: served %d with %d healthy targets of %d each", i, s.Served, s.Healthy, perTarget)
 					}
@@ -249,51 +254,137 @@ func TestDeliveryFaultsDoNotChangeEffects(t *testing.T) {
 	}
 }
 
-// TestInstanceRefresh rolls a new image out to a steady fleet through the
-// real rollout handler: the AMI event starts the rollout, which stamps the
-// image and starts an instance refresh, follows it on its wake-ups and ends
-// when it succeeds.
+// TestInstanceRefresh rolls a new image out to a steady fleet of 30
+// through the real rollout handler: the AMI event starts the rollout,
+// which stamps the image and starts an instance refresh, follows it on its
+// wake-ups and ends when it succeeds. The refresh keeps the group within
+// its healthy percentages of desired capacity: at least min healthy
+// healthy, at most max healthy in service or pending, the instances it
+// launches ahead counted InService while desired stays 30; and it waits at
+// its checkpoints. A min healthy of 0 replaces every instance at once: the
+// load balancer has no target left and answers 503 itself, and the ELB 5XX
+// alarm (not the target 5XX one) rolls the refresh back.
 func TestInstanceRefresh(t *testing.T) {
-	cfg := twin.DefaultConfig()
-	cfg.CPUNoise = 0
-	tr, err := traces.Step(traces.Shape{Step: cfg.Step, Length: 3 * time.Hour, Base: 30 * cfg.PerInstanceTarget(), Peak: 30 * cfg.PerInstanceTarget()})
-	if err != nil {
-		t.Fatalf("trace: %v", err)
+	const size = 30
+	tests := []struct {
+		name     string
+		min, max *int
+		// checkpoints and their delay; nil keeps none.
+		checkpoints []int
+		// wantStarted is in the refresh's start event; wantBatches its
+		// batches (0: any); wantAhead whether instances launch before
+		// others terminate.
+		wantStarted string
+		wantBatches int
+		wantAhead   bool
+		// wantOutage: every instance goes at once, and the refresh rolls
+		// back on the ELB 5XX alarm.
+		wantOutage bool
+	}{
+		{name: "the shipped preferences: launch before terminate, a checkpoint at 50 %", min: new(100), max: new(200), checkpoints: []int{50, 100},
+			wantStarted: "healthy 100-200%, checkpoints 50 100 held 5m0s", wantBatches: 2, wantAhead: true},
+		{name: "min 100, max 150: two batches launched ahead", min: new(100), max: new(150),
+			wantStarted: "healthy 100-150%", wantBatches: 2, wantAhead: true},
+		{name: "min 90, max 100: terminate first, 3 at a time", min: new(90), max: new(100),
+			wantStarted: "healthy 90-100%", wantBatches: 10},
+		{name: "preferences unset: AWS's 90 and 100", wantStarted: "healthy 90-100%", wantBatches: 10},
+		{name: "min 0 is a real 0: everything at once, rolled back", min: new(0), max: new(100), wantStarted: "healthy 0-100%", wantOutage: true},
 	}
-	sc := twin.Scenario{Name: "refresh", Trace: tr, ImageBuiltAt: time.Hour}
-	// A policy that never fires, so that only the refresh moves the fleet.
-	idle := twin.SimpleScaling(twin.SimpleScalingConfig{High: 99, Low: 1, HighPeriods: 1, LowPeriods: 1, Adjustment: 1, Cooldown: time.Minute})
-	r := run(t, cfg, sc, idle)
-	var what []string
-	at := map[string]twin.RolloutEvent{}
-	for _, e := range r.Rollout {
-		what = append(what, e.What)
-		at[e.What] = e
-	}
-	want := []string{"image built", twin.RolloutPhase + "refresh", "refresh started", "refresh finished", twin.RolloutPhase + "done"}
-	if d := cmp.Diff(want, what); d != "" {
-		t.Fatalf("rollout events (-want +got):\n%s", d)
-	}
-	if d := at[twin.RolloutPhase+"done"].Detail; !strings.Contains(d, "succeeded") {
-		t.Errorf("rollout ended with %q, want it succeeded", d)
-	}
-	// Auto Scaling's "Instance Refresh Succeeded" event tells the handler
-	// at once, not at its next poll.
-	if got, lim := at[twin.RolloutPhase+"done"].At.Sub(at["refresh finished"].At), cfg.Bus.MaxDelay; got > lim {
-		t.Errorf("rollout saw the refresh end after %v, want within the bus's delay (%v)", got, lim)
-	}
-	if len(r.Scaling) != 0 {
-		t.Errorf("capacity changed during the refresh: %v", r.Scaling)
-	}
-	start, end := at["refresh started"].At, at["refresh finished"].At
-	batch := 30 * (100 - cfg.RefreshMinHealthy) / 100
-	for i, s := range r.Samples {
-		if at := r.Time(i); !at.Before(start) && at.Before(end) && s.Healthy < 30-batch {
-			t.Fatalf("%v: %d healthy, want at least %d (min healthy %d%%)", at.Format("15:04:05"), s.Healthy, 30-batch, cfg.RefreshMinHealthy)
-		}
-	}
-	if d := at["refresh finished"].Detail; !strings.Contains(d, fmt.Sprintf("%d batches", 30/batch)) {
-		t.Errorf("refresh finished with %q, want %d batches", d, 30/batch)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := twin.DefaultConfig()
+			cfg.CPUNoise = 0
+			cfg.RefreshMinHealthy, cfg.RefreshMaxHealthy, cfg.RefreshCheckpoints = tt.min, tt.max, tt.checkpoints
+			tr, err := traces.Step(traces.Shape{Step: cfg.Step, Length: 3 * time.Hour, Base: size * cfg.PerInstanceTarget(), Peak: size * cfg.PerInstanceTarget()})
+			if err != nil {
+				t.Fatalf("trace: %v", err)
+			}
+			sc := twin.Scenario{Name: "refresh", Trace: tr, ImageBuiltAt: time.Hour}
+			// A policy that never fires, so that only the refresh moves the fleet.
+			idle := twin.SimpleScaling(twin.SimpleScalingConfig{High: 99, Low: 1, HighPeriods: 1, LowPeriods: 1, Adjustment: 1, Cooldown: time.Minute})
+			r := run(t, cfg, sc, idle)
+			var what []string
+			at := map[string]twin.RolloutEvent{}
+			for _, e := range r.Rollout {
+				what = append(what, e.What)
+				at[e.What] = e
+			}
+			want := []string{"image built", twin.RolloutPhase + "refresh", "refresh started", "refresh finished", twin.RolloutPhase + "done"}
+			outcome, image := "succeeded", twin.ImageV2
+			switch {
+			case len(tt.checkpoints) > 0:
+				want = slices.Insert(want, 3, twin.RefreshCheckpoint)
+			case tt.wantOutage:
+				want = slices.Insert(want, 3, twin.RefreshRollback)
+				want = slices.Insert(want, 5, twin.RolloutPhase+"revert")
+				outcome, image = "rolled_back", twin.ImageV1
+			}
+			if d := cmp.Diff(want, what); d != "" {
+				t.Fatalf("rollout events (-want +got):\n%s", d)
+			}
+			if d := at[twin.RolloutPhase+"done"].Detail; !strings.Contains(d, outcome) {
+				t.Errorf("rollout ended with %q, want it %s", d, outcome)
+			}
+			// Auto Scaling's "Instance Refresh Succeeded" event tells the handler
+			// at once, not at its next poll.
+			if got, lim := at[twin.RolloutPhase+"done"].At.Sub(at["refresh finished"].At), cfg.Bus.MaxDelay; got > lim && !tt.wantOutage {
+				t.Errorf("rollout saw the refresh end after %v, want within the bus's delay (%v)", got, lim)
+			}
+			if len(r.Scaling) != 0 {
+				t.Errorf("capacity changed during the refresh: %v", r.Scaling)
+			}
+			if d := at["refresh started"].Detail; !strings.Contains(d, tt.wantStarted) {
+				t.Errorf("refresh started with %q, want %q", d, tt.wantStarted)
+			}
+			lo, hi := 90, 100
+			if tt.min != nil {
+				lo, hi = *tt.min, *tt.max
+			}
+			start, end := at["refresh started"].At, at["refresh finished"].At
+			ahead, outage := false, false
+			for i, s := range r.Samples {
+				at := r.Time(i)
+				if at.Before(start) || !at.Before(end) {
+					continue
+				}
+				if s.Desired != size {
+					t.Fatalf("%v: desired %d, want %d throughout", at.Format("15:04:05"), s.Desired, size)
+				}
+				if minHealthy := (size*lo + 99) / 100; s.Healthy < minHealthy {
+					t.Fatalf("%v: %d healthy, want at least %d (min healthy %d%%)", at.Format("15:04:05"), s.Healthy, minHealthy, lo)
+				}
+				if maxUp := size * hi / 100; s.InService+s.Pending > maxUp {
+					t.Fatalf("%v: %d in service and %d pending, want at most %d (max healthy %d%%)", at.Format("15:04:05"), s.InService, s.Pending, maxUp, hi)
+				}
+				ahead = ahead || s.InService > s.Desired
+				outage = outage || (s.Healthy == 0 && s.ELBErrors == s.Offered)
+			}
+			if outage != tt.wantOutage {
+				t.Errorf("an outage (no healthy target, every request a load balancer 5XX): %v, want %v", outage, tt.wantOutage)
+			}
+			if rb := at[twin.RefreshRollback]; tt.wantOutage && (!fired(r, twin.ELB5xxAlarm(cfg), rb.At.Add(time.Second)) || fired(r, twin.HealthAlarm(cfg), rb.At.Add(time.Second))) {
+				t.Errorf("alarms %v: want %s, not %s, in ALARM when the refresh rolled back (%s)", r.Alarms, twin.ELB5xxAlarm(cfg), twin.HealthAlarm(cfg), rb.Detail)
+			}
+			if ahead != tt.wantAhead {
+				t.Errorf("more instances InService than desired: %v, want %v", ahead, tt.wantAhead)
+			}
+			if d := at["refresh finished"].Detail; tt.wantBatches > 0 && !strings.Contains(d, fmt.Sprintf(" %d batches", tt.wantBatches)) {
+				t.Errorf("refresh finished with %q, want %d batches", d, tt.wantBatches)
+			}
+			if len(tt.checkpoints) > 0 {
+				// The wait at 50 %: the second batch starts no sooner.
+				cp := at[twin.RefreshCheckpoint]
+				if !strings.Contains(cp.Detail, "at 50% (15 of 30 replaced)") {
+					t.Errorf("checkpoint %q, want at 50 %% with 15 of 30 replaced", cp.Detail)
+				}
+				if got := end.Sub(cp.At); got < cfg.RefreshCheckpointDelay {
+					t.Errorf("refresh finished %v after the checkpoint, want at least its %v delay", got, cfg.RefreshCheckpointDelay)
+				}
+			}
+			if got := r.Groups[0].Images; !cmp.Equal(got, map[string]int{image: size}) {
+				t.Errorf("group ends with %v, want %d on %s", got, size, image)
+			}
+		})
 	}
 }
 
@@ -393,9 +484,10 @@ func TestScenarioDemand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// abort-in-retention's morning rush needs about 10.
 			peak := cfg.DemandInstances(sc.Trace.Peak())
-			if peak < 20 || peak > 75 {
-				t.Errorf("peak demand %d instances, want 20-75", peak)
+			if peak < 10 || peak > 75 {
+				t.Errorf("peak demand %d instances, want 10-75", peak)
 			}
 			if low := cfg.DemandInstances(slices.Min(sc.Trace.Rates)); low > 12 {
 				t.Errorf("lowest demand %d instances, want a quiet period of at most 12", low)

@@ -15,11 +15,12 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	chartWidth   = 960
-	marginLeft   = 48
-	marginRight  = 14
-	plotWidth    = chartWidth - marginLeft - marginRight
-	legendHeight = 30
+	chartWidth  = 960
+	marginLeft  = 48
+	marginRight = 14
+	plotWidth   = chartWidth - marginLeft - marginRight
+	// legendHeight holds two rows of legend.
+	legendHeight = 46
 	titleHeight  = 20
 	panelHeight  = 130
 	panelGap     = 12
@@ -47,6 +48,7 @@ const (
 	inPurple     = "#8e24aa"
 	rolloutGrey  = "#546e7a"
 	hookOrange   = "#ef6c00"
+	faultOrange  = "#f4511e"
 )
 
 // alarmColour colours an alarm's ALARM band by what the alarm watches.
@@ -55,6 +57,8 @@ func alarmColour(name string) string {
 	switch {
 	case strings.Contains(n, "5xx"):
 		return "#b71c1c"
+	case strings.Contains(n, "unhealthy"):
+		return "#6d4c41"
 	case strings.Contains(n, "request"):
 		return "#fbc02d"
 	case strings.Contains(n, "high"):
@@ -157,8 +161,8 @@ func chart(runs []suite.Run) string {
 	return s.b.String()
 }
 
-// legend names the marks; the labels are short enough to fit one line
-// (about 6 units a character).
+// legend names the marks, on as many lines as they need (about 6 units a
+// character; two fit legendHeight).
 func legend(s *svg) {
 	type item struct{ swatch, label string }
 	items := []item{
@@ -171,13 +175,19 @@ func legend(s *svg) {
 		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("request")), "requests high"},
 		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("low")), "CPU low"},
 		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("5xx")), "5XX errors"},
+		{fmt.Sprintf(`<rect width="14" height="4" y="-6" fill="%s"/>`, alarmColour("unhealthy")), "unhealthy hosts"},
 		{fmt.Sprintf(`<rect width="14" height="5" y="-6" fill="%s"/>`, violationRed), "SLO violated"},
 		{fmt.Sprintf(`<line x1="7" x2="7" y1="-11" y2="1" stroke="%s" stroke-dasharray="2 2"/>`, rolloutGrey), "rollout"},
+		{fmt.Sprintf(`<line x1="7" x2="7" y1="-11" y2="1" stroke="%s" stroke-dasharray="2 2"/>`, faultOrange), "fault"},
 	}
-	xpos := marginLeft
+	xpos, ypos := marginLeft, 18
 	for _, it := range items {
-		s.f(`<g transform="translate(%d 18)">%s<text x="18" y="0" class="legend">%s</text></g>`, xpos, it.swatch, esc(it.label))
-		xpos += 22 + 6*len([]rune(it.label)) + 8
+		w := 22 + 6*len([]rune(it.label)) + 8
+		if xpos+w > chartWidth-marginRight {
+			xpos, ypos = marginLeft, ypos+16
+		}
+		s.f(`<g transform="translate(%d %d)">%s<text x="18" y="0" class="legend">%s</text></g>`, xpos, ypos, it.swatch, esc(it.label))
+		xpos += w
 	}
 }
 
@@ -286,8 +296,8 @@ func scalings(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 }
 
 // rollouts shades an instance refresh or a blue/green rollout from start
-// to end and draws a dashed line at each of its events: grey, or red where
-// it rolled back.
+// to end and draws a dashed line at each of its events: grey, red where it
+// rolled back, orange for an injected fault or an operator's command.
 func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float64) {
 	var started time.Duration = -1
 	shade := func(at time.Duration, tip string) {
@@ -311,8 +321,11 @@ func rollouts(s *svg, res *twin.Result, top float64, x func(time.Duration) float
 	for _, e := range res.Rollout {
 		cx := num(x(e.At.Sub(res.Start)))
 		colour := rolloutGrey
-		if e.What == twin.RefreshRollback || strings.Contains(e.Detail, string(rollout.RolledBack)) {
+		switch {
+		case e.What == twin.RefreshRollback || strings.Contains(e.Detail, string(rollout.RolledBack)):
 			colour = violationRed
+		case e.What == twin.Fault || strings.HasPrefix(e.What, twin.OperatorPrefix):
+			colour = faultOrange
 		}
 		s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="2 2"><title>%s</title></line>`,
 			cx, cx, num(top), num(top+panelHeight), colour, esc(e.At.Format("15:04:05")+" "+e.What+": "+e.Detail))

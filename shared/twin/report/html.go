@@ -163,6 +163,25 @@ func hooksNote(c twin.Config) string {
 		c.Hooks.Launch.Interval.Std(), c.AppWarmup, c.Hooks.Launch.Timeout.Std())
 }
 
+// refreshNote describes the instance refresh preferences of c.
+func refreshNote(c twin.Config) string {
+	lo, hi := 90, 100
+	if c.RefreshMinHealthy != nil {
+		lo = *c.RefreshMinHealthy
+	}
+	if c.RefreshMaxHealthy != nil {
+		hi = *c.RefreshMaxHealthy
+	}
+	out := fmt.Sprintf("keeping %d %% of desired capacity healthy and up to %d %% in service or pending", lo, hi)
+	if hi > 100 {
+		out += " (replacements launch before what they replace terminates, and count as InService)"
+	}
+	if n := len(c.RefreshCheckpoints); n > 1 {
+		out += fmt.Sprintf(", waiting %v at checkpoints %v %%", c.RefreshCheckpointDelay, c.RefreshCheckpoints[:n-1])
+	}
+	return out
+}
+
 func assumptions(runs []suite.Run) []string {
 	if len(runs) == 0 {
 		return nil
@@ -172,9 +191,9 @@ func assumptions(runs []suite.Run) []string {
 		fmt.Sprintf("Fleet: one Auto Scaling group (min %d, max %d) behind an Application Load Balancer. An instance serves %g requests/s at 100 %% CPU; demand in instances is the request rate over %g requests/s (%g %% utilisation).", c.Min, c.Max, c.InstanceCapacity, c.PerInstanceTarget(), 100*c.TargetUtilisation),
 		fmt.Sprintf("Launch: log-normal, median %v (σ of the logarithm %g); then load-balancer health checks every %v, healthy after %d; scale-in drains a serving target for %v.", c.LaunchMedian, c.LaunchSpread, c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay),
 		hooksNote(c),
-		fmt.Sprintf("Service: the load balancer deals requests round robin over healthy targets; each serves up to its capacity and drops the rest. p95 latency is %v/(1−u) (M/M/1). A %v step violates the SLO when p95 exceeds %v, utilisation exceeds %g %%, or a request is dropped.", c.BaseP95, c.Step, c.P95Bound, 100*c.UtilisationBound),
+		fmt.Sprintf("Service: the load balancer deals requests round robin over healthy targets; each serves up to its capacity and answers the rest with 503 (target 5XX). A target group with only unhealthy targets fails open: the load balancer routes to all of them, and keeps sending it its weight; a target whose application crashed refuses connections and the load balancer answers 502, one with no target to route to 503 (load balancer 5XX, counted apart from the targets'). %d failed health checks %v apart mark a target unhealthy. p95 latency is %v/(1−u) (M/M/1). A %v step violates the SLO when p95 exceeds %v, utilisation exceeds %g %%, or a request fails.", c.UnhealthyThreshold, c.HealthCheckInterval, c.BaseP95, c.Step, c.P95Bound, 100*c.UtilisationBound),
 		fmt.Sprintf("CloudWatch: CPU is the group average over running instances with %g points of measurement noise; alarms evaluate M of N datapoints and change state only on a change. EventBridge: delay %v–%v, %g %% duplicated up to %v later.", c.CPUNoise, c.Bus.MinDelay, c.Bus.MaxDelay, 100*c.Bus.DuplicateProbability, c.Bus.DuplicateDelay),
-		fmt.Sprintf("Rollouts, the same for every policy: the image event reaches the real rollout handler (shared/stamper), which the twin serves its launch template, image parameter, groups, instance refresh, listener and alarms. Rolling: an instance refresh of %d %% minimum healthy with auto-rollback, whose alarm specification is the fleet's 5XX alarm (more than %d failed requests a minute for 2 of 2 minutes); on ALARM Auto Scaling rolls the refresh back, replacing the new instances in the same batches. Blue/green: a peer group on the new image behind the same listener, whose forward weights the handler moves in its steps, baking each while it watches the same alarm; a promotion empties the old group, and the stampkit scaler follows the group the rollout record says serves (the baselines scale the group with the larger weight). Metrics and alarms aggregate both groups. Dashed lines mark the rollout's events (red: a rollback), shading the refresh or the blue/green rollout.", c.RefreshMinHealthy, twin.HealthAlarmThreshold),
+		fmt.Sprintf("Rollouts, the same for every policy: the image event reaches the real rollout handler (shared/stamper), which the twin serves its launch template, image parameter, groups, instance refresh, listener and alarms. The fleet's health alarms, which every rollout watches: target 5XX and load balancer 5XX (each more than %d a minute for 2 of 2 minutes) and, per target group, unhealthy hosts (any for 2 of 2 minutes), missing data not breaching. Rolling: an instance refresh %s with auto-rollback, whose alarm specification is the health alarms; on ALARM Auto Scaling rolls the refresh back, replacing the new instances with the same preferences. Blue/green: a peer group on the new image behind the same listener, whose forward weights the handler moves in its steps, baking each while it watches the alarms; a promotion empties the old group, and the stampkit scaler follows the group the rollout record says serves (the baselines scale the group with the larger weight). Operator commands (an abort) reach the handler as the CLI writes them. Metrics and alarms aggregate both groups. Dashed lines mark the rollout's events (red: a rollback; orange: an injected fault or an operator's command), shading the refresh or the blue/green rollout.", twin.HealthAlarmThreshold, refreshNote(c)),
 		fmt.Sprintf("Cost: $%g per instance-hour (c7g.large on demand, us-east-1), billed from launch to termination.", c.PricePerHour),
 		"Elasticity metrics (SPEC RG Cloud, Herbst et al., arXiv:1604.03470), with demand d and supply s = healthy targets per step: θU and θO are the mean shortfall and excess as a percentage of demand; τU and τO the percentage of time under- and over-provisioned; υ the percentage of time supply and demand move in different directions. Flaps count reversals of direction within 10 minutes.",
 	}

@@ -95,7 +95,7 @@ type column struct {
 // tableColumns are the columns of the summary table.
 func tableColumns() []column {
 	return []column{
-		{"scenario", 12}, {"policy", 16}, {"SLO min", 8}, {"inst-h", 8}, {"cost $", 8},
+		{"scenario", 19}, {"policy", 16}, {"SLO min", 8}, {"inst-h", 8}, {"cost $", 8},
 		{"θU %", 6}, {"θO %", 6}, {"τU %", 6}, {"τO %", 6}, {"υ %", 6}, {"drop %", 7}, {"scalings", 8}, {"flaps", 6},
 	}
 }
@@ -147,7 +147,7 @@ func WriteSummary(w io.Writer, runs []suite.Run) error {
 	}
 	b.WriteString("\nstampkit vs target tracking (SLO-violation minutes, instance-hours):\n")
 	for _, c := range Compare(runs) {
-		fmt.Fprintf(&b, "  %-14s SLO %7.1f vs %7.1f min (%5s)   instance-hours %8.1f vs %8.1f (%5s)\n",
+		fmt.Fprintf(&b, "  %-18s SLO %7.1f vs %7.1f min (%5s)   instance-hours %8.1f vs %8.1f (%5s)\n",
 			c.Scenario, c.StampkitSLO, c.TrackingSLO, signed(c.SLOChange()), c.StampkitHours, c.TrackingHours, signed(c.HoursChange()))
 	}
 	_, err := io.WriteString(w, b.String())

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
 	"github.com/stampkit/stampkit/shared/twin"
@@ -31,16 +32,40 @@ const (
 	BlueGreen  = "blue-green"
 	BadImage   = "bad-image"
 	BadGreen   = "bad-green"
+	// GreenCrash rolls out blue/green an image that crashes under real
+	// traffic (GreenCrashFault).
+	GreenCrash = "green-crash"
+	// AbortInRetention has an operator abort a blue/green rollout after
+	// its promotion, once the new group has scaled out under load.
+	AbortInRetention = "abort-in-retention"
 )
 
 // Names lists the scenarios in report order.
 func Names() []string {
-	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen}
+	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen, GreenCrash, AbortInRetention}
 }
 
 // BadImageCapacity is the share of an instance's capacity the faulty image
 // of BadImage and BadGreen serves.
 const BadImageCapacity = 0.2
+
+// GreenCrashFault is the new image of GreenCrash: healthy while it warms
+// up and at the 10 and 50 % steps, when a target carries well under the
+// fault's share of its capacity, it crashes four minutes after it first
+// carries more (a leak only real traffic starts). At the 100 % step that
+// is a minute before the last bake ends: long enough for the load
+// balancer's health checks to mark every target unhealthy, too short for
+// the 2-of-2-minute ELB 5XX and unhealthy-host alarms to fire first.
+var GreenCrashFault = twin.Crash{Above: 0.4, After: 4 * time.Minute}
+
+// AbortAt is when, from the start, the operator aborts the rollout of
+// AbortInRetention: some twelve minutes into the 15-minute retention that
+// follows its promotion. AbortPeak is the demand of its morning rush, in
+// instances at the target utilisation.
+const (
+	AbortAt   = time.Hour
+	AbortPeak = 10
+)
 
 // Generated lists the synthetic scenarios: the ones the default policy is
 // tuned on. NASAWeek is held out.
@@ -95,6 +120,22 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 		case BadGreen:
 			sc.BadImage = BadImageCapacity
 		}
+	case GreenCrash:
+		// The ramp of blue-green: the image lands at 02:00.
+		shape.Length, shape.Base, shape.Peak = 5*time.Hour, 8*inst, 36*inst
+		shape.At, shape.Rise, shape.Noise = time.Hour, 3*time.Hour, 0.04
+		t, err = traces.Ramp(shape)
+		sc.ImageBuiltAt, sc.Strategy, sc.Crash = 2*time.Hour, rollout.StrategyBlueGreen, GreenCrashFault
+	case AbortInRetention:
+		// A quiet night on the group's minimum: the image lands at 00:30
+		// and green, sized like blue at 2, is promoted at about 00:48.
+		// At 00:50 the morning rush multiplies demand and the scaler
+		// grows green; the operator aborts during the retention.
+		shape.Length, shape.Base, shape.Peak = 2*time.Hour, 1.5*inst, AbortPeak*inst
+		shape.At, shape.Noise = 50*time.Minute, 0.04
+		t, err = traces.Step(shape)
+		sc.ImageBuiltAt, sc.Strategy = 30*time.Minute, rollout.StrategyBlueGreen
+		sc.Commands = []twin.Command{{At: AbortAt, Action: event.CommandAbort, Reason: "operator abort during retention"}}
 	default:
 		return twin.Scenario{}, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(Names(), ", "))
 	}
@@ -109,7 +150,7 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 func Description(name string) string {
 	switch name {
 	case Diurnal:
-		return "A day of traffic between 6 and 48 instances' worth, peaking at 14:00, with minute-scale and five-minute noise. At 15:00 a new image is built and rolled out to the fleet by an instance refresh (90 % minimum healthy)."
+		return "A day of traffic between 6 and 48 instances' worth, peaking at 14:00, with minute-scale and five-minute noise. At 15:00 a new image is built and rolled out to the fleet by an instance refresh with the shipped preferences: 100 % minimum and 200 % maximum healthy, so each batch of replacements launches (and counts as InService) before the instances it replaces terminate, and a five-minute wait at the 50 % checkpoint."
 	case Spike:
 		return "A steady 10 instances' worth jumps to 35 within two minutes at 02:00, holds for 15 minutes and falls back over 5."
 	case Ramp:
@@ -124,6 +165,10 @@ func Description(name string) string {
 		return fmt.Sprintf("The ramp of blue-green, but the image built at 02:00 is faulty: its instances pass their health checks yet serve only %.0f %% of the capacity. It is rolled out by an instance refresh with auto-rollback; the fleet's 5XX alarm fires once the first batch takes traffic, Auto Scaling rolls the refresh back, and the rollout handler restores the launch template and image parameter.", 100*BadImageCapacity)
 	case BadGreen:
 		return fmt.Sprintf("The faulty image of bad-image (%.0f %% capacity) rolled out blue/green: the 5XX alarm fires during a bake and the rollout handler sends all traffic back to the old group and empties the new one.", 100*BadImageCapacity)
+	case GreenCrash:
+		return fmt.Sprintf("The ramp of blue-green, but the new image crashes under real traffic: it warms up healthy and carries the 10 and 50 %% steps, but a target that carries more than %.0f %% of its capacity crashes %v later, refusing connections. At the 100 %% step that is a minute before the last bake ends: the load balancer marks every green target unhealthy, fails open and answers green's requests with 502 itself (load balancer 5XX, which the target 5XX alarm does not count); the ELB 5XX and unhealthy-host alarms need two minutes to fire. A rollout that promotes without checking green's healthy targets against the traffic they carry empties blue onto a dead group.", 100*GreenCrashFault.Above, GreenCrashFault.After)
+	case AbortInRetention:
+		return fmt.Sprintf("A quiet night on 2 instances; a good image rolled out blue/green at 00:30 is promoted at about 00:48, and at 00:50 the morning rush brings demand to %d instances' worth: the scaler grows the new group to match. At %s, during the retention, an operator aborts: the \"Rollout Command\" event \"stampkit rollout abort -fleet web\" writes, through EventBridge to the rollout handler. Sizing the old group back to what it had when the rollout began (2) and sending it all the traffic once those are healthy is a capacity drop; the old group must be sized to what serves now, and take traffic only as its targets turn healthy.", AbortPeak, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Add(AbortAt).Format("15:04"))
 	case NASAWeek:
 		return "Real traffic, held out from tuning: the NASA Kennedy Space Center web server, Monday 10 to Sunday 16 July 1995 (the STS-70 launch was on Thursday 13 July), per-minute request counts smoothed over five minutes and scaled so that the busiest minute needs 60 instances."
 	}
