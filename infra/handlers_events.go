@@ -20,10 +20,7 @@ const (
 	DetailAMIStateChange     = event.DetailTypeAMIStateChange
 	DetailRolloutCommand     = event.DetailTypeCommand
 	DetailStackResource      = event.DetailTypeResourceStatusChange
-	// DetailImageReady is stampkit's own "this image is ready" event
-	// (source stampkit, detail {"imageId": "ami-..."}), which a Packer bake
-	// sends once its AMI carries its tags (images/packer).
-	DetailImageReady = "Image Ready"
+	DetailImageReady         = event.DetailTypeImageReady
 )
 
 // InstanceRefreshDetailTypes returns every instance refresh event Auto

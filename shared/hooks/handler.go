@@ -103,6 +103,14 @@ func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.Lifecyc
 		return nil
 	}
 	ctx = logging.With(ctx, "fleet", fleet.Name)
+	if !fleet.Hooks.Owns(a.HookName) {
+		// Another tool's hook on the same group: its action is that tool's
+		// to complete, and completing it here would cut its work short.
+		// The stack's rule already matches the hook names; this is the
+		// second lock on the same door.
+		h.Log.InfoContext(ctx, "ignoring lifecycle action of a hook the toolkit does not own")
+		return nil
+	}
 	return h.once(ctx, fleet.Name, "lifecycle-event#"+a.Token, func() error { return h.begin(ctx, fleet, ev, a) })
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stampkit/stampkit/shared/asg"
 	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/hooks"
 	"github.com/stampkit/stampkit/shared/invocation"
@@ -548,5 +549,23 @@ func TestMalformedEventIsAnError(t *testing.T) {
 	r := newRig(t, testPolicy())
 	if err := r.h.Handle(t.Context(), []byte(`{"detail-type":"EC2 Instance-launch Lifecycle Action","source":"aws.autoscaling"}`)); !errors.Is(err, event.ErrMalformed) {
 		t.Errorf("got %v, want ErrMalformed", err)
+	}
+}
+
+// TestForeignHookIsLeftAlone: another tool's hook on the same group is
+// that tool's to complete, even if the event reaches this function.
+func TestForeignHookIsLeftAlone(t *testing.T) {
+	samples, err := event.Samples()
+	if err != nil {
+		t.Fatalf("Samples: %v", err)
+	}
+	r := newRig(t, testPolicy())
+	r.h.Config.Fleets[0].Group = "my-asg"
+	r.h.Config.Fleets[0].Hooks = config.Hooks{Launch: "stampkit-launch", Terminate: "stampkit-terminate"}
+	r.groups.groups["my-asg"] = asg.Group{Name: "my-asg"}
+	r.handle(t, samples["autoscaling-launch-lifecycle-action"]) // hook "my-lifecycle-hook"
+	if len(r.hooks.completions)+len(r.prober.calls)+len(r.sched.wakes) != 0 {
+		t.Errorf("acted on another tool's hook: %d completions, %v probes, %d wake-ups",
+			len(r.hooks.completions), r.prober.calls, len(r.sched.wakes))
 	}
 }
