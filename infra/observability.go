@@ -22,7 +22,7 @@ import (
 var (
 	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
-	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "WeightsRestored", "RolloutActionsRejected", "Busy"}
+	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy"}
 )
 
 // ObservabilityProps configures the dashboards and the operator alarms'
@@ -97,6 +97,9 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	}
 	for _, mf := range props.Fleets {
 		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
+		if mf.Config.Rollout.Enabled() {
+			o.alarms = append(o.alarms, newRolloutAlarm(c, mf.Fleet.Name(), props.Namespace))
+		}
 	}
 	notify := awscloudwatchactions.NewSnsAction(o.topic)
 	for _, a := range o.alarms {
@@ -248,3 +251,30 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 func (o *observability) Dashboard(fleet string) awscloudwatch.Dashboard { return o.dashboards[fleet] }
 func (o *observability) AlarmTopic() awssns.Topic                       { return o.topic }
 func (o *observability) OperatorAlarms() []awscloudwatch.Alarm          { return slices.Clone(o.alarms) }
+
+// newRolloutAlarm watches a fleet's rollouts for what only an operator can
+// settle: a rollout that ended failed (its rollback could not finish) or
+// gave up on a refresh or group it could no longer see. Either metric is
+// written once, when it happens; no rollout is no data, not a breach.
+func newRolloutAlarm(scope constructs.Construct, fleet, namespace string) awscloudwatch.Alarm {
+	dims := map[string]*string{"Fleet": jsii.String(fleet)}
+	sum := func(name string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String(name), DimensionsMap: &dims,
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(1)),
+		})
+	}
+	expr := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String("FILL(failed, 0) + FILL(blind, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"failed": sum("RolloutsFailed"), "blind": sum("RolloutsBlind")},
+		Label:        jsii.String("rollouts failed or blind"),
+		Period:       awscdk.Duration_Minutes(jsii.Number(1)),
+	})
+	return awscloudwatch.NewAlarm(scope, jsii.String(fleet+"RolloutNeedsOperator"), &awscloudwatch.AlarmProps{
+		Metric: expr, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit fleet %s: a rollout failed or could not see what it followed; "+
+			"its record's reason says what an operator must settle", fleet)),
+	})
+}

@@ -219,3 +219,37 @@ func TestAlarmNotifications(t *testing.T) {
 		}, num(1))
 	})
 }
+
+// TestRolloutNeedsOperatorAlarm: a rollout that failed or went blind is
+// counted once; an alarm per rollout fleet turns that into a notification.
+func TestRolloutNeedsOperatorAlarm(t *testing.T) {
+	f := synth(t)
+	watched := map[string]bool{}
+	for _, r := range f.ofType("AWS::CloudWatch::Alarm") {
+		p := props(r)
+		metrics, _ := p["Metrics"].([]any)
+		names := map[string]string{}
+		for _, m := range metrics {
+			stat, _ := m.(map[string]any)["MetricStat"].(map[string]any)
+			metric, _ := stat["Metric"].(map[string]any)
+			name, _ := metric["MetricName"].(string)
+			dims, _ := metric["Dimensions"].([]any)
+			for _, d := range dims {
+				if d.(map[string]any)["Name"] == "Fleet" {
+					names[name], _ = d.(map[string]any)["Value"].(string)
+				}
+			}
+		}
+		if fleet := names["RolloutsFailed"]; fleet != "" && names["RolloutsBlind"] == fleet && p["TreatMissingData"] == "notBreaching" {
+			watched[fleet] = true
+		}
+	}
+	for _, mf := range f.stack.Fleets() {
+		if mf.Config.Rollout.Enabled() && !watched[mf.Fleet.Name()] {
+			t.Errorf("fleet %s rolls out images, but no alarm watches RolloutsFailed and RolloutsBlind", mf.Fleet.Name())
+		}
+	}
+	if len(watched) == 0 {
+		t.Error("no rollout alarm in the test app")
+	}
+}
