@@ -28,6 +28,10 @@ func TestScaling(t *testing.T) {
 		if fc.BlueGreen() {
 			health++
 		}
+		// And the alarm on rollouts that failed or went blind.
+		if fc.Rollout.Enabled() {
+			health++
+		}
 	}
 	// Plus one dead-letter alarm per handler and one per wake-up queue.
 	check(t, "alarm count", func() {
