@@ -336,7 +336,7 @@ func (r *Runtime) FunctionPID() (int, error) {
 }
 
 // Stop ends the function process and the emulator (SIGKILL, by process id)
-// and waits for the emulator to exit. Safe to call twice.
+// and waits for both to be gone. Safe to call twice.
 func (r *Runtime) Stop() {
 	r.kill()
 	r.client.CloseIdleConnections()
@@ -352,12 +352,31 @@ func (r *Runtime) kill() {
 	// The emulator starts the function in a process group of its own, so
 	// the function is ended by its id first; bereft of its Runtime API it
 	// would exit anyway, but not at once.
-	if pid, err := r.FunctionPID(); err == nil {
+	pid, err := r.FunctionPID()
+	if err == nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	// The negative pid names the process group Start created.
 	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 	<-r.exited
+	if err == nil {
+		// A SIGKILL takes effect asynchronously; on a loaded machine the
+		// function may still run a moment after kill returned.
+		for deadline := time.Now().Add(5 * time.Second); running(pid) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// running reports whether pid is a live process (a zombie awaiting its
+// reaper is not).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && !bytes.HasPrefix(bytes.TrimSpace(stat[i+1:]), []byte("Z"))
 }
 
 // freeAddr returns a 127.0.0.1 address with a port free at the time of the
