@@ -20,9 +20,10 @@
 //
 // Every test reaches the emulator through a proxy of its own (package
 // awsproxy), started by Fresh and stopped when the test ends: it records each
-// call and injects the faults the test scripts (emu.Proxy(t).Fail). A test
-// that proves what the emulator itself lacks talks to it directly with
-// MotoConfig.
+// call, injects the faults the test scripts (emu.Proxy(t).Fail), and fills the
+// emulator's gaps the toolkit depends on (lifecycle actions, instance
+// refreshes) with small models. A test that proves what the emulator itself
+// lacks talks to it directly with MotoConfig.
 //
 // When python3 cannot import moto the emulator tests skip, unless
 // STAMPKIT_REQUIRE_EMULATOR=1 (CI sets it), in which case they fail: a CI run
@@ -113,7 +114,8 @@ func (e *Emulator) Endpoint(t testing.TB) string {
 
 // Proxy returns the proxy in front of the emulator for t: the one the latest
 // Fresh of t or of a test enclosing it started, or else a new one that t's
-// end stops. Fault scripts (Fail) live in it.
+// end stops. Fault scripts (Fail) and models (Lifecycle, Refreshes) live in
+// it.
 func (e *Emulator) Proxy(t testing.TB) *awsproxy.Proxy {
 	t.Helper()
 	e.MotoEndpoint(t)
@@ -152,7 +154,7 @@ func (e *Emulator) newProxy(t testing.TB) *awsproxy.Proxy {
 }
 
 // MotoEndpoint returns the emulator's own URL, starting it on first use:
-// calls sent there skip the proxy. It skips the test under
+// calls sent there skip the proxy and its models. It skips the test under
 // -short or when moto is missing (fails instead when RequireEnv is "1"), and
 // fails it when moto does not start. If the test fails, the emulator's log
 // lines written during the test are attached to its output.
@@ -232,13 +234,18 @@ func (e *Emulator) AssertFault(t testing.TB, err error, wantLog string) {
 	t.Fatalf("emulator gap: got a 500, want %q in the emulator log", wantLog)
 }
 
-// Reset wipes all emulator state (POST /moto-api/reset). Fresh calls it; a
-// test calls it to start over.
+// Reset wipes all emulator state (POST /moto-api/reset) and the state of the
+// current proxy's models. Fresh calls it; a test calls it to start over.
 func (e *Emulator) Reset(t testing.TB) {
 	t.Helper()
 	endpoint := e.MotoEndpoint(t)
 	if err := e.reset(t.Context(), endpoint); err != nil {
 		t.Fatalf("resetting emulator: %v", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := len(e.proxies); n > 0 {
+		e.proxies[n-1].p.Reset()
 	}
 }
 

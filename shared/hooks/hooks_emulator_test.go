@@ -56,7 +56,7 @@ func newEmulatorRig(t *testing.T, p lifecycle.Policy) *emulatorRig {
 	cfg := emu.Fresh(t)
 	f := awstest.NewFleet(t, cfg)
 	groups := asg.New(autoscaling.NewFromConfig(cfg))
-	// Straight to moto, past the proxy.
+	// Straight to moto, past the proxy's lifecycle model.
 	err := asg.New(autoscaling.NewFromConfig(emu.MotoConfig(t))).CompleteLifecycleAction(t.Context(), asg.LifecycleCompletion{
 		Group: f.GroupName, Hook: "hook", InstanceID: "i-0", Result: asg.ResultContinue,
 	})

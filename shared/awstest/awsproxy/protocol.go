@@ -159,3 +159,28 @@ func errorCode(proto protocol, a answer) string {
 	}
 	return http.StatusText(a.status)
 }
+
+// queryResult is a successful Query answer to op, result being the XML inside
+// <opResult>.
+func queryResult(op, xmlns, result string) answer {
+	id := requestID()
+	h := http.Header{}
+	h.Set("Content-Type", "text/xml")
+	h.Set("X-Amzn-RequestId", id)
+	body := fmt.Appendf(nil, `<%[1]sResponse xmlns="%[2]s"><%[1]sResult>%[3]s</%[1]sResult><ResponseMetadata><RequestId>%[4]s</RequestId></ResponseMetadata></%[1]sResponse>`,
+		op, xmlns, result, id)
+	return answer{status: http.StatusOK, header: h, body: body}
+}
+
+// members returns the list a Query form sends as prefix.member.1,
+// prefix.member.2, …, in order.
+func members(form url.Values, prefix string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		k := fmt.Sprintf("%s.member.%d", prefix, i)
+		if !form.Has(k) {
+			return out
+		}
+		out = append(out, form.Get(k))
+	}
+}

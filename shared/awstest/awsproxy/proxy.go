@@ -10,7 +10,11 @@
 //   - injects faults by script (Fail): throttling and other errors in the
 //     protocol's own error shape, a 500, a connection reset, a call held until
 //     the client gives up, a delay, and a response dropped after the call took
-//     effect.
+//     effect;
+//   - fills the emulator's gaps the toolkit depends on with small stateful
+//     models that follow the AWS API reference, unkind cases included:
+//     lifecycle actions (Lifecycle) and instance refreshes (Refreshes).
+//     GAPS.md in the parent package lists them.
 //
 // awstest.Emulator puts a fresh Proxy in front of moto for every test; a test
 // reaches it with emu.Proxy(t):
@@ -62,6 +66,9 @@ type Proxy struct {
 	rules []*rule
 	calls []Record
 	now   func() time.Time
+
+	lifecycle *Lifecycle
+	refreshes *Refreshes
 }
 
 // Start runs a proxy to upstream (the emulator's URL) on a free 127.0.0.1 port
@@ -99,6 +106,8 @@ func New(upstream string) (*Proxy, error) {
 		closed: make(chan struct{}),
 		now:    time.Now,
 	}
+	p.lifecycle = newLifecycle(p)
+	p.refreshes = newRefreshes(p)
 	// httptest listens on 127.0.0.1:0.
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p, nil
@@ -116,10 +125,34 @@ func (p *Proxy) Close() {
 	})
 }
 
+// SetClock replaces the clock the models read (lifecycle heartbeat timeouts,
+// refresh times); nil restores the wall clock.
+func (p *Proxy) SetClock(now func() time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now == nil {
+		now = time.Now
+	}
+	p.now = now
+}
+
 func (p *Proxy) clock() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.now()
+}
+
+// Lifecycle returns the lifecycle action model.
+func (p *Proxy) Lifecycle() *Lifecycle { return p.lifecycle }
+
+// Refreshes returns the instance refresh model.
+func (p *Proxy) Refreshes() *Refreshes { return p.refreshes }
+
+// Reset forgets the models' state, as the emulator's reset forgets its own:
+// awstest.Emulator.Reset calls it. Fault rules and the record stay.
+func (p *Proxy) Reset() {
+	p.lifecycle.reset()
+	p.refreshes.reset()
 }
 
 // Record is one call the proxy received.
@@ -133,6 +166,7 @@ type Record struct {
 	Status int
 	Code   string // the error code of an error answer
 	Fault  string // the injected fault, "" when none
+	Model  string // the gap model that answered, "" when the emulator did
 }
 
 // String reads like "autoscaling UpdateAutoScalingGroup: 400 Throttling
@@ -150,6 +184,9 @@ func (r Record) String() string {
 	}
 	if r.Fault != "" {
 		b.WriteString(" (fault: " + r.Fault + ")")
+	}
+	if r.Model != "" {
+		b.WriteString(" (model: " + r.Model + ")")
 	}
 	fmt.Fprintf(&b, " in %s", r.Took.Round(time.Millisecond))
 	return b.String()
@@ -200,6 +237,7 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
+	model  string
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
@@ -276,6 +314,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		reset(w)
 		return
 	}
+	rec.Model = a.model
 	if faulty && fault.kind == kindDrop {
 		// The call took effect; the caller never hears of it.
 		done()
@@ -287,8 +326,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	write(w, a)
 }
 
-// answer serves req from the emulator.
+// answer serves req from a gap model, or else from the emulator.
 func (p *Proxy) answer(ctx context.Context, req *request) (answer, error) {
+	switch {
+	case req.service == AutoScaling && p.lifecycle.handles(req.operation):
+		return p.lifecycle.serve(req), nil
+	case req.service == AutoScaling && p.refreshes.handles(req.operation):
+		return p.refreshes.serve(ctx, req), nil
+	}
 	return p.forward(ctx, req.http, req.body)
 }
 
