@@ -13,8 +13,9 @@
 //     effect;
 //   - fills the emulator's gaps the toolkit depends on with small stateful
 //     models that follow the AWS API reference, unkind cases included:
-//     lifecycle actions (Lifecycle) and instance refreshes (Refreshes).
-//     GAPS.md in the parent package lists them.
+//     lifecycle actions (Lifecycle), instance refreshes (Refreshes), and the
+//     CloudWatch client's RPC v2 CBOR protocol, translated to the Query API
+//     moto serves. GAPS.md in the parent package lists them.
 //
 // awstest.Emulator puts a fresh Proxy in front of moto for every test; a test
 // reaches it with emu.Proxy(t):
@@ -67,8 +68,9 @@ type Proxy struct {
 	calls []Record
 	now   func() time.Time
 
-	lifecycle *Lifecycle
-	refreshes *Refreshes
+	lifecycle  *Lifecycle
+	refreshes  *Refreshes
+	cloudwatch *cloudWatch
 }
 
 // Start runs a proxy to upstream (the emulator's URL) on a free 127.0.0.1 port
@@ -108,6 +110,7 @@ func New(upstream string) (*Proxy, error) {
 	}
 	p.lifecycle = newLifecycle(p)
 	p.refreshes = newRefreshes(p)
+	p.cloudwatch = newCloudWatch()
 	// httptest listens on 127.0.0.1:0.
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p, nil
@@ -333,6 +336,8 @@ func (p *Proxy) answer(ctx context.Context, req *request) (answer, error) {
 		return p.lifecycle.serve(req), nil
 	case req.service == AutoScaling && p.refreshes.handles(req.operation):
 		return p.refreshes.serve(ctx, req), nil
+	case req.service == CloudWatch && req.proto == protoCBOR:
+		return p.cloudwatch.serve(ctx, p, req)
 	}
 	return p.forward(ctx, req.http, req.body)
 }
