@@ -271,9 +271,9 @@ func TestTimeout(t *testing.T) {
 	cfg := retrying(emu.Fresh(t))
 	p := emu.Proxy(t)
 	p.Fail(awsproxy.Call{Service: awsproxy.SQS, Operation: "CreateQueue"}, awsproxy.Timeout)
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	began := time.Now()
 	_, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("held")})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the client's deadline", err)
@@ -298,7 +298,8 @@ func TestTimeout(t *testing.T) {
 // each attempt times out and the SDK retries it as a connection error.
 func TestTimeoutHTTPClient(t *testing.T) {
 	cfg := retrying(emu.Fresh(t))
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(200 * time.Millisecond)
+	// Long enough for moto to answer the retry on a loaded machine.
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(2 * time.Second)
 	p := emu.Proxy(t)
 	p.Fail(awsproxy.Call{Service: awsproxy.SSM, Operation: "DescribeParameters", Nth: 1}, awsproxy.Timeout)
 	if _, err := ssm.NewFromConfig(cfg).DescribeParameters(t.Context(), &ssm.DescribeParametersInput{}); err != nil {
