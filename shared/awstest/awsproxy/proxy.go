@@ -102,7 +102,7 @@ func New(upstream string) (*Proxy, error) {
 				// pass as sent, compressed or not.
 				DisableKeepAlives:  true,
 				DisableCompression: true,
-				Proxy:              nil,
+				Proxy:              nil, // never HTTP_PROXY: the emulator is local
 			},
 		},
 		closed: make(chan struct{}),
@@ -167,9 +167,11 @@ type Record struct {
 	// Status is the HTTP status the client received; 0 when it received
 	// none (a reset, a timeout, a dropped response).
 	Status int
-	Code   string // the error code of an error answer
-	Fault  string // the injected fault, "" when none
-	Model  string // the gap model that answered, "" when the emulator did
+	// Code is the error code of an error answer; "upstream: …" when the
+	// emulator never answered (the client then got a reset).
+	Code  string
+	Fault string // the injected fault, "" when none
+	Model string // the gap model that answered, "" when the emulator did
 }
 
 // String reads like "autoscaling UpdateAutoScalingGroup: 400 Throttling
