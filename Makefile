@@ -65,8 +65,10 @@ test: build ## Unit, fuzz-seed, emulator, infra and runtime tests (needs moto an
 test-short: ## Unit tests only: no emulator, no CDK synth
 	go test -short ./...
 
-test-e2e: ## Every bootstrap under the Lambda runtime interface emulator, against moto
-	STAMPKIT_REQUIRE_EMULATOR=1 go test -count=1 -v ./e2e ./shared/runtimetest
+# -p 2: both packages' emulators run at once, as under `go test ./...`; each
+# runtime emulator takes free ports of its own (runtimetest.Start).
+test-e2e: ## Every bootstrap under the Lambda runtime interface emulator, against moto (both packages at once)
+	STAMPKIT_REQUIRE_EMULATOR=1 go test -count=1 -p 2 -v ./e2e ./shared/runtimetest
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

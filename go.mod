@@ -2,12 +2,14 @@ module github.com/stampkit/stampkit
 
 go 1.26.6
 
-// pinned: service/autoscaling v1.80.0, dynamodb v1.68.0, elasticloadbalancingv2
-// v1.63.9, sqs v1.48.1 and ssm v1.79.3 are the last releases without generated
-// `schemas` packages: package-level tables built at init and never dead-code
-// eliminated, up to 2.2 MB of a Lambda bootstrap and ~20 ms of its cold start
-// (issues #3, #10; `make size` guards the 10 MB budget). cloudwatch v1.51.1 is
-// the last that speaks AWS Query, not the RPC v2 CBOR moto answers with 404.
+// pinned: service/autoscaling v1.80.0, cloudwatch v1.59.0, dynamodb v1.68.0,
+// elasticloadbalancingv2 v1.63.9, sqs v1.48.1 and ssm v1.79.3 are the last
+// releases without generated `schemas` packages: package-level tables built at
+// init and never dead-code eliminated, up to 2.2 MB of a Lambda bootstrap and
+// ~20 ms of its cold start. Each one's latest release alone puts the rollout
+// bootstrap at 10.16-11.01 MB (README "Size and cold start"; issues #3, #10;
+// `make size` guards the 10 MB budget). The emulator chooses none of them: the
+// test proxy translates cloudwatch's RPC v2 CBOR for moto.
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
@@ -22,9 +24,9 @@ require (
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/autoscaling v1.80.0
-	github.com/aws/aws-sdk-go-v2/service/cloudwatch v1.51.1
+	github.com/aws/aws-sdk-go-v2/service/cloudwatch v1.59.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
-	github.com/aws/aws-sdk-go-v2/service/ec2 v1.344.3
+	github.com/aws/aws-sdk-go-v2/service/ec2 v1.350.0
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 v1.63.9
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect

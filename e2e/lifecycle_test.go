@@ -1,15 +1,8 @@
 package e2e_test
 
 import (
-	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,9 +11,9 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/lifecycle"
@@ -30,76 +23,23 @@ import (
 
 const terminateSample = "autoscaling-terminate-lifecycle-action"
 
-// hookProxy stands between the function and the emulator for Auto Scaling.
-// moto does not implement CompleteLifecycleAction or
-// RecordLifecycleActionHeartbeat (HTTP 500; awstest/GAPS.md); the proxy
-// records those two calls as sent and answers them as Auto Scaling does, and
-// forwards every other Auto Scaling call to moto. So the test sees the
-// exact completion the function sends; what Auto Scaling would then do
-// with the instance, no emulator shows.
-type hookProxy struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	calls []url.Values
-}
-
-func newHookProxy(t *testing.T, endpoint string) *hookProxy {
-	t.Helper()
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatalf("parsing emulator endpoint: %v", err)
-	}
-	p := &hookProxy{}
-	forward := httputil.NewSingleHostReverseProxy(target)
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		// Auto Scaling speaks the AWS Query protocol: a form-encoded POST.
-		form, _ := url.ParseQuery(string(body))
-		switch action := form.Get("Action"); action {
-		case "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat":
-			p.mu.Lock()
-			p.calls = append(p.calls, form)
-			p.mu.Unlock()
-			w.Header().Set("Content-Type", "text/xml")
-			io.WriteString(w, `<`+action+`Response xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><`+action+`Result/>`+
-				`<ResponseMetadata><RequestId>e2e-hook-proxy</RequestId></ResponseMetadata></`+action+`Response>`)
-		default:
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			forward.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-// recorded returns the intercepted calls, each as its Query parameters
-// without the protocol's Action and Version.
-func (p *hookProxy) recorded() []map[string]string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]map[string]string, len(p.calls))
-	for i, form := range p.calls {
-		out[i] = map[string]string{}
-		for k := range form {
-			out[i][k] = form.Get(k)
-		}
-		delete(out[i], "Version")
-	}
-	return out
-}
+// The terminate sample's lifecycle action, registered in the proxy's
+// lifecycle model (moto enacts no hooks and answers CompleteLifecycleAction
+// with HTTP 500; awstest/GAPS.md).
+const (
+	sampleHook  = "my-lifecycle-hook"
+	sampleToken = "87654321-4321-4321-4321-210987654321"
+)
 
 // lifecycleRig is the lifecycle function under the runtime emulator against
-// a fresh emulator fleet, its wake-up queue and the hook proxy.
+// a fresh emulator fleet, its wake-up queue, and the sample's terminate
+// action pending on the victim in the proxy's lifecycle model.
 type lifecycleRig struct {
 	rt     *runtimetest.Runtime
 	cfg    aws.Config
 	fleet  awstest.Fleet
 	queue  string
-	hooks  *hookProxy
+	proxy  *awsproxy.Proxy
 	victim string
 }
 
@@ -115,8 +55,11 @@ func newLifecycleRig(t *testing.T) lifecycleRig {
 	if err != nil || len(g.AutoScalingGroups) != 1 || len(g.AutoScalingGroups[0].Instances) == 0 {
 		t.Fatalf("DescribeAutoScalingGroups: %v (want one group with instances)", err)
 	}
-	r := lifecycleRig{cfg: cfg, fleet: fleet, queue: queue,
-		hooks: newHookProxy(t, emu.Endpoint(t)), victim: aws.ToString(g.AutoScalingGroups[0].Instances[0].InstanceId)}
+	r := lifecycleRig{cfg: cfg, fleet: fleet, queue: queue, proxy: emu.Proxy(t), victim: aws.ToString(g.AutoScalingGroups[0].Instances[0].InstanceId)}
+	r.proxy.Lifecycle().Pend(awsproxy.LifecycleAction{
+		Group: fleet.GroupName, Hook: sampleHook, InstanceID: r.victim, Token: sampleToken,
+		Transition: "autoscaling:EC2_INSTANCE_TERMINATING",
+	})
 	if !r.registered(t) {
 		t.Fatalf("instance %s is not registered in the blue target group before the test", r.victim)
 	}
@@ -131,7 +74,6 @@ func newLifecycleRig(t *testing.T) lifecycleRig {
 	}}}
 	env := configEnv(t, c)
 	env[config.EnvWakeQueue] = r.queue
-	env["AWS_ENDPOINT_URL_AUTO_SCALING"] = r.hooks.srv.URL
 	r.rt = start(t, "lifecycle", env)
 	return r
 }
@@ -151,6 +93,11 @@ func (r lifecycleRig) terminateEvent(t *testing.T, edit func(ev map[string]any))
 			edit(ev)
 		}
 	})
+}
+
+// completions counts the CompleteLifecycleAction calls the function made.
+func (r lifecycleRig) completions() int {
+	return r.proxy.Count(awsproxy.AutoScaling, "CompleteLifecycleAction")
 }
 
 // registered reports whether the victim is a target of the blue group.
@@ -204,8 +151,8 @@ func TestLifecycleTerminateDrains(t *testing.T) {
 	if r.registered(t) {
 		t.Fatalf("instance %s still registered in the blue target group after the drain began", r.victim)
 	}
-	if got := r.hooks.recorded(); len(got) != 0 {
-		t.Fatalf("lifecycle calls before the drain finished: got %v, want none", got)
+	if n := r.completions(); n != 0 {
+		t.Fatalf("lifecycle completions before the drain finished: got %d, want none", n)
 	}
 	mustSucceed(t, "duplicate terminate action", invoke(t, r.rt, ev))
 	if got := len(records(r.rt, "duplicate delivery")); got != 1 {
@@ -213,16 +160,11 @@ func TestLifecycleTerminateDrains(t *testing.T) {
 	}
 
 	mustSucceed(t, "wake-up", invoke(t, r.rt, wakeUp(t, r.cfg, r.queue)))
-	want := []map[string]string{{
-		"Action":                "CompleteLifecycleAction",
-		"AutoScalingGroupName":  r.fleet.GroupName,
-		"LifecycleHookName":     "my-lifecycle-hook",
-		"LifecycleActionToken":  "87654321-4321-4321-4321-210987654321",
-		"InstanceId":            r.victim,
-		"LifecycleActionResult": "CONTINUE",
-	}}
-	if diff := cmp.Diff(want, r.hooks.recorded()); diff != "" {
-		t.Errorf("lifecycle calls sent to Auto Scaling (-want +got):\n%s", diff)
+	// The model accepts only a completion naming the sample's group, hook,
+	// token and instance.
+	got, ok := r.proxy.Lifecycle().Outcome(sampleToken)
+	if !ok || got.Result != awsproxy.Continue || got.TimedOut || got.Completions != 1 {
+		t.Errorf("lifecycle action: got %+v (ended %v), want completed once with CONTINUE", got, ok)
 	}
 
 	var applied []string
@@ -286,8 +228,11 @@ func TestLifecycleRejectsMalformedEvents(t *testing.T) {
 	if got := r.queued(t); got != 0 {
 		t.Errorf("wake-ups queued: got %d, want 0", got)
 	}
-	if got := r.hooks.recorded(); len(got) != 0 {
-		t.Errorf("lifecycle calls: got %v, want none", got)
+	if n := r.completions(); n != 0 {
+		t.Errorf("lifecycle completions: got %d, want none", n)
+	}
+	if pending := r.proxy.Lifecycle().Pending(); len(pending) != 1 {
+		t.Errorf("pending lifecycle actions: got %v, want the sample's, untouched", pending)
 	}
 	if got, want := len(records(r.rt, "rejecting malformed event")), len(tests); got != want {
 		t.Errorf("rejection log lines: got %d, want %d", got, want)

@@ -11,6 +11,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/runtimetest"
 	"github.com/stampkit/stampkit/shared/scaling"
@@ -209,5 +210,27 @@ func TestScalerTickReadsTheAlarmsMetric(t *testing.T) {
 	}
 	if got := records(r.rt, "alarm value is not its metric's newest"); len(got) != 0 {
 		t.Errorf("the scaler fell back to the reason data: %v", got)
+	}
+}
+
+// TestScalerRidesOutFaults: the bootstrap's own retryer (the adaptive one it
+// ships with) carries a capacity change through a throttle and through an
+// answer lost after the change took effect; the change, being absolute,
+// lands once.
+func TestScalerRidesOutFaults(t *testing.T) {
+	r := newScalerRig(t)
+	p := emu.Proxy(t)
+	change := awsproxy.Call{Service: awsproxy.AutoScaling, Operation: "SetDesiredCapacity"}
+	change.Nth = 1
+	p.Fail(change, awsproxy.Throttle)
+	change.Nth = 2
+	p.Fail(change, awsproxy.DropResponse)
+
+	mustSucceed(t, "delivery", invoke(t, r.rt, sample(t, alarmSample, nil)))
+	if got, want := r.desired(t), int32(awstest.FleetDesired+1); got != want {
+		t.Errorf("desired capacity: got %d, want %d", got, want)
+	}
+	if n := p.Count(awsproxy.AutoScaling, "SetDesiredCapacity"); n != 3 {
+		t.Errorf("SetDesiredCapacity attempts: got %d, want 3 (throttled, answer lost, answered)\n%s", n, p.Log())
 	}
 }

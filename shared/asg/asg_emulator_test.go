@@ -144,7 +144,9 @@ func TestSetLaunchTemplateVersionEmulator(t *testing.T) {
 
 // The emulator (moto 5.2.1) does not implement lifecycle-action or
 // instance-refresh calls: each answers HTTP 500 NotImplementedError. These
-// tests prove the gap; stub_test.go covers what the adapter sends instead.
+// tests prove the gap, talking to moto past the proxy whose models fill it
+// (awsproxy.Lifecycle, awsproxy.Refreshes; the adapter over them:
+// asg_models_test.go).
 func TestEmulatorGaps(t *testing.T) {
 	cases := []struct {
 		action string
@@ -176,9 +178,9 @@ func TestEmulatorGaps(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.action, func(t *testing.T) {
-			cfg := emu.Fresh(t)
-			f := awstest.NewFleet(t, cfg)
-			err := tc.call(asg.New(autoscaling.NewFromConfig(cfg)), t, f)
+			f := awstest.NewFleet(t, emu.Fresh(t))
+			// Straight to moto: through the proxy, its models answer.
+			err := tc.call(asg.New(autoscaling.NewFromConfig(emu.MotoConfig(t))), t, f)
 			emu.AssertNotImplemented(t, err, tc.action)
 		})
 	}

@@ -18,6 +18,13 @@
 // they must not call t.Parallel. Stub (see Stub) needs no emulator and runs
 // anywhere, -short included. GAPS.md lists what the emulator lacks.
 //
+// Every test reaches the emulator through a proxy of its own (package
+// awsproxy), started by Fresh and stopped when the test ends: it records each
+// call, injects the faults the test scripts (emu.Proxy(t).Fail), and fills the
+// emulator's gaps the toolkit depends on (lifecycle actions, instance
+// refreshes) with small models. A test that proves what the emulator itself
+// lacks talks to it directly with MotoConfig.
+//
 // When python3 cannot import moto the emulator tests skip, unless
 // STAMPKIT_REQUIRE_EMULATOR=1 (CI sets it), in which case they fail: a CI run
 // that silently skipped every integration test would prove nothing.
@@ -44,6 +51,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
 )
 
 // RequireEnv is the environment variable that turns a missing emulator from a
@@ -72,6 +81,13 @@ type Emulator struct {
 	logPath   string
 	startTime time.Duration
 	client    *http.Client
+	proxies   []ownedProxy // the tests' proxies, the current one last
+}
+
+// ownedProxy is a proxy and the test that stops it.
+type ownedProxy struct {
+	t testing.TB
+	p *awsproxy.Proxy
 }
 
 // New returns an emulator that starts on the first Endpoint, Config or Fresh.
@@ -89,11 +105,60 @@ func (e *Emulator) Run(m *testing.M) int {
 	return m.Run()
 }
 
-// Endpoint returns the emulator's URL, starting it on first use. It skips the
-// test under -short or when moto is missing (fails instead when RequireEnv is
-// "1"), and fails it when moto does not start. If the test fails, the
-// emulator's log lines written during the test are attached to its output.
+// Endpoint returns the URL of the test's proxy to the emulator (see Proxy),
+// the endpoint for SDK clients and for AWS_ENDPOINT_URL.
 func (e *Emulator) Endpoint(t testing.TB) string {
+	t.Helper()
+	return e.Proxy(t).URL()
+}
+
+// Proxy returns the proxy in front of the emulator for t: the one the latest
+// Fresh of t or of a test enclosing it started, or else a new one that t's
+// end stops. Fault scripts (Fail) and models (Lifecycle, Refreshes) live in
+// it.
+func (e *Emulator) Proxy(t testing.TB) *awsproxy.Proxy {
+	t.Helper()
+	e.MotoEndpoint(t)
+	e.mu.Lock()
+	if n := len(e.proxies); n > 0 {
+		p := e.proxies[n-1].p
+		e.mu.Unlock()
+		return p
+	}
+	e.mu.Unlock()
+	return e.newProxy(t)
+}
+
+// newProxy starts a proxy owned by t and makes it the current one; t's end
+// stops it (attaching its record of calls when t failed).
+func (e *Emulator) newProxy(t testing.TB) *awsproxy.Proxy {
+	t.Helper()
+	p := awsproxy.Start(t, e.endpoint)
+	e.mu.Lock()
+	e.proxies = append(e.proxies, ownedProxy{t: t, p: p})
+	e.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("AWS calls through the proxy during this test:\n%s", p.Log())
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for i, o := range e.proxies {
+			if o.p == p {
+				e.proxies = append(e.proxies[:i], e.proxies[i+1:]...)
+				break
+			}
+		}
+	})
+	return p
+}
+
+// MotoEndpoint returns the emulator's own URL, starting it on first use:
+// calls sent there skip the proxy and its models. It skips the test under
+// -short or when moto is missing (fails instead when RequireEnv is "1"), and
+// fails it when moto does not start. If the test fails, the emulator's log
+// lines written during the test are attached to its output.
+func (e *Emulator) MotoEndpoint(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("emulator test skipped in -short mode")
@@ -169,30 +234,43 @@ func (e *Emulator) AssertFault(t testing.TB, err error, wantLog string) {
 	t.Fatalf("emulator gap: got a 500, want %q in the emulator log", wantLog)
 }
 
-// Reset wipes all emulator state (POST /moto-api/reset). Call it first in
-// every test so tests do not see each other's resources.
+// Reset wipes all emulator state (POST /moto-api/reset) and the state of the
+// current proxy's models. Fresh calls it; a test calls it to start over.
 func (e *Emulator) Reset(t testing.TB) {
 	t.Helper()
-	endpoint := e.Endpoint(t)
+	endpoint := e.MotoEndpoint(t)
 	if err := e.reset(t.Context(), endpoint); err != nil {
 		t.Fatalf("resetting emulator: %v", err)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := len(e.proxies); n > 0 {
+		e.proxies[n-1].p.Reset()
+	}
 }
 
-// Config returns an aws.Config aimed at the emulator: region us-east-1, static
-// dummy credentials, and no retries, so a call the emulator does not
-// implement (HTTP 500) fails at once instead of after backoff. It reads
-// nothing from the environment or ~/.aws.
+// Config returns an aws.Config aimed at the test's proxy to the emulator:
+// region us-east-1, static dummy credentials, and no retries but of a broken
+// connection (ConfigFor), so a call fails at once with the error as sent. It
+// reads nothing from the environment or ~/.aws.
 func (e *Emulator) Config(t testing.TB) aws.Config {
 	t.Helper()
 	return ConfigFor(e.Endpoint(t))
 }
 
-// Fresh resets the emulator and returns Config: the usual first line of an
-// emulator test.
+// MotoConfig is Config aimed at the emulator itself, past the proxy: for the
+// tests that prove what the emulator lacks.
+func (e *Emulator) MotoConfig(t testing.TB) aws.Config {
+	t.Helper()
+	return ConfigFor(e.MotoEndpoint(t))
+}
+
+// Fresh resets the emulator, starts a proxy in front of it for t (stopped
+// when t ends) and returns Config: the usual first line of an emulator test.
 func (e *Emulator) Fresh(t testing.TB) aws.Config {
 	t.Helper()
 	e.Reset(t)
+	e.newProxy(t)
 	return e.Config(t)
 }
 

@@ -2,12 +2,11 @@
 // acts on, because EventBridge reports only state changes and an alarm that
 // stays in ALARM must still be acted on (see DESIGN.md).
 //
-// The module github.com/aws/aws-sdk-go-v2/service/cloudwatch is pinned at
-// v1.51.1 in go.mod on purpose: from v1.53 the client speaks the smithy RPC v2
-// CBOR protocol, which the local emulator (moto) answers with 404, so every
-// emulator test of this package would fail. v1.51.1 speaks the older AWS
-// Query protocol that both AWS and moto serve. Do not upgrade it until the
-// emulator (or a translating proxy in awstest) handles CBOR.
+// The client speaks CloudWatch's smithy RPC v2 CBOR protocol (the module's
+// releases from v1.53), which the local emulator (moto) answers with 404; the
+// emulator tests reach moto through awstest's proxy, which translates CBOR to
+// the Query API moto serves (awstest/GAPS.md). The module's version is chosen
+// by the Lambda size budget alone; go.mod and the README say which and why.
 package cwalarm
 
 import (

@@ -56,7 +56,8 @@ func newEmulatorRig(t *testing.T, p lifecycle.Policy) *emulatorRig {
 	cfg := emu.Fresh(t)
 	f := awstest.NewFleet(t, cfg)
 	groups := asg.New(autoscaling.NewFromConfig(cfg))
-	err := groups.CompleteLifecycleAction(t.Context(), asg.LifecycleCompletion{
+	// Straight to moto, past the proxy's lifecycle model.
+	err := asg.New(autoscaling.NewFromConfig(emu.MotoConfig(t))).CompleteLifecycleAction(t.Context(), asg.LifecycleCompletion{
 		Group: f.GroupName, Hook: "hook", InstanceID: "i-0", Result: asg.ResultContinue,
 	})
 	emu.AssertNotImplemented(t, err, "complete_lifecycle_action")

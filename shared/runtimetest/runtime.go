@@ -54,8 +54,9 @@ type Runtime struct {
 	home      string
 }
 
-// Start runs the emulator on a free 127.0.0.1 port and returns once its
-// Invoke API accepts connections. Call Stop when done.
+// Start runs the emulator with its Invoke API and its Runtime API each on a
+// free 127.0.0.1 port, so that any number run side by side, and returns once
+// both accept connections. Call Stop when done.
 func Start(ctx context.Context, o Options) (*Runtime, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
@@ -106,14 +107,23 @@ func Start(ctx context.Context, o Options) (*Runtime, error) {
 var errExited = errors.New("runtime interface emulator exited")
 
 func launch(ctx context.Context, rie, bootstrap, home string, env map[string]string) (*Runtime, error) {
-	port, err := freePort()
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// The Runtime API, which the bootstrap polls for work, gets a free port
+	// of its own too: the emulator's default, 127.0.0.1:9001, lets only one
+	// emulator run per machine, and `go test ./...` runs the e2e and
+	// runtimetest packages (and `make bench` may run beside them) at once.
+	// (Port 0 does not do: the emulator hands the bootstrap the address as
+	// given, before it binds.)
+	runtimeAPI, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	// No CommandContext: Stop owns the process's end, so that the
 	// function's process goes too.
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAPI, bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -143,14 +153,12 @@ func launch(ctx context.Context, rie, bootstrap, home string, env map[string]str
 			return nil, ctx.Err()
 		default:
 		}
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
+		if listening(addr) && listening(runtimeAPI) {
 			return r, nil
 		}
 		if time.Now().After(deadline) {
 			r.kill()
-			return nil, fmt.Errorf("runtime interface emulator not listening on %s after 15 s:\n%s", addr, out.String())
+			return nil, fmt.Errorf("runtime interface emulator not listening on %s (Invoke API) and %s (Runtime API) after 15 s:\n%s", addr, runtimeAPI, out.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -328,7 +336,7 @@ func (r *Runtime) FunctionPID() (int, error) {
 }
 
 // Stop ends the function process and the emulator (SIGKILL, by process id)
-// and waits for the emulator to exit. Safe to call twice.
+// and waits for both to be gone. Safe to call twice.
 func (r *Runtime) Stop() {
 	r.kill()
 	r.client.CloseIdleConnections()
@@ -344,21 +352,52 @@ func (r *Runtime) kill() {
 	// The emulator starts the function in a process group of its own, so
 	// the function is ended by its id first; bereft of its Runtime API it
 	// would exit anyway, but not at once.
-	if pid, err := r.FunctionPID(); err == nil {
+	pid, err := r.FunctionPID()
+	if err == nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	// The negative pid names the process group Start created.
 	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 	<-r.exited
+	if err == nil {
+		// A SIGKILL takes effect asynchronously; on a loaded machine the
+		// function may still run a moment after kill returned.
+		for deadline := time.Now().Add(5 * time.Second); running(pid) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
-func freePort() (int, error) {
+// running reports whether pid is a live process (a zombie awaiting its
+// reaper is not).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && !bytes.HasPrefix(bytes.TrimSpace(stat[i+1:]), []byte("Z"))
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free at the time of the
+// call.
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return "", fmt.Errorf("finding a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return l.Addr().String(), nil
+}
+
+// listening reports whether addr accepts a TCP connection.
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // syncBuffer is a bytes.Buffer safe for the emulator's writer goroutines and

@@ -38,25 +38,8 @@ func TestResponseError(t *testing.T) {
 // function's process, invocations answer, the init report and memory are
 // read, and Stop leaves no process behind.
 func TestHelloUnderEmulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the emulator and a bootstrap; skipped in -short mode")
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("the runtime interface emulator runs on Linux only")
-	}
-	dir := t.TempDir()
-	rie, err := runtimetest.BuildRIE(t.Context(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := runtimetest.Build(t.Context(), dir, runtime.GOARCH, "github.com/stampkit/stampkit/bench/hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(bins["hello"], "/hello/bootstrap") {
-		t.Fatalf("built %v, want hello/bootstrap", bins)
-	}
-	rt, err := runtimetest.Start(t.Context(), runtimetest.Options{RIE: rie, Bootstrap: bins["hello"], Env: map[string]string{"EXTRA": "1"}})
+	rie, hello := buildHello(t)
+	rt, err := runtimetest.Start(t.Context(), runtimetest.Options{RIE: rie, Bootstrap: hello, Env: map[string]string{"EXTRA": "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +80,31 @@ func TestHelloUnderEmulator(t *testing.T) {
 	}
 }
 
+// buildHello builds the emulator and the hello-world bootstrap into a
+// temporary directory; it skips the test under -short and off Linux.
+func buildHello(t *testing.T) (rie, hello string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the emulator and a bootstrap; skipped in -short mode")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the runtime interface emulator runs on Linux only")
+	}
+	dir := t.TempDir()
+	rie, err := runtimetest.BuildRIE(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := runtimetest.Build(t.Context(), dir, runtime.GOARCH, "github.com/stampkit/stampkit/bench/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(bins["hello"], "/hello/bootstrap") {
+		t.Fatalf("built %v, want hello/bootstrap", bins)
+	}
+	return rie, bins["hello"]
+}
+
 // alive reports whether pid runs (a zombie awaiting its reaper does not).
 func alive(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -105,4 +113,32 @@ func alive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(stat), ')')
 	return i >= 0 && !strings.HasPrefix(strings.TrimSpace(string(stat[i+1:])), "Z")
+}
+
+// TestRuntimesSideBySide starts two emulators at once and invokes both: each
+// serves its Runtime API on its own port, where the emulator's default
+// (127.0.0.1:9001) would let only the first start its function. `go test
+// ./...` runs the e2e and runtimetest packages in parallel, and `make
+// bench` may run beside them; so does CI (`make test-e2e` runs both
+// packages at once).
+func TestRuntimesSideBySide(t *testing.T) {
+	rie, hello := buildHello(t)
+	var rts []*runtimetest.Runtime
+	for range 2 {
+		rt, err := runtimetest.Start(t.Context(), runtimetest.Options{RIE: rie, Bootstrap: hello})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Stop()
+		rts = append(rts, rt)
+	}
+	for i, rt := range rts {
+		resp, err := rt.Invoke(t.Context(), []byte(`{}`))
+		if err != nil {
+			t.Fatalf("runtime %d: %v", i, err)
+		}
+		if resp.Status != 200 || string(resp.Body) != `{"bytes":2}` {
+			t.Errorf("runtime %d: got HTTP %d %s, want 200 {\"bytes\":2}\n%s", i, resp.Status, resp.Body, rt.Output())
+		}
+	}
 }
