@@ -234,3 +234,46 @@ func TestScalerRidesOutFaults(t *testing.T) {
 		t.Errorf("SetDesiredCapacity attempts: got %d, want 3 (throttled, answer lost, answered)\n%s", n, p.Log())
 	}
 }
+
+// TestFailedInvocationLeavesOneErrorLine: with Lambda's advanced logging
+// set to WARN, a failed invocation still leaves a line, exactly one, at
+// ERROR: the runtime reports a function error at no level of its own. It
+// names the event, the fleet, what was left undone and why.
+func TestFailedInvocationLeavesOneErrorLine(t *testing.T) {
+	cfg := emu.Fresh(t)
+	fleet := awstest.NewFleet(t, cfg)
+	awstest.NewTable(t, cfg, table)
+	c := config.Config{Table: table, Fleets: []config.Fleet{{
+		Name: "web", Group: fleet.GroupName,
+		Scaling: scaling.Policy{Min: awstest.FleetMin, Max: awstest.FleetMax, Rules: []scaling.Rule{{
+			Alarm: alarmName, Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity,
+			Steps: []scaling.Step{{Lower: 0, Adjustment: 1}},
+		}}},
+	}}}
+	env := configEnv(t, c)
+	env[config.EnvLogLevel] = "WARN"
+	rt := start(t, "scaler", env)
+	// Every attempt throttled: the SDK's retries run out.
+	emu.Proxy(t).Fail(awsproxy.Call{Service: awsproxy.AutoScaling, Operation: "SetDesiredCapacity", Nth: 1, Until: awsproxy.Forever}, awsproxy.Throttle)
+
+	ev := sample(t, alarmSample, nil)
+	resp := invoke(t, rt, ev)
+	if _, failed := resp.Error(); !failed {
+		t.Fatal("invocation succeeded; want the throttled capacity change to fail it")
+	}
+	logs := rt.Logs()
+	if len(logs) != 1 {
+		t.Fatalf("log records at WARN: got %d, want exactly 1\n%v", len(logs), logs)
+	}
+	rec := logs[0]
+	for k, want := range map[string]any{"level": "ERROR", "fleet": "web", "fault": "throttled"} {
+		if rec[k] != want {
+			t.Errorf("%s: got %v, want %v", k, rec[k], want)
+		}
+	}
+	for _, k := range []string{"event_id", "request_id", "undone", "error"} {
+		if s, _ := rec[k].(string); s == "" {
+			t.Errorf("%s: missing from %v", k, rec)
+		}
+	}
+}
