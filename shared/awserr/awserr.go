@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 )
 
@@ -131,4 +133,18 @@ func IsNoActiveLifecycleAction(err error) bool {
 		return false
 	}
 	return strings.Contains(strings.ToLower(ae.ErrorMessage()), "no active lifecycle action found")
+}
+
+// IsServerError reports whether AWS answered with a 5xx that is not a
+// throttle: its side failed, and the same request may succeed later.
+func IsServerError(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 500 && !IsThrottled(err)
+}
+
+// IsConnectionError reports whether the request never got an answer: the
+// connection was refused, reset or cut (retry.RetryableConnectionError's
+// classification). Whether it took effect is unknown.
+func IsConnectionError(err error) bool {
+	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
 }

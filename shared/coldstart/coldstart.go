@@ -40,10 +40,9 @@ func Load(getenv func(string) string, out io.Writer) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	return Env{
-		Config: cfg, Log: logger, AWS: awsCfg,
-		Metrics: logging.NewMetrics(out, cfg.Namespace, time.Now),
-	}, nil
+	metrics := logging.NewMetrics(out, cfg.Namespace, time.Now)
+	awsCfg.Retryer = countRetries(awsCfg.Retryer, metrics)
+	return Env{Config: cfg, Log: logger, AWS: awsCfg, Metrics: metrics}, nil
 }
 
 // Fail writes why function could not start as one JSON line at ERROR to

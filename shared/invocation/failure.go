@@ -23,26 +23,34 @@ func (u *Undone) Unwrap() error { return u.Err }
 
 // Fault classes of a failed effect, as metrics and logs name them.
 const (
-	FaultThrottled = "throttled"
-	FaultRejected  = "rejected"
-	FaultBusy      = "busy"
-	FaultTimeout   = "timeout"
-	FaultOther     = "other"
+	FaultThrottled  = "throttled"
+	FaultRejected   = "rejected"
+	FaultServer     = "server"
+	FaultConnection = "connection"
+	FaultBusy       = "busy"
+	FaultTimeout    = "timeout"
+	FaultOther      = "other"
 )
 
-// FaultOf classifies why an effect failed: AWS throttled it, AWS refused it
-// as such (a retry of the same call cannot succeed), another invocation
-// held the fleet, the invocation ran out of time, or anything else.
+// FaultOf classifies why a call or an effect failed: AWS throttled it, AWS
+// refused it as such (a retry of the same call cannot succeed), AWS failed
+// on its side (5xx), the connection failed before an answer, another
+// invocation held the fleet, the invocation ran out of time, or anything
+// else.
 func FaultOf(err error) string {
 	switch {
 	case awserr.IsThrottled(err):
 		return FaultThrottled
 	case awserr.IsRejected(err):
 		return FaultRejected
-	case errors.Is(err, ErrBusy):
-		return FaultBusy
+	case awserr.IsServerError(err):
+		return FaultServer
 	case errors.Is(err, context.DeadlineExceeded):
 		return FaultTimeout
+	case awserr.IsConnectionError(err):
+		return FaultConnection
+	case errors.Is(err, ErrBusy):
+		return FaultBusy
 	}
 	return FaultOther
 }

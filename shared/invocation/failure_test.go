@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/event"
@@ -32,7 +34,9 @@ func TestFailedEffectLogsOneErrorLine(t *testing.T) {
 		{"rejected", &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"}, invocation.FaultRejected},
 		{"busy", invocation.ErrBusy, invocation.FaultBusy},
 		{"timed out", context.DeadlineExceeded, invocation.FaultTimeout},
-		{"other", errors.New("connection reset by peer"), invocation.FaultOther},
+		{"connection", errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"), invocation.FaultConnection},
+		{"server", &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}}, Err: errors.New("InternalFailure")}, invocation.FaultServer},
+		{"other", errors.New("decoding rollout record: unexpected end of JSON input"), invocation.FaultOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
