@@ -39,6 +39,11 @@ const (
 	// Warmed: the handler completed a launch into the warm pool; the
 	// instance is stopped there once booted.
 	Warmed = "warmed"
+	// HookExpired: nobody completed the action or recorded a heartbeat
+	// within the hook's heartbeat timeout, and Auto Scaling applied its
+	// default result (the CDK app's: ABANDON at launch, CONTINUE at
+	// termination).
+	HookExpired = "expired"
 )
 
 // DefaultHooks is the lifecycle policy the demo fleet runs: launches are
@@ -61,6 +66,9 @@ type heldAction struct {
 	in         *instance
 	transition string
 	at         time.Duration
+	// beat is when the hook's heartbeat timeout last started: at the
+	// hold, then at each heartbeat recorded.
+	beat time.Duration
 }
 
 // hookSim gives the group its lifecycle hooks: it publishes the lifecycle
@@ -72,8 +80,11 @@ type heldAction struct {
 type hookSim struct {
 	s       *sim
 	h       *hooks.Handler
+	fn      *lambda
 	rng     *rand.Rand
 	actions map[string]*heldAction
+	// heartbeat is the hooks' heartbeat timeout.
+	heartbeat time.Duration
 }
 
 func (s *sim) attachHooks() error {
@@ -88,7 +99,8 @@ func (s *sim) attachHooks() error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("lifecycle hooks: %w", err)
 	}
-	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{}}
+	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{},
+		heartbeat: p.WithDefaults().HeartbeatTimeout.Std()}
 	hs.h = &hooks.Handler{
 		Config: c, Hooks: hs, Groups: hs, Targets: hs, Prober: hs, Scheduler: hs,
 		Store: memstore.New(s), Clock: s, Log: s.handlerLog(nil),
@@ -96,6 +108,7 @@ func (s *sim) attachHooks() error {
 	if s.cfg.HandlerLog != nil {
 		hs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
+	hs.fn = s.newLambda(LifecycleFunction, func(ctx context.Context, raw []byte) error { return hs.h.Handle(ctx, raw) })
 	s.hooks = hs
 	return nil
 }
@@ -109,9 +122,9 @@ var (
 	_ hooks.Scheduler = (*hookSim)(nil)
 )
 
-func (hs *hookSim) record(in *instance, what string, wait time.Duration) {
-	pool := what != Drained && (in.fromPool || in.state == warming)
-	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Wait: wait, WarmPool: pool})
+func (hs *hookSim) record(in *instance, transition, what string, wait time.Duration) {
+	pool := transition == Launching && (in.fromPool || in.state == warming)
+	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Transition: transition, Wait: wait, WarmPool: pool})
 }
 
 // hold puts in at the hook of transition and publishes the lifecycle
@@ -128,9 +141,11 @@ func (hs *hookSim) hold(in *instance, transition string) {
 	}
 	token := fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(hs.s.cfg.Seed), code, in.n)
 	in.action = token
-	hs.actions[token] = &heldAction{in: in, transition: transition, at: hs.s.now}
+	a := &heldAction{in: in, transition: transition, at: hs.s.now, beat: hs.s.now}
+	hs.actions[token] = a
+	hs.watch(token, a)
 	if transition == Launching {
-		hs.record(in, LaunchGated, 0)
+		hs.record(in, transition, LaunchGated, 0)
 	}
 	raw, err := hs.s.bus.encode(detailType, event.SourceAutoScaling, hs.s.Now(),
 		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + in.g.name},
@@ -139,7 +154,35 @@ func (hs *hookSim) hold(in *instance, transition string) {
 		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
 		return
 	}
-	hs.publish(token, raw)
+	hs.send(token, raw, false)
+}
+
+// watch applies the hook's default result to a if it is still held when
+// its heartbeat timeout, or the hook's global timeout, has passed: "If
+// the lifecycle hook times out, Amazon EC2 Auto Scaling performs the
+// action that you specified in the DefaultResult property"
+// (LifecycleHook, EC2 Auto Scaling API reference,
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_LifecycleHook.html).
+// The handler keeps a long wait alive with heartbeats, so in a run whose
+// invocations all succeed no hook expires.
+func (hs *hookSim) watch(token string, a *heldAction) {
+	due := func() time.Duration { return min(a.beat+hs.heartbeat, a.at+lifecycle.GlobalTimeout(hs.heartbeat)) }
+	hs.s.at(due(), prioFleet, func(context.Context) {
+		if hs.actions[token] != a {
+			return // completed, or the instance left the hook
+		}
+		if hs.s.now < due() {
+			hs.watch(token, a) // a heartbeat moved the timeout on
+			return
+		}
+		delete(hs.actions, token)
+		a.in.action = ""
+		result := asg.ResultContinue
+		if a.transition == Launching {
+			result = asg.ResultAbandon
+		}
+		hs.finish(a, result, true)
+	})
 }
 
 // release forgets the action of an instance that leaves its hook without
@@ -152,14 +195,10 @@ func (hs *hookSim) release(in *instance) {
 	}
 }
 
-func (hs *hookSim) publish(key string, raw []byte) {
-	hs.s.bus.send(hs.rng, "lifecycle:"+key, raw, hs.deliver)
-}
-
-func (hs *hookSim) deliver(ctx context.Context, raw []byte) {
-	if err := hs.h.Handle(ctx, raw); err != nil {
-		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, fmt.Sprintf("%s: lifecycle: %v", hs.s.Now().UTC().Format(time.RFC3339), err))
-	}
+// send puts an event for the lifecycle function on the bus; queued marks
+// a wake-up, which comes through the function's queue.
+func (hs *hookSim) send(key string, raw []byte, queued bool) {
+	hs.s.bus.send(hs.rng, "lifecycle:"+key, raw, hs.fn, queued)
 }
 
 type lifecycleDetail struct {
@@ -186,31 +225,45 @@ func (hs *hookSim) CompleteLifecycleAction(_ context.Context, c asg.LifecycleCom
 	}
 	delete(hs.actions, c.Token)
 	a.in.action = ""
-	f, wait := a.in.g, hs.s.now-a.at
-	switch {
-	case a.transition == Launching && a.in.state == warming && c.Result == asg.ResultContinue:
-		hs.record(a.in, Warmed, wait)
-		f.stopInPool(a.in)
-	case a.transition == Launching && c.Result == asg.ResultContinue:
-		hs.record(a.in, LaunchReady, wait)
-		f.enterService(a.in)
-	case a.transition == Launching:
-		hs.record(a.in, LaunchAbandoned, wait)
-		f.gone(a.in)
-		f.reconcile()
-	default:
-		hs.record(a.in, Drained, wait)
-		f.gone(a.in)
-	}
+	hs.finish(a, c.Result, false)
 	return nil
 }
 
-// RecordHeartbeat succeeds while the action is active; the twin's hooks
-// never time out, since the handler keeps them alive.
+// finish moves the instance of a, no longer held, on with result;
+// expired marks the hook's default result.
+func (hs *hookSim) finish(a *heldAction, result string, expired bool) {
+	f, wait := a.in.g, hs.s.now-a.at
+	what := func(w string) string {
+		if expired {
+			return HookExpired
+		}
+		return w
+	}
+	switch {
+	case a.transition == Launching && a.in.state == warming && result == asg.ResultContinue:
+		hs.record(a.in, a.transition, what(Warmed), wait)
+		f.stopInPool(a.in)
+	case a.transition == Launching && result == asg.ResultContinue:
+		hs.record(a.in, a.transition, what(LaunchReady), wait)
+		f.enterService(a.in)
+	case a.transition == Launching:
+		hs.record(a.in, a.transition, what(LaunchAbandoned), wait)
+		f.gone(a.in)
+		f.reconcile()
+	default:
+		hs.record(a.in, a.transition, what(Drained), wait)
+		f.gone(a.in)
+	}
+}
+
+// RecordHeartbeat restarts the action's heartbeat timeout while it is
+// active.
 func (hs *hookSim) RecordHeartbeat(_ context.Context, l asg.LifecycleAction) error {
-	if _, ok := hs.actions[l.Token]; !ok {
+	a, ok := hs.actions[l.Token]
+	if !ok {
 		return noActiveAction(l.InstanceID)
 	}
+	a.beat = hs.s.now
 	return nil
 }
 
@@ -313,7 +366,7 @@ func (hs *hookSim) WakeAt(_ context.Context, key string, at time.Time) error {
 			hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
 			return
 		}
-		hs.publish(key, raw)
+		hs.send(key, raw, true)
 	})
 	return nil
 }

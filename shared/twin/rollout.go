@@ -67,6 +67,7 @@ func RolloutPolicy(cfg Config) rollout.Policy {
 type rolloutSim struct {
 	s   *sim
 	h   *stamper.Handler
+	fn  *lambda
 	rng *rand.Rand
 
 	images    map[string]launchtemplate.Image
@@ -126,6 +127,7 @@ func (s *sim) attachRollout() error {
 	if s.cfg.HandlerLog != nil {
 		rs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
+	rs.fn = s.newLambda(RolloutFunction, func(ctx context.Context, raw []byte) error { return rs.h.Handle(ctx, raw) })
 	s.rollout = rs
 	return nil
 }
@@ -145,7 +147,7 @@ func (rs *rolloutSim) imageBuilt() {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("image:"+ImageV2, raw)
+	rs.send("image:"+ImageV2, raw, false)
 }
 
 // OperatorPrefix prefixes the timeline event of an operator's rollout
@@ -177,7 +179,7 @@ func (rs *rolloutSim) command(c Command) {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("command:"+c.Action, raw)
+	rs.send("command:"+c.Action, raw, false)
 }
 
 type amiDetail struct {
@@ -187,14 +189,10 @@ type amiDetail struct {
 	ErrorMessage string `json:"ErrorMessage"`
 }
 
-func (rs *rolloutSim) publish(key string, raw []byte) {
-	rs.s.bus.send(rs.rng, "rollout:"+key, raw, rs.deliver)
-}
-
-func (rs *rolloutSim) deliver(ctx context.Context, raw []byte) {
-	if err := rs.h.Handle(ctx, raw); err != nil {
-		rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, fmt.Sprintf("%s: rollout: %v", rs.s.Now().UTC().Format(time.RFC3339), err))
-	}
+// send puts an event for the rollout function on the bus; queued marks a
+// wake-up, which comes through the function's queue.
+func (rs *rolloutSim) send(key string, raw []byte, queued bool) {
+	rs.s.bus.send(rs.rng, "rollout:"+key, raw, rs.fn, queued)
 }
 
 func (rs *rolloutSim) version(v string) (launchtemplate.Version, bool) {
@@ -363,7 +361,7 @@ func (rs *rolloutSim) refreshEvent(r *refresh, detailType string) {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("refresh:"+r.id, raw)
+	rs.send("refresh:"+r.id, raw, false)
 }
 
 type refreshDetail struct {
@@ -562,7 +560,7 @@ func (rs *rolloutSim) WakeAt(_ context.Context, key string, at time.Time) error 
 			rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, err.Error())
 			return
 		}
-		rs.publish(key, raw)
+		rs.send(key, raw, true)
 	})
 	return nil
 }

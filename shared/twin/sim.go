@@ -95,6 +95,13 @@ type sim struct {
 	// handler share (claims, scaler state, the rollout's hold).
 	state *memstore.Store
 
+	// lambdas are the functions deployed in the run, in attach order;
+	// inv is the invocation running, if any (one runs at a time); open
+	// lists the deliveries that had a retry scheduled.
+	lambdas []*lambda
+	inv     *handlerRun
+	open    []*delivery
+
 	counts []int64 // requests offered in each step
 	res    *Result
 	// crashes counts the targets that crashed at the latest fault event's
@@ -240,6 +247,7 @@ func (s *sim) run(ctx context.Context) error {
 	if s.rollout != nil {
 		s.res.ImageParameter, s.res.DefaultVersion = s.rollout.param, s.rollout.deflt
 	}
+	s.finishDeliveries()
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -93,11 +92,7 @@ func (k stampkit) attach(s *sim) error {
 	if s.cfg.HandlerLog != nil {
 		h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
-	s.bus.deliver = func(ctx context.Context, raw []byte) {
-		if err := h.Handle(ctx, raw); err != nil {
-			s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("%s: %v", s.Now().UTC().Format(time.RFC3339), err))
-		}
-	}
+	s.bus.scaler = s.newLambda(ScalerFunction, func(ctx context.Context, raw []byte) error { return h.Handle(ctx, raw) })
 	// The EventBridge schedule rule that makes the scaler re-evaluate
 	// alarms still in ALARM.
 	var tick func(context.Context)

@@ -24,6 +24,14 @@
 // scenario may inject a new image that crashes under load (Crash) and an
 // operator's rollout commands (Command).
 //
+// The handlers run as Lambda runs them (Functions): an invocation has its
+// function's timeout for a deadline, and one that fails is retried as AWS
+// retries it, an event EventBridge delivered by Lambda's asynchronous
+// retries, a wake-up by its queue once the visibility timeout has passed,
+// until the retries run out and it lands in a dead-letter queue
+// (Result.DeadLetters). A lifecycle hook nobody completes or keeps alive
+// takes its default result when its heartbeat timeout passes.
+//
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
 // launch latencies, metric noise and delivery, so one seed gives one
@@ -344,9 +352,10 @@ type RolloutEvent struct {
 type LifecycleEvent struct {
 	At         time.Time
 	InstanceID string
-	// What is LaunchGated, LaunchReady, LaunchAbandoned, Drained or
-	// Warmed.
-	What string
+	// What is LaunchGated, LaunchReady, LaunchAbandoned, Drained, Warmed
+	// or HookExpired; Transition is the action's, Launching or
+	// Terminating.
+	What, Transition string
 	// Wait is how long the instance was held at the hook (zero for
 	// LaunchGated).
 	Wait time.Duration
@@ -392,9 +401,15 @@ type Result struct {
 	Bus             BusStats
 	// Outcomes counts the stampkit handler's decisions by outcome.
 	Outcomes map[string]int
-	// HandlerErrors lists errors the handler returned (Lambda would retry
-	// them); a healthy run has none.
+	// HandlerErrors lists the errors the handlers' invocations failed
+	// with, each retried as Lambda or the wake-up queue retries it; a
+	// healthy run has none.
 	HandlerErrors []string
+	// Functions counts each deployed function's deliveries, invocations,
+	// failures and retries; DeadLetters lists the events whose retries
+	// ran out.
+	Functions   []FunctionStats
+	DeadLetters []DeadLetter
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
