@@ -77,16 +77,32 @@ func (b *bus) send(rng *rand.Rand, source string, raw []byte, to *lambda, queued
 	delay := cfg.MinDelay + time.Duration(rng.Float64()*float64(cfg.MaxDelay-cfg.MinDelay))
 	dup := rng.Float64() < cfg.DuplicateProbability
 	again := time.Duration(rng.Float64() * float64(cfg.DuplicateDelay))
+	late, chaosDup, chaosAgain := b.s.deliveryFaults(queued)
 	published := b.s.now
 	b.s.res.Bus.Published++
-	b.s.at(published+delay, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, false, to, queued) })
+	first := published + delay + late
+	fault := ""
+	if late > 0 {
+		fault = FaultLate
+	}
+	b.s.at(first, prioBus, func(ctx context.Context) {
+		b.arrive(ctx, source, published, raw, false, to, queued, fault)
+	})
 	if dup && !cfg.ExactlyOnce {
-		b.s.at(published+delay+again, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, true, to, queued) })
+		b.s.at(published+delay+again, prioBus, func(ctx context.Context) {
+			b.arrive(ctx, source, published, raw, true, to, queued, "")
+		})
+	}
+	if chaosDup {
+		b.s.at(first+chaosAgain, prioBus, func(ctx context.Context) {
+			b.arrive(ctx, source, published, raw, true, to, queued, FaultDuplicate)
+		})
 	}
 }
 
-// arrive delivers an event to its function.
-func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool, to *lambda, queued bool) {
+// arrive delivers an event to its function; fault names the chaos that
+// made this delivery (FaultLate, FaultDuplicate), if any.
+func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool, to *lambda, queued bool, fault string) {
 	if b.s.cfg.Bus.ExactlyOnce {
 		if last, ok := b.newest[source]; ok && last > published {
 			b.s.res.Bus.Overtaken++
@@ -98,7 +114,11 @@ func (b *bus) arrive(ctx context.Context, source string, published time.Duration
 	if duplicate {
 		b.s.res.Bus.Duplicates++
 	}
-	b.s.deliver(ctx, to, raw, queued)
+	var faults []int
+	if fault != "" {
+		faults = append(faults, b.s.recordFault(to, fault, envelopeOf(raw).DetailType))
+	}
+	b.s.deliver(ctx, to, raw, queued, faults...)
 }
 
 // nextID returns a stable event id in UUID form: the same run gives the

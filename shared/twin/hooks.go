@@ -69,7 +69,22 @@ type heldAction struct {
 	// beat is when the hook's heartbeat timeout last started: at the
 	// hold, then at each heartbeat recorded.
 	beat time.Duration
+	// token is the action's; ended says how it ended, if it has:
+	// completed with a result, expired, or released.
+	token string
+	ended string
+	// retrying is set when the hook timed out while a failed delivery
+	// about the action waited for its retry.
+	retrying bool
 }
+
+// How a lifecycle action ended, in heldAction.ended.
+const (
+	endedContinue = "continue"
+	endedAbandon  = "abandon"
+	endedExpired  = "expired"
+	endedReleased = "released"
+)
 
 // hookSim gives the group its lifecycle hooks: it publishes the lifecycle
 // actions on the bus to the real lifecycle handler (shared/hooks) and
@@ -83,6 +98,8 @@ type hookSim struct {
 	fn      *lambda
 	rng     *rand.Rand
 	actions map[string]*heldAction
+	// held lists every action held, in order.
+	held []*heldAction
 	// heartbeat is the hooks' heartbeat timeout.
 	heartbeat time.Duration
 }
@@ -103,7 +120,7 @@ func (s *sim) attachHooks() error {
 		heartbeat: p.WithDefaults().HeartbeatTimeout.Std()}
 	hs.h = &hooks.Handler{
 		Config: c, Hooks: hs, Groups: hs, Targets: hs, Prober: hs, Scheduler: hs,
-		Store: memstore.New(s), Clock: s, Log: s.handlerLog(nil),
+		Store: s.store(memstore.New(s)), Clock: s, Log: s.handlerLog(nil),
 	}
 	if s.cfg.HandlerLog != nil {
 		hs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
@@ -141,8 +158,9 @@ func (hs *hookSim) hold(in *instance, transition string) {
 	}
 	token := fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(hs.s.cfg.Seed), code, in.n)
 	in.action = token
-	a := &heldAction{in: in, transition: transition, at: hs.s.now, beat: hs.s.now}
+	a := &heldAction{in: in, transition: transition, at: hs.s.now, beat: hs.s.now, token: token}
 	hs.actions[token] = a
+	hs.held = append(hs.held, a)
 	hs.watch(token, a)
 	if transition == Launching {
 		hs.record(in, transition, LaunchGated, 0)
@@ -181,6 +199,7 @@ func (hs *hookSim) watch(token string, a *heldAction) {
 		if a.transition == Launching {
 			result = asg.ResultAbandon
 		}
+		a.ended, a.retrying = endedExpired, hs.s.retrying(token)
 		hs.finish(a, result, true)
 	})
 }
@@ -190,6 +209,9 @@ func (hs *hookSim) watch(token string, a *heldAction) {
 // active action, as in Auto Scaling.
 func (hs *hookSim) release(in *instance) {
 	if in.action != "" {
+		if a := hs.actions[in.action]; a != nil {
+			a.ended = endedReleased
+		}
 		delete(hs.actions, in.action)
 		in.action = ""
 	}
@@ -218,15 +240,21 @@ func noActiveAction(id string) error {
 // CompleteLifecycleAction moves a held instance on: a launch that
 // continues goes InService and is registered with the target group; one
 // abandoned is terminated and replaced; a termination ends.
-func (hs *hookSim) CompleteLifecycleAction(_ context.Context, c asg.LifecycleCompletion) error {
-	a, ok := hs.actions[c.Token]
-	if !ok || a.in.id() != c.InstanceID || c.Group != a.in.g.name {
-		return noActiveAction(c.InstanceID)
-	}
-	delete(hs.actions, c.Token)
-	a.in.action = ""
-	hs.finish(a, c.Result, false)
-	return nil
+func (hs *hookSim) CompleteLifecycleAction(ctx context.Context, c asg.LifecycleCompletion) error {
+	return hs.s.call(ctx, svcAutoScaling, "CompleteLifecycleAction", true, func() error {
+		a, ok := hs.actions[c.Token]
+		if !ok || a.in.id() != c.InstanceID || c.Group != a.in.g.name {
+			return noActiveAction(c.InstanceID)
+		}
+		delete(hs.actions, c.Token)
+		a.in.action = ""
+		a.ended = endedContinue
+		if c.Result != asg.ResultContinue {
+			a.ended = endedAbandon
+		}
+		hs.finish(a, c.Result, false)
+		return nil
+	})
 }
 
 // finish moves the instance of a, no longer held, on with result;
@@ -258,22 +286,26 @@ func (hs *hookSim) finish(a *heldAction, result string, expired bool) {
 
 // RecordHeartbeat restarts the action's heartbeat timeout while it is
 // active.
-func (hs *hookSim) RecordHeartbeat(_ context.Context, l asg.LifecycleAction) error {
-	a, ok := hs.actions[l.Token]
-	if !ok {
-		return noActiveAction(l.InstanceID)
-	}
-	a.beat = hs.s.now
-	return nil
+func (hs *hookSim) RecordHeartbeat(ctx context.Context, l asg.LifecycleAction) error {
+	return hs.s.call(ctx, svcAutoScaling, "RecordLifecycleActionHeartbeat", true, func() error {
+		a, ok := hs.actions[l.Token]
+		if !ok {
+			return noActiveAction(l.InstanceID)
+		}
+		a.beat = hs.s.now
+		return nil
+	})
 }
 
 // Describe reports a group with its one target group.
-func (hs *hookSim) Describe(_ context.Context, name string) (asg.Group, error) {
-	f := hs.s.group(name)
-	if f == nil {
-		return asg.Group{}, fmt.Errorf("auto scaling group %s not found", name)
-	}
-	return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg}}, nil
+func (hs *hookSim) Describe(ctx context.Context, name string) (asg.Group, error) {
+	return callValue(hs.s, ctx, svcAutoScaling, "DescribeAutoScalingGroups", false, func() (asg.Group, error) {
+		f := hs.s.group(name)
+		if f == nil {
+			return asg.Group{}, groupNotFound(name)
+		}
+		return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg}}, nil
+	})
 }
 
 func notRegistered(arn string) error {
@@ -281,8 +313,8 @@ func notRegistered(arn string) error {
 }
 
 // TargetHealth lists the target group's targets.
-func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
-	return hs.s.targetHealth(arn)
+func (hs *hookSim) TargetHealth(ctx context.Context, arn string) ([]elb.Target, error) {
+	return callValue(hs.s, ctx, svcELB, "DescribeTargetHealth", false, func() ([]elb.Target, error) { return hs.s.targetHealth(arn) })
 }
 
 // targetHealth lists the target group's targets: initial while health
@@ -315,32 +347,47 @@ func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 
 // Deregister drains a target still taking traffic; Auto Scaling has
 // already deregistered a terminating instance, so this is usually a no-op.
-func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
-	if hs.s.groupByTarget(arn) == nil {
-		return notRegistered(arn)
-	}
-	in := hs.s.byID[id]
-	if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
-		return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
-	}
-	if in.isInService() {
-		in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
-	}
-	return nil
+func (hs *hookSim) Deregister(ctx context.Context, arn, id string) error {
+	return hs.s.call(ctx, svcELB, "DeregisterTargets", true, func() error {
+		if hs.s.groupByTarget(arn) == nil {
+			return notRegistered(arn)
+		}
+		in := hs.s.byID[id]
+		if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
+			return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
+		}
+		if in.isInService() {
+			in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
+		}
+		return nil
+	})
 }
 
 // DeregistrationDelay is the target group's configured delay.
-func (hs *hookSim) DeregistrationDelay(_ context.Context, arn string) (time.Duration, error) {
-	if hs.s.groupByTarget(arn) == nil {
-		return 0, notRegistered(arn)
-	}
-	return hs.s.cfg.DeregistrationDelay, nil
+func (hs *hookSim) DeregistrationDelay(ctx context.Context, arn string) (time.Duration, error) {
+	return callValue(hs.s, ctx, svcELB, "DescribeTargetGroupAttributes", false, func() (time.Duration, error) {
+		if hs.s.groupByTarget(arn) == nil {
+			return 0, notRegistered(arn)
+		}
+		return hs.s.cfg.DeregistrationDelay, nil
+	})
 }
 
 // Probe answers from the instance model: the application answers HTTP once
 // the instance has booted and the application warmed up; before that the
 // connection is refused. Other probes (EC2 status, SSM) pass once booted.
-func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
+func (hs *hookSim) Probe(ctx context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
+	var r lifecycle.ProbeResult
+	if err := hs.s.call(ctx, svcProbe, string(p.Kind), false, func() error {
+		r = hs.probe(id, p)
+		return nil
+	}); err != nil {
+		return lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Error, Detail: err.Error()}
+	}
+	return r
+}
+
+func (hs *hookSim) probe(id string, p lifecycle.Probe) lifecycle.ProbeResult {
 	r := lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Pending, Detail: "connection refused"}
 	in := hs.s.byID[id]
 	switch {
@@ -358,17 +405,19 @@ func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ stri
 
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on
 // the bus to the handler.
-func (hs *hookSim) WakeAt(_ context.Context, key string, at time.Time) error {
-	hs.s.at(at.Sub(hs.s.start), prioBus, func(context.Context) {
-		raw, err := hs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, hs.s.Now(), []string{},
-			tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
-		if err != nil {
-			hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
-			return
-		}
-		hs.send(key, raw, true)
+func (hs *hookSim) WakeAt(ctx context.Context, key string, at time.Time) error {
+	return hs.s.call(ctx, svcSQS, "SendMessage", true, func() error {
+		hs.s.at(at.Sub(hs.s.start), prioBus, func(context.Context) {
+			raw, err := hs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, hs.s.Now(), []string{},
+				tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
+			if err != nil {
+				hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
+				return
+			}
+			hs.send(key, raw, true)
+		})
+		return nil
 	})
-	return nil
 }
 
 type tickDetail struct {

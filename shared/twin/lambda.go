@@ -137,15 +137,21 @@ type delivery struct {
 	// poller: its age counts from there.
 	received time.Duration
 	attempts int
-	// open is set while a retry is scheduled.
+	// faults are the indices in Result.Faults of the faults injected into
+	// its invocations, resolved once it is done.
+	faults []int
+	// open is set while a retry is scheduled; key names what the event
+	// is about (as DeadLetter.Key), once it has failed.
 	open bool
+	key  string
 }
 
 // deliver hands raw to fn: a delivery EventBridge makes, or (queued) a
-// wake-up from its queue.
-func (s *sim) deliver(ctx context.Context, fn *lambda, raw []byte, queued bool) {
+// wake-up from its queue. faults are the delivery's own faults (a
+// duplicate, a late delivery).
+func (s *sim) deliver(ctx context.Context, fn *lambda, raw []byte, queued bool, faults ...int) {
 	fn.stats.Deliveries++
-	d := &delivery{fn: fn, raw: raw, queued: queued, received: s.now}
+	d := &delivery{fn: fn, raw: raw, queued: queued, received: s.now, faults: faults}
 	s.invoke(ctx, d)
 }
 
@@ -164,16 +170,23 @@ func (s *sim) invoke(ctx context.Context, d *delivery) {
 		if d.attempts > 1 {
 			fn.stats.Recovered++
 		}
+		s.settle(d, Recovered)
 		return
 	}
 	fn.stats.Failed++
+	inv.failed = true
 	s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("%s: %s: %v", s.Now().UTC().Format(time.RFC3339), fn.Name, err))
+	s.markFailed(inv)
 	next, reason := s.retryAt(d)
 	if reason != "" {
 		s.at(next, prioBus, func(context.Context) { s.deadLetter(d, reason, err) })
 		return
 	}
 	d.open = true
+	if d.key == "" {
+		env := envelopeOf(d.raw)
+		d.key = env.Detail.Token + env.Detail.Key
+	}
 	s.open = append(s.open, d)
 	s.at(next, prioBus, func(ctx context.Context) {
 		d.open = false
@@ -230,6 +243,7 @@ func (s *sim) deadLetter(d *delivery, reason string, err error) {
 		At: s.Now(), Function: fn.Name, Queue: queue, EventID: env.ID, DetailType: env.DetailType,
 		Attempts: d.attempts, Reason: reason, Error: err.Error(), Key: env.Detail.Token + env.Detail.Key,
 	})
+	s.settle(d, DeadLettered)
 }
 
 // finishDeliveries counts the deliveries still waiting for a retry when
@@ -238,6 +252,7 @@ func (s *sim) finishDeliveries() {
 	for _, d := range s.open {
 		if d.open {
 			d.fn.stats.Pending++
+			s.settle(d, Pending)
 		}
 	}
 	for _, l := range s.lambdas {
@@ -252,6 +267,18 @@ type handlerRun struct {
 	ctx *lambdaContext
 	fn  *lambda
 	at  time.Duration
+	// calls counts the calls the handler made through the chaos ports;
+	// timeoutAt, when set, is the call during which its time runs out.
+	calls, timeoutAt int
+	// faults are the indices in Result.Faults of the faults injected in
+	// this invocation.
+	faults []int
+	failed bool
+	// claim is the newest effect the invocation claimed: what a capacity
+	// change it makes is attributed to; changes are the stampkit
+	// scaler's capacity changes it made.
+	claim   string
+	changes []ScalingEvent
 }
 
 // begin starts an invocation of d: its context carries the function's
@@ -261,20 +288,23 @@ type handlerRun struct {
 func (s *sim) begin(ctx context.Context, d *delivery) (context.Context, *handlerRun) {
 	lctx := newLambdaContext(ctx, time.Now().Add(d.fn.Timeout))
 	inv := &handlerRun{d: d, ctx: lctx, fn: d.fn, at: s.now}
+	s.chaosBegin(inv)
 	s.inv = inv
 	return lctx, inv
 }
 
 func (s *sim) end(inv *handlerRun) {
 	s.inv = nil
+	s.checkRecorded(inv)
 	inv.ctx.expire(context.Canceled) // as Lambda's runtime does once the handler returns
 }
 
 // lambdaContext is an invocation's context. Its deadline is real time,
-// as Lambda's is; expire ends it early, as an invocation that runs out of
-// time part-way ends: its calls then fail with context.DeadlineExceeded,
-// as the SDK's do, while calls on a context of their own (a claim
-// released in the headroom invocation.Each keeps) still go through.
+// as Lambda's is; the chaos ends it early (expire) to model an invocation
+// that runs out of time part-way: its calls then fail with
+// context.DeadlineExceeded, as the SDK's do, while calls on a context of
+// their own (a claim released in the headroom invocation.Each keeps)
+// still go through.
 type lambdaContext struct {
 	parent   context.Context
 	deadline time.Time
@@ -345,8 +375,8 @@ func (c *lambdaContext) expire(err error) {
 	}
 }
 
-// envelopeOf reads an event's id, detail-type and what it is about, for
-// the record of a dead letter; a malformed event gives empty ones.
+// envelopeOf reads an event's id and detail-type, for the records of its
+// faults and dead letters; a malformed event gives empty ones.
 func envelopeOf(raw []byte) (env struct {
 	ID         string `json:"id"`
 	DetailType string `json:"detail-type"`

@@ -83,9 +83,9 @@ func (k stampkit) attach(s *sim) error {
 
 	h := &scaler.Handler{
 		Config: c,
-		Groups: groupsPort{s: s, by: "stampkit"},
+		Groups: groupsPort{s: s, by: scalerPolicy},
 		Alarms: alarmsPort{cw: s.cw},
-		Store:  s.state,
+		Store:  s.store(s.state),
 		Clock:  s,
 		Log:    s.handlerLog(s.observeDecision),
 	}

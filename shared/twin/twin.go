@@ -32,6 +32,11 @@
 // (Result.DeadLetters). A lifecycle hook nobody completes or keeps alive
 // takes its default result when its heartbeat timeout passes.
 //
+// A scenario may bring chaos (Scenario.Chaos): errors from the AWS APIs
+// the handlers call, invocations that run out of time part-way, and
+// deliveries duplicated or late, drawn from the seed. Result.Effects
+// checks what the handlers did against what each action called for.
+//
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
 // launch latencies, metric noise and delivery, so one seed gives one
@@ -259,6 +264,9 @@ type Scenario struct {
 	// Commands are the operator's rollout commands, each sent at its time
 	// from the start as "stampkit rollout" writes it.
 	Commands []Command
+	// Chaos, when set, injects faults around the toolkit's functions (see
+	// Chaos); nil is a run where AWS answers every call.
+	Chaos *Chaos
 }
 
 // Crash is a new image that passes its warm-up and health checks but
@@ -329,6 +337,11 @@ type ScalingEvent struct {
 	// By names what changed it: the policy, or "rollout".
 	By     string
 	Reason string
+	// Claim is the state-table claim of the handler effect that changed
+	// it (for the scaler, the decision's alarm change or tick window);
+	// empty for AWS's own policies. A claim's effect runs once, so no two
+	// changes share one.
+	Claim string
 }
 
 // AlarmChange is an alarm changing state.
@@ -385,10 +398,15 @@ type Result struct {
 	Weights []WeightChange
 	// Groups are the Auto Scaling groups as the run left them, the
 	// configured group first; ImageParameter and DefaultVersion the
-	// fleet's image parameter and launch template default version.
-	Groups         []GroupEnd
-	ImageParameter string
-	DefaultVersion int64
+	// fleet's image parameter and launch template default version,
+	// TemplateVersions the number of its launch template's versions, and
+	// RolloutOutcome the outcome of its last rollout, as the rollout
+	// record says (empty while one runs, or when none ran).
+	Groups           []GroupEnd
+	ImageParameter   string
+	DefaultVersion   int64
+	TemplateVersions int
+	RolloutOutcome   string
 	// Lifecycle records the lifecycle hooks' actions (with Config.Hooks).
 	Lifecycle []LifecycleEvent
 	// Offered, Served, Dropped, TargetErrors and ELBErrors total the
@@ -410,6 +428,11 @@ type Result struct {
 	// ran out.
 	Functions   []FunctionStats
 	DeadLetters []DeadLetter
+	// Faults lists the faults Scenario.Chaos injected, in time order.
+	Faults []FaultEvent
+	// Effects checks the handlers' effects against what each action
+	// called for.
+	Effects Effects
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
@@ -448,6 +471,11 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 	}
 	if sc.Crash.Above < 0 || sc.Crash.After < 0 {
 		return nil, fmt.Errorf("scenario %s: crash above %g after %v: need both >= 0", sc.Name, sc.Crash.Above, sc.Crash.After)
+	}
+	if sc.Chaos != nil {
+		if err := sc.Chaos.validate(); err != nil {
+			return nil, fmt.Errorf("scenario %s: chaos: %w", sc.Name, err)
+		}
 	}
 	for _, c := range sc.Commands {
 		switch c.Action {
