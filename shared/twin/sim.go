@@ -132,7 +132,7 @@ func newSim(cfg Config, sc Scenario) *sim {
 		byID: map[string]*instance{},
 	}
 	s.res = &Result{
-		Scenario: sc.Name, Config: cfg, Start: s.start,
+		Scenario: sc.Name, Config: cfg, Start: s.start, Chaos: sc.Chaos,
 		Samples:    make([]Sample, len(sc.Trace.Rates)),
 		Datapoints: map[string][]Datapoint{},
 		Outcomes:   map[string]int{},

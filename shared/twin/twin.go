@@ -428,7 +428,9 @@ type Result struct {
 	// ran out.
 	Functions   []FunctionStats
 	DeadLetters []DeadLetter
-	// Faults lists the faults Scenario.Chaos injected, in time order.
+	// Chaos is the scenario's chaos (nil: none); Faults lists the faults
+	// it injected, in time order.
+	Chaos  *Chaos
 	Faults []FaultEvent
 	// Effects checks the handlers' effects against what each action
 	// called for.
