@@ -160,6 +160,7 @@ func WriteSummary(w io.Writer, runs []suite.Run) error {
 		fmt.Fprintf(&b, "  %-18s SLO %7.1f vs %7.1f min (%5s)   instance-hours %8.1f vs %8.1f (%5s)\n",
 			c.Scenario, c.StampkitSLO, c.TrackingSLO, signed(c.SLOChange()), c.StampkitHours, c.TrackingHours, signed(c.HoursChange()))
 	}
+	writeChaos(&b, Chaos(runs))
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
 		return fmt.Errorf("writing summary: %w", err)
