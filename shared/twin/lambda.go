@@ -174,7 +174,6 @@ func (s *sim) invoke(ctx context.Context, d *delivery) {
 		return
 	}
 	fn.stats.Failed++
-	inv.failed = true
 	s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("%s: %s: %v", s.Now().UTC().Format(time.RFC3339), fn.Name, err))
 	s.markFailed(inv)
 	next, reason := s.retryAt(d)
@@ -266,14 +265,12 @@ type handlerRun struct {
 	d   *delivery
 	ctx *lambdaContext
 	fn  *lambda
-	at  time.Duration
 	// calls counts the calls the handler made through the chaos ports;
 	// timeoutAt, when set, is the call during which its time runs out.
 	calls, timeoutAt int
 	// faults are the indices in Result.Faults of the faults injected in
 	// this invocation.
 	faults []int
-	failed bool
 	// claim is the newest effect the invocation claimed: what a capacity
 	// change it makes is attributed to; changes are the stampkit
 	// scaler's capacity changes it made.
@@ -287,7 +284,7 @@ type handlerRun struct {
 // timeout lies ahead of every call).
 func (s *sim) begin(ctx context.Context, d *delivery) (context.Context, *handlerRun) {
 	lctx := newLambdaContext(ctx, time.Now().Add(d.fn.Timeout))
-	inv := &handlerRun{d: d, ctx: lctx, fn: d.fn, at: s.now}
+	inv := &handlerRun{d: d, ctx: lctx, fn: d.fn}
 	s.chaosBegin(inv)
 	s.inv = inv
 	return lctx, inv
