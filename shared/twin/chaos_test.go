@@ -3,7 +3,6 @@ package twin_test
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -229,16 +228,7 @@ func TestChaosConservation(t *testing.T) {
 				served += s.Served
 				dropped += s.Dropped
 			}
-			if offered != r.Offered || served != r.Served || dropped != r.Dropped {
-				t.Errorf("totals %d/%d/%d, want the samples' %d/%d/%d", r.Offered, r.Served, r.Dropped, offered, served, dropped)
-			}
-			integral := 0.0
-			for _, rate := range sc.Trace.Rates {
-				integral += rate * cfg.Step.Seconds()
-			}
-			if got, want := offered, int64(math.Floor(integral)); got != want {
-				t.Errorf("offered %d requests, want the trace's %d", got, want)
-			}
+			checkTotals(t, cfg, sc, r, offered, served, dropped)
 		})
 	}
 }

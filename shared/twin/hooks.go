@@ -406,15 +406,21 @@ func (hs *hookSim) probe(id string, p lifecycle.Probe) lifecycle.ProbeResult {
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on
 // the bus to the handler.
 func (hs *hookSim) WakeAt(ctx context.Context, key string, at time.Time) error {
-	return hs.s.call(ctx, svcSQS, "SendMessage", true, func() error {
-		hs.s.at(at.Sub(hs.s.start), prioBus, func(context.Context) {
-			raw, err := hs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, hs.s.Now(), []string{},
+	return hs.s.wakeAt(ctx, key, at, hs.send)
+}
+
+// wakeAt sends a handler's delayed wake-up (an SQS message with a delay):
+// at the due time a stampkit Tick with key goes to send, as a wake-up.
+func (s *sim) wakeAt(ctx context.Context, key string, at time.Time, send func(key string, raw []byte, queued bool)) error {
+	return s.call(ctx, svcSQS, "SendMessage", true, func() error {
+		s.at(at.Sub(s.start), prioBus, func(context.Context) {
+			raw, err := s.bus.encode(event.DetailTypeTick, event.SourceStampkit, s.Now(), []string{},
 				tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
 			if err != nil {
-				hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
+				s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 				return
 			}
-			hs.send(key, raw, true)
+			send(key, raw, true)
 		})
 		return nil
 	})

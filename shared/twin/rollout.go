@@ -595,18 +595,7 @@ func (rs *rolloutSim) Alarms(ctx context.Context, names []string) ([]cwalarm.Ala
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on
 // the bus to the handler.
 func (rs *rolloutSim) WakeAt(ctx context.Context, key string, at time.Time) error {
-	return rs.s.call(ctx, svcSQS, "SendMessage", true, func() error {
-		rs.s.at(at.Sub(rs.s.start), prioBus, func(context.Context) {
-			raw, err := rs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, rs.s.Now(), []string{},
-				tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
-			if err != nil {
-				rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, err.Error())
-				return
-			}
-			rs.send(key, raw, true)
-		})
-		return nil
-	})
+	return rs.s.wakeAt(ctx, key, at, rs.send)
 }
 
 // observeRollout puts the rollout's phase changes, as the rollout handler
