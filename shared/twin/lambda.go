@@ -56,7 +56,13 @@ func Functions() []Function {
 // function's code and errors returned by the function's runtime, such as
 // timeouts." ("How Lambda handles errors and retries with asynchronous
 // invocation", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
-// MaximumRetryAttempts is at most 2.
+// MaximumRetryAttempts is at most 2. EventBridge's own retry policy (24
+// hours, 185 attempts by default: "How EventBridge retries delivering
+// events",
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html)
+// is for a target it could not deliver to; Lambda accepts an
+// asynchronous invocation at once, so a function's errors are retried by
+// Lambda, as here.
 var asyncRetryDelays = [...]time.Duration{time.Minute, 2 * time.Minute}
 
 // Where a function's events end when their retries run out.
