@@ -10,9 +10,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/twin"
 )
 
 func TestHandlers(t *testing.T) {
@@ -620,5 +622,51 @@ func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s on %v, want exactly the fleets' groups %v", action, got, want)
 		}
+	}
+}
+
+// TestTwinRetriesAsDeployed checks that the local twin invokes and
+// retries the functions as this app deploys them (twin.Functions): their
+// timeouts, Lambda's asynchronous retries and event age, and the wake-up
+// queues' visibility timeout and receive count.
+func TestTwinRetriesAsDeployed(t *testing.T) {
+	f := synth(t)
+	hs := f.stack.Handlers()
+	byName := map[string]Handler{"scaler": hs.Scaler(), "lifecycle": hs.Lifecycle(), "rollout": hs.Rollout()}
+	seconds := func(id string, p map[string]any, key string) time.Duration {
+		t.Helper()
+		v, ok := p[key].(float64)
+		if !ok {
+			t.Fatalf("%s has no numeric %s: %v", id, key, p[key])
+		}
+		return time.Duration(v) * time.Second
+	}
+	for _, fn := range twin.Functions() {
+		t.Run(fn.Name, func(t *testing.T) {
+			h, ok := byName[fn.Name]
+			if !ok {
+				t.Fatalf("the app deploys no %s function", fn.Name)
+			}
+			fnID := f.logicalID(t, h.Function.FunctionArn())
+			got := twin.Function{Name: fn.Name, Timeout: seconds(fnID, props(f.resources[fnID]), "Timeout")}
+			for id, r := range f.resources {
+				p := props(r)
+				if r["Type"] == "AWS::Lambda::EventInvokeConfig" && cmp.Equal(p["FunctionName"], ref(fnID)) {
+					got.Retries = int(p["MaximumRetryAttempts"].(float64))
+					got.MaxEventAge = seconds(id, p, "MaximumEventAgeInSeconds")
+				}
+			}
+			if h.WakeQueue != nil {
+				wakeID := f.logicalID(t, h.WakeQueue.QueueArn())
+				p := props(f.resources[wakeID])
+				got.Visibility = seconds(wakeID, p, "VisibilityTimeout")
+				if redrive, ok := p["RedrivePolicy"].(map[string]any); ok {
+					got.MaxReceives = int(redrive["maxReceiveCount"].(float64))
+				}
+			}
+			if d := cmp.Diff(fn, got); d != "" {
+				t.Errorf("the twin's %s function differs from the deployed one (-twin +deployed):\n%s", fn.Name, d)
+			}
+		})
 	}
 }

@@ -114,3 +114,26 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateChaos(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"simulate", "-scenario", suite.Spike, "-policy", suite.Stampkit, "-chaos", "-out", dir}, &stdout, &stderr); err != nil {
+		t.Fatalf("simulate -chaos: %v\n%s", err, stderr.String())
+	}
+	faults, err := os.ReadFile(filepath.Join(dir, "faults-stampkit.csv"))
+	if err != nil {
+		t.Fatalf("faults: %v", err)
+	}
+	if lines := strings.Count(string(faults), "\n"); lines < 10 {
+		t.Errorf("faults-stampkit.csv has %d lines, want the faults injected:\n%s", lines, faults)
+	}
+	if !strings.Contains(stdout.String(), suite.Spike+"-chaos") {
+		t.Errorf("summary does not name the scenario under chaos:\n%s", stdout.String())
+	}
+	for _, bad := range []string{"-chaos=-1", "-chaos=lots"} {
+		if err := run(t.Context(), []string{"simulate", "-scenario", suite.Spike, bad, "-out", dir}, &stdout, &stderr); err == nil {
+			t.Errorf("simulate %s: got no error", bad)
+		}
+	}
+}

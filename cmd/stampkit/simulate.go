@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,6 +33,8 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	strategy := fs.String("strategy", "", `how the image is rolled out: "rolling" or "bluegreen"; default: the scenario's`)
 	badImage := fs.Float64("bad-image", -1, "share of capacity the new image serves (0-1; 1 is a good image); default: the scenario's")
 	warmPool := fs.Int("warm-pool", 0, "keep this many stopped, pre-initialised instances in a warm pool (0: none)")
+	var chaos chaosFlag
+	fs.Var(&chaos, "chaos", "inject AWS faults around the handlers (API errors, lost responses, Lambda timeouts, duplicate and late deliveries) and compare with the run without them; -chaos=N scales the default rates by N")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +83,12 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("-bad-image %g: want a share of capacity in (0, 1]", *badImage)
 		}
 		sc.BadImage = *badImage
+	}
+	if chaos.set {
+		sc.Chaos = nil
+		if chaos.scale > 0 {
+			sc = suite.WithChaos(sc, twin.DefaultChaos().Scaled(chaos.scale))
+		}
 	}
 	policies := suite.PolicyNames()
 	if *policy != "all" {
@@ -135,6 +144,11 @@ func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io
 		if err := writeScaling(filepath.Join(dir, "scaling-"+r.Result.Policy+".csv"), r.Result); err != nil {
 			return err
 		}
+		if r.Result.Chaos != nil {
+			if err := writeFaults(filepath.Join(dir, "faults-"+r.Result.Policy+".csv"), r.Result); err != nil {
+				return err
+			}
+		}
 	}
 	return writeOutputs(dir, report.Meta{Seed: seed}, runs, stdout, stderr)
 }
@@ -165,6 +179,54 @@ func writeScaling(path string, r *twin.Result) error {
 	}
 	return writeCSV(path, rows)
 }
+
+// writeFaults writes one row per fault the chaos injected, then one per
+// dead letter.
+func writeFaults(path string, r *twin.Result) error {
+	rows := [][]string{{"time", "function", "kind", "call", "outcome"}}
+	for _, f := range r.Faults {
+		rows = append(rows, []string{f.At.UTC().Format(time.RFC3339Nano), f.Function, f.Kind, f.Call, f.Outcome})
+	}
+	for _, d := range r.DeadLetters {
+		rows = append(rows, []string{d.At.UTC().Format(time.RFC3339Nano), d.Function, "dead letter: " + d.Queue, d.DetailType + " " + d.EventID,
+			fmt.Sprintf("%d attempts; %s: %s", d.Attempts, d.Reason, d.Error)})
+	}
+	return writeCSV(path, rows)
+}
+
+// chaosFlag is -chaos: alone the default chaos, -chaos=N its rates
+// scaled by N, -chaos=0 none (even on the chaos scenario).
+type chaosFlag struct {
+	set   bool
+	scale float64
+}
+
+func (f *chaosFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.FormatFloat(f.scale, 'g', -1, 64)
+}
+
+func (f *chaosFlag) Set(v string) error {
+	switch v {
+	case "true":
+		f.scale = 1
+	case "false":
+		f.scale = 0
+	default:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+			return fmt.Errorf("want a scale of the default rates, 0 or more, not %q", v)
+		}
+		f.scale = n
+	}
+	f.set = true
+	return nil
+}
+
+// IsBoolFlag lets -chaos stand alone.
+func (f *chaosFlag) IsBoolFlag() bool { return true }
 
 func writeCSV(path string, rows [][]string) (err error) {
 	f, err := os.Create(path)

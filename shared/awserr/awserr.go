@@ -148,3 +148,25 @@ func IsServerError(err error) bool {
 func IsConnectionError(err error) bool {
 	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
 }
+
+// MayHaveApplied reports whether a call that failed with err may still
+// have done what it asked: AWS never answered (a connection reset, a
+// timeout, the caller's deadline), or answered with a server error (HTTP
+// 5xx), which does not say whether the request was carried out. An error
+// response of the client kind (HTTP 4xx: throttled, invalid, in conflict)
+// says the request was refused. Before retrying a change that is not
+// idempotent, a caller must assume one that may have applied did.
+func MayHaveApplied(err error) bool {
+	if err == nil {
+		return false
+	}
+	var resp interface{ HTTPStatusCode() int }
+	if errors.As(err, &resp) && resp.HTTPStatusCode() > 0 {
+		return resp.HTTPStatusCode() >= 500
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorFault() == smithy.FaultServer
+	}
+	return true
+}

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"syscall"
 	"testing"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stampkit/stampkit/shared/awserr"
 )
@@ -102,6 +107,41 @@ func TestCode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := awserr.Code(tc.err); got != tc.want {
 				t.Errorf("Code(%v): got %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMayHaveApplied(t *testing.T) {
+	response := func(status int, err error) error {
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err}}
+	}
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"throttled", response(400, apiErr("Throttling", "Rate exceeded")), false},
+		{"invalid", response(400, apiErr("ValidationError", "bad")), false},
+		{"in conflict", response(400, apiErr("ScalingActivityInProgress", "")), false},
+		{"api error without a response", apiErr("ThrottlingException", ""), false},
+		{"server error", response(500, apiErr("InternalFailure", "")), true},
+		{"unavailable", response(503, apiErr("ServiceUnavailable", "")), true},
+		{"server fault without a response", &smithy.GenericAPIError{Code: "InternalError", Fault: smithy.FaultServer}, true},
+		{"connection reset", &smithyhttp.RequestSendError{Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}, true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"plain", errors.New("boom"), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err
+			if err != nil {
+				err = &smithy.OperationError{ServiceID: "Auto Scaling", OperationName: "SetDesiredCapacity", Err: fmt.Errorf("wrapped: %w", err)}
+			}
+			if got := awserr.MayHaveApplied(err); got != tc.want {
+				t.Errorf("MayHaveApplied(%v): got %v, want %v", err, got, tc.want)
 			}
 		})
 	}

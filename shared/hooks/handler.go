@@ -201,10 +201,14 @@ func (h *Handler) once(ctx context.Context, fleet, key string, effect func() err
 func (h *Handler) run(ctx context.Context, fleet config.Fleet, s lifecycle.State, version int64) error {
 	heartbeats := s.Heartbeats
 	for i := 1; ; i++ {
+		var err error
+		if s, err = h.pastRecord(ctx, fleet, s); err != nil {
+			return err
+		}
 		obs := h.observe(ctx, s)
 		acts, next, wake := lifecycle.Step(fleet.Lifecycle, s, obs)
 		h.logStep(ctx, s, next, acts, obs)
-		next, err := h.apply(ctx, fleet, next, acts, obs.Now)
+		next, err = h.apply(ctx, fleet, next, acts, obs.Now)
 		if err != nil {
 			return err
 		}
@@ -228,6 +232,33 @@ func (h *Handler) run(ctx context.Context, fleet config.Fleet, s lifecycle.State
 	}
 	h.metrics(ctx, fleet.Name, s, s.Heartbeats-heartbeats)
 	return nil
+}
+
+// pastRecord asks Auto Scaling, with a heartbeat, whether the hook of an
+// action whose record says it has timed out is still alive, before the
+// step takes it for gone. The record can be behind: a heartbeat sent by
+// an invocation that failed before saving (a wake-up it could not
+// schedule) kept the hook alive with no trace of it, and a launch given
+// up then would be left to the hook's default result, ABANDON, however
+// ready its instance. Alive, the heartbeat goes on record; timed out, the
+// step records it.
+func (h *Handler) pastRecord(ctx context.Context, fleet config.Fleet, s lifecycle.State) (lifecycle.State, error) {
+	now := h.Clock.Now()
+	if s.Done() || fleet.DryRun || now.Before(s.Expiry(fleet.Lifecycle)) {
+		return s, nil
+	}
+	r := s.Request
+	err := h.Hooks.RecordHeartbeat(ctx, asg.LifecycleAction{Group: r.Group, Hook: r.Hook, Token: r.Token, InstanceID: r.InstanceID})
+	switch {
+	case err == nil:
+		h.Log.WarnContext(ctx, "hook alive past its recorded timeout: a heartbeat was not on record", "expiry", s.Expiry(fleet.Lifecycle))
+		s.HeartbeatAt = now
+		s.Heartbeats++
+		return s, nil
+	case awserr.IsNoActiveLifecycleAction(err):
+		return s, nil
+	}
+	return s, fmt.Errorf("asking whether lifecycle action %s is still active: %w", r.Token, err)
 }
 
 // observe gathers what the action's phase looks at. API failures become

@@ -569,3 +569,49 @@ func TestForeignHookIsLeftAlone(t *testing.T) {
 			len(r.hooks.completions), r.prober.calls, len(r.sched.wakes))
 	}
 }
+
+// TestHookAliveBeyondItsRecord: the action's record says its hook timed
+// out, but the record can be behind Auto Scaling: a heartbeat sent by an
+// invocation that failed before saving (a wake-up it could not schedule)
+// kept the hook alive without a trace. The handler asks Auto Scaling with
+// a heartbeat before it gives the hook up; a ready instance is continued,
+// not left to the launch hook's default result (ABANDON).
+func TestHookAliveBeyondItsRecord(t *testing.T) {
+	tests := []struct {
+		name            string
+		beatErr         error
+		wantCompletions []asg.LifecycleCompletion
+		wantOutcome     lifecycle.Outcome
+	}{
+		{"alive: a heartbeat the record missed", nil, []asg.LifecycleCompletion{completion("tok-1", asg.ResultContinue)}, lifecycle.Ready},
+		{"timed out at Auto Scaling too", &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with instance ID i-1"},
+			nil, lifecycle.Expired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, testPolicy())
+			r.probe("status", 0, lifecycle.Pass)
+			r.probe("app", 5*time.Minute, lifecycle.Pass)
+			r.handle(t, launchAction("tok-1").payload(t))
+			w, ok := r.sched.next()
+			if !ok {
+				t.Fatal("no wake-up scheduled")
+			}
+			// The wake-up comes past the recorded expiry (the 300 s
+			// heartbeat timeout from the start), redelivered after its
+			// invocations failed.
+			r.hooks.beatErr = tt.beatErr
+			r.clock.Set(t0.Add(5*time.Minute + sec(5)))
+			r.handle(t, tick(t, w))
+			if diff := cmp.Diff(tt.wantCompletions, r.hooks.completions); diff != "" {
+				t.Errorf("completions (-want +got):\n%s", diff)
+			}
+			if s, _ := r.state(t, "tok-1"); s.Outcome != tt.wantOutcome {
+				t.Errorf("outcome: got %q (%s), want %q", s.Outcome, s.Reason, tt.wantOutcome)
+			}
+			if len(r.hooks.heartbeats) != 1 {
+				t.Errorf("heartbeats: got %d, want 1 asking Auto Scaling whether the hook is alive", len(r.hooks.heartbeats))
+			}
+		})
+	}
+}

@@ -99,11 +99,7 @@ func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
 	next := s.Clone()
 	next.Steps++
 	next.Reason = ""
-	expiry := s.HeartbeatAt.Add(hb)
-	if global := s.Request.At.Add(GlobalTimeout(hb)); global.Before(expiry) {
-		expiry = global
-	}
-	if !now.Before(expiry) {
+	if expiry := s.Expiry(p); !now.Before(expiry) {
 		next.finish(now, Expired, "", fmt.Sprintf("hook timed out at %s: its default result applied", stamp(expiry)))
 		return nil, next, time.Time{}
 	}
@@ -125,6 +121,15 @@ func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
 	acts, wake = next.keepAlive(hb, now, acts, wake)
 	next.WakeAt = wake
 	return acts, next, wake
+}
+
+// Expiry is when the hook times out by the record: its heartbeat timeout
+// from the last heartbeat recorded, or its global timeout, whichever
+// comes first. Auto Scaling may keep it longer: a heartbeat sent by an
+// invocation that failed before it saved is not on record.
+func (s State) Expiry(p Policy) time.Time {
+	hb := p.WithDefaults().HeartbeatTimeout.Std()
+	return earliest(s.HeartbeatAt.Add(hb), s.Request.At.Add(GlobalTimeout(hb)))
 }
 
 // bound is the latest a gate may wait: its timeout from the start of the

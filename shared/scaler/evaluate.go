@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/awserr"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/invocation"
@@ -61,12 +62,25 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	now := h.Clock.Now()
 	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: ro.Hold(fleet.Group)})
 	if d.Action != scaling.None && !fleet.DryRun {
-		if err := h.Groups.SetDesiredCapacity(ctx, group, d.To); err != nil {
+		err := h.Groups.SetDesiredCapacity(ctx, group, d.To)
+		switch {
+		case err == nil:
+		case !awserr.MayHaveApplied(err):
 			return fmt.Errorf("setting desired capacity of %s to %d: %w", group, d.To, err)
+		default:
+			// No answer (a lost response, a timeout, the deadline) does
+			// not say the change did not land: it is kept as made, on
+			// record and under its claim. Failing the invocation would
+			// have Lambda retry the event, and the retry, deciding again
+			// on the same signal once the change is no longer in flight,
+			// would step a second time. A change that did not land after
+			// all is made by the tick that re-evaluates the alarm still
+			// in ALARM, once the cooldown allows.
+			h.Log.WarnContext(ctx, "capacity change unanswered: kept as made", "to", d.To, "error", err)
 		}
 	}
 	if d.Outcome != scaling.Stale && !fleet.DryRun {
-		if err := h.save(ctx, fleet.Name, next, version); err != nil {
+		if err := h.saveInHeadroom(ctx, fleet.Name, next, version); err != nil {
 			return err
 		}
 	}
@@ -93,6 +107,19 @@ func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64
 		}
 	}
 	return state, version, nil
+}
+
+// saveTimeout bounds the save of a decision's state in the headroom
+// invocation.Each keeps before the Lambda deadline.
+const saveTimeout = time.Second
+
+// saveInHeadroom saves as save does, on a context of its own: the change
+// is made (or may be), and a state not saved because the invocation's
+// time ran out would let the next decision make it again.
+func (h *Handler) saveInHeadroom(ctx context.Context, fleet string, next scaling.State, version int64) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	return h.save(sctx, fleet, next, version)
 }
 
 // saveAttempts bounds the save rounds: against concurrent deciders, and

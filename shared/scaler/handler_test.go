@@ -7,9 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
@@ -185,7 +190,8 @@ func TestDuplicatesAndReorderingActOnce(t *testing.T) {
 
 func TestFailedChangeIsRetryable(t *testing.T) {
 	r := newRig(t, false)
-	r.groups.fail = errors.New("ScalingActivityInProgress")
+	// Auto Scaling refused it: nothing changed.
+	r.groups.fail = &smithy.GenericAPIError{Code: "ScalingActivityInProgress", Message: "Scaling activity is in progress", Fault: smithy.FaultClient}
 	ev := alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)
 	if err := r.handle(t, ev); err == nil || !strings.Contains(err.Error(), "setting desired capacity of web-asg to 5") {
 		t.Fatalf("Handle = %v, want the failed change named", err)
@@ -405,5 +411,113 @@ func TestUnsavedStateDoesNotRepeatTheChange(t *testing.T) {
 		if !strings.Contains(r.logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, r.logs.String())
 		}
+	}
+}
+
+// losingGroups applies every capacity change and then, as a connection
+// reset after the request reached Auto Scaling would, fails it.
+type losingGroups struct{ *fakeGroups }
+
+func (g losingGroups) SetDesiredCapacity(ctx context.Context, group string, desired int) error {
+	if err := g.fakeGroups.SetDesiredCapacity(ctx, group, desired); err != nil {
+		return err
+	}
+	return &smithy.OperationError{ServiceID: "Auto Scaling", OperationName: "SetDesiredCapacity",
+		Err: &smithyhttp.RequestSendError{Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}}
+}
+
+// TestLostResponseIsNotAppliedTwice: a change whose response was lost may
+// well have landed. Failed, the invocation would be retried by Lambda a
+// minute and then two minutes later, and a retry past the scale-out's
+// warm-up (or the scale-in's held alarm) would decide again on the same
+// signal and step a second time. The change is kept as made instead: on
+// record, with its claim, so a redelivery of the event is a duplicate.
+func TestLostResponseIsNotAppliedTwice(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   json.RawMessage
+		want string
+	}{
+		{"scale-out", alarmEvent("e1", "web-high", "ALARM", t0, 70, 60), "web-asg=5"},
+		// Held past ScaleInHold.
+		{"scale-in", alarmEvent("e1", "web-low", "ALARM", t0.Add(-10*time.Minute), 5, 30), "web-asg=3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, false)
+			r.h.Groups = losingGroups{r.groups}
+			err := r.handle(t, tt.ev)
+			r.h.Groups = r.groups
+			// Lambda's retries (had it failed), or EventBridge's duplicates.
+			for _, after := range []time.Duration{time.Minute, 3 * time.Minute} {
+				r.clock.Set(t0.Add(after))
+				_ = r.handle(t, tt.ev)
+			}
+			if err != nil {
+				t.Errorf("Handle: %v; want nil: a change that may have landed is kept as made", err)
+			}
+			if got := strings.Join(r.groups.sets, ","); got != tt.want {
+				t.Errorf("capacity changes = %q, want %q: the decision was applied a second time", got, tt.want)
+			}
+			if !strings.Contains(r.logs.String(), "capacity change unanswered: kept as made") {
+				t.Errorf("logs lack the unanswered change:\n%s", r.logs.String())
+			}
+		})
+	}
+}
+
+// deadlineGroups makes its change as the invocation's deadline passes.
+type deadlineGroups struct {
+	*fakeGroups
+	expire context.CancelFunc
+}
+
+func (g deadlineGroups) SetDesiredCapacity(ctx context.Context, group string, desired int) error {
+	defer g.expire()
+	return g.fakeGroups.SetDesiredCapacity(ctx, group, desired)
+}
+
+// ctxStore fails every call on a context that has ended, as the DynamoDB
+// client does.
+type ctxStore struct{ *memstore.Store }
+
+func (s ctxStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return s.Store.Load(ctx, key)
+}
+
+func (s ctxStore) Save(ctx context.Context, key string, data []byte, version int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Save(ctx, key, data, version)
+}
+
+// TestChangeAtTheDeadlineIsKeptOnRecord: a change made just as the
+// invocation's time runs out is saved in the headroom the invocation
+// keeps for it; unsaved, the next decision would make it again.
+func TestChangeAtTheDeadlineIsKeptOnRecord(t *testing.T) {
+	r := newRig(t, false)
+	ctx, expire := context.WithCancel(t.Context())
+	defer expire()
+	r.h.Groups = deadlineGroups{fakeGroups: r.groups, expire: expire}
+	r.h.Store = ctxStore{r.store}
+	if err := r.h.Handle(ctx, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
+		t.Fatalf("Handle: %v (the change is made)", err)
+	}
+	data, _, err := r.store.Load(t.Context(), scaler.StateKey("web"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var got scaling.State
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatalf("decoding state: %v", err)
+		}
+	}
+	if !got.LastScaleOut.Equal(t0) {
+		t.Errorf("stored LastScaleOut = %v, want the change at %v on record", got.LastScaleOut, t0)
 	}
 }

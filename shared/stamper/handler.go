@@ -14,7 +14,7 @@
 // record implies.
 //
 // State: one record per fleet under rollout.Key, saved with a version
-// check; every effect on a fleet holds the fleet's lease (leaseKey), so two
+// check; every effect on a fleet holds the fleet's lease (LeaseKey), so two
 // invocations never act on one fleet at once. The scaler reads the same
 // record: while a rollout runs it pauses scale-in and scales the group
 // State.Serving names, until rollout.HoldGrace past the next wake-up, so a
@@ -428,7 +428,7 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 }
 
 // once runs effect unless another delivery already claimed key, holding
-// the fleet's lease (leaseKey) while it does: every effect reads the
+// the fleet's lease (LeaseKey) while it does: every effect reads the
 // rollout record, calls AWS, then saves the record with a version check,
 // and the check alone would let two invocations (two images at once, an
 // abort during a tick) both act before either saves. A fleet another
@@ -436,7 +436,7 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 // finds it free.
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
-		err := invocation.Lease(ctx, h.Store, leaseKey(fleet), h.leaseWait(), effect)
+		err := invocation.Lease(ctx, h.Store, LeaseKey(fleet), h.leaseWait(), effect)
 		if errors.Is(err, invocation.ErrBusy) {
 			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
 			h.report().Emit(ctx, fleet, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})
@@ -457,8 +457,8 @@ func (h *Handler) leaseWait() time.Duration {
 	return DefaultLeaseWait
 }
 
-// leaseKey is the store key of a fleet's rollout lease.
-func leaseKey(fleet string) string { return "rollout-lease#" + fleet }
+// LeaseKey is the store key of a fleet's rollout lease.
+func LeaseKey(fleet string) string { return "rollout-lease#" + fleet }
 
 // load reads the fleet's rollout record; a fleet that never had one gets a
 // fresh state.

@@ -157,16 +157,7 @@ func TestBlueGreenConservation(t *testing.T) {
 				dropped += s.Dropped
 			}
 			check(len(r.Samples))
-			if offered != r.Offered || served != r.Served || dropped != r.Dropped {
-				t.Errorf("totals %d/%d/%d, want the samples' %d/%d/%d", r.Offered, r.Served, r.Dropped, offered, served, dropped)
-			}
-			integral := 0.0
-			for _, rate := range sc.Trace.Rates {
-				integral += rate * cfg.Step.Seconds()
-			}
-			if got, want := offered, int64(math.Floor(integral)); got != want {
-				t.Errorf("offered %d requests, want the trace's %d", got, want)
-			}
+			checkTotals(t, cfg, sc, r, offered, served, dropped)
 		})
 	}
 }

@@ -139,6 +139,17 @@ func (a *Alarm) newest() float64 {
 	return a.Threshold
 }
 
+// newestAt is the time of the newest present datapoint; zero when there
+// is none.
+func (a *Alarm) newestAt() time.Time {
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if !a.recent[i].Missing {
+			return a.recent[i].Time
+		}
+	}
+	return time.Time{}
+}
+
 // metricKind is a metric the twin can produce.
 type metricKind int
 
@@ -388,16 +399,18 @@ func (cw *cloudWatch) closePeriods() {
 // alarm's newest datapoint say now.
 type alarmsPort struct{ cw *cloudWatch }
 
-func (p alarmsPort) Signals(_ context.Context, names []string) ([]scaling.Signal, error) {
-	out := make([]scaling.Signal, 0, len(names))
-	for _, name := range names {
-		w, ok := p.cw.alarms[name]
-		if !ok {
-			continue
+func (p alarmsPort) Signals(ctx context.Context, names []string) ([]scaling.Signal, error) {
+	return callValue(p.cw.s, ctx, svcCloudWatch, "DescribeAlarms", false, func() ([]scaling.Signal, error) {
+		out := make([]scaling.Signal, 0, len(names))
+		for _, name := range names {
+			w, ok := p.cw.alarms[name]
+			if !ok {
+				continue
+			}
+			out = append(out, scaling.Signal{Alarm: name, State: w.state, Value: w.newest(), Threshold: w.Threshold, Since: w.since})
 		}
-		out = append(out, scaling.Signal{Alarm: name, State: w.state, Value: w.newest(), Threshold: w.Threshold, Since: w.since})
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // HealthAlarm is the name of the fleet's target 5XX alarm: the first of

@@ -45,9 +45,11 @@ const (
 )
 
 type bus struct {
-	s       *sim
-	deliver func(ctx context.Context, raw []byte)
-	n       uint64
+	s *sim
+	// scaler is the function the bus delivers alarm changes and the
+	// schedule's ticks to; nil without the stampkit scaler.
+	scaler *lambda
+	n      uint64
 	// newest is, per source, the publication time of the newest event
 	// delivered (ExactlyOnce only).
 	newest map[string]time.Duration
@@ -58,29 +60,49 @@ func newBus(s *sim) *bus { return &bus{s: s, newest: map[string]time.Duration{}}
 // publish puts an event for the scaler on the bus; source keys the
 // ordering ExactlyOnce preserves.
 func (b *bus) publish(source string, raw []byte) {
-	if b.deliver == nil {
+	if b.scaler == nil {
 		return
 	}
-	b.send(b.s.busRNG, source, raw, b.deliver)
+	b.send(b.s.busRNG, source, raw, b.scaler, false)
 }
 
-// send puts an event for to on the bus, drawing its delays from rng. Three
-// draws per event, whatever the configuration, keep the delays of the
-// exactly-once reference equal to those of the at-least-once run.
-func (b *bus) send(rng *rand.Rand, source string, raw []byte, to func(context.Context, []byte)) {
+// send puts an event for the function to on the bus, drawing its delays
+// from rng. Three draws per event, whatever the configuration, keep the
+// delays of the exactly-once reference equal to those of the
+// at-least-once run. queued marks a wake-up: AWS sends it through the
+// function's wake-up queue, which the bus stands for, and retries it as
+// the queue does.
+func (b *bus) send(rng *rand.Rand, source string, raw []byte, to *lambda, queued bool) {
 	cfg := b.s.cfg.Bus
 	delay := cfg.MinDelay + time.Duration(rng.Float64()*float64(cfg.MaxDelay-cfg.MinDelay))
 	dup := rng.Float64() < cfg.DuplicateProbability
 	again := time.Duration(rng.Float64() * float64(cfg.DuplicateDelay))
+	late, chaosDup, chaosAgain := b.s.deliveryFaults(queued)
 	published := b.s.now
 	b.s.res.Bus.Published++
-	b.s.at(published+delay, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, false, to) })
+	first := published + delay + late
+	fault := ""
+	if late > 0 {
+		fault = FaultLate
+	}
+	b.s.at(first, prioBus, func(ctx context.Context) {
+		b.arrive(ctx, source, published, raw, false, to, queued, fault)
+	})
 	if dup && !cfg.ExactlyOnce {
-		b.s.at(published+delay+again, prioBus, func(ctx context.Context) { b.arrive(ctx, source, published, raw, true, to) })
+		b.s.at(published+delay+again, prioBus, func(ctx context.Context) {
+			b.arrive(ctx, source, published, raw, true, to, queued, "")
+		})
+	}
+	if chaosDup {
+		b.s.at(first+chaosAgain, prioBus, func(ctx context.Context) {
+			b.arrive(ctx, source, published, raw, true, to, queued, FaultDuplicate)
+		})
 	}
 }
 
-func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool, to func(context.Context, []byte)) {
+// arrive delivers an event to its function; fault names the chaos that
+// made this delivery (FaultLate, FaultDuplicate), if any.
+func (b *bus) arrive(ctx context.Context, source string, published time.Duration, raw []byte, duplicate bool, to *lambda, queued bool, fault string) {
 	if b.s.cfg.Bus.ExactlyOnce {
 		if last, ok := b.newest[source]; ok && last > published {
 			b.s.res.Bus.Overtaken++
@@ -92,7 +114,11 @@ func (b *bus) arrive(ctx context.Context, source string, published time.Duration
 	if duplicate {
 		b.s.res.Bus.Duplicates++
 	}
-	to(ctx, raw)
+	var faults []int
+	if fault != "" {
+		faults = append(faults, b.s.recordFault(to, fault, envelopeOf(raw).DetailType))
+	}
+	b.s.deliver(ctx, to, raw, queued, faults...)
 }
 
 // nextID returns a stable event id in UUID form: the same run gives the

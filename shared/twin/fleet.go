@@ -214,7 +214,13 @@ func (f *fleet) setDesired(n int, by, reason string) error {
 		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, f.min, f.max)
 	}
 	if n != f.desired {
-		f.s.res.Scaling = append(f.s.res.Scaling, ScalingEvent{At: f.s.Now(), Group: f.name, From: f.desired, To: n, By: by, Reason: reason})
+		claim := ""
+		if f.s.inv != nil {
+			claim = f.s.inv.claim
+		}
+		e := ScalingEvent{At: f.s.Now(), Group: f.name, From: f.desired, To: n, By: by, Reason: reason, Claim: claim}
+		f.s.res.Scaling = append(f.s.res.Scaling, e)
+		f.s.noteChange(e)
 	}
 	f.desired = n
 	f.reconcile()
@@ -600,18 +606,22 @@ type groupsPort struct {
 	by string
 }
 
-func (g groupsPort) Capacity(_ context.Context, group string) (scaling.Group, error) {
-	f := g.s.group(group)
-	if f == nil {
-		return scaling.Group{}, fmt.Errorf("auto scaling group %s not found", group)
-	}
-	return f.capacity(), nil
+func (g groupsPort) Capacity(ctx context.Context, group string) (scaling.Group, error) {
+	return callValue(g.s, ctx, svcAutoScaling, "DescribeAutoScalingGroups", false, func() (scaling.Group, error) {
+		f := g.s.group(group)
+		if f == nil {
+			return scaling.Group{}, groupNotFound(group)
+		}
+		return f.capacity(), nil
+	})
 }
 
-func (g groupsPort) SetDesiredCapacity(_ context.Context, group string, desired int) error {
-	f := g.s.group(group)
-	if f == nil {
-		return fmt.Errorf("auto scaling group %s not found", group)
-	}
-	return f.setDesired(desired, g.by, "")
+func (g groupsPort) SetDesiredCapacity(ctx context.Context, group string, desired int) error {
+	return g.s.call(ctx, svcAutoScaling, "SetDesiredCapacity", true, func() error {
+		f := g.s.group(group)
+		if f == nil {
+			return groupNotFound(group)
+		}
+		return f.setDesired(desired, g.by, "")
+	})
 }

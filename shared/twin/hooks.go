@@ -39,6 +39,11 @@ const (
 	// Warmed: the handler completed a launch into the warm pool; the
 	// instance is stopped there once booted.
 	Warmed = "warmed"
+	// HookExpired: nobody completed the action or recorded a heartbeat
+	// within the hook's heartbeat timeout, and Auto Scaling applied its
+	// default result (the CDK app's: ABANDON at launch, CONTINUE at
+	// termination).
+	HookExpired = "expired"
 )
 
 // DefaultHooks is the lifecycle policy the demo fleet runs: launches are
@@ -61,7 +66,25 @@ type heldAction struct {
 	in         *instance
 	transition string
 	at         time.Duration
+	// beat is when the hook's heartbeat timeout last started: at the
+	// hold, then at each heartbeat recorded.
+	beat time.Duration
+	// token is the action's; ended says how it ended, if it has:
+	// completed with a result, expired, or released.
+	token string
+	ended string
+	// retrying is set when the hook timed out while a failed delivery
+	// about the action waited for its retry.
+	retrying bool
 }
+
+// How a lifecycle action ended, in heldAction.ended.
+const (
+	endedContinue = "continue"
+	endedAbandon  = "abandon"
+	endedExpired  = "expired"
+	endedReleased = "released"
+)
 
 // hookSim gives the group its lifecycle hooks: it publishes the lifecycle
 // actions on the bus to the real lifecycle handler (shared/hooks) and
@@ -72,8 +95,13 @@ type heldAction struct {
 type hookSim struct {
 	s       *sim
 	h       *hooks.Handler
+	fn      *lambda
 	rng     *rand.Rand
 	actions map[string]*heldAction
+	// held lists every action held, in order.
+	held []*heldAction
+	// heartbeat is the hooks' heartbeat timeout.
+	heartbeat time.Duration
 }
 
 func (s *sim) attachHooks() error {
@@ -88,14 +116,16 @@ func (s *sim) attachHooks() error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("lifecycle hooks: %w", err)
 	}
-	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{}}
+	hs := &hookSim{s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamHooks)), actions: map[string]*heldAction{},
+		heartbeat: p.WithDefaults().HeartbeatTimeout.Std()}
 	hs.h = &hooks.Handler{
 		Config: c, Hooks: hs, Groups: hs, Targets: hs, Prober: hs, Scheduler: hs,
-		Store: memstore.New(s), Clock: s, Log: s.handlerLog(nil),
+		Store: s.store(memstore.New(s)), Clock: s, Log: s.handlerLog(nil),
 	}
 	if s.cfg.HandlerLog != nil {
 		hs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
+	hs.fn = s.newLambda(LifecycleFunction, func(ctx context.Context, raw []byte) error { return hs.h.Handle(ctx, raw) })
 	s.hooks = hs
 	return nil
 }
@@ -109,9 +139,9 @@ var (
 	_ hooks.Scheduler = (*hookSim)(nil)
 )
 
-func (hs *hookSim) record(in *instance, what string, wait time.Duration) {
-	pool := what != Drained && (in.fromPool || in.state == warming)
-	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Wait: wait, WarmPool: pool})
+func (hs *hookSim) record(in *instance, transition, what string, wait time.Duration) {
+	pool := transition == Launching && (in.fromPool || in.state == warming)
+	hs.s.res.Lifecycle = append(hs.s.res.Lifecycle, LifecycleEvent{At: hs.s.Now(), InstanceID: in.id(), What: what, Transition: transition, Wait: wait, WarmPool: pool})
 }
 
 // hold puts in at the hook of transition and publishes the lifecycle
@@ -128,9 +158,12 @@ func (hs *hookSim) hold(in *instance, transition string) {
 	}
 	token := fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(hs.s.cfg.Seed), code, in.n)
 	in.action = token
-	hs.actions[token] = &heldAction{in: in, transition: transition, at: hs.s.now}
+	a := &heldAction{in: in, transition: transition, at: hs.s.now, beat: hs.s.now, token: token}
+	hs.actions[token] = a
+	hs.held = append(hs.held, a)
+	hs.watch(token, a)
 	if transition == Launching {
-		hs.record(in, LaunchGated, 0)
+		hs.record(in, transition, LaunchGated, 0)
 	}
 	raw, err := hs.s.bus.encode(detailType, event.SourceAutoScaling, hs.s.Now(),
 		[]string{"arn:aws:autoscaling:" + region + ":" + account + ":autoScalingGroup:twin:autoScalingGroupName/" + in.g.name},
@@ -139,7 +172,36 @@ func (hs *hookSim) hold(in *instance, transition string) {
 		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
 		return
 	}
-	hs.publish(token, raw)
+	hs.send(token, raw, false)
+}
+
+// watch applies the hook's default result to a if it is still held when
+// its heartbeat timeout, or the hook's global timeout, has passed: "If
+// the lifecycle hook times out, Amazon EC2 Auto Scaling performs the
+// action that you specified in the DefaultResult property"
+// (LifecycleHook, EC2 Auto Scaling API reference,
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_LifecycleHook.html).
+// The handler keeps a long wait alive with heartbeats, so in a run whose
+// invocations all succeed no hook expires.
+func (hs *hookSim) watch(token string, a *heldAction) {
+	due := func() time.Duration { return min(a.beat+hs.heartbeat, a.at+lifecycle.GlobalTimeout(hs.heartbeat)) }
+	hs.s.at(due(), prioFleet, func(context.Context) {
+		if hs.actions[token] != a {
+			return // completed, or the instance left the hook
+		}
+		if hs.s.now < due() {
+			hs.watch(token, a) // a heartbeat moved the timeout on
+			return
+		}
+		delete(hs.actions, token)
+		a.in.action = ""
+		result := asg.ResultContinue
+		if a.transition == Launching {
+			result = asg.ResultAbandon
+		}
+		a.ended, a.retrying = endedExpired, hs.s.retrying(token)
+		hs.finish(a, result, true)
+	})
 }
 
 // release forgets the action of an instance that leaves its hook without
@@ -147,19 +209,18 @@ func (hs *hookSim) hold(in *instance, transition string) {
 // active action, as in Auto Scaling.
 func (hs *hookSim) release(in *instance) {
 	if in.action != "" {
+		if a := hs.actions[in.action]; a != nil {
+			a.ended = endedReleased
+		}
 		delete(hs.actions, in.action)
 		in.action = ""
 	}
 }
 
-func (hs *hookSim) publish(key string, raw []byte) {
-	hs.s.bus.send(hs.rng, "lifecycle:"+key, raw, hs.deliver)
-}
-
-func (hs *hookSim) deliver(ctx context.Context, raw []byte) {
-	if err := hs.h.Handle(ctx, raw); err != nil {
-		hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, fmt.Sprintf("%s: lifecycle: %v", hs.s.Now().UTC().Format(time.RFC3339), err))
-	}
+// send puts an event for the lifecycle function on the bus; queued marks
+// a wake-up, which comes through the function's queue.
+func (hs *hookSim) send(key string, raw []byte, queued bool) {
+	hs.s.bus.send(hs.rng, "lifecycle:"+key, raw, hs.fn, queued)
 }
 
 type lifecycleDetail struct {
@@ -179,48 +240,72 @@ func noActiveAction(id string) error {
 // CompleteLifecycleAction moves a held instance on: a launch that
 // continues goes InService and is registered with the target group; one
 // abandoned is terminated and replaced; a termination ends.
-func (hs *hookSim) CompleteLifecycleAction(_ context.Context, c asg.LifecycleCompletion) error {
-	a, ok := hs.actions[c.Token]
-	if !ok || a.in.id() != c.InstanceID || c.Group != a.in.g.name {
-		return noActiveAction(c.InstanceID)
-	}
-	delete(hs.actions, c.Token)
-	a.in.action = ""
+func (hs *hookSim) CompleteLifecycleAction(ctx context.Context, c asg.LifecycleCompletion) error {
+	return hs.s.call(ctx, svcAutoScaling, "CompleteLifecycleAction", true, func() error {
+		a, ok := hs.actions[c.Token]
+		if !ok || a.in.id() != c.InstanceID || c.Group != a.in.g.name {
+			return noActiveAction(c.InstanceID)
+		}
+		delete(hs.actions, c.Token)
+		a.in.action = ""
+		a.ended = endedContinue
+		if c.Result != asg.ResultContinue {
+			a.ended = endedAbandon
+		}
+		hs.finish(a, c.Result, false)
+		return nil
+	})
+}
+
+// finish moves the instance of a, no longer held, on with result;
+// expired marks the hook's default result.
+func (hs *hookSim) finish(a *heldAction, result string, expired bool) {
 	f, wait := a.in.g, hs.s.now-a.at
+	what := func(w string) string {
+		if expired {
+			return HookExpired
+		}
+		return w
+	}
 	switch {
-	case a.transition == Launching && a.in.state == warming && c.Result == asg.ResultContinue:
-		hs.record(a.in, Warmed, wait)
+	case a.transition == Launching && a.in.state == warming && result == asg.ResultContinue:
+		hs.record(a.in, a.transition, what(Warmed), wait)
 		f.stopInPool(a.in)
-	case a.transition == Launching && c.Result == asg.ResultContinue:
-		hs.record(a.in, LaunchReady, wait)
+	case a.transition == Launching && result == asg.ResultContinue:
+		hs.record(a.in, a.transition, what(LaunchReady), wait)
 		f.enterService(a.in)
 	case a.transition == Launching:
-		hs.record(a.in, LaunchAbandoned, wait)
+		hs.record(a.in, a.transition, what(LaunchAbandoned), wait)
 		f.gone(a.in)
 		f.reconcile()
 	default:
-		hs.record(a.in, Drained, wait)
+		hs.record(a.in, a.transition, what(Drained), wait)
 		f.gone(a.in)
 	}
-	return nil
 }
 
-// RecordHeartbeat succeeds while the action is active; the twin's hooks
-// never time out, since the handler keeps them alive.
-func (hs *hookSim) RecordHeartbeat(_ context.Context, l asg.LifecycleAction) error {
-	if _, ok := hs.actions[l.Token]; !ok {
-		return noActiveAction(l.InstanceID)
-	}
-	return nil
+// RecordHeartbeat restarts the action's heartbeat timeout while it is
+// active.
+func (hs *hookSim) RecordHeartbeat(ctx context.Context, l asg.LifecycleAction) error {
+	return hs.s.call(ctx, svcAutoScaling, "RecordLifecycleActionHeartbeat", true, func() error {
+		a, ok := hs.actions[l.Token]
+		if !ok {
+			return noActiveAction(l.InstanceID)
+		}
+		a.beat = hs.s.now
+		return nil
+	})
 }
 
 // Describe reports a group with its one target group.
-func (hs *hookSim) Describe(_ context.Context, name string) (asg.Group, error) {
-	f := hs.s.group(name)
-	if f == nil {
-		return asg.Group{}, fmt.Errorf("auto scaling group %s not found", name)
-	}
-	return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg}}, nil
+func (hs *hookSim) Describe(ctx context.Context, name string) (asg.Group, error) {
+	return callValue(hs.s, ctx, svcAutoScaling, "DescribeAutoScalingGroups", false, func() (asg.Group, error) {
+		f := hs.s.group(name)
+		if f == nil {
+			return asg.Group{}, groupNotFound(name)
+		}
+		return asg.Group{Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg}}, nil
+	})
 }
 
 func notRegistered(arn string) error {
@@ -228,8 +313,8 @@ func notRegistered(arn string) error {
 }
 
 // TargetHealth lists the target group's targets.
-func (hs *hookSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
-	return hs.s.targetHealth(arn)
+func (hs *hookSim) TargetHealth(ctx context.Context, arn string) ([]elb.Target, error) {
+	return callValue(hs.s, ctx, svcELB, "DescribeTargetHealth", false, func() ([]elb.Target, error) { return hs.s.targetHealth(arn) })
 }
 
 // targetHealth lists the target group's targets: initial while health
@@ -262,32 +347,47 @@ func (s *sim) targetHealth(arn string) ([]elb.Target, error) {
 
 // Deregister drains a target still taking traffic; Auto Scaling has
 // already deregistered a terminating instance, so this is usually a no-op.
-func (hs *hookSim) Deregister(_ context.Context, arn, id string) error {
-	if hs.s.groupByTarget(arn) == nil {
-		return notRegistered(arn)
-	}
-	in := hs.s.byID[id]
-	if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
-		return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
-	}
-	if in.isInService() {
-		in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
-	}
-	return nil
+func (hs *hookSim) Deregister(ctx context.Context, arn, id string) error {
+	return hs.s.call(ctx, svcELB, "DeregisterTargets", true, func() error {
+		if hs.s.groupByTarget(arn) == nil {
+			return notRegistered(arn)
+		}
+		in := hs.s.byID[id]
+		if in == nil || in.g.tg != arn || in.state == pending || in.state > draining {
+			return &smithy.GenericAPIError{Code: "InvalidTarget", Message: "The following targets are not registered: '" + id + "'"}
+		}
+		if in.isInService() {
+			in.state, in.drainUntil = draining, hs.s.now+hs.s.cfg.DeregistrationDelay
+		}
+		return nil
+	})
 }
 
 // DeregistrationDelay is the target group's configured delay.
-func (hs *hookSim) DeregistrationDelay(_ context.Context, arn string) (time.Duration, error) {
-	if hs.s.groupByTarget(arn) == nil {
-		return 0, notRegistered(arn)
-	}
-	return hs.s.cfg.DeregistrationDelay, nil
+func (hs *hookSim) DeregistrationDelay(ctx context.Context, arn string) (time.Duration, error) {
+	return callValue(hs.s, ctx, svcELB, "DescribeTargetGroupAttributes", false, func() (time.Duration, error) {
+		if hs.s.groupByTarget(arn) == nil {
+			return 0, notRegistered(arn)
+		}
+		return hs.s.cfg.DeregistrationDelay, nil
+	})
 }
 
 // Probe answers from the instance model: the application answers HTTP once
 // the instance has booted and the application warmed up; before that the
 // connection is refused. Other probes (EC2 status, SSM) pass once booted.
-func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
+func (hs *hookSim) Probe(ctx context.Context, id string, p lifecycle.Probe, _ string) lifecycle.ProbeResult {
+	var r lifecycle.ProbeResult
+	if err := hs.s.call(ctx, svcProbe, string(p.Kind), false, func() error {
+		r = hs.probe(id, p)
+		return nil
+	}); err != nil {
+		return lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Error, Detail: err.Error()}
+	}
+	return r
+}
+
+func (hs *hookSim) probe(id string, p lifecycle.Probe) lifecycle.ProbeResult {
 	r := lifecycle.ProbeResult{Name: p.Name, Status: lifecycle.Pending, Detail: "connection refused"}
 	in := hs.s.byID[id]
 	switch {
@@ -305,17 +405,25 @@ func (hs *hookSim) Probe(_ context.Context, id string, p lifecycle.Probe, _ stri
 
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on
 // the bus to the handler.
-func (hs *hookSim) WakeAt(_ context.Context, key string, at time.Time) error {
-	hs.s.at(at.Sub(hs.s.start), prioBus, func(context.Context) {
-		raw, err := hs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, hs.s.Now(), []string{},
-			tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
-		if err != nil {
-			hs.s.res.HandlerErrors = append(hs.s.res.HandlerErrors, err.Error())
-			return
-		}
-		hs.publish(key, raw)
+func (hs *hookSim) WakeAt(ctx context.Context, key string, at time.Time) error {
+	return hs.s.wakeAt(ctx, key, at, hs.send)
+}
+
+// wakeAt sends a handler's delayed wake-up (an SQS message with a delay):
+// at the due time a stampkit Tick with key goes to send, as a wake-up.
+func (s *sim) wakeAt(ctx context.Context, key string, at time.Time, send func(key string, raw []byte, queued bool)) error {
+	return s.call(ctx, svcSQS, "SendMessage", true, func() error {
+		s.at(at.Sub(s.start), prioBus, func(context.Context) {
+			raw, err := s.bus.encode(event.DetailTypeTick, event.SourceStampkit, s.Now(), []string{},
+				tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
+			if err != nil {
+				s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
+				return
+			}
+			send(key, raw, true)
+		})
+		return nil
 	})
-	return nil
 }
 
 type tickDetail struct {

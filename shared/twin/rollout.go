@@ -67,6 +67,7 @@ func RolloutPolicy(cfg Config) rollout.Policy {
 type rolloutSim struct {
 	s   *sim
 	h   *stamper.Handler
+	fn  *lambda
 	rng *rand.Rand
 
 	images    map[string]launchtemplate.Image
@@ -121,11 +122,12 @@ func (s *sim) attachRollout() error {
 		Groups: rs, Templates: rolloutTemplates{rs}, Builds: rs, Parameters: rs, Listeners: rs, Alarms: rs, Scheduler: rs,
 		// The scaler's store: the rollout's hold on the fleet reaches the
 		// stampkit scaler as it does in AWS.
-		Store: s.state, Clock: s, Log: s.handlerLog(s.observeRollout),
+		Store: s.store(s.state), Clock: s, Log: s.handlerLog(s.observeRollout),
 	}
 	if s.cfg.HandlerLog != nil {
 		rs.h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
+	rs.fn = s.newLambda(RolloutFunction, func(ctx context.Context, raw []byte) error { return rs.h.Handle(ctx, raw) })
 	s.rollout = rs
 	return nil
 }
@@ -145,7 +147,7 @@ func (rs *rolloutSim) imageBuilt() {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("image:"+ImageV2, raw)
+	rs.send("image:"+ImageV2, raw, false)
 }
 
 // OperatorPrefix prefixes the timeline event of an operator's rollout
@@ -177,7 +179,7 @@ func (rs *rolloutSim) command(c Command) {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("command:"+c.Action, raw)
+	rs.send("command:"+c.Action, raw, false)
 }
 
 type amiDetail struct {
@@ -187,14 +189,10 @@ type amiDetail struct {
 	ErrorMessage string `json:"ErrorMessage"`
 }
 
-func (rs *rolloutSim) publish(key string, raw []byte) {
-	rs.s.bus.send(rs.rng, "rollout:"+key, raw, rs.deliver)
-}
-
-func (rs *rolloutSim) deliver(ctx context.Context, raw []byte) {
-	if err := rs.h.Handle(ctx, raw); err != nil {
-		rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, fmt.Sprintf("%s: rollout: %v", rs.s.Now().UTC().Format(time.RFC3339), err))
-	}
+// send puts an event for the rollout function on the bus; queued marks a
+// wake-up, which comes through the function's queue.
+func (rs *rolloutSim) send(key string, raw []byte, queued bool) {
+	rs.s.bus.send(rs.rng, "rollout:"+key, raw, rs.fn, queued)
 }
 
 func (rs *rolloutSim) version(v string) (launchtemplate.Version, bool) {
@@ -222,66 +220,72 @@ func groupNotFound(name string) error {
 
 // Describe reports a group with its instances, target group and launch
 // template version.
-func (rs *rolloutSim) Describe(_ context.Context, name string) (asg.Group, error) {
-	f := rs.s.group(name)
-	if f == nil {
-		return asg.Group{}, groupNotFound(name)
-	}
-	g := asg.Group{
-		Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg},
-		LaunchTemplate: asg.LaunchTemplate{ID: LaunchTemplateID, Version: f.version},
-	}
-	for _, in := range f.live {
-		state := asg.StateInService
-		switch {
-		case in.state > draining:
-			// Gone, or in the warm pool, which DescribeWarmPool lists.
-			continue
-		case in.state == pending && in.action != "":
-			state = asg.StatePendingWait
-		case in.state == pending:
-			state = asg.StatePending
-		case in.state == draining:
-			state = asg.StateTerminating
+func (rs *rolloutSim) Describe(ctx context.Context, name string) (asg.Group, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "DescribeAutoScalingGroups", false, func() (asg.Group, error) {
+		f := rs.s.group(name)
+		if f == nil {
+			return asg.Group{}, groupNotFound(name)
 		}
-		g.Instances = append(g.Instances, asg.Instance{ID: in.id(), LifecycleState: state, HealthStatus: "Healthy", LaunchTemplateVersion: rs.versionOf(in.image)})
-	}
-	return g, nil
+		g := asg.Group{
+			Name: name, Min: int32(f.min), Max: int32(f.max), Desired: int32(f.desired), TargetGroupARNs: []string{f.tg},
+			LaunchTemplate: asg.LaunchTemplate{ID: LaunchTemplateID, Version: f.version},
+		}
+		for _, in := range f.live {
+			state := asg.StateInService
+			switch {
+			case in.state > draining:
+				// Gone, or in the warm pool, which DescribeWarmPool lists.
+				continue
+			case in.state == pending && in.action != "":
+				state = asg.StatePendingWait
+			case in.state == pending:
+				state = asg.StatePending
+			case in.state == draining:
+				state = asg.StateTerminating
+			}
+			g.Instances = append(g.Instances, asg.Instance{ID: in.id(), LifecycleState: state, HealthStatus: "Healthy", LaunchTemplateVersion: rs.versionOf(in.image)})
+		}
+		return g, nil
+	})
 }
 
 // SetLaunchTemplateVersion points a group at a version: later launches
 // use its image.
-func (rs *rolloutSim) SetLaunchTemplateVersion(_ context.Context, group, lt, version string) error {
-	v, ok := rs.version(version)
-	f := rs.s.group(group)
-	switch {
-	case f == nil:
-		return groupNotFound(group)
-	case lt != LaunchTemplateID || !ok:
-		return &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + lt + " version " + version + " not found"}
-	}
-	f.version = version
-	if f.refresh == nil {
-		f.image = v.ImageID
-	}
-	return nil
+func (rs *rolloutSim) SetLaunchTemplateVersion(ctx context.Context, group, lt, version string) error {
+	return rs.s.call(ctx, svcAutoScaling, "UpdateAutoScalingGroup", true, func() error {
+		v, ok := rs.version(version)
+		f := rs.s.group(group)
+		switch {
+		case f == nil:
+			return groupNotFound(group)
+		case lt != LaunchTemplateID || !ok:
+			return &smithy.GenericAPIError{Code: "ValidationError", Message: "launch template " + lt + " version " + version + " not found"}
+		}
+		f.version = version
+		if f.refresh == nil {
+			f.image = v.ImageID
+		}
+		return nil
+	})
 }
 
 // Resize sets a group's size: the blue/green strategy sizes the new group
 // and empties the old one.
-func (rs *rolloutSim) Resize(_ context.Context, group string, sz asg.Size) error {
-	f := rs.s.group(group)
-	if f == nil {
-		return groupNotFound(group)
-	}
-	if sz.Min < 0 || sz.Desired < sz.Min || (sz.Max > 0 && sz.Desired > sz.Max) {
-		return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf("size min %d, max %d, desired %d of %s is inconsistent", sz.Min, sz.Max, sz.Desired, group)}
-	}
-	f.min = sz.Min
-	if sz.Max > 0 {
-		f.max = sz.Max
-	}
-	return f.setDesired(sz.Desired, ByRollout, "rollout resize")
+func (rs *rolloutSim) Resize(ctx context.Context, group string, sz asg.Size) error {
+	return rs.s.call(ctx, svcAutoScaling, "UpdateAutoScalingGroup", true, func() error {
+		f := rs.s.group(group)
+		if f == nil {
+			return groupNotFound(group)
+		}
+		if sz.Min < 0 || sz.Desired < sz.Min || (sz.Max > 0 && sz.Desired > sz.Max) {
+			return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf("size min %d, max %d, desired %d of %s is inconsistent", sz.Min, sz.Max, sz.Desired, group)}
+		}
+		f.min = sz.Min
+		if sz.Max > 0 {
+			f.max = sz.Max
+		}
+		return f.setDesired(sz.Desired, ByRollout, "rollout resize")
+	})
 }
 
 // StartInstanceRefresh starts the twin's refresh to the spec's version,
@@ -291,49 +295,51 @@ func (rs *rolloutSim) Resize(_ context.Context, group string, sz asg.Size) error
 // maximum without a minimum, checkpoints that do not increase to 100.
 // Unset percentages take AWS's defaults, 90 and 100; a checkpoint delay
 // left at zero with checkpoints set is AWS's default hour.
-func (rs *rolloutSim) StartInstanceRefresh(_ context.Context, sp asg.RefreshSpec) (string, error) {
-	f := rs.s.fleet
-	v, ok := rs.version(sp.LaunchTemplate.Version)
-	invalid := func(format string, args ...any) (string, error) {
-		return "", &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...)}
-	}
-	lo, hi := orDefault(sp.MinHealthy, 90), orDefault(sp.MaxHealthy, 100)
-	switch {
-	case sp.Group != rs.s.cfg.Group:
-		return "", groupNotFound(sp.Group)
-	case f.refresh != nil:
-		return "", &smithy.GenericAPIError{Code: "InstanceRefreshInProgress", Message: "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh."}
-	case sp.LaunchTemplate.ID != LaunchTemplateID || !ok:
-		return invalid("launch template %s version %s not found", sp.LaunchTemplate.ID, sp.LaunchTemplate.Version)
-	case sp.MaxHealthy != nil && sp.MinHealthy == nil:
-		return invalid("MinHealthyPercentage must be specified with MaxHealthyPercentage")
-	case lo < 0 || lo > 100 || hi < 100 || hi > 200 || hi-lo > 100:
-		return invalid("min healthy %d%% and max healthy %d%%: need 0-100 and 100-200, at most 100 apart", lo, hi)
-	}
-	var checkpoints []int
-	for i, c := range sp.Checkpoints {
-		if c < 1 || c > 100 || (i > 0 && int(c) <= checkpoints[i-1]) {
-			return invalid("checkpoint percentages %v must increase within 1-100", sp.Checkpoints)
+func (rs *rolloutSim) StartInstanceRefresh(ctx context.Context, sp asg.RefreshSpec) (string, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "StartInstanceRefresh", true, func() (string, error) {
+		f := rs.s.fleet
+		v, ok := rs.version(sp.LaunchTemplate.Version)
+		invalid := func(format string, args ...any) (string, error) {
+			return "", &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...)}
 		}
-		checkpoints = append(checkpoints, int(c))
-	}
-	if n := len(checkpoints); n > 0 && checkpoints[n-1] != 100 {
-		return invalid("the last checkpoint percentage must be 100, not %d", checkpoints[n-1])
-	}
-	delay := sp.CheckpointDelay
-	if len(checkpoints) > 0 && delay == 0 {
-		delay = time.Hour
-	}
-	r := &refresh{
-		id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
-		image: v.ImageID, version: sp.LaunchTemplate.Version,
-		minHealthy: lo, maxHealthy: hi, checkpoints: checkpoints, checkpointDelay: delay,
-		warmup: time.Duration(sp.WarmupSeconds) * time.Second,
-		alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback,
-	}
-	rs.refreshes = append(rs.refreshes, r)
-	f.startRefresh(r)
-	return r.id, nil
+		lo, hi := orDefault(sp.MinHealthy, 90), orDefault(sp.MaxHealthy, 100)
+		switch {
+		case sp.Group != rs.s.cfg.Group:
+			return "", groupNotFound(sp.Group)
+		case f.refresh != nil:
+			return "", &smithy.GenericAPIError{Code: "InstanceRefreshInProgress", Message: "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh."}
+		case sp.LaunchTemplate.ID != LaunchTemplateID || !ok:
+			return invalid("launch template %s version %s not found", sp.LaunchTemplate.ID, sp.LaunchTemplate.Version)
+		case sp.MaxHealthy != nil && sp.MinHealthy == nil:
+			return invalid("MinHealthyPercentage must be specified with MaxHealthyPercentage")
+		case lo < 0 || lo > 100 || hi < 100 || hi > 200 || hi-lo > 100:
+			return invalid("min healthy %d%% and max healthy %d%%: need 0-100 and 100-200, at most 100 apart", lo, hi)
+		}
+		var checkpoints []int
+		for i, c := range sp.Checkpoints {
+			if c < 1 || c > 100 || (i > 0 && int(c) <= checkpoints[i-1]) {
+				return invalid("checkpoint percentages %v must increase within 1-100", sp.Checkpoints)
+			}
+			checkpoints = append(checkpoints, int(c))
+		}
+		if n := len(checkpoints); n > 0 && checkpoints[n-1] != 100 {
+			return invalid("the last checkpoint percentage must be 100, not %d", checkpoints[n-1])
+		}
+		delay := sp.CheckpointDelay
+		if len(checkpoints) > 0 && delay == 0 {
+			delay = time.Hour
+		}
+		r := &refresh{
+			id:    fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(rs.s.cfg.Seed), len(rs.refreshes)+1),
+			image: v.ImageID, version: sp.LaunchTemplate.Version,
+			minHealthy: lo, maxHealthy: hi, checkpoints: checkpoints, checkpointDelay: delay,
+			warmup: time.Duration(sp.WarmupSeconds) * time.Second,
+			alarms: slices.Clone(sp.AlarmNames), autoRollback: sp.AutoRollback,
+		}
+		rs.refreshes = append(rs.refreshes, r)
+		f.startRefresh(r)
+		return r.id, nil
+	})
 }
 
 // refreshEnded publishes the event Auto Scaling sends when a refresh
@@ -363,7 +369,7 @@ func (rs *rolloutSim) refreshEvent(r *refresh, detailType string) {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
 	}
-	rs.publish("refresh:"+r.id, raw)
+	rs.send("refresh:"+r.id, raw, false)
 }
 
 type refreshDetail struct {
@@ -387,21 +393,25 @@ func (rs *rolloutSim) describe(r *refresh) asg.Refresh {
 }
 
 // DescribeInstanceRefresh reads a refresh by ID.
-func (rs *rolloutSim) DescribeInstanceRefresh(_ context.Context, group, id string) (asg.Refresh, error) {
-	for _, r := range rs.refreshes {
-		if r.id == id && group == rs.s.cfg.Group {
-			return rs.describe(r), nil
+func (rs *rolloutSim) DescribeInstanceRefresh(ctx context.Context, group, id string) (asg.Refresh, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "DescribeInstanceRefreshes", false, func() (asg.Refresh, error) {
+		for _, r := range rs.refreshes {
+			if r.id == id && group == rs.s.cfg.Group {
+				return rs.describe(r), nil
+			}
 		}
-	}
-	return asg.Refresh{}, fmt.Errorf("describing instance refresh %s: %w", id, asg.ErrNotFound)
+		return asg.Refresh{}, fmt.Errorf("describing instance refresh %s: %w", id, asg.ErrNotFound)
+	})
 }
 
 // LatestInstanceRefresh reads the newest refresh of the group.
-func (rs *rolloutSim) LatestInstanceRefresh(_ context.Context, group string) (asg.Refresh, error) {
-	if group != rs.s.cfg.Group || len(rs.refreshes) == 0 {
-		return asg.Refresh{}, fmt.Errorf("latest instance refresh of %s: %w", group, asg.ErrNotFound)
-	}
-	return rs.describe(rs.refreshes[len(rs.refreshes)-1]), nil
+func (rs *rolloutSim) LatestInstanceRefresh(ctx context.Context, group string) (asg.Refresh, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "DescribeInstanceRefreshes", false, func() (asg.Refresh, error) {
+		if group != rs.s.cfg.Group || len(rs.refreshes) == 0 {
+			return asg.Refresh{}, fmt.Errorf("latest instance refresh of %s: %w", group, asg.ErrNotFound)
+		}
+		return rs.describe(rs.refreshes[len(rs.refreshes)-1]), nil
+	})
 }
 
 func noRefresh(group string) error {
@@ -409,28 +419,32 @@ func noRefresh(group string) error {
 }
 
 // CancelInstanceRefresh stops the running refresh where it is.
-func (rs *rolloutSim) CancelInstanceRefresh(_ context.Context, group string) (string, error) {
-	f := rs.s.fleet
-	if group != rs.s.cfg.Group || f.refresh == nil {
-		return "", noRefresh(group)
-	}
-	id := f.refresh.id
-	f.endRefresh(rollout.RefreshCancelled)
-	return id, nil
+func (rs *rolloutSim) CancelInstanceRefresh(ctx context.Context, group string) (string, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "CancelInstanceRefresh", true, func() (string, error) {
+		f := rs.s.fleet
+		if group != rs.s.cfg.Group || f.refresh == nil {
+			return "", noRefresh(group)
+		}
+		id := f.refresh.id
+		f.endRefresh(rollout.RefreshCancelled)
+		return id, nil
+	})
 }
 
 // RollbackInstanceRefresh rolls the running refresh back, as an alarm
 // does with auto-rollback on.
-func (rs *rolloutSim) RollbackInstanceRefresh(_ context.Context, group string) (string, error) {
-	f := rs.s.fleet
-	if group != rs.s.cfg.Group || f.refresh == nil {
-		return "", noRefresh(group)
-	}
-	if f.refresh.rollingBack {
-		return "", &smithy.GenericAPIError{Code: "IncorrectInstanceRefreshState", Message: "instance refresh " + f.refresh.id + " is already rolling back"}
-	}
-	f.rollback("RollbackInstanceRefresh")
-	return f.refresh.id, nil
+func (rs *rolloutSim) RollbackInstanceRefresh(ctx context.Context, group string) (string, error) {
+	return callValue(rs.s, ctx, svcAutoScaling, "RollbackInstanceRefresh", true, func() (string, error) {
+		f := rs.s.fleet
+		if group != rs.s.cfg.Group || f.refresh == nil {
+			return "", noRefresh(group)
+		}
+		if f.refresh.rollingBack {
+			return "", &smithy.GenericAPIError{Code: "IncorrectInstanceRefreshState", Message: "instance refresh " + f.refresh.id + " is already rolling back"}
+		}
+		f.rollback("RollbackInstanceRefresh")
+		return f.refresh.id, nil
+	})
 }
 
 // rolloutTemplates serves the Templates port: its Image method would
@@ -438,133 +452,150 @@ func (rs *rolloutSim) RollbackInstanceRefresh(_ context.Context, group string) (
 type rolloutTemplates struct{ rs *rolloutSim }
 
 // Image reads an AMI.
-func (t rolloutTemplates) Image(_ context.Context, id string) (launchtemplate.Image, error) {
-	im, ok := t.rs.images[id]
-	if !ok {
-		return launchtemplate.Image{}, fmt.Errorf("describing image %s: %w", id, launchtemplate.ErrNotFound)
-	}
-	return im, nil
+func (t rolloutTemplates) Image(ctx context.Context, id string) (launchtemplate.Image, error) {
+	return callValue(t.rs.s, ctx, svcEC2, "DescribeImages", false, func() (launchtemplate.Image, error) {
+		im, ok := t.rs.images[id]
+		if !ok {
+			return launchtemplate.Image{}, fmt.Errorf("describing image %s: %w", id, launchtemplate.ErrNotFound)
+		}
+		return im, nil
+	})
 }
 
 // Template reads the fleet's launch template.
-func (t rolloutTemplates) Template(_ context.Context, id string) (launchtemplate.Template, error) {
-	if id != LaunchTemplateID {
-		return launchtemplate.Template{}, fmt.Errorf("describing launch template %s: %w", id, launchtemplate.ErrNotFound)
-	}
-	return launchtemplate.Template{ID: id, Name: FleetName, DefaultVersion: t.rs.deflt, LatestVersion: int64(len(t.rs.versions))}, nil
+func (t rolloutTemplates) Template(ctx context.Context, id string) (launchtemplate.Template, error) {
+	return callValue(t.rs.s, ctx, svcEC2, "DescribeLaunchTemplates", false, func() (launchtemplate.Template, error) {
+		if id != LaunchTemplateID {
+			return launchtemplate.Template{}, fmt.Errorf("describing launch template %s: %w", id, launchtemplate.ErrNotFound)
+		}
+		return launchtemplate.Template{ID: id, Name: FleetName, DefaultVersion: t.rs.deflt, LatestVersion: int64(len(t.rs.versions))}, nil
+	})
 }
 
 // Version reads a numbered version.
-func (t rolloutTemplates) Version(_ context.Context, id, version string) (launchtemplate.Version, error) {
-	v, ok := t.rs.version(version)
-	if id != LaunchTemplateID || !ok {
-		return launchtemplate.Version{}, fmt.Errorf("describing launch template %s version %s: %w", id, version, launchtemplate.ErrNotFound)
-	}
-	return v, nil
+func (t rolloutTemplates) Version(ctx context.Context, id, version string) (launchtemplate.Version, error) {
+	return callValue(t.rs.s, ctx, svcEC2, "DescribeLaunchTemplateVersions", false, func() (launchtemplate.Version, error) {
+		v, ok := t.rs.version(version)
+		if id != LaunchTemplateID || !ok {
+			return launchtemplate.Version{}, fmt.Errorf("describing launch template %s version %s: %w", id, version, launchtemplate.ErrNotFound)
+		}
+		return v, nil
+	})
 }
 
 // CreateVersionWithImage returns the same version for the same request,
 // as EC2 does for a repeated client token.
-func (t rolloutTemplates) CreateVersionWithImage(_ context.Context, id, source, ami, _ string) (int64, error) {
-	src, ok := t.rs.version(source)
-	if id != LaunchTemplateID || !ok {
-		return 0, fmt.Errorf("creating a version of launch template %s from %s: %w", id, source, launchtemplate.ErrNotFound)
-	}
-	if i := slices.IndexFunc(t.rs.versions, func(v launchtemplate.Version) bool {
-		return v.Number > src.Number && v.ImageID == ami && v.InstanceType == src.InstanceType
-	}); i >= 0 {
-		return t.rs.versions[i].Number, nil
-	}
-	n := int64(len(t.rs.versions)) + 1
-	t.rs.versions = append(t.rs.versions, launchtemplate.Version{Number: n, ImageID: ami, InstanceType: src.InstanceType})
-	return n, nil
+func (t rolloutTemplates) CreateVersionWithImage(ctx context.Context, id, source, ami, _ string) (int64, error) {
+	return callValue(t.rs.s, ctx, svcEC2, "CreateLaunchTemplateVersion", true, func() (int64, error) {
+		src, ok := t.rs.version(source)
+		if id != LaunchTemplateID || !ok {
+			return 0, fmt.Errorf("creating a version of launch template %s from %s: %w", id, source, launchtemplate.ErrNotFound)
+		}
+		if i := slices.IndexFunc(t.rs.versions, func(v launchtemplate.Version) bool {
+			return v.Number > src.Number && v.ImageID == ami && v.InstanceType == src.InstanceType
+		}); i >= 0 {
+			return t.rs.versions[i].Number, nil
+		}
+		n := int64(len(t.rs.versions)) + 1
+		t.rs.versions = append(t.rs.versions, launchtemplate.Version{Number: n, ImageID: ami, InstanceType: src.InstanceType})
+		return n, nil
+	})
 }
 
 // SetDefaultVersion moves the template's default.
-func (t rolloutTemplates) SetDefaultVersion(_ context.Context, id string, v int64) error {
-	if id != LaunchTemplateID || v < 1 || v > int64(len(t.rs.versions)) {
-		return fmt.Errorf("setting default version %d of %s: %w", v, id, launchtemplate.ErrNotFound)
-	}
-	t.rs.deflt = v
-	return nil
+func (t rolloutTemplates) SetDefaultVersion(ctx context.Context, id string, v int64) error {
+	return t.rs.s.call(ctx, svcEC2, "ModifyLaunchTemplate", true, func() error {
+		if id != LaunchTemplateID || v < 1 || v > int64(len(t.rs.versions)) {
+			return fmt.Errorf("setting default version %d of %s: %w", v, id, launchtemplate.ErrNotFound)
+		}
+		t.rs.deflt = v
+		return nil
+	})
 }
 
 // Image: the twin's pipeline publishes AMIs, never Image Builder images.
-func (rs *rolloutSim) Image(_ context.Context, arn string) (imagebuilder.Image, error) {
-	return imagebuilder.Image{}, fmt.Errorf("reading image build %s: %w", arn, imagebuilder.ErrNotFound)
+func (rs *rolloutSim) Image(ctx context.Context, arn string) (imagebuilder.Image, error) {
+	return callValue(rs.s, ctx, svcImage, "GetImage", false, func() (imagebuilder.Image, error) {
+		return imagebuilder.Image{}, fmt.Errorf("reading image build %s: %w", arn, imagebuilder.ErrNotFound)
+	})
 }
 
 // Get reads the fleet's image parameter.
-func (rs *rolloutSim) Get(_ context.Context, name string) (string, error) {
-	if name != ImageParameter {
-		return "", fmt.Errorf("reading parameter %s: %w", name, ssmparam.ErrNotFound)
-	}
-	return rs.param, nil
+func (rs *rolloutSim) Get(ctx context.Context, name string) (string, error) {
+	return callValue(rs.s, ctx, svcSSM, "GetParameter", false, func() (string, error) {
+		if name != ImageParameter {
+			return "", fmt.Errorf("reading parameter %s: %w", name, ssmparam.ErrNotFound)
+		}
+		return rs.param, nil
+	})
 }
 
 // PutImage writes the fleet's image parameter.
-func (rs *rolloutSim) PutImage(_ context.Context, name, ami string) error {
-	if name != ImageParameter {
-		return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
-	}
-	rs.param = ami
-	return nil
+func (rs *rolloutSim) PutImage(ctx context.Context, name, ami string) error {
+	return rs.s.call(ctx, svcSSM, "PutParameter", true, func() error {
+		if name != ImageParameter {
+			return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
+		}
+		rs.param = ami
+		return nil
+	})
 }
 
 // Put writes a plain parameter; the twin's fleets name none (their
 // listener is not deployed by a template).
-func (rs *rolloutSim) Put(_ context.Context, name, _ string) error {
-	return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
+func (rs *rolloutSim) Put(ctx context.Context, name, _ string) error {
+	return rs.s.call(ctx, svcSSM, "PutParameter", true, func() error {
+		return fmt.Errorf("writing parameter %s: %w", name, ssmparam.ErrNotFound)
+	})
 }
 
 // SetForwardWeights sets the blue/green listener's weights; a fleet
 // without a peer has no weighted listener.
-func (rs *rolloutSim) SetForwardWeights(_ context.Context, listener string, ws []elb.Weighted) error {
-	if rs.s.lb == nil {
-		return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
-	}
-	return rs.s.lb.set(listener, ws)
+func (rs *rolloutSim) SetForwardWeights(ctx context.Context, listener string, ws []elb.Weighted) error {
+	return rs.s.call(ctx, svcELB, "ModifyListener", true, func() error {
+		if rs.s.lb == nil {
+			return &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+		}
+		return rs.s.lb.set(listener, ws)
+	})
 }
 
 // Forward reads the blue/green listener's weighted forward: not sticky,
 // nothing else on it.
-func (rs *rolloutSim) Forward(_ context.Context, listener string) (elb.Forward, error) {
-	if rs.s.lb == nil || listener != ListenerARN {
-		return elb.Forward{}, &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
-	}
-	w := rs.s.lb.weights
-	return elb.Forward{Weights: []elb.Weighted{{TargetGroupARN: TargetGroupARN, Weight: int32(w[0])}, {TargetGroupARN: PeerTargetGroupARN, Weight: int32(w[1])}}}, nil
+func (rs *rolloutSim) Forward(ctx context.Context, listener string) (elb.Forward, error) {
+	return callValue(rs.s, ctx, svcELB, "DescribeListeners", false, func() (elb.Forward, error) {
+		if rs.s.lb == nil || listener != ListenerARN {
+			return elb.Forward{}, &smithy.GenericAPIError{Code: "ListenerNotFound", Message: "the twin has no weighted listener " + listener}
+		}
+		w := rs.s.lb.weights
+		return elb.Forward{Weights: []elb.Weighted{{TargetGroupARN: TargetGroupARN, Weight: int32(w[0])}, {TargetGroupARN: PeerTargetGroupARN, Weight: int32(w[1])}}}, nil
+	})
 }
 
 // TargetHealth lists the target group's targets.
-func (rs *rolloutSim) TargetHealth(_ context.Context, arn string) ([]elb.Target, error) {
-	return rs.s.targetHealth(arn)
+func (rs *rolloutSim) TargetHealth(ctx context.Context, arn string) ([]elb.Target, error) {
+	return callValue(rs.s, ctx, svcELB, "DescribeTargetHealth", false, func() ([]elb.Target, error) {
+		return rs.s.targetHealth(arn)
+	})
 }
 
 // Alarms reads the twin's alarms by name.
-func (rs *rolloutSim) Alarms(_ context.Context, names []string) ([]cwalarm.Alarm, error) {
-	var out []cwalarm.Alarm
-	for _, n := range names {
-		if w, ok := rs.s.cw.alarms[n]; ok {
-			out = append(out, cwalarm.Alarm{Name: n, ARN: alarmARN(n), State: w.state})
+func (rs *rolloutSim) Alarms(ctx context.Context, names []string) ([]cwalarm.Alarm, error) {
+	return callValue(rs.s, ctx, svcCloudWatch, "DescribeAlarms", false, func() ([]cwalarm.Alarm, error) {
+		var out []cwalarm.Alarm
+		for _, n := range names {
+			if w, ok := rs.s.cw.alarms[n]; ok {
+				out = append(out, cwalarm.Alarm{Name: n, ARN: alarmARN(n), State: w.state})
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on
 // the bus to the handler.
-func (rs *rolloutSim) WakeAt(_ context.Context, key string, at time.Time) error {
-	rs.s.at(at.Sub(rs.s.start), prioBus, func(context.Context) {
-		raw, err := rs.s.bus.encode(event.DetailTypeTick, event.SourceStampkit, rs.s.Now(), []string{},
-			tickDetail{At: at.UTC().Format(time.RFC3339Nano), Key: key})
-		if err != nil {
-			rs.s.res.HandlerErrors = append(rs.s.res.HandlerErrors, err.Error())
-			return
-		}
-		rs.publish(key, raw)
-	})
-	return nil
+func (rs *rolloutSim) WakeAt(ctx context.Context, key string, at time.Time) error {
+	return rs.s.wakeAt(ctx, key, at, rs.send)
 }
 
 // observeRollout puts the rollout's phase changes, as the rollout handler
@@ -601,6 +632,16 @@ func (s *sim) observeRollout(r slog.Record) {
 		detail += ", " + outcome
 	}
 	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: RolloutPhase + to, Detail: detail})
+}
+
+// outcome reads the outcome of the fleet's last rollout off its record.
+func (rs *rolloutSim) outcome(ctx context.Context) string {
+	data, _, err := rs.s.state.Load(ctx, rollout.Key(FleetName))
+	var st rollout.State
+	if err != nil || len(data) == 0 || json.Unmarshal(data, &st) != nil {
+		return ""
+	}
+	return string(st.Outcome)
 }
 
 // orDefault is a refresh preference as Auto Scaling applies it: the value

@@ -63,6 +63,10 @@ const (
 	streamHealth
 	streamHooks
 	streamRollout
+	// The chaos (Scenario.Chaos) draws from streams of its own: with none,
+	// nothing is drawn from them.
+	streamChaos
+	streamDelivery
 )
 
 // sim is one run: the virtual clock, the event queue and the models.
@@ -75,6 +79,9 @@ type sim struct {
 	seq   uint64
 
 	launchRNG, noiseRNG, busRNG, healthRNG *rand.Rand
+	// chaosRNG draws the faults of invocations and API calls,
+	// deliveryRNG those of deliveries.
+	chaosRNG, deliveryRNG *rand.Rand
 
 	// fleet is the configured group; peer its blue/green peer (nil unless
 	// the scenario rolls out blue/green), behind the listener lb. groups
@@ -95,6 +102,18 @@ type sim struct {
 	// handler share (claims, scaler state, the rollout's hold).
 	state *memstore.Store
 
+	// lambdas are the functions deployed in the run, in attach order;
+	// inv is the invocation running, if any (one runs at a time); open
+	// lists the deliveries that had a retry scheduled.
+	lambdas []*lambda
+	inv     *handlerRun
+	open    []*delivery
+	// faultFailed is, per Result.Faults entry, whether its invocation
+	// failed; readings are the alarm readings the scaler changed capacity
+	// for (Effects.Doubled).
+	faultFailed []bool
+	readings    map[string]bool
+
 	counts []int64 // requests offered in each step
 	res    *Result
 	// crashes counts the targets that crashed at the latest fault event's
@@ -109,10 +128,11 @@ func newSim(cfg Config, sc Scenario) *sim {
 	s := &sim{
 		cfg: cfg, sc: sc, start: sc.Trace.Start,
 		launchRNG: rng(streamLaunch), noiseRNG: rng(streamNoise), busRNG: rng(streamBus), healthRNG: rng(streamHealth),
+		chaosRNG: rng(streamChaos), deliveryRNG: rng(streamDelivery),
 		byID: map[string]*instance{},
 	}
 	s.res = &Result{
-		Scenario: sc.Name, Config: cfg, Start: s.start,
+		Scenario: sc.Name, Config: cfg, Start: s.start, Chaos: sc.Chaos,
 		Samples:    make([]Sample, len(sc.Trace.Rates)),
 		Datapoints: map[string][]Datapoint{},
 		Outcomes:   map[string]int{},
@@ -239,7 +259,11 @@ func (s *sim) run(ctx context.Context) error {
 	}
 	if s.rollout != nil {
 		s.res.ImageParameter, s.res.DefaultVersion = s.rollout.param, s.rollout.deflt
+		s.res.TemplateVersions = len(s.rollout.versions)
+		s.res.RolloutOutcome = s.rollout.outcome(ctx)
 	}
+	s.finishDeliveries()
+	s.finishEffects()
 	return nil
 }
 

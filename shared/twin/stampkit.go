@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -84,20 +83,16 @@ func (k stampkit) attach(s *sim) error {
 
 	h := &scaler.Handler{
 		Config: c,
-		Groups: groupsPort{s: s, by: "stampkit"},
+		Groups: groupsPort{s: s, by: scalerPolicy},
 		Alarms: alarmsPort{cw: s.cw},
-		Store:  s.state,
+		Store:  s.store(s.state),
 		Clock:  s,
 		Log:    s.handlerLog(s.observeDecision),
 	}
 	if s.cfg.HandlerLog != nil {
 		h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
 	}
-	s.bus.deliver = func(ctx context.Context, raw []byte) {
-		if err := h.Handle(ctx, raw); err != nil {
-			s.res.HandlerErrors = append(s.res.HandlerErrors, fmt.Sprintf("%s: %v", s.Now().UTC().Format(time.RFC3339), err))
-		}
-	}
+	s.bus.scaler = s.newLambda(ScalerFunction, func(ctx context.Context, raw []byte) error { return h.Handle(ctx, raw) })
 	// The EventBridge schedule rule that makes the scaler re-evaluate
 	// alarms still in ALARM.
 	var tick func(context.Context)

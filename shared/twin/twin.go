@@ -24,6 +24,19 @@
 // scenario may inject a new image that crashes under load (Crash) and an
 // operator's rollout commands (Command).
 //
+// The handlers run as Lambda runs them (Functions): an invocation has its
+// function's timeout for a deadline, and one that fails is retried as AWS
+// retries it, an event EventBridge delivered by Lambda's asynchronous
+// retries, a wake-up by its queue once the visibility timeout has passed,
+// until the retries run out and it lands in a dead-letter queue
+// (Result.DeadLetters). A lifecycle hook nobody completes or keeps alive
+// takes its default result when its heartbeat timeout passes.
+//
+// A scenario may bring chaos (Scenario.Chaos): errors from the AWS APIs
+// the handlers call, invocations that run out of time part-way, and
+// deliveries duplicated or late, drawn from the seed. Result.Effects
+// checks what the handlers did against what each action called for.
+//
 // Nothing sleeps: events are ordered by virtual time, and every random draw
 // comes from a PCG generator seeded by Config.Seed, in separate streams for
 // launch latencies, metric noise and delivery, so one seed gives one
@@ -251,6 +264,9 @@ type Scenario struct {
 	// Commands are the operator's rollout commands, each sent at its time
 	// from the start as "stampkit rollout" writes it.
 	Commands []Command
+	// Chaos, when set, injects faults around the toolkit's functions (see
+	// Chaos); nil is a run where AWS answers every call.
+	Chaos *Chaos
 }
 
 // Crash is a new image that passes its warm-up and health checks but
@@ -321,6 +337,11 @@ type ScalingEvent struct {
 	// By names what changed it: the policy, or "rollout".
 	By     string
 	Reason string
+	// Claim is the state-table claim of the handler effect that changed
+	// it (for the scaler, the decision's alarm change or tick window);
+	// empty for AWS's own policies. A claim's effect runs once, so no two
+	// changes share one.
+	Claim string
 }
 
 // AlarmChange is an alarm changing state.
@@ -344,9 +365,10 @@ type RolloutEvent struct {
 type LifecycleEvent struct {
 	At         time.Time
 	InstanceID string
-	// What is LaunchGated, LaunchReady, LaunchAbandoned, Drained or
-	// Warmed.
-	What string
+	// What is LaunchGated, LaunchReady, LaunchAbandoned, Drained, Warmed
+	// or HookExpired; Transition is the action's, Launching or
+	// Terminating.
+	What, Transition string
 	// Wait is how long the instance was held at the hook (zero for
 	// LaunchGated).
 	Wait time.Duration
@@ -376,10 +398,15 @@ type Result struct {
 	Weights []WeightChange
 	// Groups are the Auto Scaling groups as the run left them, the
 	// configured group first; ImageParameter and DefaultVersion the
-	// fleet's image parameter and launch template default version.
-	Groups         []GroupEnd
-	ImageParameter string
-	DefaultVersion int64
+	// fleet's image parameter and launch template default version,
+	// TemplateVersions the number of its launch template's versions, and
+	// RolloutOutcome the outcome of its last rollout, as the rollout
+	// record says (empty while one runs, or when none ran).
+	Groups           []GroupEnd
+	ImageParameter   string
+	DefaultVersion   int64
+	TemplateVersions int
+	RolloutOutcome   string
 	// Lifecycle records the lifecycle hooks' actions (with Config.Hooks).
 	Lifecycle []LifecycleEvent
 	// Offered, Served, Dropped, TargetErrors and ELBErrors total the
@@ -392,9 +419,22 @@ type Result struct {
 	Bus             BusStats
 	// Outcomes counts the stampkit handler's decisions by outcome.
 	Outcomes map[string]int
-	// HandlerErrors lists errors the handler returned (Lambda would retry
-	// them); a healthy run has none.
+	// HandlerErrors lists the errors the handlers' invocations failed
+	// with, each retried as Lambda or the wake-up queue retries it; a
+	// healthy run has none.
 	HandlerErrors []string
+	// Functions counts each deployed function's deliveries, invocations,
+	// failures and retries; DeadLetters lists the events whose retries
+	// ran out.
+	Functions   []FunctionStats
+	DeadLetters []DeadLetter
+	// Chaos is the scenario's chaos (nil: none); Faults lists the faults
+	// it injected, in time order.
+	Chaos  *Chaos
+	Faults []FaultEvent
+	// Effects checks the handlers' effects against what each action
+	// called for.
+	Effects Effects
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
@@ -433,6 +473,11 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 	}
 	if sc.Crash.Above < 0 || sc.Crash.After < 0 {
 		return nil, fmt.Errorf("scenario %s: crash above %g after %v: need both >= 0", sc.Name, sc.Crash.Above, sc.Crash.After)
+	}
+	if sc.Chaos != nil {
+		if err := sc.Chaos.validate(); err != nil {
+			return nil, fmt.Errorf("scenario %s: chaos: %w", sc.Name, err)
+		}
 	}
 	for _, c := range sc.Commands {
 		switch c.Action {

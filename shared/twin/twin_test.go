@@ -83,21 +83,28 @@ func TestConservation(t *testing.T) {
 					served += s.Served
 					dropped += s.Dropped
 				}
-				if offered != r.Offered || served != r.Served || dropped != r.Dropped {
-					t.Errorf("totals %d/%d/%d, want the samples' %d/%d/%d", r.Offered, r.Served, r.Dropped, offered, served, dropped)
-				}
-				integral := 0.0
-				for _, rate := range sc.Trace.Rates {
-					integral += rate * cfg.Step.Seconds()
-				}
-				if got, want := offered, int64(math.Floor(integral)); got != want {
-					t.Errorf("offered %d requests, want the trace's %d", got, want)
-				}
+				checkTotals(t, cfg, sc, r, offered, served, dropped)
 				if r.Dropped == 0 && sn == suite.FlashCrowd && pn == suite.StepScaling {
 					t.Errorf("the step policy dropped nothing in a flash crowd; the test would not see a drop")
 				}
 			})
 		}
+	}
+}
+
+// checkTotals checks that r's totals are its samples' (offered, served,
+// dropped) and that it offered every request of sc's trace.
+func checkTotals(t *testing.T, cfg twin.Config, sc twin.Scenario, r *twin.Result, offered, served, dropped int64) {
+	t.Helper()
+	if offered != r.Offered || served != r.Served || dropped != r.Dropped {
+		t.Errorf("totals %d/%d/%d, want the samples' %d/%d/%d", r.Offered, r.Served, r.Dropped, offered, served, dropped)
+	}
+	integral := 0.0
+	for _, rate := range sc.Trace.Rates {
+		integral += rate * cfg.Step.Seconds()
+	}
+	if got, want := offered, int64(math.Floor(integral)); got != want {
+		t.Errorf("offered %d requests, want the trace's %d", got, want)
 	}
 }
 

@@ -49,6 +49,7 @@ const (
 	rolloutGrey  = "#546e7a"
 	hookOrange   = "#ef6c00"
 	faultOrange  = "#f4511e"
+	absorbedGrey = "#9e9e9e"
 )
 
 // alarmColour colours an alarm's ALARM band by what the alarm watches.
@@ -111,11 +112,15 @@ func chart(runs []suite.Run) string {
 	if weighted {
 		height += titleHeight + weightsHeight + panelGap
 	}
+	chaos := false
+	for _, r := range runs {
+		chaos = chaos || len(r.Result.Faults) > 0
+	}
 	var s svg
 	s.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
 		chartWidth, height, chartWidth, height, esc("demand and capacity over time, "+first.Scenario))
 	s.f(`<title>%s</title>`, esc(first.Scenario+": demand vs capacity per policy"))
-	legend(&s)
+	legend(&s, chaos)
 
 	x := func(t time.Duration) float64 { return marginLeft + plotWidth*float64(t)/float64(total) }
 	for k, r := range runs {
@@ -151,6 +156,7 @@ func chart(runs []suite.Run) string {
 		scalings(&s, res, top, x)
 		rollouts(&s, res, top, x)
 		lifecycleMarks(&s, res, top, x)
+		faultMarks(&s, res, top, x)
 		s.f(`</g>`)
 	}
 	if weighted {
@@ -162,8 +168,8 @@ func chart(runs []suite.Run) string {
 }
 
 // legend names the marks, on as many lines as they need (about 6 units a
-// character; two fit legendHeight).
-func legend(s *svg) {
+// character; two fit legendHeight); chaos adds the chaos's faults.
+func legend(s *svg, chaos bool) {
 	type item struct{ swatch, label string }
 	items := []item{
 		{fmt.Sprintf(`<rect width="14" height="9" y="-8" fill="%s" stroke="%s"/>`, demandFill, demandStroke), "demand"},
@@ -179,6 +185,11 @@ func legend(s *svg) {
 		{fmt.Sprintf(`<rect width="14" height="5" y="-6" fill="%s"/>`, violationRed), "SLO violated"},
 		{fmt.Sprintf(`<line x1="7" x2="7" y1="-11" y2="1" stroke="%s" stroke-dasharray="2 2"/>`, rolloutGrey), "rollout"},
 		{fmt.Sprintf(`<line x1="7" x2="7" y1="-11" y2="1" stroke="%s" stroke-dasharray="2 2"/>`, faultOrange), "fault"},
+	}
+	if chaos {
+		items = append(items,
+			item{fmt.Sprintf(`<line x1="3" x2="3" y1="-9" y2="-2" stroke="%s" stroke-width="1.5"/><line x1="7" x2="7" y1="-9" y2="-2" stroke="%s" stroke-width="1.5"/><line x1="11" x2="11" y1="-9" y2="-2" stroke="%s" stroke-width="1.5"/>`,
+				absorbedGrey, faultOrange, violationRed), "chaos: absorbed, recovered, dead-lettered"})
 	}
 	xpos, ypos := marginLeft, 18
 	for _, it := range items {
@@ -421,6 +432,53 @@ func lifecycleMarks(s *svg, res *twin.Result, top float64, x func(time.Duration)
 			tip := fmt.Sprintf("%s: %d terminations drained in %s (mean)", m.at.Format("Mon 15:04"), m.drains, (m.drainWait / time.Duration(m.drains)).Round(time.Second))
 			s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s"><title>%s</title></line>`, cx, cx, num(bottom-3), num(bottom), inPurple, esc(tip))
 		}
+	}
+}
+
+// faultMarks draws, along the top of a panel under the scaling marks, the
+// faults the chaos injected, gathered per pixel: a tick coloured by the
+// worst that became of them (grey absorbed by the handler, orange
+// recovered by a retry, red dead-lettered), its tooltip counting them by
+// kind and outcome; a dead letter also gets a red dot.
+func faultMarks(s *svg, res *twin.Result, top float64, x func(time.Duration) float64) {
+	if len(res.Faults) == 0 {
+		return
+	}
+	type mark struct {
+		at       time.Time
+		kinds    map[string]int
+		outcomes map[string]int
+	}
+	var marks []*mark
+	byPixel := map[int]*mark{}
+	for _, f := range res.Faults {
+		px := int(x(f.At.Sub(res.Start)))
+		m := byPixel[px]
+		if m == nil {
+			m = &mark{at: f.At, kinds: map[string]int{}, outcomes: map[string]int{}}
+			byPixel[px] = m
+			marks = append(marks, m)
+		}
+		m.kinds[f.Kind]++
+		m.outcomes[f.Outcome]++
+	}
+	y := top + 1 + float64(len(res.Datapoints))*4 + 10
+	for _, m := range marks {
+		colour := absorbedGrey
+		switch {
+		case m.outcomes[twin.DeadLettered] > 0:
+			colour = violationRed
+		case m.outcomes[twin.Recovered] > 0 || m.outcomes[twin.Pending] > 0:
+			colour = faultOrange
+		}
+		tip := fmt.Sprintf("%s: %s; %d absorbed, %d recovered by retry, %d dead-lettered, %d pending", m.at.Format("Mon 15:04"), kindCounts(m.kinds),
+			m.outcomes[twin.Absorbed], m.outcomes[twin.Recovered], m.outcomes[twin.DeadLettered], m.outcomes[twin.Pending])
+		cx := num(x(m.at.Sub(res.Start)))
+		s.f(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s"><title>%s</title></line>`, cx, cx, num(y), num(y+5), colour, esc(tip))
+	}
+	for _, d := range res.DeadLetters {
+		s.f(`<circle cx="%s" cy="%s" r="2" fill="%s"><title>%s</title></circle>`, num(x(d.At.Sub(res.Start))), num(y+8), violationRed,
+			esc(fmt.Sprintf("%s: %s event %s dead-lettered to the %s after %d attempts: %s", d.At.Format("Mon 15:04:05"), d.Function, d.DetailType, d.Queue, d.Attempts, d.Error)))
 	}
 }
 

@@ -26,6 +26,8 @@ type tableRow struct {
 type section struct {
 	ID, Name, Description string
 	Chart                 template.HTML
+	// Chaos summarises the scenario's runs under chaos, if any.
+	Chaos []ChaosSummary
 }
 
 type policyNote struct{ Name, Colour, Text string }
@@ -65,6 +67,8 @@ td.better { color: #2e7d32; } td.worse { color: #c62828; }
 .chart text.tick, .chart text.legend { fill: #616161; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
 ul.notes li { margin-bottom: 4px; }
+table.chaos td.name { max-width: 260px; }
+td.intact { color: #2e7d32; } td.broken { color: #c62828; font-weight: bold; }
 </style>
 </head>
 <body>
@@ -91,7 +95,11 @@ ul.notes li { margin-bottom: 4px; }
 {{range .Sections}}<h2 id="{{.ID}}">{{.Name}}</h2>
 <p>{{.Description}}</p>
 {{.Chart}}
-{{end}}
+{{if .Chaos}}<table class="chaos">
+<tr><th class="name">policy</th><th class="name">faults injected</th><th>absorbed by the handler</th><th>recovered by retry</th><th>dead-lettered</th><th>events dead-lettered</th><th>decisions applied twice / forgotten</th><th>ready launches lost (to dead letters, late retries)</th><th class="name">rollout</th><th>SLO min (without chaos)</th><th class="name">verdict</th></tr>
+{{range .Chaos}}<tr><td class="name">{{.Policy}}</td><td class="name">{{.Faults}}: {{kinds .Injected}}</td><td>{{index .Outcomes "absorbed"}}</td><td>{{index .Outcomes "recovered"}}</td><td>{{index .Outcomes "dead-lettered"}}</td><td>{{deadLetters .}}</td><td>{{if .Scaler}}{{.Effects.Doubled}} / {{.Effects.Unrecorded}}{{else}}AWS's policy{{end}}</td><td>{{.Effects.Lost}} ({{.Effects.LostDeadLettered}}, {{.Effects.LostLate}})</td><td class="name">{{if .Rollout}}{{.Rollout}}{{else}}none{{end}}</td><td>{{f1 .SLO}} ({{f1 .CleanSLO}})</td><td class="name {{if .Intact}}intact{{else}}broken{{end}}">{{.Verdict}}</td></tr>
+{{end}}</table>
+{{end}}{{end}}
 <h2>Model and metrics</h2>
 <ul class="notes">
 {{range .Assumptions}}<li>{{.}}</li>
@@ -102,11 +110,15 @@ ul.notes li { margin-bottom: 4px; }
 
 // WriteHTML writes the report for runs, which come grouped by scenario.
 func WriteHTML(w io.Writer, meta Meta, runs []suite.Run) error {
-	t, err := template.New("report").Funcs(template.FuncMap{"f1": f1, "signed": signed}).Parse(pageTemplate)
+	t, err := template.New("report").Funcs(template.FuncMap{"f1": f1, "signed": signed, "kinds": kindCounts, "deadLetters": deadLetterCounts}).Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("parsing report template: %w", err)
 	}
 	p := page{Meta: meta, Comparisons: Compare(runs), Policies: policyNotes(), Assumptions: assumptions(runs)}
+	chaos := map[string][]ChaosSummary{}
+	for _, c := range Chaos(runs) {
+		chaos[c.Scenario] = append(chaos[c.Scenario], c)
+	}
 	for _, c := range tableColumns() {
 		p.Heads = append(p.Heads, c.head)
 	}
@@ -134,6 +146,7 @@ func WriteHTML(w io.Writer, meta Meta, runs []suite.Run) error {
 			ID: "scenario-" + name, Name: name, Description: suite.Description(name),
 			// chart escapes every string it writes.
 			Chart: template.HTML(chart(group)),
+			Chaos: chaos[name],
 		})
 	}
 	var b strings.Builder
@@ -187,7 +200,7 @@ func assumptions(runs []suite.Run) []string {
 		return nil
 	}
 	c := runs[0].Result.Config
-	return []string{
+	notes := []string{
 		fmt.Sprintf("Fleet: one Auto Scaling group (min %d, max %d) behind an Application Load Balancer. An instance serves %g requests/s at 100 %% CPU; demand in instances is the request rate over %g requests/s (%g %% utilisation).", c.Min, c.Max, c.InstanceCapacity, c.PerInstanceTarget(), 100*c.TargetUtilisation),
 		fmt.Sprintf("Launch: log-normal, median %v (σ of the logarithm %g); then load-balancer health checks every %v, healthy after %d; scale-in drains a serving target for %v.", c.LaunchMedian, c.LaunchSpread, c.HealthCheckInterval, c.HealthyThreshold, c.DeregistrationDelay),
 		hooksNote(c),
@@ -197,4 +210,26 @@ func assumptions(runs []suite.Run) []string {
 		fmt.Sprintf("Cost: $%g per instance-hour (c7g.large on demand, us-east-1), billed from launch to termination.", c.PricePerHour),
 		"Elasticity metrics (SPEC RG Cloud, Herbst et al., arXiv:1604.03470), with demand d and supply s = healthy targets per step: θU and θO are the mean shortfall and excess as a percentage of demand; τU and τO the percentage of time under- and over-provisioned; υ the percentage of time supply and demand move in different directions. Flaps count reversals of direction within 10 minutes.",
 	}
+	for _, r := range runs {
+		if r.Result.Chaos != nil {
+			notes = append(notes, chaosNote(*r.Result.Chaos))
+			break
+		}
+	}
+	return notes
+}
+
+// chaosNote describes chaos c and how the twin retries what it fails.
+func chaosNote(c twin.Chaos) string {
+	var fns []string
+	for _, f := range twin.Functions() {
+		s := fmt.Sprintf("%s %v timeout, %d retries within %v", f.Name, f.Timeout, f.Retries, f.MaxEventAge)
+		if f.Visibility > 0 {
+			s += fmt.Sprintf(", wake-ups redelivered after %v up to %d receives", f.Visibility, f.MaxReceives)
+		}
+		fns = append(fns, s)
+	}
+	return fmt.Sprintf("Chaos, per call a handler makes after the SDK's own three attempts: %g %% throttled (each service's throttling code), %g %% answered 500, %g %% timed out (a write landed or not), %g %% carried out with the response lost; %g %% of invocations out of time during one of their first %d calls; %g %% of deliveries made twice up to %v apart, %g %% of EventBridge's up to %v late. A failed invocation is retried as AWS does: an event from EventBridge by Lambda's asynchronous retries, a minute and two minutes later, within the maximum event age, then the function's on-failure destination; a wake-up by its SQS queue after the visibility timeout, up to maxReceiveCount, then the queue's dead-letter queue. As deployed: %s. Each run under chaos checks itself: no scaling decision applied twice for one alarm reading nor left off the scaler's record, every lifecycle action ended once and no ready launch lost but where its events' retries ran out or came too late; the rollout is compared with the run without chaos.",
+		100*c.Throttle, 100*c.ServerError, 100*c.Timeout, 100*c.LostResponse, 100*c.LambdaTimeout, c.LambdaTimeoutCalls,
+		100*c.Duplicate, c.DuplicateDelay, 100*c.Late, c.LateDelay, strings.Join(fns, "; "))
 }

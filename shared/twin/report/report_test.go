@@ -203,3 +203,59 @@ func TestWeightsPanel(t *testing.T) {
 		t.Error("the bad image's rollback is not marked in red")
 	}
 }
+
+// TestChaosReport renders a run under chaos: the summary and the page
+// count the faults and say, from the run's own checks, whether anything
+// was lost or doubled; a run whose checks fail says so.
+func TestChaosReport(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	sc, err := suite.Scenario(suite.Spike, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Trace.Rates = sc.Trace.Rates[:int(3*time.Hour/cfg.Step)]
+	var jobs []suite.Job
+	for _, name := range []string{suite.Stampkit, suite.TargetTracking} {
+		p, err := suite.Policy(name, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, suite.Job{Scenario: suite.WithChaos(sc, twin.DefaultChaos()), Policy: p})
+	}
+	rs, err := suite.RunAll(t.Context(), cfg, jobs, nil)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	page, summary := render(t, 1, rs)
+	for _, want := range []string{"chaos (faults injected", "spike-chaos / stampkit", "recovered by retry", "no action lost or doubled", "scaled by AWS's own policy"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if strings.Contains(summary, "ACTIONS LOST OR DOUBLED") {
+		t.Errorf("summary reports actions lost or doubled:\n%s", summary)
+	}
+	dec := xml.NewDecoder(strings.NewReader(page))
+	dec.Strict = true
+	for {
+		if _, err := dec.Token(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("report is not well-formed: %v", err)
+		}
+	}
+	for _, want := range []string{`<table class="chaos">`, "chaos: absorbed, recovered, dead-lettered", "recovered by retry", `class="name intact"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	cs := report.Chaos(rs)
+	if len(cs) != 2 || cs[0].Faults == 0 || !cs[0].Intact() {
+		t.Fatalf("chaos summaries %+v: want two, the first with faults, intact", cs)
+	}
+	broken := cs[0]
+	broken.Effects.Unrecorded = 1
+	if broken.Intact() || !strings.Contains(broken.Verdict(), "ACTIONS LOST OR DOUBLED: 1 capacity changes not on the scaler's record") {
+		t.Errorf("a run with a forgotten change: intact %v, verdict %q", broken.Intact(), broken.Verdict())
+	}
+}

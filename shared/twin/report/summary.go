@@ -39,11 +39,16 @@ func change(v, base float64) float64 {
 
 // Compare pairs stampkit with target tracking per scenario, in the order
 // the runs came, and adds a total per group of scenarios: the generated
-// ones and all.
+// ones and all. A scenario under chaos repeats another's day: it is
+// compared but left out of the totals.
 func Compare(runs []suite.Run) []Comparison {
 	by := map[string]*Comparison{}
 	var order []string
+	chaotic := map[string]bool{}
 	for _, r := range runs {
+		if r.Result.Chaos != nil {
+			chaotic[r.Result.Scenario] = true
+		}
 		name := r.Result.Scenario
 		c, ok := by[name]
 		if !ok {
@@ -62,9 +67,14 @@ func Compare(runs []suite.Run) []Comparison {
 	gen := Comparison{Scenario: "all generated"}
 	all := Comparison{Scenario: "all"}
 	nGen := 0
+	nAll := 0
 	for _, name := range order {
 		c := *by[name]
 		out = append(out, c)
+		if chaotic[name] {
+			continue
+		}
+		nAll++
 		for _, t := range []*Comparison{&gen, &all} {
 			if t == &gen && !slices.Contains(suite.Generated(), name) {
 				continue
@@ -81,7 +91,7 @@ func Compare(runs []suite.Run) []Comparison {
 	if nGen > 1 {
 		out = append(out, gen)
 	}
-	if len(order) > 1 {
+	if nAll > 1 {
 		out = append(out, all)
 	}
 	return out
@@ -150,6 +160,7 @@ func WriteSummary(w io.Writer, runs []suite.Run) error {
 		fmt.Fprintf(&b, "  %-18s SLO %7.1f vs %7.1f min (%5s)   instance-hours %8.1f vs %8.1f (%5s)\n",
 			c.Scenario, c.StampkitSLO, c.TrackingSLO, signed(c.SLOChange()), c.StampkitHours, c.TrackingHours, signed(c.HoursChange()))
 	}
+	writeChaos(&b, Chaos(runs))
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
 		return fmt.Errorf("writing summary: %w", err)

@@ -38,12 +38,31 @@ const (
 	// AbortInRetention has an operator abort a blue/green rollout after
 	// its promotion, once the new group has scaled out under load.
 	AbortInRetention = "abort-in-retention"
+	// Chaos is ChaosBase under twin.DefaultChaos.
+	Chaos = "chaos"
 )
+
+// ChaosBase is the scenario Chaos brings chaos to: a day that scales out
+// and in, and rolls an image out by instance refresh at its busiest, so
+// that all three handlers meet the faults.
+const ChaosBase = Diurnal
 
 // Names lists the scenarios in report order.
 func Names() []string {
-	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen, GreenCrash, AbortInRetention}
+	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen, GreenCrash, AbortInRetention, Chaos}
 }
+
+// WithChaos returns sc under chaos c, named apart from sc: "NAME-chaos"
+// (Chaos keeps its name).
+func WithChaos(sc twin.Scenario, c *twin.Chaos) twin.Scenario {
+	if sc.Chaos == nil {
+		sc.Name += chaosSuffix
+	}
+	sc.Chaos = c
+	return sc
+}
+
+const chaosSuffix = "-chaos"
 
 // BadImageCapacity is the share of an instance's capacity the faulty image
 // of BadImage and BadGreen serves.
@@ -75,6 +94,12 @@ func Generated() []string { return []string{Diurnal, Spike, Ramp, Step, FlashCro
 // synthetic ones. Demand is set in instances at the target utilisation so
 // that every scenario needs between a few and about 60 instances.
 func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) {
+	if name == Chaos {
+		// The very day of ChaosBase: its noise is drawn for its name.
+		sc, err := Scenario(ChaosBase, cfg, seed)
+		sc.Name, sc.Chaos = Chaos, twin.DefaultChaos()
+		return sc, err
+	}
 	inst := cfg.PerInstanceTarget()
 	noiseSeed := seed*1000003 + uint64(slices.Index(Names(), name)+1)
 	shape := traces.Shape{Step: cfg.Step, Noise: 0.05, Burst: 0.12, Seed: noiseSeed}
@@ -148,7 +173,12 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 
 // Description says what a scenario is, for the report.
 func Description(name string) string {
+	if base, ok := strings.CutSuffix(name, chaosSuffix); ok {
+		return Description(base) + " " + chaosNote
+	}
 	switch name {
+	case Chaos:
+		return Description(ChaosBase) + " " + chaosNote
 	case Diurnal:
 		return "A day of traffic between 6 and 48 instances' worth, peaking at 14:00, with minute-scale and five-minute noise. At 15:00 a new image is built and rolled out to the fleet by an instance refresh with the shipped preferences: 100 % minimum and 200 % maximum healthy, so each batch of replacements launches (and counts as InService) before the instances it replaces terminate, and a five-minute wait at the 50 % checkpoint."
 	case Spike:
@@ -174,6 +204,9 @@ func Description(name string) string {
 	}
 	return ""
 }
+
+// chaosNote describes the chaos of Chaos and of "simulate -chaos".
+const chaosNote = "Under chaos: the AWS APIs the three handlers call throttle, answer 500, time out or lose the response of a call they carried out; invocations run out of time part-way; EventBridge's deliveries come late, out of order, and any delivery may come twice. A failed invocation is retried as AWS retries it (Lambda's two asynchronous retries, a minute and two minutes later; a wake-up redelivered by its SQS queue after the visibility timeout, five times at most) and dead-lettered when the retries run out. Small ticks along the top of each panel mark the faults: grey absorbed by the handler, orange recovered by a retry, red dead-lettered. The table under the chart compares each policy's run with the same day without chaos."
 
 // Policy names, in report order.
 const (
@@ -216,6 +249,10 @@ type Job struct {
 type Run struct {
 	Result *twin.Result
 	Scores score.Scores
+	// Clean is, for a run with chaos, the same scenario and policy run
+	// without it, for comparison; nil otherwise.
+	Clean       *twin.Result
+	CleanScores score.Scores
 	// Elapsed is the wall-clock time the simulation took (not part of any
 	// report, which must not depend on the machine).
 	Elapsed time.Duration
@@ -245,23 +282,49 @@ func Jobs(cfg twin.Config, seed uint64, scenarios, policies []string) ([]Job, er
 
 // RunAll simulates the jobs on up to GOMAXPROCS workers, longest trace
 // first, and returns the runs in the order of jobs, whatever order they
-// finish in.
+// finish in. A job with chaos is also run without it (Run.Clean).
 func RunAll(ctx context.Context, cfg twin.Config, jobs []Job, progress Progress) ([]Run, error) {
 	runs := make([]Run, len(jobs))
-	errs := make([]error, len(jobs))
+	// Task i < len(jobs) is job i; task len(jobs)+k the run without chaos
+	// of the k-th job with chaos, chaotic[k].
+	var chaotic []int
+	for i, j := range jobs {
+		if j.Scenario.Chaos != nil {
+			chaotic = append(chaotic, i)
+		}
+	}
+	tasks := len(jobs) + len(chaotic)
+	scenario := func(task int) twin.Scenario {
+		if task < len(jobs) {
+			return jobs[task].Scenario
+		}
+		sc := jobs[chaotic[task-len(jobs)]].Scenario
+		sc.Chaos = nil
+		return sc
+	}
+	cleans := make([]Run, len(chaotic))
+	errs := make([]error, tasks)
 	work := make(chan int)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		done int
 	)
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+	for range min(runtime.GOMAXPROCS(0), tasks) {
 		wg.Go(func() {
 			for i := range work {
 				started := time.Now()
-				res, err := twin.Run(ctx, cfg, jobs[i].Scenario, jobs[i].Policy)
+				j := i
+				if i >= len(jobs) {
+					j = chaotic[i-len(jobs)]
+				}
+				res, err := twin.Run(ctx, cfg, scenario(i), jobs[j].Policy)
 				if err != nil {
 					errs[i] = err
+					continue
+				}
+				if i >= len(jobs) {
+					cleans[i-len(jobs)] = Run{Result: res, Scores: score.Compute(res)}
 					continue
 				}
 				runs[i] = Run{Result: res, Scores: score.Compute(res), Elapsed: time.Since(started)}
@@ -276,12 +339,12 @@ func RunAll(ctx context.Context, cfg twin.Config, jobs []Job, progress Progress)
 	}
 	// The longest simulations start first, so that a long trace does not
 	// begin last and leave the other workers idle at the end.
-	order := make([]int, len(jobs))
+	order := make([]int, tasks)
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return len(jobs[b].Scenario.Trace.Rates) - len(jobs[a].Scenario.Trace.Rates)
+		return len(scenario(b).Trace.Rates) - len(scenario(a).Trace.Rates)
 	})
 	for _, i := range order {
 		if ctx.Err() != nil {
@@ -293,11 +356,18 @@ func RunAll(ctx context.Context, cfg twin.Config, jobs []Job, progress Progress)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("job %d (%s × %s): %w", i, jobs[i].Scenario.Name, jobs[i].Policy.Name(), err)
+			j := i
+			if i >= len(jobs) {
+				j = chaotic[i-len(jobs)]
+			}
+			return nil, fmt.Errorf("job %d (%s × %s): %w", j, scenario(i).Name, jobs[j].Policy.Name(), err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for k, i := range chaotic {
+		runs[i].Clean, runs[i].CleanScores = cleans[k].Result, cleans[k].Scores
 	}
 	return runs, nil
 }

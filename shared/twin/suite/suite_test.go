@@ -98,3 +98,47 @@ func TestDefaultPolicyIsValid(t *testing.T) {
 		}
 	}
 }
+
+// TestChaosScenario checks that the chaos scenario is its base's day
+// under the default chaos, and that a run with chaos comes with the same
+// run without it.
+func TestChaosScenario(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	base, err := suite.Scenario(suite.ChaosBase, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := suite.Scenario(suite.Chaos, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Chaos == nil || !slices.Equal(sc.Trace.Rates, base.Trace.Rates) || sc.ImageBuiltAt != base.ImageBuiltAt {
+		t.Fatalf("scenario %s is not %s under chaos", sc.Name, base.Name)
+	}
+	if got := suite.WithChaos(base, twin.DefaultChaos()).Name; got != suite.ChaosBase+"-chaos" {
+		t.Errorf("WithChaos names the scenario %q, want %q", got, suite.ChaosBase+"-chaos")
+	}
+	spike, err := suite.Scenario(suite.Spike, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spike.Trace.Rates = spike.Trace.Rates[:int(time.Hour/cfg.Step)]
+	p, err := suite.Policy(suite.Stampkit, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := suite.RunAll(t.Context(), cfg, []suite.Job{{Scenario: suite.WithChaos(spike, twin.DefaultChaos()), Policy: p}, {Scenario: spike, Policy: p}}, nil)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	chaotic, clean := runs[0], runs[1]
+	if chaotic.Clean == nil || chaotic.Clean.Chaos != nil || len(chaotic.Clean.Faults) != 0 || chaotic.Result.Chaos == nil {
+		t.Fatalf("the run with chaos came without its run without chaos: %+v", chaotic)
+	}
+	if clean.Clean != nil {
+		t.Error("a run without chaos came with a second one")
+	}
+	if chaotic.Clean.Offered != clean.Result.Offered || chaotic.CleanScores != clean.Scores {
+		t.Errorf("the run without chaos differs from the same job without chaos: %+v against %+v", chaotic.CleanScores, clean.Scores)
+	}
+}
