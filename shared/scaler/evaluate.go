@@ -99,18 +99,34 @@ func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64
 // against a store that fails.
 const saveAttempts = 3
 
+// lateSave bounds the save rounds left when the invocation's own deadline
+// has passed: one DynamoDB call's worth, as long as invocation gives the
+// release or keep of a claim.
+const lateSave = time.Second
+
 // save stores the state a decision left. The decision's effect is already
 // applied, so nothing here may make the invocation fail and be retried:
 // the retry would decide again from the old state and apply the effect a
 // second time. Losing the version race to another decision merges the two
 // states and saves over the newer one; a store that keeps failing is
 // logged and counted (StateNotSaved), and the claim stands.
+//
+// A decision whose invocation ran out of time (a change retried through
+// throttling, a save DynamoDB never answered) still saves, on a context of
+// its own bounded by lateSave, as invocation.Once keeps its claim: its
+// deadline comes invocation.Headroom before Lambda's. Without the state,
+// the next tick would find no cooldown and apply the change again.
 func (h *Handler) save(ctx context.Context, fleet string, next scaling.State, version int64) error {
 	buf, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("encoding state of fleet %s: %w", fleet, err)
 	}
 	for range saveAttempts {
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lateSave)
+			defer cancel()
+		}
 		if err = h.Store.Save(ctx, StateKey(fleet), buf, version); err == nil {
 			return nil
 		}
