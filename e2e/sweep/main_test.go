@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // emulator lends t an emulator of its own until t ends.
-func emulator(t *testing.T) *awstest.Emulator {
+func emulator(t testing.TB) *awstest.Emulator {
 	e := <-emulators
 	t.Cleanup(func() { emulators <- e })
 	return e

@@ -64,7 +64,7 @@ type result struct {
 	end         endState
 	before      endState // the abort scenario: before the rollout began
 	calls       []awsproxy.Record
-	invocations []invocation
+	invocations []invoked
 	dead        []*delivery
 	leftovers   []string
 	overrun     string
@@ -74,8 +74,7 @@ type result struct {
 // play runs sc from scratch, with inj's fault (none when nil).
 func play(t *testing.T, sc scenario, inj *injection) result {
 	t.Helper()
-	w := newWorld(t)
-	sc.set(w)
+	w := setUp(t, sc)
 	if inj != nil {
 		w.proxy.Fail(inj.call(), inj.kind.fault)
 	}
@@ -200,8 +199,12 @@ func TestSweep(t *testing.T) {
 					}
 					row.tried[inj.kind.name]++
 					row.scenarios[sc.name] = true
-					if slices.ContainsFunc(r.invocations, func(i invocation) bool { return i.err != nil }) {
+					if slices.ContainsFunc(r.invocations, func(i invoked) bool { return i.err != nil }) {
 						row.redelivered[inj.kind.name]++
+					}
+					if !slices.ContainsFunc(r.calls, func(c awsproxy.Record) bool { return c.Fault != "" }) {
+						// The run is the clean one up to the faulted call.
+						t.Errorf("%s: %s never fired: the run left the clean run's path before it", sc.name, inj)
 					}
 					if v := violations(sc, clean, r); len(v) > 0 {
 						row.violations[inj.kind.name]++

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ import (
 	"github.com/stampkit/stampkit/shared/elb"
 	"github.com/stampkit/stampkit/shared/hooks"
 	ib "github.com/stampkit/stampkit/shared/imagebuilder"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/probe"
@@ -50,16 +52,26 @@ import (
 
 // The functions as the CDK app deploys them (infra/handlers.go): Lambda
 // timeouts, the wake queues' visibility timeouts and redrive, Lambda's
-// async retries. The timeouts are cut by timeScale, so that a call held
+// async retries. The timeouts are cut (lambdaTimeout), so that a call held
 // until the invocation's deadline (the Timeout fault) costs seconds, not
 // minutes; every other time is AWS's, on the manual clock.
+var (
+	scalerTimeout    = lambdaTimeout(30 * time.Second)
+	lifecycleTimeout = lambdaTimeout(20 * time.Second)
+	rolloutTimeout   = lambdaTimeout(60 * time.Second)
+)
+
+// lambdaTimeout is a function's timeout in the sweep: a tenth of AWS's, but
+// long enough that the handler's own deadline still comes
+// invocation.Headroom before it (invocation.Each moves it only when twice
+// the headroom is left), so that what a handler does after its work ran out
+// of time (releasing claims and leases, keeping a claim) gets the time it
+// gets in AWS before Lambda ends the invocation.
+func lambdaTimeout(aws time.Duration) time.Duration {
+	return max(aws/10, 2*invocation.Headroom+500*time.Millisecond)
+}
+
 const (
-	timeScale = 10
-
-	scalerTimeout    = 30 * time.Second / timeScale
-	lifecycleTimeout = 20 * time.Second / timeScale
-	rolloutTimeout   = 60 * time.Second / timeScale
-
 	// LifecycleWakeVisibility and six times the rollout timeout.
 	lifecycleVisibility = 30 * time.Second
 	rolloutVisibility   = 360 * time.Second
@@ -91,7 +103,7 @@ const (
 // over the real adapters on the proxy's aws.Config, and the delivery of
 // their events on a manual clock.
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	cfg  aws.Config // the functions': through the proxy, production retryer
 	moto aws.Config // the driver's own reads and set-up, past the proxy
 	// cloudWatch is the set-up's CloudWatch: moto does not speak the
@@ -115,7 +127,7 @@ type world struct {
 	// drivers move the proxy's models and play the operator before each
 	// delivery, on the clock.
 	drivers     []func(*world)
-	invocations []invocation
+	invocations []invoked
 	dead        []*delivery // the sweep's dead-letter queues
 	overrun     string      // why the run did not end by itself
 
@@ -157,8 +169,8 @@ type delivery struct {
 	what  string
 }
 
-// invocation is one invocation of a function and what it left.
-type invocation struct {
+// invoked is one invocation of a function and what it left.
+type invoked struct {
 	d        *delivery
 	at       time.Time
 	err      error
@@ -181,9 +193,8 @@ func (d *delivery) String() string {
 // newWorld resets the emulator, puts a fresh proxy in front of it and makes
 // the estate every scenario shares: the fleet, the state table, the wake
 // queues.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB, emu *awstest.Emulator) *world {
 	t.Helper()
-	emu := emulator(t)
 	cfg := emu.Fresh(t)
 	w := &world{t: t, moto: emu.MotoConfig(t), cloudWatch: emu.Config(t), proxy: emu.Proxy(t), out: &syncBuffer{}}
 	w.fleet = awstest.NewFleet(t, w.moto)
@@ -195,6 +206,57 @@ func newWorld(t *testing.T) *world {
 	w.clock = clock.NewManual(time.Now()) // begin sets it when the set-up is done
 	w.proxy.SetClock(w.clock.Now)
 	return w
+}
+
+// setUpTries bounds the set-ups of one run. moto now and then drops a
+// connection after the call took effect, and the set-up client's retry of
+// it then finds what it created (a table, a target group "already exists"):
+// about one set-up in a thousand.
+const setUpTries = 3
+
+// setUp makes sc's world on an emulator of t's own, starting over on a
+// fresh one when the set-up fails.
+func setUp(t *testing.T, sc scenario) *world {
+	t.Helper()
+	emu := emulator(t)
+	emu.MotoEndpoint(t) // skips here, on the test's goroutine, without moto
+	var why string
+	for range setUpTries {
+		tb := &setUpTB{TB: t}
+		var w *world
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w = newWorld(tb, emu)
+			sc.set(w)
+		}()
+		<-done
+		if tb.failed == "" {
+			w.t = t
+			return w
+		}
+		why = tb.failed
+		t.Logf("set-up failed, starting over: %s", why)
+	}
+	t.Fatalf("set-up failed %d times: %s", setUpTries, why)
+	return nil
+}
+
+// setUpTB is the test during a set-up: a fatal failure ends the set-up's
+// goroutine and is kept, so that the set-up can start over.
+type setUpTB struct {
+	testing.TB
+	failed string
+}
+
+func (s *setUpTB) Fatalf(format string, args ...any) {
+	s.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (s *setUpTB) Fatal(args ...any) {
+	s.failed = fmt.Sprint(args...)
+	runtime.Goexit()
 }
 
 // build configures the three functions for fleet and makes their wake
@@ -396,7 +458,7 @@ func (w *world) invoke(d *delivery) {
 	freeze.Stop()
 	cancel()
 	w.gate.open()
-	inv := invocation{d: d, at: w.clock.Now(), err: err, took: took}
+	inv := invoked{d: d, at: w.clock.Now(), err: err, took: took}
 	if took >= f.timeout {
 		inv.timedOut = true
 		if err == nil {
