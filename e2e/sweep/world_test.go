@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,8 +115,9 @@ type world struct {
 	clock     *clock.Manual
 	start     time.Time
 	fleet     awstest.Fleet
-	// out is the functions' stdout: their JSON log lines and EMF records.
-	out    *syncBuffer
+	// out is the functions' stdout: their JSON log lines and EMF records,
+	// written by one invocation at a time.
+	out    *bytes.Buffer
 	gate   *gate
 	config config.Config
 	queues map[string]string // function → its wake queue's URL
@@ -196,7 +196,7 @@ func (d *delivery) String() string {
 func newWorld(t testing.TB, emu *awstest.Emulator) *world {
 	t.Helper()
 	cfg := emu.Fresh(t)
-	w := &world{t: t, moto: emu.MotoConfig(t), cloudWatch: emu.Config(t), proxy: emu.Proxy(t), out: &syncBuffer{}}
+	w := &world{t: t, moto: emu.MotoConfig(t), cloudWatch: emu.Config(t), proxy: emu.Proxy(t), out: &bytes.Buffer{}}
 	w.fleet = awstest.NewFleet(t, w.moto)
 	w.table()
 	cfg.Retryer = retryer
@@ -466,7 +466,7 @@ func (w *world) invoke(d *delivery) {
 			inv.err = err
 		}
 	}
-	inv.errorLines, inv.effectsFailed = countLines(w.out.From(logFrom))
+	inv.errorLines, inv.effectsFailed = countLines(w.out.Bytes()[logFrom:])
 	w.invocations = append(w.invocations, inv)
 	if err == nil {
 		return
@@ -581,28 +581,3 @@ func (g *gate) open()  { g.closed.Store(false) }
 func (g *gate) close() { g.closed.Store(true) }
 
 var _ aws.HTTPClient = (*gate)(nil)
-
-// syncBuffer is a bytes.Buffer safe for the handlers' concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-// From returns a copy of what was written from offset on.
-func (b *syncBuffer) From(offset int) []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes()[offset:])
-}
