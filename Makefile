@@ -23,7 +23,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e lint synth demo bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos lint synth demo bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -69,6 +69,15 @@ test-short: ## Unit tests only: no emulator, no CDK synth
 # runtime emulator takes free ports of its own (runtimetest.Start).
 test-e2e: ## Every bootstrap under the Lambda runtime interface emulator, against moto (both packages at once)
 	STAMPKIT_REQUIRE_EMULATOR=1 go test -count=1 -p 2 -v ./e2e ./shared/runtimetest
+
+# The fault sweep (e2e/sweep) in full: every fault kind on every AWS call of
+# every scenario, where `make test` takes the first call of each distinct
+# operation. No test timeout: it runs for most of an hour on 2 cores.
+chaos: ## The complete fault sweep: every fault on every AWS call of each scenario; table in out/sweep.md
+	@mkdir -p out
+	@status=0; STAMPKIT_REQUIRE_EMULATOR=1 STAMPKIT_SWEEP=full go test -count=1 -timeout 0 -run TestSweep ./e2e/sweep \
+	  -args -sweep.out=$(CURDIR)/out/sweep.md || status=$$?; \
+	  cat out/sweep.md 2>/dev/null; exit $$status
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -224,11 +224,12 @@ func TestDefaultVersionEmulator(t *testing.T) {
 
 // TestEmulatorIgnoresClientToken proves a gap in the retry safety net: moto
 // ignores CreateLaunchTemplateVersion's ClientToken, so a repeated stamp makes
-// a second version where EC2 would return the first one again. The token
-// itself is checked by TestCreateVersionClientToken.
+// a second version where EC2 would return the first one again. The test
+// proxy fills the gap (awsproxy TestClientToken), so this talks to moto
+// itself. The token is checked by TestCreateVersionClientToken.
 func TestEmulatorIgnoresClientToken(t *testing.T) {
-	cfg := emu.Fresh(t)
-	c := ec2.NewFromConfig(cfg)
+	emu.Fresh(t)
+	c := ec2.NewFromConfig(emu.MotoConfig(t))
 	ami := registerImage(t, c, "web", nil)
 	id := createTemplate(t, c, ami)
 	a := launchtemplate.New(c)

@@ -80,7 +80,7 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 		}
 	}
 	if d.Outcome != scaling.Stale && !fleet.DryRun {
-		if err := h.saveInHeadroom(ctx, fleet.Name, next, version); err != nil {
+		if err := h.save(ctx, fleet.Name, next, version); err != nil {
 			return err
 		}
 	}
@@ -109,22 +109,14 @@ func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64
 	return state, version, nil
 }
 
-// saveTimeout bounds the save of a decision's state in the headroom
-// invocation.Each keeps before the Lambda deadline.
-const saveTimeout = time.Second
-
-// saveInHeadroom saves as save does, on a context of its own: the change
-// is made (or may be), and a state not saved because the invocation's
-// time ran out would let the next decision make it again.
-func (h *Handler) saveInHeadroom(ctx context.Context, fleet string, next scaling.State, version int64) error {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-	defer cancel()
-	return h.save(sctx, fleet, next, version)
-}
-
 // saveAttempts bounds the save rounds: against concurrent deciders, and
 // against a store that fails.
 const saveAttempts = 3
+
+// lateSave bounds the save rounds left when the invocation's own deadline
+// has passed: one DynamoDB call's worth, as long as invocation gives the
+// release or keep of a claim.
+const lateSave = time.Second
 
 // save stores the state a decision left. The decision's effect is already
 // applied, so nothing here may make the invocation fail and be retried:
@@ -132,12 +124,23 @@ const saveAttempts = 3
 // second time. Losing the version race to another decision merges the two
 // states and saves over the newer one; a store that keeps failing is
 // logged and counted (StateNotSaved), and the claim stands.
+//
+// A decision whose invocation ran out of time (a change retried through
+// throttling, a save DynamoDB never answered) still saves, on a context of
+// its own bounded by lateSave, as invocation.Once keeps its claim: its
+// deadline comes invocation.Headroom before Lambda's. Without the state,
+// the next tick would find no cooldown and apply the change again.
 func (h *Handler) save(ctx context.Context, fleet string, next scaling.State, version int64) error {
 	buf, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("encoding state of fleet %s: %w", fleet, err)
 	}
 	for range saveAttempts {
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lateSave)
+			defer cancel()
+		}
 		if err = h.Store.Save(ctx, StateKey(fleet), buf, version); err == nil {
 			return nil
 		}

@@ -521,3 +521,56 @@ func TestChangeAtTheDeadlineIsKeptOnRecord(t *testing.T) {
 		t.Errorf("stored LastScaleOut = %v, want the change at %v on record", got.LastScaleOut, t0)
 	}
 }
+
+// heldSave holds the first save of the fleet's scaler state until the
+// invocation's context ends, as a DynamoDB call that never answers would;
+// like an SDK client, it fails every call on a context that has ended.
+type heldSave struct {
+	*memstore.Store
+	held bool
+}
+
+func (s *heldSave) Save(ctx context.Context, key string, data []byte, version int64) error {
+	if key == scaler.StateKey("web") && !s.held {
+		s.held = true
+		<-ctx.Done()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Save(ctx, key, data, version)
+}
+
+func (s *heldSave) Load(ctx context.Context, key string) ([]byte, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return s.Store.Load(ctx, key)
+}
+
+// A scale-out whose state save outlasted the invocation's deadline must
+// still record its cooldown: the next tick, seeing the alarm still in
+// ALARM, would otherwise scale out again. Found by the fault sweep
+// (e2e/sweep: scale-out, a Lambda timeout on the state's PutItem).
+func TestSaveThatOutlastsTheDeadlineStillRecordsTheChange(t *testing.T) {
+	r := newRig(t, false)
+	store := &heldSave{Store: r.store}
+	r.h.Store = store
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if err := r.h.Handle(ctx, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60)); err != nil {
+		t.Fatalf("Handle: %v (an applied change must not fail the invocation)", err)
+	}
+	if !store.held {
+		t.Fatal("the save was never held: the test proves nothing")
+	}
+	r.alarms.signals = []scaling.Signal{{Alarm: "web-high", State: scaling.StateAlarm, Value: 70, Threshold: 60, Since: t0}}
+	at := t0.Add(30 * time.Second) // within the one-minute scale-out cooldown
+	r.clock.Set(at)
+	if err := r.handle(t, tickEvent("tick-1", at)); err != nil {
+		t.Fatalf("tick: %v", err)
+	}
+	if got, want := strings.Join(r.groups.sets, ","), "web-asg=5"; got != want {
+		t.Errorf("capacity changes = %q, want %q (one scale-out, then the cooldown)", got, want)
+	}
+}

@@ -13,9 +13,10 @@
 //     effect;
 //   - fills the emulator's gaps the toolkit depends on with small stateful
 //     models that follow the AWS API reference, unkind cases included:
-//     lifecycle actions (Lifecycle), instance refreshes (Refreshes), and the
-//     CloudWatch client's RPC v2 CBOR protocol, translated to the Query API
-//     moto serves. GAPS.md in the parent package lists them.
+//     lifecycle actions (Lifecycle), instance refreshes (Refreshes), EC2's
+//     client-token idempotency, and the CloudWatch client's
+//     RPC v2 CBOR protocol, translated to the Query API moto serves. GAPS.md
+//     in the parent package lists them.
 //
 // awstest.Emulator puts a fresh Proxy in front of moto for every test; a test
 // reaches it with emu.Proxy(t):
@@ -70,6 +71,7 @@ type Proxy struct {
 
 	lifecycle  *Lifecycle
 	refreshes  *Refreshes
+	tokens     *clientTokens
 	cloudwatch *cloudWatch
 }
 
@@ -110,6 +112,7 @@ func New(upstream string) (*Proxy, error) {
 	}
 	p.lifecycle = newLifecycle(p)
 	p.refreshes = newRefreshes(p)
+	p.tokens = newClientTokens()
 	p.cloudwatch = newCloudWatch()
 	// httptest listens on 127.0.0.1:0.
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
@@ -156,6 +159,7 @@ func (p *Proxy) Refreshes() *Refreshes { return p.refreshes }
 func (p *Proxy) Reset() {
 	p.lifecycle.reset()
 	p.refreshes.reset()
+	p.tokens.reset()
 }
 
 // Record is one call the proxy received.
@@ -340,6 +344,8 @@ func (p *Proxy) answer(ctx context.Context, req *request) (answer, error) {
 		return p.refreshes.serve(ctx, req), nil
 	case req.service == CloudWatch && req.proto == protoCBOR:
 		return p.cloudwatch.serve(ctx, p, req)
+	case p.tokens.handles(req):
+		return p.tokens.serve(ctx, p, req)
 	}
 	return p.forward(ctx, req.http, req.body)
 }

@@ -90,6 +90,13 @@ func (rs *Refreshes) Latest(group string) (r types.InstanceRefresh, ok bool) {
 	return all[len(all)-1].InstanceRefresh, true
 }
 
+// Count returns how many refreshes the group has had.
+func (rs *Refreshes) Count(group string) int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.byGroup[group])
+}
+
 // Advance moves the group's most recent refresh to status, with reason as
 // its StatusReason, as Auto Scaling would as it works: see Refreshes for the
 // moves allowed. Failed, for a refresh with auto-rollback on, becomes

@@ -226,7 +226,8 @@ func TestRefreshRejectsPreferences(t *testing.T) {
 	}
 }
 
-// TestRefreshPaging: DescribeInstanceRefreshes pages by MaxRecords.
+// TestRefreshPaging: DescribeInstanceRefreshes pages by MaxRecords; Count
+// counts every refresh the group had.
 func TestRefreshPaging(t *testing.T) {
 	r := newRefreshRig(t)
 	var ids []string
@@ -237,6 +238,9 @@ func TestRefreshPaging(t *testing.T) {
 		}
 		ids = append([]string{id}, ids...)
 		r.advance(t, types.InstanceRefreshStatusFailed)
+	}
+	if n := r.p.Refreshes().Count(r.fleet.GroupName); n != 3 {
+		t.Errorf("Count: got %d, want 3", n)
 	}
 	p := autoscaling.NewDescribeInstanceRefreshesPaginator(r.c, &autoscaling.DescribeInstanceRefreshesInput{
 		AutoScalingGroupName: aws.String(r.fleet.GroupName), MaxRecords: aws.Int32(2),
