@@ -192,12 +192,24 @@ func (s *Store) Put(ctx context.Context, key string, r Record, expectedVersion i
 	}
 	if _, err := s.api.PutItem(ctx, in); err != nil {
 		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return fmt.Errorf("putting %s at version %d: %w", key, expectedVersion, ErrVersionConflict)
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("putting %s at version %d: %w", key, expectedVersion, err)
 		}
-		return fmt.Errorf("putting %s at version %d: %w", key, expectedVersion, err)
+		if s.wroteIt(ctx, key, r.Data, expectedVersion+1) {
+			return nil
+		}
+		return fmt.Errorf("putting %s at version %d: %w", key, expectedVersion, ErrVersionConflict)
 	}
 	return nil
+}
+
+// wroteIt reports whether key already holds data at version: the write a
+// failed condition refused is this one's own, made by an earlier attempt
+// whose answer was lost (the SDK retries a call that got no answer, and
+// the retry then meets its own write). Any doubt is a conflict.
+func (s *Store) wroteIt(ctx context.Context, key string, data []byte, version int64) bool {
+	cur, ok, err := s.Get(ctx, key)
+	return err == nil && ok && cur.Version == version && string(cur.Data) == string(data)
 }
 
 func record(key string, item map[string]types.AttributeValue) (Record, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stampkit/stampkit/shared/awserr"
 	"github.com/stampkit/stampkit/shared/awstest"
+	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
 	"github.com/stampkit/stampkit/shared/dynamo"
 )
 
@@ -166,5 +167,33 @@ func TestLoadSaveEmulator(t *testing.T) {
 	clk.t = clk.t.Add(time.Hour + time.Second)
 	if data, v, err := s.Load(ctx, "r"); err != nil || data != nil || v != 0 {
 		t.Errorf("Load after the record TTL = %q, %d, %v; want it gone", data, v, err)
+	}
+}
+
+// TestSaveWhoseAnswerWasLostEmulator: DynamoDB applied the write, the
+// answer never came, and the SDK's retry met its own write as a failed
+// condition. That is a save that happened, not a conflict: reported as a
+// conflict it failed the invocation for an effect already done.
+func TestSaveWhoseAnswerWasLostEmulator(t *testing.T) {
+	cfg := emu.Fresh(t)
+	awstest.NewTable(t, cfg, "stampkit-state")
+	s := dynamo.New(dynamodb.NewFromConfig(cfg), "stampkit-state")
+	ctx := t.Context()
+	if err := s.Save(ctx, "r", []byte(`{"n":1}`), 0); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	emu.Proxy(t).Fail(awsproxy.Call{Service: awsproxy.DynamoDB, Operation: "PutItem", Nth: 1}, awsproxy.DropResponse)
+	if err := s.Save(ctx, "r", []byte(`{"n":2}`), 1); err != nil {
+		t.Fatalf("Save whose first answer was lost: %v", err)
+	}
+	if n := emu.Proxy(t).Count(awsproxy.DynamoDB, "PutItem"); n < 3 {
+		t.Fatalf("PutItem attempts: %d, want the lost one and its retry after the first save", n)
+	}
+	// A real conflict is still one.
+	if err := s.Save(ctx, "r", []byte(`{"n":3}`), 1); !errors.Is(err, dynamo.ErrVersionConflict) {
+		t.Errorf("Save at a stale version = %v, want ErrVersionConflict", err)
+	}
+	if data, v, err := s.Load(ctx, "r"); err != nil || string(data) != `{"n":2}` || v != 2 {
+		t.Errorf("Load = %q, %d, %v; want {\"n\":2}, 2", data, v, err)
 	}
 }
