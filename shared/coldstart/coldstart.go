@@ -41,7 +41,7 @@ func Load(getenv func(string) string, out io.Writer) (Env, error) {
 		return Env{}, err
 	}
 	metrics := logging.NewMetrics(out, cfg.Namespace, time.Now)
-	awsCfg.Retryer = countRetries(awsCfg.Retryer, metrics)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, countRetries(metrics))
 	return Env{Config: cfg, Log: logger, AWS: awsCfg, Metrics: metrics}, nil
 }
 

@@ -255,7 +255,10 @@ func (h *Handler) pastRecord(ctx context.Context, fleet config.Fleet, s lifecycl
 		s.HeartbeatAt = now
 		s.Heartbeats++
 		return s, nil
-	case awserr.IsNoActiveLifecycleAction(err):
+	case awserr.IsNoActiveLifecycleAction(err), awserr.IsRejected(err):
+		// Gone, or its group is (deleted or replaced by a stack update):
+		// either way no heartbeat will ever say otherwise, and retrying
+		// would only carry the record into the dead-letter queue.
 		return s, nil
 	}
 	return s, fmt.Errorf("asking whether lifecycle action %s is still active: %w", r.Token, err)

@@ -586,6 +586,10 @@ func TestHookAliveBeyondItsRecord(t *testing.T) {
 		{"alive: a heartbeat the record missed", nil, []asg.LifecycleCompletion{completion("tok-1", asg.ResultContinue)}, lifecycle.Ready},
 		{"timed out at Auto Scaling too", &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with instance ID i-1"},
 			nil, lifecycle.Expired},
+		// The group was deleted or replaced: no heartbeat will ever answer,
+		// and failing would carry every wake-up into the dead-letter queue.
+		{"its group gone", &smithy.GenericAPIError{Code: "ValidationError", Message: "AutoScalingGroup name not found - AutoScalingGroup web-asg not found"},
+			nil, lifecycle.Expired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,3 +77,49 @@ func TestFailedEffectLogsOneErrorLine(t *testing.T) {
 		})
 	}
 }
+
+func TestPanicLeavesItsErrorLine(t *testing.T) {
+	var logs bytes.Buffer
+	log := logging.New(&logs, slog.LevelWarn)
+	defer func() {
+		if recover() == nil {
+			t.Error("the panic was swallowed; want it to go on to the runtime")
+		}
+		if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"fault":"panic"`) ||
+			!strings.Contains(logs.String(), `"event_id":"ev-1"`) {
+			t.Errorf("log: want one ERROR line for the panic, got\n%s", logs.String())
+		}
+	}()
+	_ = invocation.Each(t.Context(), log, []byte(tick), func(context.Context, event.Event) error { panic("index out of range") })
+}
+
+// TestNestedClaimsCountOnceAndNameEveryFleet: a tick holds each alarm's
+// claim under its own, and may fail for two fleets at once.
+func TestNestedClaimsCountOnceAndNameEveryFleet(t *testing.T) {
+	var logs, emf bytes.Buffer
+	c := clock.NewManual(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	r := invocation.Reporter{Log: logging.New(&logs, slog.LevelWarn), Metrics: logging.NewMetrics(&emf, "Stampkit", c.Now)}
+	store := memstore.New(c)
+	err := invocation.Each(t.Context(), r.Log, []byte(tick), func(ctx context.Context, _ event.Event) error {
+		var errs []error
+		for _, fleet := range []string{"web", "api"} {
+			errs = append(errs, r.Once(ctx, store, time.Hour, fleet, "tick#"+fleet, func() error {
+				return r.Once(ctx, store, time.Hour, fleet, "alarm#"+fleet, func() error { return errors.New("throttled") })
+			}))
+		}
+		return errors.Join(errs...)
+	})
+	if err == nil {
+		t.Fatal("Each: got nil, want the failures")
+	}
+	if n := strings.Count(emf.String(), `"EffectsFailed":1`); n != 2 {
+		t.Errorf("EffectsFailed records: got %d, want 2 (one per failed effect, not per claim)", n)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(logs.String())), &rec); err != nil {
+		t.Fatalf("want exactly one log line: %v\n%s", err, logs.String())
+	}
+	if rec["fleet"] != "web,api" || rec["undone"] != "tick#web,tick#api" {
+		t.Errorf("fleet %v, undone %v; want both fleets and both claims", rec["fleet"], rec["undone"])
+	}
+}

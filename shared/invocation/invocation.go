@@ -38,8 +38,7 @@ func Each(ctx context.Context, log *slog.Logger, raw []byte, handle func(context
 	var errs []error
 	for _, ev := range evs {
 		ectx := logging.With(ctx, "event_id", ev.ID)
-		if err := handle(ectx, ev); err != nil {
-			logFailure(ectx, log, err)
+		if err := handleLogged(ectx, log, ev, handle); err != nil {
 			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
 		}
 	}
@@ -225,7 +224,12 @@ func (r Reporter) Once(ctx context.Context, claims Claims, ttl time.Duration, fl
 		r.Log.WarnContext(ctx, "effect done, claim not kept: a late duplicate would run it again", "claim", key, "error", err)
 		return nil
 	case err != nil:
-		r.failed(ctx, fleet, err)
+		var inner *Undone
+		if !errors.As(err, &inner) {
+			// Counted once, by the innermost claim: a tick's claim holds
+			// each alarm's, and both would count the same failure.
+			r.failed(ctx, fleet, err)
+		}
 		return &Undone{Fleet: fleet, Claim: key, Err: err}
 	}
 	return nil

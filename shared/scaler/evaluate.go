@@ -62,21 +62,8 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	now := h.Clock.Now()
 	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: ro.Hold(fleet.Group)})
 	if d.Action != scaling.None && !fleet.DryRun {
-		err := h.Groups.SetDesiredCapacity(ctx, group, d.To)
-		switch {
-		case err == nil:
-		case !awserr.MayHaveApplied(err):
+		if err := h.Groups.SetDesiredCapacity(ctx, group, d.To); err != nil && !h.made(ctx, group, d.To, err) {
 			return fmt.Errorf("setting desired capacity of %s to %d: %w", group, d.To, err)
-		default:
-			// No answer (a lost response, a timeout, the deadline) does
-			// not say the change did not land: it is kept as made, on
-			// record and under its claim. Failing the invocation would
-			// have Lambda retry the event, and the retry, deciding again
-			// on the same signal once the change is no longer in flight,
-			// would step a second time. A change that did not land after
-			// all is made by the tick that re-evaluates the alarm still
-			// in ALARM, once the cooldown allows.
-			h.Log.WarnContext(ctx, "capacity change unanswered: kept as made", "to", d.To, "error", err)
 		}
 	}
 	if d.Outcome != scaling.Stale && !fleet.DryRun {
@@ -109,6 +96,39 @@ func (h *Handler) state(ctx context.Context, fleet string) (scaling.State, int64
 	return state, version, nil
 }
 
+// lookTimeout bounds the look at the group after a capacity change that
+// failed, on a context of its own: the invocation's may be what ran out.
+const lookTimeout = time.Second
+
+// made reports whether a capacity change that failed with err is made
+// after all, and so is kept (on record, under its claim) rather than
+// failed. The SDK retries the call itself, so err is only its last
+// attempt's: an earlier attempt may have landed and lost its answer (the
+// last then throttled), and a 5xx may be a refusal (ResourceContention).
+// Desired capacity is absolute and can be read, so the group says: at the
+// value, the change is made, and failing the invocation would have
+// Lambda's retry decide again from a state without it and step a second
+// time; elsewhere, it is not, and the retry makes it. Only when the group
+// cannot be read does the error decide (awserr.MayHaveApplied); a change
+// kept that did not land is made by the tick that re-evaluates the alarm
+// still in ALARM, once the cooldown allows.
+func (h *Handler) made(ctx context.Context, group string, desired int, err error) bool {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookTimeout)
+	defer cancel()
+	g, rerr := h.Groups.Capacity(lctx, group)
+	switch {
+	case rerr == nil && g.Desired == desired:
+		h.Log.WarnContext(ctx, "capacity change failed but the group has it: kept as made", "to", desired, "error", err)
+		return true
+	case rerr == nil:
+		return false
+	case awserr.MayHaveApplied(err):
+		h.Log.WarnContext(ctx, "capacity change unanswered and the group unreadable: kept as made", "to", desired, "error", err, "read_error", rerr)
+		return true
+	}
+	return false
+}
+
 // saveAttempts bounds the save rounds: against concurrent deciders, and
 // against a store that fails.
 const saveAttempts = 3
@@ -135,11 +155,15 @@ func (h *Handler) save(ctx context.Context, fleet string, next scaling.State, ve
 	if err != nil {
 		return fmt.Errorf("encoding state of fleet %s: %w", fleet, err)
 	}
+	late := false
 	for range saveAttempts {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !late {
+			// One budget for every round left, inside the headroom
+			// invocation keeps before Lambda's deadline.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lateSave)
 			defer cancel()
+			late = true
 		}
 		if err = h.Store.Save(ctx, StateKey(fleet), buf, version); err == nil {
 			return nil

@@ -459,7 +459,7 @@ func TestLostResponseIsNotAppliedTwice(t *testing.T) {
 			if got := strings.Join(r.groups.sets, ","); got != tt.want {
 				t.Errorf("capacity changes = %q, want %q: the decision was applied a second time", got, tt.want)
 			}
-			if !strings.Contains(r.logs.String(), "capacity change unanswered: kept as made") {
+			if !strings.Contains(r.logs.String(), "capacity change failed but the group has it: kept as made") {
 				t.Errorf("logs lack the unanswered change:\n%s", r.logs.String())
 			}
 		})
@@ -572,5 +572,58 @@ func TestSaveThatOutlastsTheDeadlineStillRecordsTheChange(t *testing.T) {
 	}
 	if got, want := strings.Join(r.groups.sets, ","), "web-asg=5"; got != want {
 		t.Errorf("capacity changes = %q, want %q (one scale-out, then the cooldown)", got, want)
+	}
+}
+
+// answeredGroups makes the change or not, then fails with err: the SDK's
+// last attempt's error, whatever the earlier attempts did.
+type answeredGroups struct {
+	*fakeGroups
+	apply bool
+	err   error
+}
+
+func (g answeredGroups) SetDesiredCapacity(ctx context.Context, group string, desired int) error {
+	if g.apply {
+		if err := g.fakeGroups.SetDesiredCapacity(ctx, group, desired); err != nil {
+			return err
+		}
+	}
+	return g.err
+}
+
+// TestFailedChangeIsJudgedByTheGroup: the SDK retries a capacity change
+// itself, so the error it returns is its last attempt's. An earlier
+// attempt may have landed (answer lost) before the last was throttled,
+// and a 5xx may be a refusal (ResourceContention). The group says which.
+func TestFailedChangeIsJudgedByTheGroup(t *testing.T) {
+	throttled := &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded", Fault: smithy.FaultClient}
+	contention := &smithy.GenericAPIError{Code: "ResourceContention", Message: "You already have a pending update", Fault: smithy.FaultServer}
+	tests := []struct {
+		name     string
+		apply    bool
+		err      error
+		wantErr  bool
+		wantSets string
+	}{
+		{"landed, then throttled", true, throttled, false, "web-asg=5"},
+		{"refused with a 5xx", false, contention, true, "web-asg=5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, false)
+			r.h.Groups = answeredGroups{fakeGroups: r.groups, apply: tt.apply, err: tt.err}
+			err := r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Handle: got %v, want error %v", err, tt.wantErr)
+			}
+			// Lambda's retry of a failed invocation, or a duplicate.
+			r.h.Groups = r.groups
+			r.clock.Set(t0.Add(time.Minute))
+			_ = r.handle(t, alarmEvent("e1", "web-high", "ALARM", t0, 70, 60))
+			if got := strings.Join(r.groups.sets, ","); got != tt.wantSets {
+				t.Errorf("capacity changes = %q, want %q (made once)", got, tt.wantSets)
+			}
+		})
 	}
 }

@@ -135,7 +135,9 @@ func (h *Handler) abortRejected(ctx context.Context, fleet config.Fleet, s rollo
 	if cerr != nil {
 		return s, false
 	}
-	h.Log.ErrorContext(ctx, "rollout action rejected: rolling back", "error", err)
+	// WARN: a degraded path that goes on; were the invocation to fail
+	// after all, Each writes its one ERROR line.
+	h.Log.WarnContext(ctx, "rollout action rejected: rolling back", "error", err)
 	return next, true
 }
 
