@@ -33,7 +33,9 @@ type scalerRig struct {
 	fleet awstest.Fleet
 }
 
-func newScalerRig(t *testing.T) scalerRig {
+// newScalerRig starts the rig; extra environment variables (a log level,
+// say) are added to the function's.
+func newScalerRig(t *testing.T, extra ...string) scalerRig {
 	t.Helper()
 	cfg := emu.Fresh(t)
 	fleet := awstest.NewFleet(t, cfg)
@@ -45,7 +47,11 @@ func newScalerRig(t *testing.T) scalerRig {
 			Steps: []scaling.Step{{Lower: 0, Adjustment: 1}},
 		}}},
 	}}}
-	return scalerRig{rt: start(t, "scaler", configEnv(t, c)), cfg: cfg, fleet: fleet}
+	env := configEnv(t, c)
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
+	return scalerRig{rt: start(t, "scaler", env), cfg: cfg, fleet: fleet}
 }
 
 func (r scalerRig) desired(t *testing.T) int32 {
@@ -240,19 +246,8 @@ func TestScalerRidesOutFaults(t *testing.T) {
 // ERROR: the runtime reports a function error at no level of its own. It
 // names the event, the fleet, what was left undone and why.
 func TestFailedInvocationLeavesOneErrorLine(t *testing.T) {
-	cfg := emu.Fresh(t)
-	fleet := awstest.NewFleet(t, cfg)
-	awstest.NewTable(t, cfg, table)
-	c := config.Config{Table: table, Fleets: []config.Fleet{{
-		Name: "web", Group: fleet.GroupName,
-		Scaling: scaling.Policy{Min: awstest.FleetMin, Max: awstest.FleetMax, Rules: []scaling.Rule{{
-			Alarm: alarmName, Direction: scaling.Out, AdjustmentType: scaling.ChangeInCapacity,
-			Steps: []scaling.Step{{Lower: 0, Adjustment: 1}},
-		}}},
-	}}}
-	env := configEnv(t, c)
-	env[config.EnvLogLevel] = "WARN"
-	rt := start(t, "scaler", env)
+	r := newScalerRig(t, config.EnvLogLevel, "WARN")
+	rt := r.rt
 	// Every attempt throttled: the SDK's retries run out.
 	emu.Proxy(t).Fail(awsproxy.Call{Service: awsproxy.AutoScaling, Operation: "SetDesiredCapacity", Nth: 1, Until: awsproxy.Forever}, awsproxy.Throttle)
 

@@ -331,7 +331,7 @@ func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
 		// From kept every instance it had (scale-in is held while a
 		// rollout runs): move the traffic back now, whatever else could
 		// not be read.
-		return s.moveBack(now)
+		return s.moveBack(now), time.Time{}
 	}
 	var acts []Action
 	s.Carry = max(s.Carry, s.Base.Size.Desired)
@@ -345,7 +345,7 @@ func (s *State) restoreStep(p Policy, obs Observation) ([]Action, time.Time) {
 		}
 		left := s.share(obs)
 		if left == 0 {
-			return append(acts, s.moveBackActs(now)...), time.Time{}
+			return append(acts, s.moveBack(now)...), time.Time{}
 		}
 		if left < s.Shifted {
 			s.note(now, "%d healthy targets on %s of %d: %d%% back to it", obs.FromTargets.Healthy, s.From.Group, s.Carry, 100-left)
@@ -400,11 +400,7 @@ func (s *State) settle(now time.Time, obs Observation, why string) []Action {
 }
 
 // moveBack sends all traffic to From, empties To and ends the rollback.
-func (s *State) moveBack(now time.Time) ([]Action, time.Time) {
-	return s.moveBackActs(now), time.Time{}
-}
-
-func (s *State) moveBackActs(now time.Time) []Action {
+func (s *State) moveBack(now time.Time) []Action {
 	acts := []Action{s.weights(0), {Kind: Resize, Group: s.To.Group, Size: Size{Min: 0, Desired: 0}}}
 	s.Shifted = 0
 	s.Live = s.From.Group

@@ -133,10 +133,7 @@ func (h *Handler) onBuild(ctx context.Context, ev event.Event, d *event.ImageSta
 	if err != nil {
 		return fmt.Errorf("reading image build %s: %w", d.ImageARN, err)
 	}
-	region := ev.Region
-	if region == "" {
-		region = h.Region
-	}
+	region := h.regionOf(ev)
 	ami, ok := b.AMIIn(region, ev.Account)
 	if !ok {
 		h.Log.WarnContext(ctx, "image build has no AMI in this region: nothing rolled out", "region", region, "amis", len(b.AMIs))
