@@ -23,7 +23,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos lint synth demo bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos compare lint synth demo bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -93,6 +93,13 @@ image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make im
 
 image-check: ## Offline checks of the bake: packer validate, ansible syntax and lint, the rendered systemd unit
 	images/check.sh
+
+# The evaluation split of the NASA trace (testdata/traces/README.md):
+# minutes from 48960 (1995-08-04), never used to tune a default.
+NASA := testdata/traces/nasa-http-1995-per-minute.csv.gz
+compare: ## Cost-matched comparison of every policy on the evaluation weeks of the NASA trace -> out/compare/*/compare.html
+	go run ./cmd/stampkit compare -trace $(NASA) -from 48960 -minutes 20160 -out out/compare/nasa-aug-04
+	go run ./cmd/stampkit compare -trace $(NASA) -from 69120 -out out/compare/nasa-aug-18
 
 demo: ## Run the local twin on the embedded trace and write out/report.html
 	go run ./cmd/stampkit demo -out out

@@ -13,6 +13,7 @@
 //	stampkit demo [-out dir] [-seed n]
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n] [-chaos[=scale]]
+//	stampkit compare -trace file.csv [-from minute] [-minutes n] [-peak n] [-warm-pool n] [-policies a,b] [-json] [-out dir]
 //	stampkit events [name]
 //	stampkit invoke scaler [flags] event.json
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
@@ -35,6 +36,7 @@ const usage = `usage: stampkit <command> [flags]
 commands:
   demo       run every scenario under every policy; print the summary, write a report
   simulate   run one scenario (or a CSV trace) under one or all policies
+  compare    run every policy at every setting on a CSV trace; compare them at equal cost
   events     list the real sample events, or print one
   invoke     run the scaler, lifecycle or rollout handler in-process on an event file
              against twin fakes of its ports ("stampkit invoke <function> -h")
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return demo(ctx, rest, stdout, stderr)
 	case "simulate":
 		return simulate(ctx, rest, stdout, stderr)
+	case "compare":
+		return compareCmd(ctx, rest, stdout, stderr)
 	case "events":
 		return events(rest, stdout)
 	case "invoke":

@@ -230,14 +230,19 @@ func NASAWeek(step time.Duration, peak float64) (Trace, error) {
 const smoothing = 5
 
 // FromCSV reads a per-minute request count in the form "minute,requests"
-// (a header line is optional), smooths it with a centred 5-minute moving
-// average, scales it so that the busiest minute runs at peak requests per
-// second (peak 0 keeps the counts as they are) and interpolates it linearly
-// to step.
+// (ReadCounts) and makes a trace of it (FromCounts).
 func FromCSV(r io.Reader, name string, start time.Time, step time.Duration, peak float64) (Trace, error) {
-	if step <= 0 || step > time.Minute || time.Minute%step != 0 {
-		return Trace{}, fmt.Errorf("step %v must divide a minute", step)
+	counts, err := ReadCounts(r)
+	if err != nil {
+		return Trace{}, err
 	}
+	return FromCounts(counts, name, start, step, peak)
+}
+
+// ReadCounts reads a per-minute request count in the form
+// "minute,requests" (a header line is optional; minutes consecutive from
+// 0) and returns the requests of each minute.
+func ReadCounts(r io.Reader) ([]float64, error) {
 	var counts []float64
 	sc := bufio.NewScanner(r)
 	for line := 1; sc.Scan(); line++ {
@@ -247,20 +252,31 @@ func FromCSV(r io.Reader, name string, start time.Time, step time.Duration, peak
 		}
 		minute, value, ok := strings.Cut(text, ",")
 		if !ok {
-			return Trace{}, fmt.Errorf("line %d: %q is not minute,requests", line, text)
+			return nil, fmt.Errorf("line %d: %q is not minute,requests", line, text)
 		}
 		m, err := strconv.Atoi(minute)
 		if err != nil || m != len(counts) {
-			return Trace{}, fmt.Errorf("line %d: minute %q, want %d (minutes must be consecutive from 0)", line, minute, len(counts))
+			return nil, fmt.Errorf("line %d: minute %q, want %d (minutes must be consecutive from 0)", line, minute, len(counts))
 		}
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return Trace{}, fmt.Errorf("line %d: requests %q is not a non-negative number", line, value)
+			return nil, fmt.Errorf("line %d: requests %q is not a non-negative number", line, value)
 		}
 		counts = append(counts, v)
 	}
 	if err := sc.Err(); err != nil {
-		return Trace{}, fmt.Errorf("reading trace: %w", err)
+		return nil, fmt.Errorf("reading trace: %w", err)
+	}
+	return counts, nil
+}
+
+// FromCounts smooths per-minute request counts with a centred 5-minute
+// moving average, scales them so that the busiest minute runs at peak
+// requests per second (peak 0 keeps the counts as they are) and
+// interpolates them linearly to step.
+func FromCounts(counts []float64, name string, start time.Time, step time.Duration, peak float64) (Trace, error) {
+	if step <= 0 || step > time.Minute || time.Minute%step != 0 {
+		return Trace{}, fmt.Errorf("step %v must divide a minute", step)
 	}
 	if len(counts) < 2 {
 		return Trace{}, errors.New("trace needs at least two minutes")

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/compare"
+	"github.com/stampkit/stampkit/shared/twin/report"
+	"github.com/stampkit/stampkit/shared/twin/score"
+	"github.com/stampkit/stampkit/shared/twin/suite"
+	"github.com/stampkit/stampkit/shared/twin/traces"
+)
+
+// compareRow is one line of "compare -json": a policy at one setting and,
+// for a baseline, stampkit read at its cost.
+type compareRow struct {
+	compare.Point
+	// StampkitAtCost is stampkit's cost–SLO curve read at this row's
+	// instance-hours; on baseline rows only.
+	StampkitAtCost *atCost `json:"stampkitAtCost,omitempty"`
+}
+
+type atCost struct {
+	SLOMinutes float64  `json:"sloMinutes"`
+	OK         bool     `json:"ok"`
+	Ratio      *float64 `json:"ratio,omitempty"`
+}
+
+func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tracePath := fs.String("trace", "", `CSV of requests per minute ("minute,requests", minutes from 0; .gz read as gzip)`)
+	from := fs.Int("from", 0, "first minute of the trace to replay")
+	minutes := fs.Int("minutes", 0, "minutes to replay from -from (0: to the end)")
+	peak := fs.Float64("peak", 60, "instances the busiest minute of the replayed window needs")
+	warmPool := fs.Int("warm-pool", DefaultCompareWarmPool, "stopped, pre-initialised instances in a warm pool, the same for every policy (0: none)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	only := fs.String("policies", "", fmt.Sprintf("comma-separated policies to run (default all: %s)", strings.Join(suite.ComparePolicies(), ",")))
+	asJSON := fs.Bool("json", false, "print the runs as a JSON array instead of a table")
+	out := fs.String("out", "out/compare", `directory for compare.html (the cost–SLO curves) and compare.json; "" writes nothing`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("compare takes no arguments, got %q", fs.Args())
+	}
+	switch {
+	case *tracePath == "":
+		return fmt.Errorf("compare needs -trace FILE.csv: %w", errUsage)
+	case *from < 0 || *minutes < 0:
+		return fmt.Errorf("-from %d and -minutes %d: need 0 or more", *from, *minutes)
+	case *peak <= 0:
+		return fmt.Errorf("-peak %g: need instances above 0", *peak)
+	case *warmPool < 0:
+		return fmt.Errorf("-warm-pool %d: need 0 or more", *warmPool)
+	}
+	policies := suite.ComparePolicies()
+	if *only != "" {
+		policies = strings.Split(*only, ",")
+	}
+	cfg := twin.DefaultConfig()
+	cfg.Seed = *seed
+	if *warmPool > 0 {
+		cfg.WarmPool = twin.DefaultWarmPool(cfg, *warmPool)
+	}
+	sc, err := compareTrace(*tracePath, *from, *minutes, *peak, cfg)
+	if err != nil {
+		return err
+	}
+	var (
+		jobs  []suite.Job
+		setOf []suite.Setting
+	)
+	for _, name := range policies {
+		settings, err := suite.Settings(name, cfg)
+		if err != nil {
+			return err
+		}
+		for _, s := range settings {
+			jobs = append(jobs, suite.Job{Scenario: sc, Policy: s.Autoscaler})
+			setOf = append(setOf, s)
+		}
+	}
+	fmt.Fprintf(stderr, "compare: %s, %d minutes, %d policies, %d runs\n", sc.Name, int(sc.Trace.Duration()/time.Minute), len(policies), len(jobs))
+	started := time.Now()
+	runs, err := suite.RunAll(ctx, cfg, jobs, func(done, total int, r suite.Run) {
+		fmt.Fprintf(stderr, "[%3d/%d] %-28s %6.1fs  SLO %7.1f min  %8.1f instance-hours\n",
+			done, total, r.Result.Policy, r.Elapsed.Seconds(), r.Scores.SLOViolationMinutes, r.Scores.InstanceHours)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "compare: %d runs in %.0fs\n", len(runs), time.Since(started).Seconds())
+	points := make([]compare.Point, len(runs))
+	for i, r := range runs {
+		points[i] = pointOf(setOf[i], r.Scores)
+	}
+	rows := compareRows(points)
+	if *out != "" {
+		if err := writeCompare(*out, sc.Name, cfg, *warmPool, points, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(*out, "compare.html"))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return fmt.Errorf("printing JSON: %w", err)
+		}
+		return nil
+	}
+	return printCompare(stdout, sc.Name, points)
+}
+
+// DefaultCompareWarmPool is the warm pool compare gives every policy
+// unless told otherwise: AWS's answer to launch latency is on offer to
+// all of them, with the same settings.
+const DefaultCompareWarmPool = 5
+
+// compareTrace reads the window [from, from+minutes) of a per-minute
+// trace and scales its busiest minute to peak instances.
+func compareTrace(path string, from, minutes int, peak float64, cfg twin.Config) (twin.Scenario, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return twin.Scenario{}, fmt.Errorf("opening trace: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return twin.Scenario{}, fmt.Errorf("opening trace %s: %w", path, err)
+		}
+		r = zr
+	}
+	counts, err := traces.ReadCounts(r)
+	if err != nil {
+		return twin.Scenario{}, fmt.Errorf("reading trace %s: %w", path, err)
+	}
+	if from >= len(counts) {
+		return twin.Scenario{}, fmt.Errorf("-from %d: the trace has %d minutes", from, len(counts))
+	}
+	counts = counts[from:]
+	if minutes > 0 {
+		counts = counts[:min(minutes, len(counts))]
+	}
+	name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".csv")
+	if from > 0 || minutes > 0 {
+		name = fmt.Sprintf("%s[%d:%d]", name, from, from+len(counts))
+	}
+	t, err := traces.FromCounts(counts, name, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), cfg.Step, peak*cfg.PerInstanceTarget())
+	if err != nil {
+		return twin.Scenario{}, fmt.Errorf("reading trace %s: %w", path, err)
+	}
+	return twin.Scenario{Name: name, Trace: t}, nil
+}
+
+func pointOf(s suite.Setting, sc score.Scores) compare.Point {
+	return compare.Point{
+		Policy: s.Policy, Setting: s.Setting, Default: s.Default,
+		SLOMinutes: sc.SLOViolationMinutes, InstanceHours: sc.InstanceHours,
+		Flaps: sc.Flaps, DroppedPercent: sc.DroppedPercent,
+	}
+}
+
+// compareRows attaches to each baseline row stampkit's curve at its cost.
+func compareRows(points []compare.Point) []compareRow {
+	rows := make([]compareRow, len(points))
+	matches := map[string]compare.Match{}
+	for _, p := range points {
+		if p.Policy == suite.Stampkit {
+			continue
+		}
+		for _, m := range compare.Against(points, suite.Stampkit, p.Policy) {
+			matches[m.Baseline.Policy+"\x00"+m.Baseline.Setting] = m
+		}
+	}
+	for i, p := range points {
+		rows[i].Point = p
+		if m, ok := matches[p.Policy+"\x00"+p.Setting]; ok {
+			rows[i].StampkitAtCost = &atCost{SLOMinutes: m.SLOMinutes, OK: m.OK, Ratio: m.Ratio}
+		}
+	}
+	return rows
+}
+
+// printCompare prints every run, then stampkit at each baseline's default
+// cost.
+func printCompare(w io.Writer, trace string, points []compare.Point) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: every policy at every setting (* the default)\n", trace)
+	fmt.Fprintf(&b, "  %-28s %-28s %9s %10s %6s %8s\n", "policy", "setting", "SLO min", "inst-hours", "flaps", "dropped%")
+	for _, p := range points {
+		mark := " "
+		if p.Default {
+			mark = "*"
+		}
+		fmt.Fprintf(&b, "  %-28s %-27s%s %9.1f %10.1f %6d %8.3f\n", p.Policy, p.Setting, mark, p.SLOMinutes, p.InstanceHours, p.Flaps, p.DroppedPercent)
+	}
+	fmt.Fprintf(&b, "\n%s: stampkit at each baseline's cost (its curve read at the baseline default's instance-hours; » the best baseline)\n", trace)
+	for _, name := range baselinesOf(points) {
+		d, ok := compare.Default(points, name)
+		if !ok {
+			continue
+		}
+		b.WriteString(costLine(points, d))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// costLine says how stampkit does at baseline point d's cost.
+func costLine(points []compare.Point, d compare.Point) string {
+	var m compare.Match
+	for _, x := range compare.Against(points, suite.Stampkit, d.Policy) {
+		if x.Baseline.Setting == d.Setting {
+			m = x
+		}
+	}
+	mark := " "
+	if d.Policy == suite.BestBaseline {
+		mark = "»"
+	}
+	head := fmt.Sprintf("%s %-40s %7.1f SLO min at %8.1f instance-hours", mark, d.Policy+" "+d.Setting, d.SLOMinutes, d.InstanceHours)
+	if !m.OK {
+		return head + fmt.Sprintf("; stampkit not measured that cheap (its cheapest setting: %.1f instance-hours)\n", cheapest(points, suite.Stampkit))
+	}
+	rel := "n/a (baseline at 0)"
+	if m.Ratio != nil {
+		rel = fmt.Sprintf("%.2f×", *m.Ratio)
+	}
+	return head + fmt.Sprintf("; stampkit %7.1f (%s; nearest setting %s: %.1f min at %+.1f %% cost)\n",
+		m.SLOMinutes, rel, m.Nearest.Setting, m.Nearest.SLOMinutes, m.NearestDistance)
+}
+
+func cheapest(points []compare.Point, policy string) float64 {
+	c := -1.0
+	for _, p := range points {
+		if p.Policy == policy && (c < 0 || p.InstanceHours < c) {
+			c = p.InstanceHours
+		}
+	}
+	return c
+}
+
+// baselinesOf lists the policies other than stampkit, in order of first
+// appearance.
+func baselinesOf(points []compare.Point) []string {
+	var out []string
+	seen := map[string]bool{suite.Stampkit: true}
+	for _, p := range points {
+		if !seen[p.Policy] {
+			seen[p.Policy] = true
+			out = append(out, p.Policy)
+		}
+	}
+	return out
+}
+
+// writeCompare writes compare.json and compare.html (the curves) to dir.
+func writeCompare(dir, trace string, cfg twin.Config, warmPool int, points []compare.Point, rows []compareRow) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	raw, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding compare.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compare.json"), append(raw, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing compare.json: %w", err)
+	}
+	var page strings.Builder
+	if err := report.WriteCurves(&page, report.CurvesMeta{Trace: trace, Seed: cfg.Seed, WarmPool: warmPool, Best: suite.BestBaseline}, points); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compare.html"), []byte(page.String()), 0o644); err != nil {
+		return fmt.Errorf("writing compare.html: %w", err)
+	}
+	return nil
+}
