@@ -435,6 +435,9 @@ type Result struct {
 	// Effects checks the handlers' effects against what each action
 	// called for.
 	Effects Effects
+	// Forecasts are the forecasts a predictive scaling policy generated,
+	// in time order.
+	Forecasts []Forecast
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
