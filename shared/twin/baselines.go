@@ -19,6 +19,11 @@ const (
 	ALBRequestCountPerTarget = "ALBRequestCountPerTarget"
 )
 
+// HighResolutionPeriod is the shortest metric period target tracking
+// accepts: "Currently the lowest supported interval is 10 seconds"
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/policy-creating-high-resolution-metrics.html).
+const HighResolutionPeriod = 10 * time.Second
+
 // TargetTrackingConfig is one AWS target tracking policy. The zero values
 // of Metric, Period, HighDatapoints, LowDatapoints and ScaleInRatio take
 // AWS's defaults; DefaultTargetTracking also sets AWS's default warm-up.
@@ -109,7 +114,7 @@ func (c TargetTrackingConfig) spec(s *sim) (MetricSpec, metricKind, error) {
 	default:
 		return spec, 0, fmt.Errorf("metric %q is not %s or %s", c.Metric, ASGAverageCPUUtilization, ALBRequestCountPerTarget)
 	}
-	if c.Period != 10*time.Second && c.Period != 30*time.Second && c.Period != time.Minute {
+	if c.Period != HighResolutionPeriod && c.Period != 30*time.Second && c.Period != time.Minute {
 		return spec, 0, fmt.Errorf("metric period %v is not 10 s, 30 s or 60 s", c.Period)
 	}
 	if c.Warmup < 0 || c.HighDatapoints < 1 || c.LowDatapoints < 1 || c.ScaleInRatio <= 0 || c.ScaleInRatio > 1 {
@@ -153,7 +158,9 @@ type targetTracking struct{ cs []TargetTrackingConfig }
 //     count as current capacity when deciding how many to add, and scale-in
 //     is blocked until they finish.
 //   - With DisableScaleIn the policy never scales in.
-func TargetTracking(c TargetTrackingConfig) Autoscaler { return targetTracking{cs: []TargetTrackingConfig{c}} }
+func TargetTracking(c TargetTrackingConfig) Autoscaler {
+	return targetTracking{cs: []TargetTrackingConfig{c}}
+}
 
 // TargetTrackingPolicies is several target tracking policies on one group,
 // each on its own metric, combined as Auto Scaling combines them: "it will
@@ -334,3 +341,14 @@ func (p simpleScaling) attach(s *sim) error {
 	_, err2 := s.cw.addAlarm(low, spec, cpuAll, act(-c.Adjustment))
 	return errors.Join(err1, err2)
 }
+
+type named struct {
+	Autoscaler
+	name string
+}
+
+func (n named) Name() string { return n.name }
+
+// Named is a under another name, for results and reports that compare
+// several settings of one policy.
+func Named(name string, a Autoscaler) Autoscaler { return named{Autoscaler: a, name: name} }
