@@ -234,7 +234,19 @@ func (p *ttPolicy) measured(f *fleet) int {
 	if p.kind == requestsPerTarget {
 		return len(f.targets)
 	}
-	return f.capacity().InService - f.warming(p.c.Warmup)
+	return warmed(f, p.c.Warmup)
+}
+
+// warmed counts the InService instances past warmup: the group's current
+// capacity as dynamic scaling sees it.
+func warmed(f *fleet, warmup time.Duration) int {
+	n := 0
+	for _, in := range f.live {
+		if in.isInService() && f.s.now-in.inService >= warmup {
+			n++
+		}
+	}
+	return n
 }
 
 // scaleOutTo runs p's high alarm action. The metric measures the load on

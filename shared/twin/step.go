@@ -101,7 +101,7 @@ func (p stepScaling) attach(s *sim) error {
 func (p stepScaling) act(s *sim, r scaling.Rule, w *watched) {
 	f := s.serving()
 	warming := f.warming(p.c.Warmup)
-	current := f.capacity().InService - warming
+	current := warmed(f, p.c.Warmup)
 	v := w.newest()
 	if r.Direction == scaling.In {
 		if warming > 0 {
