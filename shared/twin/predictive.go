@@ -175,7 +175,8 @@ type predictive struct {
 //     the mean of the same hour of the day over the days there are.
 //   - In ForecastAndScale mode "Amazon EC2 Auto Scaling scales your Auto
 //     Scaling group at the start of each hour based on the forecast for
-//     that hour", SchedulingBufferTime ahead (DefaultPredictive: 300 s);
+//     that hour", launching SchedulingBufferTime ahead (DefaultPredictive:
+//     300 s); a lower forecast takes effect at the hour itself;
 //     "if the forecast expects a decrease in load, it will not scale in".
 //     The twin makes the forecast capacity the group's minimum for the
 //     hour (the docs do not say how AWS holds it; this is the brief's
@@ -222,7 +223,8 @@ func (p predictive) attach(s *sim) error {
 		return nil
 	}
 	for hour := origin + time.Hour; hour-p.c.SchedulingBufferTime <= end; hour += time.Hour {
-		s.at(hour-p.c.SchedulingBufferTime, prioWorld, func(context.Context) { ps.apply(hour) })
+		s.at(hour-p.c.SchedulingBufferTime, prioWorld, func(context.Context) { ps.apply(hour, true) })
+		s.at(hour, prioWorld, func(context.Context) { ps.apply(hour, false) })
 	}
 	return nil
 }
@@ -284,8 +286,11 @@ func (p *predictor) refresh() {
 }
 
 // apply makes the capacity the latest forecast has for the hour starting
-// at hour the serving group's minimum.
-func (p *predictor) apply(hour time.Duration) {
+// at hour the serving group's minimum: ahead, SchedulingBufferTime before
+// the hour, only if that raises it ("the amount of time ... by which the
+// instance launch time can be advanced": the buffer is about launches),
+// and at the hour whichever way it goes.
+func (p *predictor) apply(hour time.Duration, ahead bool) {
 	s := p.s
 	if p.latest == nil {
 		return
@@ -309,7 +314,11 @@ func (p *predictor) apply(hour time.Duration) {
 	if p.c.MaxCapacityBreachBehavior == IncreaseMaxCapacity {
 		f.max = max(f.max, int(math.Ceil(float64(capacity)*(1+float64(p.c.MaxCapacityBuffer)/100)-1e-9)))
 	}
-	f.min = min(max(p.mins[f], capacity), f.max)
+	floor := min(max(p.mins[f], capacity), f.max)
+	if ahead && floor <= f.min {
+		return
+	}
+	f.min = floor
 	if f.desired < f.min {
 		_ = f.setDesired(f.min, "predictive", fmt.Sprintf("forecast for %s: %d instances, %v ahead", start.Format("Mon 15:04"), capacity, p.c.SchedulingBufferTime))
 	}
