@@ -221,3 +221,57 @@ func TestStepScaling(t *testing.T) {
 		t.Errorf("third scale-out %v at %v, within the warm-up: a breach in the same step was added again", r.Scaling[2], r.Scaling[2].At.Sub(first.At))
 	}
 }
+
+// TestBaselinesUseTheWarmPool checks that every AWS baseline's scale-out
+// starts instances from the group's warm pool: each changes desired
+// capacity, and the group fills it from the pool first.
+func TestBaselinesUseTheWarmPool(t *testing.T) {
+	cfg := quiet()
+	surge := stepTrace(t, cfg, 2*time.Hour, time.Hour, 0, 10, 30)
+	hires := func() []twin.TargetTrackingConfig {
+		cpu := twin.DefaultTargetTracking(60)
+		cpu.Period = twin.HighResolutionPeriod
+		rc := twin.DefaultTargetTracking(60 * cfg.PerInstanceTarget())
+		rc.Metric = twin.ALBRequestCountPerTarget
+		return []twin.TargetTrackingConfig{cpu, rc}
+	}
+	rc := twin.DefaultPredictive(twin.ALBRequestCount, 60*cfg.PerInstanceTarget())
+	tests := []struct {
+		name string
+		sc   twin.Scenario
+		a    twin.Autoscaler
+		// by is the policy whose scale-out must start pooled instances.
+		by string
+	}{
+		{name: "target tracking", sc: surge, a: twin.TargetTracking(twin.DefaultTargetTracking(60)), by: "target-tracking"},
+		{name: "target tracking, two policies", sc: surge, a: twin.TargetTrackingPolicies(hires()...), by: "target-tracking"},
+		{name: "step scaling", sc: surge, a: policy(t, cfg, "step"), by: "step"},
+		{name: "predictive", sc: dailyPeak(cfg, 2, true), a: twin.Predictive(rc, twin.TargetTrackingPolicies(hires()...)), by: "predictive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pooled := cfg
+			pooled.WarmPool = twin.DefaultWarmPool(cfg, 25)
+			r := run(t, pooled, tt.sc, tt.a)
+			var out *twin.ScalingEvent
+			for i, e := range r.Scaling {
+				if e.By == tt.by && e.To > e.From {
+					out = &r.Scaling[i]
+					break
+				}
+			}
+			if out == nil {
+				t.Fatalf("%s never scaled out: %v", tt.by, r.Scaling)
+			}
+			fromPool := 0
+			for _, e := range r.Lifecycle {
+				if e.What == twin.LaunchReady && e.WarmPool && !e.At.Before(out.At) && e.At.Before(out.At.Add(10*time.Minute)) {
+					fromPool++
+				}
+			}
+			if fromPool < out.To-out.From {
+				t.Errorf("%d instances started from the pool within 10 minutes of %s's scale-out %d -> %d, want %d", fromPool, tt.by, out.From, out.To, out.To-out.From)
+			}
+		})
+	}
+}
