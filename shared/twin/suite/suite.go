@@ -1,6 +1,7 @@
 // Package suite is the twin's experiment: the scenarios the demo runs, the
-// policies it compares (stampkit's default, AWS target tracking, simple
-// step scaling), and a runner that simulates every pair in parallel and
+// policies it compares (stampkit's default, AWS target tracking, native
+// step scaling; Settings adds the policies and settings stampkit compare
+// sweeps), and a runner that simulates every pair in parallel and
 // returns the results in a fixed order.
 package suite
 
