@@ -273,6 +273,8 @@ type cloudWatch struct {
 	alarms  map[string]*watched
 	// warmup is how long after InService an instance's CPU joins cpuWarm.
 	warmup time.Duration
+	// history keeps the hourly load for predictive scaling; nil without.
+	history *loadHistory
 }
 
 func newCloudWatch(s *sim) *cloudWatch { return &cloudWatch{s: s, alarms: map[string]*watched{}} }
@@ -321,6 +323,9 @@ func (cw *cloudWatch) addAlarm(a *Alarm, spec MetricSpec, kind metricKind, onEva
 func (cw *cloudWatch) observe(sm stepMetrics) {
 	noise := cw.s.cfg.CPUNoise * cw.s.noiseRNG.NormFloat64()
 	avg := func(sum float64, n int) float64 { return min(max(sum/float64(n)+noise, 0), 100) }
+	if cw.history != nil {
+		cw.history.add(cw.s.now, sm)
+	}
 	for _, m := range cw.metrics {
 		switch m.kind {
 		case cpuAll:

@@ -10,9 +10,9 @@
 // refresh that rolls itself back when the fleet's health alarm fires, or
 // blue/green onto a peer group behind a weighted listener whose weights
 // the handler moves (Scenario.Strategy). The group may keep a warm pool
-// (Config.WarmPool). Two faithful models of AWS's own policies
-// (target tracking and simple scaling) run on the same demand for
-// comparison.
+// (Config.WarmPool). Faithful models of AWS's own policies (target
+// tracking, alone or several combined; step and simple scaling; predictive
+// scaling under a dynamic policy) run on the same demand for comparison.
 //
 // AWS is modelled as unkindly as it behaves, each behaviour citing the AWS
 // page it follows: a target group with only unhealthy targets fails open,
@@ -435,6 +435,9 @@ type Result struct {
 	// Effects checks the handlers' effects against what each action
 	// called for.
 	Effects Effects
+	// Forecasts are the forecasts a predictive scaling policy generated,
+	// in time order.
+	Forecasts []Forecast
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
@@ -451,8 +454,9 @@ type GroupEnd struct {
 // Time returns the start time of step i.
 func (r *Result) Time(i int) time.Time { return r.Start.Add(time.Duration(i) * r.Config.Step) }
 
-// Autoscaler is a scaling policy under test. Stampkit, TargetTracking and
-// SimpleScaling provide them.
+// Autoscaler is a scaling policy under test. Stampkit, TargetTracking,
+// TargetTrackingPolicies, StepScaling, SimpleScaling and Predictive provide
+// them.
 type Autoscaler interface {
 	// Name names the policy in results and reports.
 	Name() string

@@ -163,7 +163,7 @@ func policyNotes() []policyNote {
 	return []policyNote{
 		{suite.Stampkit, policyColour(suite.Stampkit), "the real scaler handler (shared/scaler) running scaling.DefaultPolicy: a 10-second CPU alarm (3 of 3 above target+5), a one-minute request-count alarm that sizes surges, proportional steps, and a slow, hysteretic scale-in. Alarm changes and a one-minute schedule reach it through a simulated EventBridge that delays, reorders and duplicates."},
 		{suite.TargetTracking, policyColour(suite.TargetTracking), "a model of AWS target tracking on average CPU at the same target: high alarm 3 of 3 one-minute datapoints above target, low alarm 15 of 15 below 90 % of it, capacity = ceil(current × metric / target), 300-second instance warm-up during which new instances do not count and scale-in waits."},
-		{suite.StepScaling, policyColour(suite.StepScaling), "a model of AWS simple scaling: +1 instance when CPU is above target+10 for 2 minutes, −1 when below target−20 for 5, each followed by the 300-second cooldown after the activity completes."},
+		{suite.StepScaling, policyColour(suite.StepScaling), "a model of AWS step scaling on the same alarms and step tables as stampkit (CPU at 10 s, request count per target, CPU low at one minute), as AWS runs them: no cooldown, a step at every evaluation in ALARM, instances still warming up (stampkit's 3-minute warm-up) counted as capacity so that a repeated breach adds only the difference, and scale-in blocked while they warm up."},
 	}
 }
 

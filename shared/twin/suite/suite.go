@@ -1,6 +1,7 @@
 // Package suite is the twin's experiment: the scenarios the demo runs, the
-// policies it compares (stampkit's default, AWS target tracking, simple
-// step scaling), and a runner that simulates every pair in parallel and
+// policies it compares (stampkit's default, AWS target tracking, native
+// step scaling; Settings adds the policies and settings stampkit compare
+// sweeps), and a runner that simulates every pair in parallel and
 // returns the results in a fixed order.
 package suite
 
@@ -222,21 +223,52 @@ func PolicyNames() []string { return []string{Stampkit, TargetTracking, StepScal
 // utilisation in percent.
 func TargetCPU(cfg twin.Config) float64 { return 100 * cfg.TargetUtilisation }
 
-// Policy returns the named policy for cfg's group.
+// Policy returns the named policy for cfg's group: stampkit's shipped
+// default, AWS target tracking with its documented defaults, or native
+// step scaling on stampkit's alarms and step tables.
 func Policy(name string, cfg twin.Config) (twin.Autoscaler, error) {
 	target := TargetCPU(cfg)
 	switch name {
 	case Stampkit:
-		return twin.Stampkit(scaling.DefaultPolicy(cfg.Group, cfg.Min, cfg.Max, scaling.Target{
-			CPU: target, RequestsPerMinute: 60 * cfg.PerInstanceTarget(),
-			LoadBalancer: "app/web-alb/50dc6c495c0c9188", TargetGroup: "targetgroup/web/73e2d6bc24d8a067",
-		})), nil
+		return twin.Stampkit(stampkitPolicy(cfg, target)), nil
 	case TargetTracking:
 		return twin.TargetTracking(twin.DefaultTargetTracking(target)), nil
 	case StepScaling:
-		return twin.SimpleScaling(twin.DefaultSimpleScaling(target)), nil
+		return twin.StepScaling(stepScaling(cfg, target)), nil
 	}
 	return nil, fmt.Errorf("unknown policy %q (have %s)", name, strings.Join(PolicyNames(), ", "))
+}
+
+// The load balancer and target group dimensions of the twin's metrics.
+const (
+	loadBalancer = "app/web-alb/50dc6c495c0c9188"
+	targetGroup  = "targetgroup/web/73e2d6bc24d8a067"
+)
+
+// stampkitPolicy is scaling.DefaultPolicy for cfg's group at target
+// percent CPU, with the request rate an instance serves at that CPU.
+func stampkitPolicy(cfg twin.Config, target float64) scaling.Policy {
+	return scaling.DefaultPolicy(cfg.Group, cfg.Min, cfg.Max, scaling.Target{
+		CPU: target, RequestsPerMinute: requestsPerMinute(cfg, target),
+		LoadBalancer: loadBalancer, TargetGroup: targetGroup,
+	})
+}
+
+// requestsPerMinute is the requests an instance serves a minute at target
+// percent CPU.
+func requestsPerMinute(cfg twin.Config, target float64) float64 {
+	return 60 * cfg.InstanceCapacity * target / 100
+}
+
+// stepScaling is native AWS step scaling on the alarms and step tables of
+// stampkit's policy at target, with the warm-up the fleet's operator gave
+// stampkit: AWS recommends configuring it, and the same fleet warms up as
+// fast under either.
+func stepScaling(cfg twin.Config, target float64) twin.StepScalingConfig {
+	p := stampkitPolicy(cfg, target)
+	c := twin.DefaultStepScaling(p)
+	c.Warmup = p.Warmup.Std()
+	return c
 }
 
 // Job is one simulation to run.
