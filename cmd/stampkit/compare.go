@@ -215,8 +215,33 @@ func printCompare(w io.Writer, trace string, points []compare.Point) error {
 		}
 		b.WriteString(costLine(points, d))
 	}
+	b.WriteString(headline(points))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// headline is the one comparison the README quotes: at the cost of the
+// best baseline's default, stampkit against the lowest of every
+// baseline's curve there.
+func headline(points []compare.Point) string {
+	d, ok := compare.Default(points, suite.BestBaseline)
+	if !ok {
+		return ""
+	}
+	base, by, okBase := compare.Lowest(points, baselinesOf(points), d.InstanceHours)
+	mine, okMine := compare.At(compare.Curve(compare.Only(points, suite.Stampkit)), d.InstanceHours)
+	out := fmt.Sprintf("\nheadline, at %s %s's cost (%.1f instance-hours):\n", d.Policy, d.Setting, d.InstanceHours)
+	if okBase {
+		out += fmt.Sprintf("  best baseline there  %-28s %7.1f SLO min\n", by, base)
+	}
+	if !okMine {
+		return out + "  stampkit             not measured that cheap\n"
+	}
+	out += fmt.Sprintf("  stampkit             %-28s %7.1f SLO min", "", mine)
+	if okBase && base > 0 {
+		out += fmt.Sprintf(" (%.2f× the best baseline)", mine/base)
+	}
+	return out + "\n"
 }
 
 // costLine says how stampkit does at baseline point d's cost.

@@ -90,7 +90,7 @@ func TestCompareTable(t *testing.T) {
 	if err := run(t.Context(), args, &out, &errs); err != nil {
 		t.Fatalf("compare: %v\n%s", err, errs.String())
 	}
-	for _, want := range []string{"surge[60:300]", "stampkit at each baseline's cost", "» " + suite.BestBaseline} {
+	for _, want := range []string{"surge[60:300]", "stampkit at each baseline's cost", "» " + suite.BestBaseline, "headline, at " + suite.BestBaseline + " target=", "best baseline there"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -266,11 +266,15 @@ func scaleOutTo(s *sim, p *ttPolicy, metric float64) {
 }
 
 // scaleInTo scales in when every policy with scale-in enabled has its low
-// alarm in ALARM, to the largest capacity any of them asks for; scale-in
-// waits for warming instances and for activities in progress.
+// alarm in ALARM, to the largest capacity any of them asks for. Scale-in
+// waits for instances warming up (launching ones included), and only for
+// them: "this blocks dynamic scaling scale in activities until the new
+// instance warmup completes"
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-default-instance-warmup.html);
+// an instance draining after a scale-in does not hold the next one.
 func scaleInTo(s *sim, ps []*ttPolicy) {
 	f := s.serving()
-	if f.warming(ps[0].c.Warmup) > 0 || f.busy() {
+	if f.warming(ps[0].c.Warmup) > 0 {
 		return
 	}
 	want, why := f.min, "at minimum capacity"

@@ -4,7 +4,9 @@
 // the lower envelope of its points: the fewest SLO minutes it reached for
 // what it spent. Two policies are compared where they cost the same: one
 // policy's curve is read at the other's instance-hours, interpolated
-// linearly between its two neighbouring settings, never extrapolated.
+// linearly between its two neighbouring settings; it is never read below
+// its cheapest setting, and above its costliest it is read as that
+// setting (what the policy reached for less).
 //
 // Summing minutes over traces at different costs hides which policy is
 // better (one long trace dominates, and spending more buys SLO minutes), so
@@ -89,10 +91,10 @@ type Match struct {
 
 // Against reads policy's curve at each of baseline's points.
 func Against(points []Point, policy, baseline string) []Match {
-	mine := filter(points, policy)
+	mine := Only(points, policy)
 	curve := Curve(mine)
 	var out []Match
-	for _, b := range filter(points, baseline) {
+	for _, b := range Only(points, baseline) {
 		m := Match{Baseline: b, Policy: policy}
 		m.SLOMinutes, m.OK = At(curve, b.InstanceHours)
 		if m.OK {
@@ -111,6 +113,20 @@ func Against(points []Point, policy, baseline string) []Match {
 	return out
 }
 
+// Lowest reads every named policy's curve at instanceHours and returns the
+// fewest SLO minutes any of them reaches there, and which policy that is:
+// the best of several baselines is not always the same one at every cost.
+// ok is false when none was measured that cheap.
+func Lowest(points []Point, policies []string, instanceHours float64) (sloMinutes float64, policy string, ok bool) {
+	for _, name := range policies {
+		v, measured := At(Curve(Only(points, name)), instanceHours)
+		if measured && (!ok || v < sloMinutes) {
+			sloMinutes, policy, ok = v, name, true
+		}
+	}
+	return sloMinutes, policy, ok
+}
+
 // Default returns policy's default point, and whether it has one.
 func Default(points []Point, policy string) (Point, bool) {
 	for _, p := range points {
@@ -121,7 +137,8 @@ func Default(points []Point, policy string) (Point, bool) {
 	return Point{}, false
 }
 
-func filter(points []Point, policy string) []Point {
+// Only returns policy's points.
+func Only(points []Point, policy string) []Point {
 	var out []Point
 	for _, p := range points {
 		if p.Policy == policy {

@@ -100,3 +100,30 @@ func TestAgainst(t *testing.T) {
 		t.Errorf("Default(tt) = %+v, %v; want t1", d, ok)
 	}
 }
+
+func TestLowest(t *testing.T) {
+	points := []compare.Point{
+		pt("a", "a1", 100, 50), pt("a", "a2", 200, 10),
+		pt("b", "b1", 150, 20), pt("b", "b2", 250, 15),
+	}
+	tests := []struct {
+		name   string
+		ih     float64
+		want   float64
+		policy string
+		ok     bool
+	}{
+		{"only a measured that cheap", 120, 42, "a", true},
+		{"b lower where both are measured", 160, 19.5, "b", true},
+		{"a lower at a higher cost", 200, 10, "a", true},
+		{"nobody measured that cheap", 90, 0, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, policy, ok := compare.Lowest(points, []string{"a", "b"}, tt.ih)
+			if ok != tt.ok || policy != tt.policy || math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("Lowest(%g) = %g, %q, %v; want %g, %q, %v", tt.ih, got, policy, ok, tt.want, tt.policy, tt.ok)
+			}
+		})
+	}
+}

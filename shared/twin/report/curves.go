@@ -139,12 +139,7 @@ func curvesChart(points []compare.Point) string {
 	s.f(`<text x="12" y="%s" transform="rotate(-90 12 %s)" text-anchor="middle">SLO-violation minutes</text>`, num(h/2), num(h/2))
 	for i, policy := range policiesOf(points) {
 		colour := curveColour(policy, points)
-		var mine []compare.Point
-		for _, p := range points {
-			if p.Policy == policy {
-				mine = append(mine, p)
-			}
-		}
+		mine := compare.Only(points, policy)
 		var path string
 		for j, p := range compare.Curve(mine) {
 			cmd := "L"

@@ -43,7 +43,7 @@ func ComparePolicies() []string {
 
 // sweep is the CPU targets every policy's main knob is swept over, from
 // cheap (a high target: fewer instances, more SLO risk) to expensive.
-var sweep = []float64{75, 70, 65, 60, 55, 50, 45, 40}
+var sweep = []float64{80, 75, 70, 65, 60, 55, 50, 45, 40, 35}
 
 // Settings returns the policy's settings for cfg: its default first, at
 // the twin's target CPU (TargetCPU), then its target swept from cheap to

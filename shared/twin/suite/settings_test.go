@@ -36,8 +36,8 @@ func TestSettings(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Settings: %v", err)
 			}
-			if n := len(settings); n < 6 || n > 9 {
-				t.Errorf("%d settings, want 6 to 9", n)
+			if n := len(settings); n < 6 || n > 11 {
+				t.Errorf("%d settings, want 6 to 11", n)
 			}
 			seen := map[string]bool{}
 			for i, st := range settings {
