@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/cwalarm"
 	"github.com/stampkit/stampkit/shared/scaler"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
+
+// The CloudWatch adapter serves the port in the Lambda.
+var _ scaler.History = (*cwalarm.Adapter)(nil)
 
 // fakeHistory is CloudWatch's per-minute sums of one metric, load(t) in
 // the minute starting at t, for minutes since since. It records every
