@@ -122,6 +122,15 @@ func DefaultPolicy(group string, min, max int, t Target) Policy {
 				EvaluationPeriods: 1, DatapointsToAlarm: 1, Threshold: 1.1 * r,
 			},
 		})
+		p.Forecast = &Forecast{
+			Metric: Metric{
+				Namespace: "AWS/ApplicationELB", Name: "RequestCount",
+				Dimensions: map[string]string{"LoadBalancer": t.LoadBalancer, "TargetGroup": t.TargetGroup},
+			},
+			PerInstance: r, LookbackDays: 14,
+			Lead: clock.Duration(5 * time.Minute), Window: clock.Duration(15 * time.Minute),
+			Quantile: 0.8, WeeklyWeight: 2,
+		}
 	}
 	return p
 }
