@@ -117,6 +117,13 @@ func TestScalingPolicy(t *testing.T) {
 				t.Errorf("rules[%d] dimensions (-want +got):\n%s", i, diff)
 			}
 		}
+		f.Scaling.Forecast = &scaling.Forecast{Metric: scaling.Metric{Namespace: "AWS/ApplicationELB", Name: "RequestCount"}}
+		if d := f.ScalingPolicy().Forecast.Dimensions; !cmp.Equal(d, wantDims[1]) {
+			t.Errorf("forecast dimensions: got %v, want %v", d, wantDims[1])
+		}
+		if f.Scaling.Forecast.Dimensions != nil {
+			t.Errorf("ScalingPolicy changed the declared forecast: %+v", f.Scaling.Forecast)
+		}
 		if f.Scaling.Rules[0].Trigger.Dimensions != nil || f.Scaling.Min != 0 {
 			t.Errorf("ScalingPolicy changed the declared policy: %+v", f.Scaling)
 		}
@@ -149,6 +156,16 @@ func TestBindScaling(t *testing.T) {
 	}
 	if p.Rules[0].Alarm != PlaceholderGroup+"-cpu-high" {
 		t.Errorf("bindScaling changed its input: rule alarm %q", p.Rules[0].Alarm)
+	}
+	// The default policy forecasts from the target group's request count.
+	if got.Forecast == nil {
+		t.Fatal("bound policy has no forecast, want the default's")
+	}
+	if d := got.Forecast.Dimensions; d["LoadBalancer"] != "LB" || d["TargetGroup"] != "TG" {
+		t.Errorf("forecast dimensions: got %v, want LoadBalancer LB, TargetGroup TG", d)
+	}
+	if d := p.Forecast.Dimensions; d["TargetGroup"] != PlaceholderTargetGroup {
+		t.Errorf("bindScaling changed its input: forecast dimensions %v", d)
 	}
 }
 
