@@ -63,11 +63,12 @@ type Forecast struct {
 	// LookbackDays (1–14) is how many past days the seasonal samples come
 	// from. One-minute data is kept 15 days by CloudWatch.
 	LookbackDays int `json:"lookbackDays"`
-	// Lead is how far ahead the floor looks: about launch plus readiness,
-	// so that capacity is in service when the load arrives.
+	// Lead is how far ahead capacity must be asked for: about launch plus
+	// readiness, so that it is in service when the load arrives.
 	Lead clock.Duration `json:"lead"`
-	// Window is the span after Lead whose busiest five minutes the floor
-	// covers.
+	// Window is how far past Lead the floor looks. The floor covers the
+	// busiest five minutes of [now, now+Lead+Window]: from now, so that
+	// capacity raised ahead of a peak holds through it.
 	Window clock.Duration `json:"window"`
 	// Quantile (0.5–0.99) of the day-to-day samples is the upper band the
 	// floor covers; 0.5 is the median.
@@ -214,7 +215,7 @@ type Prediction struct {
 	Reason   string
 }
 
-// Predict forecasts the load over [now+Lead, now+Lead+Window] from h and
+// Predict forecasts the load over [now, now+Lead+Window] from h and
 // the capacity that carries it, for a policy between lo and hi instances.
 // Periods that have not ended by now are never read, so h may run ahead of
 // now without the forecast seeing the future.
@@ -225,7 +226,9 @@ func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
 	}
 	level := f.level(h, now)
 	p := Prediction{Ready: true, Level: level}
-	from := now.Add(f.Lead.Std()).Truncate(HistoryStep)
+	// The floor covers now as well as the lead: capacity raised ahead of
+	// a peak must hold through it, not drop as it begins.
+	from := now.Truncate(HistoryStep)
 	to := now.Add(f.Lead.Std() + f.Window.Std())
 	for t := from; !t.After(to); t = t.Add(HistoryStep) {
 		centre, upper := f.seasonal(h, t)
@@ -233,7 +236,8 @@ func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
 			p.Peak, p.Load, p.Centre = t, load, level*centre/HistoryStep.Minutes()
 		}
 	}
-	p.Capacity = min(max(int(math.Ceil(p.Load/f.PerInstance-1e-9)), lo), hi)
+	// Clamped as a float: a corrupt history's load may not fit an int.
+	p.Capacity = int(min(max(math.Ceil(p.Load/f.PerInstance-1e-9), float64(lo)), float64(hi)))
 	p.Reason = fmt.Sprintf("forecast %.0f/min (centre %.0f, level %.2f) at %s needs %d at %g/min each",
 		p.Load, p.Centre, p.Level, stamp(p.Peak), p.Capacity, f.PerInstance)
 	return p

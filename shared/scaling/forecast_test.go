@@ -434,3 +434,27 @@ func TestPolicyForecastJSON(t *testing.T) {
 		t.Errorf("decoded forecast (-want +got):\n%s", diff)
 	}
 }
+
+// FuzzPredict: whatever history the state table holds, and whenever it is
+// read, Predict neither panics nor leaves the policy's bounds.
+func FuzzPredict(f *testing.F) {
+	f.Add(`{"start":"2026-11-02T00:00:00Z","values":[1,2,3]}`, int64(600))
+	f.Add(`{"start":"2026-11-02T00:05:00Z","values":[0,0,0,0]}`, int64(-3600))
+	f.Add(`{"start":"0001-01-01T00:00:00Z","values":[9223372036854775807,-5]}`, int64(1<<40))
+	f.Add(`{}`, int64(0))
+	load := diurnal(1000, 9000, 14*time.Hour, 0.1, 0.6)
+	seed := history(load, day0, 2*24*time.Hour)
+	buf, _ := json.Marshal(seed)
+	f.Add(string(buf), int64(47*3600))
+	f.Fuzz(func(t *testing.T, in string, offset int64) {
+		var h scaling.History
+		if json.Unmarshal([]byte(in), &h) != nil || len(h.Values) > 20000 {
+			return
+		}
+		now := h.Start.Add(time.Duration(offset) * time.Second)
+		got := testForecast().Predict(h, now, 2, 50)
+		if got.Ready && (got.Capacity < 2 || got.Capacity > 50) {
+			t.Errorf("Predict capacity %d outside [2, 50]: %+v", got.Capacity, got)
+		}
+	})
+}
