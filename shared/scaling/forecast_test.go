@@ -3,7 +3,6 @@ package scaling_test
 import (
 	"encoding/json"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -377,41 +376,6 @@ func TestMergeKeepsTheLaterFloor(t *testing.T) {
 		if m.Floor != 9 || !m.FloorUntil.Equal(b.FloorUntil) {
 			t.Errorf("Merge = floor %d until %v, want 9 until %v", m.Floor, m.FloorUntil, b.FloorUntil)
 		}
-	}
-}
-
-func TestForecastValidate(t *testing.T) {
-	tests := []struct {
-		name    string
-		mutate  func(f *scaling.Forecast)
-		wantErr string
-	}{
-		{name: "valid", mutate: func(*scaling.Forecast) {}},
-		{name: "no metric", mutate: func(f *scaling.Forecast) { f.Name = "" }, wantErr: "forecast.namespace/metric"},
-		{name: "no dimensions", mutate: func(f *scaling.Forecast) { f.Dimensions = nil }, wantErr: "forecast.dimensions"},
-		{name: "no per-instance load", mutate: func(f *scaling.Forecast) { f.PerInstance = 0 }, wantErr: "forecast.perInstance"},
-		{name: "no lookback", mutate: func(f *scaling.Forecast) { f.LookbackDays = 0 }, wantErr: "forecast.lookbackDays"},
-		{name: "lookback past retention", mutate: func(f *scaling.Forecast) { f.LookbackDays = 15 }, wantErr: "forecast.lookbackDays"},
-		{name: "negative lead", mutate: func(f *scaling.Forecast) { f.Lead = clock.Duration(-time.Minute) }, wantErr: "forecast.lead"},
-		{name: "window under a period", mutate: func(f *scaling.Forecast) { f.Window = clock.Duration(time.Minute) }, wantErr: "forecast.window"},
-		{name: "quantile under the median", mutate: func(f *scaling.Forecast) { f.Quantile = 0.3 }, wantErr: "forecast.quantile"},
-		{name: "quantile of one", mutate: func(f *scaling.Forecast) { f.Quantile = 1 }, wantErr: "forecast.quantile"},
-		{name: "negative weekly weight", mutate: func(f *scaling.Forecast) { f.WeeklyWeight = -1 }, wantErr: "forecast.weeklyWeight"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := testPolicy()
-			f := testForecast()
-			tt.mutate(&f)
-			p.Forecast = &f
-			err := p.Validate()
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Validate() = %v, want an error naming %q", err, tt.wantErr)
-			}
-		})
 	}
 }
 
