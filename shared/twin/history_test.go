@@ -10,8 +10,9 @@ import (
 	"github.com/stampkit/stampkit/shared/twin/traces"
 )
 
-// A surge that comes at noon every day and lasts less than a launch is
-// lost to reactive scaling the first day; from the day after, the real
+// A surge that comes at noon every day, all at once, for five minutes (one
+// period of the forecast's history) is lost to reactive scaling the first
+// day: it is over about as soon as a launch is. From the day after, the real
 // scaler reads the load balancer's request counts from the simulated
 // CloudWatch through its History port and is at the forecast floor before
 // the surge.
@@ -23,7 +24,7 @@ func TestForecastMeetsTheDailySurge(t *testing.T) {
 	for i := range int(3 * 24 * time.Hour / cfg.Step) {
 		at := time.Duration(i) * cfg.Step
 		rate := 5 * per
-		if tod := at % (24 * time.Hour); tod >= 12*time.Hour && tod < 12*time.Hour+4*time.Minute {
+		if tod := at % (24 * time.Hour); tod >= 12*time.Hour && tod < 12*time.Hour+5*time.Minute {
 			rate = 30 * per
 		}
 		tr.Rates = append(tr.Rates, rate)
