@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,10 +162,10 @@ func TestBindScaling(t *testing.T) {
 	if got.Forecast == nil {
 		t.Fatal("bound policy has no forecast, want the default's")
 	}
-	if d := got.Forecast.Dimensions; d["LoadBalancer"] != "LB" || d["TargetGroup"] != "TG" {
-		t.Errorf("forecast dimensions: got %v, want LoadBalancer LB, TargetGroup TG", d)
+	if d := got.Forecast.Dimensions; !maps.Equal(d, map[string]string{"LoadBalancer": "LB"}) {
+		t.Errorf("forecast dimensions: got %v, want LoadBalancer LB", d)
 	}
-	if d := p.Forecast.Dimensions; d["TargetGroup"] != PlaceholderTargetGroup {
+	if d := p.Forecast.Dimensions; d["LoadBalancer"] != PlaceholderLoadBalancer {
 		t.Errorf("bindScaling changed its input: forecast dimensions %v", d)
 	}
 }

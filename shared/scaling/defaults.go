@@ -36,7 +36,7 @@ type Target struct {
 //     25 %, 40 % or 50 % as the CPU is 0–5, 5–15, 15–25 or 25+ points
 //     under the threshold, at most once every 10 minutes.
 //
-// With t.RequestsPerMinute it also has a Forecast on the target group's
+// With t.RequestsPerMinute it also has a Forecast on the load balancer's
 // per-minute RequestCount: on each tick the floor is the median of the
 // same five minutes over the last 14 days (the same time of week counted
 // twice), scaled by the last hour's level, at its busiest over the next 15
@@ -165,7 +165,11 @@ func DefaultPolicy(group string, min, max int, t Target) Policy {
 		p.Forecast = &Forecast{
 			Metric: Metric{
 				Namespace: "AWS/ApplicationELB", Name: "RequestCount",
-				Dimensions: map[string]string{"LoadBalancer": t.LoadBalancer, "TargetGroup": t.TargetGroup},
+				// The load balancer's, not the target group's: a
+				// blue/green rollout moves the load from one target group
+				// to the other, and each fleet has a load balancer of its
+				// own.
+				Dimensions: map[string]string{"LoadBalancer": t.LoadBalancer},
 			},
 			// Sized at 1.2 × the target load: the floor keeps what the
 			// season will bring within what an instance serves before
