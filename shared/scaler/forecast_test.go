@@ -120,6 +120,18 @@ func TestDuplicatedTickRaisesOnce(t *testing.T) {
 			t.Errorf("capacity changes = %q, want one raise", got)
 		}
 	})
+	t.Run("a late tick of an earlier window", func(t *testing.T) {
+		r, _ := newForecastRig(t, flat(9000))
+		for i, at := range []time.Time{t0.Add(time.Minute), t0} {
+			r.clock.Set(t0.Add(time.Minute + time.Duration(i)*time.Second))
+			if err := r.handle(t, tickEvent(fmt.Sprintf("tick-%d", i), at)); err != nil {
+				t.Fatalf("delivery %d: %v", i, err)
+			}
+		}
+		if got := strings.Join(r.groups.sets, ","); got != "web-asg=9" {
+			t.Errorf("capacity changes = %q, want one raise", got)
+		}
+	})
 	t.Run("retry after a failed alarm evaluation", func(t *testing.T) {
 		r, _ := newForecastRig(t, flat(9000))
 		r.h.Alarms = failingAlarms{}
