@@ -119,8 +119,8 @@ func TestScalingPolicy(t *testing.T) {
 			}
 		}
 		f.Scaling.Forecast = &scaling.Forecast{Metric: scaling.Metric{Namespace: "AWS/ApplicationELB", Name: "RequestCount"}}
-		if d := f.ScalingPolicy().Forecast.Dimensions; !cmp.Equal(d, wantDims[1]) {
-			t.Errorf("forecast dimensions: got %v, want %v", d, wantDims[1])
+		if d, want := f.ScalingPolicy().Forecast.Dimensions, map[string]string{"LoadBalancer": PlaceholderLoadBalancer}; !cmp.Equal(d, want) {
+			t.Errorf("forecast dimensions: got %v, want %v", d, want)
 		}
 		if f.Scaling.Forecast.Dimensions != nil {
 			t.Errorf("ScalingPolicy changed the declared forecast: %+v", f.Scaling.Forecast)

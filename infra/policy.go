@@ -47,8 +47,9 @@ func knownPlaceholder(p string) bool {
 //   - otherwise a copy of Scaling whose min and max, when both are 0, are
 //     minCapacity and maxCapacity, and whose triggers without dimensions
 //     get those of the group (LoadBalancer and TargetGroup in the
-//     AWS/ApplicationELB namespace, AutoScalingGroupName elsewhere), as
-//     does a forecast without dimensions.
+//     AWS/ApplicationELB namespace, AutoScalingGroupName elsewhere); a
+//     forecast without dimensions gets the group's, or in the
+//     AWS/ApplicationELB namespace the load balancer's alone.
 func (f FleetConfig) ScalingPolicy() scaling.Policy {
 	if f.Scaling == nil {
 		t := ScalingTarget{CPU: DefaultTargetCPU}
@@ -71,6 +72,11 @@ func (f FleetConfig) ScalingPolicy() scaling.Policy {
 	}
 	if f := p.Forecast; f != nil && len(f.Dimensions) == 0 {
 		f.Dimensions = defaultDimensions(f.Namespace)
+		if f.Namespace == "AWS/ApplicationELB" {
+			// The load balancer's whole load: a blue/green rollout moves it
+			// between the target groups, and each fleet has its own.
+			f.Dimensions = map[string]string{"LoadBalancer": PlaceholderLoadBalancer}
+		}
 	}
 	return p
 }
