@@ -233,6 +233,20 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["dimensions"] = map[string]any{"AutoScalingGroupName": "${asg}"}
 			f["scaling"] = p
 		}, `context "fleets[0].scaling.rules[0].trigger.dimensions.AutoScalingGroupName"`},
+		{"forecast rejected by the scaling package", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 30, "window": "10m", "quantile": 0.5}
+			f["scaling"] = p
+		}, `context "fleets[0].scaling": forecast.lookbackDays`},
+		{"unknown placeholder in the forecast", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 14, "window": "10m", "quantile": 0.5,
+				"dimensions": map[string]any{"LoadBalancer": "${alb}"}}
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.forecast.dimensions.LoadBalancer"`},
+		{"warm pool larger than the group", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 11} }, `context "fleets[0].warmPool.minSize"`},
+		{"warm pool prepared below its size", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 3, "maxPrepared": 2} }, `context "fleets[0].warmPool.maxPrepared"`},
+		{"hibernated warm pool", func(_, f map[string]any) { f["warmPool"] = map[string]any{"state": "Hibernated"} }, `context "fleets[0].warmPool.state"`},
 		{"high resolution on an AWS metric", func(_, f map[string]any) {
 			p := explicitScaling()
 			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["period"] = "10s"
