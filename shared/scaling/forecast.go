@@ -45,20 +45,22 @@ type Metric struct {
 }
 
 // Forecast raises a fleet's capacity ahead of load that its own history
-// predicts: daily seasonality over the last LookbackDays (the same time of
-// day each day, the same time of week counted again), scaled by how busy
-// the last hour was against what that seasonality said for it. It only
-// raises capacity: the reactive rules still scale out past it, and
-// reactive scale-in stops at it.
+// predicts: daily seasonality over the last LookbackDays (the same time
+// of day each day, the same time of week counted WeeklyWeight times),
+// scaled by how busy the last hour was against what that seasonality said
+// for it. It only raises capacity: the reactive rules still scale out
+// past it, and reactive scale-in stops at it.
 type Forecast struct {
 	// Metric is the fleet's load, read as per-minute Sums: for a fleet
-	// behind an Application Load Balancer, AWS/ApplicationELB RequestCount
-	// of its target group. Unlike CPU it does not saturate under overload,
-	// and unlike RequestCountPerTarget it does not depend on the fleet's
-	// own size.
+	// behind an Application Load Balancer of its own, AWS/ApplicationELB
+	// RequestCount of the load balancer (of a target group, a blue/green
+	// rollout would move the load away from the series). Unlike CPU it
+	// does not saturate under overload, and unlike RequestCountPerTarget
+	// it does not depend on the fleet's own size.
 	Metric
-	// PerInstance is the load one instance carries at the policy's target,
-	// in metric units per minute.
+	// PerInstance is the load per minute, in metric units, the floor gives
+	// each instance: at or somewhat above what one carries at the
+	// policy's target (DefaultPolicy: 1.2 ×), since the rules top up.
 	PerInstance float64 `json:"perInstance"`
 	// LookbackDays (1–14) is how many past days the seasonal samples come
 	// from. One-minute data is kept 15 days by CloudWatch.
