@@ -125,6 +125,25 @@ type FleetConfig struct {
 	// balancer 5xx, p99 latency, unhealthy targets), which a rollout
 	// watches.
 	HealthAlarms HealthAlarms `json:"healthAlarms,omitzero"`
+	// WarmPool, when set, keeps launched and initialised instances beside
+	// each of the fleet's groups, so that a scale-out (the forecast's
+	// included) starts them instead of launching.
+	WarmPool *WarmPool `json:"warmPool,omitempty"`
+}
+
+// WarmPool is a group's warm pool ("Warm pools for Amazon EC2 Auto
+// Scaling"). Its instances pass the launch hook on their way into the
+// pool, where the lifecycle policy's probes marked warmPool gate them.
+type WarmPool struct {
+	// MinSize is the fewest instances the pool keeps.
+	MinSize int `json:"minSize"`
+	// MaxPrepared is the pool's MaxGroupPreparedCapacity: the instances
+	// the group and its pool hold together, in service or prepared; left
+	// out, the group's maximum capacity.
+	MaxPrepared *int `json:"maxPrepared,omitempty"`
+	// State is the state pool instances wait in: "Stopped" (the default:
+	// only their volumes are paid for) or "Running".
+	State string `json:"state,omitempty"`
 }
 
 // ScalingTarget is what scaling.DefaultPolicy holds the fleet at.
@@ -439,6 +458,17 @@ func (f FleetConfig) validate(key string) []error {
 	}
 	if m := f.HealthAlarms.UnhealthyHostMinutes; m < 1 || m > MaxUnhealthyHostMinutes {
 		bad("healthAlarms.unhealthyHostMinutes", "got %d, want 1..%d", m, MaxUnhealthyHostMinutes)
+	}
+	if w := f.WarmPool; w != nil {
+		if w.MinSize < 0 || w.MinSize > f.MaxCapacity {
+			bad("warmPool.minSize", "got %d, want 0..maxCapacity %d", w.MinSize, f.MaxCapacity)
+		}
+		if m := w.MaxPrepared; m != nil && (*m < max(w.MinSize, f.MinCapacity, 1) || *m > f.MaxCapacity) {
+			bad("warmPool.maxPrepared", "got %d, want at least minSize and minCapacity and at most maxCapacity %d", *m, f.MaxCapacity)
+		}
+		if w.State != "" && w.State != "Stopped" && w.State != "Running" {
+			bad("warmPool.state", "got %q, want Stopped or Running", w.State)
+		}
 	}
 	errs = append(errs, f.validatePolicies(key)...)
 	return errs

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,6 +118,13 @@ func TestScalingPolicy(t *testing.T) {
 				t.Errorf("rules[%d] dimensions (-want +got):\n%s", i, diff)
 			}
 		}
+		f.Scaling.Forecast = &scaling.Forecast{Metric: scaling.Metric{Namespace: "AWS/ApplicationELB", Name: "RequestCount"}}
+		if d, want := f.ScalingPolicy().Forecast.Dimensions, map[string]string{"LoadBalancer": PlaceholderLoadBalancer}; !cmp.Equal(d, want) {
+			t.Errorf("forecast dimensions: got %v, want %v", d, want)
+		}
+		if f.Scaling.Forecast.Dimensions != nil {
+			t.Errorf("ScalingPolicy changed the declared forecast: %+v", f.Scaling.Forecast)
+		}
 		if f.Scaling.Rules[0].Trigger.Dimensions != nil || f.Scaling.Min != 0 {
 			t.Errorf("ScalingPolicy changed the declared policy: %+v", f.Scaling)
 		}
@@ -149,6 +157,16 @@ func TestBindScaling(t *testing.T) {
 	}
 	if p.Rules[0].Alarm != PlaceholderGroup+"-cpu-high" {
 		t.Errorf("bindScaling changed its input: rule alarm %q", p.Rules[0].Alarm)
+	}
+	// The default policy forecasts from the target group's request count.
+	if got.Forecast == nil {
+		t.Fatal("bound policy has no forecast, want the default's")
+	}
+	if d := got.Forecast.Dimensions; !maps.Equal(d, map[string]string{"LoadBalancer": "LB"}) {
+		t.Errorf("forecast dimensions: got %v, want LoadBalancer LB", d)
+	}
+	if d := p.Forecast.Dimensions; d["LoadBalancer"] != PlaceholderLoadBalancer {
+		t.Errorf("bindScaling changed its input: forecast dimensions %v", d)
 	}
 }
 
@@ -215,6 +233,20 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["dimensions"] = map[string]any{"AutoScalingGroupName": "${asg}"}
 			f["scaling"] = p
 		}, `context "fleets[0].scaling.rules[0].trigger.dimensions.AutoScalingGroupName"`},
+		{"forecast rejected by the scaling package", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 30, "window": "10m", "quantile": 0.5}
+			f["scaling"] = p
+		}, `context "fleets[0].scaling": forecast.lookbackDays`},
+		{"unknown placeholder in the forecast", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 14, "window": "10m", "quantile": 0.5,
+				"dimensions": map[string]any{"LoadBalancer": "${alb}"}}
+			f["scaling"] = p
+		}, `context "fleets[0].scaling.forecast.dimensions.LoadBalancer"`},
+		{"warm pool larger than the group", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 11} }, `context "fleets[0].warmPool.minSize"`},
+		{"warm pool prepared below its size", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 3, "maxPrepared": 2} }, `context "fleets[0].warmPool.maxPrepared"`},
+		{"hibernated warm pool", func(_, f map[string]any) { f["warmPool"] = map[string]any{"state": "Hibernated"} }, `context "fleets[0].warmPool.state"`},
 		{"high resolution on an AWS metric", func(_, f map[string]any) {
 			p := explicitScaling()
 			p["rules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["period"] = "10s"

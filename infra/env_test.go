@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -310,6 +311,24 @@ func checkScaling(f *fixture, d deployed, mf ManagedFleet, declared, got scaling
 	if got.Min != declared.Min || got.Max != declared.Max || got.Warmup != declared.Warmup {
 		errs = append(errs, fmt.Errorf("min/max/warmup: got %d/%d/%v, want %d/%d/%v",
 			got.Min, got.Max, got.Warmup, declared.Min, declared.Max, declared.Warmup))
+	}
+	switch g, w := got.Forecast, declared.Forecast; {
+	case (g == nil) != (w == nil):
+		errs = append(errs, fmt.Errorf("forecast: got %+v, want %+v", g, w))
+	case g != nil:
+		for k, v := range g.Dimensions {
+			if v == "" || strings.Contains(v, "${") {
+				errs = append(errs, fmt.Errorf("forecast dimension %s = %q is not bound", k, v))
+			}
+		}
+		gf, wf := *g, *w
+		if !slices.Equal(slices.Sorted(maps.Keys(gf.Dimensions)), slices.Sorted(maps.Keys(wf.Dimensions))) {
+			errs = append(errs, fmt.Errorf("forecast dimensions: got %v, want %v", gf.Dimensions, wf.Dimensions))
+		}
+		gf.Dimensions, wf.Dimensions = nil, nil
+		if d := cmp.Diff(wf, gf); d != "" {
+			errs = append(errs, fmt.Errorf("forecast (-want +got):\n%s", d))
+		}
 	}
 	if len(got.Rules) != len(declared.Rules) {
 		return fmt.Errorf("rules: got %d, want %d", len(got.Rules), len(declared.Rules))

@@ -279,6 +279,23 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		})
 	}
 	addHooks(asg)
+	// A blue/green fleet's peer gets a pool too: after a promotion it is
+	// the group that scales.
+	addPool := func(g awsautoscaling.AutoScalingGroup) {
+		w := cfg.WarmPool
+		if w == nil {
+			return
+		}
+		opts := &awsautoscaling.WarmPoolOptions{MinSize: jsii.Number(w.MinSize), PoolState: awsautoscaling.PoolState_STOPPED}
+		if w.State == "Running" {
+			opts.PoolState = awsautoscaling.PoolState_RUNNING
+		}
+		if w.MaxPrepared != nil {
+			opts.MaxGroupPreparedCapacity = jsii.Number(*w.MaxPrepared)
+		}
+		g.AddWarmPool(opts)
+	}
+	addPool(asg)
 
 	newTG := func(tgID string) elb.ApplicationTargetGroup {
 		return elb.NewApplicationTargetGroup(c, jsii.String(tgID), &elb.ApplicationTargetGroupProps{
@@ -310,6 +327,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		peer = newGroup("PeerGroup", 0, nil)
 		peer.AttachToApplicationTargetGroup(green)
 		addHooks(peer)
+		addPool(peer)
 	}
 
 	bucket := awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{

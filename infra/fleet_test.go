@@ -70,6 +70,39 @@ func TestFleet(t *testing.T) {
 		fl := mf.Fleet
 		t.Run(fl.Name(), func(t *testing.T) { testOneFleet(t, f, fl) })
 	}
+	t.Run("warm pools where the config asks", func(t *testing.T) {
+		pools := f.ofType("AWS::AutoScaling::WarmPool")
+		want := 0
+		for _, mf := range f.stack.Fleets() {
+			fc := f.fleetConfig(t, mf.Fleet.Name())
+			if fc.WarmPool == nil {
+				continue
+			}
+			groups := []string{f.logicalID(t, mf.Fleet.AutoScalingGroup().AutoScalingGroupName())}
+			if mf.Fleet.PeerGroup() != nil {
+				groups = append(groups, f.logicalID(t, mf.Fleet.PeerGroup().AutoScalingGroupName()))
+			}
+			for _, g := range groups {
+				want++
+				found := false
+				for id, p := range pools {
+					if fmt.Sprint(props(p)["AutoScalingGroupName"]) != fmt.Sprint(map[string]any{"Ref": g}) {
+						continue
+					}
+					found = true
+					f.matches(t, "warm pool of "+g, id, map[string]any{
+						"MinSize": fc.WarmPool.MinSize, "MaxGroupPreparedCapacity": *fc.WarmPool.MaxPrepared, "PoolState": "Stopped",
+					})
+				}
+				if !found {
+					t.Errorf("group %s of fleet %s has no warm pool", g, fc.Name)
+				}
+			}
+		}
+		if len(pools) != want || want == 0 {
+			t.Errorf("%d warm pools, want %d (and the test app to have some)", len(pools), want)
+		}
+	})
 }
 
 func testOneFleet(t *testing.T, f *fixture, fl Fleet) {

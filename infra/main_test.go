@@ -110,7 +110,8 @@ func projectContext() (map[string]any, error) {
 // default scaling policy, a rolling rollout and HTTP probes, this one
 // covers the other paths: an explicit policy (default and explicit trigger
 // dimensions, an alarm managed elsewhere), SSM commands in the lifecycle
-// policy with its own heartbeat, a blue/green rollout, HTTPS, an app on
+// policy with its own heartbeat, a forecast with the default dimensions,
+// a blue/green rollout with a warm pool beside both groups, HTTPS, an app on
 // another port and health check path than the image's defaults, and health
 // alarm thresholds of its own.
 const apiFleet = `{
@@ -130,7 +131,9 @@ const apiFleet = `{
                    "evaluationPeriods": 2, "datapointsToAlarm": 2, "threshold": 0.5,
                    "dimensions": {"LoadBalancer": "${loadBalancer}"}}},
       {"alarm": "orders-queue-backlog", "direction": "out", "adjustmentType": "ChangeInCapacity", "steps": [{"lower": 0, "adjustment": 1}]}
-    ]
+    ],
+    "forecast": {"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 3000,
+                 "lookbackDays": 7, "lead": "4m", "window": "10m", "quantile": 0.6}
   },
   "lifecycle": {
     "heartbeatTimeout": "10m",
@@ -141,7 +144,8 @@ const apiFleet = `{
     "terminate": {"command": {"name": "flush", "kind": "ssm", "commands": ["/opt/api/flush"], "document": "StampkitDrain"}}
   },
   "rollout": {"strategy": "bluegreen", "blueGreen": {"steps": [10, 50, 100], "bake": "5m"}},
-  "healthAlarms": {"elb5xxPerMinute": 5, "unhealthyHostMinutes": 2}
+  "healthAlarms": {"elb5xxPerMinute": 5, "unhealthyHostMinutes": 2},
+  "warmPool": {"minSize": 1, "maxPrepared": 5}
 }`
 
 // testContext is cdk.json's context plus apiFleet, so one synth covers both

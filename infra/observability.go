@@ -20,7 +20,7 @@ import (
 // The toolkit's own metrics (EMF, dimension Fleet) the dashboards show, by
 // the handler that writes them (shared/scaler, hooks, stamper).
 var (
-	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved"}
+	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
 	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy"}
 )
@@ -190,6 +190,9 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 			metric("AWS/AutoScaling", "GroupDesiredCapacity", "Maximum", side+" desired", maps.Clone(dims)),
 			metric("AWS/AutoScaling", "GroupInServiceInstances", "Maximum", side+" in service", maps.Clone(dims)))
 	}
+	// The floor the scaler's forecast held the fleet at (none without a
+	// forecast in its policy).
+	capacity = append(capacity, own("ForecastFloor", "Maximum"))
 	demand := []awscloudwatch.IMetric{f.LoadBalancer().Metrics().RequestCount(&awscloudwatch.MetricOptions{
 		Period: minute, Statistic: jsii.String("Sum"), Label: jsii.String("requests per minute"),
 	})}
@@ -228,7 +231,7 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 		{graph("Capacity (instances)", capacity, nil), graph("Demand", demand, perTarget)},
 		alarmGraphs,
 		{
-			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum")},
+			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum"), own("ForecastUnavailable", "Sum")},
 				[]awscloudwatch.IMetric{own("CapacityDelta", "Sum")}),
 			graph("Lifecycle: seconds to ready and to drain",
 				[]awscloudwatch.IMetric{own("TimeToReady", "Average"), own("TimeToReady", "Maximum"), own("TimeToDrain", "Average")},

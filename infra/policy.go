@@ -47,7 +47,9 @@ func knownPlaceholder(p string) bool {
 //   - otherwise a copy of Scaling whose min and max, when both are 0, are
 //     minCapacity and maxCapacity, and whose triggers without dimensions
 //     get those of the group (LoadBalancer and TargetGroup in the
-//     AWS/ApplicationELB namespace, AutoScalingGroupName elsewhere).
+//     AWS/ApplicationELB namespace, AutoScalingGroupName elsewhere); a
+//     forecast without dimensions gets the group's, or in the
+//     AWS/ApplicationELB namespace the load balancer's alone.
 func (f FleetConfig) ScalingPolicy() scaling.Policy {
 	if f.Scaling == nil {
 		t := ScalingTarget{CPU: DefaultTargetCPU}
@@ -66,6 +68,14 @@ func (f FleetConfig) ScalingPolicy() scaling.Policy {
 	for _, r := range p.Rules {
 		if r.Trigger != nil && len(r.Trigger.Dimensions) == 0 {
 			r.Trigger.Dimensions = defaultDimensions(r.Trigger.Namespace)
+		}
+	}
+	if f := p.Forecast; f != nil && len(f.Dimensions) == 0 {
+		f.Dimensions = defaultDimensions(f.Namespace)
+		if f.Namespace == "AWS/ApplicationELB" {
+			// The load balancer's whole load: a blue/green rollout moves it
+			// between the target groups, and each fleet has its own.
+			f.Dimensions = map[string]string{"LoadBalancer": PlaceholderLoadBalancer}
 		}
 	}
 	return p
@@ -90,6 +100,11 @@ func clonePolicy(p scaling.Policy) scaling.Policy {
 			r.Trigger = &t
 		}
 	}
+	if p.Forecast != nil {
+		f := *p.Forecast
+		f.Dimensions = maps.Clone(f.Dimensions)
+		p.Forecast = &f
+	}
 	return p
 }
 
@@ -110,8 +125,8 @@ func expand(s string, vars map[string]string) string {
 	})
 }
 
-// bindScaling returns p bound to the deployed fleet: trigger dimensions
-// expanded with vars, and each triggered rule's alarm set to the name that
+// bindScaling returns p bound to the deployed fleet: trigger and forecast
+// dimensions expanded with vars, and each triggered rule's alarm set to the name that
 // alarm returns for it (the alarm's name token in the stack). Rules without
 // a trigger keep the literal name of an alarm managed elsewhere.
 func bindScaling(p scaling.Policy, vars map[string]string, alarm func(id string, r scaling.Rule) string) scaling.Policy {
@@ -125,6 +140,11 @@ func bindScaling(p scaling.Policy, vars map[string]string, alarm func(id string,
 			r.Trigger.Dimensions[k] = expand(v, vars)
 		}
 		r.Alarm = alarm(alarmID(r.Alarm), *r)
+	}
+	if f := p.Forecast; f != nil {
+		for k, v := range f.Dimensions {
+			f.Dimensions[k] = expand(v, vars)
+		}
 	}
 	return p
 }
@@ -235,6 +255,16 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		// 30 s alarm needs a high-resolution custom metric (CWAgent).
 		if r.Trigger.Period.Std() < time.Minute && strings.HasPrefix(r.Trigger.Namespace, "AWS/") {
 			bad(rk+".trigger.period", fmt.Errorf("%v needs a high-resolution metric, which %s does not publish", r.Trigger.Period, r.Trigger.Namespace))
+		}
+	}
+	if fc := p.Forecast; fc != nil {
+		for _, k := range slices.Sorted(maps.Keys(fc.Dimensions)) {
+			for _, ph := range placeholderRe.FindAllString(fc.Dimensions[k], -1) {
+				if !knownPlaceholder(ph) {
+					bad("scaling.forecast.dimensions."+k, fmt.Errorf("%q is not one of %s, %s, %s", ph,
+						PlaceholderGroup, PlaceholderLoadBalancer, PlaceholderTargetGroup))
+				}
+			}
 		}
 	}
 	for _, e := range unjoin(f.Lifecycle.Validate()) {

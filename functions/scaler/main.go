@@ -25,10 +25,12 @@ func main() {
 	}
 	awsCfg := env.AWS
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
+	metrics := cwalarm.New(cloudwatch.NewFromConfig(awsCfg))
 	h := &scaler.Handler{
 		Config:  env.Config,
 		Groups:  asg.New(groups),
-		Alarms:  cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),
+		Alarms:  metrics,
+		History: metrics,
 		Store:   dynamo.New(dynamodb.NewFromConfig(awsCfg), env.Config.Table),
 		Clock:   clock.System{},
 		Log:     env.Log,

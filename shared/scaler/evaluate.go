@@ -41,6 +41,19 @@ func (h *Handler) evaluate(ctx context.Context, fleet config.Fleet, sig scaling.
 const leaseWait = 5 * time.Second
 
 func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Signal) error {
+	return h.apply(ctx, fleet, func(state scaling.State, obs scaling.Observation) (scaling.Decision, scaling.State) {
+		obs.Signal = sig
+		return scaling.Decide(fleet.Scaling, state, obs)
+	})
+}
+
+// decideFunc decides from the fleet's state and what the handler observed.
+type decideFunc func(scaling.State, scaling.Observation) (scaling.Decision, scaling.State)
+
+// apply loads the fleet's state and the group that serves, decides with
+// decide, applies the decision and saves the state it leaves. The caller
+// holds the fleet's lease.
+func (h *Handler) apply(ctx context.Context, fleet config.Fleet, decide decideFunc, extra ...logging.Metric) error {
 	started := time.Now()
 	state, version, err := h.state(ctx, fleet.Name)
 	if err != nil {
@@ -60,13 +73,13 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	}
 
 	now := h.Clock.Now()
-	d, next := scaling.Decide(fleet.Scaling, state, scaling.Observation{Now: now, Signal: sig, Group: capacity, Hold: ro.Hold(fleet.Group)})
+	d, next := decide(state, scaling.Observation{Now: now, Group: capacity, Hold: ro.Hold(fleet.Group)})
 	if d.Action != scaling.None && !fleet.DryRun {
 		if err := h.Groups.SetDesiredCapacity(ctx, group, d.To); err != nil && !h.made(ctx, group, d.To, err) {
 			return fmt.Errorf("setting desired capacity of %s to %d: %w", group, d.To, err)
 		}
 	}
-	if d.Outcome != scaling.Stale && !fleet.DryRun {
+	if d.Outcome != scaling.Stale && d.Outcome != scaling.NoForecast && !fleet.DryRun {
 		if err := h.save(ctx, fleet.Name, next, version); err != nil {
 			return err
 		}
@@ -74,11 +87,12 @@ func (h *Handler) decide(ctx context.Context, fleet config.Fleet, sig scaling.Si
 	h.Log.InfoContext(ctx, "scaling decision",
 		"action", d.Action, "outcome", d.Outcome, "from", d.From, "to", d.To,
 		"reason", d.Reason, "dry_run", fleet.DryRun, "wake_at", d.WakeAt)
-	h.emit(ctx, fleet.Name,
-		logging.Metric{Name: "Decisions", Value: 1, Unit: logging.Count},
-		logging.Metric{Name: "CapacityDelta", Value: float64(d.To - d.From), Unit: logging.Count},
-		logging.Metric{Name: "SuppressedByCooldown", Value: boolMetric(d.Outcome == scaling.Cooldown), Unit: logging.Count},
-		logging.Metric{Name: "DecisionLatency", Value: float64(time.Since(started).Microseconds()) / 1000, Unit: logging.Milliseconds})
+	h.emit(ctx, fleet.Name, append([]logging.Metric{
+		{Name: "Decisions", Value: 1, Unit: logging.Count},
+		{Name: "CapacityDelta", Value: float64(d.To - d.From), Unit: logging.Count},
+		{Name: "SuppressedByCooldown", Value: boolMetric(d.Outcome == scaling.Cooldown), Unit: logging.Count},
+		{Name: "DecisionLatency", Value: float64(time.Since(started).Microseconds()) / 1000, Unit: logging.Milliseconds},
+	}, extra...)...)
 	return nil
 }
 

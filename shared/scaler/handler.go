@@ -30,9 +30,12 @@ const TickWindow = time.Minute
 
 // Handler is the scaler Lambda's handler.
 type Handler struct {
-	Config  config.Config
-	Groups  Groups
-	Alarms  Alarms
+	Config config.Config
+	Groups Groups
+	Alarms Alarms
+	// History reads the load history a policy's forecast needs; nil
+	// leaves forecasts off.
+	History History
 	Store   Store
 	Clock   clock.Clock
 	Log     *slog.Logger
@@ -87,18 +90,22 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	return errors.Join(errs...)
 }
 
-// tickFleet evaluates the fleet's alarms in ALARM. Each evaluation keeps its
-// own claim, so a retry after a partial failure redoes only what failed.
+// tickFleet raises the fleet to its forecast floor, then evaluates its
+// alarms in ALARM. Each of these keeps its own claim, so a retry after a
+// partial failure redoes only what failed.
 func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string) error {
+	var errs []error
+	if err := h.forecast(ctx, fleet, window); err != nil {
+		errs = append(errs, err)
+	}
 	names := make([]string, 0, len(fleet.Scaling.Rules))
 	for _, r := range fleet.Scaling.Rules {
 		names = append(names, r.Alarm)
 	}
 	sigs, err := h.Alarms.Signals(ctx, names)
 	if err != nil {
-		return fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err)
+		return errors.Join(append(errs, fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err))...)
 	}
-	var errs []error
 	for _, sig := range sigs {
 		if sig.State != scaling.StateAlarm {
 			continue

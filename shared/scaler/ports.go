@@ -29,3 +29,9 @@ type Store interface {
 	Load(ctx context.Context, key string) (data []byte, version int64, err error)
 	Save(ctx context.Context, key string, data []byte, version int64) error
 }
+
+// History reads a metric's load history: its Sum over each period in
+// [from, to), one Point per period that has data, oldest first.
+type History interface {
+	MetricSums(ctx context.Context, m scaling.Metric, period time.Duration, from, to time.Time) ([]scaling.Point, error)
+}

@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +120,47 @@ func TestEmulatorTickScalesInAfterHold(t *testing.T) {
 	}
 	if got, want := desired(t, groups, fleet.GroupName), int32(awstest.FleetDesired-1); got != want {
 		t.Errorf("desired capacity = %d, want %d (one scale-in for one tick window)", got, want)
+	}
+}
+
+// A tick reads a day and more of the target group's request counts from
+// CloudWatch with GetMetricData, caches them in DynamoDB and raises the
+// group to the forecast floor, once for a duplicated tick; the next tick
+// reads only what is new.
+func TestEmulatorTickRaisesToTheForecastFloor(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	h, groups, cfg, fleet := emulatorHandler(t, now)
+	dims := map[string]string{"LoadBalancer": "app/web/1", "TargetGroup": "targetgroup/web/2"}
+	h.Config.Fleets[0].Scaling.Forecast = &scaling.Forecast{
+		Metric:      scaling.Metric{Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: dims},
+		PerInstance: 1000, LookbackDays: 2,
+		Lead: clock.Duration(5 * time.Minute), Window: clock.Duration(5 * time.Minute), Quantile: 0.5,
+	}
+	cw := cloudwatch.NewFromConfig(cfg)
+	h.History = cwalarm.New(cw)
+	// 26 hours at 3,000 requests a minute: three instances' worth.
+	var data []types.MetricDatum
+	for m := 26 * 60; m > 0; m-- {
+		data = append(data, types.MetricDatum{
+			MetricName: aws.String("RequestCount"), Timestamp: aws.Time(now.Add(-time.Duration(m) * time.Minute)), Value: aws.Float64(3000),
+			Dimensions: []types.Dimension{{Name: aws.String("LoadBalancer"), Value: aws.String("app/web/1")}, {Name: aws.String("TargetGroup"), Value: aws.String("targetgroup/web/2")}},
+		})
+	}
+	for chunk := range slices.Chunk(data, 1000) { // PutMetricData takes 1,000 datums at most
+		if _, err := cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/ApplicationELB"), MetricData: chunk}); err != nil {
+			t.Fatalf("PutMetricData: %v", err)
+		}
+	}
+	for i := range 2 { // the second delivery is a duplicate of the first
+		if err := h.Handle(t.Context(), tickEvent("tick-1", now)); err != nil {
+			t.Fatalf("tick delivery %d: %v", i, err)
+		}
+	}
+	if got, want := desired(t, groups, fleet.GroupName), int32(3); got != want {
+		t.Errorf("desired capacity = %d, want %d (the forecast floor)", got, want)
+	}
+	cached, _, err := h.Store.Load(t.Context(), scaler.HistoryKey("web"))
+	if err != nil || !strings.Contains(string(cached), "15000,15000") {
+		t.Errorf("cached history: %.200s..., %v; want five-minute totals of 15,000", cached, err)
 	}
 }

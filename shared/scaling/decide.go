@@ -71,6 +71,10 @@ type State struct {
 	OutFrom int `json:"outFrom,omitempty"`
 	// Seen maps each alarm to the newest state applied.
 	Seen map[string]Seen `json:"seen,omitempty"`
+	// Floor is the forecast's capacity floor (RaiseToFloor); until
+	// FloorUntil reactive scale-in stops at it.
+	Floor      int       `json:"floor,omitempty"`
+	FloorUntil time.Time `json:"floorUntil,omitzero"`
 }
 
 // Action is what a decision does.
@@ -97,6 +101,10 @@ const (
 	Holding      Outcome = "holding"
 	AtLimit      Outcome = "at_limit"
 	RolloutHold  Outcome = "rollout_hold"
+	// NoForecast and AboveFloor are forecast decisions that change
+	// nothing: too little history, or capacity already at the floor.
+	NoForecast Outcome = "no_forecast"
+	AboveFloor Outcome = "above_floor"
 )
 
 // Decision is the result of Decide.
@@ -138,7 +146,9 @@ func Decide(p Policy, s State, obs Observation) (Decision, State) {
 	if rule.Direction == Out {
 		return scaleOut(p, rule, s, next, obs, d, hi)
 	}
-	return scaleIn(p, rule, s, next, obs, d, max(lo, g.Protected))
+	// Scale-in stops at the forecast floor, never above the maximum: a
+	// reactive scale-in below it would be undone by the next tick.
+	return scaleIn(p, rule, s, next, obs, d, max(lo, g.Protected, min(s.floor(obs.Now), hi)))
 }
 
 func scaleOut(p Policy, r Rule, s, next State, obs Observation, d Decision, hi int) (Decision, State) {
@@ -209,7 +219,7 @@ func scaleIn(p Policy, r Rule, s, next State, obs Observation, d Decision, lo in
 	}
 	want = max(want, lo)
 	if want >= g.Desired {
-		d.Outcome, d.Reason = AtLimit, fmt.Sprintf("at minimum capacity %d (min or protected instances)", lo)
+		d.Outcome, d.Reason = AtLimit, fmt.Sprintf("at minimum capacity %d (min, protected instances or forecast floor)", lo)
 		return d, next
 	}
 	d.Action, d.Outcome, d.To = ScaleIn, Scaled, want
@@ -232,7 +242,7 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Merge returns what two decisions taken from the same loaded state both
 // remember: the later scale-out (with the capacity it started from), the
-// later scale-in and each alarm's newest signal. A decision whose effect is
+// later scale-in, the later forecast floor and each alarm's newest signal. A decision whose effect is
 // already applied but whose save lost a race merges instead of being
 // retried, because a retry would apply the effect a second time.
 func (s State) Merge(o State) State {
@@ -242,6 +252,9 @@ func (s State) Merge(o State) State {
 	}
 	if o.LastScaleIn.After(m.LastScaleIn) {
 		m.LastScaleIn = o.LastScaleIn
+	}
+	if o.FloorUntil.After(m.FloorUntil) {
+		m.Floor, m.FloorUntil = o.Floor, o.FloorUntil
 	}
 	m.Seen = maps.Clone(s.Seen)
 	for alarm, theirs := range o.Seen {

@@ -104,13 +104,16 @@ type Policy struct {
 	MaxStepOut int    `json:"maxStepOut,omitempty"`
 	MaxStepIn  int    `json:"maxStepIn,omitempty"`
 	Rules      []Rule `json:"rules"`
+	// Forecast, when set, raises capacity ahead of the load the fleet's
+	// own history predicts (see Forecast); nil scales on the rules alone.
+	Forecast *Forecast `json:"forecast,omitempty"`
 }
 
 // IsZero reports whether p declares nothing: a fleet without a scaling
 // policy is not scaled by the toolkit.
 func (p Policy) IsZero() bool {
 	return p.Min == 0 && p.Max == 0 && p.ScaleOutCooldown == 0 && p.ScaleInCooldown == 0 &&
-		p.Warmup == 0 && p.ScaleInHold == 0 && p.MaxStepOut == 0 && p.MaxStepIn == 0 && len(p.Rules) == 0
+		p.Warmup == 0 && p.ScaleInHold == 0 && p.MaxStepOut == 0 && p.MaxStepIn == 0 && len(p.Rules) == 0 && p.Forecast == nil
 }
 
 // Rule returns the rule for alarm.
@@ -176,6 +179,11 @@ func (p Policy) Validate() error {
 			if err := r.Trigger.validate(); err != nil {
 				bad(field+".trigger", "%v", err)
 			}
+		}
+	}
+	if p.Forecast != nil {
+		if err := p.Forecast.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -31,6 +31,17 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "high-resolution trigger", mutate: func(p *scaling.Policy) { p.Rules[0].Trigger = cpuTrigger(10*time.Second, 6, 6) }},
 		{name: "trigger period off the grid", mutate: func(p *scaling.Policy) { p.Rules[0].Trigger = cpuTrigger(45*time.Second, 3, 2) }, wantErr: "rules[0].trigger"},
 		{name: "trigger needs more datapoints than it evaluates", mutate: func(p *scaling.Policy) { p.Rules[1].Trigger = cpuTrigger(time.Minute, 2, 3) }, wantErr: "rules[1].trigger"},
+		{name: "valid forecast", mutate: withForecast(func(*scaling.Forecast) {})},
+		{name: "forecast: no metric", mutate: withForecast(func(f *scaling.Forecast) { f.Name = "" }), wantErr: "forecast.namespace/metric"},
+		{name: "forecast: no dimensions", mutate: withForecast(func(f *scaling.Forecast) { f.Dimensions = nil }), wantErr: "forecast.dimensions"},
+		{name: "forecast: no per-instance load", mutate: withForecast(func(f *scaling.Forecast) { f.PerInstance = 0 }), wantErr: "forecast.perInstance"},
+		{name: "forecast: no lookback", mutate: withForecast(func(f *scaling.Forecast) { f.LookbackDays = 0 }), wantErr: "forecast.lookbackDays"},
+		{name: "forecast: lookback past retention", mutate: withForecast(func(f *scaling.Forecast) { f.LookbackDays = 15 }), wantErr: "forecast.lookbackDays"},
+		{name: "forecast: negative lead", mutate: withForecast(func(f *scaling.Forecast) { f.Lead = clock.Duration(-time.Minute) }), wantErr: "forecast.lead"},
+		{name: "forecast: window under a period", mutate: withForecast(func(f *scaling.Forecast) { f.Window = clock.Duration(time.Minute) }), wantErr: "forecast.window"},
+		{name: "forecast: quantile under the median", mutate: withForecast(func(f *scaling.Forecast) { f.Quantile = 0.3 }), wantErr: "forecast.quantile"},
+		{name: "forecast: quantile of one", mutate: withForecast(func(f *scaling.Forecast) { f.Quantile = 1 }), wantErr: "forecast.quantile"},
+		{name: "forecast: negative weekly weight", mutate: withForecast(func(f *scaling.Forecast) { f.WeeklyWeight = -1 }), wantErr: "forecast.weeklyWeight"},
 		{name: "negative exact capacity", mutate: func(p *scaling.Policy) {
 			p.Rules[1].AdjustmentType = scaling.ExactCapacity
 			p.Rules[1].Steps[0].Adjustment = -1
@@ -54,4 +65,13 @@ func TestPolicyValidate(t *testing.T) {
 func cpuTrigger(period time.Duration, evaluate, datapoints int) *scaling.Trigger {
 	return &scaling.Trigger{Namespace: "AWS/EC2", Metric: "CPUUtilization", Statistic: "Average",
 		Period: clock.Duration(period), EvaluationPeriods: evaluate, DatapointsToAlarm: datapoints, Threshold: 60}
+}
+
+// withForecast sets testForecast, changed by mutate, as p's forecast.
+func withForecast(mutate func(f *scaling.Forecast)) func(p *scaling.Policy) {
+	return func(p *scaling.Policy) {
+		f := testForecast()
+		mutate(&f)
+		p.Forecast = &f
+	}
 }

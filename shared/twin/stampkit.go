@@ -24,8 +24,9 @@ type stampkit struct {
 // with policy p. The twin creates the CloudWatch alarms p's triggers
 // declare, sends their state changes and a schedule tick through the
 // simulated EventBridge as the JSON AWS sends, and serves the handler's
-// Groups and Alarms ports from the simulated group and alarms; claims and
-// scaler state live in a memstore.
+// Groups and Alarms ports from the simulated group and alarms, and its
+// History port from the load balancer's per-minute request counts; claims,
+// scaler state and the cached history live in a memstore.
 func Stampkit(p scaling.Policy) Autoscaler { return stampkit{policy: p} }
 
 func (stampkit) Name() string { return "stampkit" }
@@ -82,12 +83,13 @@ func (k stampkit) attach(s *sim) error {
 	}
 
 	h := &scaler.Handler{
-		Config: c,
-		Groups: groupsPort{s: s, by: scalerPolicy},
-		Alarms: alarmsPort{cw: s.cw},
-		Store:  s.store(s.state),
-		Clock:  s,
-		Log:    s.handlerLog(s.observeDecision),
+		Config:  c,
+		Groups:  groupsPort{s: s, by: scalerPolicy},
+		Alarms:  alarmsPort{cw: s.cw},
+		History: newRequestHistory(s),
+		Store:   s.store(s.state),
+		Clock:   s,
+		Log:     s.handlerLog(s.observeDecision),
 	}
 	if s.cfg.HandlerLog != nil {
 		h.Metrics = logging.NewMetrics(s.cfg.HandlerLog, c.Namespace, s.Now)
