@@ -78,6 +78,12 @@ type Forecast struct {
 	// WeeklyWeight counts a sample from the same time of week this many
 	// times over (0 or 1: weekly seasonality plays no extra part).
 	WeeklyWeight int `json:"weeklyWeight,omitempty"`
+	// Spare adds Spare × √R instances to the R the forecast load needs
+	// (square-root staffing): the relative burstiness of a load falls as
+	// it grows, so a small fleet needs a larger share of spare capacity
+	// than a large one for the same risk, and a flat utilisation target
+	// gives the large fleet too much and the small one too little.
+	Spare float64 `json:"spare,omitempty"`
 }
 
 // Validate reports every problem with f, each naming the field.
@@ -106,6 +112,9 @@ func (f Forecast) Validate() error {
 	}
 	if !(f.Quantile >= 0.5 && f.Quantile <= 0.99) {
 		bad("quantile", "%g is not 0.5–0.99", f.Quantile)
+	}
+	if !(f.Spare >= 0 && f.Spare <= 5) {
+		bad("spare", "%g is not 0–5", f.Spare)
 	}
 	if f.WeeklyWeight < 0 || f.WeeklyWeight > 14 {
 		bad("weeklyWeight", "%d is not 0–14", f.WeeklyWeight)
@@ -239,7 +248,8 @@ func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
 		}
 	}
 	// Clamped as a float: a corrupt history's load may not fit an int.
-	p.Capacity = int(min(max(math.Ceil(p.Load/f.PerInstance-1e-9), float64(lo)), float64(hi)))
+	need := p.Load / f.PerInstance
+	p.Capacity = int(min(max(math.Ceil(need+f.Spare*math.Sqrt(need)-1e-9), float64(lo)), float64(hi)))
 	p.Reason = fmt.Sprintf("forecast %.0f/min (centre %.0f, level %.2f) at %s needs %d at %g/min each",
 		p.Load, p.Centre, p.Level, stamp(p.Peak), p.Capacity, f.PerInstance)
 	return p

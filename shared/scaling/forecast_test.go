@@ -199,14 +199,20 @@ func TestPredictCapacityIsClamped(t *testing.T) {
 	tests := []struct {
 		name   string
 		lo, hi int
+		spare  float64
 		want   int
 	}{
 		{name: "free", lo: 1, hi: 100, want: 10},
 		{name: "max", lo: 1, hi: 6, want: 6},
 		{name: "min", lo: 12, hi: 100, want: 12},
+		// Square-root staffing: 10 + 1 × √10 = 13.2, rounded up.
+		{name: "spare", lo: 1, hi: 100, spare: 1, want: 14},
+		{name: "spare clamped", lo: 1, hi: 12, spare: 1, want: 12},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			f := f
+			f.Spare = tt.spare
 			if got := f.Predict(h, now, tt.lo, tt.hi); got.Capacity != tt.want {
 				t.Errorf("Predict(lo %d, hi %d).Capacity = %d (%s), want %d", tt.lo, tt.hi, got.Capacity, got.Reason, tt.want)
 			}
