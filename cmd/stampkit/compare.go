@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,11 +166,15 @@ func compareTrace(path string, from, minutes int, peak float64, cfg twin.Config)
 	return twin.Scenario{Name: name, Trace: t}, nil
 }
 
+// pointOf scores a run, rounded to a thousandth of a minute and of an
+// hour (finer than the twin's 10-second steps resolve), so that the JSON
+// carries no float noise.
 func pointOf(s suite.Setting, sc score.Scores) compare.Point {
+	round := func(v, unit float64) float64 { return math.Round(v/unit) * unit }
 	return compare.Point{
 		Policy: s.Policy, Setting: s.Setting, Default: s.Default,
-		SLOMinutes: sc.SLOViolationMinutes, InstanceHours: sc.InstanceHours,
-		Flaps: sc.Flaps, DroppedPercent: sc.DroppedPercent,
+		SLOMinutes: round(sc.SLOViolationMinutes, 0.001), InstanceHours: round(sc.InstanceHours, 0.001),
+		Flaps: sc.Flaps, DroppedPercent: round(sc.DroppedPercent, 0.0001),
 	}
 }
 
