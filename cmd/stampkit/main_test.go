@@ -50,8 +50,8 @@ func TestInvokeScaler(t *testing.T) {
 	if err != nil {
 		t.Fatalf("invoke: %v\n%s", err, stderr.String())
 	}
-	// 15 points past the threshold takes the 25 % step: 10 -> 12.
-	if !strings.Contains(stderr.String(), "desired capacity 10 -> 12") {
+	// 15 points past the threshold takes the 40 % step: 10 -> 14.
+	if !strings.Contains(stderr.String(), "desired capacity 10 -> 14") {
 		t.Errorf("stderr lacks the capacity change:\n%s", stderr.String())
 	}
 	if !strings.Contains(stdout.String(), `"msg":"scaling decision"`) {

@@ -7,14 +7,12 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/stampkit/stampkit/shared/twin/suite"
 )
 
-// Comparison is stampkit against target tracking on one scenario, or on
-// several summed.
+// Comparison is stampkit against target tracking on one scenario.
 type Comparison struct {
 	Scenario string
 	// SLOMinutes and InstanceHours of stampkit and of target tracking.
@@ -38,17 +36,13 @@ func change(v, base float64) float64 {
 }
 
 // Compare pairs stampkit with target tracking per scenario, in the order
-// the runs came, and adds a total per group of scenarios: the generated
-// ones and all. A scenario under chaos repeats another's day: it is
-// compared but left out of the totals.
+// the runs came. It adds no totals: scenarios run at different costs, and
+// a sum would let one long trace speak for all (compare, cost-matched, is
+// the fair verdict).
 func Compare(runs []suite.Run) []Comparison {
 	by := map[string]*Comparison{}
 	var order []string
-	chaotic := map[string]bool{}
 	for _, r := range runs {
-		if r.Result.Chaos != nil {
-			chaotic[r.Result.Scenario] = true
-		}
 		name := r.Result.Scenario
 		c, ok := by[name]
 		if !ok {
@@ -63,36 +57,9 @@ func Compare(runs []suite.Run) []Comparison {
 			c.TrackingSLO, c.TrackingHours = r.Scores.SLOViolationMinutes, r.Scores.InstanceHours
 		}
 	}
-	var out []Comparison
-	gen := Comparison{Scenario: "all generated"}
-	all := Comparison{Scenario: "all"}
-	nGen := 0
-	nAll := 0
+	out := make([]Comparison, 0, len(order))
 	for _, name := range order {
-		c := *by[name]
-		out = append(out, c)
-		if chaotic[name] {
-			continue
-		}
-		nAll++
-		for _, t := range []*Comparison{&gen, &all} {
-			if t == &gen && !slices.Contains(suite.Generated(), name) {
-				continue
-			}
-			t.StampkitSLO += c.StampkitSLO
-			t.TrackingSLO += c.TrackingSLO
-			t.StampkitHours += c.StampkitHours
-			t.TrackingHours += c.TrackingHours
-		}
-		if slices.Contains(suite.Generated(), name) {
-			nGen++
-		}
-	}
-	if nGen > 1 {
-		out = append(out, gen)
-	}
-	if nAll > 1 {
-		out = append(out, all)
+		out = append(out, *by[name])
 	}
 	return out
 }
