@@ -98,8 +98,8 @@ image-check: ## Offline checks of the bake: packer validate, ansible syntax and 
 # minutes from 48960 (1995-08-04), never used to tune a default.
 NASA := testdata/traces/nasa-http-1995-per-minute.csv.gz
 compare: ## Cost-matched comparison of every policy on the evaluation weeks of the NASA trace -> out/compare/*/compare.html
-	go run ./cmd/stampkit compare -trace $(NASA) -from 48960 -minutes 20160 -out out/compare/nasa-aug-04
-	go run ./cmd/stampkit compare -trace $(NASA) -from 69120 -out out/compare/nasa-aug-18
+	go run ./cmd/stampkit compare -trace $(NASA) -from 48960 -minutes 20160 -seeds 3 -out out/compare/nasa-aug-04
+	go run ./cmd/stampkit compare -trace $(NASA) -from 69120 -seeds 3 -out out/compare/nasa-aug-18
 
 demo: ## Run the local twin on the embedded trace and write out/report.html
 	go run ./cmd/stampkit demo -out out

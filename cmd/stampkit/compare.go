@@ -45,6 +45,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	peak := fs.Float64("peak", 60, "instances the busiest minute of the replayed window needs")
 	warmPool := fs.Int("warm-pool", DefaultCompareWarmPool, "stopped, pre-initialised instances in a warm pool, the same for every policy (0: none)")
 	seed := fs.Uint64("seed", 1, "random seed")
+	seeds := fs.Int("seeds", 1, "runs of each setting, on seeds -seed, -seed+1, …; a row is their mean")
 	only := fs.String("policies", "", fmt.Sprintf("comma-separated policies to run (default all: %s)", strings.Join(suite.ComparePolicies(), ",")))
 	asJSON := fs.Bool("json", false, "print the runs as a JSON array instead of a table")
 	out := fs.String("out", "out/compare", `directory for compare.html (the cost–SLO curves) and compare.json; "" writes nothing`)
@@ -61,6 +62,8 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("-from %d and -minutes %d: need 0 or more", *from, *minutes)
 	case *peak <= 0:
 		return fmt.Errorf("-peak %g: need instances above 0", *peak)
+	case *seeds < 1:
+		return fmt.Errorf("-seeds %d: need 1 or more", *seeds)
 	case *warmPool < 0:
 		return fmt.Errorf("-warm-pool %d: need 0 or more", *warmPool)
 	}
@@ -91,23 +94,31 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			setOf = append(setOf, s)
 		}
 	}
-	fmt.Fprintf(stderr, "compare: %s, %d minutes, %d policies, %d runs\n", sc.Name, int(sc.Trace.Duration()/time.Minute), len(policies), len(jobs))
+	fmt.Fprintf(stderr, "compare: %s, %d minutes, %d policies, %d runs\n", sc.Name, int(sc.Trace.Duration()/time.Minute), len(policies), len(jobs)**seeds)
 	started := time.Now()
-	runs, err := suite.RunAll(ctx, cfg, jobs, func(done, total int, r suite.Run) {
-		fmt.Fprintf(stderr, "[%3d/%d] %-28s %6.1fs  SLO %7.1f min  %8.1f instance-hours\n",
-			done, total, r.Result.Policy, r.Elapsed.Seconds(), r.Scores.SLOViolationMinutes, r.Scores.InstanceHours)
-	})
-	if err != nil {
-		return err
+	perSeed := make([][]compare.Point, len(jobs))
+	for k := range *seeds {
+		c := cfg
+		c.Seed = *seed + uint64(k)
+		runs, err := suite.RunAll(ctx, c, jobs, func(done, total int, r suite.Run) {
+			fmt.Fprintf(stderr, "[%3d/%d] seed %d %-28s %6.1fs  SLO %7.1f min  %8.1f instance-hours\n",
+				done, total, c.Seed, r.Result.Policy, r.Elapsed.Seconds(), r.Scores.SLOViolationMinutes, r.Scores.InstanceHours)
+		})
+		if err != nil {
+			return err
+		}
+		for i, r := range runs {
+			perSeed[i] = append(perSeed[i], pointOf(setOf[i], r.Scores))
+		}
 	}
-	fmt.Fprintf(stderr, "compare: %d runs in %.0fs\n", len(runs), time.Since(started).Seconds())
-	points := make([]compare.Point, len(runs))
-	for i, r := range runs {
-		points[i] = pointOf(setOf[i], r.Scores)
+	points := make([]compare.Point, len(jobs))
+	for i := range points {
+		points[i] = meanOf(perSeed[i])
 	}
+	fmt.Fprintf(stderr, "compare: %d runs in %.0fs\n", len(jobs)**seeds, time.Since(started).Seconds())
 	rows := compareRows(points)
 	if *out != "" {
-		if err := writeCompare(*out, sc.Name, cfg, *warmPool, points, rows); err != nil {
+		if err := writeCompare(*out, sc.Name, cfg, *seeds, *warmPool, points, rows); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(*out, "compare.html"))
@@ -170,12 +181,31 @@ func compareTrace(path string, from, minutes int, peak float64, cfg twin.Config)
 // hour (finer than the twin's 10-second steps resolve), so that the JSON
 // carries no float noise.
 func pointOf(s suite.Setting, sc score.Scores) compare.Point {
-	round := func(v, unit float64) float64 { return math.Round(v/unit) * unit }
-	return compare.Point{
+	return rounded(compare.Point{
 		Policy: s.Policy, Setting: s.Setting, Default: s.Default,
-		SLOMinutes: round(sc.SLOViolationMinutes, 0.001), InstanceHours: round(sc.InstanceHours, 0.001),
-		Flaps: sc.Flaps, DroppedPercent: round(sc.DroppedPercent, 0.0001),
+		SLOMinutes: sc.SLOViolationMinutes, InstanceHours: sc.InstanceHours,
+		Flaps: sc.Flaps, DroppedPercent: sc.DroppedPercent,
+	})
+}
+
+func rounded(p compare.Point) compare.Point {
+	round := func(v, unit float64) float64 { return math.Round(v/unit) * unit }
+	p.SLOMinutes, p.InstanceHours, p.DroppedPercent = round(p.SLOMinutes, 0.001), round(p.InstanceHours, 0.001), round(p.DroppedPercent, 0.0001)
+	return p
+}
+
+// meanOf returns the mean of one setting's runs on several seeds.
+func meanOf(runs []compare.Point) compare.Point {
+	m := runs[0]
+	n := float64(len(runs))
+	var slo, hours, dropped float64
+	flaps := 0
+	for _, p := range runs {
+		slo, hours, dropped, flaps = slo+p.SLOMinutes, hours+p.InstanceHours, dropped+p.DroppedPercent, flaps+p.Flaps
 	}
+	m.SLOMinutes, m.InstanceHours, m.DroppedPercent = slo/n, hours/n, dropped/n
+	m.Flaps = int(math.Round(float64(flaps) / n))
+	return rounded(m)
 }
 
 // compareRows attaches to each baseline row stampkit's curve at its cost.
@@ -298,7 +328,7 @@ func baselinesOf(points []compare.Point) []string {
 }
 
 // writeCompare writes compare.json and compare.html (the curves) to dir.
-func writeCompare(dir, trace string, cfg twin.Config, warmPool int, points []compare.Point, rows []compareRow) error {
+func writeCompare(dir, trace string, cfg twin.Config, seeds, warmPool int, points []compare.Point, rows []compareRow) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -310,7 +340,7 @@ func writeCompare(dir, trace string, cfg twin.Config, warmPool int, points []com
 		return fmt.Errorf("writing compare.json: %w", err)
 	}
 	var page strings.Builder
-	if err := report.WriteCurves(&page, report.CurvesMeta{Trace: trace, Seed: cfg.Seed, WarmPool: warmPool, Best: suite.BestBaseline}, points); err != nil {
+	if err := report.WriteCurves(&page, report.CurvesMeta{Trace: trace, Seed: cfg.Seed, Seeds: seeds, WarmPool: warmPool, Best: suite.BestBaseline}, points); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "compare.html"), []byte(page.String()), 0o644); err != nil {

@@ -108,6 +108,7 @@ func TestCompareRejects(t *testing.T) {
 		{"negative window", []string{"-trace", trace, "-from", "-1"}, "-from"},
 		{"window past the end", []string{"-trace", trace, "-from", "100000"}, "has 360 minutes"},
 		{"unknown policy", []string{"-trace", trace, "-policies", "magic"}, "magic"},
+		{"no seeds", []string{"-trace", trace, "-seeds", "0"}, "-seeds"},
 		{"missing file", []string{"-trace", filepath.Join(t.TempDir(), "none.csv")}, "opening trace"},
 	}
 	for _, tt := range tests {
@@ -118,5 +119,40 @@ func TestCompareRejects(t *testing.T) {
 				t.Errorf("got %v, want an error mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Two seeds give each setting the mean of its two runs.
+func TestCompareSeedsAverage(t *testing.T) {
+	trace := writeSurgeTrace(t)
+	rows := func(args ...string) map[string]map[string]any {
+		var out, errs bytes.Buffer
+		base := []string{"compare", "-trace", trace, "-json", "-out", "", "-peak", "20", "-policies", suite.Stampkit}
+		if err := run(t.Context(), append(base, args...), &out, &errs); err != nil {
+			t.Fatalf("compare %v: %v\n%s", args, err, errs.String())
+		}
+		var rs []map[string]any
+		if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]map[string]any{}
+		for _, r := range rs {
+			by[r["setting"].(string)] = r
+		}
+		return by
+	}
+	one, two, both := rows("-seed", "1"), rows("-seed", "2"), rows("-seed", "1", "-seeds", "2")
+	differ := false
+	for setting, r := range both {
+		for _, key := range []string{"sloMinutes", "instanceHours"} {
+			a, b, got := one[setting][key].(float64), two[setting][key].(float64), r[key].(float64)
+			if math.Abs(got-(a+b)/2) > 1e-6 {
+				t.Errorf("%s %s: got %g, want the mean of %g and %g", setting, key, got, a, b)
+			}
+			differ = differ || a != b
+		}
+	}
+	if !differ {
+		t.Error("seeds 1 and 2 gave the same runs: the test cannot tell a mean from either")
 	}
 }

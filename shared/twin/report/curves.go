@@ -12,8 +12,11 @@ import (
 
 // CurvesMeta is what the cost–SLO page says about its runs.
 type CurvesMeta struct {
-	Trace    string
+	Trace string
+	// Seed is the first of Seeds seeds each setting ran on; a point is
+	// the mean of its runs.
 	Seed     uint64
+	Seeds    int
 	WarmPool int
 	// Best is the baseline the headline is matched against.
 	Best string
@@ -43,7 +46,7 @@ tr.default td { font-weight: bold; }
 </head>
 <body>
 <h1>Cost against SLO: {{.Meta.Trace}}</h1>
-<p>Each policy run at every setting of its main knob on the same trace (seed {{.Meta.Seed}}, warm pool of {{.Meta.WarmPool}} for every policy). A point is one run: instance-hours billed against minutes the SLO was broken. The line joins a policy's settings that no cheaper setting beats (its cost–SLO curve); a bigger dot is the policy's default. Lower and further left is better; compare policies along a vertical line, at the same cost. The headline baseline is {{.Meta.Best}}.</p>
+<p>Each policy run at every setting of its main knob on the same trace ({{if gt .Meta.Seeds 1}}the mean of {{.Meta.Seeds}} runs on seeds from {{.Meta.Seed}}{{else}}seed {{.Meta.Seed}}{{end}}, warm pool of {{.Meta.WarmPool}} for every policy). A point is one run: instance-hours billed against minutes the SLO was broken. The line joins a policy's settings that no cheaper setting beats (its cost–SLO curve); a bigger dot is the policy's default. Lower and further left is better; compare policies along a vertical line, at the same cost. The headline baseline is {{.Meta.Best}}.</p>
 {{.Chart}}
 <table>
 <tr><th class="name">policy</th><th class="name">setting</th><th>SLO min</th><th>instance-hours</th><th>flaps</th><th>dropped %</th><th>stampkit at this cost</th></tr>
