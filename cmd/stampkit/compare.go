@@ -189,8 +189,8 @@ func pointOf(s suite.Setting, sc score.Scores) compare.Point {
 }
 
 func rounded(p compare.Point) compare.Point {
-	round := func(v, unit float64) float64 { return math.Round(v/unit) * unit }
-	p.SLOMinutes, p.InstanceHours, p.DroppedPercent = round(p.SLOMinutes, 0.001), round(p.InstanceHours, 0.001), round(p.DroppedPercent, 0.0001)
+	round := func(v, per float64) float64 { return math.Round(v*per) / per }
+	p.SLOMinutes, p.InstanceHours, p.DroppedPercent = round(p.SLOMinutes, 1e3), round(p.InstanceHours, 1e3), round(p.DroppedPercent, 1e4)
 	return p
 }
 
