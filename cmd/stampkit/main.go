@@ -13,7 +13,7 @@
 //	stampkit demo [-out dir] [-seed n]
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n] [-chaos[=scale]]
-//	stampkit compare -trace file.csv [-from minute] [-minutes n] [-peak n] [-warm-pool n] [-policies a,b] [-json] [-out dir]
+//	stampkit compare -trace file.csv [-from minute] [-minutes n] [-peak n] [-warm-pool n] [-seed n] [-seeds n] [-policies a,b] [-json] [-out dir]
 //	stampkit events [name]
 //	stampkit invoke scaler [flags] event.json
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
