@@ -18,9 +18,20 @@ func HistoryKey(fleet string) string { return "history#" + fleet }
 
 // historySettle keeps the newest minutes out of the cache: Elastic Load
 // Balancing publishes its metrics to CloudWatch at one-minute intervals,
-// and a minute just ended may not have its datapoint yet. A period cached
-// is never read again.
+// and a minute just ended may not have its datapoint yet.
 const historySettle = 2 * time.Minute
+
+// historyRevise is how far back each read goes again over what is cached:
+// CloudWatch aggregates the newest data late (its Sum "may show a dip at
+// the end", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-live-data.html),
+// and load balancer datapoints have been seen minutes late, so the recent
+// periods are read again until they are this old, rather than frozen
+// short; the level of the forecast is measured over them.
+const historyRevise = 15 * time.Minute
+
+// historyTimeout bounds the history read, so that a throttled or slow
+// GetMetricData cannot take the time the fleets after this one need.
+const historyTimeout = 5 * time.Second
 
 // historyCache is the state-table record of a fleet's load history: about
 // 4,100 five-minute totals for fourteen days, some 30 KB of JSON, well
@@ -88,14 +99,20 @@ func (h *Handler) history(ctx context.Context, fleet string, f scaling.Forecast,
 	if !sameMetric(c.Metric, f.Metric) || c.End().Before(oldest) || c.End().After(end) {
 		c = historyCache{Metric: f.Metric}
 	}
-	from := c.End()
-	if len(c.Values) == 0 {
+	from := c.End().Add(-historyRevise)
+	switch {
+	case len(c.Values) == 0:
 		from = oldest
+	case from.Before(c.Start):
+		from = c.Start
 	}
 	if !from.Before(end) {
 		return c.History, nil
 	}
-	points, err := h.History.MetricSums(ctx, f.Metric, time.Minute, from, end)
+	c.History = c.UpTo(from)
+	readCtx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	points, err := h.History.MetricSums(readCtx, f.Metric, time.Minute, from, end)
 	if err != nil {
 		return scaling.History{}, fmt.Errorf("reading load history of fleet %s from %s: %w", fleet, from.Format(time.RFC3339), err)
 	}

@@ -2,6 +2,7 @@ package scaler_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +26,10 @@ type fakeHistory struct {
 	since time.Time
 	reads []string // "from/to" in minutes before t0
 	fail  error
+	// lag, with now, keeps a minute's datapoint back until lag after it
+	// ended: CloudWatch publishing late.
+	lag time.Duration
+	now func() time.Time
 }
 
 func (f *fakeHistory) MetricSums(_ context.Context, m scaling.Metric, period time.Duration, from, to time.Time) ([]scaling.Point, error) {
@@ -37,6 +42,9 @@ func (f *fakeHistory) MetricSums(_ context.Context, m scaling.Metric, period tim
 	}
 	var out []scaling.Point
 	for t := from; t.Before(to); t = t.Add(time.Minute) {
+		if f.now != nil && t.Add(time.Minute+f.lag).After(f.now()) {
+			continue
+		}
 		if v := f.load(t); v > 0 && !t.Before(f.since) {
 			out = append(out, scaling.Point{Time: t, Value: v})
 		}
@@ -190,8 +198,9 @@ func TestForecastReadsOnlyNewHistory(t *testing.T) {
 	}
 	// The first read goes back the lookback (14 days, plus lead and window
 	// and a period) from the last whole five minutes two minutes ago; then
-	// one read per five minutes that ended.
-	want := []string{"336h30m0s/5m0s", "5m0s/0s", "0s/-5m0s"}
+	// each tick reads again the last 15 minutes cached (late datapoints
+	// revise them) and what has ended since.
+	want := []string{"336h30m0s/5m0s", "20m0s/5m0s", "20m0s/0s", "15m0s/0s", "15m0s/0s", "15m0s/-5m0s"}
 	if got := hist.reads; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("reads (from/to before t0) = %v, want %v", got, want)
 	}
@@ -211,6 +220,60 @@ func TestForecastReadsOnlyNewHistory(t *testing.T) {
 	}
 	if got := hist.reads[len(hist.reads)-1]; got != "336h20m0s/-5m0s" {
 		t.Errorf("read after the metric changed = %s, want the whole lookback", got)
+	}
+}
+
+// A period read before all its datapoints were published is read again
+// later, not cached short for good.
+func TestLateDatapointsReviseTheCache(t *testing.T) {
+	r, hist := newForecastRig(t, flat(9000))
+	hist.lag, hist.now = 6*time.Minute, r.clock.Now
+	cached := func() scaling.History {
+		t.Helper()
+		data, _, err := r.store.Load(t.Context(), scaler.HistoryKey("web"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h scaling.History
+		if err := json.Unmarshal(data, &h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	for m := range 16 {
+		at := t0.Add(time.Duration(m) * time.Minute)
+		r.clock.Set(at)
+		if err := r.handle(t, tickEvent(fmt.Sprintf("tick-%d", m), at)); err != nil {
+			t.Fatalf("tick at +%dm: %v", m, err)
+		}
+	}
+	h := cached()
+	// Every period that ended more than the lag before now holds all five
+	// of its minutes.
+	settled := t0.Add(15*time.Minute - 6*time.Minute - time.Minute).Truncate(scaling.HistoryStep)
+	for i, v := range h.Values {
+		start := h.Start.Add(time.Duration(i) * scaling.HistoryStep)
+		if start.Before(t0.Add(-time.Hour)) || !start.Add(scaling.HistoryStep).Before(settled) {
+			continue
+		}
+		if v != 5*9000 {
+			t.Errorf("period at %s cached as %d, want %d: a late datapoint was frozen out", start.Format("15:04"), v, 5*9000)
+		}
+	}
+}
+
+// On a tick, an alarm still in ALARM is evaluated before the floor: a
+// floor raise first would put it in its scale-out cooldown, and on a
+// ramp, where the floor rises every minute, the alarm would never act.
+func TestTickEvaluatesAlarmsBeforeTheFloor(t *testing.T) {
+	r, _ := newForecastRig(t, flat(6000))
+	r.alarms.signals = []scaling.Signal{{Alarm: "web-high", State: scaling.StateAlarm, Value: 90, Threshold: 60, Since: t0}}
+	if err := r.handle(t, tickEvent("tick-1", t0)); err != nil {
+		t.Fatalf("tick: %v", err)
+	}
+	// 30 past the threshold is +4 from 4; the floor (6) is then covered.
+	if got := strings.Join(r.groups.sets, ","); got != "web-asg=8" {
+		t.Errorf("capacity changes = %q, want the alarm's step to 8 and no raise", got)
 	}
 }
 

@@ -94,18 +94,25 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 // alarms in ALARM. Each of these keeps its own claim, so a retry after a
 // partial failure redoes only what failed.
 func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string) error {
-	var errs []error
-	if err := h.forecast(ctx, fleet, window); err != nil {
-		errs = append(errs, err)
-	}
+	// The alarms first: an alarm still in ALARM is re-evaluated only by the
+	// tick, and a floor raise just before it would put it in its scale-out
+	// cooldown; a slow history read must not delay it either.
+	errs := []error{h.tickAlarms(ctx, fleet, window)}
+	errs = append(errs, h.forecast(ctx, fleet, window))
+	return errors.Join(errs...)
+}
+
+// tickAlarms re-evaluates the fleet's alarms that are in ALARM.
+func (h *Handler) tickAlarms(ctx context.Context, fleet config.Fleet, window string) error {
 	names := make([]string, 0, len(fleet.Scaling.Rules))
 	for _, r := range fleet.Scaling.Rules {
 		names = append(names, r.Alarm)
 	}
 	sigs, err := h.Alarms.Signals(ctx, names)
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err))...)
+		return fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err)
 	}
+	var errs []error
 	for _, sig := range sigs {
 		if sig.State != scaling.StateAlarm {
 			continue

@@ -231,7 +231,7 @@ type Prediction struct {
 // Periods that have not ended by now are never read, so h may run ahead of
 // now without the forecast seeing the future.
 func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
-	h = h.upTo(now).known()
+	h = h.UpTo(now).known()
 	if k := h.span(); k < MinHistory {
 		return Prediction{Reason: fmt.Sprintf("%v of history, %v needed", k, MinHistory)}
 	}
@@ -255,8 +255,8 @@ func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
 	return p
 }
 
-// upTo returns h without the periods that have not ended at now.
-func (h History) upTo(now time.Time) History {
+// UpTo returns h without the periods that have not ended at now.
+func (h History) UpTo(now time.Time) History {
 	n := int(now.Sub(h.Start) / HistoryStep)
 	if n < 0 {
 		n = 0
@@ -360,7 +360,15 @@ func RaiseToFloor(p Policy, s State, now time.Time, g Group, pr Prediction) (Dec
 	}
 	d.Action, d.Outcome, d.To = ScaleOut, Scaled, floor
 	d.Reason = fmt.Sprintf("forecast floor: %s: %d -> %d", pr.Reason, g.Desired, floor)
-	next.LastScaleOut, next.OutFrom = now, min(g.InService, g.Desired)
+	// As a reactive scale-out records it (Decide): while earlier capacity
+	// warms up, the capacity before it stays the base a repeated breach is
+	// measured from, or the next breach would count the instances in
+	// flight as warm and overshoot.
+	base := min(g.InService, g.Desired)
+	if now.Before(s.LastScaleOut.Add(p.Warmup.Std())) {
+		base = min(base, s.OutFrom)
+	}
+	next.LastScaleOut, next.OutFrom = now, base
 	return d, next
 }
 

@@ -346,6 +346,23 @@ func TestRaiseToFloor(t *testing.T) {
 	}
 }
 
+// A raise while an earlier scale-out still warms up keeps the capacity
+// before it as the base a repeated breach is measured from: a breach
+// after the raise must not count the instances in flight as warm.
+func TestRaiseToFloorKeepsTheWarmupBase(t *testing.T) {
+	p := testPolicy()
+	s := scaling.State{LastScaleOut: t0.Add(-time.Minute), OutFrom: 10}
+	g := scaling.Group{Min: 1, Max: 100, Desired: 17, InService: 17}
+	_, next := scaling.RaiseToFloor(p, s, t0, g, scaling.Prediction{Ready: true, Capacity: 19, Reason: "test"})
+	if next.OutFrom != 10 {
+		t.Errorf("OutFrom after a raise during warm-up = %d, want the base before the earlier scale-out (10)", next.OutFrom)
+	}
+	s = scaling.State{LastScaleOut: t0.Add(-p.Warmup.Std() - time.Minute), OutFrom: 10}
+	if _, next := scaling.RaiseToFloor(p, s, t0, g, scaling.Prediction{Ready: true, Capacity: 19, Reason: "test"}); next.OutFrom != 17 {
+		t.Errorf("OutFrom after a raise once warm = %d, want the warm capacity (17)", next.OutFrom)
+	}
+}
+
 // Reactive scale-in stops at the forecast floor while it holds, and goes
 // below it once it has lapsed; reactive scale-out is not held back by it.
 func TestDecideKeepsTheForecastFloor(t *testing.T) {
