@@ -45,11 +45,34 @@ func (h *requestHistory) observe(i int) {
 	}
 }
 
+// A minute's datapoint becomes readable publishLag after the minute ends:
+// the load balancer "measures and sends its metrics in 60-second
+// intervals"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html),
+// and CloudWatch aggregates the newest data late. One minute in
+// lateEvery comes lateLag late instead, as load balancer datapoints have
+// been seen to; a reader that froze what it read first would keep those
+// minutes short.
+const (
+	publishLag = time.Minute
+	lateLag    = 6 * time.Minute
+	lateEvery  = 17
+)
+
+// published reports whether minute i's datapoint is readable at now.
+func (h *requestHistory) published(i int) bool {
+	lag := publishLag
+	if i%lateEvery == lateEvery-1 {
+		lag = lateLag
+	}
+	return !h.s.start.Add(time.Duration(i+1)*time.Minute + lag).After(h.s.Now())
+}
+
 // MetricSums serves the scaler's History port: AWS/ApplicationELB
 // RequestCount of one target group (or, without a TargetGroup dimension,
-// of the load balancer), one Sum per minute of [from, to) that has ended
-// and had requests: the load balancer publishes no datapoint for a minute
-// without them.
+// of the load balancer), one Sum per minute of [from, to) that has been
+// published and had requests: the load balancer publishes no datapoint
+// for a minute without them.
 func (h *requestHistory) MetricSums(ctx context.Context, m scaling.Metric, period time.Duration, from, to time.Time) ([]scaling.Point, error) {
 	return callValue(h.s, ctx, svcCloudWatch, "GetMetricData", false, func() ([]scaling.Point, error) {
 		if m.Namespace != "AWS/ApplicationELB" || m.Name != "RequestCount" || period != time.Minute {
@@ -76,7 +99,7 @@ func (h *requestHistory) MetricSums(ctx context.Context, m scaling.Metric, perio
 					n += counts[i]
 				}
 			}
-			if n > 0 && !at.Before(from) {
+			if n > 0 && !at.Before(from) && h.published(i) {
 				out = append(out, scaling.Point{Time: at, Value: float64(n)})
 			}
 		}
