@@ -196,11 +196,11 @@ func TestForecastReadsOnlyNewHistory(t *testing.T) {
 			t.Fatalf("tick at +%dm: %v", m, err)
 		}
 	}
-	// The first read goes back the lookback (14 days, plus lead and window
-	// and a period) from the last whole five minutes two minutes ago; then
+	// The first read goes back the lookback (14 days, plus the hour the
+	// level looks back and a period) from the last whole five minutes two minutes ago; then
 	// each tick reads again the last 15 minutes cached (late datapoints
 	// revise them) and what has ended since.
-	want := []string{"336h30m0s/5m0s", "20m0s/5m0s", "20m0s/0s", "15m0s/0s", "15m0s/0s", "15m0s/-5m0s"}
+	want := []string{"337h10m0s/5m0s", "20m0s/5m0s", "20m0s/0s", "15m0s/0s", "15m0s/0s", "15m0s/-5m0s"}
 	if got := hist.reads; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("reads (from/to before t0) = %v, want %v", got, want)
 	}
@@ -218,7 +218,7 @@ func TestForecastReadsOnlyNewHistory(t *testing.T) {
 	if err := r.handle(t, tickEvent("tick-new-metric", t0.Add(11*time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	if got := hist.reads[len(hist.reads)-1]; got != "336h20m0s/-5m0s" {
+	if got := hist.reads[len(hist.reads)-1]; got != "337h0m0s/-5m0s" {
 		t.Errorf("read after the metric changed = %s, want the whole lookback", got)
 	}
 }

@@ -98,6 +98,11 @@ func (f Forecast) Validate() error {
 	if len(f.Dimensions) == 0 {
 		bad("dimensions", "at least one is needed: without them the metric is the whole region's")
 	}
+	for k, v := range f.Dimensions {
+		if k == "" || v == "" {
+			bad("dimensions", "name %q with value %q: both must be set", k, v)
+		}
+	}
 	if !(f.PerInstance > 0) {
 		bad("perInstance", "%g must be positive", f.PerInstance)
 	}
@@ -123,9 +128,10 @@ func (f Forecast) Validate() error {
 }
 
 // Lookback is how much history f reads: its days, plus the span it looks
-// ahead, so that the oldest sample of the furthest target is kept.
+// ahead or (for the level) back, whichever is longer, so that the oldest
+// sample of every period it forecasts is kept.
 func (f Forecast) Lookback() time.Duration {
-	return time.Duration(f.LookbackDays)*24*time.Hour + f.Lead.Std() + f.Window.Std() + HistoryStep
+	return time.Duration(f.LookbackDays)*24*time.Hour + max(f.Lead.Std()+f.Window.Std(), levelWindow) + HistoryStep
 }
 
 // Point is one datapoint of a metric.

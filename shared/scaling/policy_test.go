@@ -43,6 +43,7 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "forecast: quantile under the median", mutate: withForecast(func(f *scaling.Forecast) { f.Quantile = 0.3 }), wantErr: "forecast.quantile"},
 		{name: "forecast: quantile of one", mutate: withForecast(func(f *scaling.Forecast) { f.Quantile = 1 }), wantErr: "forecast.quantile"},
 		{name: "forecast: negative weekly weight", mutate: withForecast(func(f *scaling.Forecast) { f.WeeklyWeight = -1 }), wantErr: "forecast.weeklyWeight"},
+		{name: "forecast: empty dimension value", mutate: withForecast(func(f *scaling.Forecast) { f.Dimensions = map[string]string{"LoadBalancer": ""} }), wantErr: "forecast.dimensions"},
 		{name: "forecast: negative spare", mutate: withForecast(func(f *scaling.Forecast) { f.Spare = -0.5 }), wantErr: "forecast.spare"},
 		{name: "forecast: spare not a number", mutate: withForecast(func(f *scaling.Forecast) { f.Spare = math.NaN() }), wantErr: "forecast.spare"},
 		{name: "negative exact capacity", mutate: func(p *scaling.Policy) {
