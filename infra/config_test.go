@@ -244,6 +244,13 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 				"dimensions": map[string]any{"LoadBalancer": "${alb}"}}
 			f["scaling"] = p
 		}, `context "fleets[0].scaling.forecast.dimensions.LoadBalancer"`},
+		{"blue/green forecast on one target group", func(_, f map[string]any) {
+			p := explicitScaling()
+			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 14, "window": "10m", "quantile": 0.5,
+				"dimensions": map[string]any{"LoadBalancer": "${loadBalancer}", "TargetGroup": "${targetGroup}"}}
+			f["scaling"] = p
+			f["rollout"] = map[string]any{"strategy": "bluegreen"}
+		}, `context "fleets[0].scaling.forecast.dimensions.TargetGroup": ${targetGroup} is one side`},
 		{"warm pool larger than the group", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 11} }, `context "fleets[0].warmPool.minSize"`},
 		{"warm pool prepared below its size", func(_, f map[string]any) { f["warmPool"] = map[string]any{"minSize": 3, "maxPrepared": 2} }, `context "fleets[0].warmPool.maxPrepared"`},
 		{"hibernated warm pool", func(_, f map[string]any) { f["warmPool"] = map[string]any{"state": "Hibernated"} }, `context "fleets[0].warmPool.state"`},

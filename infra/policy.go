@@ -260,9 +260,14 @@ func (f FleetConfig) validatePolicies(key string) []error {
 	if fc := p.Forecast; fc != nil {
 		for _, k := range slices.Sorted(maps.Keys(fc.Dimensions)) {
 			for _, ph := range placeholderRe.FindAllString(fc.Dimensions[k], -1) {
-				if !knownPlaceholder(ph) {
+				switch {
+				case !knownPlaceholder(ph):
 					bad("scaling.forecast.dimensions."+k, fmt.Errorf("%q is not one of %s, %s, %s", ph,
 						PlaceholderGroup, PlaceholderLoadBalancer, PlaceholderTargetGroup))
+				case f.BlueGreen() && ph != PlaceholderLoadBalancer:
+					// One side's series goes quiet when the other is
+					// promoted, and the forecast would fade with it.
+					bad("scaling.forecast.dimensions."+k, fmt.Errorf("%s is one side of a blue/green fleet; the forecast must read the load of both: %s", ph, PlaceholderLoadBalancer))
 				}
 			}
 		}
