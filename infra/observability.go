@@ -100,6 +100,9 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 		if mf.Config.Rollout.Enabled() {
 			o.alarms = append(o.alarms, newRolloutAlarm(c, mf.Fleet.Name(), props.Namespace))
 		}
+		if mf.Config.Scaling.Forecast != nil {
+			o.alarms = append(o.alarms, newForecastAlarm(c, mf.Fleet.Name(), props.Namespace))
+		}
 	}
 	notify := awscloudwatchactions.NewSnsAction(o.topic)
 	for _, a := range o.alarms {
@@ -254,6 +257,27 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 func (o *observability) Dashboard(fleet string) awscloudwatch.Dashboard { return o.dashboards[fleet] }
 func (o *observability) AlarmTopic() awssns.Topic                       { return o.topic }
 func (o *observability) OperatorAlarms() []awscloudwatch.Alarm          { return slices.Clone(o.alarms) }
+
+// newForecastAlarm tells an operator that a fleet's forecast floor has
+// stopped: its load history could not be read (a wrong dimension, a
+// missing permission, CloudWatch throttling) on most ticks of 15 minutes.
+// The fleet still scales on its alarms, so nothing breaks at once, but it
+// has lost its lead on the daily cycle without a word. The metric is
+// written only on a failed read; none is no data, not a breach.
+func newForecastAlarm(scope constructs.Construct, fleet, namespace string) awscloudwatch.Alarm {
+	dims := map[string]*string{"Fleet": jsii.String(fleet)}
+	return awscloudwatch.NewAlarm(scope, jsii.String(fleet+"ForecastUnavailable"), &awscloudwatch.AlarmProps{
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String("ForecastUnavailable"), DimensionsMap: &dims,
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
+		Threshold: jsii.Number(3), EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(3),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String(fmt.Sprintf("stampkit fleet %s: the scaler could not read the load history on most ticks for 15 minutes, "+
+			"so the forecast floor is off and only the alarms scale; its log line \"forecast skipped\" says why", fleet)),
+	})
+}
 
 // newRolloutAlarm watches a fleet's rollouts for what only an operator can
 // settle: a rollout that ended failed (its rollback could not finish) or

@@ -253,3 +253,39 @@ func TestRolloutNeedsOperatorAlarm(t *testing.T) {
 		t.Error("no rollout alarm in the test app")
 	}
 }
+
+// TestForecastAlarm: a fleet whose scaler forecasts gets an alarm on its
+// ForecastUnavailable metric, so a floor that silently stopped is seen.
+func TestForecastAlarm(t *testing.T) {
+	f := synth(t)
+	watched := map[string]bool{}
+	for _, r := range f.ofType("AWS::CloudWatch::Alarm") {
+		p := props(r)
+		if p["MetricName"] != "ForecastUnavailable" || p["TreatMissingData"] != "notBreaching" {
+			continue
+		}
+		dims, _ := p["Dimensions"].([]any)
+		for _, d := range dims {
+			if d.(map[string]any)["Name"] == "Fleet" {
+				fleet, _ := d.(map[string]any)["Value"].(string)
+				watched[fleet] = true
+			}
+		}
+		if actions, _ := p["AlarmActions"].([]any); len(actions) == 0 {
+			t.Errorf("forecast alarm %v notifies no one", p["AlarmDescription"])
+		}
+	}
+	forecasting := 0
+	for _, mf := range f.stack.Fleets() {
+		if mf.Config.Scaling.Forecast == nil {
+			continue
+		}
+		forecasting++
+		if !watched[mf.Fleet.Name()] {
+			t.Errorf("fleet %s forecasts, but no alarm watches its ForecastUnavailable", mf.Fleet.Name())
+		}
+	}
+	if forecasting == 0 {
+		t.Error("no fleet in the test app forecasts")
+	}
+}

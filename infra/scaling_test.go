@@ -32,6 +32,10 @@ func TestScaling(t *testing.T) {
 		if fc.Rollout.Enabled() {
 			health++
 		}
+		// And the alarm on a forecast that could not read its history.
+		if fc.ScalingPolicy().Forecast != nil {
+			health++
+		}
 	}
 	// Plus one dead-letter alarm per handler and one per wake-up queue.
 	check(t, "alarm count", func() {
