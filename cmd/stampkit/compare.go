@@ -4,12 +4,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,8 +37,7 @@ type atCost struct {
 }
 
 func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("compare", synopses["compare"], stderr)
 	tracePath := fs.String("trace", "", `CSV of requests per minute ("minute,requests", minutes from 0; .gz read as gzip)`)
 	from := fs.Int("from", 0, "first minute of the trace to replay")
 	minutes := fs.Int("minutes", 0, "minutes to replay from -from (0: to the end)")
@@ -49,27 +48,32 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	only := fs.String("policies", "", fmt.Sprintf("comma-separated policies to run (default all: %s)", strings.Join(suite.ComparePolicies(), ",")))
 	asJSON := fs.Bool("json", false, "print the runs as a JSON array instead of a table")
 	out := fs.String("out", "out/compare", `directory for compare.html (the cost–SLO curves) and compare.json; "" writes nothing`)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("compare takes no arguments, got %q", fs.Args())
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	switch {
 	case *tracePath == "":
 		return fmt.Errorf("compare needs -trace FILE.csv: %w", errUsage)
 	case *from < 0 || *minutes < 0:
-		return fmt.Errorf("-from %d and -minutes %d: need 0 or more", *from, *minutes)
+		return fmt.Errorf("-from %d and -minutes %d: need 0 or more: %w", *from, *minutes, errUsage)
 	case *peak <= 0:
-		return fmt.Errorf("-peak %g: need instances above 0", *peak)
+		return fmt.Errorf("-peak %g: need instances above 0: %w", *peak, errUsage)
 	case *seeds < 1:
-		return fmt.Errorf("-seeds %d: need 1 or more", *seeds)
+		return fmt.Errorf("-seeds %d: need 1 or more: %w", *seeds, errUsage)
 	case *warmPool < 0:
-		return fmt.Errorf("-warm-pool %d: need 0 or more", *warmPool)
+		return fmt.Errorf("-warm-pool %d: need 0 or more: %w", *warmPool, errUsage)
 	}
 	policies := suite.ComparePolicies()
 	if *only != "" {
 		policies = strings.Split(*only, ",")
+		for _, p := range policies {
+			if !slices.Contains(suite.ComparePolicies(), p) {
+				return fmt.Errorf("-policies: unknown policy %q (have %s): %w", p, strings.Join(suite.ComparePolicies(), ", "), errUsage)
+			}
+		}
 	}
 	cfg := twin.DefaultConfig()
 	cfg.Seed = *seed

@@ -11,7 +11,11 @@ import (
 )
 
 // events lists the real sample events, or prints the one named.
-func events(args []string, stdout io.Writer) error {
+func events(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintf(stderr, "usage: %s\n  with no name, list the sample events; with one, print it\n", synopses["events"])
+		return errHelp
+	}
 	samples, err := event.Samples()
 	if err != nil {
 		return err
@@ -29,5 +33,5 @@ func events(args []string, stdout io.Writer) error {
 		_, err := stdout.Write(raw)
 		return err
 	}
-	return fmt.Errorf("events takes at most one name, got %d: %w", len(args), errUsage)
+	return fmt.Errorf("events takes at most one name, got %q: %w", args, errUsage)
 }

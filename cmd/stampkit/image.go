@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,21 +13,22 @@ import (
 // last step of a bake (the Packer template sends it once the AMI carries
 // its tags). EC2's own "AMI State Change" can come before the tags, and an
 // Image Builder image rolls out on its pipeline's event instead.
-func image(args []string, stdout io.Writer, now func() time.Time) error {
-	fs := flag.NewFlagSet("image", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+func image(args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	fs := newFlagSet("image", synopses["image"], stderr)
 	ami := fs.String("ami", "", "the AMI that is ready (required)")
 	format := formatFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: stampkit image ready -ami ami-… [-format put-events|lambda]")
-		fs.PrintDefaults()
-	}
-	if len(args) == 0 || args[0] != "ready" {
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
 		fs.Usage()
-		return errUsage
+		return errHelp
+	case len(args) == 0 || args[0] != "ready":
+		return fmt.Errorf("image: the one action is ready: %w", errUsage)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(*ami, "ami-") {
 		return fmt.Errorf("image ready: -ami %q is not an AMI ID (ami-…): %w", *ami, errUsage)

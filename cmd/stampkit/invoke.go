@@ -16,7 +16,11 @@ import (
 // invoke runs a handler in-process on an event file.
 func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("invoke needs a function name: %w", errUsage)
+		return fmt.Errorf("invoke needs a function name: scaler, lifecycle or rollout: %w", errUsage)
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintf(stderr, "usage: %s\n  \"stampkit invoke FUNCTION -h\" lists a function's flags\n", synopses["invoke"])
+		return errHelp
 	}
 	fn, rest := args[0], args[1:]
 	switch fn {
@@ -52,7 +56,7 @@ func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) 
 	clock := time.Now()
 	if *now != "" {
 		if clock, err = time.Parse(time.RFC3339, *now); err != nil {
-			return fmt.Errorf("-now: %w", err)
+			return fmt.Errorf("-now: %w: %w", err, errUsage)
 		}
 	}
 	if *inService < 0 {
@@ -80,12 +84,11 @@ func parseInvoke(fs *flag.FlagSet, fn string, args []string, stderr io.Writer) (
 		fmt.Fprintf(stderr, "usage: stampkit invoke %s [flags] event.json   (- reads stdin)\n", fn)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return "", err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return "", fmt.Errorf("invoke %s needs one event file: %w", fn, errUsage)
+		return "", fmt.Errorf("invoke %s needs one event file after its flags, got %q: %w", fn, fs.Args(), errUsage)
 	}
 	return fs.Arg(0), nil
 }

@@ -59,7 +59,7 @@ func invokeLifecycle(ctx context.Context, rest []string, stdout, stderr io.Write
 	policy := twin.DefaultHooks()
 	policy.Launch.Timeout = clock.Duration(*launchTimeout)
 	if err := policy.Validate(); err != nil {
-		return fmt.Errorf("-launch-timeout: %w", err)
+		return fmt.Errorf("-launch-timeout: %w: %w", err, errUsage)
 	}
 	readiness := "never ready"
 	if ready >= 0 {

@@ -33,13 +33,13 @@ func invokeRollout(ctx context.Context, rest []string, stdout, stderr io.Writer)
 	}
 	s := rolloutpkg.Strategy(*strategy)
 	if s != rolloutpkg.StrategyRolling && s != rolloutpkg.StrategyBlueGreen {
-		return fmt.Errorf("-strategy %q: want %s or %s", *strategy, rolloutpkg.StrategyRolling, rolloutpkg.StrategyBlueGreen)
+		return fmt.Errorf("-strategy %q: want %s or %s: %w", *strategy, rolloutpkg.StrategyRolling, rolloutpkg.StrategyBlueGreen, errUsage)
 	}
 	if *alarm != cwalarm.StateOK && *alarm != cwalarm.StateAlarm {
-		return fmt.Errorf("-alarm %q: want %s or %s", *alarm, cwalarm.StateOK, cwalarm.StateAlarm)
+		return fmt.Errorf("-alarm %q: want %s or %s: %w", *alarm, cwalarm.StateOK, cwalarm.StateAlarm, errUsage)
 	}
 	if *replace < 0 {
-		return fmt.Errorf("-replace %s is negative", *replace)
+		return fmt.Errorf("-replace %s is negative: %w", *replace, errUsage)
 	}
 	at, after, err := parseNow(*now)
 	if err != nil {

@@ -19,11 +19,16 @@
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]
+//	stampkit version
+//	stampkit help [command]
+//
+// "-h" on any command prints its usage and exits 0. A command line that
+// cannot run prints why, then the command's usage, on stderr, and exits
+// 2; a command that fails prints why and exits 1.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,31 +47,24 @@ commands:
              against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
   image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…")
+  version    print the version, commit and Go release this binary was built from
+  help       print this, or "help <command>" a command's usage and flags
 
-"stampkit <command> -h" describes a command's flags.
+"stampkit <command> -h" describes a command's flags. Exit status: 0 done,
+1 failed, 2 a command line that cannot run.
 `
-
-// errUsage reports a command line that cannot run; main prints the usage.
-var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	switch {
-	case errors.Is(err, errUsage):
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "stampkit:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Args[1:], os.Stderr))
 }
 
 // run dispatches a command line; it is main without the process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errUsage
+		return fmt.Errorf("no command: %w", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -77,16 +75,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "compare":
 		return compareCmd(ctx, rest, stdout, stderr)
 	case "events":
-		return events(rest, stdout)
+		return events(rest, stdout, stderr)
 	case "invoke":
 		return invoke(ctx, rest, stdout, stderr)
 	case "rollout":
-		return rollout(rest, stdout, time.Now)
+		return rollout(rest, stdout, stderr, time.Now)
 	case "image":
-		return image(rest, stdout, time.Now)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		return image(rest, stdout, stderr, time.Now)
+	case "version":
+		if len(rest) > 0 {
+			return fmt.Errorf("version takes no arguments, got %q: %w", rest, errUsage)
+		}
+		_, err := fmt.Fprintln(stdout, versionLine())
+		return err
+	case "help":
+		return help(rest, func(args []string, w io.Writer) error { return run(ctx, args, w, w) }, stdout)
+	case "-h", "-help", "--help":
+		_, err := fmt.Fprint(stderr, usage)
+		if err != nil {
+			return err
+		}
+		return errHelp
 	}
 	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 }

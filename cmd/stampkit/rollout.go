@@ -14,23 +14,24 @@ import (
 // fleet's running rollout. It calls no AWS API: the operator sends it with
 // their own credentials, to EventBridge (the stack routes "Rollout Command"
 // events to the rollout function) or straight to the function.
-func rollout(args []string, stdout io.Writer, now func() time.Time) error {
-	fs := flag.NewFlagSet("rollout", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	fs := newFlagSet("rollout", synopses["rollout"], stderr)
 	fleet := fs.String("fleet", "", "fleet whose rollout to control (required)")
 	reason := fs.String("reason", "", "why, for the rollout's log")
 	format := formatFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]")
-		fs.PrintDefaults()
-	}
 	if len(args) == 0 {
+		return fmt.Errorf("rollout needs an action: pause, resume, abort or promote: %w", errUsage)
+	}
+	if isHelp(args[0]) {
 		fs.Usage()
-		return errUsage
+		return errHelp
 	}
 	action := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	switch action {
 	case event.CommandPause, event.CommandResume, event.CommandAbort, event.CommandPromote:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ func fixedNow() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC
 
 func TestRolloutCommandLambdaPayloadDecodes(t *testing.T) {
 	var out bytes.Buffer
-	if err := rollout([]string{"abort", "-fleet", "web", "-reason", "5xx on green", "-format", "lambda"}, &out, fixedNow); err != nil {
+	if err := rollout([]string{"abort", "-fleet", "web", "-reason", "5xx on green", "-format", "lambda"}, &out, io.Discard, fixedNow); err != nil {
 		t.Fatalf("rollout: %v", err)
 	}
 	evs, err := event.Decode(out.Bytes())
@@ -31,7 +32,7 @@ func TestRolloutCommandLambdaPayloadDecodes(t *testing.T) {
 
 func TestRolloutCommandPutEventsEntries(t *testing.T) {
 	var out bytes.Buffer
-	if err := rollout([]string{"promote", "-fleet", "api"}, &out, fixedNow); err != nil {
+	if err := rollout([]string{"promote", "-fleet", "api"}, &out, io.Discard, fixedNow); err != nil {
 		t.Fatalf("rollout: %v", err)
 	}
 	var entries []map[string]string
@@ -61,7 +62,7 @@ func TestRolloutCommandRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := rollout(tt.args, &out, fixedNow); !errors.Is(err, errUsage) {
+			if err := rollout(tt.args, &out, io.Discard, fixedNow); !errors.Is(err, errUsage) {
 				t.Errorf("rollout(%q) = %v, want a usage error", tt.args, err)
 			}
 		})
@@ -70,7 +71,7 @@ func TestRolloutCommandRejects(t *testing.T) {
 
 func TestImageReadyPayloadDecodes(t *testing.T) {
 	var out bytes.Buffer
-	if err := image([]string{"ready", "-ami", "ami-0abc", "-format", "lambda"}, &out, fixedNow); err != nil {
+	if err := image([]string{"ready", "-ami", "ami-0abc", "-format", "lambda"}, &out, io.Discard, fixedNow); err != nil {
 		t.Fatalf("image ready: %v", err)
 	}
 	evs, err := event.Decode(out.Bytes())
@@ -81,7 +82,7 @@ func TestImageReadyPayloadDecodes(t *testing.T) {
 		t.Errorf("decoded event (-want +got):\n%s", d)
 	}
 	for _, args := range [][]string{{"ready"}, {"ready", "-ami", "i-123"}, {"done", "-ami", "ami-0abc"}} {
-		if err := image(args, &bytes.Buffer{}, fixedNow); !errors.Is(err, errUsage) {
+		if err := image(args, &bytes.Buffer{}, io.Discard, fixedNow); !errors.Is(err, errUsage) {
 			t.Errorf("image %v: got %v, want a usage error", args, err)
 		}
 	}

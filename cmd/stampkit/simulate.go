@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -20,8 +19,7 @@ import (
 )
 
 func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("simulate", synopses["simulate"], stderr)
 	scenario := fs.String("scenario", suite.Spike, fmt.Sprintf("scenario: one of %v", suite.Names()))
 	tracePath := fs.String("trace", "", `CSV of requests per minute ("minute,requests") to replay instead of -scenario`)
 	peak := fs.Float64("peak", 60, "with -trace: instances the busiest minute needs")
@@ -35,16 +33,16 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	warmPool := fs.Int("warm-pool", 0, "keep this many stopped, pre-initialised instances in a warm pool (0: none)")
 	var chaos chaosFlag
 	fs.Var(&chaos, "chaos", "inject AWS faults around the handlers (API errors, lost responses, Lambda timeouts, duplicate and late deliveries) and compare with the run without them; -chaos=N scales the default rates by N")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("simulate takes no arguments, got %q", fs.Args())
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	cfg := twin.DefaultConfig()
 	cfg.Seed = *seed
 	if *warmPool < 0 {
-		return fmt.Errorf("-warm-pool %d: need 0 or more", *warmPool)
+		return fmt.Errorf("-warm-pool %d: need 0 or more: %w", *warmPool, errUsage)
 	}
 	if *warmPool > 0 {
 		cfg.WarmPool = twin.DefaultWarmPool(cfg, *warmPool)
@@ -76,11 +74,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case rp.StrategyRolling, rp.StrategyBlueGreen:
 		sc.Strategy = rp.Strategy(*strategy)
 	default:
-		return fmt.Errorf("-strategy %q: want %s or %s", *strategy, rp.StrategyRolling, rp.StrategyBlueGreen)
+		return fmt.Errorf("-strategy %q: want %s or %s: %w", *strategy, rp.StrategyRolling, rp.StrategyBlueGreen, errUsage)
 	}
 	if *badImage >= 0 {
 		if *badImage == 0 || *badImage > 1 {
-			return fmt.Errorf("-bad-image %g: want a share of capacity in (0, 1]", *badImage)
+			return fmt.Errorf("-bad-image %g: want a share of capacity in (0, 1]: %w", *badImage, errUsage)
 		}
 		sc.BadImage = *badImage
 	}

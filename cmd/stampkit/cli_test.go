@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConventions checks the command line's conventions as a user meets
+// them: the exit status, and what stdout and stderr say. A command line
+// that cannot run says why before it prints the usage.
+func TestConventions(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stderr     []string
+		stdout     []string
+		quietUsage bool // stderr must not carry the top-level usage
+	}{
+		{name: "no command", args: nil, code: 2, stderr: []string{"stampkit: no command", "usage: stampkit <command>"}},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{`stampkit: unknown command "frobnicate"`, "usage: stampkit <command>"}},
+		{name: "top-level -h", args: []string{"-h"}, code: 0, stderr: []string{"usage: stampkit <command>"}},
+		{name: "help", args: []string{"help"}, code: 0, stdout: []string{"usage: stampkit <command>", "version"}},
+		{name: "help on a command", args: []string{"help", "simulate"}, code: 0, stdout: []string{"usage: stampkit simulate", "-warm-pool"}},
+		{name: "help on an unknown command", args: []string{"help", "frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
+		{name: "command -h", args: []string{"simulate", "-h"}, code: 0, stderr: []string{"usage: stampkit simulate", "-scenario"}, quietUsage: true},
+		{name: "compare -h", args: []string{"compare", "-h"}, code: 0, stderr: []string{"usage: stampkit compare", "-seeds"}, quietUsage: true},
+		{name: "rollout -h", args: []string{"rollout", "-h"}, code: 0, stderr: []string{"usage: stampkit rollout", "-fleet"}, quietUsage: true},
+		{name: "invoke -h", args: []string{"invoke", "-h"}, code: 0, stderr: []string{"usage: stampkit invoke"}, quietUsage: true},
+		{name: "invoke scaler -h", args: []string{"invoke", "scaler", "-h"}, code: 0, stderr: []string{"usage: stampkit invoke scaler", "-desired"}, quietUsage: true},
+		{name: "events -h", args: []string{"events", "-h"}, code: 0, stderr: []string{"usage: stampkit events"}, quietUsage: true},
+		{name: "image -h", args: []string{"image", "-h"}, code: 0, stderr: []string{"usage: stampkit image ready"}, quietUsage: true},
+		{name: "unknown flag", args: []string{"simulate", "-frobnicate"}, code: 2, stderr: []string{"flag provided but not defined: -frobnicate", "usage: stampkit simulate"}, quietUsage: true},
+		{name: "bad flag value", args: []string{"demo", "-seed", "x"}, code: 2, stderr: []string{`invalid value "x" for flag -seed`}, quietUsage: true},
+		{name: "rollout without -fleet", args: []string{"rollout", "pause"}, code: 2, stderr: []string{"stampkit: rollout: -fleet is required", "usage: stampkit rollout"}, quietUsage: true},
+		{name: "rollout without an action", args: []string{"rollout"}, code: 2, stderr: []string{"stampkit: rollout needs an action", "usage: stampkit rollout"}, quietUsage: true},
+		{name: "a flag after the argument", args: []string{"invoke", "scaler", missing, "-desired", "3"}, code: 2, stderr: []string{"needs one event file after its flags", "usage: stampkit invoke"}, quietUsage: true},
+		{name: "extra argument", args: []string{"simulate", "extra"}, code: 2, stderr: []string{`simulate takes no arguments, got ["extra"]`}, quietUsage: true},
+		{name: "out-of-range value", args: []string{"simulate", "-warm-pool", "-1"}, code: 2, stderr: []string{"-warm-pool -1: need 0 or more", "usage: stampkit simulate"}, quietUsage: true},
+		{name: "unknown compare policy", args: []string{"compare", "-trace", missing, "-policies", "magic"}, code: 2, stderr: []string{`unknown policy "magic"`}, quietUsage: true},
+		{name: "a failure is not a usage error", args: []string{"invoke", "scaler", missing}, code: 1, stderr: []string{"stampkit: ", "missing.json"}, quietUsage: true},
+		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"stampkit ", "go1."}},
+		{name: "version takes no arguments", args: []string{"version", "x"}, code: 2, stderr: []string{"version takes no arguments"}, quietUsage: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := exitCode(run(t.Context(), tt.args, &stdout, &stderr), tt.args, &stderr)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr.String())
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			if tt.quietUsage && strings.Contains(stderr.String(), "usage: stampkit <command>") {
+				t.Errorf("stderr carries the top-level usage, want the command's alone:\n%s", stderr.String())
+			}
+			if tt.code != 0 && stdout.Len() > 0 {
+				t.Errorf("a failed command wrote to stdout:\n%s", stdout.String())
+			}
+		})
+	}
+}
