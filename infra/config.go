@@ -15,6 +15,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
@@ -337,11 +338,10 @@ func (f *FleetConfig) applyDefaults() {
 }
 
 var (
-	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	fleetNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
-	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
-	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	ssmNameRe = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	acmArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
 	// RFC 5322: SNS itself rejects what it cannot deliver to.
 	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -411,8 +411,8 @@ func (f FleetConfig) validate(key string) []error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key + "." + field}, args...)...))
 	}
-	if !fleetNameRe.MatchString(f.Name) {
-		bad("name", "got %q, want 1-20 lowercase letters and digits, starting with a letter", f.Name)
+	if err := config.CheckFleetName(f.Name); err != nil {
+		bad("name", "%s", err)
 	}
 	if !strings.Contains(f.InstanceType, ".") {
 		bad("instanceType", "got %q, want a type such as t4g.small", f.InstanceType)

@@ -49,18 +49,21 @@ func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	raw, err := readInput(file)
-	if err != nil {
+	if *inService < 0 {
+		*inService = *desired
+	}
+	if err := checkGroupFlags(*minSize, *maxSize, *desired, *inService, *target); err != nil {
 		return err
 	}
 	clock := time.Now()
 	if *now != "" {
 		if clock, err = time.Parse(time.RFC3339, *now); err != nil {
-			return fmt.Errorf("-now: %w: %w", err, errUsage)
+			return fmt.Errorf("-now %q is not an RFC 3339 time like 2026-11-02T12:00:00Z: %w", *now, errUsage)
 		}
 	}
-	if *inService < 0 {
-		*inService = *desired
+	raw, err := readInput(file)
+	if err != nil {
+		return err
 	}
 	policy := scaling.DefaultPolicy(*group, *minSize, *maxSize, scaling.Target{CPU: *target})
 	fmt.Fprintf(stderr, "fleet %s, group %s: min %d max %d desired %d in service %d; alarms:", twin.FleetName, *group, *minSize, *maxSize, *desired, *inService)
@@ -74,6 +77,33 @@ func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) 
 		return err
 	}
 	fmt.Fprintf(stderr, "desired capacity %d -> %d\n", before.Desired, after.Desired)
+	return nil
+}
+
+// checkGroupFlags checks the group invoke scaler pretends, in the flags'
+// own words, before the handler's configuration would name them by its
+// keys.
+func checkGroupFlags(minSize, maxSize, desired, inService int, target float64) error {
+	var errs []string
+	switch {
+	case minSize < 0:
+		errs = append(errs, fmt.Sprintf("-min %d is negative", minSize))
+	case maxSize < 1:
+		errs = append(errs, fmt.Sprintf("-max %d: a group holds at least 1", maxSize))
+	case minSize > maxSize:
+		errs = append(errs, fmt.Sprintf("-min %d is above -max %d", minSize, maxSize))
+	case desired < minSize || desired > maxSize:
+		errs = append(errs, fmt.Sprintf("-desired %d is outside -min %d to -max %d", desired, minSize, maxSize))
+	}
+	if inService < 0 {
+		errs = append(errs, fmt.Sprintf("-in-service %d is negative", inService))
+	}
+	if !(target >= 1 && target <= 100) {
+		errs = append(errs, fmt.Sprintf("-target %g is not a CPU percentage from 1 to 100", target))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(errs, "; "), errUsage)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/stampkit/stampkit/shared/config"
 	"io"
 	"time"
 
@@ -40,6 +41,9 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 	}
 	if *fleet == "" {
 		return fmt.Errorf("rollout: -fleet is required: %w", errUsage)
+	}
+	if err := config.CheckFleetName(*fleet); err != nil {
+		return fmt.Errorf("rollout: -fleet %w: %w", err, errUsage)
 	}
 	cmd := event.Command{Fleet: *fleet, Action: action, Reason: *reason}
 	body, err := event.CommandBody(cmd, now())

@@ -1,0 +1,20 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// fleetNameRe is the rule for a fleet's name: it is part of the stack's
+// resource names (log groups, alarms, parameters), which must stay short
+// and plain.
+var fleetNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
+
+// CheckFleetName says what is wrong with name as a fleet's name, in the
+// words the CDK app and the CLI both use.
+func CheckFleetName(name string) error {
+	if !fleetNameRe.MatchString(name) {
+		return fmt.Errorf("got %q, want 1-20 lowercase letters and digits, starting with a letter", name)
+	}
+	return nil
+}
