@@ -27,10 +27,10 @@ var (
 // synopses are the commands' one-line usages, for the error that names
 // a command but has no flag set to describe it.
 var synopses = map[string]string{
-	"demo":     "stampkit demo [-out dir] [-seed n]",
+	"demo":     "stampkit demo [-out dir] [-seed n] [-json]",
 	"simulate": "stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [flags]",
 	"compare":  "stampkit compare -trace file.csv [flags]",
-	"events":   "stampkit events [name]",
+	"events":   "stampkit events [-json] [name]",
 	"invoke":   "stampkit invoke scaler|lifecycle|rollout [flags] event.json",
 	"rollout":  "stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]",
 	"image":    "stampkit image ready -ami ami-… [-format put-events|lambda]",

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,13 +47,19 @@ func TestConventions(t *testing.T) {
 		{name: "min above max", args: []string{"invoke", "scaler", "-min", "5", "-max", "2", missing}, code: 2, stderr: []string{"-min 5 is above -max 2"}, quietUsage: true},
 		{name: "target out of range", args: []string{"invoke", "scaler", "-target", "150", missing}, code: 2, stderr: []string{"-target 150 is not a CPU percentage from 1 to 100"}, quietUsage: true},
 		{name: "a time that is not RFC 3339", args: []string{"invoke", "scaler", "-now", "yesterday", missing}, code: 2, stderr: []string{`-now "yesterday" is not an RFC 3339 time`}, quietUsage: true},
+		{name: "events -json", args: []string{"events", "-json"}, code: 0, stdout: []string{`["`, `"eventbridge-scheduled-event"`}},
+		{name: "simulate -json", args: []string{"simulate", "-scenario", "step", "-policy", "target-tracking", "-json", "-out", "OUT"}, code: 0, stdout: []string{`"scenario": "step"`, `"policy": "target-tracking"`, `"sloMinutes"`, `"instanceHours"`}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"stampkit ", "go1."}},
 		{name: "version takes no arguments", args: []string{"version", "x"}, code: 2, stderr: []string{"version takes no arguments"}, quietUsage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := exitCode(run(t.Context(), tt.args, &stdout, &stderr), tt.args, &stderr)
+			args := slices.Clone(tt.args)
+			if i := slices.Index(args, "OUT"); i >= 0 {
+				args[i] = t.TempDir()
+			}
+			code := exitCode(run(t.Context(), args, &stdout, &stderr), args, &stderr)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr.String())
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", synopses["demo"], stderr)
 	out := fs.String("out", "out", "directory for report.html and summary.txt")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same report")
+	asJSON := fs.Bool("json", false, "print the runs' scores as a JSON array instead of the summary table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +37,47 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeOutputs(*out, report.Meta{Seed: *seed}, runs, stdout, stderr)
+	return writeOutputs(*out, report.Meta{Seed: *seed}, runs, *asJSON, stdout, stderr)
+}
+
+// runRow is one run in the JSON that -json prints: a stable shape.
+type runRow struct {
+	Scenario       string  `json:"scenario"`
+	Policy         string  `json:"policy"`
+	SLOMinutes     float64 `json:"sloMinutes"`
+	InstanceHours  float64 `json:"instanceHours"`
+	Cost           float64 `json:"cost"`
+	DroppedPercent float64 `json:"droppedPercent"`
+	ScalingActions int     `json:"scalingActions"`
+	Flaps          int     `json:"flaps"`
+	PeakInstances  int     `json:"peakInstances"`
+	// The SPEC elasticity metrics, in percent (score.Scores).
+	UnderAccuracy  float64 `json:"underAccuracy"`
+	OverAccuracy   float64 `json:"overAccuracy"`
+	UnderTimeshare float64 `json:"underTimeshare"`
+	OverTimeshare  float64 `json:"overTimeshare"`
+	Instability    float64 `json:"instability"`
+}
+
+// printRuns prints runs as a JSON array of runRow.
+func printRuns(w io.Writer, runs []suite.Run) error {
+	rows := make([]runRow, len(runs))
+	for i, r := range runs {
+		sc := r.Scores
+		rows[i] = runRow{
+			Scenario: r.Result.Scenario, Policy: r.Result.Policy,
+			SLOMinutes: sc.SLOViolationMinutes, InstanceHours: sc.InstanceHours, Cost: sc.Cost,
+			DroppedPercent: sc.DroppedPercent, ScalingActions: sc.ScalingActions, Flaps: sc.Flaps, PeakInstances: sc.PeakInstances,
+			UnderAccuracy: sc.UnderAccuracy, OverAccuracy: sc.OverAccuracy,
+			UnderTimeshare: sc.UnderTimeshare, OverTimeshare: sc.OverTimeshare, Instability: sc.Instability,
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rows); err != nil {
+		return fmt.Errorf("printing JSON: %w", err)
+	}
+	return nil
 }
 
 // progressTo prints one line per finished simulation.
@@ -48,12 +90,16 @@ func progressTo(w io.Writer) suite.Progress {
 
 // writeOutputs prints the summary and writes it with the HTML report to
 // dir.
-func writeOutputs(dir string, meta report.Meta, runs []suite.Run, stdout, stderr io.Writer) error {
+func writeOutputs(dir string, meta report.Meta, runs []suite.Run, asJSON bool, stdout, stderr io.Writer) error {
 	var summary bytes.Buffer
 	if err := report.WriteSummary(&summary, runs); err != nil {
 		return err
 	}
-	if _, err := stdout.Write(summary.Bytes()); err != nil {
+	if asJSON {
+		if err := printRuns(stdout, runs); err != nil {
+			return err
+		}
+	} else if _, err := stdout.Write(summary.Bytes()); err != nil {
 		return fmt.Errorf("printing summary: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

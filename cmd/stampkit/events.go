@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -12,26 +13,30 @@ import (
 
 // events lists the real sample events, or prints the one named.
 func events(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && isHelp(args[0]) {
-		fmt.Fprintf(stderr, "usage: %s\n  with no name, list the sample events; with one, print it\n", synopses["events"])
-		return errHelp
+	fs := newFlagSet("events", synopses["events"], stderr)
+	asJSON := fs.Bool("json", false, "list the names as a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	samples, err := event.Samples()
 	if err != nil {
 		return err
 	}
 	names := slices.Sorted(maps.Keys(samples))
-	switch len(args) {
+	switch fs.NArg() {
 	case 0:
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(names)
+		}
 		_, err := fmt.Fprintln(stdout, strings.Join(names, "\n"))
 		return err
 	case 1:
-		raw, ok := samples[args[0]]
+		raw, ok := samples[fs.Arg(0)]
 		if !ok {
-			return fmt.Errorf("no sample event %q; %q lists them", args[0], "stampkit events")
+			return fmt.Errorf("no sample event %q; %q lists them", fs.Arg(0), "stampkit events")
 		}
 		_, err := stdout.Write(raw)
 		return err
 	}
-	return fmt.Errorf("events takes at most one name, got %q: %w", args, errUsage)
+	return fmt.Errorf("events takes at most one name, got %q: %w", fs.Args(), errUsage)
 }

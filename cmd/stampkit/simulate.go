@@ -26,6 +26,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	policy := fs.String("policy", "all", fmt.Sprintf("policy: one of %v, or all", suite.PolicyNames()))
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "out/simulate", "directory for report.html, summary.txt and per-policy CSVs")
+	asJSON := fs.Bool("json", false, "print the runs' scores as a JSON array instead of the summary table")
 	withLog := fs.Bool("log", false, "also write the stampkit handler's JSON log (scaler-log.jsonl)")
 	imageAt := fs.Duration("image-at", -1, "when the new image is built, from the start (0: never); default: the scenario's")
 	strategy := fs.String("strategy", "", `how the image is rolled out: "rolling" or "bluegreen"; default: the scenario's`)
@@ -125,16 +126,16 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			runs = append(runs, r...)
 		}
-		return finishSimulate(*out, *seed, runs, stdout, stderr)
+		return finishSimulate(*out, *seed, runs, *asJSON, stdout, stderr)
 	}
 	runs, err := suite.RunAll(ctx, runCfg, jobs, progressTo(stderr))
 	if err != nil {
 		return err
 	}
-	return finishSimulate(*out, *seed, runs, stdout, stderr)
+	return finishSimulate(*out, *seed, runs, *asJSON, stdout, stderr)
 }
 
-func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io.Writer) error {
+func finishSimulate(dir string, seed uint64, runs []suite.Run, asJSON bool, stdout, stderr io.Writer) error {
 	for _, r := range runs {
 		if err := writeSamples(filepath.Join(dir, "samples-"+r.Result.Policy+".csv"), r.Result); err != nil {
 			return err
@@ -148,7 +149,7 @@ func finishSimulate(dir string, seed uint64, runs []suite.Run, stdout, stderr io
 			}
 		}
 	}
-	return writeOutputs(dir, report.Meta{Seed: seed}, runs, stdout, stderr)
+	return writeOutputs(dir, report.Meta{Seed: seed}, runs, asJSON, stdout, stderr)
 }
 
 // writeSamples writes one row per step.
