@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -71,8 +72,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if raw == "" {
 		return Config{}, fmt.Errorf("%s: is not set; it holds the fleets as JSON", EnvFleets)
 	}
-	if err := json.Unmarshal([]byte(raw), &c.Fleets); err != nil {
-		return Config{}, fmt.Errorf("%s: not a JSON array of fleets: %w", EnvFleets, err)
+	// Unknown fields are refused, as the CDK app refuses them in cdk.json:
+	// a misspelt key silently ignored is a policy silently not applied.
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c.Fleets); err != nil {
+		return Config{}, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", EnvFleets, err)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -125,3 +125,17 @@ func TestFromEnvErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+// A field the code does not know is refused at cold start, as the CDK app
+// refuses it in cdk.json, rather than ignored.
+func TestFromEnvRefusesUnknownFields(t *testing.T) {
+	for _, raw := range []string{
+		`[{"name":"web","group":"web-asg","scalling":{}}]`,
+		`[{"name":"web","group":"web-asg","scaling":{"min":1,"max":2,"rules":[],"scaleOutColdown":"1m"}}]`,
+	} {
+		_, err := config.FromEnv(env(map[string]string{config.EnvTable: "state", config.EnvFleets: raw}))
+		if err == nil || !strings.Contains(err.Error(), "unknown field") {
+			t.Errorf("FromEnv(%s) = %v, want an unknown-field error", raw, err)
+		}
+	}
+}
