@@ -47,7 +47,10 @@ func (a *Adapter) MetricSums(ctx context.Context, m scaling.Metric, period time.
 			ReturnData: aws.Bool(true),
 		}},
 	})
-	var out []scaling.Point
+	var (
+		out  []scaling.Point
+		last types.StatusCode
+	)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -66,7 +69,15 @@ func (a *Adapter) MetricSums(ctx context.Context, m scaling.Metric, period time.
 			for i, at := range r.Timestamps {
 				out = append(out, scaling.Point{Time: at, Value: r.Values[i]})
 			}
+			last = r.StatusCode
 		}
+	}
+	// PartialData on the last page, with no NextToken to follow, is a
+	// read CloudWatch cut short (API reference, MetricDataResult): the
+	// caller would keep its gaps as zeros, so it is an error, and the next
+	// read asks again.
+	if last == types.StatusCodePartialData {
+		return nil, fmt.Errorf("reading %s/%s %v: CloudWatch returned partial data and no more pages", m.Namespace, m.Name, m.Dimensions)
 	}
 	slices.SortStableFunc(out, func(x, y scaling.Point) int { return x.Time.Compare(y.Time) })
 	return out, nil

@@ -71,6 +71,7 @@ func TestMetricSums(t *testing.T) {
 			want:  []int{0, 1, 2, 4, 5}, wantCalls: 3,
 		},
 		{name: "no data", pages: []types.MetricDataResult{page(types.StatusCodeComplete)}, wantCalls: 1},
+		{name: "partial data on the last page", pages: []types.MetricDataResult{page(types.StatusCodePartialData, 0, 1), page(types.StatusCodePartialData, 2)}, wantCalls: 2, wantErr: "partial data and no more pages"},
 		{name: "internal error", pages: []types.MetricDataResult{page(types.StatusCodeInternalError, 0)}, wantCalls: 1, wantErr: "status InternalError"},
 		{name: "API error", fail: errors.New("throttled"), wantCalls: 1, wantErr: "throttled"},
 	}
