@@ -96,7 +96,10 @@ func (h *Handler) history(ctx context.Context, fleet string, f scaling.Forecast,
 	}
 	end := now.Add(-historySettle).Truncate(scaling.HistoryStep)
 	oldest := end.Add(-f.Lookback()).Truncate(scaling.HistoryStep)
-	if !sameMetric(c.Metric, f.Metric) || c.End().Before(oldest) || c.End().After(end) {
+	// A cache of another metric, too old, from a clock that ran ahead, or
+	// starting later than the lookback now asks for (lookbackDays grew) is
+	// read afresh.
+	if !sameMetric(c.Metric, f.Metric) || c.End().Before(oldest) || c.End().After(end) || c.Start.After(oldest.Add(scaling.HistoryStep)) {
 		c = historyCache{Metric: f.Metric}
 	}
 	from := c.End().Add(-historyRevise)

@@ -221,6 +221,21 @@ func TestForecastReadsOnlyNewHistory(t *testing.T) {
 	if got := hist.reads[len(hist.reads)-1]; got != "337h0m0s/-5m0s" {
 		t.Errorf("read after the metric changed = %s, want the whole lookback", got)
 	}
+
+	// A longer lookback reads the days the cache lacks.
+	r.h.Config.Fleets[0].Scaling.Forecast.LookbackDays = 7
+	r.clock.Set(t0.Add(20 * time.Minute))
+	if err := r.handle(t, tickEvent("tick-short", t0.Add(20*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	r.h.Config.Fleets[0].Scaling.Forecast.LookbackDays = 14
+	r.clock.Set(t0.Add(21 * time.Minute))
+	if err := r.handle(t, tickEvent("tick-long", t0.Add(21*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if got := hist.reads[len(hist.reads)-1]; got != "336h50m0s/-15m0s" {
+		t.Errorf("read after the lookback grew = %s, want the whole lookback", got)
+	}
 }
 
 // A period read before all its datapoints were published is read again
