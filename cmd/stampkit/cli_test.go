@@ -43,7 +43,7 @@ func TestConventions(t *testing.T) {
 		{name: "out-of-range value", args: []string{"simulate", "-warm-pool", "-1"}, code: 2, stderr: []string{"-warm-pool -1: need 0 or more", "usage: stampkit simulate"}, quietUsage: true},
 		{name: "unknown compare policy", args: []string{"compare", "-trace", missing, "-policies", "magic"}, code: 2, stderr: []string{`unknown policy "magic"`}, quietUsage: true},
 		{name: "a failure is not a usage error", args: []string{"invoke", "scaler", missing}, code: 1, stderr: []string{"stampkit: ", "missing.json"}, quietUsage: true},
-		{name: "negative desired", args: []string{"invoke", "scaler", "-desired", "-1", missing}, code: 2, stderr: []string{"-desired -1 is outside -min 2 to -max 20"}, quietUsage: true},
+		{name: "negative desired", args: []string{"invoke", "scaler", "-desired", "-1", missing}, code: 2, stderr: []string{"stampkit: -desired -1 is outside -min 2 to -max 20\n"}, quietUsage: true},
 		{name: "min above max", args: []string{"invoke", "scaler", "-min", "5", "-max", "2", missing}, code: 2, stderr: []string{"-min 5 is above -max 2"}, quietUsage: true},
 		{name: "target out of range", args: []string{"invoke", "scaler", "-target", "150", missing}, code: 2, stderr: []string{"-target 150 is not a CPU percentage from 1 to 100"}, quietUsage: true},
 		{name: "a time that is not RFC 3339", args: []string{"invoke", "scaler", "-now", "yesterday", missing}, code: 2, stderr: []string{`-now "yesterday" is not an RFC 3339 time`}, quietUsage: true},

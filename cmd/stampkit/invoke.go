@@ -49,11 +49,11 @@ func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if *inService < 0 {
-		*inService = *desired
-	}
 	if err := checkGroupFlags(*minSize, *maxSize, *desired, *inService, *target); err != nil {
 		return err
+	}
+	if *inService < 0 {
+		*inService = *desired
 	}
 	clock := time.Now()
 	if *now != "" {
@@ -95,7 +95,8 @@ func checkGroupFlags(minSize, maxSize, desired, inService int, target float64) e
 	case desired < minSize || desired > maxSize:
 		errs = append(errs, fmt.Sprintf("-desired %d is outside -min %d to -max %d", desired, minSize, maxSize))
 	}
-	if inService < 0 {
+	// -1 is the flag's "as desired".
+	if inService < -1 {
 		errs = append(errs, fmt.Sprintf("-in-service %d is negative", inService))
 	}
 	if !(target >= 1 && target <= 100) {
