@@ -175,6 +175,20 @@ func (d doc) object(keys ...string) (map[string]any, error) {
 	return m, nil
 }
 
+// sampleDetail returns the real sample event name, decoded, and its
+// detail object.
+func sampleDetail(name string) (doc, map[string]any, error) {
+	ev, err := sample(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := ev.detail()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ev, d, nil
+}
+
 // detail returns the event's detail object.
 func (d doc) detail() (map[string]any, error) { return d.object("detail") }
 
@@ -246,15 +260,11 @@ func alarmFlags(fs *flag.FlagSet) func(time.Time) (doc, error) {
 		if *state == *previous {
 			return nil, fmt.Errorf("-state and -previous are both %s; an alarm changes state: %w", *state, errUsage)
 		}
-		ev, err := sample("cloudwatch-alarm-state-change-single-metric")
+		ev, d, err := sampleDetail("cloudwatch-alarm-state-change-single-metric")
 		if err != nil {
 			return nil, err
 		}
 		ev["resources"] = []string{fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", ev.str("region"), ev.str("account"), *name)}
-		d, err := ev.detail()
-		if err != nil {
-			return nil, err
-		}
 		d["alarmName"] = *name
 		cur, err := ev.object("detail", "state")
 		if err != nil {
@@ -343,11 +353,7 @@ func lifecycleFlags(launch bool) func(fs *flag.FlagSet) func(time.Time) (doc, er
 			); err != nil {
 				return nil, err
 			}
-			ev, err := sample(sampleName)
-			if err != nil {
-				return nil, err
-			}
-			d, err := ev.detail()
+			ev, d, err := sampleDetail(sampleName)
 			if err != nil {
 				return nil, err
 			}
@@ -382,11 +388,7 @@ func amiFlags(fs *flag.FlagSet) func(time.Time) (doc, error) {
 		); err != nil {
 			return nil, err
 		}
-		ev, err := sample("ec2-ami-state-change-" + *state)
-		if err != nil {
-			return nil, err
-		}
-		d, err := ev.detail()
+		ev, d, err := sampleDetail("ec2-ami-state-change-" + *state)
 		if err != nil {
 			return nil, err
 		}
@@ -480,11 +482,7 @@ func refreshFlags(fs *flag.FlagSet) func(time.Time) (doc, error) {
 		if err := firstError(nonEmpty("group", *group), oneOf("status", *status, refreshStatuses...)); err != nil {
 			return nil, err
 		}
-		ev, err := sample("autoscaling-instance-refresh-" + *status)
-		if err != nil {
-			return nil, err
-		}
-		d, err := ev.detail()
+		ev, d, err := sampleDetail("autoscaling-instance-refresh-" + *status)
 		if err != nil {
 			return nil, err
 		}
