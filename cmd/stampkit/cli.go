@@ -30,7 +30,7 @@ var synopses = map[string]string{
 	"demo":     "stampkit demo [-out dir] [-seed n] [-json]",
 	"simulate": "stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [flags]",
 	"compare":  "stampkit compare -trace file.csv [flags]",
-	"events":   "stampkit events [-json] [name]",
+	"events":   "stampkit events [-json] [name] | stampkit events generate KIND [flags]",
 	"invoke":   "stampkit invoke scaler|lifecycle|rollout [flags] event.json",
 	"rollout":  "stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]",
 	"image":    "stampkit image ready -ami ami-… [-format put-events|lambda]",

@@ -7,12 +7,18 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stampkit/stampkit/shared/event"
 )
 
-// events lists the real sample events, or prints the one named.
-func events(args []string, stdout, stderr io.Writer) error {
+// events lists the real sample events, or prints the one named; "events
+// generate KIND" writes an event of a kind with the fields a user sets.
+func events(args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	if len(args) > 0 && args[0] == "generate" {
+		// No sample is named "generate": TestSamplesAreNotGenerate.
+		return generate(args[1:], stdout, stderr, now)
+	}
 	fs := newFlagSet("events", synopses["events"], stderr)
 	asJSON := fs.Bool("json", false, "list the names as a JSON array")
 	if err := parseFlags(fs, args); err != nil {

@@ -14,7 +14,8 @@
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n] [-chaos[=scale]]
 //	stampkit compare -trace file.csv [-from minute] [-minutes n] [-peak n] [-warm-pool n] [-seed n] [-seeds n] [-policies a,b] [-json] [-out dir]
-//	stampkit events [name]
+//	stampkit events [-json] [name]
+//	stampkit events generate KIND [-id uuid] [-time t] [flags]
 //	stampkit invoke scaler [flags] event.json
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
@@ -42,7 +43,8 @@ commands:
   demo       run every scenario under every policy; print the summary, write a report
   simulate   run one scenario (or a CSV trace) under one or all policies
   compare    run every policy at every setting on a CSV trace; compare them at equal cost
-  events     list the real sample events, or print one
+  events     list the real sample events, or print one; "events generate KIND"
+             writes an event of any kind the functions accept, with the fields you set
   invoke     run the scaler, lifecycle or rollout handler in-process on an event file
              against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "compare":
 		return compareCmd(ctx, rest, stdout, stderr)
 	case "events":
-		return events(rest, stdout, stderr)
+		return events(rest, stdout, stderr, time.Now)
 	case "invoke":
 		return invoke(ctx, rest, stdout, stderr)
 	case "rollout":
