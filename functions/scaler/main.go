@@ -4,6 +4,9 @@ package main
 
 import (
 	"os"
+	// The forecast's timeZone needs the zone database, which the Lambda
+	// runtime (provided.al2023) does not promise to carry.
+	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"

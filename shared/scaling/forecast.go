@@ -84,6 +84,11 @@ type Forecast struct {
 	// than a large one for the same risk, and a flat utilisation target
 	// gives the large fleet too much and the small one too little.
 	Spare float64 `json:"spare,omitempty"`
+	// TimeZone (IANA, e.g. "Europe/Berlin") is the clock the load's days
+	// follow: the same time of day is the same local time, so the daily
+	// peak does not slip an hour for a week after a daylight-saving change.
+	// Empty is UTC.
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // Validate reports every problem with f, each naming the field.
@@ -120,6 +125,9 @@ func (f Forecast) Validate() error {
 	}
 	if !(f.Spare >= 0 && f.Spare <= 5) {
 		bad("spare", "%g is not 0–5", f.Spare)
+	}
+	if _, err := time.LoadLocation(f.TimeZone); err != nil {
+		bad("timeZone", "%q is not an IANA time zone such as Europe/Berlin: %v", f.TimeZone, err)
 	}
 	if f.WeeklyWeight < 0 || f.WeeklyWeight > 14 {
 		bad("weeklyWeight", "%d is not 0–14", f.WeeklyWeight)
@@ -241,14 +249,15 @@ func (f Forecast) Predict(h History, now time.Time, lo, hi int) Prediction {
 	if k := h.span(); k < MinHistory {
 		return Prediction{Reason: fmt.Sprintf("%v of history, %v needed", k, MinHistory)}
 	}
-	level := f.level(h, now)
+	loc := f.location()
+	level := f.level(h, now, loc)
 	p := Prediction{Ready: true, Level: level}
 	// The floor covers now as well as the lead: capacity raised ahead of
 	// a peak must hold through it, not drop as it begins.
 	from := now.Truncate(HistoryStep)
 	to := now.Add(f.Lead.Std() + f.Window.Std())
 	for t := from; !t.After(to); t = t.Add(HistoryStep) {
-		centre, upper := f.seasonal(h, t)
+		centre, upper := f.seasonal(h, t, loc)
 		if load := level * upper / HistoryStep.Minutes(); load > p.Load || p.Peak.IsZero() {
 			p.Peak, p.Load, p.Centre = t, load, level*centre/HistoryStep.Minutes()
 		}
@@ -277,11 +286,14 @@ func (h History) UpTo(now time.Time) History {
 // days h holds, the same time of week counted WeeklyWeight times.
 // Zeros are left out unless they are most samples: an outage is not a
 // season, but a fleet idle at night is.
-func (f Forecast) samples(h History, t time.Time) []float64 {
+func (f Forecast) samples(h History, t time.Time, loc *time.Location) []float64 {
 	var out []float64
 	zeros := 0
+	local := t.In(loc)
 	for d := 1; d <= f.LookbackDays; d++ {
-		v, ok := h.at(t.Add(-time.Duration(d) * 24 * time.Hour))
+		// The same wall-clock time d days before: 24 hours, or 23 or 25
+		// across a daylight-saving change.
+		v, ok := h.at(time.Date(local.Year(), local.Month(), local.Day()-d, local.Hour(), local.Minute(), 0, 0, loc))
 		if !ok {
 			continue
 		}
@@ -305,8 +317,8 @@ func (f Forecast) samples(h History, t time.Time) []float64 {
 
 // seasonal returns the centre (median) and upper band (Quantile) of the
 // samples for the period that starts at t.
-func (f Forecast) seasonal(h History, t time.Time) (centre, upper float64) {
-	s := f.samples(h, t)
+func (f Forecast) seasonal(h History, t time.Time, loc *time.Location) (centre, upper float64) {
+	s := f.samples(h, t, loc)
 	if len(s) == 0 {
 		return 0, 0
 	}
@@ -316,7 +328,7 @@ func (f Forecast) seasonal(h History, t time.Time) (centre, upper float64) {
 
 // level is the load of the last hour over what the seasonal centre said
 // for it, clamped; 1 when the centre said nothing.
-func (f Forecast) level(h History, now time.Time) float64 {
+func (f Forecast) level(h History, now time.Time, loc *time.Location) float64 {
 	end := now.Truncate(HistoryStep)
 	var actual, expected float64
 	for t := end.Add(-levelWindow); t.Before(end); t = t.Add(HistoryStep) {
@@ -324,7 +336,7 @@ func (f Forecast) level(h History, now time.Time) float64 {
 		if !ok {
 			continue
 		}
-		c, _ := f.seasonal(h, t)
+		c, _ := f.seasonal(h, t, loc)
 		actual += v
 		expected += c
 	}
@@ -332,6 +344,16 @@ func (f Forecast) level(h History, now time.Time) float64 {
 		return 1
 	}
 	return min(max(actual/expected, minLevel), maxLevel)
+}
+
+// location is f's time zone; UTC when it has none or cannot load it
+// (Validate has said so).
+func (f Forecast) location() *time.Location {
+	loc, err := time.LoadLocation(f.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // quantile of sorted s, interpolated between order statistics.

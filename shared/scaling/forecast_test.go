@@ -3,6 +3,7 @@ package scaling_test
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -444,4 +445,41 @@ func FuzzPredict(f *testing.F) {
 			t.Errorf("Predict capacity %d outside [2, 50]: %+v", got.Capacity, got)
 		}
 	})
+}
+
+// A load that peaks at 09:00 Berlin time every day is forecast at 09:00
+// the week after the clocks went back only when the forecast keeps that
+// clock: in UTC its samples from before the change stand an hour away.
+func TestForecastFollowsItsTimeZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tzdata here: %v", err)
+	}
+	// A quarter-hour surge at 09:00 local, 10 times the base.
+	load := func(at time.Time) float64 {
+		l := at.In(berlin)
+		if l.Hour() == 9 && l.Minute() < 15 {
+			return 10000
+		}
+		return 1000
+	}
+	// 14 days before 08:55 on Tuesday 27 October 2026; the clocks went
+	// back on Sunday 25 October.
+	now := time.Date(2026, 10, 27, 8, 55, 0, 0, berlin)
+	start := now.Add(-14 * 24 * time.Hour).UTC().Truncate(time.Hour)
+	h := history(load, start, now.Sub(start))
+	f := testForecast()
+	f.Lead, f.Window = clock.Duration(5*time.Minute), clock.Duration(5*time.Minute)
+	f.Quantile, f.WeeklyWeight = 0.5, 0
+	local := f
+	local.TimeZone = "Europe/Berlin"
+	if got := local.Predict(h, now, 0, 1000); got.Capacity < 9 {
+		t.Errorf("in Berlin time: capacity %d (%s), want the surge's 10", got.Capacity, got.Reason)
+	}
+	if got := f.Predict(h, now, 0, 1000); got.Capacity >= 9 {
+		t.Errorf("in UTC: capacity %d (%s), want the base: most samples stand an hour away", got.Capacity, got.Reason)
+	}
+	if err := (scaling.Forecast{TimeZone: "Mars/Olympus"}).Validate(); err == nil || !strings.Contains(err.Error(), "forecast.timeZone") {
+		t.Errorf("Validate with an unknown zone = %v, want a forecast.timeZone error", err)
+	}
 }
