@@ -66,6 +66,9 @@ type Group struct {
 	// LaunchTemplate is the group's template, taken from the mixed instances
 	// policy when the group has one; zero when it uses a launch configuration.
 	LaunchTemplate LaunchTemplate
+	// Suspended lists the group's suspended processes (AlarmNotification,
+	// Launch, …).
+	Suspended []string
 }
 
 // Instance is one member of a group.
@@ -142,6 +145,9 @@ func group(g types.AutoScalingGroup) Group {
 	}
 	if g.LaunchTemplate == nil && g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil {
 		out.LaunchTemplate = launchTemplate(g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification)
+	}
+	for _, sp := range g.SuspendedProcesses {
+		out.Suspended = append(out.Suspended, aws.ToString(sp.ProcessName))
 	}
 	for _, in := range g.Instances {
 		out.Instances = append(out.Instances, Instance{

@@ -270,7 +270,8 @@ func TestDescribeShapes(t *testing.T) {
 	}
 	web := types.AutoScalingGroup{
 		AutoScalingGroupName: aws.String("web"), MinSize: aws.Int32(1), MaxSize: aws.Int32(9), DesiredCapacity: aws.Int32(5),
-		TargetGroupARNs: []string{"arn:tg/blue"},
+		TargetGroupARNs:    []string{"arn:tg/blue"},
+		SuspendedProcesses: []types.SuspendedProcess{{ProcessName: aws.String("AlarmNotification"), SuspensionReason: aws.String("User suspended")}},
 		MixedInstancesPolicy: &types.MixedInstancesPolicy{LaunchTemplate: &types.LaunchTemplate{
 			LaunchTemplateSpecification: &types.LaunchTemplateSpecification{
 				LaunchTemplateId: aws.String("lt-1"), LaunchTemplateName: aws.String("web"), Version: aws.String("$Latest"),
@@ -307,6 +308,7 @@ func TestDescribeShapes(t *testing.T) {
 	want := asg.Group{
 		Name: "web", Min: 1, Max: 9, Desired: 5, TargetGroupARNs: []string{"arn:tg/blue"},
 		LaunchTemplate: asg.LaunchTemplate{ID: "lt-1", Name: "web", Version: "$Latest"},
+		Suspended:      []string{"AlarmNotification"},
 		Instances: []asg.Instance{
 			mk("i-1", asg.StateInService), mk("i-2", asg.StatePendingWait), mk("i-3", asg.StatePending),
 			mk("i-4", asg.StateTerminatingWait), mk("i-5", asg.StateStandby),
@@ -318,5 +320,13 @@ func TestDescribeShapes(t *testing.T) {
 	if got.InService() != 1 || got.Pending() != 2 || got.Terminating() != 1 {
 		t.Errorf("counts: got in service %d, pending %d, terminating %d, want 1, 2, 1",
 			got.InService(), got.Pending(), got.Terminating())
+	}
+	pages = 0
+	c, err := asg.New(autoscaling.NewFromConfig(stub.Config())).Capacity(t.Context(), "web")
+	if err != nil {
+		t.Fatalf("Capacity: %v", err)
+	}
+	if !c.Suspended {
+		t.Errorf("Capacity of a group with AlarmNotification suspended: Suspended false, want true")
 	}
 }

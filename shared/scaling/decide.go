@@ -41,6 +41,14 @@ type Group struct {
 	// Protected counts instances protected from scale-in: the group cannot
 	// terminate them, so capacity is never set below their number.
 	Protected int
+	// Suspended is true while the group's AlarmNotification process is
+	// suspended: "Amazon EC2 Auto Scaling does not invoke scaling policies
+	// that would be triggered by alarms"
+	// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html).
+	// It is the operator's switch for AWS's own policies, and stampkit's
+	// scaler honours it too: no alarm and no forecast changes capacity
+	// until the process is resumed.
+	Suspended bool
 }
 
 // Hold is a rollout's claim on the fleet: scale-in pauses while it lasts and
@@ -101,6 +109,8 @@ const (
 	Holding      Outcome = "holding"
 	AtLimit      Outcome = "at_limit"
 	RolloutHold  Outcome = "rollout_hold"
+	// Suspended: the group's AlarmNotification process is suspended.
+	Suspended Outcome = "suspended"
 	// NoForecast and AboveFloor are forecast decisions that change
 	// nothing: too little history, or capacity already at the floor.
 	NoForecast Outcome = "no_forecast"
@@ -140,6 +150,10 @@ func Decide(p Policy, s State, obs Observation) (Decision, State) {
 	}
 	if sig.State != StateAlarm {
 		d.Outcome, d.Reason = NotInAlarm, fmt.Sprintf("alarm is %s", sig.State)
+		return d, next
+	}
+	if g.Suspended {
+		d.Outcome, d.Reason = Suspended, "the group's AlarmNotification process is suspended"
 		return d, next
 	}
 	lo, hi := max(p.Min, g.Min), min(p.Max, g.Max)

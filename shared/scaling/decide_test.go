@@ -168,6 +168,11 @@ func TestDecide(t *testing.T) {
 			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 10,
 		},
 		{
+			name:       "AlarmNotification suspended: the scaler does not scale either",
+			obs:        scaling.Observation{Now: t0, Signal: high(100, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 4, InService: 4, Suspended: true}},
+			wantAction: scaling.None, wantOutcome: scaling.Suspended, wantTo: 4,
+		},
+		{
 			name:       "mid-refresh: the step is from desired, not the refresh's extra instances",
 			obs:        scaling.Observation{Now: t0, Signal: high(65, t0), Group: scaling.Group{Min: 1, Max: 50, Desired: 8, InService: 16}},
 			wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 9,

@@ -374,6 +374,10 @@ func quantile(s []float64, q float64) float64 {
 // in flight is not added a second time by a breach during its warm-up.
 func RaiseToFloor(p Policy, s State, now time.Time, g Group, pr Prediction) (Decision, State) {
 	d := Decision{Action: None, From: g.Desired, To: g.Desired}
+	if g.Suspended {
+		d.Outcome, d.Reason = Suspended, "the group's AlarmNotification process is suspended"
+		return d, s
+	}
 	if !pr.Ready {
 		d.Outcome, d.Reason = NoForecast, pr.Reason
 		return d, s

@@ -323,6 +323,7 @@ func TestRaiseToFloor(t *testing.T) {
 		{name: "at the floor", group: steady(9), pred: ready(9), wantAction: scaling.None, wantOutcome: scaling.AboveFloor, wantTo: 9, wantFloor: 9},
 		{name: "clamped to the policy's max", group: steady(4), pred: ready(40), wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 20, wantFloor: 20},
 		{name: "clamped to the group's max", group: scaling.Group{Min: 1, Max: 7, Desired: 4, InService: 4}, pred: ready(9), wantAction: scaling.ScaleOut, wantOutcome: scaling.Scaled, wantTo: 7, wantFloor: 7},
+		{name: "AlarmNotification suspended", group: scaling.Group{Min: 1, Max: 100, Desired: 4, InService: 4, Suspended: true}, pred: ready(9), wantAction: scaling.None, wantOutcome: scaling.Suspended, wantTo: 4},
 		{name: "no forecast yet", group: steady(4), pred: scaling.Prediction{Reason: "1h of history"}, wantAction: scaling.None, wantOutcome: scaling.NoForecast, wantTo: 4},
 	}
 	for _, tt := range tests {
