@@ -34,6 +34,7 @@ var synopses = map[string]string{
 	"invoke":   "stampkit invoke scaler|lifecycle|rollout [flags] event.json",
 	"rollout":  "stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]",
 	"image":    "stampkit image ready -ami ami-… [-format put-events|lambda]",
+	"status":   "stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]",
 	"version":  "stampkit version",
 	"help":     "stampkit help [command]",
 }

@@ -10,6 +10,10 @@
 // wake-ups they schedule, on a virtual clock, until the action or rollout
 // ends.
 //
+// "status" is the one command that reads a deployed stack: the state
+// table and the fleets' Auto Scaling groups, with the default AWS
+// credential chain (AWS_ENDPOINT_URL points it at an emulator).
+//
 //	stampkit demo [-out dir] [-seed n]
 //	stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-seed n] [-out dir] [-log]
 //	                  [-image-at d] [-strategy rolling|bluegreen] [-bad-image share] [-warm-pool n] [-chaos[=scale]]
@@ -20,6 +24,7 @@
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]
+//	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
 //	stampkit version
 //	stampkit help [command]
 //
@@ -49,6 +54,8 @@ commands:
              against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
   image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…")
+  status     show each fleet's group, scaler state, forecast floor, rollout and pending
+             lifecycle actions, read from the state table and Auto Scaling (needs AWS)
   version    print the version, commit and Go release this binary was built from
   help       print this, or "help <command>" a command's usage and flags
 
@@ -84,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return rollout(rest, stdout, stderr, time.Now)
 	case "image":
 		return image(rest, stdout, stderr, time.Now)
+	case "status":
+		return status(ctx, rest, stdout, stderr, os.Getenv, time.Now)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version takes no arguments, got %q: %w", rest, errUsage)

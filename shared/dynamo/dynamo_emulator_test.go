@@ -3,6 +3,8 @@ package dynamo_test
 import (
 	"errors"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,5 +197,40 @@ func TestSaveWhoseAnswerWasLostEmulator(t *testing.T) {
 	}
 	if data, v, err := s.Load(ctx, "r"); err != nil || string(data) != `{"n":2}` || v != 2 {
 		t.Errorf("Load = %q, %d, %v; want {\"n\":2}, 2", data, v, err)
+	}
+}
+
+// Scan lists the live records under a prefix: other prefixes, claims and
+// expired records stay out.
+func TestScanEmulator(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := t.Context()
+	for _, key := range []string{"scaler#web", "scaler#api", "scaler-lease#web", "rollout#web"} {
+		if err := s.Put(ctx, key, dynamo.Record{Data: []byte(`{"k":"` + key + `"}`)}, 0); err != nil {
+			t.Fatalf("Put(%s): %v", key, err)
+		}
+	}
+	if err := s.Put(ctx, "scaler#old", dynamo.Record{Data: []byte(`{}`), ExpiresAt: clk.t.Add(time.Minute)}, 0); err != nil {
+		t.Fatalf("Put(scaler#old): %v", err)
+	}
+	if _, err := s.Claim(ctx, "scaler#claim", "a", time.Minute); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	clk.t = clk.t.Add(2 * time.Minute) // scaler#old and the claim expire
+
+	got, err := s.Scan(ctx, "scaler#")
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	slices.SortFunc(got, func(a, b dynamo.Record) int { return strings.Compare(a.Key, b.Key) })
+	want := []dynamo.Record{
+		{Key: "scaler#api", Version: 1, Data: []byte(`{"k":"scaler#api"}`)},
+		{Key: "scaler#web", Version: 1, Data: []byte(`{"k":"scaler#web"}`)},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Scan(scaler#) (-want +got):\n%s", diff)
+	}
+	if got, err := s.Scan(ctx, "nothing#"); err != nil || len(got) != 0 {
+		t.Errorf("Scan(nothing#): got %v, %v, want none", got, err)
 	}
 }
