@@ -215,18 +215,10 @@ func meanOf(runs []compare.Point) compare.Point {
 // compareRows attaches to each baseline row stampkit's curve at its cost.
 func compareRows(points []compare.Point) []compareRow {
 	rows := make([]compareRow, len(points))
-	matches := map[string]compare.Match{}
-	for _, p := range points {
-		if p.Policy == suite.Stampkit {
-			continue
-		}
-		for _, m := range compare.Against(points, suite.Stampkit, p.Policy) {
-			matches[m.Baseline.Policy+"\x00"+m.Baseline.Setting] = m
-		}
-	}
+	matches := compare.AtEachCost(points, suite.Stampkit)
 	for i, p := range points {
 		rows[i].Point = p
-		if m, ok := matches[p.Policy+"\x00"+p.Setting]; ok {
+		if m, ok := matches[p]; ok {
 			rows[i].StampkitAtCost = &atCost{SLOMinutes: m.SLOMinutes, OK: m.OK, Ratio: m.Ratio}
 		}
 	}
@@ -247,12 +239,13 @@ func printCompare(w io.Writer, trace string, points []compare.Point) error {
 		fmt.Fprintf(&b, "  %-28s %-27s%s %9.1f %10.1f %6d %8.3f\n", p.Policy, p.Setting, mark, p.SLOMinutes, p.InstanceHours, p.Flaps, p.DroppedPercent)
 	}
 	fmt.Fprintf(&b, "\n%s: stampkit at each baseline's cost (its curve read at the baseline default's instance-hours; » the best baseline)\n", trace)
+	matches := compare.AtEachCost(points, suite.Stampkit)
 	for _, name := range baselinesOf(points) {
 		d, ok := compare.Default(points, name)
 		if !ok {
 			continue
 		}
-		b.WriteString(costLine(points, d))
+		b.WriteString(costLine(points, d, matches[d]))
 	}
 	b.WriteString(headline(points))
 	_, err := io.WriteString(w, b.String())
@@ -283,14 +276,8 @@ func headline(points []compare.Point) string {
 	return out + "\n"
 }
 
-// costLine says how stampkit does at baseline point d's cost.
-func costLine(points []compare.Point, d compare.Point) string {
-	var m compare.Match
-	for _, x := range compare.Against(points, suite.Stampkit, d.Policy) {
-		if x.Baseline.Setting == d.Setting {
-			m = x
-		}
-	}
+// costLine says how stampkit does at baseline point d's cost (m).
+func costLine(points []compare.Point, d compare.Point, m compare.Match) string {
 	mark := " "
 	if d.Policy == suite.BestBaseline {
 		mark = "»"
@@ -320,15 +307,7 @@ func cheapest(points []compare.Point, policy string) float64 {
 // baselinesOf lists the policies other than stampkit, in order of first
 // appearance.
 func baselinesOf(points []compare.Point) []string {
-	var out []string
-	seen := map[string]bool{suite.Stampkit: true}
-	for _, p := range points {
-		if !seen[p.Policy] {
-			seen[p.Policy] = true
-			out = append(out, p.Policy)
-		}
-	}
-	return out
+	return slices.DeleteFunc(compare.Policies(points), func(p string) bool { return p == suite.Stampkit })
 }
 
 // writeCompare writes compare.json and compare.html (the curves) to dir.

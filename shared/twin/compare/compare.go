@@ -91,26 +91,54 @@ type Match struct {
 
 // Against reads policy's curve at each of baseline's points.
 func Against(points []Point, policy, baseline string) []Match {
-	mine := Only(points, policy)
-	curve := Curve(mine)
+	r := newReader(points, policy)
 	var out []Match
 	for _, b := range Only(points, baseline) {
-		m := Match{Baseline: b, Policy: policy}
-		m.SLOMinutes, m.OK = At(curve, b.InstanceHours)
-		if m.OK {
-			m.Ratio = ratio(m.SLOMinutes, b.SLOMinutes)
-		}
-		if len(mine) > 0 {
-			m.Nearest = slices.MinFunc(mine, func(x, y Point) int {
-				return cmp.Compare(math.Abs(x.InstanceHours-b.InstanceHours), math.Abs(y.InstanceHours-b.InstanceHours))
-			})
-			if b.InstanceHours > 0 {
-				m.NearestDistance = 100 * (m.Nearest.InstanceHours - b.InstanceHours) / b.InstanceHours
-			}
-		}
-		out = append(out, m)
+		out = append(out, r.at(b))
 	}
 	return out
+}
+
+// AtEachCost reads policy's curve at every point of the other policies,
+// keyed by that point.
+func AtEachCost(points []Point, policy string) map[Point]Match {
+	r := newReader(points, policy)
+	out := map[Point]Match{}
+	for _, b := range points {
+		if b.Policy != policy {
+			out[b] = r.at(b)
+		}
+	}
+	return out
+}
+
+// reader reads one policy's curve at other policies' points.
+type reader struct {
+	policy      string
+	mine, curve []Point
+}
+
+func newReader(points []Point, policy string) reader {
+	mine := Only(points, policy)
+	return reader{policy: policy, mine: mine, curve: Curve(mine)}
+}
+
+// at reads the curve at baseline point b.
+func (r reader) at(b Point) Match {
+	m := Match{Baseline: b, Policy: r.policy}
+	m.SLOMinutes, m.OK = At(r.curve, b.InstanceHours)
+	if m.OK {
+		m.Ratio = ratio(m.SLOMinutes, b.SLOMinutes)
+	}
+	if len(r.mine) > 0 {
+		m.Nearest = slices.MinFunc(r.mine, func(x, y Point) int {
+			return cmp.Compare(math.Abs(x.InstanceHours-b.InstanceHours), math.Abs(y.InstanceHours-b.InstanceHours))
+		})
+		if b.InstanceHours > 0 {
+			m.NearestDistance = 100 * (m.Nearest.InstanceHours - b.InstanceHours) / b.InstanceHours
+		}
+	}
+	return m
 }
 
 // Lowest reads every named policy's curve at instanceHours and returns the
@@ -135,6 +163,17 @@ func Default(points []Point, policy string) (Point, bool) {
 		}
 	}
 	return Point{}, false
+}
+
+// Policies lists the policies of points in order of first appearance.
+func Policies(points []Point) []string {
+	var out []string
+	for _, p := range points {
+		if !slices.Contains(out, p.Policy) {
+			out = append(out, p.Policy)
+		}
+	}
+	return out
 }
 
 // Only returns policy's points.

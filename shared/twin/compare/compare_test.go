@@ -127,3 +127,25 @@ func TestLowest(t *testing.T) {
 		})
 	}
 }
+
+func TestAtEachCost(t *testing.T) {
+	points := []compare.Point{
+		pt("stampkit", "s1", 100, 30), pt("stampkit", "s2", 120, 10),
+		pt("tt", "t1", 110, 40), pt("tt", "t2", 90, 80),
+		pt("step", "p1", 115, 50),
+	}
+	got := compare.AtEachCost(points, "stampkit")
+	if len(got) != 3 {
+		t.Fatalf("got %d matches, want one per point of the other policies (3)", len(got))
+	}
+	for _, baseline := range []string{"tt", "step"} {
+		for _, want := range compare.Against(points, "stampkit", baseline) {
+			if diff := cmp.Diff(want, got[want.Baseline]); diff != "" {
+				t.Errorf("at %s %s (-Against +AtEachCost):\n%s", baseline, want.Baseline.Setting, diff)
+			}
+		}
+	}
+	if _, ok := got[points[0]]; ok {
+		t.Error("AtEachCost read stampkit at its own point")
+	}
+}

@@ -61,14 +61,11 @@ var curvesPage = template.Must(template.New("curves").Parse(curvesTemplate))
 // WriteCurves writes the cost–SLO page of one trace's comparison.
 func WriteCurves(w io.Writer, meta CurvesMeta, points []compare.Point) error {
 	var rows []curveRow
+	atCost := compare.AtEachCost(points, stampkitPolicy)
 	for _, p := range points {
 		r := curveRow{Point: p, Colour: curveColour(p.Policy, points)}
-		if p.Policy != stampkitPolicy {
-			for _, m := range compare.Against(points, stampkitPolicy, p.Policy) {
-				if m.Baseline.Setting == p.Setting {
-					r.AtCost = atCostText(m)
-				}
-			}
+		if m, ok := atCost[p]; ok {
+			r.AtCost = atCostText(m)
 		}
 		rows = append(rows, r)
 	}
@@ -99,17 +96,7 @@ func atCostText(m compare.Match) string {
 var curvePalette = []string{"#00897b", "#3949ab", "#8d6e63", "#f4511e", "#8e24aa", "#fbc02d", "#546e7a"}
 
 func curveColour(policy string, points []compare.Point) string {
-	return curvePalette[slices.Index(policiesOf(points), policy)%len(curvePalette)]
-}
-
-func policiesOf(points []compare.Point) []string {
-	var out []string
-	for _, p := range points {
-		if !slices.Contains(out, p.Policy) {
-			out = append(out, p.Policy)
-		}
-	}
-	return out
+	return curvePalette[slices.Index(compare.Policies(points), policy)%len(curvePalette)]
 }
 
 // curvesChart draws every point and each policy's curve.
@@ -140,7 +127,7 @@ func curvesChart(points []compare.Point) string {
 	}
 	s.f(`<text x="%s" y="%s" text-anchor="middle">instance-hours</text>`, num((left+w-right)/2), num(h-4))
 	s.f(`<text x="12" y="%s" transform="rotate(-90 12 %s)" text-anchor="middle">SLO-violation minutes</text>`, num(h/2), num(h/2))
-	for i, policy := range policiesOf(points) {
+	for i, policy := range compare.Policies(points) {
 		colour := curveColour(policy, points)
 		mine := compare.Only(points, policy)
 		var path string
