@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
@@ -101,7 +101,7 @@ func generate(args []string, stdout, stderr io.Writer, now func() time.Time) err
 	case *id != "":
 		ev["id"] = *id
 	case !k.ownID:
-		ev["id"] = newUUID()
+		ev["id"] = uuid.NewString()
 	}
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
@@ -125,16 +125,6 @@ func kindNames() string {
 		names[i] = k.name
 	}
 	return strings.Join(names, ", ")
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // sample returns the real sample event name, decoded.
@@ -235,7 +225,7 @@ func nonEmpty(flag, value string) error {
 // account; the samples leave it a placeholder.
 func groupARN(ev doc, name string) string {
 	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s",
-		ev.str("region"), ev.str("account"), newUUID(), name)
+		ev.str("region"), ev.str("account"), uuid.NewString(), name)
 }
 
 // alarmTimestamp is the form CloudWatch writes alarm state times in.
@@ -358,7 +348,7 @@ func lifecycleFlags(launch bool) func(fs *flag.FlagSet) func(time.Time) (doc, er
 				return nil, err
 			}
 			if *token == "" {
-				*token = newUUID()
+				*token = uuid.NewString()
 			}
 			d["AutoScalingGroupName"] = *group
 			d["LifecycleHookName"] = *hook
@@ -487,7 +477,7 @@ func refreshFlags(fs *flag.FlagSet) func(time.Time) (doc, error) {
 			return nil, err
 		}
 		if *refresh == "" {
-			*refresh = newUUID()
+			*refresh = uuid.NewString()
 		}
 		d["AutoScalingGroupName"] = *group
 		d["InstanceRefreshId"] = *refresh
