@@ -321,7 +321,7 @@ func scalerView(st scaling.State, version int64, now time.Time) *scalerStatus {
 	v := &scalerStatus{
 		Version: version, LastScaleOut: st.LastScaleOut, LastScaleIn: st.LastScaleIn, OutFrom: st.OutFrom,
 		Alarms: []alarmState{}, Floor: st.Floor, FloorUntil: st.FloorUntil,
-		FloorActive: st.Floor > 0 && now.Before(st.FloorUntil),
+		FloorActive: st.FloorAt(now) > 0,
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Seen)) {
 		v.Alarms = append(v.Alarms, alarmState{Alarm: name, State: st.Seen[name].State, Since: st.Seen[name].Since})

@@ -162,7 +162,7 @@ func Decide(p Policy, s State, obs Observation) (Decision, State) {
 	}
 	// Scale-in stops at the forecast floor, never above the maximum: a
 	// reactive scale-in below it would be undone by the next tick.
-	return scaleIn(p, rule, s, next, obs, d, max(lo, g.Protected, min(s.floor(obs.Now), hi)))
+	return scaleIn(p, rule, s, next, obs, d, max(lo, g.Protected, min(s.FloorAt(obs.Now), hi)))
 }
 
 func scaleOut(p Policy, r Rule, s, next State, obs Observation, d Decision, hi int) (Decision, State) {

@@ -404,8 +404,8 @@ func RaiseToFloor(p Policy, s State, now time.Time, g Group, pr Prediction) (Dec
 	return d, next
 }
 
-// floor is the forecast floor s holds at now, or 0.
-func (s State) floor(now time.Time) int {
+// FloorAt is the forecast floor s holds at now, or 0.
+func (s State) FloorAt(now time.Time) int {
 	if now.Before(s.FloorUntil) {
 		return s.Floor
 	}

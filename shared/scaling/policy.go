@@ -218,10 +218,10 @@ func validateSteps(r Rule) error {
 	return nil
 }
 
-// step picks the step for a metric distance past the threshold. An alarm can
+// Step picks the step for a metric distance past the threshold. An alarm can
 // be in ALARM with its newest datapoint back inside the threshold (M of N
 // evaluation), so a negative distance takes the first step.
-func (r Rule) step(distance float64) Step {
+func (r Rule) Step(distance float64) Step {
 	for _, s := range r.Steps {
 		if distance < s.Upper || s.Upper == 0 {
 			return s
@@ -232,7 +232,7 @@ func (r Rule) step(distance float64) Step {
 
 // target applies r to base for a metric distance past the threshold.
 func (r Rule) target(base int, distance float64) int {
-	s := r.step(distance)
+	s := r.Step(distance)
 	switch r.AdjustmentType {
 	case ExactCapacity:
 		return s.Adjustment

@@ -124,13 +124,7 @@ func (p stepScaling) act(s *sim, r scaling.Rule, w *watched) {
 // in ALARM on M of N datapoints may have its newest back inside the
 // threshold; it takes the first step.
 func stepTarget(r scaling.Rule, current int, distance float64) int {
-	st := r.Steps[len(r.Steps)-1]
-	for _, c := range r.Steps {
-		if c.Upper == 0 || distance < c.Upper {
-			st = c
-			break
-		}
-	}
+	st := r.Step(distance)
 	sign := 1
 	if r.Direction == scaling.In {
 		sign = -1
