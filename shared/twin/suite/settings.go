@@ -64,25 +64,32 @@ func Settings(policy string, cfg twin.Config) ([]Setting, error) {
 	}
 	out := make([]Setting, 0, len(targets))
 	for i, target := range targets {
-		st := Setting{Policy: policy, Setting: fmt.Sprintf("target=%g", target), Default: i == 0}
-		switch policy {
-		case Stampkit:
-			st.Autoscaler = twin.Stampkit(stampkitPolicy(cfg, target))
-		case TargetTracking:
-			st.Autoscaler = twin.TargetTracking(twin.DefaultTargetTracking(target))
-		case TargetTrackingHires:
-			st.Autoscaler = twin.Named(TargetTrackingHires, twin.TargetTrackingPolicies(hires(cfg, target)...))
-		case StepScaling:
-			c := stepScaling(cfg, target)
-			st.Setting = stepSetting(c)
-			st.Autoscaler = twin.StepScaling(c)
-		case PredictiveTargetTracking:
-			p := twin.DefaultPredictive(twin.ALBRequestCount, requestsPerMinute(cfg, target))
-			st.Autoscaler = twin.Named(PredictiveTargetTracking, twin.Predictive(p, twin.TargetTrackingPolicies(hires(cfg, target)...)))
+		st := Setting{Policy: policy, Setting: fmt.Sprintf("target=%g", target), Default: i == 0, Autoscaler: autoscaler(policy, cfg, target)}
+		if policy == StepScaling {
+			st.Setting = stepSetting(stepScaling(cfg, target))
 		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// autoscaler is the named policy (one of ComparePolicies) aiming at
+// target percent CPU.
+func autoscaler(policy string, cfg twin.Config, target float64) twin.Autoscaler {
+	switch policy {
+	case Stampkit:
+		return twin.Stampkit(stampkitPolicy(cfg, target))
+	case TargetTracking:
+		return twin.TargetTracking(twin.DefaultTargetTracking(target))
+	case TargetTrackingHires:
+		return twin.Named(TargetTrackingHires, twin.TargetTrackingPolicies(hires(cfg, target)...))
+	case StepScaling:
+		return twin.StepScaling(stepScaling(cfg, target))
+	case PredictiveTargetTracking:
+		p := twin.DefaultPredictive(twin.ALBRequestCount, requestsPerMinute(cfg, target))
+		return twin.Named(PredictiveTargetTracking, twin.Predictive(p, twin.TargetTrackingPolicies(hires(cfg, target)...)))
+	}
+	return nil
 }
 
 // hires is TargetTrackingHires at target percent CPU: the agent's CPU at

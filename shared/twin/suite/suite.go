@@ -227,14 +227,8 @@ func TargetCPU(cfg twin.Config) float64 { return 100 * cfg.TargetUtilisation }
 // default, AWS target tracking with its documented defaults, or native
 // step scaling on stampkit's alarms and step tables.
 func Policy(name string, cfg twin.Config) (twin.Autoscaler, error) {
-	target := TargetCPU(cfg)
-	switch name {
-	case Stampkit:
-		return twin.Stampkit(stampkitPolicy(cfg, target)), nil
-	case TargetTracking:
-		return twin.TargetTracking(twin.DefaultTargetTracking(target)), nil
-	case StepScaling:
-		return twin.StepScaling(stepScaling(cfg, target)), nil
+	if slices.Contains(PolicyNames(), name) {
+		return autoscaler(name, cfg, TargetCPU(cfg)), nil
 	}
 	return nil, fmt.Errorf("unknown policy %q (have %s)", name, strings.Join(PolicyNames(), ", "))
 }
