@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/stampkit/stampkit/shared/config"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/event"
@@ -34,10 +35,8 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	switch action {
-	case event.CommandPause, event.CommandResume, event.CommandAbort, event.CommandPromote:
-	default:
-		return fmt.Errorf("rollout action %q is not pause, resume, abort or promote: %w", action, errUsage)
+	if !slices.Contains(commandActions, action) {
+		return fmt.Errorf("rollout action %q is not %s: %w", action, orList(commandActions), errUsage)
 	}
 	if *fleet == "" {
 		return fmt.Errorf("rollout: -fleet is required: %w", errUsage)
