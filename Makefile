@@ -23,7 +23,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos compare lint synth demo bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ lint: ## gofmt, go vet, staticcheck
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go tool staticcheck ./...
+
+docs: ## Regenerate docs/iam.md (the threat model's IAM tables) from the synthesized template
+	go test -count=1 ./infra -run '^TestIAMDoc$$' -update
 
 synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)
 	$(CDK) synth --quiet -c appVersion=$(APP_VERSION)
