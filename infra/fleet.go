@@ -166,20 +166,13 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	appLogs.Grant(role, jsii.String("logs:CreateLogStream"), jsii.String("logs:PutLogEvents"), jsii.String("logs:DescribeLogStreams"))
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("AwsSolutions-IAM4"),
-			Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
-				"access, which replaces SSH key pairs on these instances"),
-			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
-		},
-		{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("cloudwatch:PutMetricData and ec2:DescribeTags support no resource-level " +
-				"permissions; PutMetricData is limited to the CWAgent namespace by condition"),
-			AppliesTo: &[]interface{}{"Resource::*"},
-		},
-	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM4"),
+		Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
+			"access, which replaces SSH key pairs on these instances"),
+		AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+	}}, jsii.Bool(true))
+	suppressUnscoped(role)
 
 	lt := awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		// A deploy-time CloudFormation parameter of type
