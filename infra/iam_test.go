@@ -297,3 +297,63 @@ func TestRolloutLaunchesOnlyFromTheTemplates(t *testing.T) {
 		t.Fatal("the rollout role has no ec2:RunInstances")
 	}
 }
+
+// TestAccessLogBucketsWrittenOnlyByTheLogDelivery holds the load
+// balancers' access-log buckets to their cdk-nag S1 reason: each bucket
+// policy allows writes to the ELB log delivery alone, under the load
+// balancer's prefix, and no identity policy of the app names the bucket.
+func TestAccessLogBucketsWrittenOnlyByTheLogDelivery(t *testing.T) {
+	f := synth(t)
+	buckets := map[string]bool{}
+	for _, lb := range f.ofType("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+		for _, a := range asList(props(lb)["LoadBalancerAttributes"]) {
+			if asMap(a)["Key"] == "access_logs.s3.bucket" {
+				ref, _ := asMap(asMap(a)["Value"])["Ref"].(string)
+				buckets[ref] = true
+			}
+		}
+	}
+	if len(buckets) == 0 {
+		t.Fatal("no load balancer logs to a bucket of the stack: the test checks nothing")
+	}
+	logDelivery := []string{
+		// ELB's account for us-east-1, as the CDK writes it for a stack in
+		// that region, and the log delivery service.
+		fmt.Sprint(map[string]any{"AWS": "arn:aws:iam::127311923021:root"}),
+		fmt.Sprint(map[string]any{"Service": "delivery.logs.amazonaws.com"}),
+	}
+	for _, p := range f.ofType("AWS::S3::BucketPolicy") {
+		bucket, _ := asMap(props(p)["Bucket"])["Ref"].(string)
+		if !buckets[bucket] {
+			continue
+		}
+		for _, s := range asList(asMap(props(p)["PolicyDocument"])["Statement"]) {
+			st := asMap(s)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			if !slices.Contains(logDelivery, fmt.Sprint(st["Principal"])) {
+				t.Errorf("bucket %s allows %v to %v; want the ELB log delivery alone", bucket, st["Principal"], st["Action"])
+			}
+			for _, a := range asList(st["Action"]) {
+				if a != "s3:PutObject" && a != "s3:GetBucketAcl" {
+					t.Errorf("bucket %s allows %v; want s3:PutObject (and the delivery's s3:GetBucketAcl) only", bucket, a)
+				}
+			}
+			if slices.Contains(asList(st["Action"]), any("s3:PutObject")) {
+				raw, _ := json.Marshal(st["Resource"])
+				if !strings.Contains(string(raw), "/AWSLogs/"+f.cfg.Account+"/*") {
+					t.Errorf("bucket %s allows s3:PutObject on %s; want the load balancer's AWSLogs/<account>/ prefix", bucket, raw)
+				}
+			}
+		}
+	}
+	for _, ps := range identityStatements(t, f) {
+		raw, _ := json.Marshal(ps.s["Resource"])
+		for b := range buckets {
+			if strings.Contains(string(raw), `"`+b+`"`) {
+				t.Errorf("%s: %v on the access-log bucket %s; want no role of the app to reach it", ps.where, ps.s["Action"], b)
+			}
+		}
+	}
+}
