@@ -166,20 +166,17 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	appLogs.Grant(role, jsii.String("logs:CreateLogStream"), jsii.String("logs:PutLogEvents"), jsii.String("logs:DescribeLogStreams"))
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("AwsSolutions-IAM4"),
-			Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager " +
-				"access, which replaces SSH key pairs on these instances"),
-			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
-		},
-		{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("cloudwatch:PutMetricData and ec2:DescribeTags support no resource-level " +
-				"permissions; PutMetricData is limited to the CWAgent namespace by condition"),
-			AppliesTo: &[]interface{}{"Resource::*"},
-		},
-	}, jsii.Bool(true))
+	// AmazonSSMManagedInstanceCore is AWS's policy "to enable AWS Systems
+	// Manager service core functionality" on an instance
+	// (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html).
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM4"),
+		Reason: jsii.String("AmazonSSMManagedInstanceCore is the AWS-maintained policy with which the SSM Agent " +
+			"takes Session Manager sessions (in place of SSH key pairs) and Run Command commands (the lifecycle " +
+			"policies' SSM probes and drain commands)"),
+		AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+	}}, jsii.Bool(true))
+	suppressUnscoped(role)
 
 	lt := awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		// A deploy-time CloudFormation parameter of type
@@ -342,10 +339,24 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		}},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	// Logging this bucket's access would take a second bucket, which S3 says
+	// should not log its own access; logging a bucket into itself S3
+	// advises against (logs about logs)
+	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+	// CloudTrail records object reads and writes (data events) only where a
+	// trail or event data store is set to, which it is not by default; it
+	// records changes to the bucket itself (policy, configuration) as
+	// management events
+	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html).
 	cdknag.NagSuppressions_AddResourceSuppressions(bucket, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("this bucket only receives ALB access logs; logging its own access would need " +
-			"another log bucket, and the ALB writes are already recorded by CloudTrail"),
+		Reason: jsii.String("this bucket is the ALB access-log sink: its policy grants writes to the ELB log " +
+			"delivery alone, under <fleet>/AWSLogs/<account>/, and no role of this stack may write to it; public " +
+			"access is blocked and TLS required. " +
+			"Server access logs of it would need another bucket, itself unlogged (S3 advises against logging a " +
+			"bucket into itself). Object reads and writes reach CloudTrail only where an account trail or event " +
+			"data store logs S3 data events (not by default); changes to the bucket and its policy are CloudTrail " +
+			"management events"),
 	}}, jsii.Bool(false))
 
 	alb := elb.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elb.ApplicationLoadBalancerProps{

@@ -200,6 +200,9 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	grantLifecycle(stack, h.lifecycle, props)
 	grantRollout(stack, h.rollout, props)
 	addRules(c, h, props)
+	for _, handler := range []Handler{h.scaler, h.lifecycle, h.rollout} {
+		suppressUnscoped(handler.Role)
+	}
 	return h
 }
 
@@ -281,14 +284,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		fnProps.Vpc = props.Network.Vpc()
 		fnProps.VpcSubnets = props.Network.PrivateSubnets()
 		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{sg}
-		// Lambda checks at create time that the role may manage the ENIs of
-		// a VPC function; these actions have no resource-level scoping.
-		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-				"ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-				"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
-			Resources: jsii.Strings("*"),
-		}))
+		grantNetworkInterfaces(role, fnProps.Vpc, fnProps.VpcSubnets, sg)
 	}
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), fnProps)
 	if wake != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -18,9 +19,9 @@ import (
 // The handlers' permissions: exactly the calls their adapters make
 // (shared/asg, cwalarm, dynamo, elb, ec2instance, ssmcommand, sqsqueue,
 // launchtemplate, ssmparam, imagebuilder), scoped to this stack's resource
-// ARNs, or by tag or launch template where IAM scopes no further. Only
-// calls that support no resource-level permissions use "*"; no action is a
-// wildcard.
+// ARNs, or by tag, launch template or VPC where IAM scopes no further. Only
+// the calls in UnscopedActions, which IAM cannot scope, use "*"; no action
+// is a wildcard.
 
 // allow adds one statement; with no resources (nothing in the stack needs
 // the actions) it adds nothing.
@@ -76,8 +77,8 @@ func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	// cwalarm.Signals reads an alarm held in ALARM from its metric: the
 	// state reason keeps the transition's value.
-	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"}, jsii.String("*"))
-	suppressIAM5(h, "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level permissions")
+	allowUnscoped(h.Role, "autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData")
+	suppressGroupArns(h)
 }
 
 // grantLifecycle: asg lifecycle actions and Describe (target groups), elb
@@ -93,11 +94,8 @@ func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		targetGroups = append(targetGroups, mf.Fleet.BlueTargetGroup().TargetGroupArn(), mf.Fleet.GreenTargetGroup().TargetGroupArn())
 	}
 	allow(h.Role, []string{"elasticloadbalancing:DeregisterTargets"}, targetGroups...)
-	allow(h.Role, []string{"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
-		"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroupAttributes"}, jsii.String("*"))
-	reason := "autoscaling:DescribeAutoScalingGroups, ec2:DescribeInstances, ec2:DescribeInstanceStatus, " +
-		"elasticloadbalancing:DescribeTargetHealth, DescribeTargetGroupAttributes and the VPC ENI actions " +
-		"Lambda requires (ec2:CreateNetworkInterface and friends) support no resource-level permissions"
+	allowUnscoped(h.Role, "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
+		"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroupAttributes")
 
 	fleets, documents := ssmUse(props.Fleets)
 	if len(fleets) > 0 {
@@ -116,8 +114,7 @@ func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			})),
 			Conditions: &map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/" + FleetTagKey: fleets}},
 		}))
-		allow(h.Role, []string{"ssm:GetCommandInvocation"}, jsii.String("*"))
-		reason += "; ssm:GetCommandInvocation supports none either"
+		allowUnscoped(h.Role, "ssm:GetCommandInvocation")
 		cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String(fmt.Sprintf("instances are launched by Auto Scaling and unknown at deploy time; "+
@@ -127,7 +124,7 @@ func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			}},
 		}}, jsii.Bool(true))
 	}
-	suppressIAM5(h, reason)
+	suppressGroupArns(h)
 }
 
 // ssmUse returns the fleets whose lifecycle policy runs SSM commands, and
@@ -176,7 +173,7 @@ func documentArn(stack awscdk.Stack, name string) *string {
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	var groups []awsautoscaling.AutoScalingGroup
-	var templates, listeners, params, weightParams, alarms []*string
+	var templates, listeners, params, weightParams, alarms, instanceRoles []*string
 	paramArn := func(name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("ssm"),
@@ -212,25 +209,14 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 				ResourceName: jsii.String(a), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 			}))
 		}
-		// Pointing a group at a template version that carries the instance
-		// profile passes the instance role.
-		f.InstanceRole().GrantPassRole(h.Role)
+		instanceRoles = append(instanceRoles, f.InstanceRole().RoleArn())
 	}
-	reason := "autoscaling:DescribeAutoScalingGroups and DescribeInstanceRefreshes, ec2:DescribeImages, " +
-		"DescribeLaunchTemplates and DescribeLaunchTemplateVersions and elasticloadbalancing:Describe* " +
-		"support no resource-level permissions"
 	if len(templates) > 0 {
 		allow(h.Role, []string{"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh",
 			"autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh"}, groupArns(stack, groups)...)
 		allow(h.Role, []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"}, templates...)
-		// Auto Scaling checks that whoever points a group at a launch
-		// template may launch from it (ec2:RunInstances); the condition
-		// limits that to this stack's templates.
-		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings("ec2:RunInstances"),
-			Resources:  jsii.Strings("*"),
-			Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": templates}},
-		}))
+		allowLaunchFrom(stack, h.Role, templates)
+		passInstanceRoles(h.Role, instanceRoles)
 		// The templates carry tag specifications (the CDK tags instances and
 		// volumes with Name), so Auto Scaling also checks that the caller may
 		// tag what RunInstances creates ("ec2:CreateTags – To tag instances
@@ -254,8 +240,6 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:(instance|volume)\/\*$/`),
 			}},
 		}}, jsii.Bool(true))
-		reason += "; ec2:RunInstances, which Auto Scaling checks when a group is pointed at a launch template, " +
-			"touches resources (subnets, volumes, the image) unknown here and is limited by condition to this stack's templates"
 	}
 	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
 	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
@@ -263,10 +247,65 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	// ec2:DescribeImages also serves shared/imagebuilder: it finds an Image
 	// Builder image's AMIs by their Ec2ImageBuilderArn tag, not GetImage.
-	allow(h.Role, []string{"ec2:DescribeImages", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+	allowUnscoped(h.Role, "ec2:DescribeImages", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
 		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
-		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*"))
-	suppressIAM5(h, reason)
+		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth")
+	suppressGroupArns(h)
+}
+
+// allowLaunchFrom lets role point groups at the launch templates: Auto
+// Scaling checks that the caller may launch from the template
+// (ec2:RunInstances, "checked when an Auto Scaling group is created or
+// updated using a launch template",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html).
+// A launch touches an instance, volumes, a network interface, the
+// subnet, security groups and the template, all ARNs in the stack's
+// account and region, and the image and its snapshots, whose ARNs have no
+// account (Amazon EC2 resource types, Service Authorization Reference).
+// Only the template version says which ones, so the statement names those
+// ARN patterns and leaves it to the ec2:LaunchTemplate condition, which
+// each of these resource types carries for RunInstances, to pin this
+// stack's templates.
+func allowLaunchFrom(stack awscdk.Stack, role awsiam.Role, templates []*string) {
+	noAccount := jsii.String("")
+	ec2Arn := func(account *string, resource string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ec2"), Account: account,
+			Resource: jsii.String(resource), ResourceName: jsii.String("*"),
+		})
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ec2:RunInstances"),
+		Resources:  &[]*string{ec2Arn(nil, "*"), ec2Arn(noAccount, "image"), ec2Arn(noAccount, "snapshot")},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": templates}},
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("ec2:RunInstances, which Auto Scaling checks when a group is pointed at a launch template, " +
+			"touches resources the template version decides (instance, volumes, network interface, subnet, security " +
+			"groups, the image and its snapshots); they are limited to this stack's account and region and, by the " +
+			"ec2:LaunchTemplate condition, to launches from this stack's templates"),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{
+			Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:([0-9]+:\*|:image|:snapshot)\/\*$/`),
+		}},
+	}}, jsii.Bool(true))
+}
+
+// passInstanceRoles lets role pass the fleets' instance roles, as pointing
+// a group at a template version whose instance profile holds one does. The
+// role goes to EC2 ("iam:PassedToService": ec2.amazonaws.com, and
+// ec2.amazonaws.com.cn in the China partition, as AWS's example policy for
+// Auto Scaling groups with an instance profile states:
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/us-iam-role.html),
+// and to no other service.
+func passInstanceRoles(role awsiam.Role, instanceRoles []*string) {
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("iam:PassRole"),
+		Resources: &instanceRoles,
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"iam:PassedToService": []string{"ec2.amazonaws.com", "ec2.amazonaws.com.cn"},
+		}},
+	}))
 }
 
 // launchTaggedArns are the ARNs of every resource, in the stack's account
@@ -282,17 +321,85 @@ func launchTaggedArns(stack awscdk.Stack) *[]*string {
 	return &out
 }
 
-// suppressIAM5 records, for one handler's role, why the "*" resources and
-// the group ARNs' UUID wildcard are there; the grants that put other
-// wildcards on a role suppress them next to the statement. Every
-// suppression is limited (appliesTo) to the exact pattern.
-func suppressIAM5(h Handler, describeReason string) {
-	cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{
+// grantNetworkInterfaces lets a VPC function's role manage the function's
+// network interfaces: Lambda creates and deletes them with the function's
+// role (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html),
+// refuses to create a VPC function whose role may not ("The provided
+// execution role does not have permissions to call CreateNetworkInterface
+// on EC2"), and deletes unused interfaces with the role of the function
+// that created them
+// (https://aws.amazon.com/premiumsupport/knowledge-center/lambda-eni-find-delete/). What IAM
+// accepts for each action (Amazon EC2, Service Authorization Reference,
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html):
+//   - CreateNetworkInterface authorises the new interface, the subnet and
+//     the security groups: the interface by the only ARN it can have before
+//     it exists, the subnets and group by their own ARNs, which are the
+//     function's VpcConfig.
+//   - AssignPrivateIpAddresses and UnassignPrivateIpAddresses authorise the
+//     interface, with ec2:Vpc among its condition keys: only interfaces in
+//     the function's VPC.
+//   - DeleteNetworkInterface takes the form Lambda's page prescribes for
+//     it, "specify a unique resource ID, or include all resource IDs", as
+//     arn:aws:ec2:<region>:<account>:*/*, and no condition: the IDs are
+//     Lambda's, and interfaces it cannot delete hold up the deletion of the
+//     subnets and security group.
+//   - DescribeNetworkInterfaces and DescribeSubnets have no resource type.
+func grantNetworkInterfaces(role awsiam.Role, vpc awsec2.IVpc, subnets *awsec2.SubnetSelection, sg awsec2.ISecurityGroup) {
+	stack := awscdk.Stack_Of(role)
+	ec2Arn := func(resource string, name *string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ec2"), Resource: jsii.String(resource), ResourceName: name,
+		})
+	}
+	anyInterface := ec2Arn("network-interface", jsii.String("*"))
+	createOn := []*string{anyInterface, ec2Arn("security-group", sg.SecurityGroupId())}
+	for _, s := range *vpc.SelectSubnets(subnets).Subnets {
+		createOn = append(createOn, ec2Arn("subnet", s.SubnetId()))
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ec2:CreateNetworkInterface"),
+		Resources: &createOn,
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+		Resources:  &[]*string{anyInterface},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:Vpc": ec2Arn("vpc", vpc.VpcId())}},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ec2:DeleteNetworkInterface"),
+		Resources: &[]*string{ec2Arn("*", jsii.String("*"))},
+	}))
+	allowUnscoped(role, "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		{
-			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String(describeReason),
-			AppliesTo: &[]interface{}{"Resource::*"},
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Lambda creates the function's network interfaces, so their IDs are unknown here: " +
+				"ec2:CreateNetworkInterface names the new interface only as network-interface/* (the subnets and " +
+				"security group by ARN), and Assign/UnassignPrivateIpAddresses on interfaces are limited by the ec2:Vpc " +
+				"condition to the function's VPC"),
+			AppliesTo: &[]any{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:network-interface\/\*$/`),
+			}},
 		},
+		{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("ec2:DeleteNetworkInterface on all resources of the account and region is the form " +
+				"Lambda documents for a VPC function's role (" + lambdaVPCPermissions + "); Lambda deletes the " +
+				"interfaces it created, whose IDs it chooses"),
+			AppliesTo: &[]any{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:\*\/\*$/`),
+			}},
+		},
+	}, jsii.Bool(true))
+}
+
+// suppressGroupArns records, for one handler's role, why the group ARNs
+// carry a wildcard. The "*" resources are answered by suppressUnscoped once
+// the role is complete; the grants that put other wildcards on a role
+// suppress them next to the statement. Every suppression is limited
+// (appliesTo) to the exact pattern.
+func suppressGroupArns(h Handler) {
+	cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{
 		{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("Auto Scaling group ARNs embed a UUID assigned at creation; the * stands " +

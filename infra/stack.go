@@ -105,6 +105,7 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		Namespace:  MetricNamespace,
 		AlarmEmail: cfg.AlarmEmail,
 	})
+	boundCustomResourceProviders(stack, cfg.LogRetention())
 	return s
 }
 
