@@ -33,6 +33,7 @@ const (
 	CtxFleets                    = "fleets"
 	CtxAppVersion                = "appVersion"
 	CtxAlarmEmail                = "alarmEmail"
+	CtxInterfaceEndpoints        = "interfaceEndpoints"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -78,6 +79,10 @@ type Config struct {
 	// (dead-letter queues, fleet health) notify; AWS first mails it a link
 	// to confirm the subscription.
 	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// InterfaceEndpoints gives the private subnets interface endpoints for
+	// every AWS service the lifecycle function and the instances call, so
+	// that no NAT gateway is on their way to AWS (NetworkProps).
+	InterfaceEndpoints bool `json:"interfaceEndpoints,omitempty"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -241,6 +246,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxFleets, &c.Fleets},
 		{CtxAppVersion, &c.AppVersion},
 		{CtxAlarmEmail, &c.AlarmEmail},
+		{CtxInterfaceEndpoints, &c.InterfaceEndpoints},
 	}
 	var errs []error
 	for _, f := range fields {

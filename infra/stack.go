@@ -72,9 +72,10 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
 	}
 	s.network = NewNetwork(stack, "Network", &NetworkProps{
-		MaxAzs:           cfg.MaxAzs,
-		NatGateways:      cfg.NatGateways,
-		FlowLogRetention: cfg.LogRetention(),
+		MaxAzs:             cfg.MaxAzs,
+		NatGateways:        cfg.NatGateways,
+		InterfaceEndpoints: cfg.InterfaceEndpoints,
+		FlowLogRetention:   cfg.LogRetention(),
 	})
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
