@@ -22,8 +22,9 @@ var cfnLintIgnored = []string{
 // informational findings are printed only.
 const cfnLintFailBits = 1 | 2 | 4
 
-// TestCfnLint lints the synthesized template. It is skipped when cfn-lint
-// is not installed, unless STAMPKIT_REQUIRE_CFNLINT=1 (CI sets it).
+// TestCfnLint lints the synthesized templates of both profiles. It is
+// skipped when cfn-lint is not installed, unless STAMPKIT_REQUIRE_CFNLINT=1
+// (CI sets it).
 func TestCfnLint(t *testing.T) {
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
@@ -32,7 +33,14 @@ func TestCfnLint(t *testing.T) {
 		}
 		t.Skip("cfn-lint not installed (pip install cfn-lint); set STAMPKIT_REQUIRE_CFNLINT=1 to require it")
 	}
-	f := synth(t)
+	for name, synth := range profiles() {
+		t.Run(name, func(t *testing.T) { lint(t, bin, synth(t)) })
+	}
+}
+
+// lint runs cfn-lint on every template of f's app.
+func lint(t *testing.T, bin string, f *fixture) {
+	t.Helper()
 	// Every stack of the app: the weights stack too.
 	var paths []string
 	check(t, "synthesizing the assembly", func() {

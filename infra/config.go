@@ -33,6 +33,8 @@ const (
 	CtxFleets                    = "fleets"
 	CtxAppVersion                = "appVersion"
 	CtxAlarmEmail                = "alarmEmail"
+	CtxProfile                   = "profile"
+	CtxInterfaceEndpoints        = "interfaceEndpoints"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -78,6 +80,13 @@ type Config struct {
 	// (dead-letter queues, fleet health) notify; AWS first mails it a link
 	// to confirm the subscription.
 	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// Profile is ProfileDemo (the default) or ProfileProduction, which
+	// requires and turns on what production needs (profile.go).
+	Profile string `json:"profile"`
+	// InterfaceEndpoints gives the private subnets interface endpoints for
+	// every AWS service the lifecycle function and the instances call, so
+	// that no NAT gateway is on their way to AWS (NetworkProps).
+	InterfaceEndpoints bool `json:"interfaceEndpoints,omitempty"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -226,6 +235,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		NatGateways:      1,
 		LogRetentionDays: 30,
 		AppVersion:       DefaultAppVersion,
+		Profile:          ProfileDemo,
 	}
 	fields := []struct {
 		key string
@@ -241,6 +251,8 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxFleets, &c.Fleets},
 		{CtxAppVersion, &c.AppVersion},
 		{CtxAlarmEmail, &c.AlarmEmail},
+		{CtxProfile, &c.Profile},
+		{CtxInterfaceEndpoints, &c.InterfaceEndpoints},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -395,6 +407,7 @@ func (c Config) Validate() error {
 		prefixes[f.ParameterPrefix] = true
 		errs = append(errs, f.validate(key)...)
 	}
+	errs = append(errs, c.validateProfile()...)
 	if len(errs) == 0 {
 		// What is left is what the Lambdas check across fleets: their own
 		// validation, run on stand-ins for the deployed names.

@@ -64,7 +64,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	want := Config{
 		Account: DefaultAccount, Region: DefaultRegion, AssetsDir: ctx[CtxAssetsDir].(string),
-		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion,
+		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion, Profile: ProfileDemo,
 		Fleets: []FleetConfig{{
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
 			ParameterPrefix: "/stampkit/web", AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -48,6 +49,12 @@ type FleetProps struct {
 	// AppLogRetention is how long the app's log group keeps what the
 	// instances' CloudWatch agent ships.
 	AppLogRetention awslogs.RetentionDays
+	// AccessLogDays is how long the load balancer's access logs are kept
+	// (default DemoAccessLogDays).
+	AccessLogDays int
+	// DeletionProtection keeps the load balancer from being deleted until
+	// it is turned off again, by a stack update or anyone else.
+	DeletionProtection bool
 }
 
 // Fleet is one Auto Scaling group behind its own ALB with blue and green
@@ -107,6 +114,9 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	}
 	if props.AppLogRetention == "" {
 		panic("NewFleet: AppLogRetention is empty")
+	}
+	if props.AccessLogDays < 0 {
+		panic("NewFleet: AccessLogDays is negative")
 	}
 	if errs := props.Config.validate("Config"); len(errs) > 0 {
 		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
@@ -335,7 +345,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Expiration: awscdk.Duration_Days(jsii.Number(90)),
+			Expiration: awscdk.Duration_Days(jsii.Number(cmp.Or(props.AccessLogDays, DemoAccessLogDays))),
 		}},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
@@ -365,6 +375,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		InternetFacing:          jsii.Bool(true),
 		SecurityGroup:           albSG,
 		DropInvalidHeaderFields: jsii.Bool(true),
+		DeletionProtection:      jsii.Bool(props.DeletionProtection),
 	})
 	alb.LogAccessLogs(bucket, jsii.String(cfg.Name))
 	cdknag.NagSuppressions_AddResourceSuppressions(albSG, &[]*cdknag.NagPackSuppression{{

@@ -618,8 +618,9 @@ func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
 
 // TestTwinRetriesAsDeployed checks that the local twin invokes and
 // retries the functions as this app deploys them (twin.Functions): their
-// timeouts, Lambda's asynchronous retries and event age, and the wake-up
-// queues' visibility timeout and receive count.
+// timeouts, Lambda's asynchronous retries and event age, the wake-up
+// queues' visibility timeout and receive count, and which run in the VPC
+// (the ones a lost NAT gateway reaches).
 func TestTwinRetriesAsDeployed(t *testing.T) {
 	f := synth(t)
 	hs := f.stack.Handlers()
@@ -639,7 +640,9 @@ func TestTwinRetriesAsDeployed(t *testing.T) {
 				t.Fatalf("the app deploys no %s function", fn.Name)
 			}
 			fnID := f.logicalID(t, h.Function.FunctionArn())
-			got := twin.Function{Name: fn.Name, Timeout: seconds(fnID, props(f.resources[fnID]), "Timeout")}
+			fnProps := props(f.resources[fnID])
+			_, inVPC := fnProps["VpcConfig"]
+			got := twin.Function{Name: fn.Name, Timeout: seconds(fnID, fnProps, "Timeout"), VPC: inVPC}
 			for id, r := range f.resources {
 				p := props(r)
 				if r["Type"] == "AWS::Lambda::EventInvokeConfig" && cmp.Equal(p["FunctionName"], ref(fnID)) {

@@ -48,7 +48,11 @@ type fixture struct {
 // dummy assets and the cloud assembly.
 var testRoot string
 
-var sharedFixture = sync.OnceValues(newFixture)
+var sharedFixture = sync.OnceValues(func() (*fixture, error) { return newFixture("demo", nil) })
+
+// productionFixture is the test app under the production profile, with
+// what the profile requires (productionContext).
+var productionFixture = sync.OnceValues(func() (*fixture, error) { return newFixture("production", productionContext) })
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "stampkit-infra-test-")
@@ -71,6 +75,37 @@ func synth(t *testing.T) *fixture {
 		t.Fatalf("synthesizing the test app: %v", err)
 	}
 	return f
+}
+
+// synthProduction returns the production fixture, synthesizing it on
+// first use.
+func synthProduction(t *testing.T) *fixture {
+	t.Helper()
+	f, err := productionFixture()
+	if err != nil {
+		t.Fatalf("synthesizing the production test app: %v", err)
+	}
+	return f
+}
+
+// profiles are the fixtures of both profiles, for the tests every
+// template must pass (cdk-nag, cfn-lint).
+func profiles() map[string]func(*testing.T) *fixture {
+	return map[string]func(*testing.T) *fixture{ProfileDemo: synth, ProfileProduction: synthProduction}
+}
+
+// productionContext turns testContext into a production one: a fake
+// certificate on every fleet, interface endpoints, 90 days of logs and
+// two instances at least (testContext already names an alarm email).
+func productionContext(ctx map[string]any) {
+	ctx[CtxProfile] = ProfileProduction
+	ctx[CtxInterfaceEndpoints] = true
+	ctx[CtxLogRetentionDays] = MinProductionLogRetentionDays
+	for _, f := range ctx[CtxFleets].([]any) {
+		fleet := f.(map[string]any)
+		fleet["certificateArn"] = testCertificateArn
+		fleet["minCapacity"] = max(fleet["minCapacity"].(float64), 2)
+	}
 }
 
 // writeAssets creates <dir>/<name>/bootstrap for every handler, as
@@ -171,8 +206,10 @@ func testContext(assetsDir string) (map[string]any, error) {
 	return ctx, nil
 }
 
-func newFixture() (*fixture, error) {
-	assets := filepath.Join(testRoot, "assets")
+// newFixture synthesizes testContext, changed by change if set, into
+// its own cloud assembly under testRoot/name.
+func newFixture(name string, change func(ctx map[string]any)) (*fixture, error) {
+	assets := filepath.Join(testRoot, name, "assets")
 	if err := writeAssets(assets); err != nil {
 		return nil, fmt.Errorf("writing dummy assets: %w", err)
 	}
@@ -180,9 +217,12 @@ func newFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
+	if change != nil {
+		change(ctx)
+	}
 	app := awscdk.NewApp(&awscdk.AppProps{
 		Context: &ctx,
-		Outdir:  jsii.String(filepath.Join(testRoot, "cdk.out")),
+		Outdir:  jsii.String(filepath.Join(testRoot, name, "cdk.out")),
 		// As the CLI does: no construct stack traces (they slow synth), and
 		// the AWS::CDK::Metadata resource, by which cfn-lint knows a CDK
 		// template (it then skips W3010 on the context-pinned zones).

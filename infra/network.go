@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -15,12 +17,18 @@ type NetworkProps struct {
 	// NatGateways is the number of NAT gateways (1..MaxAzs). One is cheap;
 	// one per zone survives a zone outage.
 	NatGateways int
+	// InterfaceEndpoints adds an interface endpoint, in every private
+	// subnet, for each of InterfaceEndpointServices: the lifecycle
+	// function's and the instances' calls to AWS then need no NAT gateway.
+	InterfaceEndpoints bool
 	// FlowLogRetention is how long VPC flow logs are kept.
 	FlowLogRetention awslogs.RetentionDays
 }
 
 // Network is a VPC with public subnets for load balancers and private
-// subnets with NAT egress for instances and VPC Lambdas.
+// subnets with NAT egress for instances and VPC Lambdas, gateway
+// endpoints for DynamoDB and S3 and, if asked, interface endpoints for the
+// other services the private subnets call.
 type Network interface {
 	Vpc() awsec2.IVpc
 	// PublicSubnets selects the subnets for internet-facing load balancers.
@@ -29,8 +37,35 @@ type Network interface {
 	PrivateSubnets() *awsec2.SubnetSelection
 }
 
+// VpcCidr is the VPC's address range.
+const VpcCidr = "10.40.0.0/16"
+
 type network struct {
 	vpc awsec2.Vpc
+}
+
+// GatewayEndpointServices are the services every private subnet reaches
+// through a gateway endpoint (by the name in com.amazonaws.<region>.<name>),
+// routed by the subnets' route tables, independent of any NAT gateway,
+// and free: gateway endpoints "come at no additional charge" ("WKLD.12 Use
+// VPC endpoints to access supported services", AWS Prescriptive Guidance,
+// https://docs.aws.amazon.com/prescriptive-guidance/latest/aws-startup-security-baseline/wkld-12.html).
+// DynamoDB for the lifecycle function's state table; S3 for the image
+// pipelines' build instances, which download the app binary from the
+// asset bucket.
+func GatewayEndpointServices() []string { return []string{"dynamodb", "s3"} }
+
+// InterfaceEndpointServices are the services the private subnets call on
+// the control path, each given an interface endpoint when
+// NetworkProps.InterfaceEndpoints is set: the lifecycle function's
+// (autoscaling, ec2, elasticloadbalancing, sqs, ssm: shared/asg, elb,
+// ec2instance, sqsqueue, ssmcommand), and the instances' SSM Agent
+// (ssm, ssmmessages, ec2messages: Run Command and Session Manager, "Reference:
+// ec2messages, ssmmessages, and other API operations",
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html)
+// and CloudWatch agent (monitoring, logs, and ec2 for DescribeTags).
+func InterfaceEndpointServices() []string {
+	return []string{"autoscaling", "ec2", "ec2messages", "elasticloadbalancing", "logs", "monitoring", "sqs", "ssm", "ssmmessages"}
 }
 
 // NewNetwork creates the VPC with flow logs to CloudWatch Logs. It panics
@@ -54,7 +89,7 @@ func NewNetwork(scope constructs.Construct, id string, props *NetworkProps) Netw
 		Retention: props.FlowLogRetention,
 	})
 	vpc := awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
-		IpAddresses: awsec2.IpAddresses_Cidr(jsii.String("10.40.0.0/16")),
+		IpAddresses: awsec2.IpAddresses_Cidr(jsii.String(VpcCidr)),
 		MaxAzs:      jsii.Number(props.MaxAzs),
 		NatGateways: jsii.Number(props.NatGateways),
 		// The default security group is stripped of its rules: nothing in
@@ -74,7 +109,45 @@ func NewNetwork(scope constructs.Construct, id string, props *NetworkProps) Netw
 			},
 		},
 	})
+	for _, name := range GatewayEndpointServices() {
+		vpc.AddGatewayEndpoint(jsii.String(titleCase(name)), &awsec2.GatewayVpcEndpointOptions{
+			Service: awsec2.NewGatewayVpcEndpointAwsService(jsii.String(name), nil),
+			Subnets: &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
+		})
+	}
+	if props.InterfaceEndpoints {
+		addInterfaceEndpoints(c, vpc)
+	}
 	return &network{vpc: vpc}
+}
+
+// addInterfaceEndpoints gives the private subnets an interface endpoint
+// for each of InterfaceEndpointServices, with private DNS, so that the
+// SDKs' and agents' default regional names resolve to the endpoints'
+// addresses in the VPC and their calls leave through no NAT gateway. The
+// endpoints' one security group admits HTTPS from inside the VPC only.
+// An endpoint is billed per zone-hour and per GB (README "Network").
+func addInterfaceEndpoints(scope constructs.Construct, vpc awsec2.Vpc) {
+	sg := awsec2.NewSecurityGroup(scope, jsii.String("EndpointSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String("stampkit interface endpoints: HTTPS from inside the VPC"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	// The literal range rather than the VPC's CidrBlock attribute, which
+	// cdk-nag cannot read to check the rule.
+	sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(VpcCidr)), awsec2.Port_Tcp(jsii.Number(443)),
+		jsii.String("HTTPS to the AWS APIs from the VPC"), nil)
+	for _, name := range InterfaceEndpointServices() {
+		vpc.AddInterfaceEndpoint(jsii.String(fmt.Sprintf("%sEndpoint", titleCase(name))), &awsec2.InterfaceVpcEndpointOptions{
+			Service:           awsec2.NewInterfaceVpcEndpointAwsService(jsii.String(name), nil, nil, nil),
+			Subnets:           &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+			SecurityGroups:    &[]awsec2.ISecurityGroup{sg},
+			PrivateDnsEnabled: jsii.Bool(true),
+			// The group's own rule admits the VPC; open would add the
+			// same rule again on each endpoint's behalf.
+			Open: jsii.Bool(false),
+		})
+	}
 }
 
 func (n *network) Vpc() awsec2.IVpc { return n.vpc }

@@ -28,6 +28,11 @@ func TestConstructorsRejectBadProps(t *testing.T) {
 				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",
 			})})
 		}, "AppLogRetention"},
+		{"fleet with negative access log days", func(s awscdk.Stack) {
+			NewFleet(s, "F", &FleetProps{AccessLogDays: -1, AppLogRetention: "ONE_MONTH", Network: NewNetwork(s, "N", &NetworkProps{
+				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",
+			})})
+		}, "AccessLogDays"},
 		{"scaling without fleet", func(s awscdk.Stack) { NewScaling(s, "S", &ScalingProps{}) }, "Fleet"},
 		{"observability without fleets", func(s awscdk.Stack) { NewObservability(s, "O", &ObservabilityProps{}) }, "Fleets"},
 		{"listener weights without props", func(s awscdk.Stack) { NewListenerWeights(s, "W", nil) }, "props"},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -14,6 +16,10 @@ const MetricNamespace = config.DefaultNamespace
 
 // StackName is the CloudFormation stack (and construct id) of the app.
 const StackName = "Stampkit"
+
+// DemoWarningID identifies the warning a demo stack carries at synth
+// (Config.DemoWarning); `cdk synth` prints it, and --strict fails on it.
+const DemoWarningID = "stampkit:demoProfile"
 
 // StampkitStackProps configures the stack from the validated Config.
 type StampkitStackProps struct {
@@ -57,13 +63,19 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		sp.Env = &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}
 	}
 	if sp.Description == nil {
-		sp.Description = jsii.String("stampkit: event-driven autoscaling fleets (ALB + ASG + Go Lambdas)")
+		sp.Description = jsii.String(fmt.Sprintf("stampkit (%s profile): event-driven autoscaling fleets (ALB + ASG + Go Lambdas)", cfg.Profile))
+	}
+	if sp.TerminationProtection == nil {
+		sp.TerminationProtection = jsii.Bool(cfg.Production())
 	}
 	stack := awscdk.NewStack(scope, &id, &sp)
+	if !cfg.Production() {
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String(DemoWarningID), jsii.String(cfg.DemoWarning()))
+	}
 
 	s := &stampkitStack{stack: stack}
 	s.weights = NewListenerWeights(scope, WeightsStackName, &ListenerWeightsProps{
-		StackProps: awscdk.StackProps{Env: sp.Env},
+		StackProps: awscdk.StackProps{Env: sp.Env, TerminationProtection: sp.TerminationProtection},
 		Fleets:     cfg.Fleets,
 	})
 	if s.weights != nil {
@@ -72,13 +84,17 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
 	}
 	s.network = NewNetwork(stack, "Network", &NetworkProps{
-		MaxAzs:           cfg.MaxAzs,
-		NatGateways:      cfg.NatGateways,
-		FlowLogRetention: cfg.LogRetention(),
+		MaxAzs:             cfg.MaxAzs,
+		NatGateways:        cfg.NatGateways,
+		InterfaceEndpoints: cfg.InterfaceEndpoints,
+		FlowLogRetention:   cfg.LogRetention(),
 	})
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
-		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention()})
+		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{
+			Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention(),
+			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
+		})
 		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
 		// Each fleet's image is baked by its own pipeline; the images it
 		// builds carry the fleet's tag, which is how the rollout Lambda

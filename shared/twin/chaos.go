@@ -58,11 +58,23 @@ type Chaos struct {
 	// deliver them on time.
 	Late      float64
 	LateDelay time.Duration
-	// Calls, when set, limits the API faults (not the Lambda timeouts) to
+	// Calls, when set, limits the API faults (not the Lambda timeouts nor
+	// the egress loss) to
 	// these calls, each named by service and operation as FaultEvent.Call
 	// names it ("Auto Scaling SetDesiredCapacity"): a test aims at one
 	// effect with it.
 	Calls []string
+	// EgressLoss is the share of the invocations of the functions in the
+	// VPC (Function.VPC) that lose their way out of it: the zone they run
+	// in routes 0.0.0.0/0 to a NAT gateway that is gone (see egress.go).
+	// In such an invocation every AWS call but those to the services of
+	// VPCEndpoints hangs until its deadline, applied nowhere. Scaled
+	// leaves it alone: it is a share of zones, not a rate of bad luck.
+	EgressLoss float64
+	// VPCEndpoints are the VPC's endpoints, each named as in its service
+	// name com.amazonaws.<region>.<name> ("dynamodb", "ssm"): calls to
+	// their services stay inside the VPC and survive an EgressLoss.
+	VPCEndpoints []string
 }
 
 // DefaultChaos is the chaos "stampkit simulate -chaos" and the demo's
@@ -89,7 +101,7 @@ func (c Chaos) Scaled(f float64) *Chaos {
 }
 
 func (c Chaos) validate() error {
-	for _, p := range []float64{c.Throttle, c.ServerError, c.Timeout, c.LostResponse, c.LambdaTimeout, c.Duplicate, c.Late} {
+	for _, p := range []float64{c.Throttle, c.ServerError, c.Timeout, c.LostResponse, c.LambdaTimeout, c.Duplicate, c.Late, c.EgressLoss} {
 		if p < 0 || p > 1 {
 			return errors.New("every rate must be within 0 and 1")
 		}
@@ -115,11 +127,14 @@ const (
 	FaultLambdaTimeout = "Lambda timeout"
 	FaultDuplicate     = "duplicate delivery"
 	FaultLate          = "late delivery"
+	// FaultEgressLost: a call of an invocation that lost its way out of
+	// the VPC (Chaos.EgressLoss).
+	FaultEgressLost = "egress lost"
 )
 
 // FaultKinds lists the kinds of fault in report order.
 func FaultKinds() []string {
-	return []string{FaultThrottled, FaultServerError, FaultTimeout, FaultLostResponse, FaultLambdaTimeout, FaultDuplicate, FaultLate}
+	return []string{FaultThrottled, FaultServerError, FaultTimeout, FaultLostResponse, FaultLambdaTimeout, FaultDuplicate, FaultLate, FaultEgressLost}
 }
 
 // What became of the event a fault hit, in FaultEvent.Outcome.
@@ -147,14 +162,20 @@ type FaultEvent struct {
 	Outcome string
 }
 
-// chaosBegin draws whether inv runs out of time, and during which call.
+// chaosBegin draws whether inv runs out of time, and during which call,
+// and whether it runs where the way out of the VPC is lost. Each draw is
+// made only when its rate is set, so that chaos without it draws what it
+// drew before.
 func (s *sim) chaosBegin(inv *handlerRun) {
 	c := s.sc.Chaos
-	if c == nil || c.LambdaTimeout == 0 {
+	if c == nil {
 		return
 	}
-	if s.chaosRNG.Float64() < c.LambdaTimeout {
+	if c.LambdaTimeout > 0 && s.chaosRNG.Float64() < c.LambdaTimeout {
 		inv.timeoutAt = 1 + s.chaosRNG.IntN(c.LambdaTimeoutCalls)
+	}
+	if c.EgressLoss > 0 && inv.fn.VPC {
+		inv.egressLost = s.chaosRNG.Float64() < c.EgressLoss
 	}
 }
 
@@ -227,6 +248,9 @@ func (s *sim) call(ctx context.Context, service, op string, write bool, fn func(
 		}
 		// A call on a context of its own, in the headroom the handler
 		// keeps before its deadline: it goes through.
+	}
+	if inv.egressLost && !c.reaches(service, op) {
+		return s.blackholed(ctx, inv, service, op)
 	}
 	if len(c.Calls) > 0 && !slices.Contains(c.Calls, service+" "+op) {
 		return fn()

@@ -35,14 +35,19 @@ type Function struct {
 	// function has no wake-up queue.
 	Visibility  time.Duration
 	MaxReceives int
+	// VPC is set for a function that runs in the VPC's private subnets:
+	// its calls to AWS leave through the VPC's routes (Chaos.EgressLoss).
+	VPC bool
 }
 
 // Functions lists the toolkit's functions as deployed.
 func Functions() []Function {
 	return []Function{
 		{Name: ScalerFunction, Timeout: 30 * time.Second, Retries: 2, MaxEventAge: 10 * time.Minute},
+		// In the VPC: its HTTP probes reach the instances' private
+		// addresses.
 		{Name: LifecycleFunction, Timeout: 20 * time.Second, Retries: 2, MaxEventAge: 30 * time.Minute,
-			Visibility: 30 * time.Second, MaxReceives: 5},
+			Visibility: 30 * time.Second, MaxReceives: 5, VPC: true},
 		{Name: RolloutFunction, Timeout: time.Minute, Retries: 2, MaxEventAge: 6 * time.Hour,
 			Visibility: 6 * time.Minute, MaxReceives: 5},
 	}
@@ -274,6 +279,9 @@ type handlerRun struct {
 	// calls counts the calls the handler made through the chaos ports;
 	// timeoutAt, when set, is the call during which its time runs out.
 	calls, timeoutAt int
+	// egressLost is set when the invocation runs where the way out of the
+	// VPC is lost (Chaos.EgressLoss).
+	egressLost bool
 	// faults are the indices in Result.Faults of the faults injected in
 	// this invocation.
 	faults []int
