@@ -130,6 +130,11 @@ The threat model in the README reads these tables.
 		}
 	}
 
+	b.WriteString("\n## Actions on `*`, and why\n\nThe only actions any role is granted on `Resource: \"*\"` " +
+		"(`UnscopedActions` in infra/iam_unscoped.go; a test fails on any other):\n\n| Action | Why nothing narrower |\n|---|---|\n")
+	for _, u := range UnscopedActions() {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", u.Action, u.Reason)
+	}
 	b.WriteString("\n## Resource policies\n\nWho may call into the stack's resources.\n")
 	if perms := sortedIDs(resources, "AWS::Lambda::Permission"); len(perms) > 0 {
 		b.WriteString("\n### Lambda invoke permissions\n\n| Function | Principal | Action | Source |\n|---|---|---|---|\n")
