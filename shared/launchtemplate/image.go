@@ -60,9 +60,16 @@ type Image struct {
 	Tags          map[string]string
 }
 
-// Image reads one AMI; a missing one is ErrNotFound.
+// Image reads one AMI this account owns; a missing one, or one another
+// account owns, is ErrNotFound. A rollout trusts an image by its tags, and
+// an account may tag a public or shared AMI it does not own: "You can tag
+// public or shared resources, but the tags you assign are available only
+// to your AWS account" (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html).
+// Without the owner, a principal allowed ec2:CreateTags could have any
+// public AMI rolled out as the fleet's. Images baked elsewhere reach the
+// account as copies it owns (Image Builder distribution, CopyImage).
 func (a *Adapter) Image(ctx context.Context, amiID string) (Image, error) {
-	out, err := a.api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}})
+	out, err := a.api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}, Owners: []string{"self"}})
 	if err != nil {
 		return Image{}, fmt.Errorf("describing image %s: %w", amiID, notFound(err))
 	}

@@ -245,3 +245,26 @@ func TestEmulatorIgnoresClientToken(t *testing.T) {
 		t.Errorf("moto quirk gone? repeated stamp: got version %d twice, want moto to make a new one", first)
 	}
 }
+
+// TestMotoIgnoresOwnersWithImageIDs proves a gap (GAPS.md): EC2 scopes
+// DescribeImages to Owners also when ImageIds are given, so the adapter's
+// Owners=self keeps a public AMI this account tagged for a fleet out of a
+// rollout; moto answers by id alone. TestImageMapping (stub) checks the
+// adapter sends Owners=self. When this test fails, moto honours Owners:
+// turn it into an emulator test that the adapter refuses such an AMI.
+func TestMotoIgnoresOwnersWithImageIDs(t *testing.T) {
+	c := ec2.NewFromConfig(emu.Fresh(t))
+	public, err := c.DescribeImages(t.Context(), &ec2.DescribeImagesInput{Owners: []string{"amazon"}, MaxResults: aws.Int32(5)})
+	if err != nil || len(public.Images) == 0 {
+		t.Fatalf("DescribeImages(amazon): got %v, %v, want the emulator's public AMIs", public, err)
+	}
+	id := aws.ToString(public.Images[0].ImageId)
+	if _, err := c.CreateTags(t.Context(), &ec2.CreateTagsInput{Resources: []string{id},
+		Tags: []types.Tag{{Key: aws.String("stampkit:fleet"), Value: aws.String("web")}}}); err != nil {
+		t.Fatalf("CreateTags on public AMI %s: %v", id, err)
+	}
+	got, err := launchtemplate.New(c).Image(t.Context(), id)
+	if err != nil || got.ID != id {
+		t.Errorf("moto with Owners=self and the public AMI's id: got %+v, %v, want the AMI (the gap)", got, err)
+	}
+}

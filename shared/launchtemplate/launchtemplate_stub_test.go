@@ -63,7 +63,7 @@ func TestImageMapping(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Image mismatch (-want +got):\n%s", diff)
 			}
-			wantIn := &ec2.DescribeImagesInput{ImageIds: []string{aws.ToString(tc.img.ImageId)}}
+			wantIn := &ec2.DescribeImagesInput{ImageIds: []string{aws.ToString(tc.img.ImageId)}, Owners: []string{"self"}}
 			if diff := awstest.Diff(wantIn, stub.Calls()[0].Input); diff != "" {
 				t.Errorf("DescribeImages input (-want +got):\n%s", diff)
 			}
