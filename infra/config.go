@@ -33,6 +33,7 @@ const (
 	CtxFleets                    = "fleets"
 	CtxAppVersion                = "appVersion"
 	CtxAlarmEmail                = "alarmEmail"
+	CtxCommandPrincipals         = "commandPrincipals"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -78,6 +79,11 @@ type Config struct {
 	// (dead-letter queues, fleet health) notify; AWS first mails it a link
 	// to confirm the subscription.
 	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// CommandPrincipals, optional, are the IAM role and user ARNs that may
+	// put rollout commands and image-ready events on the command bus;
+	// every other principal is denied. Left out, any principal of the
+	// account whose IAM policies allow events:PutEvents may.
+	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -241,6 +247,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxFleets, &c.Fleets},
 		{CtxAppVersion, &c.AppVersion},
 		{CtxAlarmEmail, &c.AlarmEmail},
+		{CtxCommandPrincipals, &c.CommandPrincipals},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -371,6 +378,7 @@ func (c Config) Validate() error {
 	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
 		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
+	errs = append(errs, commandPrincipalErrors(CtxCommandPrincipals, c.CommandPrincipals)...)
 	if c.ScalerReservedConcurrency < 0 {
 		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
