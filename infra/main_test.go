@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testRoot = dir
-	code := m.Run()
+	code := emu.Run(m)
 	jsii.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
