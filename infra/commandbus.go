@@ -37,7 +37,10 @@ type CommandBusProps struct {
 	// Principals are the IAM role and user ARNs that may put events on
 	// the bus; every other principal is denied. Empty leaves it to the
 	// account: any of its principals whose IAM policies allow
-	// events:PutEvents, and no other account.
+	// events:PutEvents, and no other account. Each must exist when the
+	// stack deploys: EventBridge checks a policy's principals when it is
+	// written
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eventsv2-resourcepolicy.html).
 	Principals []string
 }
 
