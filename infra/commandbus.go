@@ -95,7 +95,7 @@ func NewCommandBus(scope constructs.Construct, id string, props *CommandBusProps
 	busArn := stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("events"), Resource: jsii.String("event-bus"), ResourceName: jsii.String(props.Name),
 	})
-	bus.Node().DefaultChild().(awsevents.CfnEventBus).SetPolicy(commandBusPolicy(stack, busArn, props.Principals))
+	bus.Node().DefaultChild().(awsevents.CfnEventBus).SetPolicy(commandBusPolicy(busArn, props.Principals))
 
 	// Nothing routes stampkit's source on the default bus to a function:
 	// what arrives there (an old CLI or bake script, a principal the bus
@@ -140,7 +140,7 @@ func NewCommandBus(scope constructs.Construct, id string, props *CommandBusProps
 // sends with its role, which must then be listed.
 // Without principals the bus admits its own account only, as a bus with
 // no policy does, written out.
-func commandBusPolicy(stack awscdk.Stack, busArn *string, principals []string) awsiam.PolicyDocument {
+func commandBusPolicy(busArn *string, principals []string) awsiam.PolicyDocument {
 	putEvents := jsii.Strings("events:PutEvents")
 	resources := jsii.Strings(*busArn)
 	if len(principals) == 0 {
