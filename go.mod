@@ -9,7 +9,8 @@ go 1.26.6
 // ~20 ms of its cold start. Each one's latest release alone puts the rollout
 // bootstrap at 10.16-11.01 MB (README "Size and cold start"; issues #3, #10;
 // `make size` guards the 10 MB budget). The emulator chooses none of them: the
-// test proxy translates cloudwatch's RPC v2 CBOR for moto.
+// test proxy translates cloudwatch's RPC v2 CBOR for moto. eventbridge is
+// the tests' alone (infra's emulator routing test): no function imports it.
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
@@ -28,6 +29,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.350.0
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 v1.63.9
+	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.55.11
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.12 // indirect

@@ -53,10 +53,17 @@ cat >"$work/manifest.json" <<'JSON'
 JSON
 env PATH="$work/bin:$PATH" AWS_CALLS="$work/calls" STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=this-run \
   packer/image-ready.sh >/dev/null
-expected='events put-events --region us-east-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0123456789abcdef0\"}"}] --query FailedEntryCount --output text
-events put-events --region eu-west-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0fedcba9876543210\"}"}] --query FailedEntryCount --output text'
+expected='events put-events --region us-east-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0123456789abcdef0\"}", "EventBusName": "stampkit-commands"}] --query FailedEntryCount --output text
+events put-events --region eu-west-1 --entries [{"Source": "stampkit", "DetailType": "Image Ready", "Detail": "{\"imageId\": \"ami-0fedcba9876543210\"}", "EventBusName": "stampkit-commands"}] --query FailedEntryCount --output text'
 if [ "$(cat "$work/calls")" != "$expected" ]; then
   printf 'image-ready.sh called:\n%s\nwant:\n%s\n' "$(cat "$work/calls")" "$expected"; exit 1
+fi
+# Another stack's bus (STAMPKIT_BUS, from -var ready_event_bus).
+: >"$work/calls"
+env PATH="$work/bin:$PATH" AWS_CALLS="$work/calls" STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=this-run STAMPKIT_BUS=stampkit-commands-blue \
+  packer/image-ready.sh >/dev/null
+if ! grep -q '"EventBusName": "stampkit-commands-blue"' "$work/calls"; then
+  printf 'image-ready.sh with STAMPKIT_BUS=stampkit-commands-blue called:\n%s\n' "$(cat "$work/calls")"; exit 1
 fi
 if env PATH="$work/bin:$PATH" AWS_CALLS=/dev/null AWS_FAILED=1 STAMPKIT_MANIFEST="$work/manifest.json" PACKER_RUN_UUID=this-run \
   packer/image-ready.sh >/dev/null 2>&1; then

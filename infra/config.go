@@ -35,6 +35,7 @@ const (
 	CtxAlarmEmail                = "alarmEmail"
 	CtxProfile                   = "profile"
 	CtxInterfaceEndpoints        = "interfaceEndpoints"
+	CtxCommandPrincipals         = "commandPrincipals"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -87,6 +88,11 @@ type Config struct {
 	// every AWS service the lifecycle function and the instances call, so
 	// that no NAT gateway is on their way to AWS (NetworkProps).
 	InterfaceEndpoints bool `json:"interfaceEndpoints,omitempty"`
+	// CommandPrincipals, optional, are the IAM role and user ARNs that may
+	// put rollout commands and image-ready events on the command bus;
+	// every other principal is denied. Left out, any principal of the
+	// account whose IAM policies allow events:PutEvents may.
+	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -253,6 +259,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		{CtxAlarmEmail, &c.AlarmEmail},
 		{CtxProfile, &c.Profile},
 		{CtxInterfaceEndpoints, &c.InterfaceEndpoints},
+		{CtxCommandPrincipals, &c.CommandPrincipals},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -383,6 +390,7 @@ func (c Config) Validate() error {
 	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
 		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
+	errs = append(errs, commandPrincipalErrors(CtxCommandPrincipals, c.CommandPrincipals)...)
 	if c.ScalerReservedConcurrency < 0 {
 		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}

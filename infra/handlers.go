@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
@@ -38,6 +39,9 @@ type HandlersProps struct {
 	// leaves it in the unreserved pool (decisions are serialised per fleet
 	// by the handler's lease either way).
 	ScalerReservedConcurrency int
+	// CommandBus carries the rollout's commands and image-ready events
+	// (NewCommandBus): their rules live on it, not on the default bus.
+	CommandBus awsevents.IEventBus
 }
 
 // Handler is one Lambda with the queue that catches what it could not
@@ -135,6 +139,8 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 		panic("NewHandlers: LogRetention is empty")
 	case props.ScalerReservedConcurrency < 0:
 		panic("NewHandlers: ScalerReservedConcurrency is negative")
+	case props.CommandBus == nil:
+		panic("NewHandlers: CommandBus is nil")
 	}
 	for i, mf := range props.Fleets {
 		if mf.Fleet == nil || mf.Scaling == nil {

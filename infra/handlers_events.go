@@ -54,9 +54,11 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 			listenerArns = append(listenerArns, mf.Fleet.Listener().ListenerArn())
 		}
 	}
-	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
+	// bus nil is the default bus.
+	ruleOn := func(bus awsevents.IEventBus, id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
 		awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
 			Description:  jsii.String(description),
+			EventBus:     bus,
 			EventPattern: pattern,
 			Schedule:     schedule,
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(target.Function, &awseventstargets.LambdaFunctionProps{
@@ -68,6 +70,9 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 				MaxEventAge:   maxAge,
 			})},
 		})
+	}
+	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
+		ruleOn(nil, id, description, pattern, schedule, target, maxAge)
 	}
 	scalerAge := awscdk.Duration_Minutes(jsii.Number(10))
 	// Exactly the scaling policies' alarms: CloudWatch puts the alarm's ARN
@@ -114,15 +119,16 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	}, nil, h.rollout, rolloutAge)
 	// A Packer bake announces its AMI after Packer has tagged it: the AMI's
 	// own "EC2 AMI State Change" (available) can come before its
-	// stampkit:fleet tag and be ignored. Like the commands, stampkit's own
-	// source on the default bus.
-	rule("RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
+	// stampkit:fleet tag and be ignored. Like the commands it steers a
+	// rollout, so it is heard on the command bus only, from the principals
+	// its policy names (NewCommandBus).
+	ruleOn(props.CommandBus, "RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceStampkit),
 		DetailType: jsii.Strings(DetailImageReady),
 	}, nil, h.rollout, rolloutAge)
 	// `stampkit rollout pause|resume|abort|promote` puts these on the
-	// default bus (event.CommandBody).
-	rule("RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
+	// command bus (event.CommandBody, event.CommandBus).
+	ruleOn(props.CommandBus, "RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceStampkit),
 		DetailType: jsii.Strings(DetailRolloutCommand),
 	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))

@@ -30,8 +30,8 @@ func TestHandlers(t *testing.T) {
 	check(t, "one async invoke config per function", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), num(len(HandlerNames())))
 	})
-	check(t, "one DLQ per function, a wake-up queue and its DLQ for lifecycle and rollout", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), num(len(HandlerNames())+2*2))
+	check(t, "one DLQ per function, a wake-up queue and its DLQ for lifecycle and rollout, the command bus's queue of ignored events", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), num(len(HandlerNames())+2*2+1))
 	})
 	check(t, "one SQS event source per wake-up queue", func() {
 		f.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), num(2))
@@ -235,7 +235,15 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			}),
 		},
 	}
+	// stampkit's own steering events are heard on the command bus only;
+	// every other rule is on the default bus, where AWS puts its events.
+	commandBus := fmt.Sprint(ref(f.logicalID(t, f.stack.Commands().Bus().EventBusName())))
+	onCommandBus := map[string]bool{
+		pattern("stampkit", []string{"Rollout Command"}, nil, nil): true,
+		pattern("stampkit", []string{"Image Ready"}, nil, nil):     true,
+	}
 	got := map[string][]string{}
+	functionRules := 0
 	rules := f.ofType("AWS::Events::Rule")
 	for id, r := range rules {
 		p := props(r)
@@ -250,6 +258,17 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 				continue
 			}
 			got[name] = append(got[name], rulePattern(p))
+			functionRules++
+			bus, wantBus := "the default bus", "the default bus"
+			if b, ok := p["EventBusName"]; ok {
+				bus = fmt.Sprint(b)
+			}
+			if onCommandBus[rulePattern(p)] {
+				wantBus = commandBus
+			}
+			if bus != wantBus {
+				t.Errorf("rule %s %s: on %s, want %s", id, rulePattern(p), bus, wantBus)
+			}
 			dlq := getAtt(f.logicalID(t, h.DeadLetterQueue.QueueArn()), "Arn")
 			if fmt.Sprint(target["DeadLetterConfig"]) != fmt.Sprint(map[string]any{"Arn": dlq}) {
 				t.Errorf("rule %s: dead-letter config %v, want the %s DLQ", id, target["DeadLetterConfig"], name)
@@ -269,7 +288,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 	check(t, "EventBridge may invoke each rule's target", func() {
 		f.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"), map[string]any{
 			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
-		}, num(len(rules)))
+		}, num(functionRules))
 	})
 }
 

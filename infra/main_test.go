@@ -33,6 +33,14 @@ const testCertificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/00000
 // testAlarmEmail is subscribed to the alarm topic in the test app.
 const testAlarmEmail = "ops@example.com"
 
+// testCommandPrincipals may put events on the test app's command bus: a
+// role with a path and a user, so the policy's Deny is synthesized, linted
+// and nagged.
+var testCommandPrincipals = []any{
+	"arn:aws:iam::111111111111:role/ops/stampkit-operator",
+	"arn:aws:iam::111111111111:user/release-bot",
+}
+
 // fixture is the synthesized app every assertions test reads.
 type fixture struct {
 	cfg      Config
@@ -61,7 +69,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testRoot = dir
-	code := m.Run()
+	code := emu.Run(m)
 	jsii.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -201,6 +209,7 @@ func testContext(assetsDir string) (map[string]any, error) {
 	ctx[CtxFleets] = append(fleets, second)
 	ctx[CtxAssetsDir] = assetsDir
 	ctx[CtxAlarmEmail] = testAlarmEmail
+	ctx[CtxCommandPrincipals] = testCommandPrincipals
 	// The CLI adds this; cfn-lint recognises CDK resources by it.
 	ctx["aws:cdk:enable-path-metadata"] = true
 	return ctx, nil

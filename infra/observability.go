@@ -36,6 +36,9 @@ type ObservabilityProps struct {
 	// AlarmEmail, when set, is subscribed to the alarm topic (AWS mails it
 	// a confirmation link first).
 	AlarmEmail string
+	// CommandBus's alarm on stampkit events put on the default bus is an
+	// operator alarm.
+	CommandBus CommandBus
 }
 
 // Observability holds one CloudWatch dashboard per fleet and the topic
@@ -47,7 +50,8 @@ type Observability interface {
 	// notifications.
 	AlarmTopic() awssns.Topic
 	// OperatorAlarms are the alarms that notify AlarmTopic: the handlers'
-	// dead-letter alarms and the fleets' health alarms. The scaling alarms
+	// dead-letter alarms, the alarm on stampkit events put on the default
+	// bus, and the fleets' health alarms. The scaling alarms
 	// are not among them: their state changes reach the scaler through
 	// EventBridge and say nothing an operator must act on.
 	OperatorAlarms() []awscloudwatch.Alarm
@@ -75,6 +79,8 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 		panic("NewObservability: Handlers is nil")
 	case props.Namespace == "":
 		panic("NewObservability: Namespace is empty")
+	case props.CommandBus == nil:
+		panic("NewObservability: CommandBus is nil")
 	}
 	c := constructs.NewConstruct(scope, &id)
 	var toolkit []interfacesawscloudwatch.IAlarmRef
@@ -95,6 +101,7 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 			o.alarms = append(o.alarms, h.WakeDeadLetterAlarm)
 		}
 	}
+	o.alarms = append(o.alarms, props.CommandBus.IgnoredAlarm())
 	for _, mf := range props.Fleets {
 		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
 		if mf.Config.Rollout.Enabled() {

@@ -37,9 +37,10 @@ func TestScaling(t *testing.T) {
 			health++
 		}
 	}
-	// Plus one dead-letter alarm per handler and one per wake-up queue.
+	// Plus one dead-letter alarm per handler and one per wake-up queue,
+	// and the alarm on stampkit events put on the default bus.
 	check(t, "alarm count", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), num(triggered+health+len(HandlerNames())+2))
+		f.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), num(triggered+health+len(HandlerNames())+2+1))
 	})
 	for _, mf := range f.stack.Fleets() {
 		cfg := f.fleetConfig(t, mf.Fleet.Name())

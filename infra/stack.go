@@ -34,6 +34,9 @@ type StampkitStack interface {
 	State() State
 	Fleets() []ManagedFleet
 	Handlers() Handlers
+	// Commands is the bus the rollout's commands and image-ready events
+	// arrive on.
+	Commands() CommandBus
 	Observability() Observability
 	// Weights is the stack of the blue/green fleets' listener weight
 	// parameters, deployed before this one; nil without blue/green fleets.
@@ -46,6 +49,7 @@ type stampkitStack struct {
 	state    State
 	fleets   []ManagedFleet
 	handlers Handlers
+	commands CommandBus
 	obs      Observability
 	weights  ListenerWeights
 }
@@ -107,6 +111,10 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		})
 		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(fc, f, sc)})
 	}
+	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
+		Name:       CommandBusName,
+		Principals: cfg.CommandPrincipals,
+	})
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
 		Network:                   s.network,
 		Table:                     s.state.Table(),
@@ -114,12 +122,14 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		AssetsDir:                 cfg.AssetsDir,
 		LogRetention:              cfg.LogRetention(),
 		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
+		CommandBus:                s.commands.Bus(),
 	})
 	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
 		Fleets:     s.fleets,
 		Handlers:   s.handlers,
 		Namespace:  MetricNamespace,
 		AlarmEmail: cfg.AlarmEmail,
+		CommandBus: s.commands,
 	})
 	boundCustomResourceProviders(stack, cfg.LogRetention())
 	return s
@@ -130,6 +140,7 @@ func (s *stampkitStack) Network() Network             { return s.network }
 func (s *stampkitStack) State() State                 { return s.state }
 func (s *stampkitStack) Fleets() []ManagedFleet       { return s.fleets }
 func (s *stampkitStack) Handlers() Handlers           { return s.handlers }
+func (s *stampkitStack) Commands() CommandBus         { return s.commands }
 func (s *stampkitStack) Observability() Observability { return s.obs }
 func (s *stampkitStack) Weights() ListenerWeights     { return s.weights }
 

@@ -11,12 +11,13 @@ import (
 
 // image writes the event that marks a baked AMI ready to roll out: the
 // last step of a bake (the Packer template sends it once the AMI carries
-// its tags). EC2's own "AMI State Change" can come before the tags, and an
-// Image Builder image rolls out on its pipeline's event instead.
+// its tags), to the stack's command bus like a rollout command. EC2's own
+// "AMI State Change" can come before the tags, and an Image Builder image
+// rolls out on its pipeline's event instead.
 func image(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	fs := newFlagSet("image", synopses["image"], stderr)
 	ami := fs.String("ami", "", "the AMI that is ready (required)")
-	format := formatFlag(fs)
+	out := eventFlags(fs)
 	switch {
 	case len(args) > 0 && isHelp(args[0]):
 		fs.Usage()
@@ -37,5 +38,5 @@ func image(args []string, stdout, stderr io.Writer, now func() time.Time) error 
 	if err != nil {
 		return err
 	}
-	return writeEvent(stdout, "image ready", body, *format)
+	return out.write(stdout, "image ready", body)
 }

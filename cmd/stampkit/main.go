@@ -23,7 +23,8 @@
 //	stampkit invoke scaler [flags] event.json
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
-//	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-format put-events|lambda]
+//	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-bus name] [-format put-events|lambda]
+//	stampkit image ready -ami ami-… [-bus name] [-format put-events|lambda]
 //	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
 //	stampkit version
 //	stampkit help [command]
@@ -52,8 +53,10 @@ commands:
              writes an event of any kind the functions accept, with the fields you set
   invoke     run the scaler, lifecycle or rollout handler in-process on an event file
              against twin fakes of its ports ("stampkit invoke <function> -h")
-  rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout
-  image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…")
+  rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout,
+             for the stack's command bus
+  image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…"),
+             for the stack's command bus
   status     show each fleet's group, scaler state, forecast floor, rollout and pending
              lifecycle actions, read from the state table and Auto Scaling (needs AWS)
   version    print the version, commit and Go release this binary was built from

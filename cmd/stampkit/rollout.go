@@ -4,23 +4,25 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/stampkit/stampkit/shared/config"
 	"io"
+	"regexp"
 	"slices"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
 )
 
 // rollout writes the event that pauses, resumes, aborts or promotes a
 // fleet's running rollout. It calls no AWS API: the operator sends it with
-// their own credentials, to EventBridge (the stack routes "Rollout Command"
-// events to the rollout function) or straight to the function.
+// their own credentials, to the stack's command bus (whose rule routes
+// "Rollout Command" events to the rollout function, and whose policy
+// names who may put them) or straight to the function.
 func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	fs := newFlagSet("rollout", synopses["rollout"], stderr)
 	fleet := fs.String("fleet", "", "fleet whose rollout to control (required)")
 	reason := fs.String("reason", "", "why, for the rollout's log")
-	format := formatFlag(fs)
+	out := eventFlags(fs)
 	if len(args) == 0 {
 		return fmt.Errorf("rollout needs an action: pause, resume, abort or promote: %w", errUsage)
 	}
@@ -49,21 +51,60 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 	if err != nil {
 		return err
 	}
-	return writeEvent(stdout, "rollout", body, *format)
+	return out.write(stdout, "rollout", body)
 }
 
-// writeEvent prints a stampkit event in the chosen format: an entries file
-// for "aws events put-events", or the payload for "aws lambda invoke".
-func writeEvent(stdout io.Writer, cmd string, body []byte, format string) error {
+// eventOutput is how a command that writes a stampkit event writes it:
+// its -format and -bus flags.
+type eventOutput struct {
+	fs     *flag.FlagSet
+	format *string
+	bus    *string
+}
+
+// eventFlags defines the -format and -bus flags of the commands that
+// write an event.
+func eventFlags(fs *flag.FlagSet) eventOutput {
+	return eventOutput{
+		fs: fs,
+		format: fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…", for the bus -bus names; `+
+			`"lambda": the payload for "aws lambda invoke --payload file://…", straight to the rollout function, `+
+			`which its lambda:InvokeFunction permissions govern, not the bus's policy`),
+		bus: fs.String("bus", event.CommandBus, "the event bus the put-events entry names: the stack's command bus "+
+			"(stack output CommandBusName; its policy names who may put events on it). "+
+			"EventBridge accepts, and drops, an entry for a bus that does not exist, and the stack ignores stampkit events on the default bus"),
+	}
+}
+
+// The -bus help warns of a misspelt bus: PutEvents answers success for an
+// entry naming a bus that does not exist, and drops it
+// (https://github.com/aws/aws-sdk/issues/186; the API reference does not
+// say so).
+
+// busRe is an EventBusName PutEvents takes: a name or a bus ARN
+// (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html).
+var busRe = regexp.MustCompile(`^(?:arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]{1,256}$`)
+
+// write prints a stampkit event in the chosen format: an entries file for
+// "aws events put-events", or the payload for "aws lambda invoke".
+func (o eventOutput) write(stdout io.Writer, cmd string, body []byte) error {
 	// Decoding it back is the check that the function will accept it.
 	if _, err := event.Decode(body); err != nil {
 		return fmt.Errorf("%s event does not decode: %w", cmd, err)
 	}
-	switch format {
+	busSet := false
+	o.fs.Visit(func(f *flag.Flag) { busSet = busSet || f.Name == "bus" })
+	switch *o.format {
 	case "lambda":
+		if busSet {
+			return fmt.Errorf("%s: -bus has no effect with -format lambda, which goes to the function, not a bus: %w", cmd, errUsage)
+		}
 		_, err := fmt.Fprintf(stdout, "%s\n", body)
 		return err
 	case "put-events":
+		if !busRe.MatchString(*o.bus) {
+			return fmt.Errorf("%s: -bus %q is not an event bus name or ARN: %w", cmd, *o.bus, errUsage)
+		}
 		var env struct {
 			Source     string          `json:"source"`
 			DetailType string          `json:"detail-type"`
@@ -73,7 +114,7 @@ func writeEvent(stdout io.Writer, cmd string, body []byte, format string) error 
 			return fmt.Errorf("reading back the %s event: %w", cmd, err)
 		}
 		entries, err := json.MarshalIndent([]map[string]string{{
-			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail),
+			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail), "EventBusName": *o.bus,
 		}}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encoding put-events entries: %w", err)
@@ -81,10 +122,5 @@ func writeEvent(stdout io.Writer, cmd string, body []byte, format string) error 
 		_, err = fmt.Fprintf(stdout, "%s\n", entries)
 		return err
 	}
-	return fmt.Errorf("%s: -format %q is not put-events or lambda: %w", cmd, format, errUsage)
-}
-
-// formatFlag is the -format flag of the commands that write an event.
-func formatFlag(fs *flag.FlagSet) *string {
-	return fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…"; "lambda": the payload for "aws lambda invoke --payload file://…"`)
+	return fmt.Errorf("%s: -format %q is not put-events or lambda: %w", cmd, *o.format, errUsage)
 }

@@ -40,6 +40,9 @@ func TestRolloutCommandPutEventsEntries(t *testing.T) {
 		t.Fatalf("got %q, want one put-events entry: %v", out.String(), err)
 	}
 	e := entries[0]
+	if e["EventBusName"] != event.CommandBus {
+		t.Errorf("entry EventBusName = %q, want the command bus %q", e["EventBusName"], event.CommandBus)
+	}
 	if e["Source"] != event.SourceStampkit || e["DetailType"] != event.DetailTypeCommand {
 		t.Errorf("entry source/detail-type = %q/%q, want %q/%q", e["Source"], e["DetailType"], event.SourceStampkit, event.DetailTypeCommand)
 	}
@@ -58,6 +61,8 @@ func TestRolloutCommandRejects(t *testing.T) {
 		{name: "unknown action", args: []string{"restart", "-fleet", "web"}},
 		{name: "no fleet", args: []string{"pause"}},
 		{name: "unknown format", args: []string{"pause", "-fleet", "web", "-format", "yaml"}},
+		{name: "not a bus name", args: []string{"pause", "-fleet", "web", "-bus", "stampkit commands"}},
+		{name: "a bus for a direct invoke", args: []string{"pause", "-fleet", "web", "-format", "lambda", "-bus", "stampkit-commands"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,5 +90,42 @@ func TestImageReadyPayloadDecodes(t *testing.T) {
 		if err := image(args, &bytes.Buffer{}, io.Discard, fixedNow); !errors.Is(err, errUsage) {
 			t.Errorf("image %v: got %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestEventEntriesNameTheBus: both commands that write a put-events entry
+// name the command bus, or the one -bus names; the stack acts on neither
+// event anywhere else.
+func TestEventEntriesNameTheBus(t *testing.T) {
+	const other = "arn:aws:events:eu-west-1:123456789012:event-bus/stampkit-commands-blue"
+	tests := []struct {
+		name    string
+		command func([]string, io.Writer, io.Writer, func() time.Time) error
+		args    []string
+		wantBus string
+		wantDT  string
+	}{
+		{"rollout", rollout, []string{"pause", "-fleet", "web"}, event.CommandBus, event.DetailTypeCommand},
+		{"rollout -bus", rollout, []string{"pause", "-fleet", "web", "-bus", "stampkit-commands-blue"}, "stampkit-commands-blue", event.DetailTypeCommand},
+		{"image ready", image, []string{"ready", "-ami", "ami-0abc"}, event.CommandBus, event.DetailTypeImageReady},
+		{"image ready -bus ARN", image, []string{"ready", "-ami", "ami-0abc", "-bus", other}, other, event.DetailTypeImageReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := tt.command(tt.args, &out, io.Discard, fixedNow); err != nil {
+				t.Fatalf("%v: %v", tt.args, err)
+			}
+			var entries []map[string]string
+			if err := json.Unmarshal(out.Bytes(), &entries); err != nil || len(entries) != 1 {
+				t.Fatalf("got %q, want one put-events entry: %v", out.String(), err)
+			}
+			if got := entries[0]["EventBusName"]; got != tt.wantBus {
+				t.Errorf("EventBusName: got %q, want %q", got, tt.wantBus)
+			}
+			if got := entries[0]["DetailType"]; got != tt.wantDT {
+				t.Errorf("DetailType: got %q, want %q", got, tt.wantDT)
+			}
+		})
 	}
 }

@@ -120,6 +120,7 @@ build {
       environment_vars = [
         "STAMPKIT_MANIFEST=${local.manifest}",
         "STAMPKIT_SEND=${var.send_ready_event}",
+        "STAMPKIT_BUS=${var.ready_event_bus}",
       ]
     }
   }

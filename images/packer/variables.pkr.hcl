@@ -62,5 +62,11 @@ variable "manifest" {
 variable "send_ready_event" {
   type        = bool
   default     = true
-  description = "Send stampkit \"Image Ready\" for the AMI once it is tagged (needs events:PutEvents). With false the fleet hears of the image only from EC2's AMI State Change, which may come before the tags."
+  description = "Send stampkit \"Image Ready\" for the AMI once it is tagged (needs events:PutEvents on the command bus, and to be named in the stack's commandPrincipals if it names any). With false the fleet hears of the image only from EC2's AMI State Change, which may come before the tags."
+}
+
+variable "ready_event_bus" {
+  type        = string
+  default     = "stampkit-commands"
+  description = "The event bus \"Image Ready\" goes to: the stack's command bus (stack output CommandBusName). The stack ignores it on the default bus."
 }

@@ -13,6 +13,13 @@ import (
 // rollout function's direct input.
 const DetailTypeCommand = "Rollout Command"
 
+// CommandBus is the name of the event bus stampkit's own steering events
+// (Rollout Command, Image Ready) are put on: the stack's command bus, whose
+// policy names who may put them. The stack ignores them on the default bus.
+// It is the CLI's default; a stack of another name (a stamp) is reached
+// with -bus.
+const CommandBus = "stampkit-commands"
+
 // Rollout commands (Command.Action).
 const (
 	CommandPause   = "pause"
