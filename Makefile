@@ -104,8 +104,10 @@ compare: ## Cost-matched comparison of every policy on the evaluation weeks of t
 	go run ./cmd/stampkit compare -trace $(NASA) -from 48960 -minutes 20160 -seeds 3 -out out/compare/nasa-aug-04
 	go run ./cmd/stampkit compare -trace $(NASA) -from 69120 -seeds 3 -out out/compare/nasa-aug-18
 
+# -X main.version: the report names the commit it was made from (go run
+# stamps no VCS information).
 demo: ## Run the local twin on the embedded trace and write out/report.html
-	go run ./cmd/stampkit demo -out out
+	go run -ldflags "-X main.version=$(APP_VERSION)" ./cmd/stampkit demo -out out
 
 bench: build ## Sizes, cold start vs hello-world under RIE, warm p50/p99, RSS -> bench/results.txt; in-process benchmarks -> bench/latest.txt
 	go run ./bench/runtime -out bench/results.txt
