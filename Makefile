@@ -23,7 +23,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -104,8 +104,15 @@ compare: ## Cost-matched comparison of every policy on the evaluation weeks of t
 	go run ./cmd/stampkit compare -trace $(NASA) -from 48960 -minutes 20160 -seeds 3 -out out/compare/nasa-aug-04
 	go run ./cmd/stampkit compare -trace $(NASA) -from 69120 -seeds 3 -out out/compare/nasa-aug-18
 
+# -X main.version: the report names the commit it was made from (go run
+# stamps no VCS information).
 demo: ## Run the local twin on the embedded trace and write out/report.html
-	go run ./cmd/stampkit demo -out out
+	go run -ldflags "-X main.version=$(APP_VERSION)" ./cmd/stampkit demo -out out
+
+# Debian's chromium (apt-get install chromium); .ci/run installs it and the
+# browser tests run in `make test` too. Screenshots: out/report-check/.
+report-check: ## The report in headless Chromium: no console errors, no labels that meet, screenshots not blank -> out/report-check/*.png
+	STAMPKIT_REQUIRE_BROWSER=1 STAMPKIT_SCREENSHOTS=$(CURDIR)/out/report-check go test -count=1 -v -run '^(TestErrorsAndInk|TestReportInBrowser)$$' ./shared/browsertest ./shared/twin/report
 
 bench: build ## Sizes, cold start vs hello-world under RIE, warm p50/p99, RSS -> bench/results.txt; in-process benchmarks -> bench/latest.txt
 	go run ./bench/runtime -out bench/results.txt

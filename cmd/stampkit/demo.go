@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/report"
@@ -33,11 +34,18 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "simulating %d scenarios × %d policies (seed %d)\n", len(suite.Names()), len(suite.PolicyNames()), *seed)
+	started := time.Now()
 	runs, err := suite.RunAll(ctx, cfg, jobs, progressTo(stderr))
 	if err != nil {
 		return err
 	}
-	return writeOutputs(*out, report.Meta{Seed: *seed}, runs, *asJSON, stdout, stderr)
+	return writeOutputs(*out, runMeta(*seed, started), runs, *asJSON, stdout, stderr)
+}
+
+// runMeta is what the report says of runs started at started that have
+// just ended: the wall-clock time they took and the build that ran them.
+func runMeta(seed uint64, started time.Time) report.Meta {
+	return report.Meta{Seed: seed, Started: started, Elapsed: time.Since(started), Build: versionLine()}
 }
 
 // runRow is one run in the JSON that -json prints: a stable shape.

@@ -105,6 +105,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		jobs = append(jobs, suite.Job{Scenario: sc, Policy: p})
 	}
 	runCfg := cfg
+	started := time.Now()
 	if *withLog {
 		path := filepath.Join(*out, "scaler-log.jsonl")
 		f, err := os.Create(path)
@@ -126,16 +127,16 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			runs = append(runs, r...)
 		}
-		return finishSimulate(*out, *seed, runs, *asJSON, stdout, stderr)
+		return finishSimulate(*out, runMeta(*seed, started), runs, *asJSON, stdout, stderr)
 	}
 	runs, err := suite.RunAll(ctx, runCfg, jobs, progressTo(stderr))
 	if err != nil {
 		return err
 	}
-	return finishSimulate(*out, *seed, runs, *asJSON, stdout, stderr)
+	return finishSimulate(*out, runMeta(*seed, started), runs, *asJSON, stdout, stderr)
 }
 
-func finishSimulate(dir string, seed uint64, runs []suite.Run, asJSON bool, stdout, stderr io.Writer) error {
+func finishSimulate(dir string, meta report.Meta, runs []suite.Run, asJSON bool, stdout, stderr io.Writer) error {
 	for _, r := range runs {
 		if err := writeSamples(filepath.Join(dir, "samples-"+r.Result.Policy+".csv"), r.Result); err != nil {
 			return err
@@ -149,7 +150,7 @@ func finishSimulate(dir string, seed uint64, runs []suite.Run, asJSON bool, stdo
 			}
 		}
 	}
-	return writeOutputs(dir, report.Meta{Seed: seed}, runs, asJSON, stdout, stderr)
+	return writeOutputs(dir, meta, runs, asJSON, stdout, stderr)
 }
 
 // writeSamples writes one row per step.

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/stampkit/stampkit/shared/twin"
 	"github.com/stampkit/stampkit/shared/twin/suite"
@@ -13,6 +14,30 @@ import (
 // Meta is what the report says about how the runs were made.
 type Meta struct {
 	Seed uint64
+	// Started is when the runs began and Elapsed how long they took, by
+	// the wall clock; Build names the program that made them (its version
+	// and commit). The page leaves out what is zero.
+	Started time.Time
+	Elapsed time.Duration
+	Build   string
+}
+
+// provenance says when, how fast and by what build the runs were made.
+func (m Meta) provenance() string {
+	var parts []string
+	if !m.Started.IsZero() {
+		parts = append(parts, "Run "+m.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if m.Elapsed > 0 {
+		parts = append(parts, fmt.Sprintf("in %s of wall-clock time", m.Elapsed.Round(100*time.Millisecond)))
+	}
+	if m.Build != "" {
+		parts = append(parts, "by "+m.Build)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " ") + "."
 }
 
 type tableRow struct {
@@ -26,6 +51,9 @@ type tableRow struct {
 type section struct {
 	ID, Name, Description string
 	Chart                 template.HTML
+	// Zoom charts a day of a long trace closer, as ZoomNote says.
+	Zoom     template.HTML
+	ZoomNote string
 	// Chaos summarises the scenario's runs under chaos, if any.
 	Chaos []ChaosSummary
 }
@@ -34,6 +62,7 @@ type policyNote struct{ Name, Colour, Text string }
 
 type page struct {
 	Meta        Meta
+	Provenance  string
 	Heads       []string
 	Rows        []tableRow
 	Comparisons []Comparison
@@ -49,11 +78,13 @@ const pageTemplate = `<!DOCTYPE html>
 <head>
 <meta charset="utf-8"/>
 <title>stampkit twin report</title>
+<link rel="icon" href="data:,"/>
 <style>
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212121; margin: 24px auto; max-width: 1000px; padding: 0 12px; }
 h1 { font-size: 24px; margin-bottom: 4px; }
 h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #e0e0e0; padding-bottom: 4px; }
 p.lead { color: #546e7a; margin-top: 0; }
+p.provenance { color: #757575; font-size: 12px; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; text-align: right; border-bottom: 1px solid #eeeeee; }
 th { background: #f5f5f5; font-weight: 600; }
@@ -65,6 +96,8 @@ td.better { color: #2e7d32; } td.worse { color: #c62828; }
 .chart text { font: 11px system-ui, sans-serif; fill: #424242; }
 .chart text.ptitle { font-size: 12px; }
 .chart text.tick, .chart text.legend { fill: #616161; }
+.chart text.axis { font-size: 10px; fill: #616161; }
+p.zoom { margin-bottom: 0; color: #546e7a; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
 ul.notes li { margin-bottom: 4px; }
 table.chaos td.name { max-width: 260px; }
@@ -74,7 +107,8 @@ td.intact { color: #2e7d32; } td.broken { color: #c62828; font-weight: bold; }
 <body>
 <h1>stampkit local twin</h1>
 <p class="lead">Every scenario replayed against three scaling policies on the same simulated fleet (seed {{.Meta.Seed}}). The stampkit policy is the real scaler Lambda handler, fed the JSON events CloudWatch and EventBridge send.</p>
-
+{{with .Provenance}}<p class="provenance">{{.}}</p>
+{{end}}
 <h2>Summary</h2>
 <table>
 <tr>{{range $i, $h := .Heads}}<th{{if lt $i 2}} class="name"{{end}}>{{$h}}</th>{{end}}</tr>
@@ -95,7 +129,9 @@ td.intact { color: #2e7d32; } td.broken { color: #c62828; font-weight: bold; }
 {{range .Sections}}<h2 id="{{.ID}}">{{.Name}}</h2>
 <p>{{.Description}}</p>
 {{.Chart}}
-{{if .Chaos}}<table class="chaos">
+{{if .Zoom}}<p class="zoom">{{.ZoomNote}}</p>
+{{.Zoom}}
+{{end}}{{if .Chaos}}<table class="chaos">
 <tr><th class="name">policy</th><th class="name">faults injected</th><th>absorbed by the handler</th><th>recovered by retry</th><th>dead-lettered</th><th>events dead-lettered</th><th>decisions applied twice / forgotten</th><th>ready launches lost (to dead letters, late retries)</th><th class="name">rollout</th><th>SLO min (without chaos)</th><th class="name">verdict</th></tr>
 {{range .Chaos}}<tr><td class="name">{{.Policy}}</td><td class="name">{{.Faults}}: {{kinds .Injected}}</td><td>{{index .Outcomes "absorbed"}}</td><td>{{index .Outcomes "recovered"}}</td><td>{{index .Outcomes "dead-lettered"}}</td><td>{{deadLetters .}}</td><td>{{if .Scaler}}{{.Effects.Doubled}} / {{.Effects.Unrecorded}}{{else}}AWS's policy{{end}}</td><td>{{.Effects.Lost}} ({{.Effects.LostDeadLettered}}, {{.Effects.LostLate}})</td><td class="name">{{if .Rollout}}{{.Rollout}}{{else}}none{{end}}</td><td>{{f1 .SLO}} ({{f1 .CleanSLO}})</td><td class="name {{if .Intact}}intact{{else}}broken{{end}}">{{.Verdict}}</td></tr>
 {{end}}</table>
@@ -114,7 +150,7 @@ func WriteHTML(w io.Writer, meta Meta, runs []suite.Run) error {
 	if err != nil {
 		return fmt.Errorf("parsing report template: %w", err)
 	}
-	p := page{Meta: meta, Comparisons: Compare(runs), Policies: policyNotes(), Assumptions: assumptions(runs)}
+	p := page{Meta: meta, Provenance: meta.provenance(), Comparisons: Compare(runs), Policies: policyNotes(), Assumptions: assumptions(runs)}
 	chaos := map[string][]ChaosSummary{}
 	for _, c := range Chaos(runs) {
 		chaos[c.Scenario] = append(chaos[c.Scenario], c)
@@ -142,12 +178,15 @@ func WriteHTML(w io.Writer, meta Meta, runs []suite.Run) error {
 		for i, r := range group {
 			p.Rows = append(p.Rows, tableRow{Cells: row(r), Best: i == best, First: i == 0, Colour: policyColour(r.Result.Policy)})
 		}
-		p.Sections = append(p.Sections, section{
-			ID: "scenario-" + name, Name: name, Description: suite.Description(name),
-			// chart escapes every string it writes.
-			Chart: template.HTML(chart(group)),
-			Chaos: chaos[name],
-		})
+		sec := section{ID: "scenario-" + name, Name: name, Description: suite.Description(name), Chaos: chaos[name]}
+		// chart escapes every string it writes.
+		full := fullFrame(group)
+		if zoom, why, ok := zoomFrame(group, full); ok {
+			sec.Chart, sec.Zoom, sec.ZoomNote = template.HTML(chart(group, full, &zoom)), template.HTML(chart(group, zoom, nil)), why
+		} else {
+			sec.Chart = template.HTML(chart(group, full, nil))
+		}
+		p.Sections = append(p.Sections, sec)
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, p); err != nil {

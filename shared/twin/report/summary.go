@@ -1,7 +1,8 @@
 // Package report presents twin runs: a plain-text summary table for the
 // terminal and a self-contained HTML report with an SVG chart per scenario.
-// Output depends only on the runs, never on the machine or the clock, so
-// one seed gives byte-identical reports.
+// Output depends only on the runs and the Meta passed in, never on the
+// machine or the clock: the run's wall-clock time and build, which Meta
+// carries, are the only lines in which two reports of one seed differ.
 package report
 
 import (

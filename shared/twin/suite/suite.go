@@ -191,7 +191,7 @@ func Description(name string) string {
 	case FlashCrowd:
 		return "A flash crowd: from 6 instances' worth the rate grows exponentially to 50 within three minutes at 01:00, then decays with a 45-minute time constant."
 	case BlueGreen:
-		return "Demand ramps from 8 to 36 instances' worth over three hours from 01:00. At 02:00 a new image is rolled out blue/green: the peer group is sized like the serving one on the new image, then the listener sends it 10, 50 and 100 % of the traffic, five minutes' bake each, and the old group is emptied. The lower chart shows the listener's weights."
+		return "Demand ramps from 8 to 36 instances' worth over three hours from 01:00. At 02:00 a new image is rolled out blue/green: the peer group is sized like the serving one on the new image, then the listener sends it 10, 50 and 100 % of the traffic, five minutes' bake each, and the old group is emptied. The strip under each policy's panels shows the listener's weight to the new group."
 	case BadImage:
 		return fmt.Sprintf("The ramp of blue-green, but the image built at 02:00 is faulty: its instances pass their health checks yet serve only %.0f %% of the capacity. It is rolled out by an instance refresh with auto-rollback; the fleet's 5XX alarm fires once the first batch takes traffic, Auto Scaling rolls the refresh back, and the rollout handler restores the launch template and image parameter.", 100*BadImageCapacity)
 	case BadGreen:

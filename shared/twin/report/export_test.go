@@ -1,0 +1,4 @@
+package report
+
+// LongRuns exports longRuns to the black-box tests.
+var LongRuns = longRuns
