@@ -143,6 +143,11 @@ func decodeCarried(raw []byte, path string, c carrier, snsWrapOK bool) (Event, e
 	if errors.Is(err, errNoShape) {
 		return Event{}, unknown(c.source, "")
 	}
+	if err == nil && ev.Via == "" {
+		// An SNS notification inside an SQS body names its innermost
+		// carrier: either way the message came through one.
+		ev.Via = c.source
+	}
 	return ev, err
 }
 

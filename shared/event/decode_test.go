@@ -418,18 +418,20 @@ func TestDecodeWrapped(t *testing.T) {
 		InstanceID: sampleInstID, NotificationMetadata: "additional-info", Origin: event.PlaceEC2, Destination: event.PlaceAutoScalingGroup,
 	}
 	fromEB := asgEvent(event.DetailTypeLaunchLifecycleAction, "2024-05-14T09:30:12Z", lifecycle)
+	via := func(carrier string) event.Event { ev := fromEB; ev.Via = carrier; return ev }
 	tests := []struct {
 		name    string
 		payload string
 		want    []event.Event
 	}{
-		{"EventBridge event as SNS message", snsRecord(launch), []event.Event{fromEB}},
-		{"EventBridge event as SQS body", sqsBatch(launch), []event.Event{fromEB}},
-		{"SNS notification as SQS body", sqsBatch(snsNotification), []event.Event{fromEB}},
+		{"EventBridge event as SNS message", snsRecord(launch), []event.Event{via("aws:sns")}},
+		{"EventBridge event as SQS body", sqsBatch(launch), []event.Event{via("aws:sqs")}},
+		// The innermost carrier: the topic.
+		{"SNS notification as SQS body", sqsBatch(snsNotification), []event.Event{via("aws:sns")}},
 		{"test notification as SQS body, no time of its own", sqsBatch(`{"Service":"AWS Auto Scaling","Event":"autoscaling:TEST_NOTIFICATION","AccountId":"123456789012","AutoScalingGroupName":"my-asg"}`),
 			[]event.Event{{
 				ID: "sqs-1", Source: event.SourceAutoScaling, DetailType: event.DetailTypeTestNotification,
-				Time: time.UnixMilli(1715679013000), Region: "us-west-2", Account: "123456789012",
+				Time: time.UnixMilli(1715679013000), Region: "us-west-2", Account: "123456789012", Via: "aws:sqs",
 				Detail: &event.TestNotification{GroupName: "my-asg"},
 			}}},
 		{"stampkit tick", edit(t, "eventbridge-scheduled-event", func(m map[string]any) {

@@ -35,6 +35,12 @@ type Event struct {
 	Region, Account string
 	// Resources lists the ARNs the payload names.
 	Resources []string
+	// Via is "aws:sqs" or "aws:sns" for a message a queue or topic carried,
+	// and empty for a payload EventBridge or an invoke delivered itself. A
+	// handler that trusts a delivery path (a rule on a bus whose policy
+	// names who may put events) checks it: anyone allowed to send to a
+	// queue could otherwise write the same event into it.
+	Via string
 	// Detail is exactly one of *AlarmStateChange, *LifecycleAction,
 	// *InstanceActivity, *InstanceRefresh, *ImageStateChange,
 	// *AMIStateChange, *ResourceStatusChange, *TestNotification, *Tick or

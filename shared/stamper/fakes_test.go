@@ -236,6 +236,9 @@ type fakeTemplates struct{ *fakeAWS }
 func (f fakeTemplates) Image(_ context.Context, id string) (launchtemplate.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.injected("Image"); err != nil {
+		return launchtemplate.Image{}, err
+	}
 	im, ok := f.images[id]
 	if !ok {
 		return launchtemplate.Image{}, fmt.Errorf("describing image %s: %w", id, launchtemplate.ErrNotFound)

@@ -84,6 +84,17 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 }
 
 func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
+	if _, tick := ev.Detail.(*event.Tick); ev.Via != "" && !tick {
+		// Only the function's own wake-ups come through a queue. Every event
+		// that steers a rollout comes from a rule: commands and image-ready
+		// events from the command bus, whose policy names who may send them;
+		// taken from the wake-up queue, anyone allowed to send to it could
+		// abort or promote.
+		h.Log.WarnContext(ctx, "refusing an event carried by a queue or topic: only wake-ups come that way",
+			"via", ev.Via, "source", ev.Source, "detail_type", ev.DetailType, "event_id", ev.ID)
+		h.emit(ctx, nil, logging.Metric{Name: "EventsRefused", Value: 1, Unit: logging.Count})
+		return nil
+	}
 	switch d := ev.Detail.(type) {
 	case *event.ImageStateChange:
 		return h.onBuild(ctx, ev, d)
@@ -220,6 +231,11 @@ const imageSettle = 5 * time.Minute
 // event) is logged and reported not found: no retry can bring it back.
 func (h *Handler) image(ctx context.Context, amiID string, announced time.Time) (rollout.Image, bool, error) {
 	im, err := h.Templates.Image(ctx, amiID)
+	if errors.Is(err, launchtemplate.ErrNotOwned) {
+		h.Log.WarnContext(ctx, "image owned by another account: nothing rolled out; copy it into this account", "image_id", amiID, "error", err)
+		h.emit(ctx, nil, logging.Metric{Name: "ImagesRefused", Value: 1, Unit: logging.Count})
+		return rollout.Image{}, false, nil
+	}
 	if errors.Is(err, launchtemplate.ErrNotFound) && h.Clock.Now().Sub(announced) < imageSettle {
 		return rollout.Image{}, false, fmt.Errorf("reading image %s announced at %s: %w", amiID, announced.UTC().Format(time.RFC3339), err)
 	}

@@ -2,7 +2,9 @@ package stamper_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +236,13 @@ func TestNothingChanges(t *testing.T) {
 				hs.aws.images[oldAMI] = im
 			},
 			metric: "ImagesRejected", log: "already the fleet's image",
+		},
+		{
+			name: "image of another account", policy: rollingPolicy, payload: func(t *testing.T) []byte { return amiEvent(t, "e", newAMI, "available") },
+			prepare: func(hs *harness) {
+				hs.aws.fail("Image", fmt.Errorf("describing image %s: owner 999999999999: %w: %w", newAMI, launchtemplate.ErrNotFound, launchtemplate.ErrNotOwned))
+			},
+			metric: "ImagesRefused", log: "owned by another account",
 		},
 		{
 			name: "failed AMI", policy: rollingPolicy, payload: func(t *testing.T) []byte { return amiEvent(t, "e", newAMI, "failed") },
@@ -614,4 +623,42 @@ func (r *racingStore) Save(ctx context.Context, key string, data []byte, version
 		}
 	}
 	return r.Store.Save(ctx, key, data, version)
+}
+
+// sqsRecord wraps an EventBridge event as the body of an SQS record, as
+// anyone allowed to send to the wake-up queue could write it.
+func sqsRecord(t *testing.T, body []byte) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Records": []map[string]any{{
+		"messageId": "m-1", "body": string(body), "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+		"attributes": map[string]string{"SentTimestamp": "1764079200000"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSteeringEventsThroughAQueueAreRefused: commands and image events
+// steer only when a rule delivers them (the command bus's policy names who
+// may send); the same events written into the wake-up queue change nothing.
+func TestSteeringEventsThroughAQueueAreRefused(t *testing.T) {
+	t.Run("abort", func(t *testing.T) {
+		hs := startRolling(t)
+		hs.aws.setRefresh("refresh-1", rollout.RefreshInProgress, 1, "4")
+		hs.handle(t, sqsRecord(t, command(t, "abort", "forged", t0.Add(time.Minute))))
+		wantEffects(t, hs)
+		wantPhase(t, hs, rollout.PhaseRefresh, "")
+		if got := hs.metric(t, "EventsRefused"); got != 1 {
+			t.Errorf("EventsRefused: got %v, want 1", got)
+		}
+	})
+	t.Run("new image", func(t *testing.T) {
+		hs := newHarness(t, rollingPolicy(), false)
+		hs.handle(t, sqsRecord(t, amiEvent(t, "ev-1", newAMI, "available")))
+		wantEffects(t, hs)
+		if got := hs.metric(t, "EventsRefused"); got != 1 {
+			t.Errorf("EventsRefused: got %v, want 1", got)
+		}
+	})
 }
