@@ -60,21 +60,24 @@ type Image struct {
 	Tags          map[string]string
 }
 
-// Image reads one AMI this account owns; a missing one, or one another
-// account owns, is ErrNotFound. A rollout trusts an image by its tags, and
+// Image reads one AMI this account owns; a missing one is ErrNotFound, and
+// one another account owns (public, or shared by launch permission) is
+// ErrNotOwned as well. A rollout trusts an image by its tags, and
 // an account may tag a public or shared AMI it does not own: "You can tag
 // public or shared resources, but the tags you assign are available only
 // to your AWS account" (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html).
 // Without the owner, a principal allowed ec2:CreateTags could have any
-// public AMI rolled out as the fleet's. Images baked elsewhere reach the
-// account as copies it owns (Image Builder distribution, CopyImage).
+// public AMI rolled out as the fleet's. An image baked in another account
+// is rolled out once copied into this one (CopyImage, or Image Builder
+// distribution to the account with targetAccountIds, which copies; not
+// launchPermission, which only shares).
 func (a *Adapter) Image(ctx context.Context, amiID string) (Image, error) {
 	out, err := a.api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}, Owners: []string{"self"}})
 	if err != nil {
 		return Image{}, fmt.Errorf("describing image %s: %w", amiID, notFound(err))
 	}
 	if len(out.Images) == 0 {
-		return Image{}, fmt.Errorf("describing image %s: %w", amiID, ErrNotFound)
+		return Image{}, a.notOwned(ctx, amiID)
 	}
 	img := out.Images[0]
 	im := Image{
@@ -102,6 +105,19 @@ func (a *Adapter) Image(ctx context.Context, amiID string) (Image, error) {
 		im.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 	}
 	return im, nil
+}
+
+// ErrNotOwned reports an AMI that exists but that another account owns.
+var ErrNotOwned = errors.New("owned by another account")
+
+// notOwned tells an AMI that does not exist (yet: EC2 is eventually
+// consistent) from one another account owns, which no retry will change.
+func (a *Adapter) notOwned(ctx context.Context, amiID string) error {
+	out, err := a.api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}})
+	if err != nil || len(out.Images) == 0 {
+		return fmt.Errorf("describing image %s: %w", amiID, ErrNotFound)
+	}
+	return fmt.Errorf("describing image %s: owner %s: %w: %w", amiID, aws.ToString(out.Images[0].OwnerId), ErrNotFound, ErrNotOwned)
 }
 
 // notFound adds ErrNotFound to EC2's not-found errors (InvalidAMIID.NotFound,

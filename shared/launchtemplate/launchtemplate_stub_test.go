@@ -1,6 +1,8 @@
 package launchtemplate_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +169,38 @@ func TestSetDefaultVersionRequest(t *testing.T) {
 	// idempotent anyway.
 	if diff := awstest.Diff(want, stub.Calls()[0].Input, cmpopts.IgnoreFields(ec2.ModifyLaunchTemplateInput{}, "ClientToken")); diff != "" {
 		t.Errorf("ModifyLaunchTemplate input (-want +got):\n%s", diff)
+	}
+}
+
+// TestImageNotOwned: an AMI missing from this account's images is looked up
+// once more without the owner, to tell one that does not exist (yet) from
+// one another account owns, which no retry changes.
+func TestImageNotOwned(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		elsewhere []types.Image
+		wantOwned bool
+	}{
+		{"another account's", []types.Image{{ImageId: aws.String("ami-1"), OwnerId: aws.String("999999999999")}}, true},
+		{"nobody's", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := awstest.NewStub().On("DescribeImages", func(in any) (any, error) {
+				if len(in.(*ec2.DescribeImagesInput).Owners) > 0 {
+					return &ec2.DescribeImagesOutput{}, nil
+				}
+				return &ec2.DescribeImagesOutput{Images: tc.elsewhere}, nil
+			})
+			_, err := launchtemplate.New(ec2.NewFromConfig(stub.Config())).Image(t.Context(), "ami-1")
+			if !errors.Is(err, launchtemplate.ErrNotFound) {
+				t.Errorf("got %v, want ErrNotFound", err)
+			}
+			if got := errors.Is(err, launchtemplate.ErrNotOwned); got != tc.wantOwned {
+				t.Errorf("ErrNotOwned: got %v (%v), want %v", got, err, tc.wantOwned)
+			}
+			if tc.wantOwned && !strings.Contains(err.Error(), "999999999999") {
+				t.Errorf("error %q does not name the owner", err)
+			}
+		})
 	}
 }
