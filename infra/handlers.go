@@ -300,6 +300,18 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 			BatchSize: jsii.Number(1),
 		}))
 		wake.Grant(role, jsii.String("sqs:SendMessage"))
+		// The function is the only sender of its wake-ups. Within the
+		// account an identity policy allowing sqs:SendMessage on "*" would
+		// otherwise do; the Deny holds against it (the rollout function
+		// also refuses anything but a wake-up from the queue).
+		wake.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTheFunctionSendsWakeUps"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("sqs:SendMessage"),
+			Resources:  jsii.Strings(*wake.QueueArn()),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
+		}))
 	}
 	return Handler{
 		Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,

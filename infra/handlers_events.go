@@ -55,8 +55,8 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 		}
 	}
 	// bus nil is the default bus.
-	ruleOn := func(bus awsevents.IEventBus, id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
-		awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
+	ruleOn := func(bus awsevents.IEventBus, id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) awsevents.Rule {
+		return awsevents.NewRule(c, jsii.String(id), &awsevents.RuleProps{
 			Description:  jsii.String(description),
 			EventBus:     bus,
 			EventPattern: pattern,
@@ -73,6 +73,16 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	}
 	rule := func(id, description string, pattern *awsevents.EventPattern, schedule awsevents.Schedule, target Handler, maxAge awscdk.Duration) {
 		ruleOn(nil, id, description, pattern, schedule, target, maxAge)
+	}
+	// A replay re-delivers archived events without a PutEvents, so the bus
+	// policy does not see it: whoever may archive and replay the bus could
+	// send an old abort or promote again once its claim has expired.
+	// Replayed events carry "replay-name"
+	// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html);
+	// the steering rules refuse them.
+	noReplays := func(r awsevents.Rule) {
+		r.Node().DefaultChild().(awsevents.CfnRule).AddPropertyOverride(jsii.String("EventPattern.replay-name"),
+			[]any{map[string]any{"exists": false}})
 	}
 	scalerAge := awscdk.Duration_Minutes(jsii.Number(10))
 	// Exactly the scaling policies' alarms: CloudWatch puts the alarm's ARN
@@ -122,16 +132,16 @@ func addRules(c constructs.Construct, h *handlers, props *HandlersProps) {
 	// stampkit:fleet tag and be ignored. Like the commands it steers a
 	// rollout, so it is heard on the command bus only, from the principals
 	// its policy names (NewCommandBus).
-	ruleOn(props.CommandBus, "RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
+	noReplays(ruleOn(props.CommandBus, "RolloutImageReadyRule", "Images their bake announced ready, tags on (Packer)", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceStampkit),
 		DetailType: jsii.Strings(DetailImageReady),
-	}, nil, h.rollout, rolloutAge)
+	}, nil, h.rollout, rolloutAge))
 	// `stampkit rollout pause|resume|abort|promote` puts these on the
 	// command bus (event.CommandBody, event.CommandBus).
-	ruleOn(props.CommandBus, "RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
+	noReplays(ruleOn(props.CommandBus, "RolloutCommandRule", "Operator commands to running rollouts", &awsevents.EventPattern{
 		Source:     jsii.Strings(event.SourceStampkit),
 		DetailType: jsii.Strings(DetailRolloutCommand),
-	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1)))
+	}, nil, h.rollout, awscdk.Duration_Hours(jsii.Number(1))))
 	// A stack update that changes a blue/green listener in place (a rotated
 	// certificate, an SSL policy, a port) writes the weights its change set
 	// read from the weight parameters (NewListenerWeights): the live ones,

@@ -51,6 +51,11 @@ func (c Config) productionShortfalls() []shortfall {
 		out = append(out, shortfall{CtxAlarmEmail,
 			"no one is told of the operator alarms (dead letters, fleet health); set an address such as ops@example.com"})
 	}
+	if len(c.CommandPrincipals) == 0 {
+		out = append(out, shortfall{CtxCommandPrincipals,
+			"any principal of the account whose IAM allows events:PutEvents may abort or promote a rollout; " +
+				"name the operator roles and the bake's role (arn:aws:iam::ACCOUNT:role/NAME)"})
+	}
 	if c.LogRetentionDays < MinProductionLogRetentionDays {
 		out = append(out, shortfall{CtxLogRetentionDays,
 			fmt.Sprintf("got %d; set %d or more (90, 120, 150, 180, 365, …)", c.LogRetentionDays, MinProductionLogRetentionDays)})

@@ -18,6 +18,7 @@ func productionReady(t *testing.T) map[string]any {
 	ctx[CtxAlarmEmail] = testAlarmEmail
 	ctx[CtxLogRetentionDays] = MinProductionLogRetentionDays
 	ctx[CtxNatGateways] = 3
+	ctx[CtxCommandPrincipals] = []any{"arn:aws:iam::111111111111:role/stampkit-operator"}
 	ctx[CtxFleets].([]any)[0].(map[string]any)["certificateArn"] = testCertificateArn
 	return ctx
 }
@@ -38,6 +39,8 @@ func TestProductionProfileNamesWhatIsMissing(t *testing.T) {
 		}, nil},
 		{"no alarm email", func(c map[string]any) { delete(c, CtxAlarmEmail) },
 			[]string{`context "alarmEmail": profile "production" requires it: no one is told of the operator alarms`}},
+		{"anyone may steer", func(c map[string]any) { delete(c, CtxCommandPrincipals) },
+			[]string{`context "commandPrincipals": profile "production" requires it: any principal of the account`}},
 		{"short log retention", func(c map[string]any) { c[CtxLogRetentionDays] = 60 },
 			[]string{`context "logRetentionDays": profile "production" requires it: got 60; set 90 or more`}},
 		{"one NAT gateway", func(c map[string]any) { c[CtxNatGateways] = 1 },
@@ -51,10 +54,11 @@ func TestProductionProfileNamesWhatIsMissing(t *testing.T) {
 			[]string{`context "fleets[0].minCapacity": profile "production" requires it: got 1: one instance is a single point of failure`}},
 		{"all at once", func(c map[string]any) {
 			delete(c, CtxAlarmEmail)
+			delete(c, CtxCommandPrincipals)
 			c[CtxLogRetentionDays], c[CtxNatGateways] = 30, 1
 			delete(fleet(c), "certificateArn")
 			fleet(c)["minCapacity"] = 0
-		}, []string{`context "alarmEmail"`, `context "logRetentionDays"`, `context "natGateways"`,
+		}, []string{`context "alarmEmail"`, `context "commandPrincipals"`, `context "logRetentionDays"`, `context "natGateways"`,
 			`context "fleets[0].certificateArn"`, `context "fleets[0].minCapacity"`}},
 	}
 	for _, tc := range tests {
