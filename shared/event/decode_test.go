@@ -77,6 +77,7 @@ func TestDecodeMalformed(t *testing.T) {
 		direct  = "cloudwatch-alarm-lambda-action-metric"
 		snsOne  = "cloudwatch-alarm-sns-single-metric"
 		refresh = "autoscaling-instance-refresh-checkpoint-reached"
+		batch   = "eventbridge-scheduled-event-fleets"
 		cfn     = "cloudformation-resource-status-change"
 	)
 	alarmMsg := func(change func(m map[string]any)) string {
@@ -219,6 +220,11 @@ func TestDecodeMalformed(t *testing.T) {
 			detail(m)["physical-resource-id"] = 7
 		}), "detail.physical-resource-id"},
 
+		{"tick batch with empty fleets", edit(t, batch, func(m map[string]any) { detail(m)["fleets"] = []any{} }), "detail.fleets"},
+		{"tick batch with a string for fleets", edit(t, batch, func(m map[string]any) { detail(m)["fleets"] = "web" }), "detail.fleets"},
+		{"tick batch with a number for a fleet", edit(t, batch, func(m map[string]any) { detail(m)["fleets"] = []any{"web", 7} }), "detail.fleets"},
+		{"tick batch with an invalid fleet name", edit(t, batch, func(m map[string]any) { detail(m)["fleets"] = []any{"web", "Web 2"} }), "detail.fleets[1]"},
+		{"tick batch naming a fleet twice", edit(t, batch, func(m map[string]any) { detail(m)["fleets"] = []any{"web", "api", "web"} }), "detail.fleets[2]"},
 		{"stampkit tick with bad at", edit(t, "eventbridge-scheduled-event", func(m map[string]any) {
 			m["source"], m["detail-type"], m["detail"] = event.SourceStampkit, event.DetailTypeTick, map[string]any{"at": "later"}
 		}), "detail.at"},

@@ -290,6 +290,14 @@ func sampleWants() map[string][]event.Event {
 			Resources: []string{"arn:aws:events:us-east-2:123456789012:rule/my-schedule"},
 			Detail:    &event.Tick{At: at("2019-03-01T01:23:45Z"), Rule: "arn:aws:events:us-east-2:123456789012:rule/my-schedule"},
 		}},
+		"eventbridge-scheduled-event-fleets": {{
+			ID: "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", Source: event.SourceEvents, DetailType: event.DetailTypeScheduled,
+			Time: at("2019-03-01T01:23:45Z"), Region: "us-east-2", Account: "123456789012",
+			Resources: []string{"arn:aws:events:us-east-2:123456789012:rule/my-schedule"},
+			Detail: &event.Tick{
+				At: at("2019-03-01T01:23:45Z"), Rule: "arn:aws:events:us-east-2:123456789012:rule/my-schedule", Fleets: []string{"web", "api"},
+			},
+		}},
 	}
 }
 
