@@ -7,8 +7,6 @@ package scaler
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/logging"
-	"github.com/stampkit/stampkit/shared/scaling"
 )
 
 // ClaimTTL is how long a claim outlives its effect. EventBridge retries a
@@ -68,58 +65,4 @@ func (h *Handler) onAlarm(ctx context.Context, a *event.AlarmStateChange) error 
 		return nil
 	}
 	return h.evaluate(logging.With(ctx, "fleet", fleet.Name), fleet, signalOf(a), "alarm#"+a.Key())
-}
-
-// onTick re-evaluates every managed alarm still in ALARM: EventBridge reports
-// only state changes, so without the tick a long overload gets one step and a
-// held low alarm never reaches its scale-in.
-func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
-	window := t.At.Truncate(TickWindow).UTC().Format(time.RFC3339)
-	var errs []error
-	for _, fleet := range h.Config.Fleets {
-		fctx := logging.With(ctx, "fleet", fleet.Name)
-		// The tick itself is claimed per fleet: a duplicate that arrives after
-		// an alarm changed state must not evaluate the window a second time.
-		err := h.once(fctx, fleet.Name, "tick#"+fleet.Name+"@"+window, func() error {
-			return h.tickFleet(fctx, fleet, window)
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// tickFleet raises the fleet to its forecast floor, then evaluates its
-// alarms in ALARM. Each of these keeps its own claim, so a retry after a
-// partial failure redoes only what failed.
-func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string) error {
-	// The alarms first: an alarm still in ALARM is re-evaluated only by the
-	// tick, and a floor raise just before it would put it in its scale-out
-	// cooldown; a slow history read must not delay it either.
-	errs := []error{h.tickAlarms(ctx, fleet, window)}
-	errs = append(errs, h.forecast(ctx, fleet, window))
-	return errors.Join(errs...)
-}
-
-// tickAlarms re-evaluates the fleet's alarms that are in ALARM.
-func (h *Handler) tickAlarms(ctx context.Context, fleet config.Fleet, window string) error {
-	names := make([]string, 0, len(fleet.Scaling.Rules))
-	for _, r := range fleet.Scaling.Rules {
-		names = append(names, r.Alarm)
-	}
-	sigs, err := h.Alarms.Signals(ctx, names)
-	if err != nil {
-		return fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err)
-	}
-	var errs []error
-	for _, sig := range sigs {
-		if sig.State != scaling.StateAlarm {
-			continue
-		}
-		if err := h.evaluate(ctx, fleet, sig, "tick#"+sig.Alarm+"@"+window); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
