@@ -7,18 +7,9 @@ import (
 	"testing"
 )
 
-// cfnLintIgnored are cfn-lint rules the CDK's own output trips; each has
-// a reason.
-var cfnLintIgnored = []string{
-	// W3005: awslambda.Function adds DependsOn on its role next to the
-	// GetAtt of the role's ARN. Redundant but harmless, and not ours to
-	// change without escape hatches on every function.
-	"W3005",
-}
-
 // cfn-lint's exit code is a bit field: 2 = error, 4 = warning,
 // 8 = informational (1 = the linter itself failed). The test fails on
-// errors and warnings (with the ignores above) and on a linter failure;
+// errors, on warnings (none is ignored) and on a linter failure;
 // informational findings are printed only.
 const cfnLintFailBits = 1 | 2 | 4
 
@@ -51,11 +42,7 @@ func lint(t *testing.T, bin string, f *fixture) {
 	if len(paths) < 2 {
 		t.Fatalf("templates: got %v, want the app's stack and the weights stack", paths)
 	}
-	args := []string{"--format", "parseable"}
-	for _, rule := range cfnLintIgnored {
-		args = append(args, "--ignore-checks", rule)
-	}
-	args = append(args, "--")
+	args := []string{"--format", "parseable", "--"}
 	args = append(args, paths...)
 	out, err := exec.CommandContext(t.Context(), bin, args...).CombinedOutput()
 	code := 0

@@ -44,5 +44,8 @@ func boundCustomResourceProviders(stack awscdk.Stack, retention awslogs.Retentio
 			"Resource": logs.LogGroupArn(),
 		})
 		role.AddPropertyDeletionOverride(jsii.String("ManagedPolicyArns"))
+		// The handler's Role property is a GetAtt of the role already
+		// (cfn-lint W3005).
+		handler.RemoveResourceDependency(role)
 	}
 }

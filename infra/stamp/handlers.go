@@ -293,6 +293,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		grantNetworkInterfaces(role, fnProps.Vpc, fnProps.VpcSubnets, sg)
 	}
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), fnProps)
+	dropDependsOnReferenced(fn.Node().DefaultChild().(awscdk.CfnResource), role.Node().DefaultChild().(awscdk.CfnResource))
 	if wake != nil {
 		// One wake-up per invocation: a failure returns just that message
 		// to the queue, with no partial-batch bookkeeping.
