@@ -33,7 +33,7 @@ func build(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
-	stamp.NewStampkitStack(app, stamp.StackName, &stamp.StampkitStackProps{Config: cfg})
+	stamp.NewStack(app, stamp.StackName, &stamp.Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil
 }

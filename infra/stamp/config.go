@@ -2,15 +2,19 @@ package stamp
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 
@@ -233,16 +237,7 @@ func LoadConfig(node constructs.Node) (Config, error) {
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
 func ParseConfig(get func(key string) any) (Config, error) {
-	c := Config{
-		Account:          DefaultAccount,
-		Region:           DefaultRegion,
-		AssetsDir:        DefaultAssetsDir,
-		MaxAzs:           3,
-		NatGateways:      1,
-		LogRetentionDays: 30,
-		AppVersion:       DefaultAppVersion,
-		Profile:          ProfileDemo,
-	}
+	c := Config{}.withDefaults()
 	fields := []struct {
 		key string
 		dst any
@@ -270,9 +265,8 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
-	for i := range c.Fleets {
-		c.Fleets[i].applyDefaults()
-	}
+	// Not withDefaults: a zero given in the context is an error to report.
+	c = c.withFleetDefaults()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -313,6 +307,29 @@ func abbreviate(raw []byte) string {
 		return string(raw)
 	}
 	return string(raw[:limit]) + "…"
+}
+
+// withDefaults fills in every setting left at its zero value, the fleets'
+// included; none of them has a zero that Validate would accept.
+func (c Config) withDefaults() Config {
+	c.Account = cmp.Or(c.Account, DefaultAccount)
+	c.Region = cmp.Or(c.Region, DefaultRegion)
+	c.AssetsDir = cmp.Or(c.AssetsDir, DefaultAssetsDir)
+	c.MaxAzs = cmp.Or(c.MaxAzs, 3)
+	c.NatGateways = cmp.Or(c.NatGateways, 1)
+	c.LogRetentionDays = cmp.Or(c.LogRetentionDays, 30)
+	c.AppVersion = cmp.Or(c.AppVersion, DefaultAppVersion)
+	c.Profile = cmp.Or(c.Profile, ProfileDemo)
+	return c.withFleetDefaults()
+}
+
+// withFleetDefaults fills in the fleets' settings left at their zero value.
+func (c Config) withFleetDefaults() Config {
+	c.Fleets = slices.Clone(c.Fleets)
+	for i := range c.Fleets {
+		c.Fleets[i].applyDefaults()
+	}
+	return c
 }
 
 func (f *FleetConfig) applyDefaults() {
@@ -367,7 +384,11 @@ var (
 )
 
 // Validate reports every problem at once, each naming its context key.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(LifecycleTimeout) }
+
+// validate is Validate for a lifecycle function with the given timeout
+// (FunctionOptions.Timeout), which the fleets' lifecycle timing must fit.
+func (c Config) validate(lifecycleTimeout time.Duration) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
@@ -414,6 +435,7 @@ func (c Config) Validate() error {
 		}
 		prefixes[f.ParameterPrefix] = true
 		errs = append(errs, f.validate(key)...)
+		errs = append(errs, f.validateLifecycleTiming(key, lifecycleTimeout)...)
 	}
 	errs = append(errs, c.validateProfile()...)
 	if len(errs) == 0 {
@@ -465,7 +487,8 @@ func (f FleetConfig) validate(key string) []error {
 	if f.RootVolumeGiB < 8 || f.RootVolumeGiB > 1024 {
 		bad("rootVolumeGiB", "got %d, want 8..1024", f.RootVolumeGiB)
 	}
-	if f.CertificateArn != "" && !acmArnRe.MatchString(f.CertificateArn) {
+	// A token is the ARN of a certificate the app itself declares.
+	if f.CertificateArn != "" && !acmArnRe.MatchString(f.CertificateArn) && !isToken(f.CertificateArn) {
 		bad("certificateArn", "got %q, want an ACM certificate ARN", f.CertificateArn)
 	}
 	if f.HealthAlarms.Target5xxPerMinute < 1 {
@@ -506,4 +529,11 @@ func (c Config) assets() []string {
 		paths = append(paths, filepath.Join(c.AssetsDir, name, "bootstrap"))
 	}
 	return append(paths, c.AppBinary())
+}
+
+// isToken reports whether s stands for a value CloudFormation resolves at
+// deploy time. The regular expression comes first: asking CDK costs a call
+// into jsii.
+func isToken(s string) bool {
+	return strings.Contains(s, "${Token[") && *awscdk.Token_IsUnresolved(s)
 }

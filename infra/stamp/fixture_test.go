@@ -45,7 +45,7 @@ var testCommandPrincipals = []any{
 type fixture struct {
 	cfg      Config
 	app      awscdk.App
-	stack    StampkitStack
+	stack    Stack
 	template assertions.Template
 	// resources is the template's Resources section, for checks that walk
 	// every resource of a type.
@@ -247,7 +247,7 @@ func newFixture(name string, change func(ctx map[string]any)) (*fixture, error) 
 	if err != nil {
 		return nil, err
 	}
-	stack := NewStampkitStack(app, StackName, &StampkitStackProps{Config: cfg})
+	stack := NewStack(app, StackName, &Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	outdir := *app.Outdir()
 	f := &fixture{cfg: cfg, app: app, stack: stack}

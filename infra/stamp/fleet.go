@@ -1,7 +1,6 @@
 package stamp
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -12,7 +11,6 @@ import (
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -55,6 +53,34 @@ type FleetProps struct {
 	// DeletionProtection keeps the load balancer from being deleted until
 	// it is turned off again, by a stack update or anyone else.
 	DeletionProtection bool
+	FleetOptions
+}
+
+// FleetOptions are a fleet's escape hatches (Props.Fleets). Each is
+// optional; left out, the fleet has what it makes itself.
+type FleetOptions struct {
+	// LoadBalancer, when set, is an existing application load balancer in
+	// the stamp's VPC that the fleet's listeners are added to, in place of
+	// one of its own (with its security group, access-log bucket and
+	// deletion protection): its ARN, security group and DNS name. Its
+	// security group must admit the listener ports; the fleet admits it to
+	// the app port. The ports the fleet listens on (80, and 443 with a
+	// certificate) must be free on it, unless Listener is set.
+	//
+	// Attributes, not a construct: the fleet imports the load balancer into
+	// the stamp's stack, where the security group rules between it and the
+	// instances then go. A load balancer construct of another stack would
+	// take them into that stack, which would reference the stamp's, as the
+	// stamp's references it: a cycle CloudFormation cannot deploy.
+	// Attributes may be tokens of another stack's load balancer.
+	LoadBalancer *elb.ApplicationLoadBalancerAttributes
+	// Listener, when set, is a listener of LoadBalancer the fleet joins
+	// with a rule, in place of listeners of its own. Rolling fleets only:
+	// a blue/green rollout shifts weights on a listener it owns.
+	Listener *SharedListener
+	// InstanceRoleStatements are added to the instance role, for what the
+	// app itself calls (its queue, its bucket, its secrets).
+	InstanceRoleStatements []awsiam.PolicyStatement
 }
 
 // Fleet is one Auto Scaling group behind its own ALB with blue and green
@@ -81,10 +107,19 @@ type Fleet interface {
 	// configuration expects.
 	AppLogGroup() awslogs.LogGroup
 	InstanceSecurityGroup() awsec2.ISecurityGroup
-	LoadBalancer() elb.ApplicationLoadBalancer
+	// LoadBalancer is the fleet's own load balancer, or the one
+	// FleetOptions brought.
+	LoadBalancer() elb.IApplicationLoadBalancer
+	// LoadBalancerFullName is the load balancer's "app/NAME/ID", the
+	// LoadBalancer dimension of its metrics.
+	LoadBalancerFullName() *string
 	// Listener is the listener whose default action is the weighted
-	// blue/green forward (HTTPS when a certificate is configured).
-	Listener() elb.ApplicationListener
+	// blue/green forward (HTTPS when a certificate is configured), or the
+	// shared listener whose rule forwards to the fleet.
+	Listener() elb.IApplicationListener
+	// URL is the fleet's address: http:// or https:// (as its listener
+	// serves) and the load balancer's DNS name.
+	URL() *string
 	BlueTargetGroup() elb.ApplicationTargetGroup
 	GreenTargetGroup() elb.ApplicationTargetGroup
 }
@@ -98,8 +133,7 @@ type fleet struct {
 	role        awsiam.IRole
 	appLogs     awslogs.LogGroup
 	instanceSG  awsec2.ISecurityGroup
-	alb         elb.ApplicationLoadBalancer
-	listener    elb.ApplicationListener
+	front       frontEnd
 	blue, green elb.ApplicationTargetGroup
 }
 
@@ -121,21 +155,11 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	if errs := props.Config.validate("Config"); len(errs) > 0 {
 		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
 	}
+	checkFrontEnd(props)
 	cfg := props.Config
 	c := constructs.NewConstruct(scope, &id)
 	vpc := props.Network.Vpc()
-	appPort := awsec2.Port_Tcp(jsii.Number(cfg.AppPort))
-	https := cfg.CertificateArn != ""
 
-	albSG := awsec2.NewSecurityGroup(c, jsii.String("AlbSecurityGroup"), &awsec2.SecurityGroupProps{
-		Vpc:              vpc,
-		Description:      jsii.String(fmt.Sprintf("stampkit %s load balancer", cfg.Name)),
-		AllowAllOutbound: jsii.Bool(false),
-	})
-	albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP from the internet"), nil)
-	if https {
-		albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from the internet"), nil)
-	}
 	instanceSG := awsec2.NewSecurityGroup(c, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:         vpc,
 		Description: jsii.String(fmt.Sprintf("stampkit %s instances", cfg.Name)),
@@ -144,7 +168,6 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		// probe the stack allows).
 		AllowAllOutbound: jsii.Bool(true),
 	})
-	albSG.Connections().AllowTo(instanceSG, appPort, jsii.String("ALB to the app port (traffic and health checks)"))
 
 	role := awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
@@ -186,6 +209,9 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 			"policies' SSM probes and drain commands)"),
 		AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
 	}}, jsii.Bool(true))
+	for _, st := range props.InstanceRoleStatements {
+		role.AddToPolicy(st)
+	}
 	suppressUnscoped(role)
 
 	lt := awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
@@ -337,112 +363,12 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		addPool(peer)
 	}
 
-	bucket := awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{
-		// ALB access logs support only SSE-S3.
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		MinimumTLSVersion: jsii.Number(1.2),
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Expiration: awscdk.Duration_Days(jsii.Number(cmp.Or(props.AccessLogDays, DemoAccessLogDays))),
-		}},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-	// Logging this bucket's access would take a second bucket, which S3 says
-	// should not log its own access; logging a bucket into itself S3
-	// advises against (logs about logs)
-	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
-	// CloudTrail records object reads and writes (data events) only where a
-	// trail or event data store is set to, which it is not by default; it
-	// records changes to the bucket itself (policy, configuration) as
-	// management events
-	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html).
-	cdknag.NagSuppressions_AddResourceSuppressions(bucket, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("this bucket is the ALB access-log sink: its policy grants writes to the ELB log " +
-			"delivery alone, under <fleet>/AWSLogs/<account>/, and no role of this stack may write to it; public " +
-			"access is blocked and TLS required. " +
-			"Server access logs of it would need another bucket, itself unlogged (S3 advises against logging a " +
-			"bucket into itself). Object reads and writes reach CloudTrail only where an account trail or event " +
-			"data store logs S3 data events (not by default); changes to the bucket and its policy are CloudTrail " +
-			"management events"),
-	}}, jsii.Bool(false))
-
-	alb := elb.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elb.ApplicationLoadBalancerProps{
-		Vpc:                     vpc,
-		VpcSubnets:              props.Network.PublicSubnets(),
-		InternetFacing:          jsii.Bool(true),
-		SecurityGroup:           albSG,
-		DropInvalidHeaderFields: jsii.Bool(true),
-		DeletionProtection:      jsii.Bool(props.DeletionProtection),
-	})
-	alb.LogAccessLogs(bucket, jsii.String(cfg.Name))
-	cdknag.NagSuppressions_AddResourceSuppressions(albSG, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-EC23"),
-		Reason: jsii.String("internet-facing load balancer: 0.0.0.0/0 is allowed on the listener ports " +
-			"(80, and 443 with a certificate) and nowhere else"),
-	}}, jsii.Bool(false))
-
-	blueWeight, greenWeight := jsii.Number(BlueWeight), jsii.Number(GreenWeight)
-	if cfg.BlueGreen() {
-		// The weights a deploy writes are the live ones, read from the SSM
-		// parameters the rollout Lambda keeps (NewListenerWeights says why,
-		// and why they live in a stack of their own). A template parameter
-		// of an SSM parameter type: CloudFormation "always fetches the
-		// latest values from Parameter Store when it updates stacks"
-		// ("Systems Manager parameter types").
-		weights := cfg.WeightParameters()
-		weight := func(id, name, side string) *float64 {
-			p := awscdk.NewCfnParameter(c, jsii.String(id), &awscdk.CfnParameterProps{
-				Type:    jsii.String("AWS::SSM::Parameter::Value<String>"),
-				Default: jsii.String(name),
-				Description: jsii.String(fmt.Sprintf("stampkit %s: SSM parameter holding the live listener weight of the %s target group",
-					cfg.Name, side)),
-			})
-			return awscdk.Token_AsNumber(p.ValueAsString())
-		}
-		blueWeight = weight("TargetGroupWeight", weights.TargetGroup, "group's")
-		greenWeight = weight("PeerTargetGroupWeight", weights.PeerTargetGroup, "peer group's")
-	}
-	forward := elb.ListenerAction_WeightedForward(&[]*elb.WeightedTargetGroup{
-		{TargetGroup: blue, Weight: blueWeight},
-		{TargetGroup: green, Weight: greenWeight},
-	}, nil)
-	var listener elb.ApplicationListener
-	if https {
-		listener = alb.AddListener(jsii.String("Https"), &elb.BaseApplicationListenerProps{
-			Port:          jsii.Number(443),
-			Protocol:      elb.ApplicationProtocol_HTTPS,
-			Certificates:  &[]elb.IListenerCertificate{elb.ListenerCertificate_FromArn(jsii.String(cfg.CertificateArn))},
-			SslPolicy:     elb.SslPolicy_RECOMMENDED_TLS,
-			DefaultAction: forward,
-			Open:          jsii.Bool(false),
-		})
-		alb.AddListener(jsii.String("HttpRedirect"), &elb.BaseApplicationListenerProps{
-			Port:     jsii.Number(80),
-			Protocol: elb.ApplicationProtocol_HTTP,
-			DefaultAction: elb.ListenerAction_Redirect(&elb.RedirectOptions{
-				Protocol:  jsii.String("HTTPS"),
-				Port:      jsii.String("443"),
-				Permanent: jsii.Bool(true),
-			}),
-			Open: jsii.Bool(false),
-		})
-	} else {
-		listener = alb.AddListener(jsii.String("Http"), &elb.BaseApplicationListenerProps{
-			Port:          jsii.Number(80),
-			Protocol:      elb.ApplicationProtocol_HTTP,
-			DefaultAction: forward,
-			Open:          jsii.Bool(false),
-		})
-	}
-
-	health := newHealthAlarms(c, cfg, alb, blue, green)
+	front := newFrontEnd(c, props, instanceSG, blue, green)
+	health := newHealthAlarms(c, cfg, front, blue, green)
 
 	return &fleet{
 		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
-		alb: alb, listener: listener, blue: blue, green: green,
+		front: front, blue: blue, green: green,
 	}
 }
 
@@ -457,8 +383,10 @@ func (f *fleet) LaunchTemplate() awsec2.LaunchTemplate             { return f.lt
 func (f *fleet) InstanceRole() awsiam.IRole                        { return f.role }
 func (f *fleet) AppLogGroup() awslogs.LogGroup                     { return f.appLogs }
 func (f *fleet) InstanceSecurityGroup() awsec2.ISecurityGroup      { return f.instanceSG }
-func (f *fleet) LoadBalancer() elb.ApplicationLoadBalancer         { return f.alb }
-func (f *fleet) Listener() elb.ApplicationListener                 { return f.listener }
+func (f *fleet) LoadBalancer() elb.IApplicationLoadBalancer        { return f.front.alb }
+func (f *fleet) LoadBalancerFullName() *string                     { return f.front.fullName }
+func (f *fleet) Listener() elb.IApplicationListener                { return f.front.listener }
+func (f *fleet) URL() *string                                      { return f.front.url }
 func (f *fleet) BlueTargetGroup() elb.ApplicationTargetGroup       { return f.blue }
 func (f *fleet) GreenTargetGroup() elb.ApplicationTargetGroup      { return f.green }
 
@@ -519,7 +447,8 @@ func healthAlarmIDs(cfg FleetConfig) []string {
 // group's capacity. Load balancer metrics are published only while
 // requests flow and a 5xx count only when it is not zero, so missing data
 // is not a breach, for every alarm here.
-func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.ApplicationLoadBalancer, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
+func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, front frontEnd, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
+	alb := front.alb
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	h := cfg.HealthAlarms
 	alarm := func(id string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
@@ -568,7 +497,7 @@ func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, alb elb.Applic
 				Namespace:  jsii.String("AWS/ApplicationELB"),
 				MetricName: jsii.String("UnHealthyHostCount"),
 				DimensionsMap: &map[string]*string{
-					"LoadBalancer": alb.LoadBalancerFullName(),
+					"LoadBalancer": front.fullName,
 					"TargetGroup":  tg.TargetGroupFullName(),
 				},
 				Period: minute, Statistic: jsii.String("Maximum"),

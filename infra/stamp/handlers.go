@@ -42,6 +42,8 @@ type HandlersProps struct {
 	// CommandBus carries the rollout's commands and image-ready events
 	// (NewCommandBus): their rules live on it, not on the default bus.
 	CommandBus awsevents.IEventBus
+	// Functions, optional, overrides functions' settings by name.
+	Functions map[string]FunctionOptions
 }
 
 // Handler is one Lambda with the queue that catches what it could not
@@ -98,6 +100,9 @@ type functionSpec struct {
 	// timeout, so a retried batch is not delivered twice while the first
 	// attempt still runs.
 	wakeVisibility time.Duration
+	// memoryMiB and logRetention are FunctionOptions' or the defaults.
+	memoryMiB    int
+	logRetention awslogs.RetentionDays
 }
 
 // LifecycleTimeout is the lifecycle function's timeout. One invocation
@@ -118,7 +123,7 @@ const LifecycleTimeout = 20 * time.Second
 // (lifecycle.HeartbeatMargin) must be longer; Config.Validate checks. Six
 // times the timeout, Lambda's general advice, would return a failed
 // wake-up after the hook had expired and the launch been abandoned.
-const LifecycleWakeVisibility = LifecycleTimeout + 10*time.Second
+const LifecycleWakeVisibility = LifecycleTimeout + wakeHandOff
 
 // NewHandlers creates the functions, their DLQs and alarms, their IAM
 // permissions and the EventBridge rules.
@@ -147,6 +152,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 			panic(fmt.Sprintf("NewHandlers: Fleets[%d] has a nil Fleet or Scaling", i))
 		}
 	}
+	checkFunctionOptions("NewHandlers", props.Functions)
 	c := constructs.NewConstruct(scope, &id)
 	stack := awscdk.Stack_Of(c)
 
@@ -169,7 +175,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 		config.EnvNamespace: jsii.String(MetricNamespace),
 	}
 	newFn := func(spec functionSpec) Handler {
-		return newHandler(c, spec, props, env, lifecycleSG)
+		return newHandler(c, props.Functions[spec.name].applyTo(spec, props.LogRetention), props, env, lifecycleSG)
 	}
 	h := &handlers{lifecycleSG: lifecycleSG}
 	h.scaler = newFn(functionSpec{
@@ -215,7 +221,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps, baseEnv map[string]*string, sg awsec2.ISecurityGroup) Handler {
 	scope := constructs.NewConstruct(c, jsii.String(titleCase(spec.name)))
 	logGroup := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     props.LogRetention,
+		Retention:     spec.logRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	dlq, dlqAlarm := newDeadLetters(scope, "DeadLetters",
@@ -269,7 +275,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
-		MemorySize:   jsii.Number(256),
+		MemorySize:   jsii.Number(spec.memoryMiB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
 		Role:         role,
 		Environment:  &env,

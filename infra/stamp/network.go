@@ -159,3 +159,15 @@ func (n *network) PublicSubnets() *awsec2.SubnetSelection {
 func (n *network) PrivateSubnets() *awsec2.SubnetSelection {
 	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
 }
+
+// givenNetwork is a VPC the stamp was given (Props.Vpc) in place of one of
+// its own: it adds nothing to it, no endpoints and no flow logs, which are
+// the VPC owner's to choose.
+type givenNetwork struct {
+	vpc             awsec2.IVpc
+	public, private *awsec2.SubnetSelection
+}
+
+func (n *givenNetwork) Vpc() awsec2.IVpc                        { return n.vpc }
+func (n *givenNetwork) PublicSubnets() *awsec2.SubnetSelection  { return n.public }
+func (n *givenNetwork) PrivateSubnets() *awsec2.SubnetSelection { return n.private }

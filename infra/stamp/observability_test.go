@@ -102,7 +102,7 @@ func TestObservability(t *testing.T) {
 					"MetricsCollection": []any{map[string]any{"Granularity": "1Minute"}},
 				})
 			}
-			want = append(want, "AWS/ApplicationELB RequestCount LoadBalancer="+name(fl.LoadBalancer().LoadBalancerFullName()))
+			want = append(want, "AWS/ApplicationELB RequestCount LoadBalancer="+name(fl.LoadBalancerFullName()))
 			for _, m := range append(append(append([]string{}, ScalerMetrics...), LifecycleMetrics...), RolloutMetrics...) {
 				want = append(want, fmt.Sprintf("%s %s Fleet=%s", MetricNamespace, m, fl.Name()))
 			}

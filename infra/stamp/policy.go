@@ -275,7 +275,6 @@ func (f FleetConfig) validatePolicies(key string) []error {
 	for _, e := range unjoin(f.Lifecycle.Validate()) {
 		bad("lifecycle", e)
 	}
-	errs = append(errs, f.validateLifecycleTiming(key)...)
 	if r := f.Rollout; r.Enabled() {
 		if r.Parameter != f.AmiParameter {
 			bad("rollout.parameter", fmt.Errorf("got %q, want the fleet's amiParameter %q, which the launch template reads (or leave it out)",
@@ -447,26 +446,29 @@ func lambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Poli
 }
 
 // validateLifecycleTiming checks the fleet's lifecycle policy against the
-// lifecycle function's timing. The heartbeat is due HeartbeatMargin before
-// the hook expires; if the wake-up that sends it fails, the queue delivers
-// it again LifecycleWakeVisibility later, which must still be before the
-// hook expires (past it, a launch is abandoned). And one round of HTTP
-// probes must leave the function time for its AWS calls.
-func (f FleetConfig) validateLifecycleTiming(key string) []error {
+// timing of a lifecycle function with the given timeout (LifecycleTimeout
+// unless FunctionOptions say otherwise). The heartbeat is due
+// HeartbeatMargin before the hook expires; if the wake-up that sends it
+// fails, the queue delivers it again the wake queue's visibility timeout
+// later (wakeVisibility), which must still be before the hook expires
+// (past it, a launch is abandoned). And one round of HTTP probes must
+// leave the function time for its AWS calls.
+func (f FleetConfig) validateLifecycleTiming(key string, timeout time.Duration) []error {
 	var errs []error
+	visibility := wakeVisibility(timeout)
 	p := f.Lifecycle.WithDefaults()
 	hb := p.HeartbeatTimeout.Std()
-	if margin := lifecycle.HeartbeatMargin(hb); margin <= LifecycleWakeVisibility {
+	if margin := lifecycle.HeartbeatMargin(hb); margin <= visibility {
 		want := "no heartbeat timeout has a margin that long; shorten the lifecycle wake queue's visibility timeout"
 		for s := hb + time.Second; s <= 2*time.Hour; s += time.Second {
-			if lifecycle.HeartbeatMargin(s) > LifecycleWakeVisibility {
+			if lifecycle.HeartbeatMargin(s) > visibility {
 				want = fmt.Sprintf("want at least %v", s)
 				break
 			}
 		}
 		errs = append(errs, fmt.Errorf("context %q: fleet %s: heartbeat timeout %v leaves a heartbeat margin of %v, "+
 			"not longer than the lifecycle wake queue's visibility timeout %v: a failed wake-up would come back after the hook expired; %s",
-			key+".lifecycle.heartbeatTimeout", f.Name, hb, margin, LifecycleWakeVisibility, want))
+			key+".lifecycle.heartbeatTimeout", f.Name, hb, margin, visibility, want))
 	}
 	var probing time.Duration
 	for _, pr := range p.Launch.Probes {
@@ -474,10 +476,10 @@ func (f FleetConfig) validateLifecycleTiming(key string) []error {
 			probing += pr.Timeout.Std()
 		}
 	}
-	if probing > LifecycleTimeout/2 {
+	if probing > timeout/2 {
 		errs = append(errs, fmt.Errorf("context %q: fleet %s: the HTTP probes' timeouts add up to %v, more than half the lifecycle function's %v timeout; "+
 			"one round of probes that time out would leave no time for the AWS calls",
-			key+".lifecycle.launch.probes", f.Name, probing, LifecycleTimeout))
+			key+".lifecycle.launch.probes", f.Name, probing, timeout))
 	}
 	return errs
 }

@@ -44,7 +44,7 @@ type shortfall struct{ key, fix string }
 // productionShortfalls lists, in key order, what the production profile
 // requires that c does not give. Every one is a setting only the user
 // can choose (an address, a certificate, what to pay for); what production
-// merely turns on is in the stack (StampkitStack).
+// merely turns on is in the stack (NewStack).
 func (c Config) productionShortfalls() []shortfall {
 	var out []shortfall
 	if c.AlarmEmail == "" {

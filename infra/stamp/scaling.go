@@ -75,7 +75,7 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 	f := props.Fleet
 	vars := map[string]string{
 		PlaceholderGroup:        *f.AutoScalingGroup().AutoScalingGroupName(),
-		PlaceholderLoadBalancer: *f.LoadBalancer().LoadBalancerFullName(),
+		PlaceholderLoadBalancer: *f.LoadBalancerFullName(),
 		PlaceholderTargetGroup:  *f.BlueTargetGroup().TargetGroupFullName(),
 	}
 	peerDims := sideDimensions(props.Policy, f)
@@ -111,7 +111,7 @@ func sideDimensions(p scaling.Policy, f Fleet) map[string]map[string]string {
 	}
 	peer := map[string]string{
 		PlaceholderGroup:        *f.PeerGroup().AutoScalingGroupName(),
-		PlaceholderLoadBalancer: *f.LoadBalancer().LoadBalancerFullName(),
+		PlaceholderLoadBalancer: *f.LoadBalancerFullName(),
 		PlaceholderTargetGroup:  *f.GreenTargetGroup().TargetGroupFullName(),
 	}
 	out := map[string]map[string]string{}

@@ -1,9 +1,13 @@
 package stamp
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -14,21 +18,55 @@ import (
 // Lambdas write it (STAMPKIT_METRIC_NAMESPACE) and the dashboards read it.
 const MetricNamespace = config.DefaultNamespace
 
-// StackName is the CloudFormation stack (and construct id) of the app.
+// StackName is the CloudFormation stack (and construct id) of the app in
+// infra/ (cdk.json).
 const StackName = "Stampkit"
 
 // DemoWarningID identifies the warning a demo stack carries at synth
 // (Config.DemoWarning); `cdk synth` prints it, and --strict fails on it.
 const DemoWarningID = "stampkit:demoProfile"
 
-// StampkitStackProps configures the stack from the validated Config.
-type StampkitStackProps struct {
+// Props configures a stamp. Only Config is required, and of it only the
+// fleets; every other field is an escape hatch whose zero value keeps
+// what the stamp makes itself.
+type Props struct {
+	// StackProps are the stack's. Env defaults to Config.Account and
+	// Config.Region, so that synth needs no credentials.
 	awscdk.StackProps
+	// Config declares the fleets and the stamp's settings, as cdk.json
+	// does (LoadConfig). Zero fields take their defaults.
 	Config Config
+	// Name is the stamp's name, the value of the StampTagKey tag on every
+	// resource (default: the stack's name).
+	Name string
+	// Vpc, when set, is the VPC the stamp runs in, in place of one of its
+	// own (NewNetwork): the stamp adds no endpoints and no flow logs to it,
+	// and Config's MaxAzs, NatGateways and InterfaceEndpoints (which must
+	// be false) do not apply, nor does the production profile's demand on
+	// them. Its private subnets need a way to AWS's APIs (NAT, or
+	// endpoints for the services NetworkProps.InterfaceEndpoints lists).
+	Vpc awsec2.IVpc
+	// PublicSubnets selects Vpc's subnets for the fleets' internet-facing
+	// load balancers (default: its public subnets). Only with Vpc.
+	PublicSubnets *awsec2.SubnetSelection
+	// PrivateSubnets selects Vpc's subnets for the instances, the image
+	// builds and the lifecycle function (default: its private subnets with
+	// egress). Only with Vpc.
+	PrivateSubnets *awsec2.SubnetSelection
+	// Fleets holds fleets' escape hatches by fleet name: a load balancer,
+	// a shared listener, instance role statements.
+	Fleets map[string]FleetOptions
+	// Functions overrides the Lambdas' memory, timeout, log retention and
+	// reserved concurrency, by name (HandlerNames).
+	Functions map[string]FunctionOptions
+	// Tags are added to every resource of the stamp that takes tags
+	// (Image Builder components and recipes excepted: stampTags says why).
+	Tags map[string]string
 }
 
-// StampkitStack is the whole toolkit in one stack.
-type StampkitStack interface {
+// Stack is a stamp: the whole toolkit in one stack (and, with blue/green
+// fleets, the stack of their listener weights beside it).
+type Stack interface {
 	Stack() awscdk.Stack
 	Network() Network
 	State() State
@@ -43,7 +81,7 @@ type StampkitStack interface {
 	Weights() ListenerWeights
 }
 
-type stampkitStack struct {
+type stampStack struct {
 	stack    awscdk.Stack
 	network  Network
 	state    State
@@ -54,14 +92,17 @@ type stampkitStack struct {
 	weights  ListenerWeights
 }
 
-// NewStampkitStack wires the constructs together. The environment is fixed
-// (Config.Account/Region) so that synth needs no credentials; availability
-// zones come from the availability-zones context key.
-func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStackProps) StampkitStack {
+// NewStack adds a stamp to scope (an App, or a Stage) as the stack id,
+// with the constructs wired together. The environment is fixed (Props.Env,
+// or Config.Account and Config.Region) so that synth needs no credentials;
+// availability zones come from the availability-zones context key, or
+// CDK's placeholders without it. Like a construct, it panics on invalid
+// props, naming what is wrong.
+func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	if props == nil {
-		panic("NewStampkitStack: props is nil")
+		panic("NewStack: props is nil")
 	}
-	cfg := props.Config
+	cfg := checkProps(props)
 	sp := props.StackProps
 	if sp.Env == nil {
 		sp.Env = &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}
@@ -77,8 +118,8 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String(DemoWarningID), jsii.String(cfg.DemoWarning()))
 	}
 
-	s := &stampkitStack{stack: stack}
-	s.weights = NewListenerWeights(scope, WeightsStackName, &ListenerWeightsProps{
+	s := &stampStack{stack: stack}
+	s.weights = NewListenerWeights(scope, id+weightsStackSuffix, &ListenerWeightsProps{
 		StackProps: awscdk.StackProps{Env: sp.Env, TerminationProtection: sp.TerminationProtection},
 		Fleets:     cfg.Fleets,
 	})
@@ -87,17 +128,26 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		// stack's change set is created (NewListenerWeights).
 		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
 	}
-	s.network = NewNetwork(stack, "Network", &NetworkProps{
-		MaxAzs:             cfg.MaxAzs,
-		NatGateways:        cfg.NatGateways,
-		InterfaceEndpoints: cfg.InterfaceEndpoints,
-		FlowLogRetention:   cfg.LogRetention(),
-	})
+	if props.Vpc != nil {
+		s.network = &givenNetwork{
+			vpc:     props.Vpc,
+			public:  cmp.Or(props.PublicSubnets, &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}),
+			private: cmp.Or(props.PrivateSubnets, &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}),
+		}
+	} else {
+		s.network = NewNetwork(stack, "Network", &NetworkProps{
+			MaxAzs:             cfg.MaxAzs,
+			NatGateways:        cfg.NatGateways,
+			InterfaceEndpoints: cfg.InterfaceEndpoints,
+			FlowLogRetention:   cfg.LogRetention(),
+		})
+	}
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
 		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{
 			Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention(),
 			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
+			FleetOptions: props.Fleets[fc.Name],
 		})
 		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
 		// Each fleet's image is baked by its own pipeline; the images it
@@ -106,7 +156,7 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		// target groups and probes look, and logs to the fleet's group.
 		img := NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
 			Fleet: fc.Name, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
-			Vpc: s.network.Vpc(), RootVolumeGiB: fc.RootVolumeGiB,
+			Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
 			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: AppLogGroupName(f.Name())},
 		})
 		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(fc, f, sc)})
@@ -123,6 +173,7 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 		LogRetention:              cfg.LogRetention(),
 		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
 		CommandBus:                s.commands.Bus(),
+		Functions:                 props.Functions,
 	})
 	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
 		Fleets:     s.fleets,
@@ -135,14 +186,42 @@ func NewStampkitStack(scope constructs.Construct, id string, props *StampkitStac
 	return s
 }
 
-func (s *stampkitStack) Stack() awscdk.Stack          { return s.stack }
-func (s *stampkitStack) Network() Network             { return s.network }
-func (s *stampkitStack) State() State                 { return s.state }
-func (s *stampkitStack) Fleets() []ManagedFleet       { return s.fleets }
-func (s *stampkitStack) Handlers() Handlers           { return s.handlers }
-func (s *stampkitStack) Commands() CommandBus         { return s.commands }
-func (s *stampkitStack) Observability() Observability { return s.obs }
-func (s *stampkitStack) Weights() ListenerWeights     { return s.weights }
+// checkProps returns props' Config with its defaults, and panics naming
+// the first thing wrong with props.
+func checkProps(props *Props) Config {
+	cfg := props.Config.withDefaults()
+	if props.Vpc == nil && (props.PublicSubnets != nil || props.PrivateSubnets != nil) {
+		panic("NewStack: PublicSubnets and PrivateSubnets select subnets of Vpc, which is nil")
+	}
+	if props.Vpc != nil {
+		if cfg.InterfaceEndpoints {
+			panic("NewStack: Config.InterfaceEndpoints is for the stamp's own VPC; add endpoints to Vpc where it is made")
+		}
+		// What the stamp's own VPC would have to offer under the
+		// production profile (one NAT gateway per zone) is the given
+		// VPC's owner's to choose.
+		cfg.NatGateways = cfg.MaxAzs
+	}
+	checkFunctionOptions("NewStack", props.Functions)
+	if err := cfg.validate(lifecycleTimeout(props.Functions)); err != nil {
+		panic(fmt.Sprintf("NewStack: invalid Config: %v", err))
+	}
+	for _, name := range slices.Sorted(maps.Keys(props.Fleets)) {
+		if !slices.ContainsFunc(cfg.Fleets, func(f FleetConfig) bool { return f.Name == name }) {
+			panic(fmt.Sprintf("NewStack: Fleets[%q]: Config declares no such fleet", name))
+		}
+	}
+	return cfg
+}
+
+func (s *stampStack) Stack() awscdk.Stack          { return s.stack }
+func (s *stampStack) Network() Network             { return s.network }
+func (s *stampStack) State() State                 { return s.state }
+func (s *stampStack) Fleets() []ManagedFleet       { return s.fleets }
+func (s *stampStack) Handlers() Handlers           { return s.handlers }
+func (s *stampStack) Commands() CommandBus         { return s.commands }
+func (s *stampStack) Observability() Observability { return s.obs }
+func (s *stampStack) Weights() ListenerWeights     { return s.weights }
 
 // ManagedFleet is a fleet with its scaling alarms, its image pipeline and
 // the configuration the Lambdas read for it.

@@ -11,9 +11,12 @@ import (
 )
 
 // WeightsStackName is the stack that holds the blue/green fleets' listener
-// weight parameters. The app's stack depends on it: `cdk deploy Stampkit`
-// (or --all) deploys it first.
-const WeightsStackName = StackName + "Weights"
+// weight parameters of the app's stamp, StackName. A stamp's stack depends
+// on its weights stack: `cdk deploy Stampkit` (or --all) deploys it first.
+const WeightsStackName = StackName + weightsStackSuffix
+
+// weightsStackSuffix names a stamp's weights stack after the stamp's.
+const weightsStackSuffix = "Weights"
 
 // WeightPattern is the SSM AllowedPattern of a weight parameter: a listener
 // weight is an integer 0..999, written in decimal. Parameter Store refuses
