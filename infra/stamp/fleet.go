@@ -16,7 +16,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// FleetTagKey tags the group and its instances with the fleet name.
+// FleetTagKey tags every resource of a fleet, and the instances its
+// groups launch, with the fleet's name.
 const FleetTagKey = "stampkit:fleet"
 
 // Names of the lifecycle hooks every group of a fleet carries (the peer
@@ -158,6 +159,9 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	checkFrontEnd(props)
 	cfg := props.Config
 	c := constructs.NewConstruct(scope, &id)
+	// Cost allocation by fleet: every resource of the fleet, and the
+	// instances its groups launch.
+	awscdk.Tags_Of(c).Add(jsii.String(FleetTagKey), jsii.String(cfg.Name), tagProps())
 	vpc := props.Network.Vpc()
 
 	instanceSG := awsec2.NewSecurityGroup(c, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
@@ -261,9 +265,6 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 			p.DesiredCapacity = jsii.Number(*desired)
 		}
 		g := awsautoscaling.NewAutoScalingGroup(c, jsii.String(groupID), p)
-		awscdk.Tags_Of(g).Add(jsii.String(FleetTagKey), jsii.String(cfg.Name), &awscdk.TagProps{
-			ApplyToLaunchedInstances: jsii.Bool(true),
-		})
 		cdknag.NagSuppressions_AddResourceSuppressions(g, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-AS3"),
 			Reason: jsii.String("scaling and lifecycle activity reaches the toolkit through EventBridge " +

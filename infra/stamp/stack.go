@@ -183,6 +183,8 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		CommandBus: s.commands,
 	})
 	boundCustomResourceProviders(stack, cfg.LogRetention())
+	addOutputs(s)
+	stampTags(stack, cmp.Or(props.Name, *stack.StackName()), props.Tags)
 	return s
 }
 
