@@ -87,7 +87,7 @@ func TestExternalModule(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	assets := placeholderAssets(dir)
+	assets := placeholderAssets(filepath.Join(dir, "assets"))
 	outdir := filepath.Join(dir, "cdk.out")
 
 	run := func(timeout time.Duration, args ...string) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -205,6 +206,11 @@ func checkProps(props *Props) Config {
 		cfg.NatGateways = cfg.MaxAzs
 	}
 	checkFunctionOptions("NewStack", props.Functions)
+	// From the working directory as it is now: the jsii runtime resolves
+	// a relative path against the one the process had when it started.
+	if abs, err := filepath.Abs(cfg.AssetsDir); err == nil {
+		cfg.AssetsDir = abs
+	}
 	if err := cfg.validate(lifecycleTimeout(props.Functions)); err != nil {
 		panic(fmt.Sprintf("NewStack: invalid Config: %v", err))
 	}
