@@ -84,8 +84,9 @@ type FleetOptions struct {
 	InstanceRoleStatements []awsiam.PolicyStatement
 }
 
-// Fleet is one Auto Scaling group behind its own ALB with blue and green
-// target groups (and, for a blue/green rollout, a peer group on green).
+// Fleet is one Auto Scaling group behind an ALB (its own, or one
+// FleetOptions bring) with blue and green target groups (and, for a
+// blue/green rollout, a peer group on green).
 type Fleet interface {
 	Name() string
 	AppPort() int

@@ -60,8 +60,8 @@ type Props struct {
 	// Functions overrides the Lambdas' memory, timeout, log retention and
 	// reserved concurrency, by name (HandlerNames).
 	Functions map[string]FunctionOptions
-	// Tags are added to every resource of the stamp that takes tags
-	// (Image Builder components and recipes excepted: stampTags says why).
+	// Tags are added to every resource of the stamp that takes tags, but
+	// for the types tagProps leaves alone (and says why).
 	Tags map[string]string
 }
 
@@ -94,7 +94,8 @@ type stampStack struct {
 }
 
 // NewStack adds a stamp to scope (an App, or a Stage) as the stack id,
-// with the constructs wired together. The environment is fixed (Props.Env,
+// with the constructs wired together, and with blue/green fleets the
+// stack id+"Weights" of their listener weights, which it depends on. The environment is fixed (Props.Env,
 // or Config.Account and Config.Region) so that synth needs no credentials;
 // availability zones come from the availability-zones context key, or
 // CDK's placeholders without it. Like a construct, it panics on invalid
