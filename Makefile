@@ -86,7 +86,7 @@ lint: ## gofmt, go vet, staticcheck
 	go tool staticcheck ./...
 
 docs: ## Regenerate docs/iam.md (the threat model's IAM tables) from the synthesized template
-	go test -count=1 ./infra -run '^TestIAMDoc$$' -update
+	go test -count=1 ./infra/stamp -run '^TestIAMDoc$$' -update
 
 synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)
 	$(CDK) synth --quiet -c appVersion=$(APP_VERSION)

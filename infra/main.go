@@ -1,6 +1,7 @@
 // Command infra is the stampkit CDK app: `cdk synth` / `cdk deploy` run it
-// through cdk.json ("app": "go run ./infra"). All configuration comes from
-// the CDK context (cdk.json or -c key=value); see config.go.
+// through cdk.json ("app": "go run ./infra"). It is a thin app over the
+// library in ./stamp: all configuration comes from the CDK context
+// (cdk.json or -c key=value), read by stamp.LoadConfig.
 package main
 
 import (
@@ -10,12 +11,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/infra/stamp"
 )
 
 func main() {
 	app := awscdk.NewApp(nil)
-	_, err := NewStampkitApp(app)
-	if err != nil {
+	if err := build(app); err != nil {
 		fmt.Fprintf(os.Stderr, "stampkit infra: %v\n", err)
 		jsii.Close()
 		os.Exit(1)
@@ -24,15 +26,14 @@ func main() {
 	jsii.Close()
 }
 
-// NewStampkitApp loads the configuration from app's context, adds the
-// stack and applies the cdk-nag AwsSolutions checks. Unsuppressed nag
-// errors fail `cdk synth`.
-func NewStampkitApp(app awscdk.App) (StampkitStack, error) {
-	cfg, err := LoadConfig(app.Node())
+// build adds the stamp that app's context describes and applies the
+// cdk-nag AwsSolutions checks: an unsuppressed nag error fails `cdk synth`.
+func build(app awscdk.App) error {
+	cfg, err := stamp.LoadConfig(app.Node())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	stack := NewStampkitStack(app, StackName, &StampkitStackProps{Config: cfg})
+	stamp.NewStack(app, stamp.StackName, &stamp.Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return stack, nil
+	return nil
 }

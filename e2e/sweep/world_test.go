@@ -49,7 +49,7 @@ import (
 	"github.com/stampkit/stampkit/shared/stamper"
 )
 
-// The functions as the CDK app deploys them (infra/handlers.go): Lambda
+// The functions as the CDK app deploys them (infra/stamp/handlers.go): Lambda
 // timeouts, the wake queues' visibility timeouts and redrive, Lambda's
 // async retries. The timeouts are cut (lambdaTimeout), so that a call held
 // until the invocation's deadline (the Timeout fault) costs seconds, not
@@ -74,7 +74,7 @@ const (
 	// LifecycleWakeVisibility and six times the rollout timeout.
 	lifecycleVisibility = 30 * time.Second
 	rolloutVisibility   = 360 * time.Second
-	// maxReceives is the wake queues' maxReceiveCount (infra.WakeMaxReceives).
+	// maxReceives is the wake queues' maxReceiveCount (stamp.WakeMaxReceives).
 	maxReceives = 5
 	// asyncAttempts is one delivery and Lambda's two async retries
 	// (retryAttempts 2), about a minute and two minutes apart.

@@ -13,7 +13,7 @@ import (
 )
 
 // Egress is how the private subnets of the stack's VPC reach AWS: the
-// network choices of infra/network.go, as ZoneEgressLoss models them.
+// network choices of infra/stamp/network.go, as ZoneEgressLoss models them.
 type Egress string
 
 // The network layouts the CDK app deploys. Each has the DynamoDB gateway

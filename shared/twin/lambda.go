@@ -16,7 +16,7 @@ const (
 )
 
 // Function is one of the toolkit's Lambda functions as the CDK app deploys
-// it (infra/handlers.go): how long an invocation may run, how Lambda
+// it (infra/stamp/handlers.go): how long an invocation may run, how Lambda
 // retries an event EventBridge invoked it with, and its wake-up queue.
 // The twin invokes and retries the real handlers accordingly; infra's
 // tests check the list against the synthesized template.

@@ -1,0 +1,539 @@
+package stamp
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/stampkit/stampkit/shared/clock"
+	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/lifecycle"
+	"github.com/stampkit/stampkit/shared/rollout"
+	"github.com/stampkit/stampkit/shared/scaling"
+)
+
+// Context keys read from cdk.json (or `cdk -c key=value`).
+const (
+	CtxAccount                   = "account"
+	CtxRegion                    = "region"
+	CtxAssetsDir                 = "assetsDir"
+	CtxMaxAzs                    = "maxAzs"
+	CtxNatGateways               = "natGateways"
+	CtxLogRetentionDays          = "logRetentionDays"
+	CtxScalerReservedConcurrency = "scalerReservedConcurrency"
+	CtxFleets                    = "fleets"
+	CtxAppVersion                = "appVersion"
+	CtxAlarmEmail                = "alarmEmail"
+	CtxProfile                   = "profile"
+	CtxInterfaceEndpoints        = "interfaceEndpoints"
+	CtxCommandPrincipals         = "commandPrincipals"
+)
+
+// Defaults for keys that cdk.json may leave out. The account is a fixed
+// placeholder so that `cdk synth` needs no credentials; a deploy overrides it
+// with -c account=… (and the matching availability-zones context key).
+const (
+	DefaultAccount   = "111111111111"
+	DefaultRegion    = "us-east-1"
+	DefaultAssetsDir = "bin/arm64"
+	// DefaultAppVersion tags images baked from a build that names no
+	// version (`make synth` passes the git description).
+	DefaultAppVersion = "dev"
+)
+
+// HandlerNames returns the Lambda functions `make build` writes to
+// <assetsDir>/<name>/bootstrap.
+func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
+
+// Config is the app's typed configuration, read once from the CDK context.
+// Each fleet's scaling, lifecycle and rollout policies are declared here
+// once, in the shared packages' own types: the stack derives the alarms,
+// hooks and rules from them and writes them, bound to the deployed
+// resources, into the Lambdas' STAMPKIT_FLEETS (see bind.go).
+type Config struct {
+	Account     string `json:"account"`
+	Region      string `json:"region"`
+	AssetsDir   string `json:"assetsDir"`
+	MaxAzs      int    `json:"maxAzs"`
+	NatGateways int    `json:"natGateways"`
+	// LogRetentionDays applies to the Lambda and VPC flow log groups; it
+	// must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …).
+	LogRetentionDays int `json:"logRetentionDays"`
+	// ScalerReservedConcurrency reserves concurrency for the scaler; 0
+	// reserves nothing. The scaler serialises each fleet's decisions
+	// itself (a lease in the state table), so this only guarantees it
+	// capacity; an account whose quota would leave under 100 unreserved
+	// refuses any reservation.
+	ScalerReservedConcurrency int           `json:"scalerReservedConcurrency"`
+	Fleets                    []FleetConfig `json:"fleets"`
+	// AppVersion tags the images the fleets' pipelines bake.
+	AppVersion string `json:"appVersion"`
+	// AlarmEmail, optional, is subscribed to the topic the operator alarms
+	// (dead-letter queues, fleet health) notify; AWS first mails it a link
+	// to confirm the subscription.
+	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// Profile is ProfileDemo (the default) or ProfileProduction, which
+	// requires and turns on what production needs (profile.go).
+	Profile string `json:"profile"`
+	// InterfaceEndpoints gives the private subnets interface endpoints for
+	// every AWS service the lifecycle function and the instances call, so
+	// that no NAT gateway is on their way to AWS (NetworkProps).
+	InterfaceEndpoints bool `json:"interfaceEndpoints,omitempty"`
+	// CommandPrincipals, optional, are the IAM role and user ARNs that may
+	// put rollout commands and image-ready events on the command bus;
+	// every other principal is denied. Left out, any principal of the
+	// account whose IAM policies allow events:PutEvents may.
+	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
+}
+
+// FleetConfig declares one fleet: an ASG behind its own ALB.
+type FleetConfig struct {
+	Name         string `json:"name"`
+	InstanceType string `json:"instanceType"`
+	MinCapacity  int    `json:"minCapacity"`
+	MaxCapacity  int    `json:"maxCapacity"`
+	// DesiredCapacity is optional: when set, every deploy resets the group
+	// to it, undoing what the scaler did, so cdk.json leaves it out.
+	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
+	// ParameterPrefix is where the fleet's SSM parameters live (default
+	// /stampkit/<name>): the AMI parameter by default, and a blue/green
+	// fleet's listener weight parameters always (WeightParameters). Two
+	// stacks or stamps that run a fleet of the same name in one account and
+	// region set different prefixes.
+	ParameterPrefix string `json:"parameterPrefix,omitempty"`
+	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
+	// (default <parameterPrefix>/ami).
+	AmiParameter               string `json:"amiParameter"`
+	AppPort                    int    `json:"appPort"`
+	HealthCheckPath            string `json:"healthCheckPath"`
+	DeregistrationDelaySeconds int    `json:"deregistrationDelaySeconds"`
+	RootVolumeGiB              int    `json:"rootVolumeGiB"`
+	// CertificateArn switches the listener to HTTPS on 443 with an
+	// HTTP→HTTPS redirect on 80.
+	CertificateArn string `json:"certificateArn,omitempty"`
+	// DryRun makes the Lambdas decide, log and count, but change nothing.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Scaling is the fleet's scaling policy (shared/scaling). Each rule with
+	// a trigger gets its CloudWatch alarm; see ScalingPolicy for the
+	// dimension placeholders and defaults. Left out, the fleet runs
+	// scaling.DefaultPolicy for ScalingTarget.
+	Scaling *scaling.Policy `json:"scaling,omitempty"`
+	// ScalingTarget parameterises scaling.DefaultPolicy when Scaling is left
+	// out (default: 50 % CPU, no request-count rule).
+	ScalingTarget *ScalingTarget `json:"scalingTarget,omitempty"`
+	// Lifecycle is the launch gate and drain (shared/lifecycle); its
+	// heartbeat timeout is also the hooks' heartbeat timeout.
+	Lifecycle lifecycle.Policy `json:"lifecycle,omitzero"`
+	// Rollout is how new images reach the fleet (shared/rollout). The stack
+	// fills in what it owns: the AMI parameter, the health alarms and, for
+	// blue/green, the listener, target groups and peer group.
+	Rollout rollout.Policy `json:"rollout,omitzero"`
+	// HealthAlarms tunes the fleet's health alarms (target and load
+	// balancer 5xx, p99 latency, unhealthy targets), which a rollout
+	// watches.
+	HealthAlarms HealthAlarms `json:"healthAlarms,omitzero"`
+	// WarmPool, when set, keeps launched and initialised instances beside
+	// each of the fleet's groups, so that a scale-out (the forecast's
+	// included) starts them instead of launching.
+	WarmPool *WarmPool `json:"warmPool,omitempty"`
+}
+
+// WarmPool is a group's warm pool ("Warm pools for Amazon EC2 Auto
+// Scaling"). Its instances pass the launch hook on their way into the
+// pool, where the lifecycle policy's probes marked warmPool gate them.
+type WarmPool struct {
+	// MinSize is the fewest instances the pool keeps.
+	MinSize int `json:"minSize"`
+	// MaxPrepared is the pool's MaxGroupPreparedCapacity: the instances
+	// the group and its pool hold together, in service or prepared; left
+	// out, the group's maximum capacity.
+	MaxPrepared *int `json:"maxPrepared,omitempty"`
+	// State is the state pool instances wait in: "Stopped" (the default:
+	// only their volumes are paid for) or "Running".
+	State string `json:"state,omitempty"`
+}
+
+// ScalingTarget is what scaling.DefaultPolicy holds the fleet at.
+type ScalingTarget struct {
+	// CPU is the average CPU utilisation to hold, in percent.
+	CPU float64 `json:"cpu"`
+	// RequestsPerMinute one instance serves at CPU; 0 leaves out the
+	// request-count rule.
+	RequestsPerMinute float64 `json:"requestsPerMinute,omitempty"`
+}
+
+// HealthAlarms are the thresholds of a fleet's health alarms.
+type HealthAlarms struct {
+	// Target5xxPerMinute is how many 5xx answers from the targets in one
+	// minute make the fleet unhealthy (default 10).
+	Target5xxPerMinute int `json:"target5xxPerMinute,omitempty"`
+	// Elb5xxPerMinute is how many 5xx answers the load balancer gives
+	// itself in one minute, for two minutes, make the fleet unhealthy
+	// (default 10): the 502, 503 and 504 it sends when targets refuse
+	// connections, reset them or time out, which the targets' own 5xx
+	// count never sees.
+	Elb5xxPerMinute int `json:"elb5xxPerMinute,omitempty"`
+	// P99LatencySeconds is the p99 target response time above which the
+	// fleet is unhealthy (default 2).
+	P99LatencySeconds float64 `json:"p99LatencySeconds,omitempty"`
+	// UnhealthyHostMinutes is how many consecutive minutes a target group
+	// may hold a target its health checks call unhealthy before the fleet
+	// is unhealthy (default 3, at most 60). The group's own ELB health
+	// check replaces a single failed instance well within the default.
+	UnhealthyHostMinutes int `json:"unhealthyHostMinutes,omitempty"`
+}
+
+// Defaults for the policy-related fleet keys.
+const (
+	DefaultTargetCPU            = 50
+	DefaultTarget5xxPerMinute   = 10
+	DefaultElb5xxPerMinute      = 10
+	DefaultP99LatencySeconds    = 2
+	DefaultUnhealthyHostMinutes = 3
+)
+
+// MaxUnhealthyHostMinutes bounds HealthAlarms.UnhealthyHostMinutes: a
+// rollout's bake must be able to see the alarm fire.
+const MaxUnhealthyHostMinutes = 60
+
+// retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
+	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
+	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS,
+}
+
+// LogRetention returns the retention as CDK's enum; Validate has checked it.
+func (c Config) LogRetention() awslogs.RetentionDays {
+	return retentionDays[c.LogRetentionDays]
+}
+
+// LoadConfig reads and validates the configuration from a construct's
+// context (the App's node in main).
+func LoadConfig(node constructs.Node) (Config, error) {
+	return ParseConfig(func(key string) any { return node.TryGetContext(&key) })
+}
+
+// ParseConfig reads the configuration through get, which returns a context
+// value or nil. Values given on the command line (-c key=value) arrive as
+// strings and are parsed as JSON when the field is not a string.
+func ParseConfig(get func(key string) any) (Config, error) {
+	c := Config{}.withDefaults()
+	fields := []struct {
+		key string
+		dst any
+	}{
+		{CtxAccount, &c.Account},
+		{CtxRegion, &c.Region},
+		{CtxAssetsDir, &c.AssetsDir},
+		{CtxMaxAzs, &c.MaxAzs},
+		{CtxNatGateways, &c.NatGateways},
+		{CtxLogRetentionDays, &c.LogRetentionDays},
+		{CtxScalerReservedConcurrency, &c.ScalerReservedConcurrency},
+		{CtxFleets, &c.Fleets},
+		{CtxAppVersion, &c.AppVersion},
+		{CtxAlarmEmail, &c.AlarmEmail},
+		{CtxProfile, &c.Profile},
+		{CtxInterfaceEndpoints, &c.InterfaceEndpoints},
+		{CtxCommandPrincipals, &c.CommandPrincipals},
+	}
+	var errs []error
+	for _, f := range fields {
+		if err := decodeContext(get(f.key), f.dst); err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %w", f.key, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	// Not withDefaults: a zero given in the context is an error to report.
+	c = c.withFleetDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// decodeContext copies a context value into dst through JSON, so cdk.json
+// numbers, objects and arrays and command-line strings all decode the same.
+func decodeContext(v, dst any) error {
+	if v == nil {
+		return nil
+	}
+	var raw []byte
+	if s, ok := v.(string); ok {
+		if d, wantString := dst.(*string); wantString {
+			*d = s
+			return nil
+		}
+		raw = []byte(s)
+	} else {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			return fmt.Errorf("encoding value: %w", err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
+	}
+	return nil
+}
+
+// abbreviate keeps an error about a long value (the fleets) readable.
+func abbreviate(raw []byte) string {
+	const limit = 120
+	if len(raw) <= limit {
+		return string(raw)
+	}
+	return string(raw[:limit]) + "…"
+}
+
+// withDefaults fills in every setting left at its zero value, the fleets'
+// included; none of them has a zero that Validate would accept.
+func (c Config) withDefaults() Config {
+	c.Account = cmp.Or(c.Account, DefaultAccount)
+	c.Region = cmp.Or(c.Region, DefaultRegion)
+	c.AssetsDir = cmp.Or(c.AssetsDir, DefaultAssetsDir)
+	c.MaxAzs = cmp.Or(c.MaxAzs, 3)
+	c.NatGateways = cmp.Or(c.NatGateways, 1)
+	c.LogRetentionDays = cmp.Or(c.LogRetentionDays, 30)
+	c.AppVersion = cmp.Or(c.AppVersion, DefaultAppVersion)
+	c.Profile = cmp.Or(c.Profile, ProfileDemo)
+	return c.withFleetDefaults()
+}
+
+// withFleetDefaults fills in the fleets' settings left at their zero value.
+func (c Config) withFleetDefaults() Config {
+	c.Fleets = slices.Clone(c.Fleets)
+	for i := range c.Fleets {
+		c.Fleets[i].applyDefaults()
+	}
+	return c
+}
+
+func (f *FleetConfig) applyDefaults() {
+	if f.HealthCheckPath == "" {
+		f.HealthCheckPath = "/readyz"
+	}
+	if f.DeregistrationDelaySeconds == 0 {
+		f.DeregistrationDelaySeconds = 30
+	}
+	if f.RootVolumeGiB == 0 {
+		f.RootVolumeGiB = 16
+	}
+	if f.ParameterPrefix == "" && f.Name != "" {
+		f.ParameterPrefix = "/stampkit/" + f.Name
+	}
+	if f.AmiParameter == "" && f.ParameterPrefix != "" {
+		f.AmiParameter = f.ParameterPrefix + "/ami"
+	}
+	if f.Scaling == nil && f.ScalingTarget == nil {
+		f.ScalingTarget = &ScalingTarget{CPU: DefaultTargetCPU}
+	}
+	// The hooks are created with this timeout, and the Lambda must assume
+	// the same one: write it down rather than rely on two defaults agreeing.
+	if f.Lifecycle.HeartbeatTimeout == 0 {
+		f.Lifecycle.HeartbeatTimeout = clock.Duration(lifecycle.DefaultHeartbeatTimeout)
+	}
+	if f.Rollout.Enabled() && f.Rollout.Parameter == "" {
+		f.Rollout.Parameter = f.AmiParameter
+	}
+	if f.HealthAlarms.Target5xxPerMinute == 0 {
+		f.HealthAlarms.Target5xxPerMinute = DefaultTarget5xxPerMinute
+	}
+	if f.HealthAlarms.P99LatencySeconds == 0 {
+		f.HealthAlarms.P99LatencySeconds = DefaultP99LatencySeconds
+	}
+	if f.HealthAlarms.Elb5xxPerMinute == 0 {
+		f.HealthAlarms.Elb5xxPerMinute = DefaultElb5xxPerMinute
+	}
+	if f.HealthAlarms.UnhealthyHostMinutes == 0 {
+		f.HealthAlarms.UnhealthyHostMinutes = DefaultUnhealthyHostMinutes
+	}
+}
+
+var (
+	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	ssmNameRe = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	acmArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
+	// RFC 5322: SNS itself rejects what it cannot deliver to.
+	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// Validate reports every problem at once, each naming its context key.
+func (c Config) Validate() error { return c.validate(LifecycleTimeout) }
+
+// validate is Validate for a lifecycle function with the given timeout
+// (FunctionOptions.Timeout), which the fleets' lifecycle timing must fit.
+func (c Config) validate(lifecycleTimeout time.Duration) error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
+	}
+	if !accountRe.MatchString(c.Account) {
+		bad(CtxAccount, "got %q, want a 12-digit account id", c.Account)
+	}
+	if !regionRe.MatchString(c.Region) {
+		bad(CtxRegion, "got %q, want a region such as us-east-1", c.Region)
+	}
+	if c.MaxAzs < 2 || c.MaxAzs > 3 {
+		bad(CtxMaxAzs, "got %d, want 2 or 3", c.MaxAzs)
+	}
+	if c.NatGateways < 1 || c.NatGateways > c.MaxAzs {
+		bad(CtxNatGateways, "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
+	}
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+		bad(CtxLogRetentionDays, "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
+	}
+	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
+		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
+	}
+	errs = append(errs, commandPrincipalErrors(CtxCommandPrincipals, c.CommandPrincipals)...)
+	if c.ScalerReservedConcurrency < 0 {
+		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
+	}
+	for _, p := range c.assets() {
+		if _, err := os.Stat(p); err != nil {
+			bad(CtxAssetsDir, "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+		}
+	}
+	if len(c.Fleets) == 0 {
+		bad(CtxFleets, "no fleets declared")
+	}
+	names, prefixes := map[string]bool{}, map[string]bool{}
+	for i, f := range c.Fleets {
+		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
+		if names[f.Name] {
+			bad(key+".name", "%q is used by another fleet", f.Name)
+		}
+		names[f.Name] = true
+		if prefixes[f.ParameterPrefix] {
+			bad(key+".parameterPrefix", "%q is used by another fleet", f.ParameterPrefix)
+		}
+		prefixes[f.ParameterPrefix] = true
+		errs = append(errs, f.validate(key)...)
+		errs = append(errs, f.validateLifecycleTiming(key, lifecycleTimeout)...)
+	}
+	errs = append(errs, c.validateProfile()...)
+	if len(errs) == 0 {
+		// What is left is what the Lambdas check across fleets: their own
+		// validation, run on stand-ins for the deployed names.
+		for _, e := range unjoin(c.lambdaConfig().Validate()) {
+			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", CtxFleets, e))
+		}
+		errs = append(errs, c.checkEnvSize()...)
+	}
+	return errors.Join(errs...)
+}
+
+func (f FleetConfig) validate(key string) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key + "." + field}, args...)...))
+	}
+	if err := config.CheckFleetName(f.Name); err != nil {
+		bad("name", "%s", err)
+	}
+	if !strings.Contains(f.InstanceType, ".") {
+		bad("instanceType", "got %q, want a type such as t4g.small", f.InstanceType)
+	}
+	if f.MinCapacity < 0 {
+		bad("minCapacity", "got %d, want >= 0", f.MinCapacity)
+	}
+	if f.MaxCapacity < 1 || f.MaxCapacity < f.MinCapacity {
+		bad("maxCapacity", "got %d, want >= 1 and >= minCapacity %d", f.MaxCapacity, f.MinCapacity)
+	}
+	if d := f.DesiredCapacity; d != nil && (*d < f.MinCapacity || *d > f.MaxCapacity) {
+		bad("desiredCapacity", "got %d, want %d..%d", *d, f.MinCapacity, f.MaxCapacity)
+	}
+	if !ssmNameRe.MatchString(f.ParameterPrefix) || strings.HasSuffix(f.ParameterPrefix, "/") {
+		bad("parameterPrefix", "got %q, want an SSM parameter path such as /stampkit/%s (no trailing /)", f.ParameterPrefix, f.Name)
+	}
+	if !ssmNameRe.MatchString(f.AmiParameter) {
+		bad("amiParameter", "got %q, want an SSM parameter name such as /stampkit/%s/ami", f.AmiParameter, f.Name)
+	}
+	if f.AppPort < 1024 || f.AppPort > 65535 {
+		bad("appPort", "got %d, want 1024..65535 (an unprivileged port)", f.AppPort)
+	}
+	if !strings.HasPrefix(f.HealthCheckPath, "/") {
+		bad("healthCheckPath", "got %q, want a path starting with /", f.HealthCheckPath)
+	}
+	if f.DeregistrationDelaySeconds < 0 || f.DeregistrationDelaySeconds > 3600 {
+		bad("deregistrationDelaySeconds", "got %d, want 0..3600", f.DeregistrationDelaySeconds)
+	}
+	if f.RootVolumeGiB < 8 || f.RootVolumeGiB > 1024 {
+		bad("rootVolumeGiB", "got %d, want 8..1024", f.RootVolumeGiB)
+	}
+	// A token is the ARN of a certificate the app itself declares.
+	if f.CertificateArn != "" && !acmArnRe.MatchString(f.CertificateArn) && !isToken(f.CertificateArn) {
+		bad("certificateArn", "got %q, want an ACM certificate ARN", f.CertificateArn)
+	}
+	if f.HealthAlarms.Target5xxPerMinute < 1 {
+		bad("healthAlarms.target5xxPerMinute", "got %d, want >= 1", f.HealthAlarms.Target5xxPerMinute)
+	}
+	if f.HealthAlarms.P99LatencySeconds <= 0 {
+		bad("healthAlarms.p99LatencySeconds", "got %g, want > 0", f.HealthAlarms.P99LatencySeconds)
+	}
+	if f.HealthAlarms.Elb5xxPerMinute < 1 {
+		bad("healthAlarms.elb5xxPerMinute", "got %d, want >= 1", f.HealthAlarms.Elb5xxPerMinute)
+	}
+	if m := f.HealthAlarms.UnhealthyHostMinutes; m < 1 || m > MaxUnhealthyHostMinutes {
+		bad("healthAlarms.unhealthyHostMinutes", "got %d, want 1..%d", m, MaxUnhealthyHostMinutes)
+	}
+	if w := f.WarmPool; w != nil {
+		if w.MinSize < 0 || w.MinSize > f.MaxCapacity {
+			bad("warmPool.minSize", "got %d, want 0..maxCapacity %d", w.MinSize, f.MaxCapacity)
+		}
+		if m := w.MaxPrepared; m != nil && (*m < max(w.MinSize, f.MinCapacity, 1) || *m > f.MaxCapacity) {
+			bad("warmPool.maxPrepared", "got %d, want at least minSize and minCapacity and at most maxCapacity %d", *m, f.MaxCapacity)
+		}
+		if w.State != "" && w.State != "Stopped" && w.State != "Running" {
+			bad("warmPool.state", "got %q, want Stopped or Running", w.State)
+		}
+	}
+	errs = append(errs, f.validatePolicies(key)...)
+	return errs
+}
+
+// AppBinary is the linux/arm64 app binary the image pipelines bake
+// (`make build` writes it beside the bootstraps).
+func (c Config) AppBinary() string { return filepath.Join(c.AssetsDir, "app", "stampkit-app") }
+
+// assets lists the files synth uploads: each handler's bootstrap and the app.
+func (c Config) assets() []string {
+	var paths []string
+	for _, name := range HandlerNames() {
+		paths = append(paths, filepath.Join(c.AssetsDir, name, "bootstrap"))
+	}
+	return append(paths, c.AppBinary())
+}
+
+// isToken reports whether s stands for a value CloudFormation resolves at
+// deploy time. The regular expression comes first: asking CDK costs a call
+// into jsii.
+func isToken(s string) bool {
+	return strings.Contains(s, "${Token[") && *awscdk.Token_IsUnresolved(s)
+}

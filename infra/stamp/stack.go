@@ -1,0 +1,263 @@
+package stamp
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/config"
+)
+
+// MetricNamespace is the namespace of the toolkit's own metrics: the
+// Lambdas write it (STAMPKIT_METRIC_NAMESPACE) and the dashboards read it.
+const MetricNamespace = config.DefaultNamespace
+
+// StackName is the CloudFormation stack (and construct id) of the app in
+// infra/ (cdk.json).
+const StackName = "Stampkit"
+
+// DemoWarningID identifies the warning a demo stack carries at synth
+// (Config.DemoWarning); `cdk synth` prints it, and --strict fails on it.
+const DemoWarningID = "stampkit:demoProfile"
+
+// Props configures a stamp. Only Config is required, and of it only the
+// fleets; every other field is an escape hatch whose zero value keeps
+// what the stamp makes itself.
+type Props struct {
+	// StackProps are the stack's. Env defaults to Config.Account and
+	// Config.Region, so that synth needs no credentials.
+	awscdk.StackProps
+	// Config declares the fleets and the stamp's settings, as cdk.json
+	// does (LoadConfig). Zero fields take their defaults.
+	Config Config
+	// Name is the stamp's name, the value of the StampTagKey tag on every
+	// resource (default: the stack's name).
+	Name string
+	// Vpc, when set, is the VPC the stamp runs in, in place of one of its
+	// own (NewNetwork): the stamp adds no endpoints and no flow logs to it,
+	// and Config's MaxAzs, NatGateways and InterfaceEndpoints (which must
+	// be false) do not apply, nor does the production profile's demand on
+	// them. Its private subnets need a way to AWS's APIs (NAT, or
+	// endpoints for the services NetworkProps.InterfaceEndpoints lists).
+	Vpc awsec2.IVpc
+	// PublicSubnets selects Vpc's subnets for the fleets' internet-facing
+	// load balancers (default: its public subnets). Only with Vpc.
+	PublicSubnets *awsec2.SubnetSelection
+	// PrivateSubnets selects Vpc's subnets for the instances, the image
+	// builds and the lifecycle function (default: its private subnets with
+	// egress). Only with Vpc.
+	PrivateSubnets *awsec2.SubnetSelection
+	// Fleets holds fleets' escape hatches by fleet name: a load balancer,
+	// a shared listener, instance role statements.
+	Fleets map[string]FleetOptions
+	// Functions overrides the Lambdas' memory, timeout, log retention and
+	// reserved concurrency, by name (HandlerNames).
+	Functions map[string]FunctionOptions
+	// Tags are added to every resource of the stamp that takes tags, but
+	// for the types tagProps leaves alone (and says why).
+	Tags map[string]string
+}
+
+// Stack is a stamp: the whole toolkit in one stack (and, with blue/green
+// fleets, the stack of their listener weights beside it).
+type Stack interface {
+	Stack() awscdk.Stack
+	Network() Network
+	State() State
+	Fleets() []ManagedFleet
+	Handlers() Handlers
+	// Commands is the bus the rollout's commands and image-ready events
+	// arrive on.
+	Commands() CommandBus
+	Observability() Observability
+	// Weights is the stack of the blue/green fleets' listener weight
+	// parameters, deployed before this one; nil without blue/green fleets.
+	Weights() ListenerWeights
+}
+
+type stampStack struct {
+	stack    awscdk.Stack
+	network  Network
+	state    State
+	fleets   []ManagedFleet
+	handlers Handlers
+	commands CommandBus
+	obs      Observability
+	weights  ListenerWeights
+}
+
+// NewStack adds a stamp to scope (an App, or a Stage) as the stack id,
+// with the constructs wired together, and with blue/green fleets the
+// stack id+"Weights" of their listener weights, which it depends on. The environment is fixed (Props.Env,
+// or Config.Account and Config.Region) so that synth needs no credentials;
+// availability zones come from the availability-zones context key, or
+// CDK's placeholders without it. Like a construct, it panics on invalid
+// props, naming what is wrong.
+func NewStack(scope constructs.Construct, id string, props *Props) Stack {
+	if props == nil {
+		panic("NewStack: props is nil")
+	}
+	cfg := checkProps(props)
+	sp := props.StackProps
+	if sp.Env == nil {
+		sp.Env = &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}
+	}
+	if sp.Description == nil {
+		sp.Description = jsii.String(fmt.Sprintf("stampkit (%s profile): event-driven autoscaling fleets (ALB + ASG + Go Lambdas)", cfg.Profile))
+	}
+	if sp.TerminationProtection == nil {
+		sp.TerminationProtection = jsii.Bool(cfg.Production())
+	}
+	stack := awscdk.NewStack(scope, &id, &sp)
+	if !cfg.Production() {
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String(DemoWarningID), jsii.String(cfg.DemoWarning()))
+	}
+
+	s := &stampStack{stack: stack}
+	s.weights = NewListenerWeights(scope, id+weightsStackSuffix, &ListenerWeightsProps{
+		StackProps: awscdk.StackProps{Env: sp.Env, TerminationProtection: sp.TerminationProtection},
+		Fleets:     cfg.Fleets,
+	})
+	if s.weights != nil {
+		// The listeners' weights resolve from its parameters when this
+		// stack's change set is created (NewListenerWeights).
+		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
+	}
+	if props.Vpc != nil {
+		s.network = &givenNetwork{
+			vpc:     props.Vpc,
+			public:  cmp.Or(props.PublicSubnets, &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}),
+			private: cmp.Or(props.PrivateSubnets, &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}),
+		}
+	} else {
+		s.network = NewNetwork(stack, "Network", &NetworkProps{
+			MaxAzs:             cfg.MaxAzs,
+			NatGateways:        cfg.NatGateways,
+			InterfaceEndpoints: cfg.InterfaceEndpoints,
+			FlowLogRetention:   cfg.LogRetention(),
+		})
+	}
+	s.state = NewState(stack, "State", &StateProps{})
+	for _, fc := range cfg.Fleets {
+		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{
+			Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention(),
+			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
+			FleetOptions: props.Fleets[fc.Name],
+		})
+		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
+		// Each fleet's image is baked by its own pipeline; the images it
+		// builds carry the fleet's tag, which is how the rollout Lambda
+		// knows where they go. The app in the image listens where the
+		// target groups and probes look, and logs to the fleet's group.
+		img := NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
+			Fleet: fc.Name, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
+			Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
+			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: AppLogGroupName(f.Name())},
+		})
+		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(fc, f, sc)})
+	}
+	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
+		Name:       CommandBusName,
+		Principals: cfg.CommandPrincipals,
+	})
+	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
+		Network:                   s.network,
+		Table:                     s.state.Table(),
+		Fleets:                    s.fleets,
+		AssetsDir:                 cfg.AssetsDir,
+		LogRetention:              cfg.LogRetention(),
+		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
+		CommandBus:                s.commands.Bus(),
+		Functions:                 props.Functions,
+	})
+	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
+		Fleets:     s.fleets,
+		Handlers:   s.handlers,
+		Namespace:  MetricNamespace,
+		AlarmEmail: cfg.AlarmEmail,
+		CommandBus: s.commands,
+	})
+	boundCustomResourceProviders(stack, cfg.LogRetention())
+	addOutputs(s)
+	stampTags(stack, cmp.Or(props.Name, *stack.StackName()), props.Tags)
+	return s
+}
+
+// checkProps returns props' Config with its defaults, and panics naming
+// the first thing wrong with props.
+func checkProps(props *Props) Config {
+	cfg := props.Config.withDefaults()
+	if props.Vpc == nil && (props.PublicSubnets != nil || props.PrivateSubnets != nil) {
+		panic("NewStack: PublicSubnets and PrivateSubnets select subnets of Vpc, which is nil")
+	}
+	if props.Vpc != nil {
+		if cfg.InterfaceEndpoints {
+			panic("NewStack: Config.InterfaceEndpoints is for the stamp's own VPC; add endpoints to Vpc where it is made")
+		}
+		// What the stamp's own VPC would have to offer under the
+		// production profile (one NAT gateway per zone) is the given
+		// VPC's owner's to choose.
+		cfg.NatGateways = cfg.MaxAzs
+	}
+	checkFunctionOptions("NewStack", props.Functions)
+	// From the working directory as it is now: the jsii runtime resolves
+	// a relative path against the one the process had when it started.
+	if abs, err := filepath.Abs(cfg.AssetsDir); err == nil {
+		cfg.AssetsDir = abs
+	}
+	if err := cfg.validate(lifecycleTimeout(props.Functions)); err != nil {
+		panic(fmt.Sprintf("NewStack: invalid Config: %v", err))
+	}
+	for _, name := range slices.Sorted(maps.Keys(props.Fleets)) {
+		if !slices.ContainsFunc(cfg.Fleets, func(f FleetConfig) bool { return f.Name == name }) {
+			panic(fmt.Sprintf("NewStack: Fleets[%q]: Config declares no such fleet", name))
+		}
+	}
+	return cfg
+}
+
+func (s *stampStack) Stack() awscdk.Stack          { return s.stack }
+func (s *stampStack) Network() Network             { return s.network }
+func (s *stampStack) State() State                 { return s.state }
+func (s *stampStack) Fleets() []ManagedFleet       { return s.fleets }
+func (s *stampStack) Handlers() Handlers           { return s.handlers }
+func (s *stampStack) Commands() CommandBus         { return s.commands }
+func (s *stampStack) Observability() Observability { return s.obs }
+func (s *stampStack) Weights() ListenerWeights     { return s.weights }
+
+// ManagedFleet is a fleet with its scaling alarms, its image pipeline and
+// the configuration the Lambdas read for it.
+type ManagedFleet struct {
+	Fleet   Fleet
+	Scaling Scaling
+	// Image bakes the fleet's AMI.
+	Image ImagePipeline
+	// Config is the fleet's entry in STAMPKIT_FLEETS: the policies declared
+	// in cdk.json, bound to the deployed resources by tokens.
+	Config config.Fleet
+}
+
+// bindFleet binds a fleet's declared policies to its resources: the group
+// and alarm names, and for a rollout the health alarms and the blue/green
+// listener, target groups and peer group.
+func bindFleet(fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
+	var res rolloutResources
+	for _, a := range f.HealthAlarms() {
+		res.HealthAlarms = append(res.HealthAlarms, *a.AlarmName())
+	}
+	if peer := f.PeerGroup(); peer != nil {
+		res.Listener = *f.Listener().ListenerArn()
+		res.TargetGroup = *f.BlueTargetGroup().TargetGroupArn()
+		res.PeerGroup = *peer.AutoScalingGroupName()
+		res.PeerTargetGroup = *f.GreenTargetGroup().TargetGroupArn()
+		res.WeightParameters = fc.WeightParameters()
+	}
+	return lambdaFleet(fc, *f.AutoScalingGroup().AutoScalingGroupName(), sc.Policy(), bindRollout(fc.Rollout, res))
+}
