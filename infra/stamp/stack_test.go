@@ -117,6 +117,7 @@ func TestGivenVpcOwnsItsEgress(t *testing.T) {
 	c.Fleets = c.Fleets[:1]
 	c.Fleets[0].CertificateArn = testCertificateArn
 	c.AssetsDir, c.Profile, c.AlarmEmail, c.LogRetentionDays, c.NatGateways = assets, ProfileProduction, testAlarmEmail, MinProductionLogRetentionDays, 1
+	c.CommandPrincipals = []string{"arn:aws:iam::" + DefaultAccount + ":role/stampkit-operator"}
 	app := awscdk.NewApp(nil)
 	if err := try(func() { NewStack(app, "Stamp", &Props{Config: c, Vpc: givenVpc(app)}) }); err != nil {
 		t.Errorf("production stamp in a given VPC: %v", err)
