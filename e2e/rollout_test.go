@@ -43,7 +43,11 @@ type rolloutRig struct {
 	queue string
 }
 
-func newRolloutRig(t *testing.T) rolloutRig {
+// rigEdit changes the rollout function's configuration, and the
+// environment that carries it, before the function starts.
+type rigEdit func(t *testing.T, cfg aws.Config, c *config.Config, env map[string]string)
+
+func newRolloutRig(t *testing.T, edits ...rigEdit) rolloutRig {
 	t.Helper()
 	cfg := emu.Fresh(t)
 	fleet := awstest.NewFleet(t, cfg)
@@ -87,6 +91,9 @@ func newRolloutRig(t *testing.T) rolloutRig {
 	}}}
 	env := configEnv(t, c)
 	env[config.EnvRolloutQueue] = queue
+	for _, edit := range edits {
+		edit(t, cfg, &c, env)
+	}
 	return rolloutRig{rt: start(t, "rollout", env), cfg: cfg, fleet: fleet, queue: queue}
 }
 

@@ -10,6 +10,9 @@
 //     (bench/hello, built the same way) in the same run — the goal is ≤ 1.2;
 //   - PackageInit: what the Go packages' initialisation costs before main
 //     (GODEBUG=inittrace=1), which explains most of the cold-start gap;
+//   - ColdStartFleets: each function's cold start with its fleets in the
+//     environment (3) and in the fleets file (1, 3, 100), each over the
+//     environment's: what the fleets file costs (issue #18);
 //   - WarmInvoke: p50/p99/mean round trip of sequential warm invocations;
 //   - SDK calls through our adapters (bench/sdkcall) built as shipped and
 //     with default inlining, and their ratio: what SDKNoInline costs a call;
@@ -68,11 +71,12 @@ func main() {
 	warm := flag.Int("warm", 200, "warm invocations per function")
 	count := flag.Int("count", 3, "go test -count for the decision benchmarks")
 	sdkRounds := flag.Int("sdk-rounds", 5, "alternating rounds of the SDK call benchmarks per build")
+	fleetsOnly := flag.Bool("fleets-only", false, "measure only the cold starts by where the fleets are (ColdStartFleets)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, *cold, *warm, *count, *sdkRounds); err != nil {
+	if err := run(ctx, *out, *cold, *warm, *count, *sdkRounds, *fleetsOnly); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -83,7 +87,7 @@ type profile struct {
 	payload []byte
 }
 
-func run(ctx context.Context, out string, cold, warm, count, sdkRounds int) error {
+func run(ctx context.Context, out string, cold, warm, count, sdkRounds int, fleetsOnly bool) error {
 	dir, err := os.MkdirTemp("", "stampkit-bench-")
 	if err != nil {
 		return err
@@ -135,12 +139,25 @@ func run(ctx context.Context, out string, cold, warm, count, sdkRounds int) erro
 		}
 	}
 
+	functions := slices.DeleteFunc(slices.Clone(measured), func(n string) bool { return n == baseline })
+	if fleetsOnly {
+		log.Printf("cold starts by where the fleets are: %d rounds of %s", cold, strings.Join(functions, ", "))
+		if err := fleetsColdStarts(ctx, &w, rie, dir, host, profiles, functions, cold); err != nil {
+			return err
+		}
+		return finish(&w, out)
+	}
 	log.Printf("cold starts: %d rounds of %s", cold, strings.Join(measured, ", "))
 	colds, err := coldStarts(ctx, rie, host, profiles, measured, cold)
 	if err != nil {
 		return err
 	}
 	writeColdStarts(&w, measured, colds)
+
+	log.Printf("cold starts by where the fleets are: %d rounds of %s", cold, strings.Join(functions, ", "))
+	if err := fleetsColdStarts(ctx, &w, rie, dir, host, profiles, functions, cold); err != nil {
+		return err
+	}
 
 	log.Printf("package initialisation (GODEBUG=inittrace=1)")
 	if err := packageInits(ctx, &w, rie, host, profiles, measured, 5); err != nil {
@@ -165,7 +182,12 @@ func run(ctx context.Context, out string, cold, warm, count, sdkRounds int) erro
 	if err := decisionBenchmarks(ctx, &w, count); err != nil {
 		return err
 	}
-	fmt.Fprintf(&w, "\n# load average at end (/proc/loadavg): %s\n", loadAverage())
+	return finish(&w, out)
+}
+
+// finish notes the load at the end and writes the results file.
+func finish(w *bytes.Buffer, out string) error {
+	fmt.Fprintf(w, "\n# load average at end (/proc/loadavg): %s\n", loadAverage())
 	if err := os.WriteFile(out, w.Bytes(), 0o644); err != nil {
 		return err
 	}

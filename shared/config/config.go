@@ -1,15 +1,19 @@
 // Package config is the toolkit's one typed configuration. The CDK app
-// builds it from cdk.json context, validates it, and writes it into each
-// Lambda's environment with Env; the Lambdas read it back once at cold start
-// with FromEnv. One declaration drives both the AWS resources and the code.
+// builds it from cdk.json context, validates it, and hands it to each
+// Lambda: the fleets in a file bundled with the function's code
+// (EnvFleetsFile) or, for a few small fleets, in its environment (Env);
+// the Lambdas read it back once at cold start with FromEnv. One
+// declaration drives both the AWS resources and the code.
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"os"
+	"path/filepath"
 
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/logging"
@@ -18,8 +22,21 @@ import (
 
 // Environment variable names.
 const (
-	EnvTable     = "STAMPKIT_TABLE"
-	EnvFleets    = "STAMPKIT_FLEETS"
+	EnvTable  = "STAMPKIT_TABLE"
+	EnvFleets = "STAMPKIT_FLEETS"
+	// EnvFleetsFile names a file holding what EnvFleets would hold. Lambda
+	// caps a function's environment at 4 KB in all, which two or three
+	// fleets fill (Lambda quotas, "Function configuration, deployment, and
+	// execution": https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html);
+	// the file, bundled with the code, has no such cap. A relative path is
+	// resolved against EnvTaskRoot. Exactly one of the two is set.
+	EnvFleetsFile = "STAMPKIT_FLEETS_FILE"
+	// EnvTaskRoot is the directory Lambda unpacks the function's code into
+	// (a reserved variable: "Defined runtime environment variables",
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+	// Unset, as outside Lambda, a relative EnvFleetsFile is resolved against
+	// the working directory.
+	EnvTaskRoot  = "LAMBDA_TASK_ROOT"
 	EnvNamespace = "STAMPKIT_METRIC_NAMESPACE"
 	// EnvLogLevel is the variable Lambda's advanced logging controls set.
 	EnvLogLevel = "AWS_LAMBDA_LOG_LEVEL"
@@ -58,7 +75,15 @@ type Fleet struct {
 }
 
 // FromEnv reads and validates the configuration; getenv is os.Getenv in a
-// Lambda and a map lookup in tests.
+// Lambda and a map lookup in tests. The fleets come from EnvFleets or from
+// the file EnvFleetsFile names, read once here and never again. A changed
+// file is changed code: it reaches the function only by a code update (a
+// new version: a version's code is immutable, "Manage Lambda function
+// versions", https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html),
+// after which Lambda processes events with the new code ("LastUpdateStatus",
+// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html),
+// in environments that ran this cold start again. So nothing read here can
+// go stale, and there is no cache to invalidate.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Table:     getenv(EnvTable),
@@ -68,21 +93,43 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.Namespace == "" {
 		c.Namespace = DefaultNamespace
 	}
-	raw := getenv(EnvFleets)
-	if raw == "" {
-		return Config{}, fmt.Errorf("%s: is not set; it holds the fleets as JSON", EnvFleets)
+	raw, source, err := fleetsJSON(getenv)
+	if err != nil {
+		return Config{}, err
 	}
 	// Unknown fields are refused, as the CDK app refuses them in cdk.json:
 	// a misspelt key silently ignored is a policy silently not applied.
-	dec := json.NewDecoder(strings.NewReader(raw))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c.Fleets); err != nil {
-		return Config{}, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", EnvFleets, err)
+		return Config{}, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", source, err)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(source); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// fleetsJSON returns the fleets' JSON and what to call its source in
+// errors: EnvFleets, or the path of the file EnvFleetsFile names.
+func fleetsJSON(getenv func(string) string) (raw []byte, source string, err error) {
+	inline, file := getenv(EnvFleets), getenv(EnvFleetsFile)
+	switch {
+	case inline != "" && file != "":
+		return nil, "", fmt.Errorf("%s and %s: both are set; set one (the fleets as JSON, or a file holding them)", EnvFleets, EnvFleetsFile)
+	case inline != "":
+		return []byte(inline), EnvFleets, nil
+	case file == "":
+		return nil, "", fmt.Errorf("%s and %s: neither is set; one holds the fleets as JSON, the other names a file holding them", EnvFleets, EnvFleetsFile)
+	}
+	if root := getenv(EnvTaskRoot); root != "" && !filepath.IsAbs(file) {
+		file = filepath.Join(root, file)
+	}
+	raw, err = os.ReadFile(file)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: reading the fleets: %w", EnvFleetsFile, err)
+	}
+	return raw, file, nil
 }
 
 // Env returns the environment that FromEnv reads back as c.
@@ -99,13 +146,17 @@ func (c Config) Env() (map[string]string, error) {
 }
 
 // Validate reports every problem, each naming the key that holds it.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(EnvFleets) }
+
+// validate is Validate with the fleets' problems named under source
+// (EnvFleets, or the file holding them).
+func (c Config) validate(source string) error {
 	var errs []error
 	if c.Table == "" {
 		errs = append(errs, fmt.Errorf("%s: is not set; it names the state table", EnvTable))
 	}
 	if len(c.Fleets) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no fleets", EnvFleets))
+		errs = append(errs, fmt.Errorf("%s: no fleets", source))
 	}
 	names := map[string]bool{}
 	alarms := map[string]string{}
@@ -113,7 +164,7 @@ func (c Config) Validate() error {
 	// rollouts from whichever FleetForGroup finds first.
 	groups := map[string]string{}
 	for i, f := range c.Fleets {
-		key := fmt.Sprintf("%s[%d]", EnvFleets, i)
+		key := fmt.Sprintf("%s[%d]", source, i)
 		if f.Name == "" {
 			errs = append(errs, fmt.Errorf("%s.name: is empty", key))
 		} else if names[f.Name] {

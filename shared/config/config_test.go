@@ -99,7 +99,7 @@ func TestFromEnvErrorsNameTheKey(t *testing.T) {
 		vars map[string]string
 		want []string
 	}{
-		{name: "fleets missing", vars: map[string]string{config.EnvTable: "t"}, want: []string{"STAMPKIT_FLEETS: is not set"}},
+		{name: "fleets missing", vars: map[string]string{config.EnvTable: "t"}, want: []string{"STAMPKIT_FLEETS and STAMPKIT_FLEETS_FILE: neither is set"}},
 		{name: "fleets not JSON", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: "{"}, want: []string{"STAMPKIT_FLEETS: not a JSON array"}},
 		{name: "table missing", vars: map[string]string{config.EnvFleets: fleetsJSON}, want: []string{"STAMPKIT_TABLE: is not set"}},
 		{name: "bad duration", vars: map[string]string{config.EnvTable: "t", config.EnvFleets: strings.Replace(fleetsJSON, `"1m"`, `"60"`, 1)}, want: []string{"STAMPKIT_FLEETS", "duration \"60\""}},

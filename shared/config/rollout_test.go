@@ -46,6 +46,15 @@ func TestFromEnvRollout(t *testing.T) {
 			},
 		},
 		{
+			name: "blue/green with its ARNs in a parameter",
+			fleets: withRollout(`{"strategy":"bluegreen","parameter":"/p","blueGreen":{"resourcesParameter":"/stampkit/web/blue-green-resources",` +
+				`"peerGroup":"web-asg-b"}}`),
+			want: rollout.Policy{
+				Strategy: rollout.StrategyBlueGreen, Parameter: "/p",
+				BlueGreen: rollout.BlueGreen{ResourcesParameter: "/stampkit/web/blue-green-resources", PeerGroup: "web-asg-b"},
+			},
+		},
+		{
 			name:    "problems name the full key",
 			fleets:  withRollout(`{"strategy":"bluegreen","parameter":"/p","blueGreen":{"listener":"l","targetGroup":"a","peerGroup":"web-asg","peerTargetGroup":"b","steps":[50]}}`),
 			wantErr: []string{"STAMPKIT_FLEETS[0].rollout.blueGreen.steps: the last must be 100", `STAMPKIT_FLEETS[0].rollout.blueGreen.peerGroup: "web-asg" is the fleet's own group`},

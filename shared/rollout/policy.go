@@ -182,6 +182,13 @@ type BlueGreen struct {
 	// launch template version intact) after a promotion, the window in
 	// which an abort brings it back.
 	Retention clock.Duration `json:"retention,omitempty"`
+	// ResourcesParameter, instead of Listener, TargetGroup and
+	// PeerTargetGroup, names the SSM parameter holding the three ARNs as
+	// Resources JSON. A configuration written before the stack exists (the
+	// fleets file the CDK app bundles with the function's code) cannot
+	// hold them; CloudFormation writes the parameter at deploy time, and
+	// the rollout function reads it when a rollout first needs them.
+	ResourcesParameter string `json:"resourcesParameter,omitempty"`
 	// WeightParameters, when set, name the SSM parameters the rollout
 	// writes each target group's listener weight to before it sets the
 	// weights. The CDK app's listener reads its weights from them, so a
@@ -301,11 +308,17 @@ func (r Rolling) validate() []error {
 
 func (b BlueGreen) validate() []error {
 	var errs []error
-	for field, v := range map[string]string{
-		"listener": b.Listener, "targetGroup": b.TargetGroup, "peerGroup": b.PeerGroup, "peerTargetGroup": b.PeerTargetGroup,
-	} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("blueGreen.%s: is empty", field))
+	if b.PeerGroup == "" {
+		errs = append(errs, errors.New("blueGreen.peerGroup: is empty"))
+	}
+	arns := map[string]string{"listener": b.Listener, "targetGroup": b.TargetGroup, "peerTargetGroup": b.PeerTargetGroup}
+	for _, field := range []string{"listener", "targetGroup", "peerTargetGroup"} {
+		switch {
+		case b.ResourcesParameter != "" && arns[field] != "":
+			// Two sources of one ARN would leave which one acts to chance.
+			errs = append(errs, fmt.Errorf("blueGreen.%s: set beside blueGreen.resourcesParameter; name the ARNs or the parameter holding them, not both", field))
+		case b.ResourcesParameter == "" && arns[field] == "":
+			errs = append(errs, fmt.Errorf("blueGreen.%s: is empty (or name blueGreen.resourcesParameter, which holds it)", field))
 		}
 	}
 	if w := b.WeightParameters; (w.TargetGroup == "") != (w.PeerTargetGroup == "") {

@@ -63,6 +63,25 @@ func TestValidate(t *testing.T) {
 			want:   []string{"blueGreen.listener", "blueGreen.peerGroup", "blueGreen.peerTargetGroup", "blueGreen.targetGroup"},
 		},
 		{
+			name: "blue/green with its ARNs in a parameter",
+			policy: func() rollout.Policy {
+				p := blueGreenPolicy()
+				p.BlueGreen.ResourcesParameter = "/stampkit/web/blue-green-resources"
+				p.BlueGreen.Listener, p.BlueGreen.TargetGroup, p.BlueGreen.PeerTargetGroup = "", "", ""
+				return p
+			}(),
+		},
+		{
+			name: "blue/green with its ARNs both given and in a parameter",
+			policy: func() rollout.Policy {
+				p := blueGreenPolicy()
+				p.BlueGreen.ResourcesParameter = "/stampkit/web/blue-green-resources"
+				p.BlueGreen.TargetGroup = ""
+				return p
+			}(),
+			want: []string{"blueGreen.listener: set beside blueGreen.resourcesParameter", "blueGreen.peerTargetGroup: set beside blueGreen.resourcesParameter"},
+		},
+		{
 			name: "blue/green steps must end at 100",
 			policy: func() rollout.Policy {
 				p := blueGreenPolicy()

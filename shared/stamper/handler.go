@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/awserr"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
@@ -75,6 +76,8 @@ type Handler struct {
 	// LeaseWait is how long an effect waits for the fleet's lease held by
 	// another invocation; zero means DefaultLeaseWait.
 	LeaseWait time.Duration
+
+	resources resourceCache
 }
 
 // Handle processes one invocation payload. Malformed input is an error;
@@ -290,6 +293,10 @@ func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
 
 // offer checks img against the fleet and applies the newer-image rule.
 func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Image) error {
+	fleet, err := h.withResources(ctx, fleet)
+	if err != nil {
+		return err
+	}
 	p := fleet.Rollout
 	s, version, err := h.load(ctx, fleet.Name)
 	if err != nil {
@@ -450,6 +457,11 @@ func (h *Handler) fleet(name string) (config.Fleet, bool) {
 func (h *Handler) once(ctx context.Context, fleet, key string, effect func() error) error {
 	return h.report().Once(ctx, h.Store, ClaimTTL, fleet, key, func() error {
 		err := invocation.Lease(ctx, h.Store, LeaseKey(fleet), h.leaseWait(), effect)
+		if awserr.IsNotFound(err) {
+			// Perhaps a listener or target group replaced since its ARNs
+			// were read: the retry reads them again.
+			h.resources.forget(fleet)
+		}
 		if errors.Is(err, invocation.ErrBusy) {
 			h.Log.WarnContext(ctx, "fleet busy with another rollout invocation: retrying later", "claim", key)
 			h.report().Emit(ctx, fleet, logging.Metric{Name: "Busy", Value: 1, Unit: logging.Count})

@@ -29,16 +29,24 @@ func (h *Handler) onStackResource(ctx context.Context, ev event.Event, d *event.
 	}
 	var errs []error
 	matched := false
-	for _, fleet := range h.Config.Fleets {
-		p := fleet.Rollout
-		if p.Strategy != rollout.StrategyBlueGreen || p.BlueGreen.Listener != d.PhysicalResourceID {
+	for _, configured := range h.Config.Fleets {
+		if configured.Rollout.Strategy != rollout.StrategyBlueGreen {
+			continue
+		}
+		// Which fleet's listener changed is known only by its ARN.
+		fleet, err := h.withResources(ctx, configured)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if fleet.Rollout.BlueGreen.Listener != d.PhysicalResourceID {
 			continue
 		}
 		matched = true
 		fctx := logging.With(ctx, "fleet", fleet.Name)
 		// Per fleet and event: a later stack update is a new event and
 		// writes the weights again.
-		err := h.once(fctx, fleet.Name, "rollout-listener#"+fleet.Name+"#"+ev.ID, func() error {
+		err = h.once(fctx, fleet.Name, "rollout-listener#"+fleet.Name+"#"+ev.ID, func() error {
 			return h.restoreWeights(fctx, fleet)
 		})
 		if err != nil {

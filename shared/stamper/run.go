@@ -28,6 +28,10 @@ import (
 // its way would strand the rollout, while a wake-up whose state was not
 // saved is recognised as stale.
 func (h *Handler) run(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
+	fleet, err := h.withResources(ctx, fleet)
+	if err != nil {
+		return err
+	}
 	if fleet.Rollout.Strategy != rollout.StrategyBlueGreen || !movesServing(s.Phase) {
 		return h.steps(ctx, fleet, s, version)
 	}
