@@ -94,16 +94,7 @@ func fleetsColdStarts(ctx context.Context, w io.Writer, rie, dir string, host ma
 			}
 		}
 	}
-	median := func(cs []coldStart, f func(coldStart) float64) float64 {
-		vs := make([]float64, len(cs))
-		for i, c := range cs {
-			vs[i] = f(c)
-		}
-		return quantile(vs, 0.5)
-	}
-	initOf := func(c coldStart) float64 { return ms(c.init) }
-	firstOf := func(c coldStart) float64 { return ms(c.first) }
-	rssOf := func(c coldStart) float64 { return float64(c.rss) / (1 << 20) }
+	median := medianOf
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "# Cold start by where the fleets are, median of %d (ratio = source / %s; goal for file-100 ≤ 1.10):\n", rounds, fleetsBaseline)
 	fmt.Fprintf(w, "# %-10s %-9s %9s %7s %16s %7s %8s\n", "function", "fleets", "init-ms", "ratio", "first-invoke-ms", "ratio", "rss-MB")

@@ -417,16 +417,7 @@ func writeColdStarts(w io.Writer, names []string, colds map[string][]coldStart) 
 				n, ms(c.init), ms(c.first), float64(c.rss)/(1<<20))
 		}
 	}
-	median := func(n string, f func(coldStart) float64) float64 {
-		vs := make([]float64, len(colds[n]))
-		for i, c := range colds[n] {
-			vs[i] = f(c)
-		}
-		return quantile(vs, 0.5)
-	}
-	initOf := func(c coldStart) float64 { return ms(c.init) }
-	firstOf := func(c coldStart) float64 { return ms(c.first) }
-	rssOf := func(c coldStart) float64 { return float64(c.rss) / (1 << 20) }
+	median := func(n string, f func(coldStart) float64) float64 { return medianOf(colds[n], f) }
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "# Cold start, median of %d (ratio = function / %s, goal ≤ 1.2):\n", len(colds[baseline]), baseline)
 	fmt.Fprintf(w, "# %-10s %9s %7s %16s %7s %8s\n", "function", "init-ms", "ratio", "first-invoke-ms", "ratio", "rss-MB")
@@ -601,3 +592,17 @@ func quantile(vs []float64, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
 }
+
+// medianOf is the median of f over cold starts.
+func medianOf(cs []coldStart, f func(coldStart) float64) float64 {
+	vs := make([]float64, len(cs))
+	for i, c := range cs {
+		vs[i] = f(c)
+	}
+	return quantile(vs, 0.5)
+}
+
+// What a cold-start table reports of each cold start.
+func initOf(c coldStart) float64  { return ms(c.init) }
+func firstOf(c coldStart) float64 { return ms(c.first) }
+func rssOf(c coldStart) float64   { return float64(c.rss) / (1 << 20) }
