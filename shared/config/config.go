@@ -151,50 +151,38 @@ func (c Config) Validate() error { return c.validate(EnvFleets) }
 // validate is Validate with the fleets' problems named under source
 // (EnvFleets, or the file holding them).
 func (c Config) validate(source string) error {
-	var errs []error
-	if c.Table == "" {
-		errs = append(errs, fmt.Errorf("%s: is not set; it names the state table", EnvTable))
-	}
-	if len(c.Fleets) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no fleets", source))
-	}
-	names := map[string]bool{}
-	alarms := map[string]string{}
-	// A group managed by two fleets would take lifecycle actions and
-	// rollouts from whichever FleetForGroup finds first.
-	groups := map[string]string{}
+	errs := c.checkTable()
+	routes := make([]route, len(c.Fleets))
 	for i, f := range c.Fleets {
-		key := fmt.Sprintf("%s[%d]", source, i)
-		if f.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.name: is empty", key))
-		} else if names[f.Name] {
-			errs = append(errs, fmt.Errorf("%s.name: %q is used by another fleet", key, f.Name))
-		}
-		names[f.Name] = true
-		if f.Group == "" {
-			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
-		}
-		if !f.Scaling.IsZero() {
-			errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
-		}
-		errs = append(errs, validateLifecycle(key, f)...)
-		errs = append(errs, validateRollout(key, f)...)
-		for field, g := range map[string]string{"group": f.Group, "rollout.blueGreen.peerGroup": f.Rollout.BlueGreen.PeerGroup} {
-			if other, ok := groups[g]; ok && g != "" && other != f.Name {
-				errs = append(errs, fmt.Errorf("%s.%s: %q is also a group of fleet %q", key, field, g, other))
-			}
-			if g != "" {
-				groups[g] = f.Name
-			}
-		}
-		for _, r := range f.Scaling.Rules {
-			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
-				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))
-			}
-			alarms[r.Alarm] = f.Name
-		}
+		routes[i] = routeOf(f)
+	}
+	_, routeErrs := indexRoutes(source, routes)
+	errs = append(errs, routeErrs...)
+	for i, f := range c.Fleets {
+		errs = append(errs, validateFleet(fleetKey(source, i), f)...)
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) checkTable() []error {
+	if c.Table == "" {
+		return []error{fmt.Errorf("%s: is not set; it names the state table", EnvTable)}
+	}
+	return nil
+}
+
+// fleetKey names the i-th fleet of source in errors.
+func fleetKey(source string, i int) string { return fmt.Sprintf("%s[%d]", source, i) }
+
+// validateFleet checks what of a fleet no other fleet bears on, its
+// policies; key names the fleet.
+func validateFleet(key string, f Fleet) []error {
+	var errs []error
+	if !f.Scaling.IsZero() {
+		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+	}
+	errs = append(errs, validateLifecycle(key, f)...)
+	return append(errs, validateRollout(key, f)...)
 }
 
 // FleetForAlarm returns the fleet one of whose rules names alarm.
