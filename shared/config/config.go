@@ -185,16 +185,6 @@ func validateFleet(key string, f Fleet) []error {
 	return append(errs, validateRollout(key, f)...)
 }
 
-// FleetForAlarm returns the fleet one of whose rules names alarm.
-func (c Config) FleetForAlarm(alarm string) (Fleet, bool) {
-	for _, f := range c.Fleets {
-		if _, ok := f.Scaling.Rule(alarm); ok {
-			return f, true
-		}
-	}
-	return Fleet{}, false
-}
-
 // prefixed puts prefix before each error that err joins, so every line of a
 // nested validation names its full key.
 func prefixed(prefix string, err error) []error {

@@ -44,12 +44,15 @@ func TestFromEnv(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("config (-want +got):\n%s", d)
 	}
-	f, ok := got.FleetForAlarm("web-low")
-	if !ok || f.Name != "web" {
+	f, ok, err := got.FleetByAlarm("web-low")
+	if err != nil || !ok || f.Name != "web" {
+		t.Errorf("FleetByAlarm(web-low) = %q, %v, %v; want web, true", f.Name, ok, err)
+	}
+	if f, ok := got.FleetForAlarm("web-low"); !ok || f.Name != "web" {
 		t.Errorf("FleetForAlarm(web-low) = %q, %v; want web, true", f.Name, ok)
 	}
-	if _, ok := got.FleetForAlarm("other"); ok {
-		t.Errorf("FleetForAlarm(other) found a fleet, want none")
+	if _, ok, err := got.FleetByAlarm("other"); ok || err != nil {
+		t.Errorf("FleetByAlarm(other) found a fleet (%v), want none", err)
 	}
 }
 
@@ -70,8 +73,8 @@ func TestFleetWithoutScalingIsNotScaled(t *testing.T) {
 	if raw := vars[config.EnvFleets]; strings.Contains(raw, "scaling") {
 		t.Errorf("encoded fleets %s carry an empty scaling policy, want it left out", raw)
 	}
-	if _, ok := got.FleetForAlarm(""); ok {
-		t.Errorf("FleetForAlarm found a fleet without rules")
+	if _, ok, _ := got.FleetByAlarm(""); ok {
+		t.Errorf("FleetByAlarm found a fleet without rules")
 	}
 }
 

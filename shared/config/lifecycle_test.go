@@ -120,17 +120,25 @@ func TestHooks(t *testing.T) {
 	}
 }
 
-func TestFleetForGroup(t *testing.T) {
-	c := config.Config{Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
+// TestFleetByGroup finds a fleet by either of its groups.
+func TestFleetByGroup(t *testing.T) {
+	c := config.Config{Table: "state", Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
 	c.Fleets[1].Rollout.BlueGreen.PeerGroup = "api-asg-green"
-	if f, ok := c.FleetForGroup("api-asg"); !ok || f.Name != "api" {
-		t.Errorf("FleetForGroup(api-asg) = %q, %v; want api, true", f.Name, ok)
-	}
-	if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
-		t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true (the blue/green peer)", f.Name, ok)
-	}
-	if f, ok := c.FleetForGroup("other"); ok {
-		t.Errorf("FleetForGroup(other) = %q, want none", f.Name)
+	for source, c := range map[string]config.Config{"in process": c} {
+		t.Run(source, func(t *testing.T) {
+			if f, ok, err := c.FleetByGroup("api-asg"); err != nil || !ok || f.Name != "api" {
+				t.Errorf("FleetByGroup(api-asg) = %q, %v, %v; want api, true", f.Name, ok, err)
+			}
+			if f, ok, err := c.FleetByGroup("api-asg-green"); err != nil || !ok || f.Name != "api" {
+				t.Errorf("FleetByGroup(api-asg-green) = %q, %v, %v; want api, true (the blue/green peer)", f.Name, ok, err)
+			}
+			if f, ok, err := c.FleetByGroup("other"); ok || err != nil {
+				t.Errorf("FleetByGroup(other) = %q, %v; want none", f.Name, err)
+			}
+			if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
+				t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true", f.Name, ok)
+			}
+		})
 	}
 }
 
