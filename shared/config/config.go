@@ -52,7 +52,14 @@ type Config struct {
 	Table     string
 	Namespace string
 	LogLevel  slog.Level
-	Fleets    []Fleet
+	// Fleets are the fleets of a configuration built in process or read
+	// from EnvFleets. Read from a fleets file, they are decoded one at a
+	// time on first use and Fleets is empty: the functions read them with
+	// FleetNames, FleetByName, FleetByGroup and FleetByAlarm, which serve
+	// both.
+	Fleets []Fleet
+	// file holds the fleets read from a fleets file (fleetfile.go).
+	file *fleetFile
 }
 
 // Fleet is one Auto Scaling group the toolkit manages.
@@ -84,6 +91,10 @@ type Fleet struct {
 // https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html),
 // in environments that ran this cold start again. So nothing read here can
 // go stale, and there is no cache to invalidate.
+//
+// The fleets file is checked here only as far as events are routed by
+// it (readFleetsFile); each fleet is decoded and checked in full on first
+// use, and a fleet that fails then fails every event that needs it.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Table:     getenv(EnvTable),
@@ -97,17 +108,41 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	// Unknown fields are refused, as the CDK app refuses them in cdk.json:
-	// a misspelt key silently ignored is a policy silently not applied.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c.Fleets); err != nil {
-		return Config{}, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", source, err)
+	if source != EnvFleets {
+		file, err := readFleetsFile(raw, source)
+		if !errors.Is(err, errScan) {
+			if err := errors.Join(append(c.checkTable(), err)...); err != nil {
+				return Config{}, err
+			}
+			c.file = file
+			return c, nil
+		}
+		// Not laid out as the scan reads it: decoded whole, below, so that
+		// encoding/json says what is wrong. The environment's few fleets
+		// (4 KB) are decoded whole too, as they always were.
 	}
+	fleets, err := decodeFleets(raw, source)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Fleets = fleets
 	if err := c.validate(source); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// decodeFleets decodes the whole array of fleets at once. Unknown fields
+// are refused, as the CDK app refuses them in cdk.json: a misspelt key
+// silently ignored is a policy silently not applied.
+func decodeFleets(raw []byte, source string) ([]Fleet, error) {
+	var fleets []Fleet
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fleets); err != nil {
+		return nil, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", source, err)
+	}
+	return fleets, nil
 }
 
 // fleetsJSON returns the fleets' JSON and what to call its source in
@@ -134,7 +169,11 @@ func fleetsJSON(getenv func(string) string) (raw []byte, source string, err erro
 
 // Env returns the environment that FromEnv reads back as c.
 func (c Config) Env() (map[string]string, error) {
-	fleets, err := json.Marshal(c.Fleets)
+	list, err := c.fleetList()
+	if err != nil {
+		return nil, err
+	}
+	fleets, err := json.Marshal(list)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", EnvFleets, err)
 	}
@@ -145,8 +184,15 @@ func (c Config) Env() (map[string]string, error) {
 	}, nil
 }
 
-// Validate reports every problem, each naming the key that holds it.
-func (c Config) Validate() error { return c.validate(EnvFleets) }
+// Validate reports every problem, each naming the key that holds it. Of
+// fleets read from a file, it decodes every one.
+func (c Config) Validate() error {
+	if c.file != nil {
+		_, err := c.file.all()
+		return errors.Join(append(c.checkTable(), err)...)
+	}
+	return c.validate(EnvFleets)
+}
 
 // validate is Validate with the fleets' problems named under source
 // (EnvFleets, or the file holding them).

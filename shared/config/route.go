@@ -1,9 +1,12 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
-// route is what events find a fleet by: its name, its groups (its own
-// and a blue/green peer) and the alarms its rules name.
+// route is what events find a fleet by: its name (FleetByName), its
+// groups (FleetByGroup) and the alarms its rules name (FleetByAlarm).
 type route struct {
 	name, group, peerGroup string
 	alarms                 []string
@@ -16,6 +19,10 @@ func routeOf(f Fleet) route {
 		r.alarms = append(r.alarms, rule.Alarm)
 	}
 	return r
+}
+
+func (r route) equal(o route) bool {
+	return r.name == o.name && r.group == o.group && r.peerGroup == o.peerGroup && slices.Equal(r.alarms, o.alarms)
 }
 
 // routeIndex finds a fleet, by its position, from what an event names.
