@@ -52,7 +52,14 @@ type Config struct {
 	Table     string
 	Namespace string
 	LogLevel  slog.Level
-	Fleets    []Fleet
+	// Fleets are the fleets of a configuration built in process or read
+	// from EnvFleets. Read from a fleets file, they are decoded one at a
+	// time on first use and Fleets is empty: the functions read them with
+	// FleetNames, FleetByName, FleetByGroup and FleetByAlarm, which serve
+	// both.
+	Fleets []Fleet
+	// file holds the fleets read from a fleets file (fleetfile.go).
+	file *fleetFile
 }
 
 // Fleet is one Auto Scaling group the toolkit manages.
@@ -84,6 +91,10 @@ type Fleet struct {
 // https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html),
 // in environments that ran this cold start again. So nothing read here can
 // go stale, and there is no cache to invalidate.
+//
+// The fleets file is checked here only as far as events are routed by
+// it (readFleetsFile); each fleet is decoded and checked in full on first
+// use, and a fleet that fails then fails every event that needs it.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Table:     getenv(EnvTable),
@@ -97,17 +108,41 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	// Unknown fields are refused, as the CDK app refuses them in cdk.json:
-	// a misspelt key silently ignored is a policy silently not applied.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c.Fleets); err != nil {
-		return Config{}, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", source, err)
+	if source != EnvFleets {
+		file, err := readFleetsFile(raw, source)
+		if !errors.Is(err, errScan) {
+			if err := errors.Join(append(c.checkTable(), err)...); err != nil {
+				return Config{}, err
+			}
+			c.file = file
+			return c, nil
+		}
+		// Not laid out as the scan reads it: decoded whole, below, so that
+		// encoding/json says what is wrong. The environment's few fleets
+		// (4 KB) are decoded whole too, as they always were.
 	}
+	fleets, err := decodeFleets(raw, source)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Fleets = fleets
 	if err := c.validate(source); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// decodeFleets decodes the whole array of fleets at once. Unknown fields
+// are refused, as the CDK app refuses them in cdk.json: a misspelt key
+// silently ignored is a policy silently not applied.
+func decodeFleets(raw []byte, source string) ([]Fleet, error) {
+	var fleets []Fleet
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fleets); err != nil {
+		return nil, fmt.Errorf("%s: not a JSON array of fleets as this code knows them: %w", source, err)
+	}
+	return fleets, nil
 }
 
 // fleetsJSON returns the fleets' JSON and what to call its source in
@@ -134,7 +169,11 @@ func fleetsJSON(getenv func(string) string) (raw []byte, source string, err erro
 
 // Env returns the environment that FromEnv reads back as c.
 func (c Config) Env() (map[string]string, error) {
-	fleets, err := json.Marshal(c.Fleets)
+	list, err := c.fleetList()
+	if err != nil {
+		return nil, err
+	}
+	fleets, err := json.Marshal(list)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", EnvFleets, err)
 	}
@@ -145,66 +184,51 @@ func (c Config) Env() (map[string]string, error) {
 	}, nil
 }
 
-// Validate reports every problem, each naming the key that holds it.
-func (c Config) Validate() error { return c.validate(EnvFleets) }
+// Validate reports every problem, each naming the key that holds it. Of
+// fleets read from a file, it decodes every one.
+func (c Config) Validate() error {
+	if c.file != nil {
+		_, err := c.file.all()
+		return errors.Join(append(c.checkTable(), err)...)
+	}
+	return c.validate(EnvFleets)
+}
 
 // validate is Validate with the fleets' problems named under source
 // (EnvFleets, or the file holding them).
 func (c Config) validate(source string) error {
-	var errs []error
-	if c.Table == "" {
-		errs = append(errs, fmt.Errorf("%s: is not set; it names the state table", EnvTable))
-	}
-	if len(c.Fleets) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no fleets", source))
-	}
-	names := map[string]bool{}
-	alarms := map[string]string{}
-	// A group managed by two fleets would take lifecycle actions and
-	// rollouts from whichever FleetForGroup finds first.
-	groups := map[string]string{}
+	errs := c.checkTable()
+	routes := make([]route, len(c.Fleets))
 	for i, f := range c.Fleets {
-		key := fmt.Sprintf("%s[%d]", source, i)
-		if f.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.name: is empty", key))
-		} else if names[f.Name] {
-			errs = append(errs, fmt.Errorf("%s.name: %q is used by another fleet", key, f.Name))
-		}
-		names[f.Name] = true
-		if f.Group == "" {
-			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
-		}
-		if !f.Scaling.IsZero() {
-			errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
-		}
-		errs = append(errs, validateLifecycle(key, f)...)
-		errs = append(errs, validateRollout(key, f)...)
-		for field, g := range map[string]string{"group": f.Group, "rollout.blueGreen.peerGroup": f.Rollout.BlueGreen.PeerGroup} {
-			if other, ok := groups[g]; ok && g != "" && other != f.Name {
-				errs = append(errs, fmt.Errorf("%s.%s: %q is also a group of fleet %q", key, field, g, other))
-			}
-			if g != "" {
-				groups[g] = f.Name
-			}
-		}
-		for _, r := range f.Scaling.Rules {
-			if other, ok := alarms[r.Alarm]; ok && other != f.Name {
-				errs = append(errs, fmt.Errorf("%s.scaling.rules: alarm %q also scales fleet %q", key, r.Alarm, other))
-			}
-			alarms[r.Alarm] = f.Name
-		}
+		routes[i] = routeOf(f)
+	}
+	_, routeErrs := indexRoutes(source, routes)
+	errs = append(errs, routeErrs...)
+	for i, f := range c.Fleets {
+		errs = append(errs, validateFleet(fleetKey(source, i), f)...)
 	}
 	return errors.Join(errs...)
 }
 
-// FleetForAlarm returns the fleet one of whose rules names alarm.
-func (c Config) FleetForAlarm(alarm string) (Fleet, bool) {
-	for _, f := range c.Fleets {
-		if _, ok := f.Scaling.Rule(alarm); ok {
-			return f, true
-		}
+func (c Config) checkTable() []error {
+	if c.Table == "" {
+		return []error{fmt.Errorf("%s: is not set; it names the state table", EnvTable)}
 	}
-	return Fleet{}, false
+	return nil
+}
+
+// fleetKey names the i-th fleet of source in errors.
+func fleetKey(source string, i int) string { return fmt.Sprintf("%s[%d]", source, i) }
+
+// validateFleet checks what of a fleet no other fleet bears on, its
+// policies; key names the fleet.
+func validateFleet(key string, f Fleet) []error {
+	var errs []error
+	if !f.Scaling.IsZero() {
+		errs = append(errs, prefixed(key+".scaling", f.Scaling.Validate())...)
+	}
+	errs = append(errs, validateLifecycle(key, f)...)
+	return append(errs, validateRollout(key, f)...)
 }
 
 // prefixed puts prefix before each error that err joins, so every line of a

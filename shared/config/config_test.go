@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
@@ -21,6 +22,10 @@ const fleetsJSON = `[{"name":"web","group":"web-asg","scaling":{"min":2,"max":10
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
+
+// sameFleets compares configurations by what they hold, not by whether
+// their fleets are decoded yet.
+var sameFleets = cmpopts.IgnoreUnexported(config.Config{})
 
 func TestFromEnv(t *testing.T) {
 	got, err := config.FromEnv(env(map[string]string{
@@ -41,15 +46,18 @@ func TestFromEnv(t *testing.T) {
 			},
 		}}},
 	}
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, got, sameFleets); d != "" {
 		t.Errorf("config (-want +got):\n%s", d)
 	}
-	f, ok := got.FleetForAlarm("web-low")
-	if !ok || f.Name != "web" {
+	f, ok, err := got.FleetByAlarm("web-low")
+	if err != nil || !ok || f.Name != "web" {
+		t.Errorf("FleetByAlarm(web-low) = %q, %v, %v; want web, true", f.Name, ok, err)
+	}
+	if f, ok := got.FleetForAlarm("web-low"); !ok || f.Name != "web" {
 		t.Errorf("FleetForAlarm(web-low) = %q, %v; want web, true", f.Name, ok)
 	}
-	if _, ok := got.FleetForAlarm("other"); ok {
-		t.Errorf("FleetForAlarm(other) found a fleet, want none")
+	if _, ok, err := got.FleetByAlarm("other"); ok || err != nil {
+		t.Errorf("FleetByAlarm(other) found a fleet (%v), want none", err)
 	}
 }
 
@@ -70,8 +78,8 @@ func TestFleetWithoutScalingIsNotScaled(t *testing.T) {
 	if raw := vars[config.EnvFleets]; strings.Contains(raw, "scaling") {
 		t.Errorf("encoded fleets %s carry an empty scaling policy, want it left out", raw)
 	}
-	if _, ok := got.FleetForAlarm(""); ok {
-		t.Errorf("FleetForAlarm found a fleet without rules")
+	if _, ok, _ := got.FleetByAlarm(""); ok {
+		t.Errorf("FleetByAlarm found a fleet without rules")
 	}
 }
 
@@ -88,7 +96,7 @@ func TestEnvRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FromEnv(Env()): %v", err)
 	}
-	if d := cmp.Diff(in, out); d != "" {
+	if d := cmp.Diff(in, out, sameFleets); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,8 +58,10 @@ func TestFromEnvFleetsFile(t *testing.T) {
 			wantErr: []string{"STAMPKIT_FLEETS and STAMPKIT_FLEETS_FILE: neither is set"}},
 		{name: "unreadable file", vars: map[string]string{config.EnvFleetsFile: unreadable},
 			wantErr: []string{"STAMPKIT_FLEETS_FILE: reading the fleets", unreadable}},
-		{name: "unknown field", vars: map[string]string{config.EnvFleetsFile: unknown},
-			wantErr: []string{unknown + `: not a JSON array of fleets as this code knows them`, `unknown field "grup"`}},
+		{name: "unknown field names the file and the key", vars: map[string]string{config.EnvFleetsFile: unknown},
+			wantErr: []string{unknown + `[0]: not a fleet as this code knows them`, `unknown field "grup"`}},
+		{name: "not an array of objects", vars: map[string]string{config.EnvFleetsFile: write("object.json", `{"name":"web"}`)},
+			wantErr: []string{filepath.Join(root, "object.json") + `: not a JSON array of fleets as this code knows them`}},
 		{name: "invalid fleet names the file and the key", vars: map[string]string{config.EnvFleetsFile: invalid},
 			wantErr: []string{invalid + "[0].group: is empty"}},
 		{name: "empty list names the file", vars: map[string]string{config.EnvFleetsFile: write("empty.json", "[]")},
@@ -88,9 +91,42 @@ func TestFromEnvFleetsFile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromEnv: %v", err)
 			}
-			if d := cmp.Diff(want, got); d != "" {
+			if d := cmp.Diff(want, decoded(t, got), sameFleets); d != "" {
 				t.Errorf("config from the file differs from the one from %s (-want +got):\n%s", config.EnvFleets, d)
 			}
 		})
 	}
+}
+
+// decoded returns c with every fleet decoded into Fleets, as FromEnv reads
+// them from the environment.
+func decoded(t *testing.T, c config.Config) config.Config {
+	t.Helper()
+	out := config.Config{Table: c.Table, Namespace: c.Namespace, LogLevel: c.LogLevel}
+	for _, name := range c.FleetNames() {
+		f, ok, err := c.FleetByName(name)
+		if err != nil || !ok {
+			t.Fatalf("FleetByName(%s): %v, %v; want the fleet", name, ok, err)
+		}
+		out.Fleets = append(out.Fleets, f)
+	}
+	return out
+}
+
+// fromFile is c as a function reads it back from a fleets file.
+func fromFile(t testing.TB, c config.Config) config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fleets.json")
+	raw, err := json.Marshal(c.Fleets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.FromEnv(env(map[string]string{config.EnvTable: c.Table, config.EnvFleetsFile: path}))
+	if err != nil {
+		t.Fatalf("FromEnv(%s): %v", path, err)
+	}
+	return got
 }

@@ -28,17 +28,6 @@ func queueURLFromEnv(getenv func(string) string, key, function string) (string, 
 	return url, nil
 }
 
-// FleetForGroup returns the fleet one of whose Auto Scaling groups is named
-// group: its own, or the blue/green peer that takes turns with it.
-func (c Config) FleetForGroup(group string) (Fleet, bool) {
-	for _, f := range c.Fleets {
-		if f.Group == group || (f.Rollout.BlueGreen.PeerGroup != "" && f.Rollout.BlueGreen.PeerGroup == group) {
-			return f, true
-		}
-	}
-	return Fleet{}, false
-}
-
 // Hooks names the lifecycle hooks the toolkit declares on a fleet's groups
 // (a blue/green peer group's too). Other tools may add hooks of their own
 // to the same groups: a lifecycle action of theirs is not the toolkit's to

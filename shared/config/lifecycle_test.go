@@ -61,7 +61,7 @@ func TestFromEnvLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromEnv(Env()): %v", err)
 			}
-			if diff := cmp.Diff(got, again); diff != "" {
+			if diff := cmp.Diff(got, again, sameFleets); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)
 			}
 		})
@@ -120,17 +120,26 @@ func TestHooks(t *testing.T) {
 	}
 }
 
-func TestFleetForGroup(t *testing.T) {
-	c := config.Config{Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
+// TestFleetByGroup finds a fleet by either of its groups, built in process
+// and read from a fleets file (routed without decoding the fleet).
+func TestFleetByGroup(t *testing.T) {
+	c := config.Config{Table: "state", Fleets: []config.Fleet{{Name: "web", Group: "web-asg"}, {Name: "api", Group: "api-asg"}}}
 	c.Fleets[1].Rollout.BlueGreen.PeerGroup = "api-asg-green"
-	if f, ok := c.FleetForGroup("api-asg"); !ok || f.Name != "api" {
-		t.Errorf("FleetForGroup(api-asg) = %q, %v; want api, true", f.Name, ok)
-	}
-	if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
-		t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true (the blue/green peer)", f.Name, ok)
-	}
-	if f, ok := c.FleetForGroup("other"); ok {
-		t.Errorf("FleetForGroup(other) = %q, want none", f.Name)
+	for source, c := range map[string]config.Config{"in process": c, "fleets file": fromFile(t, c)} {
+		t.Run(source, func(t *testing.T) {
+			if f, ok, err := c.FleetByGroup("api-asg"); err != nil || !ok || f.Name != "api" {
+				t.Errorf("FleetByGroup(api-asg) = %q, %v, %v; want api, true", f.Name, ok, err)
+			}
+			if f, ok, err := c.FleetByGroup("api-asg-green"); err != nil || !ok || f.Name != "api" {
+				t.Errorf("FleetByGroup(api-asg-green) = %q, %v, %v; want api, true (the blue/green peer)", f.Name, ok, err)
+			}
+			if f, ok, err := c.FleetByGroup("other"); ok || err != nil {
+				t.Errorf("FleetByGroup(other) = %q, %v; want none", f.Name, err)
+			}
+			if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
+				t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true", f.Name, ok)
+			}
+		})
 	}
 }
 

@@ -93,7 +93,7 @@ func TestFromEnvRollout(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromEnv(Env()): %v", err)
 			}
-			if diff := cmp.Diff(got, again); diff != "" {
+			if diff := cmp.Diff(got, again, sameFleets); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)
 			}
 		})

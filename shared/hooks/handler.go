@@ -96,7 +96,10 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 func (h *Handler) onAction(ctx context.Context, ev event.Event, a *event.LifecycleAction) error {
 	ctx = logging.With(ctx, "asg_name", a.GroupName, "instance_id", a.InstanceID, "token", a.Token,
 		"hook", a.HookName, "transition", transition(a.Transition))
-	fleet, ok := h.Config.FleetForGroup(a.GroupName)
+	fleet, ok, err := h.Config.FleetByGroup(a.GroupName)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		// The hook's default result ends the wait.
 		h.Log.WarnContext(ctx, "ignoring lifecycle action of a group no fleet manages")
@@ -171,7 +174,10 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	if early, err := invocation.ForwardEarly(ctx, h.Log, h.Scheduler, h.Clock.Now(), t); early || err != nil {
 		return err
 	}
-	fleet, ok := h.Config.FleetForGroup(r.Group)
+	fleet, ok, err := h.Config.FleetByGroup(r.Group)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		// The fleet left the configuration mid-action: finish with the
 		// default policy rather than strand the instance.

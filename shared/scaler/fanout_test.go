@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -493,4 +495,39 @@ func TestFleetPanicGoesOnAfterTheOthers(t *testing.T) {
 		}
 	}()
 	_ = r.h.Handle(t.Context(), batchTick(t, "tick-1", t0, 0, r.fleets))
+}
+
+// A fleet read from the fleets file that fails to decode (config.Config
+// decodes each on first use) fails its own tick, counted and named, and
+// the batch's other fleets are evaluated.
+func TestTickFailsOnlyTheFleetThatDoesNotDecode(t *testing.T) {
+	r := newFleetsRig(t, 3)
+	raw, err := json.Marshal(r.h.Config.Fleets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fleets.json")
+	bad := strings.Replace(string(raw), `"alarm":"f001-high","direction":"out"`, `"alarm":"f001-high","direction":"sideways"`, 1)
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.h.Config, err = config.FromEnv(func(k string) string {
+		return map[string]string{config.EnvTable: "state", config.EnvFleetsFile: path}[k]
+	})
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	errs := r.deliver(t, lambdaCtx(t), batchTick(t, "tick-1", t0, 0, r.fleets))
+	if want := path + "[1].scaling.rules[0].direction"; errs[0] == nil || !strings.Contains(errs[0].Error(), want) {
+		t.Errorf("Handle: %v, want an error naming %s", errs[0], want)
+	}
+	for f, want := range map[string]int{"f000": 1, "f001": 0, "f002": 1} {
+		if got := r.world.setsOf(f); got != want {
+			t.Errorf("fleet %s: %d capacity changes, want %d", f, got, want)
+		}
+	}
+	done := r.logs.records(t, "tick done")
+	if len(done) != 1 || fmt.Sprint(done[0]["failed"]) != "[f001]" {
+		t.Errorf("tick done: got %v, want f001 failed", done)
+	}
 }

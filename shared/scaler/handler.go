@@ -59,7 +59,10 @@ func (h *Handler) handleEvent(ctx context.Context, ev event.Event) error {
 }
 
 func (h *Handler) onAlarm(ctx context.Context, a *event.AlarmStateChange) error {
-	fleet, ok := h.Config.FleetForAlarm(a.AlarmName)
+	fleet, ok, err := h.Config.FleetByAlarm(a.AlarmName)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		h.Log.InfoContext(ctx, "ignoring alarm no fleet scales on", "alarm", a.AlarmName)
 		return nil

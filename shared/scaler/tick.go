@@ -43,10 +43,11 @@ type fleetTick struct {
 // redoes only them, as every other fleet's tick for the window is claimed.
 func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	window := t.At.Truncate(TickWindow).UTC().Format(time.RFC3339)
-	ticks := h.fanOut(ctx, h.tickFleets(ctx, t.Fleets), func(ctx context.Context, fleet config.Fleet) fleetTick {
+	fleets, unread := h.tickFleets(ctx, t.Fleets)
+	ticks := h.fanOut(ctx, fleets, func(ctx context.Context, fleet config.Fleet) fleetTick {
 		return h.tickOne(ctx, fleet, window)
 	})
-	return h.tickReport(ctx, ticks)
+	return h.tickReport(ctx, append(unread, ticks...))
 }
 
 // tickFleets returns the fleets names lists, in its order, or every fleet
@@ -54,28 +55,30 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 // (TickUnknownFleets), not failed: while a deploy updates the schedule
 // rules and the function one after the other, a rule may name a fleet the
 // function's configuration does not have (yet, or any more), and a retry
-// would find the same.
-func (h *Handler) tickFleets(ctx context.Context, names []string) []config.Fleet {
+// would find the same. A fleet that cannot be read (a fleets file decodes
+// each on first use: config.Config.FleetByName) fails its own tick, in
+// unread, and no other's.
+func (h *Handler) tickFleets(ctx context.Context, names []string) (fleets []config.Fleet, unread []fleetTick) {
 	if names == nil {
-		return h.Config.Fleets
+		names = h.Config.FleetNames()
 	}
-	byName := make(map[string]config.Fleet, len(h.Config.Fleets))
-	for _, f := range h.Config.Fleets {
-		byName[f.Name] = f
-	}
-	fleets := make([]config.Fleet, 0, len(names))
+	fleets = make([]config.Fleet, 0, len(names))
 	for _, name := range names {
-		f, ok := byName[name]
-		if !ok {
+		f, ok, err := h.Config.FleetByName(name)
+		switch {
+		case err != nil:
+			unread = append(unread, fleetTick{fleet: name, outcome: tickFailed, err: err})
+			h.emit(ctx, name, logging.Metric{Name: "TickFailed", Value: 1, Unit: logging.Count})
+		case !ok:
 			h.Log.WarnContext(ctx, "tick names a fleet this scaler does not manage; skipped", "tick_fleet", name)
 			// No Fleet dimension: the name comes from the event, not the
 			// configuration.
 			h.emit(ctx, "", logging.Metric{Name: "TickUnknownFleets", Value: 1, Unit: logging.Count})
-			continue
+		default:
+			fleets = append(fleets, f)
 		}
-		fleets = append(fleets, f)
 	}
-	return fleets
+	return fleets, unread
 }
 
 // tickOne evaluates one fleet's tick for window, on ctx, whose deadline is

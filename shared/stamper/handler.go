@@ -265,7 +265,15 @@ func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
 	ctx = logging.With(ctx, "image_id", img.ID)
 	var errs []error
 	matched := false
-	for _, fleet := range h.Config.Fleets {
+	for _, name := range h.Config.FleetNames() {
+		// A fleet that cannot be read (a fleets file decodes each on
+		// first use: config.Config.FleetByName) is that fleet's error,
+		// and the image still reaches the others.
+		fleet, _, err := h.Config.FleetByName(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if !fleet.Rollout.Matches(fleet.Name, img) {
 			continue
 		}
@@ -278,7 +286,7 @@ func (h *Handler) offerAll(ctx context.Context, img rollout.Image) error {
 			// the delivery that refused it.
 			key += "#forced"
 		}
-		err := h.once(fctx, fleet.Name, key, func() error {
+		err = h.once(fctx, fleet.Name, key, func() error {
 			return h.offer(fctx, fleet, img)
 		})
 		if err != nil {
@@ -348,7 +356,10 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 
 func (h *Handler) onRefresh(ctx context.Context, ev event.Event, d *event.InstanceRefresh) error {
 	ctx = logging.With(ctx, "asg_name", d.GroupName, "refresh_id", d.InstanceRefreshID, "refresh_status", d.Status)
-	fleet, ok := h.Config.FleetForGroup(d.GroupName)
+	fleet, ok, err := h.Config.FleetByGroup(d.GroupName)
+	if err != nil {
+		return err
+	}
 	if !ok || !fleet.Rollout.Enabled() {
 		h.Log.InfoContext(ctx, "ignoring instance refresh of a group no rollout manages")
 		return nil
@@ -371,7 +382,10 @@ func (h *Handler) onRefresh(ctx context.Context, ev event.Event, d *event.Instan
 
 func (h *Handler) onCommand(ctx context.Context, ev event.Event, c *event.Command) error {
 	ctx = logging.With(ctx, "fleet", c.Fleet, "command", c.Action, "reason", c.Reason)
-	fleet, ok := h.fleet(c.Fleet)
+	fleet, ok, err := h.Config.FleetByName(c.Fleet)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		h.Log.WarnContext(ctx, "ignoring rollout command for an unknown fleet")
 		return nil
@@ -396,7 +410,10 @@ func (h *Handler) onCommand(ctx context.Context, ev event.Event, c *event.Comman
 func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	name := strings.TrimPrefix(t.Key, rollout.KeyPrefix)
 	ctx = logging.With(ctx, "fleet", name, "due_at", t.At)
-	fleet, ok := h.fleet(name)
+	fleet, ok, err := h.Config.FleetByName(name)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		h.Log.WarnContext(ctx, "ignoring wake-up of an unknown fleet")
 		return nil
@@ -436,15 +453,6 @@ func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 		}
 		return h.run(ctx, fleet, s, version)
 	})
-}
-
-func (h *Handler) fleet(name string) (config.Fleet, bool) {
-	for _, f := range h.Config.Fleets {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return config.Fleet{}, false
 }
 
 // once runs effect unless another delivery already claimed key, holding

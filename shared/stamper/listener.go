@@ -29,7 +29,12 @@ func (h *Handler) onStackResource(ctx context.Context, ev event.Event, d *event.
 	}
 	var errs []error
 	matched := false
-	for _, configured := range h.Config.Fleets {
+	for _, name := range h.Config.FleetNames() {
+		configured, _, err := h.Config.FleetByName(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if configured.Rollout.Strategy != rollout.StrategyBlueGreen {
 			continue
 		}
