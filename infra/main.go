@@ -33,7 +33,7 @@ func build(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
-	stamp.NewStack(app, stamp.StackName, &stamp.Props{Config: cfg})
+	stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil
 }

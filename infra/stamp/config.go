@@ -27,6 +27,10 @@ import (
 
 // Context keys read from cdk.json (or `cdk -c key=value`).
 const (
+	// CtxStamp names the stamp when cdk.json declares no stamps[]
+	// (default DefaultStampName).
+	CtxStamp                     = "stamp"
+	CtxStackName                 = "stackName"
 	CtxAccount                   = "account"
 	CtxRegion                    = "region"
 	CtxAssetsDir                 = "assetsDir"
@@ -54,6 +58,10 @@ const (
 	DefaultAppVersion = "dev"
 )
 
+// maxStackNameLength is CloudFormation's 128 characters for a stack's
+// name, less what the weights stack adds to it.
+const maxStackNameLength = 128 - len(weightsStackSuffix)
+
 // HandlerNames returns the Lambda functions `make build` writes to
 // <assetsDir>/<name>/bootstrap.
 func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
@@ -64,6 +72,13 @@ func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"}
 // hooks and rules from them and writes them, bound to the deployed
 // resources, into the Lambdas' STAMPKIT_FLEETS (see bind.go).
 type Config struct {
+	// Name is the stamp's (default DefaultStampName): every physical name
+	// the stamp sets carries it (Names), and StampTagKey tags every
+	// resource with it.
+	Name string `json:"name"`
+	// StackName is the stamp's stack's (default Names.Stack,
+	// "stampkit-<name>").
+	StackName   string `json:"stackName,omitempty"`
 	Account     string `json:"account"`
 	Region      string `json:"region"`
 	AssetsDir   string `json:"assetsDir"`
@@ -109,10 +124,10 @@ type FleetConfig struct {
 	// to it, undoing what the scaler did, so cdk.json leaves it out.
 	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
 	// ParameterPrefix is where the fleet's SSM parameters live (default
-	// /stampkit/<name>): the AMI parameter by default, and a blue/green
-	// fleet's listener weight parameters always (WeightParameters). Two
-	// stacks or stamps that run a fleet of the same name in one account and
-	// region set different prefixes.
+	// /stampkit/<stamp>/<name>, Names.ParameterPrefix): the AMI parameter
+	// by default, and a blue/green fleet's listener weight and resources
+	// parameters always (WeightParameters, ResourcesParameter). Two stamps
+	// in one account and Region must not share one.
 	ParameterPrefix string `json:"parameterPrefix,omitempty"`
 	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
 	// (default <parameterPrefix>/ami).
@@ -237,11 +252,13 @@ func LoadConfig(node constructs.Node) (Config, error) {
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
 func ParseConfig(get func(key string) any) (Config, error) {
-	c := Config{}.withDefaults()
+	c := Config{}.withSettingDefaults()
 	fields := []struct {
 		key string
 		dst any
 	}{
+		{CtxStamp, &c.Name},
+		{CtxStackName, &c.StackName},
 		{CtxAccount, &c.Account},
 		{CtxRegion, &c.Region},
 		{CtxAssetsDir, &c.AssetsDir},
@@ -311,7 +328,12 @@ func abbreviate(raw []byte) string {
 
 // withDefaults fills in every setting left at its zero value, the fleets'
 // included; none of them has a zero that Validate would accept.
-func (c Config) withDefaults() Config {
+func (c Config) withDefaults() Config { return c.withSettingDefaults().withFleetDefaults() }
+
+// withSettingDefaults fills in the stamp's settings left at their zero
+// value, but what derives from others (withFleetDefaults).
+func (c Config) withSettingDefaults() Config {
+	c.Name = cmp.Or(c.Name, DefaultStampName)
 	c.Account = cmp.Or(c.Account, DefaultAccount)
 	c.Region = cmp.Or(c.Region, DefaultRegion)
 	c.AssetsDir = cmp.Or(c.AssetsDir, DefaultAssetsDir)
@@ -320,19 +342,27 @@ func (c Config) withDefaults() Config {
 	c.LogRetentionDays = cmp.Or(c.LogRetentionDays, 30)
 	c.AppVersion = cmp.Or(c.AppVersion, DefaultAppVersion)
 	c.Profile = cmp.Or(c.Profile, ProfileDemo)
-	return c.withFleetDefaults()
+	return c
 }
 
-// withFleetDefaults fills in the fleets' settings left at their zero value.
+// withFleetDefaults fills in what derives from the stamp's name (the
+// stack's name) and the fleets' settings left at their zero value.
 func (c Config) withFleetDefaults() Config {
+	c.Name = cmp.Or(c.Name, DefaultStampName)
+	c.StackName = cmp.Or(c.StackName, c.Names().Stack())
 	c.Fleets = slices.Clone(c.Fleets)
 	for i := range c.Fleets {
-		c.Fleets[i].applyDefaults()
+		c.Fleets[i].applyDefaults(c.Names())
 	}
 	return c
 }
 
-func (f *FleetConfig) applyDefaults() {
+// Names are the physical names of the stamp's resources.
+func (c Config) Names() Names { return NamesOf(c.Name) }
+
+// applyDefaults fills in what f leaves out, its parameters under the
+// stamp's names.
+func (f *FleetConfig) applyDefaults(names Names) {
 	if f.HealthCheckPath == "" {
 		f.HealthCheckPath = "/readyz"
 	}
@@ -343,7 +373,7 @@ func (f *FleetConfig) applyDefaults() {
 		f.RootVolumeGiB = 16
 	}
 	if f.ParameterPrefix == "" && f.Name != "" {
-		f.ParameterPrefix = "/stampkit/" + f.Name
+		f.ParameterPrefix = names.ParameterPrefix(f.Name)
 	}
 	if f.AmiParameter == "" && f.ParameterPrefix != "" {
 		f.AmiParameter = f.ParameterPrefix + "/ami"
@@ -375,9 +405,13 @@ func (f *FleetConfig) applyDefaults() {
 
 var (
 	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	ssmNameRe = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
-	acmArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	// stackNameRe is a stack name CreateStack takes
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html),
+	// short enough for the weights stack's suffix (WeightsStackName).
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,` + strconv.Itoa(maxStackNameLength-1) + `}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
 	// RFC 5322: SNS itself rejects what it cannot deliver to.
 	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -392,6 +426,12 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
+	}
+	if err := CheckStampName(c.Name); err != nil {
+		bad(CtxStamp, "%s", err)
+	}
+	if !stackNameRe.MatchString(c.StackName) {
+		bad(CtxStackName, "got %q, want a CloudFormation stack name: a letter, then letters, digits and hyphens, at most %d", c.StackName, maxStackNameLength)
 	}
 	if !accountRe.MatchString(c.Account) {
 		bad(CtxAccount, "got %q, want a 12-digit account id", c.Account)

@@ -63,11 +63,12 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatalf("ParseConfig: %v", err)
 	}
 	want := Config{
+		Name: DefaultStampName, StackName: "stampkit-" + DefaultStampName,
 		Account: DefaultAccount, Region: DefaultRegion, AssetsDir: ctx[CtxAssetsDir].(string),
 		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion, Profile: ProfileDemo,
 		Fleets: []FleetConfig{{
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
-			ParameterPrefix: "/stampkit/web", AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
+			ParameterPrefix: "/stampkit/main/web", AmiParameter: "/stampkit/main/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
 			DeregistrationDelaySeconds: 30, RootVolumeGiB: 16,
 			ScalingTarget: &ScalingTarget{CPU: DefaultTargetCPU},
 			Lifecycle:     lifecycle.Policy{HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout)},

@@ -31,7 +31,7 @@
 // one NAT gateway, 30 days of logs, the demo profile (see Config and
 // README "Profiles"), and per fleet the default scaling policy at 50 %
 // CPU and the default lifecycle policy. A fleet runs the AMI named by the
-// SSM parameter /stampkit/<fleet>/ami, which must exist before the first
+// SSM parameter /stampkit/<stamp>/<fleet>/ami, which must exist before the first
 // deploy; with a rollout policy, the rollout function writes each new
 // image there.
 //

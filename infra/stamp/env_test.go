@@ -26,11 +26,21 @@ type deployed struct {
 	region  string
 }
 
-// physicalName is the name CloudFormation generates for a resource with no
-// physical name.
+// physicalName is the resource's name: the one its template sets
+// (explicitNames), or the one CloudFormation generates for a resource
+// with none.
 func (d deployed) physicalName(id string) string {
-	return StackName + "-" + id + "-1A2B3C4D5E6F"
+	for _, key := range explicitNames {
+		if name, ok := props(d.f.resources[id])[key].(string); ok {
+			return name
+		}
+	}
+	return d.f.cfg.StackName + "-" + id + "-1A2B3C4D5E6F"
 }
+
+// explicitNames are the properties that name the resources a Ref names:
+// their value is what the Ref resolves to.
+var explicitNames = []string{"AutoScalingGroupName", "AlarmName", "DashboardName", "LogGroupName", "Name"}
 
 func (d deployed) arn(service, resource string) string {
 	return "arn:aws:" + service + ":" + d.region + ":" + d.account + ":" + resource

@@ -247,7 +247,7 @@ func newFixture(name string, change func(ctx map[string]any)) (*fixture, error) 
 	if err != nil {
 		return nil, err
 	}
-	stack := NewStack(app, StackName, &Props{Config: cfg})
+	stack := NewStack(app, cfg.StackName, &Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	outdir := *app.Outdir()
 	f := &fixture{cfg: cfg, app: app, stack: stack}

@@ -29,7 +29,7 @@ import (
 // already, outside the app.
 
 const (
-	hatchStampName = "eu-1"
+	hatchStampName = "eu1"
 	// hatchListenerArn is a listener of hatchSharedAlbArn that fleet web
 	// joins (rolling); fleet api (blue/green) adds listeners of its own to
 	// hatchApiAlbArn.
@@ -116,7 +116,7 @@ func newHatchFixture() (h *hatches, err error) {
 		DomainName: jsii.String("api.example.com"),
 	})
 
-	var cfg Config
+	cfg := Config{Name: hatchStampName}
 	if err := json.Unmarshal([]byte(hatchFleets), &cfg.Fleets); err != nil {
 		return nil, fmt.Errorf("hatchFleets: %w", err)
 	}
@@ -126,7 +126,6 @@ func newHatchFixture() (h *hatches, err error) {
 	s := NewStack(app, "Stamp", &Props{
 		StackProps:     awscdk.StackProps{Env: env},
 		Config:         cfg,
-		Name:           hatchStampName,
 		Vpc:            vpc,
 		PublicSubnets:  &awsec2.SubnetSelection{SubnetGroupName: jsii.String("edge")},
 		PrivateSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String("app")},

@@ -28,6 +28,8 @@ var (
 // ObservabilityProps configures the dashboards and the operator alarms'
 // notifications.
 type ObservabilityProps struct {
+	// Names are the stamp's: the dashboards are named Names.Dashboard.
+	Names    Names
 	Fleets   []ManagedFleet
 	Handlers Handlers
 	// Namespace is where the Lambdas write their metrics
@@ -68,7 +70,8 @@ type observability struct {
 // (the groups' desired and in-service instances), demand (load balancer
 // requests), the scaling and health alarms, the scaler's decisions, the
 // lifecycle gate and drain times, rollout progress, and the toolkit's
-// dead-letter alarms. Dashboards and the topic get no physical names.
+// dead-letter alarms. Each dashboard is named Names.Dashboard; the topic
+// gets no physical name.
 func NewObservability(scope constructs.Construct, id string, props *ObservabilityProps) Observability {
 	switch {
 	case props == nil:
@@ -92,9 +95,9 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	}
 	o := &observability{dashboards: map[string]awscloudwatch.Dashboard{}}
 	for _, mf := range props.Fleets {
-		o.dashboards[mf.Fleet.Name()] = newDashboard(c, mf, props.Namespace, toolkit)
+		o.dashboards[mf.Fleet.Name()] = newDashboard(c, props.Names.Dashboard(mf.Fleet.Name()), mf, props.Namespace, toolkit)
 	}
-	o.topic = newAlarmTopic(c, props.AlarmEmail)
+	o.topic = newAlarmTopic(c, props.Names, props.AlarmEmail)
 	for _, h := range []Handler{props.Handlers.Scaler(), props.Handlers.Lifecycle(), props.Handlers.Rollout()} {
 		o.alarms = append(o.alarms, h.DeadLetterAlarm)
 		if h.WakeDeadLetterAlarm != nil {
@@ -125,7 +128,7 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 // key: the AWS managed SNS key's policy cannot let CloudWatch use it, and
 // without kms:GenerateDataKey and kms:Decrypt on the key CloudWatch drops
 // every notification to an encrypted topic.
-func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
+func newAlarmTopic(scope constructs.Construct, names Names, email string) awssns.Topic {
 	stack := awscdk.Stack_Of(scope)
 	// CloudWatch acts for this account's alarms only (confused deputy).
 	fromAlarms := &map[string]any{
@@ -150,7 +153,8 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 		Conditions: fromAlarms,
 	}), nil)
 	topic := awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
-		DisplayName: jsii.String("stampkit alarms"),
+		// The sender's name of every mail: which stamp is calling.
+		DisplayName: jsii.String("stampkit " + names.Stamp() + " alarms"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
@@ -168,7 +172,7 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 	return topic
 }
 
-func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string, toolkit []interfacesawscloudwatch.IAlarmRef) awscloudwatch.Dashboard {
+func newDashboard(scope constructs.Construct, name string, mf ManagedFleet, namespace string, toolkit []interfacesawscloudwatch.IAlarmRef) awscloudwatch.Dashboard {
 	f := mf.Fleet
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	metric := func(ns, name, stat, label string, dims map[string]*string) awscloudwatch.IMetric {
@@ -256,6 +260,7 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 		}
 	}
 	return awscloudwatch.NewDashboard(scope, jsii.String("Dashboard-"+f.Name()), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(name),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 		Widgets:         &widgets,
 	})

@@ -291,7 +291,7 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 		}
 	}
-	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f)).Validate()) {
+	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(NamesOf(DefaultStampName), f)).Validate()) {
 		bad("rollout", e)
 	}
 	return errs
@@ -308,60 +308,70 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// standInName is as long as the names CloudFormation generates for this
-// stack's resources ("Stampkit-<logical id>-<12 characters>"), so that the
+// standInStack is as long as the longest stack name a stamp gets by
+// default (Names.Stack), for stand-ins of the names CloudFormation
+// generates from it.
+var standInStack = namePrefix + strings.Repeat("x", 20)
+
+// standInName is as long as the names CloudFormation generates for a
+// stamp's resources ("<stack>-<logical id>-<12 characters>"), so that the
 // environment size estimate holds once deployed.
 func standInName(parts ...string) string {
 	const length = 56
-	s := StackName + "-" + strings.Join(parts, "-") + "-"
+	s := standInStack + "-" + strings.Join(parts, "-") + "-"
 	if len(s) < length {
 		s += strings.Repeat("X", length-len(s))
 	}
 	return s
 }
 
-// standInArn is as long as an ELBv2 ARN of this stack.
+// standInELBName is as long as the name CloudFormation gives a load
+// balancer or target group (32 characters), and unique to parts.
+func standInELBName(parts ...string) string {
+	s := strings.Join(parts, "-") + "-" + strings.Repeat("X", 32)
+	return s[:32]
+}
+
+// standInArn is as long as an ELBv2 ARN of a stamp.
 func standInArn(kind string, parts ...string) string {
-	return "arn:aws:elasticloadbalancing:us-east-1:111111111111:" + kind + "/" + standInName(parts...)[:32] + "/0123456789abcdef/0123456789abcdef"
+	return "arn:aws:elasticloadbalancing:us-east-1:111111111111:" + kind + "/" + standInELBName(parts...) + "/0123456789abcdef/0123456789abcdef"
 }
 
-// Stand-ins for the deployed names, so that the configuration the Lambdas
-// will read can be checked with config.Config.Validate, and its size
-// estimated, before synthesis.
-func standInVars(fleet string) map[string]string {
+// Stand-ins for the deployed names and ARNs CloudFormation gives (the
+// load balancer's and target groups'), beside the names the stamp sets,
+// so that the configuration the Lambdas will read can be checked with
+// config.Config.Validate before synthesis.
+func standInVars(names Names, fleet string) map[string]string {
 	return map[string]string{
-		PlaceholderGroup:        standInName(fleet, "group"),
-		PlaceholderLoadBalancer: "app/" + standInName(fleet, "lb")[:32] + "/0123456789abcdef",
-		PlaceholderTargetGroup:  "targetgroup/" + standInName(fleet, "blue")[:32] + "/0123456789abcdef",
+		PlaceholderGroup:        names.Group(fleet),
+		PlaceholderLoadBalancer: "app/" + standInELBName(fleet, "lb") + "/0123456789abcdef",
+		PlaceholderTargetGroup:  "targetgroup/" + standInELBName(fleet, "blue") + "/0123456789abcdef",
 	}
 }
 
-func standInRollout(f FleetConfig) rolloutResources {
+func standInRollout(names Names, f FleetConfig) rolloutResources {
 	fleet := f.Name
-	var alarms []string
-	for _, id := range healthAlarmIDs(f) {
-		alarms = append(alarms, standInName(fleet, id))
-	}
 	return rolloutResources{
-		HealthAlarms:     alarms,
+		HealthAlarms:     healthAlarmNames(names, f),
 		Listener:         standInArn("listener/app", fleet, "listener"),
 		TargetGroup:      standInArn("targetgroup", fleet, "blue"),
-		PeerGroup:        standInName(fleet, "peer"),
+		PeerGroup:        names.PeerGroup(fleet),
 		PeerTargetGroup:  standInArn("targetgroup", fleet, "green"),
 		WeightParameters: f.WeightParameters(),
 	}
 }
 
 // lambdaConfig is the configuration the Lambdas would read, with
-// stand-in names for what the stack creates.
+// stand-ins for what CloudFormation names.
 func (c Config) lambdaConfig() config.Config {
+	names := c.Names()
 	out := config.Config{Table: standInName("state"), Namespace: config.DefaultNamespace}
 	for _, f := range c.Fleets {
-		vars := standInVars(f.Name)
+		vars := standInVars(names, f.Name)
 		sc := bindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
-			return standInName(f.Name, id)
+			return names.ScalingAlarm(f.Name, id)
 		})
-		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f))))
+		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(names, f))))
 	}
 	return out
 }

@@ -73,7 +73,7 @@ func checkStampTags(t *testing.T, f *fixture, want map[string]string) {
 // stack, whose resources must never change (NewListenerWeights).
 func TestStampAndFleetTags(t *testing.T) {
 	f := synth(t)
-	checkStampTags(t, f, map[string]string{StampTagKey: StackName})
+	checkStampTags(t, f, map[string]string{StampTagKey: f.cfg.Name})
 	for _, mf := range f.stack.Fleets() {
 		fl := mf.Fleet
 		ids := []*string{

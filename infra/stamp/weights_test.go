@@ -48,10 +48,10 @@ func TestListenerWeights(t *testing.T) {
 	t.Run("deployed before the app's stack", func(t *testing.T) {
 		deps := f.stack.Stack().Dependencies()
 		if !slices.ContainsFunc(*deps, func(s awscdk.Stack) bool { return *s.StackName() == *stack.StackName() }) {
-			t.Errorf("stack %s does not depend on %s: a first deploy would resolve parameters that do not exist yet", StackName, *stack.StackName())
+			t.Errorf("stack %s does not depend on %s: a first deploy would resolve parameters that do not exist yet", f.cfg.StackName, *stack.StackName())
 		}
-		if got := *stack.StackName(); got != WeightsStackName {
-			t.Errorf("weights stack name: got %s, want %s", got, WeightsStackName)
+		if got, want := *stack.StackName(), WeightsStackName(f.cfg.StackName); got != want {
+			t.Errorf("weights stack name: got %s, want %s", got, want)
 		}
 		if fmt.Sprint(*stack.Account(), *stack.Region()) != fmt.Sprint(*f.stack.Stack().Account(), *f.stack.Stack().Region()) {
 			t.Errorf("weights stack environment %s/%s, want the app stack's", *stack.Account(), *stack.Region())
@@ -175,7 +175,7 @@ func TestListenerWeights(t *testing.T) {
 func TestNoWeightsStackWithoutBlueGreen(t *testing.T) {
 	var w ListenerWeights
 	check(t, "creating", func() {
-		w = NewListenerWeights(awscdk.NewApp(nil), WeightsStackName, &ListenerWeightsProps{
+		w = NewListenerWeights(awscdk.NewApp(nil), "weights", &ListenerWeightsProps{
 			Fleets: []FleetConfig{{Name: "web", ParameterPrefix: "/stampkit/web"}},
 		})
 	})
