@@ -112,6 +112,10 @@ type Config struct {
 	// every other principal is denied. Left out, any principal of the
 	// account whose IAM policies allow events:PutEvents may.
 	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
+
+	// keys, when the stamp comes from stamps[], say where its settings and
+	// fleets are declared (ParseStamps).
+	keys *contextKeys
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -252,6 +256,16 @@ func LoadConfig(node constructs.Node) (Config, error) {
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
 func ParseConfig(get func(key string) any) (Config, error) {
+	if get(CtxStamps) != nil {
+		stamps, err := ParseStamps(get)
+		if err != nil {
+			return Config{}, err
+		}
+		if len(stamps) != 1 {
+			return Config{}, fmt.Errorf("context %q: %d stamps, and ParseConfig reads one: use ParseStamps (LoadStamps)", CtxStamps, len(stamps))
+		}
+		return stamps[0], nil
+	}
 	c := Config{}.withSettingDefaults()
 	fields := []struct {
 		key string
@@ -428,44 +442,44 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
 	}
 	if err := CheckStampName(c.Name); err != nil {
-		bad(CtxStamp, "%s", err)
+		bad(c.key(CtxStamp), "%s", err)
 	}
 	if !stackNameRe.MatchString(c.StackName) {
-		bad(CtxStackName, "got %q, want a CloudFormation stack name: a letter, then letters, digits and hyphens, at most %d", c.StackName, maxStackNameLength)
+		bad(c.key(CtxStackName), "got %q, want a CloudFormation stack name: a letter, then letters, digits and hyphens, at most %d", c.StackName, maxStackNameLength)
 	}
 	if !accountRe.MatchString(c.Account) {
-		bad(CtxAccount, "got %q, want a 12-digit account id", c.Account)
+		bad(c.key(CtxAccount), "got %q, want a 12-digit account id", c.Account)
 	}
 	if !regionRe.MatchString(c.Region) {
-		bad(CtxRegion, "got %q, want a region such as us-east-1", c.Region)
+		bad(c.key(CtxRegion), "got %q, want a region such as us-east-1", c.Region)
 	}
 	if c.MaxAzs < 2 || c.MaxAzs > 3 {
-		bad(CtxMaxAzs, "got %d, want 2 or 3", c.MaxAzs)
+		bad(c.key(CtxMaxAzs), "got %d, want 2 or 3", c.MaxAzs)
 	}
 	if c.NatGateways < 1 || c.NatGateways > c.MaxAzs {
-		bad(CtxNatGateways, "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
+		bad(c.key(CtxNatGateways), "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
 	}
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
-		bad(CtxLogRetentionDays, "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
+		bad(c.key(CtxLogRetentionDays), "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
 	}
 	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
-		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
+		bad(c.key(CtxAlarmEmail), "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
-	errs = append(errs, commandPrincipalErrors(CtxCommandPrincipals, c.CommandPrincipals)...)
+	errs = append(errs, commandPrincipalErrors(c.key(CtxCommandPrincipals), c.CommandPrincipals)...)
 	if c.ScalerReservedConcurrency < 0 {
-		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
+		bad(c.key(CtxScalerReservedConcurrency), "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
 	for _, p := range c.assets() {
 		if _, err := os.Stat(p); err != nil {
-			bad(CtxAssetsDir, "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
 		}
 	}
 	if len(c.Fleets) == 0 {
-		bad(CtxFleets, "no fleets declared")
+		bad(c.key(CtxFleets), "no fleets declared")
 	}
 	names, prefixes := map[string]bool{}, map[string]bool{}
 	for i, f := range c.Fleets {
-		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
+		key := c.fleetKey(i)
 		if names[f.Name] {
 			bad(key+".name", "%q is used by another fleet", f.Name)
 		}
@@ -482,7 +496,7 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 		// What is left is what the Lambdas check across fleets: their own
 		// validation, run on stand-ins for the deployed names.
 		for _, e := range unjoin(c.lambdaConfig().Validate()) {
-			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", CtxFleets, e))
+			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", c.key(CtxFleets), e))
 		}
 		errs = append(errs, c.checkEnvSize()...)
 	}

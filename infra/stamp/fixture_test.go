@@ -159,7 +159,7 @@ func projectContext() (map[string]any, error) {
 // alarm thresholds of its own.
 const apiFleet = `{
   "name": "api", "instanceType": "c7g.large", "minCapacity": 1, "maxCapacity": 6,
-  "amiParameter": "/stampkit/api/ami", "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
+  "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
   "scaling": {
     "scaleOutCooldown": "1m", "scaleInCooldown": "5m", "warmup": "3m", "scaleInHold": "5m",
     "rules": [
@@ -207,6 +207,13 @@ func testContext(assetsDir string) (map[string]any, error) {
 		return nil, fmt.Errorf("apiFleet: %w", err)
 	}
 	ctx[CtxFleets] = append(fleets, second)
+	// cdk.json's one stamp runs apiFleet too.
+	stamps, ok := ctx[CtxStamps].([]any)
+	if !ok || len(stamps) != 1 {
+		return nil, fmt.Errorf("cdk.json: context %q is not a list of one stamp", CtxStamps)
+	}
+	only := stamps[0].(map[string]any)
+	only[CtxFleets] = append(only[CtxFleets].([]any), second["name"])
 	ctx[CtxAssetsDir] = assetsDir
 	ctx[CtxAlarmEmail] = testAlarmEmail
 	ctx[CtxCommandPrincipals] = testCommandPrincipals

@@ -102,21 +102,29 @@ func stampsApp(t *testing.T, dir string, stamps ...string) awscdk.App {
 		Context: &ctx, Outdir: jsii.String(filepath.Join(testRoot, dir, "cdk.out")),
 		StackTraces: jsii.Bool(false), BuiltinCloudFormationValidation: jsii.Bool(false),
 	})
+	var entries []any
 	for i, name := range stamps {
 		// The stack's name follows the stamp's unless two stamps share one.
-		c, err := ParseConfig(func(key string) any {
-			switch key {
-			case CtxStamp:
-				return name
-			case CtxStackName:
-				return fmt.Sprintf("stamp%d", i)
-			}
-			return ctx[key]
-		})
+		entries = append(entries, map[string]any{"name": name, "stackName": fmt.Sprintf("stamp%d", i), CtxFleets: []any{"web", "api"}})
+	}
+	var cfgs []Config
+	for i := range stamps {
+		// One stamp at a time: ParseStamps refuses two of one name.
+		ctx[CtxStamps] = entries[i : i+1]
+		c, err := ParseStamps(getter(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, "adding stamp "+name, func() { NewStack(app, c.StackName, &Props{Config: c}) })
+		cfgs = append(cfgs, c...)
+	}
+	if len(stamps) > 1 && stamps[0] != stamps[1] {
+		ctx[CtxStamps] = entries
+		if _, err := ParseStamps(getter(ctx)); err != nil {
+			t.Fatalf("ParseStamps of both: %v", err)
+		}
+	}
+	for _, c := range cfgs {
+		check(t, "adding stamp "+c.Name, func() { NewStack(app, c.StackName, &Props{Config: c}) })
 	}
 	return app
 }

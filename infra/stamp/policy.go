@@ -440,7 +440,7 @@ func (c Config) checkEnvSize() []error {
 	for _, fn := range HandlerNames() {
 		if n := sizes[fn]; n > LambdaEnvLimit {
 			errs = append(errs, fmt.Errorf("context %q: the %s function's environment would be about %d bytes once deployed, "+
-				"over Lambda's %d: declare fewer fleets (or shorter policies) per stack", CtxFleets, fn, n, LambdaEnvLimit))
+				"over Lambda's %d: declare fewer fleets (or shorter policies) per stack", c.key(CtxFleets), fn, n, LambdaEnvLimit))
 		}
 	}
 	return errs
