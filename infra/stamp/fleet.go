@@ -11,6 +11,7 @@ import (
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -127,6 +128,10 @@ type Fleet interface {
 	URL() *string
 	BlueTargetGroup() elb.ApplicationTargetGroup
 	GreenTargetGroup() elb.ApplicationTargetGroup
+	// ResourcesParameter holds a blue/green fleet's listener and target
+	// group ARNs, written by CloudFormation, for the rollout function
+	// (rollout.BlueGreen.ResourcesParameter); nil for other strategies.
+	ResourcesParameter() awsssm.IStringParameter
 }
 
 type fleet struct {
@@ -140,6 +145,7 @@ type fleet struct {
 	instanceSG  awsec2.ISecurityGroup
 	front       frontEnd
 	blue, green elb.ApplicationTargetGroup
+	resources   awsssm.IStringParameter
 }
 
 // NewFleet creates the security groups, launch template, Auto Scaling group
@@ -379,10 +385,24 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 
 	front := newFrontEnd(c, props, instanceSG, blue, green)
 	health := newHealthAlarms(c, cfg, names, front, blue, green)
+	var resources awsssm.IStringParameter
+	if cfg.BlueGreen() {
+		// The fleets file is written at synth, before these ARNs exist:
+		// CloudFormation writes them here, as rollout.Resources, and the
+		// fleets file names the parameter. Under the fleet's prefix, so
+		// the rollout reads it with the stamp's parameters.
+		resources = awsssm.NewStringParameter(c, jsii.String("ResourcesParameter"), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(ResourcesParameter(cfg.ParameterPrefix)),
+			StringValue: awscdk.Stack_Of(c).ToJsonString(map[string]any{
+				"listener": front.listener.ListenerArn(), "targetGroup": blue.TargetGroupArn(), "peerTargetGroup": green.TargetGroupArn(),
+			}, nil),
+			Description: jsii.String(fmt.Sprintf("stampkit %s: the blue/green listener and target group ARNs the rollout function shifts traffic with", cfg.Name)),
+		})
+	}
 
 	return &fleet{
 		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
-		front: front, blue: blue, green: green,
+		front: front, blue: blue, green: green, resources: resources,
 	}
 }
 
@@ -403,6 +423,7 @@ func (f *fleet) Listener() elb.IApplicationListener                { return f.fr
 func (f *fleet) URL() *string                                      { return f.front.url }
 func (f *fleet) BlueTargetGroup() elb.ApplicationTargetGroup       { return f.blue }
 func (f *fleet) GreenTargetGroup() elb.ApplicationTargetGroup      { return f.green }
+func (f *fleet) ResourcesParameter() awsssm.IStringParameter       { return f.resources }
 
 func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
 	if f.peer == nil {

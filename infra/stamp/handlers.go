@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -49,7 +48,10 @@ type HandlersProps struct {
 // Handler is one Lambda with the queue that catches what it could not
 // process, and the alarm on that queue.
 type Handler struct {
-	Function        awslambda.Function
+	Function awslambda.Function
+	// CodeDir is the function's code as synth staged it: its bootstrap
+	// and, unless its fleets are in its environment, FleetsFileName.
+	CodeDir         string
 	Role            awsiam.Role
 	LogGroup        awslogs.LogGroup
 	DeadLetterQueue awssqs.Queue
@@ -233,7 +235,11 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 	for _, mf := range props.Fleets {
 		fleets = append(fleets, mf.Config)
 	}
-	env[config.EnvFleets] = FleetsJSON(awscdk.Stack_Of(c), FleetsFor(spec.name, fleets))
+	code, err := stageFunctionCode(awscdk.Stack_Of(c), props.AssetsDir, spec.name, FleetsFor(spec.name, fleets))
+	if err != nil {
+		panic(fmt.Sprintf("NewHandlers: %v", err))
+	}
+	maps.Copy(env, code.env)
 	var wake, wakeDLQ awssqs.Queue
 	var wakeAlarm awscloudwatch.Alarm
 	if spec.wakeQueueEnv != "" {
@@ -274,7 +280,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(code.dir), nil),
 		MemorySize:   jsii.Number(spec.memoryMiB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
 		Role:         role,
@@ -321,7 +327,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		}))
 	}
 	return Handler{
-		Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,
+		Function: fn, CodeDir: code.dir, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,
 		WakeQueue: wake, WakeDeadLetterQueue: wakeDLQ, WakeDeadLetterAlarm: wakeAlarm,
 	}
 }

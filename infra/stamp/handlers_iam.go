@@ -173,7 +173,7 @@ func documentArn(stack awscdk.Stack, name string) *string {
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	var groups []awsautoscaling.AutoScalingGroup
-	var templates, listeners, params, weightParams, alarms, instanceRoles []*string
+	var templates, listeners, params, weightParams, resourceParams, alarms, instanceRoles []*string
 	paramArn := func(name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("ssm"),
@@ -200,6 +200,11 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			// back: the listener is the truth.
 			if w := ro.BlueGreen.WeightParameters; w.TargetGroup != "" {
 				weightParams = append(weightParams, paramArn(w.TargetGroup), paramArn(w.PeerTargetGroup))
+			}
+			// The listener and target group ARNs, which CloudFormation
+			// writes; read when a rollout first needs them.
+			if p := ro.BlueGreen.ResourcesParameter; p != "" {
+				resourceParams = append(resourceParams, paramArn(p))
 			}
 		}
 		params = append(params, paramArn(ro.Parameter))
@@ -244,6 +249,7 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
 	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
 	allow(h.Role, []string{"ssm:PutParameter"}, weightParams...)
+	allow(h.Role, []string{"ssm:GetParameter"}, resourceParams...)
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	// ec2:DescribeImages also serves shared/imagebuilder: it finds an Image
 	// Builder image's AMIs by their Ec2ImageBuilderArn tag, not GetImage.

@@ -50,9 +50,15 @@ func TestHandlers(t *testing.T) {
 		dlqID := f.logicalID(t, h.DeadLetterQueue.QueueArn())
 		t.Run(name, func(t *testing.T) {
 			env := map[string]any{
-				config.EnvTable:     ref(tableID),
-				config.EnvNamespace: MetricNamespace,
-				config.EnvFleets:    assertions.Match_AnyValue(),
+				config.EnvTable:      ref(tableID),
+				config.EnvNamespace:  MetricNamespace,
+				config.EnvFleetsFile: FleetsFileName,
+			}
+			// The test app's api fleet forecasts on its load balancer's
+			// metric, which only the environment can name.
+			if len(f.cfg.fleetsInEnvironment(name)) > 0 {
+				delete(env, config.EnvFleetsFile)
+				env[config.EnvFleets] = assertions.Match_AnyValue()
 			}
 			if queueEnv := map[string]string{"lifecycle": config.EnvWakeQueue, "rollout": config.EnvRolloutQueue}[name]; queueEnv != "" {
 				if h.WakeQueue == nil {

@@ -252,14 +252,12 @@ type ManagedFleet struct {
 
 // bindFleet binds a fleet's declared policies to its resources: the group
 // and alarm names, and for a rollout the health alarms and the blue/green
-// listener, target groups and peer group.
+// peer group and the parameter holding its listener and target groups.
 func bindFleet(names Names, fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
 	res := rolloutResources{HealthAlarms: healthAlarmNames(names, fc)}
-	if peer := f.PeerGroup(); peer != nil {
-		res.Listener = *f.Listener().ListenerArn()
-		res.TargetGroup = *f.BlueTargetGroup().TargetGroupArn()
+	if f.PeerGroup() != nil {
+		res.ResourcesParameter = ResourcesParameter(fc.ParameterPrefix)
 		res.PeerGroup = names.PeerGroup(fc.Name)
-		res.PeerTargetGroup = *f.GreenTargetGroup().TargetGroupArn()
 		res.WeightParameters = fc.WeightParameters()
 	}
 	return lambdaFleet(fc, names.Group(fc.Name), sc.Policy(), bindRollout(fc.Rollout, res))
