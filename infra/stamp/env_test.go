@@ -149,8 +149,15 @@ func (d deployed) getAtt(id, attr string) (string, error) {
 	name := d.physicalName(id)
 	switch attr {
 	case "Arn":
-		if r["Type"] == "AWS::CloudWatch::Alarm" {
+		switch r["Type"] {
+		case "AWS::CloudWatch::Alarm":
 			return d.arn("cloudwatch", "alarm:"+name), nil
+		case "AWS::IAM::Role":
+			path, err := d.resolve(props(r)["Path"])
+			if err != nil || path == "" {
+				path = "/"
+			}
+			return "arn:aws:iam::" + d.account + ":role" + path + name, nil
 		}
 		return d.arn(strings.ToLower(strings.Split(fmt.Sprint(r["Type"]), "::")[1]), name), nil
 	case "LoadBalancerFullName":

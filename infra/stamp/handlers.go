@@ -28,6 +28,9 @@ import (
 
 // HandlersProps configures the three Lambdas and their event wiring.
 type HandlersProps struct {
+	// Names are the stamp's: the handlers' rules and permissions match the
+	// stamp's resources by them.
+	Names   Names
 	Network Network
 	Table   awsdynamodb.ITable
 	Fleets  []ManagedFleet
@@ -134,6 +137,8 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 		panic("NewHandlers: props is nil")
 	}
 	switch {
+	case CheckStampName(props.Names.Stamp()) != nil:
+		panic(fmt.Sprintf("NewHandlers: Names: the stamp's name %v (NamesOf)", CheckStampName(props.Names.Stamp())))
 	case props.Network == nil:
 		panic("NewHandlers: Network is nil")
 	case props.Table == nil:
@@ -216,6 +221,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	addRules(c, h, props)
 	for _, handler := range []Handler{h.scaler, h.lifecycle, h.rollout} {
 		suppressUnscoped(handler.Role)
+		suppressStampScope(handler.Role)
 	}
 	return h
 }

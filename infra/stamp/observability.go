@@ -20,7 +20,7 @@ import (
 // The toolkit's own metrics (EMF, dimension Fleet) the dashboards show, by
 // the handler that writes them (shared/scaler, hooks, stamper).
 var (
-	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable"}
+	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable", "TickFailed", "TickTimedOut"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
 	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy"}
 )
@@ -245,7 +245,10 @@ func newDashboard(scope constructs.Construct, name string, mf ManagedFleet, name
 		{graph("Capacity (instances)", capacity, nil), graph("Demand", demand, perTarget)},
 		alarmGraphs,
 		{
-			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum"), own("ForecastUnavailable", "Sum")},
+			// A tick that failed or ran out of time for this fleet: its batch's
+			// other fleets went on (shared/scaler).
+			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum"),
+				own("ForecastUnavailable", "Sum"), own("TickFailed", "Sum"), own("TickTimedOut", "Sum")},
 				[]awscloudwatch.IMetric{own("CapacityDelta", "Sum")}),
 			graph("Lifecycle: seconds to ready and to drain",
 				[]awscloudwatch.IMetric{own("TimeToReady", "Average"), own("TimeToReady", "Maximum"), own("TimeToDrain", "Average")},

@@ -172,6 +172,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		Principals: cfg.CommandPrincipals,
 	})
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
+		Names:                     names,
 		Network:                   s.network,
 		Table:                     s.state.Table(),
 		Fleets:                    s.fleets,
@@ -212,6 +213,7 @@ func checkProps(props *Props) Config {
 		cfg.NatGateways = cfg.MaxAzs
 	}
 	checkFunctionOptions("NewStack", props.Functions)
+	refuseStampTagKeys("NewStack", props.Tags)
 	// From the working directory as it is now: the jsii runtime resolves
 	// a relative path against the one the process had when it started.
 	if abs, err := filepath.Abs(cfg.AssetsDir); err == nil {

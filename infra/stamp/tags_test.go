@@ -103,7 +103,7 @@ func TestStampAndFleetTags(t *testing.T) {
 	}
 }
 
-// TestExtraTags: Props.Name and Props.Tags reach every tagged resource.
+// TestExtraTags: Config.Name and Props.Tags reach every tagged resource.
 func TestExtraTags(t *testing.T) {
 	checkStampTags(t, synthHatches(t).fixture, map[string]string{StampTagKey: hatchStampName, "team": "platform"})
 }
