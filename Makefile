@@ -23,7 +23,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench bench-stamps clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -117,6 +117,9 @@ report-check: ## The report in headless Chromium: no console errors, no labels t
 bench: build ## Sizes, cold start vs hello-world under RIE, warm p50/p99, RSS -> bench/results.txt; in-process benchmarks -> bench/latest.txt
 	go run ./bench/runtime -out bench/results.txt
 	go test -run '^$$' -bench . -benchmem ./shared/... | tee bench/latest.txt
+
+bench-stamps: ## Synthesize 3 stamps × 40 fleets and 1 stamp × 100: synth time, resources per stack, largest IAM policy -> bench/stamps.txt
+	go test -count=1 -timeout 30m -run '^TestStampsAtScale$$' ./infra/stamp -args -stamps.out=$(CURDIR)/bench/stamps.txt
 
 clean: ## Remove build output
 	rm -rf bin cdk.out out

@@ -171,10 +171,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	lifecycleSG.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
 		jsii.String("AWS APIs through NAT"), nil)
 	for _, mf := range props.Fleets {
-		for _, port := range probePorts(mf) {
-			lifecycleSG.Connections().AllowTo(mf.Fleet.InstanceSecurityGroup(), awsec2.Port_Tcp(jsii.Number(port)),
-				jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name())))
-		}
+		allowProbes(mf, lifecycleSG)
 	}
 
 	env := map[string]*string{
@@ -386,6 +383,26 @@ func FleetsJSON(stack awscdk.Stack, list []config.Fleet) *string {
 		panic(fmt.Sprintf("decoding %s: %v", config.EnvFleets, err))
 	}
 	return stack.ToJsonString(plain, nil)
+}
+
+// allowProbes lets the lifecycle function reach the fleet's instances on
+// its probe ports: the egress from the function's group and the ingress to
+// the instances', both declared beside the instances' group, in the
+// fleet's stack, so that a stamp's own stack holds no rule per fleet.
+func allowProbes(mf ManagedFleet, lifecycleSG awsec2.ISecurityGroup) {
+	instances := mf.Fleet.InstanceSecurityGroup()
+	scope := awscdk.Stack_Of(instances)
+	for _, port := range probePorts(mf) {
+		description := jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name()))
+		awsec2.NewCfnSecurityGroupEgress(scope, jsii.String(fmt.Sprintf("LifecycleProbeEgress-%s-%d", mf.Fleet.Name(), port)), &awsec2.CfnSecurityGroupEgressProps{
+			GroupId: lifecycleSG.SecurityGroupId(), DestinationSecurityGroupId: instances.SecurityGroupId(),
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port), Description: description,
+		})
+		awsec2.NewCfnSecurityGroupIngress(scope, jsii.String(fmt.Sprintf("LifecycleProbeIngress-%s-%d", mf.Fleet.Name(), port)), &awsec2.CfnSecurityGroupIngressProps{
+			GroupId: instances.SecurityGroupId(), SourceSecurityGroupId: lifecycleSG.SecurityGroupId(),
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port), Description: description,
+		})
+	}
 }
 
 // probePorts are the ports the lifecycle Lambda's HTTP probes reach on a

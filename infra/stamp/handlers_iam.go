@@ -245,7 +245,20 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:(instance|volume)\/\*$/`),
 		}},
 	}}, jsii.Bool(true))
-	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
+	// A statement per twenty listeners: the CDK moves whole statements to
+	// the role's managed policies when its inline policy is full, so no
+	// one statement may outgrow a managed policy (Limits). A Sid of its
+	// own keeps the CDK from merging them back into one
+	// (@aws-cdk/aws-iam:minimizePolicies).
+	i := 0
+	for chunk := range slices.Chunk(listeners, listenersPerStatement) {
+		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String(fmt.Sprintf("BlueGreenListeners%d", i)),
+			Actions:   jsii.Strings("elasticloadbalancing:ModifyListener"),
+			Resources: &chunk,
+		}))
+		i++
+	}
 
 	root := names.ParameterRoot()
 	arns := func(params []string) []*string {
@@ -276,6 +289,11 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth")
 }
+
+// listenersPerStatement bounds the listener ARNs of one ModifyListener
+// statement: at about 130 characters each once deployed, twenty fit a
+// managed policy (MaxManagedPolicySize) with room to spare.
+const listenersPerStatement = 20
 
 // allowLaunchFrom lets role point groups at the stamp's launch templates:
 // Auto Scaling checks that the caller may launch from the template

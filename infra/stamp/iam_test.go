@@ -21,25 +21,13 @@ type policyStatement struct {
 // (ours or the CDK's own) made them.
 func identityStatements(t *testing.T, f *fixture) []policyStatement {
 	t.Helper()
-	var templates map[string]map[string]any
-	check(t, "reading the app's templates", func() {
-		templates = map[string]map[string]any{}
-		for _, s := range *f.app.Synth(nil).Stacks() {
-			raw, err := json.Marshal(s.Template())
-			if err != nil {
-				panic(err)
-			}
-			var tpl struct {
-				Resources map[string]map[string]any
-			}
-			if err := json.Unmarshal(raw, &tpl); err != nil {
-				panic(err)
-			}
-			for id, r := range tpl.Resources {
-				templates[*s.StackName()+"/"+id] = r
-			}
+	templates := map[string]map[string]any{}
+	for _, st := range assemblyTemplates(t, f.app) {
+		resources, _ := st.template["Resources"].(map[string]any)
+		for id, r := range resources {
+			templates[st.name+"/"+id] = r.(map[string]any)
 		}
-	})
+	}
 	var out []policyStatement
 	add := func(where string, doc any) {
 		d, _ := doc.(map[string]any)
@@ -127,7 +115,7 @@ func TestLifecycleNetworkInterfaceScope(t *testing.T) {
 			wantCreate = append(wantCreate, ec2Arn(typ+id))
 		}
 	}
-	vpcID, err := d.resolve(f.stack.Stack().Resolve(f.stack.Network().Vpc().VpcId()))
+	vpcID, err := d.resolve(f.resolve(f.stack.Network().Vpc().VpcId()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +223,7 @@ func TestPassRoleOnlyToItsService(t *testing.T) {
 		return slices.ContainsFunc(patterns, func(p string) bool { return iamMatch(p, arn) })
 	}
 	for _, mf := range f.stack.Fleets() {
-		arn, err := d.resolve(f.stack.Stack().Resolve(mf.Fleet.InstanceRole().RoleArn()))
+		arn, err := d.resolve(f.resolve(mf.Fleet.InstanceRole().RoleArn()))
 		if err != nil {
 			t.Fatal(err)
 		}

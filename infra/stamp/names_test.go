@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,12 +26,14 @@ type stackTemplate struct {
 	template map[string]any
 }
 
-// assemblyTemplates synthesizes app and returns every stack's template.
+// assemblyTemplates synthesizes app and returns every stack's template,
+// the nested stacks' (assets of the assembly) included.
 func assemblyTemplates(t *testing.T, app awscdk.App) []stackTemplate {
 	t.Helper()
 	var out []stackTemplate
 	check(t, "synthesizing", func() {
-		for _, a := range *app.Synth(nil).Stacks() {
+		asm := app.Synth(nil)
+		for _, a := range *asm.Stacks() {
 			raw, err := json.Marshal(a.Template())
 			if err != nil {
 				panic(err)
@@ -40,6 +43,21 @@ func assemblyTemplates(t *testing.T, app awscdk.App) []stackTemplate {
 				panic(err)
 			}
 			out = append(out, stackTemplate{name: *a.StackName(), template: tpl})
+		}
+		nested, err := filepath.Glob(filepath.Join(*asm.Directory(), "*.nested.template.json"))
+		if err != nil {
+			panic(err)
+		}
+		for _, path := range nested {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				panic(err)
+			}
+			var tpl map[string]any
+			if err := json.Unmarshal(raw, &tpl); err != nil {
+				panic(err)
+			}
+			out = append(out, stackTemplate{name: strings.TrimSuffix(filepath.Base(path), ".nested.template.json"), template: tpl})
 		}
 	})
 	return out

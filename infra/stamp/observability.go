@@ -41,6 +41,10 @@ type ObservabilityProps struct {
 	// CommandBus's alarm on stampkit events put on the default bus is an
 	// operator alarm.
 	CommandBus CommandBus
+	// FleetScope, optional, is where a fleet's dashboard and alarms go:
+	// NewStack puts them in the fleet's stack. Left out, under the
+	// Observability construct.
+	FleetScope func(fleet string) constructs.Construct
 }
 
 // Observability holds one CloudWatch dashboard per fleet and the topic
@@ -94,8 +98,16 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 		}
 	}
 	o := &observability{dashboards: map[string]awscloudwatch.Dashboard{}}
+	fleetScope := func(fleet string) constructs.Construct {
+		if props.FleetScope == nil {
+			return c
+		}
+		return constructs.NewConstruct(props.FleetScope(fleet), jsii.String(id))
+	}
+	scopes := map[string]constructs.Construct{}
 	for _, mf := range props.Fleets {
-		o.dashboards[mf.Fleet.Name()] = newDashboard(c, props.Names.Dashboard(mf.Fleet.Name()), mf, props.Namespace, toolkit)
+		scopes[mf.Fleet.Name()] = fleetScope(mf.Fleet.Name())
+		o.dashboards[mf.Fleet.Name()] = newDashboard(scopes[mf.Fleet.Name()], props.Names.Dashboard(mf.Fleet.Name()), mf, props.Namespace, toolkit)
 	}
 	o.topic = newAlarmTopic(c, props.Names, props.AlarmEmail)
 	for _, h := range []Handler{props.Handlers.Scaler(), props.Handlers.Lifecycle(), props.Handlers.Rollout()} {
@@ -108,10 +120,10 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	for _, mf := range props.Fleets {
 		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
 		if mf.Config.Rollout.Enabled() {
-			o.alarms = append(o.alarms, newRolloutAlarm(c, mf.Fleet.Name(), props.Namespace))
+			o.alarms = append(o.alarms, newRolloutAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
 		}
 		if mf.Config.Scaling.Forecast != nil {
-			o.alarms = append(o.alarms, newForecastAlarm(c, mf.Fleet.Name(), props.Namespace))
+			o.alarms = append(o.alarms, newForecastAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
 		}
 	}
 	notify := awscloudwatchactions.NewSnsAction(o.topic)

@@ -87,7 +87,7 @@ func TestObservability(t *testing.T) {
 			}
 			got := readDashboard(t, f, d, *f.stack.Stack().GetLogicalId(cfn))
 			name := func(token *string) string {
-				s, err := d.resolve(f.stack.Stack().Resolve(token))
+				s, err := d.resolve(f.resolve(token))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -117,6 +117,8 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	}
 	names := cfg.Names()
 	stack := awscdk.NewStack(scope, &id, &sp)
+	stack.Node().SetContext(jsii.String(stampMarker), cfg.Name)
+	checkLimits(stack)
 	if !cfg.Production() {
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String(DemoWarningID), jsii.String(cfg.DemoWarning()))
 	}
@@ -150,22 +152,30 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	}
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
-		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{
+		// A stack of the fleet's own, nested in the stamp's: a fleet is
+		// about 35 resources and a stack may hold 500 (Limits), and a
+		// fleet's resources never move between stacks as fleets come and
+		// go, which for resources of set names (Names) CloudFormation
+		// could not do in one update.
+		fs := awscdk.NewNestedStack(stack, jsii.String(fleetStackID(fc.Name)), &awscdk.NestedStackProps{
+			Description: jsii.String(fmt.Sprintf("stampkit %s: fleet %s", cfg.Name, fc.Name)),
+		})
+		f := NewFleet(fs, "Fleet-"+fc.Name, &FleetProps{
 			Network: s.network, Config: fc, Names: names, AppLogRetention: cfg.LogRetention(),
 			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
 			FleetOptions: props.Fleets[fc.Name],
 		})
-		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Names: names, Policy: fc.ScalingPolicy()})
+		sc := NewScaling(fs, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Names: names, Policy: fc.ScalingPolicy()})
 		// Each fleet's image is baked by its own pipeline; the images it
 		// builds carry the fleet's tag, which is how the rollout Lambda
 		// knows where they go. The app in the image listens where the
 		// target groups and probes look, and logs to the fleet's group.
-		img := NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
+		img := NewImagePipeline(fs, "Image-"+fc.Name, &ImagePipelineProps{
 			Fleet: fc.Name, Names: &names, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
 			Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
 			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: names.AppLogGroup(f.Name())},
 		})
-		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)})
+		s.fleets = append(s.fleets, ManagedFleet{Stack: fs, Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)})
 	}
 	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
 		Name:       names.CommandBus(),
@@ -182,7 +192,12 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		CommandBus:                s.commands.Bus(),
 		Functions:                 props.Functions,
 	})
+	fleetStacks := map[string]constructs.Construct{}
+	for _, mf := range s.fleets {
+		fleetStacks[mf.Fleet.Name()] = mf.Stack
+	}
 	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
+		FleetScope: func(fleet string) constructs.Construct { return fleetStacks[fleet] },
 		Names:      names,
 		Fleets:     s.fleets,
 		Handlers:   s.handlers,
@@ -230,6 +245,9 @@ func checkProps(props *Props) Config {
 	return cfg
 }
 
+// fleetStackID is the construct id of fleet's stack, nested in the stamp's.
+func fleetStackID(fleet string) string { return "FleetStack-" + fleet }
+
 func (s *stampStack) Stack() awscdk.Stack          { return s.stack }
 func (s *stampStack) Network() Network             { return s.network }
 func (s *stampStack) State() State                 { return s.state }
@@ -242,6 +260,9 @@ func (s *stampStack) Weights() ListenerWeights     { return s.weights }
 // ManagedFleet is a fleet with its scaling alarms, its image pipeline and
 // the configuration the Lambdas read for it.
 type ManagedFleet struct {
+	// Stack is the stack nested in the stamp's that holds the fleet's
+	// resources (NewStack).
+	Stack   awscdk.NestedStack
 	Fleet   Fleet
 	Scaling Scaling
 	// Image bakes the fleet's AMI.
