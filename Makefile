@@ -12,6 +12,7 @@ GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github
 HOST_ARCH := $(shell go env GOARCH)
 APP_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FLEET ?= web
+STAMP ?= main
 REGION ?= us-east-1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -91,8 +92,8 @@ docs: ## Regenerate docs/iam.md (the threat model's IAM tables) from the synthes
 synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)
 	$(CDK) synth --quiet -c appVersion=$(APP_VERSION)
 
-image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make image FLEET=web REGION=us-east-1
-	packer build -var app_version=$(APP_VERSION) -var fleet=$(FLEET) -var region=$(REGION) -var app_binary=bin/arm64/app/stampkit-app images/packer
+image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make image STAMP=main FLEET=web REGION=us-east-1
+	packer build -var app_version=$(APP_VERSION) -var stamp=$(STAMP) -var fleet=$(FLEET) -var region=$(REGION) -var app_binary=bin/arm64/app/stampkit-app images/packer
 
 image-check: ## Offline checks of the bake: packer validate, ansible syntax and lint, the rendered systemd unit
 	images/check.sh

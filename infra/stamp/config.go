@@ -66,11 +66,12 @@ const maxStackNameLength = 128 - len(weightsStackSuffix)
 // <assetsDir>/<name>/bootstrap.
 func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
 
-// Config is the app's typed configuration, read once from the CDK context.
-// Each fleet's scaling, lifecycle and rollout policies are declared here
-// once, in the shared packages' own types: the stack derives the alarms,
-// hooks and rules from them and writes them, bound to the deployed
-// resources, into the Lambdas' STAMPKIT_FLEETS (see bind.go).
+// Config is one stamp's typed configuration, read once from the CDK
+// context (ParseStamps). Each fleet's scaling, lifecycle and rollout
+// policies are declared here once, in the shared packages' own types: the
+// stack derives the alarms, hooks and rules from them and writes them,
+// bound to the deployed resources, into each function's fleets file
+// (FleetsFor, stageFunctionCode).
 type Config struct {
 	// Name is the stamp's (default DefaultStampName): every physical name
 	// the stamp sets carries it (Names), and StampTagKey tags every
