@@ -1,6 +1,8 @@
 package stamp
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +18,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/shared/config"
 )
 
 var stampsOut = flag.String("stamps.out", "", "write TestStampsAtScale's numbers to this file (make bench-stamps: bench/stamps.txt)")
@@ -50,6 +54,8 @@ type scaleResult struct {
 	synth    time.Duration
 	stacks   []stackTemplate
 	policies []rolePolicies
+	// first is the first stamp.
+	first Stack
 }
 
 // rolePolicies is one role's identity policies as deployed, estimated.
@@ -89,6 +95,7 @@ func synthAtScale(t *testing.T, dir string, fleets int, stamps []any, nag bool) 
 		StackTraces: jsii.Bool(false), AnalyticsReporting: jsii.Bool(true),
 	})
 	start := time.Now()
+	var first Stack
 	cfgs, err := LoadStamps(app.Node())
 	if err != nil {
 		t.Fatal(err)
@@ -96,11 +103,14 @@ func synthAtScale(t *testing.T, dir string, fleets int, stamps []any, nag bool) 
 	for i, c := range cfgs {
 		var st Stack
 		check(t, "adding stamp "+c.Name, func() { st = NewStack(app, c.StackName, &Props{Config: c}) })
+		if i == 0 {
+			first = st
+		}
 		if nag && i == 0 {
 			awscdk.Aspects_Of(st.Stack()).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		}
 	}
-	res := scaleResult{name: dir, stacks: assemblyTemplates(t, app)}
+	res := scaleResult{name: dir, stacks: assemblyTemplates(t, app), first: first}
 	res.synth = time.Since(start)
 	for _, st := range res.stacks {
 		res.policies = append(res.policies, policiesOf(st)...)
@@ -200,7 +210,9 @@ func TestStampsAtScale(t *testing.T) {
 		for _, f := range scaleFleets(100) {
 			refs = append(refs, f.(map[string]any)["name"])
 		}
-		results = append(results, synthAtScale(t, "scale1x100", 100, []any{map[string]any{"name": "main", CtxFleets: refs}}, false))
+		res := synthAtScale(t, "scale1x100", 100, []any{map[string]any{"name": "main", CtxFleets: refs}}, false)
+		results = append(results, res)
+		checkFleetsFiles(t, res.first, 100)
 	})
 
 	var b strings.Builder
@@ -233,6 +245,34 @@ func TestStampsAtScale(t *testing.T) {
 	if *stampsOut != "" {
 		if err := os.WriteFile(*stampsOut, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// checkFleetsFiles: each function of st reads its fleets, all n of them,
+// from its fleets file, exactly FleetsFor of the fleets the stack bound,
+// and accepts it (config.FromEnv, as at cold start).
+func checkFleetsFiles(t *testing.T, st Stack, n int) {
+	t.Helper()
+	var bound []config.Fleet
+	for _, mf := range st.Fleets() {
+		bound = append(bound, mf.Config)
+	}
+	hs := st.Handlers()
+	for name, h := range map[string]Handler{"scaler": hs.Scaler(), "lifecycle": hs.Lifecycle(), "rollout": hs.Rollout()} {
+		raw, err := os.ReadFile(filepath.Join(h.CodeDir, FleetsFileName))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		want, _ := json.Marshal(FleetsFor(name, bound))
+		if !bytes.Equal(raw, want) {
+			t.Errorf("%s: fleets file is not FleetsFor of the bound fleets", name)
+		}
+		env := map[string]string{config.EnvTable: "stampkit-state", config.EnvFleetsFile: FleetsFileName, config.EnvTaskRoot: h.CodeDir}
+		cfg, err := config.FromEnv(func(k string) string { return env[k] })
+		if err != nil || len(cfg.Fleets) != n {
+			t.Errorf("%s: config.FromEnv read %d fleets (%v), want %d", name, len(cfg.Fleets), err, n)
 		}
 	}
 }
