@@ -12,6 +12,7 @@ GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github
 HOST_ARCH := $(shell go env GOARCH)
 APP_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FLEET ?= web
+STAMP ?= main
 REGION ?= us-east-1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -23,7 +24,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench clean deps image image-check
+.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench bench-stamps clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -91,8 +92,8 @@ docs: ## Regenerate docs/iam.md (the threat model's IAM tables) from the synthes
 synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)
 	$(CDK) synth --quiet -c appVersion=$(APP_VERSION)
 
-image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make image FLEET=web REGION=us-east-1
-	packer build -var app_version=$(APP_VERSION) -var fleet=$(FLEET) -var region=$(REGION) -var app_binary=bin/arm64/app/stampkit-app images/packer
+image: app ## Bake an AMI with Packer + Ansible (needs AWS credentials): make image STAMP=main FLEET=web REGION=us-east-1
+	packer build -var app_version=$(APP_VERSION) -var stamp=$(STAMP) -var fleet=$(FLEET) -var region=$(REGION) -var app_binary=bin/arm64/app/stampkit-app images/packer
 
 image-check: ## Offline checks of the bake: packer validate, ansible syntax and lint, the rendered systemd unit
 	images/check.sh
@@ -117,6 +118,9 @@ report-check: ## The report in headless Chromium: no console errors, no labels t
 bench: build ## Sizes, cold start vs hello-world under RIE, warm p50/p99, RSS -> bench/results.txt; in-process benchmarks -> bench/latest.txt
 	go run ./bench/runtime -out bench/results.txt
 	go test -run '^$$' -bench . -benchmem ./shared/... | tee bench/latest.txt
+
+bench-stamps: ## Synthesize 3 stamps × 40 fleets and 1 stamp × 100: synth time, resources per stack, largest IAM policy -> bench/stamps.txt
+	go test -count=1 -timeout 30m -run '^TestStampsAtScale$$' ./infra/stamp -args -stamps.out=$(CURDIR)/bench/stamps.txt
 
 clean: ## Remove build output
 	rm -rf bin cdk.out out

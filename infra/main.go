@@ -1,7 +1,9 @@
 // Command infra is the stampkit CDK app: `cdk synth` / `cdk deploy` run it
 // through cdk.json ("app": "go run ./infra"). It is a thin app over the
 // library in ./stamp: all configuration comes from the CDK context
-// (cdk.json or -c key=value), read by stamp.LoadConfig.
+// (cdk.json or -c key=value), read by stamp.LoadStamps; each stamp of
+// stamps[] is a stack of its own, stampkit-<stamp> (`cdk deploy
+// 'stampkit-*'` deploys them all).
 package main
 
 import (
@@ -26,14 +28,17 @@ func main() {
 	jsii.Close()
 }
 
-// build adds the stamp that app's context describes and applies the
-// cdk-nag AwsSolutions checks: an unsuppressed nag error fails `cdk synth`.
+// build adds the stamps that app's context describes, one stack each, and
+// applies the cdk-nag AwsSolutions checks: an unsuppressed nag error fails
+// `cdk synth`.
 func build(app awscdk.App) error {
-	cfg, err := stamp.LoadConfig(app.Node())
+	stamps, err := stamp.LoadStamps(app.Node())
 	if err != nil {
 		return err
 	}
-	stamp.NewStack(app, stamp.StackName, &stamp.Props{Config: cfg})
+	for _, cfg := range stamps {
+		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg})
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil
 }

@@ -23,8 +23,8 @@
 //	stampkit invoke scaler [flags] event.json
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
-//	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-bus name] [-format put-events|lambda]
-//	stampkit image ready -ami ami-… [-bus name] [-format put-events|lambda]
+//	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-stamp name | -bus name] [-format put-events|lambda]
+//	stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
 //	stampkit version
 //	stampkit help [command]

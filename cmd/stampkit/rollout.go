@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/config"
@@ -55,25 +56,36 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 }
 
 // eventOutput is how a command that writes a stampkit event writes it:
-// its -format and -bus flags.
+// its -format, -stamp and -bus flags.
 type eventOutput struct {
 	fs     *flag.FlagSet
 	format *string
+	stamp  *string
 	bus    *string
 }
 
-// eventFlags defines the -format and -bus flags of the commands that
-// write an event.
+// eventFlags defines the -format, -stamp and -bus flags of the commands
+// that write an event.
 func eventFlags(fs *flag.FlagSet) eventOutput {
 	return eventOutput{
 		fs: fs,
 		format: fs.String("format", "put-events", `"put-events": an entries file for "aws events put-events --entries file://…", for the bus -bus names; `+
 			`"lambda": the payload for "aws lambda invoke --payload file://…", straight to the rollout function, `+
 			`which its lambda:InvokeFunction permissions govern, not the bus's policy`),
-		bus: fs.String("bus", event.CommandBus, "the event bus the put-events entry names: the stack's command bus "+
+		stamp: fs.String("stamp", event.DefaultStamp, "the stamp (cdk.json stamps[].name) whose command bus the put-events entry names, unless -bus names one: "+
+			event.CommandBus+" for the stamp "+event.DefaultStamp+", stampkit-<stamp>-commands for any other"),
+		bus: fs.String("bus", "", "the event bus the put-events entry names (default: the -stamp's): the stamp's command bus "+
 			"(stack output CommandBusName; its policy names who may put events on it). "+
 			"EventBridge accepts, and drops, an entry for a bus that does not exist, and the stack ignores stampkit events on the default bus"),
 	}
+}
+
+// busName is the bus the put-events entry names: -bus, or the -stamp's.
+func (o eventOutput) busName() string {
+	if *o.bus != "" {
+		return *o.bus
+	}
+	return event.CommandBusFor(*o.stamp)
 }
 
 // The -bus help warns of a misspelt bus: PutEvents answers success for an
@@ -92,18 +104,29 @@ func (o eventOutput) write(stdout io.Writer, cmd string, body []byte) error {
 	if _, err := event.Decode(body); err != nil {
 		return fmt.Errorf("%s event does not decode: %w", cmd, err)
 	}
-	busSet := false
-	o.fs.Visit(func(f *flag.Flag) { busSet = busSet || f.Name == "bus" })
+	var busFlags []string
+	o.fs.Visit(func(f *flag.Flag) {
+		if f.Name == "bus" || f.Name == "stamp" {
+			busFlags = append(busFlags, "-"+f.Name)
+		}
+	})
 	switch *o.format {
 	case "lambda":
-		if busSet {
-			return fmt.Errorf("%s: -bus has no effect with -format lambda, which goes to the function, not a bus: %w", cmd, errUsage)
+		if len(busFlags) > 0 {
+			return fmt.Errorf("%s: %s has no effect with -format lambda, which goes to the function, not a bus: %w", cmd, strings.Join(busFlags, " and "), errUsage)
 		}
 		_, err := fmt.Fprintf(stdout, "%s\n", body)
 		return err
 	case "put-events":
-		if !busRe.MatchString(*o.bus) {
-			return fmt.Errorf("%s: -bus %q is not an event bus name or ARN: %w", cmd, *o.bus, errUsage)
+		if len(busFlags) == 2 {
+			return fmt.Errorf("%s: -stamp and -bus both name the bus; give one: %w", cmd, errUsage)
+		}
+		if err := config.CheckStampName(*o.stamp); err != nil {
+			return fmt.Errorf("%s: -stamp: %v: %w", cmd, err, errUsage)
+		}
+		bus := o.busName()
+		if !busRe.MatchString(bus) {
+			return fmt.Errorf("%s: -bus %q is not an event bus name or ARN: %w", cmd, bus, errUsage)
 		}
 		var env struct {
 			Source     string          `json:"source"`
@@ -114,7 +137,7 @@ func (o eventOutput) write(stdout io.Writer, cmd string, body []byte) error {
 			return fmt.Errorf("reading back the %s event: %w", cmd, err)
 		}
 		entries, err := json.MarshalIndent([]map[string]string{{
-			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail), "EventBusName": *o.bus,
+			"Source": env.Source, "DetailType": env.DetailType, "Detail": string(env.Detail), "EventBusName": bus,
 		}}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encoding put-events entries: %w", err)

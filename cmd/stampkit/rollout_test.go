@@ -63,6 +63,9 @@ func TestRolloutCommandRejects(t *testing.T) {
 		{name: "unknown format", args: []string{"pause", "-fleet", "web", "-format", "yaml"}},
 		{name: "not a bus name", args: []string{"pause", "-fleet", "web", "-bus", "stampkit commands"}},
 		{name: "a bus for a direct invoke", args: []string{"pause", "-fleet", "web", "-format", "lambda", "-bus", "stampkit-commands"}},
+		{name: "a stamp for a direct invoke", args: []string{"pause", "-fleet", "web", "-format", "lambda", "-stamp", "eu1"}},
+		{name: "a stamp and a bus", args: []string{"pause", "-fleet", "web", "-stamp", "eu1", "-bus", "stampkit-commands"}},
+		{name: "a stamp that is no stamp name", args: []string{"pause", "-fleet", "web", "-stamp", "eu-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +112,8 @@ func TestEventEntriesNameTheBus(t *testing.T) {
 		{"rollout -bus", rollout, []string{"pause", "-fleet", "web", "-bus", "stampkit-commands-blue"}, "stampkit-commands-blue", event.DetailTypeCommand},
 		{"image ready", image, []string{"ready", "-ami", "ami-0abc"}, event.CommandBus, event.DetailTypeImageReady},
 		{"image ready -bus ARN", image, []string{"ready", "-ami", "ami-0abc", "-bus", other}, other, event.DetailTypeImageReady},
+		{"rollout -stamp", rollout, []string{"pause", "-fleet", "web", "-stamp", "eu1"}, "stampkit-eu1-commands", event.DetailTypeCommand},
+		{"image ready -stamp main", image, []string{"ready", "-ami", "ami-0abc", "-stamp", event.DefaultStamp}, event.CommandBus, event.DetailTypeImageReady},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

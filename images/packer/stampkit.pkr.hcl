@@ -22,6 +22,7 @@ locals {
   app_binary = var.app_binary != "" ? abspath(var.app_binary) : "${local.repo}/bin/app/linux-arm64/stampkit-app"
   manifest   = var.manifest != "" ? var.manifest : "${local.repo}/out/packer-manifest.json"
   tags = {
+    "stampkit:stamp"       = var.stamp
     "stampkit:fleet"       = var.fleet
     "stampkit:app-version" = var.app_version
   }
@@ -97,6 +98,7 @@ build {
       "ANSIBLE_CONFIG=${path.root}/../ansible/ansible.cfg",
     ]
     extra_arguments = [
+      "--extra-vars", "stampkit_app_stamp=${var.stamp}",
       "--extra-vars", "stampkit_app_fleet=${var.fleet}",
       "--extra-vars", "stampkit_app_binary=${local.app_binary}",
       "--extra-vars", "stampkit_app_image_cleanup=true",

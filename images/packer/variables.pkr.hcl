@@ -7,6 +7,12 @@ variable "fleet" {
   description = "Fleet the image is for: the stampkit:fleet tag the rollout Lambda matches."
 }
 
+variable "stamp" {
+  type        = string
+  default     = "main"
+  description = "Stamp the image is for (cdk.json stamps[].name; main without stamps): names the app's log group, /stampkit/<stamp>/<fleet>/app."
+}
+
 variable "app_version" {
   type        = string
   description = "Version of the app baked in (stampkit:app-version tag), e.g. the git describe output."
@@ -68,5 +74,5 @@ variable "send_ready_event" {
 variable "ready_event_bus" {
   type        = string
   default     = "stampkit-commands"
-  description = "The event bus \"Image Ready\" goes to: the stack's command bus (stack output CommandBusName). The stack ignores it on the default bus."
+  description = "The event bus \"Image Ready\" goes to: the stamp's command bus (stack output CommandBusName; stampkit-<stamp>-commands for a stamp other than main). The stack ignores it on the default bus."
 }

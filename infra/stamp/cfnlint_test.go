@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -34,17 +35,24 @@ func TestCfnLint(t *testing.T) {
 // stacks named in others (not the stamp's).
 func lint(t *testing.T, bin string, f *fixture, others ...string) {
 	t.Helper()
-	// Every stack of the app: the weights stack too.
+	// Every stack of the app: the weights stack and the fleets' stacks
+	// nested in the stamp's too.
 	var paths []string
 	check(t, "synthesizing the assembly", func() {
-		for _, s := range *f.app.Synth(nil).Stacks() {
+		asm := f.app.Synth(nil)
+		for _, s := range *asm.Stacks() {
 			if !slices.Contains(others, *s.StackName()) {
 				paths = append(paths, *s.TemplateFullPath())
 			}
 		}
+		nested, err := filepath.Glob(filepath.Join(*asm.Directory(), "*.nested.template.json"))
+		if err != nil {
+			panic(err)
+		}
+		paths = append(paths, nested...)
 	})
-	if len(paths) < 2 {
-		t.Fatalf("templates: got %v, want the app's stack and the weights stack", paths)
+	if len(paths) < 2+len(f.stack.Fleets()) {
+		t.Fatalf("templates: got %v, want the app's stack, the weights stack and a stack per fleet", paths)
 	}
 	args := []string{"--format", "parseable", "--"}
 	args = append(args, paths...)

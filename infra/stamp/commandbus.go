@@ -18,11 +18,6 @@ import (
 	"github.com/stampkit/stampkit/shared/event"
 )
 
-// CommandBusName is the command bus's physical name, the one the CLI puts
-// commands and image-ready events on unless told another (-bus). A stamp
-// (a second stack in the account and region) will pass a name of its own.
-const CommandBusName = event.CommandBus
-
 // Stack outputs: what an operator or a bake script reads to reach the bus.
 const (
 	OutputCommandBusName = "CommandBusName"
@@ -32,7 +27,7 @@ const (
 // CommandBusProps configures the bus that carries stampkit's own steering
 // events.
 type CommandBusProps struct {
-	// Name is the bus's physical name (CommandBusName).
+	// Name is the bus's physical name (Names.CommandBus).
 	Name string
 	// Principals are the IAM role and user ARNs that may put events on
 	// the bus; every other principal is denied. Empty leaves it to the
@@ -117,7 +112,7 @@ func NewCommandBus(scope constructs.Construct, id string, props *CommandBusProps
 		// A fixed key: scripts read it with describe-stacks.
 		o.OverrideLogicalId(jsii.String(logicalID))
 	}
-	output("NameOutput", OutputCommandBusName, "The bus `stampkit rollout` and `stampkit image ready` put events on (-bus)", bus.EventBusName())
+	output("NameOutput", OutputCommandBusName, "The bus `stampkit rollout` and `stampkit image ready` put events on (-stamp, -bus)", bus.EventBusName())
 	output("ArnOutput", OutputCommandBusArn, "The command bus's ARN, for the IAM policies of the principals that may put events on it", bus.EventBusArn())
 	return &commandBus{bus: bus, ignored: ignored, ignoredAlarm: alarm}
 }

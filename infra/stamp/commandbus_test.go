@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/shared/event"
 )
 
 // TestCommandBusPolicy: named principals may put events on the bus and
@@ -45,12 +47,12 @@ func TestCommandBusPolicy(t *testing.T) {
 			stack := awscdk.NewStack(app, jsii.String("T"), &awscdk.StackProps{
 				Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
 			})
-			NewCommandBus(stack, "Commands", &CommandBusProps{Name: CommandBusName, Principals: tc.principals})
+			NewCommandBus(stack, "Commands", &CommandBusProps{Name: event.CommandBus, Principals: tc.principals})
 			var tpl assertions.Template
 			check(t, "synthesizing", func() { tpl = assertions.Template_FromStack(stack, nil) })
 			check(t, "bus and policy", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::Events::EventBus"), map[string]any{
-					"Name": CommandBusName,
+					"Name": event.CommandBus,
 					"Policy": assertions.Match_ObjectEquals(&map[string]any{
 						"Version": "2012-10-17", "Statement": tc.want,
 					}),
@@ -72,7 +74,7 @@ func TestCommandBus(t *testing.T) {
 	cb := f.stack.Commands()
 	busID := f.logicalID(t, cb.Bus().EventBusName())
 	f.matches(t, "command bus", busID, map[string]any{
-		"Name": CommandBusName,
+		"Name": event.CommandBus,
 		"Policy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
 			assertions.Match_ObjectLike(&map[string]any{
 				"Effect":    "Deny",
@@ -215,7 +217,7 @@ func TestNewCommandBusRejectsBadProps(t *testing.T) {
 		{"no props", nil, "props"},
 		{"no name", &CommandBusProps{}, "Name"},
 		{"the default bus", &CommandBusProps{Name: "default"}, "Name"},
-		{"a session", &CommandBusProps{Name: CommandBusName, Principals: []string{"arn:aws:sts::123456789012:assumed-role/r/s"}}, "Principals[0]"},
+		{"a session", &CommandBusProps{Name: event.CommandBus, Principals: []string{"arn:aws:sts::123456789012:assumed-role/r/s"}}, "Principals[0]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,10 @@ import (
 
 // Context keys read from cdk.json (or `cdk -c key=value`).
 const (
+	// CtxStamp names the stamp when cdk.json declares no stamps[]
+	// (default DefaultStampName).
+	CtxStamp                     = "stamp"
+	CtxStackName                 = "stackName"
 	CtxAccount                   = "account"
 	CtxRegion                    = "region"
 	CtxAssetsDir                 = "assetsDir"
@@ -54,16 +58,28 @@ const (
 	DefaultAppVersion = "dev"
 )
 
+// maxStackNameLength is CloudFormation's 128 characters for a stack's
+// name, less what the weights stack adds to it.
+const maxStackNameLength = 128 - len(weightsStackSuffix)
+
 // HandlerNames returns the Lambda functions `make build` writes to
 // <assetsDir>/<name>/bootstrap.
 func HandlerNames() []string { return []string{"scaler", "lifecycle", "rollout"} }
 
-// Config is the app's typed configuration, read once from the CDK context.
-// Each fleet's scaling, lifecycle and rollout policies are declared here
-// once, in the shared packages' own types: the stack derives the alarms,
-// hooks and rules from them and writes them, bound to the deployed
-// resources, into the Lambdas' STAMPKIT_FLEETS (see bind.go).
+// Config is one stamp's typed configuration, read once from the CDK
+// context (ParseStamps). Each fleet's scaling, lifecycle and rollout
+// policies are declared here once, in the shared packages' own types: the
+// stack derives the alarms, hooks and rules from them and writes them,
+// bound to the deployed resources, into each function's fleets file
+// (FleetsFor, stageFunctionCode).
 type Config struct {
+	// Name is the stamp's (default DefaultStampName): every physical name
+	// the stamp sets carries it (Names), and StampTagKey tags every
+	// resource with it.
+	Name string `json:"name"`
+	// StackName is the stamp's stack's (default Names.Stack,
+	// "stampkit-<name>").
+	StackName   string `json:"stackName,omitempty"`
 	Account     string `json:"account"`
 	Region      string `json:"region"`
 	AssetsDir   string `json:"assetsDir"`
@@ -97,6 +113,10 @@ type Config struct {
 	// every other principal is denied. Left out, any principal of the
 	// account whose IAM policies allow events:PutEvents may.
 	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
+
+	// keys, when the stamp comes from stamps[], say where its settings and
+	// fleets are declared (ParseStamps).
+	keys *contextKeys
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -109,10 +129,10 @@ type FleetConfig struct {
 	// to it, undoing what the scaler did, so cdk.json leaves it out.
 	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
 	// ParameterPrefix is where the fleet's SSM parameters live (default
-	// /stampkit/<name>): the AMI parameter by default, and a blue/green
-	// fleet's listener weight parameters always (WeightParameters). Two
-	// stacks or stamps that run a fleet of the same name in one account and
-	// region set different prefixes.
+	// /stampkit/<stamp>/<name>, Names.ParameterPrefix): the AMI parameter
+	// by default, and a blue/green fleet's listener weight and resources
+	// parameters always (WeightParameters, ResourcesParameter). Two stamps
+	// in one account and Region must not share one.
 	ParameterPrefix string `json:"parameterPrefix,omitempty"`
 	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
 	// (default <parameterPrefix>/ami).
@@ -237,11 +257,23 @@ func LoadConfig(node constructs.Node) (Config, error) {
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
 func ParseConfig(get func(key string) any) (Config, error) {
-	c := Config{}.withDefaults()
+	if get(CtxStamps) != nil {
+		stamps, err := ParseStamps(get)
+		if err != nil {
+			return Config{}, err
+		}
+		if len(stamps) != 1 {
+			return Config{}, fmt.Errorf("context %q: %d stamps, and ParseConfig reads one: use ParseStamps (LoadStamps)", CtxStamps, len(stamps))
+		}
+		return stamps[0], nil
+	}
+	c := Config{}.withSettingDefaults()
 	fields := []struct {
 		key string
 		dst any
 	}{
+		{CtxStamp, &c.Name},
+		{CtxStackName, &c.StackName},
 		{CtxAccount, &c.Account},
 		{CtxRegion, &c.Region},
 		{CtxAssetsDir, &c.AssetsDir},
@@ -311,7 +343,12 @@ func abbreviate(raw []byte) string {
 
 // withDefaults fills in every setting left at its zero value, the fleets'
 // included; none of them has a zero that Validate would accept.
-func (c Config) withDefaults() Config {
+func (c Config) withDefaults() Config { return c.withSettingDefaults().withFleetDefaults() }
+
+// withSettingDefaults fills in the stamp's settings left at their zero
+// value, but what derives from others (withFleetDefaults).
+func (c Config) withSettingDefaults() Config {
+	c.Name = cmp.Or(c.Name, DefaultStampName)
 	c.Account = cmp.Or(c.Account, DefaultAccount)
 	c.Region = cmp.Or(c.Region, DefaultRegion)
 	c.AssetsDir = cmp.Or(c.AssetsDir, DefaultAssetsDir)
@@ -320,19 +357,27 @@ func (c Config) withDefaults() Config {
 	c.LogRetentionDays = cmp.Or(c.LogRetentionDays, 30)
 	c.AppVersion = cmp.Or(c.AppVersion, DefaultAppVersion)
 	c.Profile = cmp.Or(c.Profile, ProfileDemo)
-	return c.withFleetDefaults()
+	return c
 }
 
-// withFleetDefaults fills in the fleets' settings left at their zero value.
+// withFleetDefaults fills in what derives from the stamp's name (the
+// stack's name) and the fleets' settings left at their zero value.
 func (c Config) withFleetDefaults() Config {
+	c.Name = cmp.Or(c.Name, DefaultStampName)
+	c.StackName = cmp.Or(c.StackName, c.Names().Stack())
 	c.Fleets = slices.Clone(c.Fleets)
 	for i := range c.Fleets {
-		c.Fleets[i].applyDefaults()
+		c.Fleets[i].applyDefaults(c.Names())
 	}
 	return c
 }
 
-func (f *FleetConfig) applyDefaults() {
+// Names are the physical names of the stamp's resources.
+func (c Config) Names() Names { return NamesOf(c.Name) }
+
+// applyDefaults fills in what f leaves out, its parameters under the
+// stamp's names.
+func (f *FleetConfig) applyDefaults(names Names) {
 	if f.HealthCheckPath == "" {
 		f.HealthCheckPath = "/readyz"
 	}
@@ -343,7 +388,7 @@ func (f *FleetConfig) applyDefaults() {
 		f.RootVolumeGiB = 16
 	}
 	if f.ParameterPrefix == "" && f.Name != "" {
-		f.ParameterPrefix = "/stampkit/" + f.Name
+		f.ParameterPrefix = names.ParameterPrefix(f.Name)
 	}
 	if f.AmiParameter == "" && f.ParameterPrefix != "" {
 		f.AmiParameter = f.ParameterPrefix + "/ami"
@@ -375,9 +420,13 @@ func (f *FleetConfig) applyDefaults() {
 
 var (
 	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	ssmNameRe = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
-	acmArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	// stackNameRe is a stack name CreateStack takes
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html),
+	// short enough for the weights stack's suffix (WeightsStackName).
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,` + strconv.Itoa(maxStackNameLength-1) + `}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
 	// RFC 5322: SNS itself rejects what it cannot deliver to.
 	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -393,39 +442,45 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
 	}
+	if err := CheckStampName(c.Name); err != nil {
+		bad(c.key(CtxStamp), "%s", err)
+	}
+	if !stackNameRe.MatchString(c.StackName) {
+		bad(c.key(CtxStackName), "got %q, want a CloudFormation stack name: a letter, then letters, digits and hyphens, at most %d", c.StackName, maxStackNameLength)
+	}
 	if !accountRe.MatchString(c.Account) {
-		bad(CtxAccount, "got %q, want a 12-digit account id", c.Account)
+		bad(c.key(CtxAccount), "got %q, want a 12-digit account id", c.Account)
 	}
 	if !regionRe.MatchString(c.Region) {
-		bad(CtxRegion, "got %q, want a region such as us-east-1", c.Region)
+		bad(c.key(CtxRegion), "got %q, want a region such as us-east-1", c.Region)
 	}
 	if c.MaxAzs < 2 || c.MaxAzs > 3 {
-		bad(CtxMaxAzs, "got %d, want 2 or 3", c.MaxAzs)
+		bad(c.key(CtxMaxAzs), "got %d, want 2 or 3", c.MaxAzs)
 	}
 	if c.NatGateways < 1 || c.NatGateways > c.MaxAzs {
-		bad(CtxNatGateways, "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
+		bad(c.key(CtxNatGateways), "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
 	}
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
-		bad(CtxLogRetentionDays, "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
+		bad(c.key(CtxLogRetentionDays), "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
 	}
 	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
-		bad(CtxAlarmEmail, "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
+		bad(c.key(CtxAlarmEmail), "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
-	errs = append(errs, commandPrincipalErrors(CtxCommandPrincipals, c.CommandPrincipals)...)
+	errs = append(errs, commandPrincipalErrors(c.key(CtxCommandPrincipals), c.CommandPrincipals)...)
 	if c.ScalerReservedConcurrency < 0 {
-		bad(CtxScalerReservedConcurrency, "got %d, want >= 0", c.ScalerReservedConcurrency)
+		bad(c.key(CtxScalerReservedConcurrency), "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
 	for _, p := range c.assets() {
 		if _, err := os.Stat(p); err != nil {
-			bad(CtxAssetsDir, "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
 		}
 	}
 	if len(c.Fleets) == 0 {
-		bad(CtxFleets, "no fleets declared")
+		bad(c.key(CtxFleets), "no fleets declared")
 	}
 	names, prefixes := map[string]bool{}, map[string]bool{}
 	for i, f := range c.Fleets {
-		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
+		key := c.fleetKey(i)
 		if names[f.Name] {
 			bad(key+".name", "%q is used by another fleet", f.Name)
 		}
@@ -442,7 +497,7 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 		// What is left is what the Lambdas check across fleets: their own
 		// validation, run on stand-ins for the deployed names.
 		for _, e := range unjoin(c.lambdaConfig().Validate()) {
-			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", CtxFleets, e))
+			errs = append(errs, fmt.Errorf("context %q: the Lambdas would reject it: %w", c.key(CtxFleets), e))
 		}
 		errs = append(errs, c.checkEnvSize()...)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/lifecycle"
@@ -63,11 +64,12 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatalf("ParseConfig: %v", err)
 	}
 	want := Config{
+		Name: DefaultStampName, StackName: "stampkit-" + DefaultStampName,
 		Account: DefaultAccount, Region: DefaultRegion, AssetsDir: ctx[CtxAssetsDir].(string),
 		MaxAzs: 3, NatGateways: 1, LogRetentionDays: 30, AppVersion: DefaultAppVersion, Profile: ProfileDemo,
 		Fleets: []FleetConfig{{
 			Name: "web", InstanceType: "t4g.small", MinCapacity: 2, MaxCapacity: 10,
-			ParameterPrefix: "/stampkit/web", AmiParameter: "/stampkit/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
+			ParameterPrefix: "/stampkit/main/web", AmiParameter: "/stampkit/main/web/ami", AppPort: 8080, HealthCheckPath: "/readyz",
 			DeregistrationDelaySeconds: 30, RootVolumeGiB: 16,
 			ScalingTarget: &ScalingTarget{CPU: DefaultTargetCPU},
 			Lifecycle:     lifecycle.Policy{HeartbeatTimeout: clock.Duration(lifecycle.DefaultHeartbeatTimeout)},
@@ -77,7 +79,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("ParseConfig (-want +got):\n%s", diff)
 	}
 }
@@ -467,33 +469,48 @@ func TestParseConfigRunsTheLambdasValidation(t *testing.T) {
 	}
 }
 
+// TestParseConfigKeepsTheEnvironmentWithinLambdasLimit: fleets read from
+// the fleets file put no limit on the environment, but a scaler whose
+// fleets forecast on their load balancer's metric (the default policy
+// with requestsPerMinute does) keeps them in its environment, and synth
+// refuses the fleet that would outgrow it.
 func TestParseConfigKeepsTheEnvironmentWithinLambdasLimit(t *testing.T) {
-	ctx := validContext(t)
-	fleet := ctx[CtxFleets].([]any)[0].(map[string]any)
-	fleet["scalingTarget"] = map[string]any{"cpu": 50, "requestsPerMinute": 600}
-	fleet["rollout"] = map[string]any{"strategy": "bluegreen"}
-	var fleets []any
-	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		raw, _ := json.Marshal(fleet)
-		var f map[string]any
-		_ = json.Unmarshal(raw, &f)
-		f["name"] = name
-		fleets = append(fleets, f)
+	many := func(n int, target map[string]any) map[string]any {
+		ctx := validContext(t)
+		var fleets []any
+		for i := range n {
+			raw, _ := json.Marshal(ctx[CtxFleets].([]any)[0])
+			var f map[string]any
+			_ = json.Unmarshal(raw, &f)
+			f["name"] = fmt.Sprintf("f%d", i)
+			f["scalingTarget"] = target
+			f["rollout"] = map[string]any{"strategy": "bluegreen"}
+			fleets = append(fleets, f)
+		}
 		ctx[CtxFleets] = fleets
-		_, err := ParseConfig(getter(ctx))
-		if len(fleets) == 1 && err != nil {
-			t.Fatalf("one fleet: ParseConfig: %v", err)
-		}
-		if err != nil {
-			want := `function's environment would be about`
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("%d fleets: got %v, want an error containing %s", len(fleets), err, want)
-			}
-			return
-		}
+		return ctx
 	}
-	t.Errorf("%d fleets with the default policy and blue/green: got no error, want the environment to outgrow Lambda's %d bytes",
-		len(fleets), LambdaEnvLimit)
+	cpu := map[string]any{"cpu": 50}
+	if _, err := ParseConfig(getter(many(100, cpu))); err != nil {
+		t.Errorf("100 fleets in the fleets file: %v", err)
+	}
+	forecast := map[string]any{"cpu": 50, "requestsPerMinute": 600}
+	if _, err := ParseConfig(getter(many(1, forecast))); err != nil {
+		t.Fatalf("one fleet forecasting on its load balancer: %v", err)
+	}
+	for n := 2; n <= 10; n++ {
+		_, err := ParseConfig(getter(many(n, forecast)))
+		if err == nil {
+			continue
+		}
+		want := `the scaler function's fleets are in its environment, not a file, because fleets f0, f1`
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%d fleets: got %v, want an error containing %s", n, err, want)
+		}
+		t.Logf("%d fleets forecasting on their load balancers outgrow the scaler's environment", n)
+		return
+	}
+	t.Errorf("10 fleets forecasting on their load balancers: got no error, want the scaler's environment to outgrow Lambda's %d bytes", LambdaEnvLimit)
 }
 
 func TestProjectConfigIsValid(t *testing.T) {

@@ -14,8 +14,9 @@
 //
 // # Using it
 //
-// Declare the fleets in a Config, from the CDK context as cdk.json holds
-// it (LoadConfig) or in Go, and add the stamp to an app:
+// Declare the stamp and its fleets in a Config, from the CDK context as
+// cdk.json holds it (LoadStamps, a Config per entry of stamps[];
+// LoadConfig for one) or in Go, and add the stamp to an app:
 //
 //	app := awscdk.NewApp(nil)
 //	st := stamp.NewStack(app, "Stamp", &stamp.Props{Config: stamp.Config{
@@ -31,9 +32,24 @@
 // one NAT gateway, 30 days of logs, the demo profile (see Config and
 // README "Profiles"), and per fleet the default scaling policy at 50 %
 // CPU and the default lifecycle policy. A fleet runs the AMI named by the
-// SSM parameter /stampkit/<fleet>/ami, which must exist before the first
-// deploy; with a rollout policy, the rollout function writes each new
-// image there.
+// SSM parameter /stampkit/<stamp>/<fleet>/ami, which must exist before
+// the first deploy; with a rollout policy, the rollout function writes
+// each new image there.
+//
+// # Stamps and names
+//
+// Config.Name is the stamp's (default DefaultStampName). Every physical
+// name the stamp sets carries it (Names): groups, alarms, dashboards,
+// parameters, the app log groups, Image Builder resources, the command
+// bus and the stack, stampkit-<stamp> by default. So stamps of the same
+// fleets coexist in one account and Region, the functions read the
+// names from a file written at synth (FleetsFileName), and the stamp's
+// event patterns and IAM policies match its resources by the prefix of
+// their names, by its tag (StampTagKey) or by IAM path, not fleet by
+// fleet. Each fleet's resources are a stack nested in the stamp's
+// (ManagedFleet.Stack), and synth fails, saying to split fleets across
+// stamps, before a stack or policy outgrows what AWS accepts (MaxResources
+// and the other limits).
 //
 // AssetsDir holds what synth uploads: <name>/bootstrap for each of
 // HandlerNames, linux/arm64 Lambda bootstraps, and app/stampkit-app, the
@@ -52,9 +68,9 @@
 //
 // # Outputs and tags
 //
-// The stack outputs the state table's name (OutputStateTableName) and,
-// per fleet, its load balancer's DNS name, its URL and its dashboard's
-// name and console address (FleetOutput). Every resource that takes tags
+// The stack outputs the state table's name (OutputStateTableName) and
+// each fleet's URL; each fleet's stack its load balancer's DNS name, its
+// URL and its dashboard's name and console address (FleetOutput). Every resource that takes tags
 // is tagged StampTagKey with the stamp's name, and every resource of a
 // fleet FleetTagKey with the fleet's, for cost allocation.
 //

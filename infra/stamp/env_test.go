@@ -1,9 +1,13 @@
 package stamp
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,11 +30,21 @@ type deployed struct {
 	region  string
 }
 
-// physicalName is the name CloudFormation generates for a resource with no
-// physical name.
+// physicalName is the resource's name: the one its template sets
+// (explicitNames), or the one CloudFormation generates for a resource
+// with none.
 func (d deployed) physicalName(id string) string {
-	return StackName + "-" + id + "-1A2B3C4D5E6F"
+	for _, key := range explicitNames {
+		if name, ok := props(d.f.resources[id])[key].(string); ok {
+			return name
+		}
+	}
+	return d.f.cfg.StackName + "-" + id + "-1A2B3C4D5E6F"
 }
+
+// explicitNames are the properties that name the resources a Ref names:
+// their value is what the Ref resolves to.
+var explicitNames = []string{"AutoScalingGroupName", "AlarmName", "DashboardName", "LogGroupName", "Name"}
 
 func (d deployed) arn(service, resource string) string {
 	return "arn:aws:" + service + ":" + d.region + ":" + d.account + ":" + resource
@@ -135,8 +149,15 @@ func (d deployed) getAtt(id, attr string) (string, error) {
 	name := d.physicalName(id)
 	switch attr {
 	case "Arn":
-		if r["Type"] == "AWS::CloudWatch::Alarm" {
+		switch r["Type"] {
+		case "AWS::CloudWatch::Alarm":
 			return d.arn("cloudwatch", "alarm:"+name), nil
+		case "AWS::IAM::Role":
+			path, err := d.resolve(props(r)["Path"])
+			if err != nil || path == "" {
+				path = "/"
+			}
+			return "arn:aws:iam::" + d.account + ":role" + path + name, nil
 		}
 		return d.arn(strings.ToLower(strings.Split(fmt.Sprint(r["Type"]), "::")[1]), name), nil
 	case "LoadBalancerFullName":
@@ -183,6 +204,9 @@ func TestLambdasAcceptTheirEnvironment(t *testing.T) {
 				t.Errorf("environment: estimated %d bytes at synth, %d once deployed; want the estimate to be an upper bound", estimate, size)
 			}
 			t.Logf("environment: %d of %d bytes once deployed (estimated %d)", size, LambdaEnvLimit, estimate)
+			checkCode(t, f, name, h, env)
+			// Lambda unpacks the code asset, the staged directory, here.
+			env[config.EnvTaskRoot] = h.CodeDir
 			getenv := func(k string) string { return env[k] }
 			cfg, err := config.FromEnv(getenv)
 			if err != nil {
@@ -205,6 +229,47 @@ func TestLambdasAcceptTheirEnvironment(t *testing.T) {
 			}
 			checkFleets(t, f, d, name, cfg)
 		})
+	}
+}
+
+// checkCode checks the function's staged code: its bootstrap as `make
+// build` wrote it, and its fleets where the environment says they are: in
+// the fleets file, exactly FleetsFor of the fleets the stack bound, or, for
+// a scaler whose fleets forecast on their load balancer's metric, in
+// STAMPKIT_FLEETS.
+func checkCode(t *testing.T, f *fixture, function string, h Handler, env map[string]string) {
+	t.Helper()
+	want, err := os.ReadFile(filepath.Join(f.cfg.AssetsDir, function, "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(h.CodeDir, "bootstrap")); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("staged bootstrap: got %q (%v), want %s's", got, err, filepath.Join(f.cfg.AssetsDir, function, "bootstrap"))
+	}
+	var bound []config.Fleet
+	for _, mf := range f.stack.Fleets() {
+		bound = append(bound, mf.Config)
+	}
+	inEnv := len(f.cfg.fleetsInEnvironment(function)) > 0
+	file, fileErr := os.ReadFile(filepath.Join(h.CodeDir, FleetsFileName))
+	switch {
+	case inEnv && (env[config.EnvFleets] == "" || env[config.EnvFleetsFile] != "" || fileErr == nil):
+		t.Errorf("fleets: want them in %s alone (fleets %v forecast on a deploy-time metric); got %s=%q and a fleets file (%v)",
+			config.EnvFleets, f.cfg.fleetsInEnvironment(function), config.EnvFleetsFile, env[config.EnvFleetsFile], fileErr == nil)
+	case inEnv:
+	case env[config.EnvFleets] != "" || env[config.EnvFleetsFile] != FleetsFileName:
+		t.Errorf("environment: got %s=%q and %s set %v, want %s=%s alone", config.EnvFleetsFile, env[config.EnvFleetsFile],
+			config.EnvFleets, env[config.EnvFleets] != "", config.EnvFleetsFile, FleetsFileName)
+	case fileErr != nil:
+		t.Errorf("fleets file: %v", fileErr)
+	default:
+		want, err := json.Marshal(FleetsFor(function, bound))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(file, want) {
+			t.Errorf("fleets file:\n%s\nwant FleetsFor(%s) of the bound fleets:\n%s", file, function, want)
+		}
 	}
 }
 
@@ -282,15 +347,29 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 			t.Errorf("fleet %s rollout alarms: got %v, want the health alarms %v", fc.Name, ro.Alarms, health)
 		}
 		if ro.Strategy == rollout.StrategyBlueGreen {
-			want := rollout.BlueGreen{
+			// The ARNs are in the resources parameter, which CloudFormation
+			// writes: deployed, it reads as the fleet's listener and
+			// target groups.
+			bg := ro.BlueGreen
+			if want := ResourcesParameter(fc.ParameterPrefix); bg.ResourcesParameter != want || bg.Resolved() {
+				t.Errorf("fleet %s blue/green: got resources parameter %q and ARNs %+v, want the parameter %q and no ARNs", fc.Name, bg.ResourcesParameter, bg, want)
+			}
+			if want := name(mf.Fleet.PeerGroup().AutoScalingGroupName()); bg.PeerGroup != want {
+				t.Errorf("fleet %s peer group: got %q, want %q", fc.Name, bg.PeerGroup, want)
+			}
+			param := props(f.resources[f.logicalID(t, mf.Fleet.ResourcesParameter().ParameterName())])
+			value, err := d.resolve(param["Value"])
+			if err != nil {
+				t.Fatalf("fleet %s resources parameter: %v", fc.Name, err)
+			}
+			res, err := rollout.ParseResources(value)
+			want := rollout.Resources{
 				Listener:        name(mf.Fleet.Listener().ListenerArn()),
 				TargetGroup:     name(mf.Fleet.BlueTargetGroup().TargetGroupArn()),
-				PeerGroup:       name(mf.Fleet.PeerGroup().AutoScalingGroupName()),
 				PeerTargetGroup: name(mf.Fleet.GreenTargetGroup().TargetGroupArn()),
 			}
-			bg := ro.BlueGreen
-			if bg.Listener != want.Listener || bg.TargetGroup != want.TargetGroup || bg.PeerGroup != want.PeerGroup || bg.PeerTargetGroup != want.PeerTargetGroup {
-				t.Errorf("fleet %s blue/green: got %+v, want listener, target groups and peer group %+v", fc.Name, bg, want)
+			if err != nil || res != want || param["Name"] != bg.ResourcesParameter {
+				t.Errorf("fleet %s resources parameter %v: deployed it reads %+v (%v), want %+v", fc.Name, param["Name"], res, err, want)
 			}
 			// The parameters the listener reads its weights from, which the
 			// rollout writes before it changes them.

@@ -44,7 +44,7 @@ func Example() {
 	}
 	// Output:
 	// Network
-	// Stamp
+	// stampkit-main
 }
 
 // inScratchCheckout makes the example run as an app in its checkout

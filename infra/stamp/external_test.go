@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,15 +118,22 @@ func TestExternalModule(t *testing.T) {
 		} `json:"Resources"`
 	}{}
 	for _, stack := range []string{"Network", "MyStamp"} {
-		raw, err := os.ReadFile(filepath.Join(outdir, stack+".template.json"))
-		if err != nil {
-			t.Fatalf("the app synthesized no %s stack: %v", stack, err)
+		// The stack's own template and those of the stacks nested in it
+		// (the stamp's fleets'), as the stack's.
+		paths, _ := filepath.Glob(filepath.Join(outdir, stack+"*.nested.template.json"))
+		paths = append(paths, filepath.Join(outdir, stack+".template.json"))
+		for _, path := range paths {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("the app synthesized no %s stack: %v", stack, err)
+			}
+			tpl := templates[path]
+			if err := json.Unmarshal(raw, &tpl); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			maps.Copy(tpl.Resources, templates[stack].Resources)
+			templates[stack] = tpl
 		}
-		tpl := templates[stack]
-		if err := json.Unmarshal(raw, &tpl); err != nil {
-			t.Fatalf("%s.template.json: %v", stack, err)
-		}
-		templates[stack] = tpl
 	}
 	vpcs := map[string]int{}
 	groups := 0

@@ -15,6 +15,7 @@ package stamp
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -43,13 +45,168 @@ var testCommandPrincipals = []any{
 
 // fixture is the synthesized app every assertions test reads.
 type fixture struct {
-	cfg      Config
-	app      awscdk.App
-	stack    Stack
+	cfg   Config
+	app   awscdk.App
+	stack Stack
+	// template is the stamp's stack's template with the resources and
+	// parameters of the fleets' stacks nested in it merged in (their
+	// logical ids are unique: each carries its fleet's name), so that an
+	// assertion finds a fleet's resources wherever they live. Outputs are
+	// the stamp's stack's alone (outputs holds every stack's).
 	template assertions.Template
-	// resources is the template's Resources section, for checks that walk
+	// resources is the merged Resources section, for checks that walk
 	// every resource of a type.
 	resources map[string]map[string]any
+	// stacks are the stamp's stack and the fleets' stacks, and the
+	// resources of each by logical id.
+	stacks  []awscdk.Stack
+	byStack map[awscdk.Stack]map[string]map[string]any
+	// outputs are the outputs of each stack, by the stack's construct path.
+	outputs map[string]map[string]any
+	// passed puts in a value resolved in a stack what the stamp's stack
+	// passes a fleet's stack for its parameters, or what a fleet's stack
+	// outputs for the stamp's (read).
+	passed map[awscdk.Stack]func(any) any
+}
+
+// resolve resolves token as the stamp were one stack: in the stack that
+// holds what it stands for, with what a parameter is passed or an output
+// holds put in place. A fleet's stacks are tried first, in the one that
+// holds the resource or takes the value as a parameter.
+func (f *fixture) resolve(token *string) any {
+	for i := len(f.stacks) - 1; i > 0; i-- {
+		st := f.stacks[i]
+		raw := st.Resolve(token)
+		v := f.passed[st](raw)
+		if _, own := f.byStack[st][refOrGetAtt(raw)]; own || fmt.Sprint(v) != fmt.Sprint(raw) {
+			return v
+		}
+	}
+	st := f.stack.Stack()
+	if pass, ok := f.passed[st]; ok {
+		return pass(st.Resolve(token))
+	}
+	return st.Resolve(token)
+}
+
+// read fills in f's templates from f.stack, synthesizing the app. The
+// fleets' stacks nested in the stamp's take the stamp's values as
+// parameters and give theirs back as outputs; read puts the values
+// themselves in place of both (what the stamp's stack passes for a
+// parameter, what an output holds), so that a reference reads as if the
+// stamp were one stack and a test need not know where a resource lives.
+func (f *fixture) read() error {
+	f.stacks = []awscdk.Stack{f.stack.Stack()}
+	for _, mf := range f.stack.Fleets() {
+		f.stacks = append(f.stacks, mf.Stack)
+	}
+	templates := make([]map[string]any, len(f.stacks))
+	for i, st := range f.stacks {
+		if err := try(func() {
+			raw, err := json.Marshal(assertions.Template_FromStack(st, nil).ToJSON())
+			if err != nil {
+				panic(err)
+			}
+			if err := json.Unmarshal(raw, &templates[i]); err != nil {
+				panic(err)
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	parent := templates[0]
+	parentResources, _ := parent["Resources"].(map[string]any)
+	outputsOf := map[string]map[string]any{} // nested stack resource id -> its outputs
+	f.passed = map[awscdk.Stack]func(any) any{}
+	for i, mf := range f.stack.Fleets() {
+		id := refOrGetAtt(f.stack.Stack().Resolve(mf.Stack.NestedStackResource().Ref()))
+		params, _ := props(parentResources[id].(map[string]any))["Parameters"].(map[string]any)
+		f.passed[mf.Stack] = func(v any) any {
+			return replaceRefs(v, func(v map[string]any) (any, bool) {
+				name, ok := v["Ref"].(string)
+				if !ok {
+					return nil, false
+				}
+				p, passed := params[name]
+				return p, passed
+			})
+		}
+		templates[i+1] = f.passed[mf.Stack](templates[i+1]).(map[string]any)
+		outputsOf[id], _ = templates[i+1]["Outputs"].(map[string]any)
+	}
+	f.passed[f.stack.Stack()] = func(v any) any {
+		return replaceRefs(v, func(v map[string]any) (any, bool) {
+			ga, ok := v["Fn::GetAtt"].([]any)
+			if !ok || len(ga) != 2 {
+				return nil, false
+			}
+			outputs, nested := outputsOf[fmt.Sprint(ga[0])]
+			name, isOutput := strings.CutPrefix(fmt.Sprint(ga[1]), "Outputs.")
+			if !nested || !isOutput {
+				return nil, false
+			}
+			o, ok := outputs[name].(map[string]any)
+			return o["Value"], ok
+		})
+	}
+	templates[0] = f.passed[f.stack.Stack()](parent).(map[string]any)
+
+	f.byStack = map[awscdk.Stack]map[string]map[string]any{}
+	f.outputs = map[string]map[string]any{}
+	f.resources = map[string]map[string]any{}
+	resources, parameters := map[string]any{}, map[string]any{}
+	for i, st := range f.stacks {
+		own := map[string]map[string]any{}
+		rs, _ := templates[i]["Resources"].(map[string]any)
+		for id, r := range rs {
+			if r.(map[string]any)["Type"] == "AWS::CDK::Metadata" && i > 0 {
+				// Every stack's; the stamp's stands for them.
+				continue
+			}
+			if _, dup := resources[id]; dup {
+				return fmt.Errorf("logical id %s is in two of the stamp's stacks; the merged template needs them unique", id)
+			}
+			resources[id] = r
+			own[id] = r.(map[string]any)
+			f.resources[id] = r.(map[string]any)
+		}
+		f.byStack[st] = own
+		ps, _ := templates[i]["Parameters"].(map[string]any)
+		maps.Copy(parameters, ps)
+		outs, _ := templates[i]["Outputs"].(map[string]any)
+		f.outputs[*st.Node().Path()] = outs
+	}
+	merged := maps.Clone(templates[0])
+	merged["Resources"], merged["Parameters"] = resources, parameters
+	return try(func() { f.template = assertions.Template_FromJSON(&merged, nil) })
+}
+
+// replaceRefs returns v with every map for which replace says so replaced
+// by what it returns.
+func replaceRefs(v any, replace func(map[string]any) (any, bool)) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if r, ok := replace(x); ok {
+			return r
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = replaceRefs(e, replace)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = replaceRefs(e, replace)
+		}
+		return out
+	}
+	return v
+}
+
+// stackOutputs returns the outputs of the stack of construct c.
+func (f *fixture) stackOutputs(c constructs.IConstruct) map[string]any {
+	return f.outputs[*awscdk.Stack_Of(c).Node().Path()]
 }
 
 // testRoot is created by TestMain and removed after the run; it holds the
@@ -159,7 +316,7 @@ func projectContext() (map[string]any, error) {
 // alarm thresholds of its own.
 const apiFleet = `{
   "name": "api", "instanceType": "c7g.large", "minCapacity": 1, "maxCapacity": 6,
-  "amiParameter": "/stampkit/api/ami", "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
+  "appPort": 9090, "healthCheckPath": "/healthz", "certificateArn": "` + testCertificateArn + `",
   "scaling": {
     "scaleOutCooldown": "1m", "scaleInCooldown": "5m", "warmup": "3m", "scaleInHold": "5m",
     "rules": [
@@ -207,6 +364,13 @@ func testContext(assetsDir string) (map[string]any, error) {
 		return nil, fmt.Errorf("apiFleet: %w", err)
 	}
 	ctx[CtxFleets] = append(fleets, second)
+	// cdk.json's one stamp runs apiFleet too.
+	stamps, ok := ctx[CtxStamps].([]any)
+	if !ok || len(stamps) != 1 {
+		return nil, fmt.Errorf("cdk.json: context %q is not a list of one stamp", CtxStamps)
+	}
+	only := stamps[0].(map[string]any)
+	only[CtxFleets] = append(only[CtxFleets].([]any), second["name"])
 	ctx[CtxAssetsDir] = assetsDir
 	ctx[CtxAlarmEmail] = testAlarmEmail
 	ctx[CtxCommandPrincipals] = testCommandPrincipals
@@ -247,21 +411,14 @@ func newFixture(name string, change func(ctx map[string]any)) (*fixture, error) 
 	if err != nil {
 		return nil, err
 	}
-	stack := NewStack(app, StackName, &Props{Config: cfg})
+	stack := NewStack(app, cfg.StackName, &Props{Config: cfg})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	outdir := *app.Outdir()
 	f := &fixture{cfg: cfg, app: app, stack: stack}
-	if err := try(func() { f.template = assertions.Template_FromStack(stack.Stack(), nil) }); err != nil {
+	if err := f.read(); err != nil {
 		// Error annotations (an unsuppressed cdk-nag error among them) fail
 		// synthesis itself; say which.
 		return nil, fmt.Errorf("%w%s", err, validationReport(outdir))
-	}
-	raw, err := json.Marshal((*f.template.ToJSON())["Resources"])
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(raw, &f.resources); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
@@ -342,15 +499,21 @@ func (f *fixture) logicalID(t *testing.T, token *string) string {
 	t.Helper()
 	id := f.logicalIDOf(token)
 	if id == "" {
-		t.Fatalf("token %s resolves to %v, want a Ref or Fn::GetAtt", *token, f.stack.Stack().Resolve(token))
+		t.Fatalf("token %s resolves to %v, want a Ref or Fn::GetAtt", *token, f.resolve(token))
 	}
 	return id
 }
 
 // logicalIDOf is logicalID without a test: "" when token is neither a Ref
-// nor a GetAtt.
+// nor a GetAtt. A token resolves to the resource's own logical id in the
+// stack that holds it: the fleets' stacks are tried before the stamp's,
+// where a fleet's token may stand for an output of the fleet's stack.
 func (f *fixture) logicalIDOf(token *string) string {
-	v := f.stack.Stack().Resolve(token)
+	return refOrGetAtt(f.resolve(token))
+}
+
+// refOrGetAtt is the logical id a resolved Ref or Fn::GetAtt names, or "".
+func refOrGetAtt(v any) string {
 	if m, ok := v.(map[string]any); ok {
 		if ref, ok := m["Ref"].(string); ok {
 			return ref

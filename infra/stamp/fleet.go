@@ -11,6 +11,7 @@ import (
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -45,6 +46,9 @@ const (
 type FleetProps struct {
 	Network Network
 	Config  FleetConfig
+	// Names are the stamp's: the fleet's groups, health alarms, app log
+	// group and instance role path are named by them.
+	Names Names
 	// AppLogRetention is how long the app's log group keeps what the
 	// instances' CloudWatch agent ships.
 	AppLogRetention awslogs.RetentionDays
@@ -105,7 +109,7 @@ type Fleet interface {
 	LaunchTemplate() awsec2.LaunchTemplate
 	InstanceRole() awsiam.IRole
 	// AppLogGroup receives the app's log from the instances' CloudWatch
-	// agent; it is named AppLogGroupName(Name()), as the image's agent
+	// agent; it is named Names.AppLogGroup, as the image's agent
 	// configuration expects.
 	AppLogGroup() awslogs.LogGroup
 	InstanceSecurityGroup() awsec2.ISecurityGroup
@@ -124,6 +128,10 @@ type Fleet interface {
 	URL() *string
 	BlueTargetGroup() elb.ApplicationTargetGroup
 	GreenTargetGroup() elb.ApplicationTargetGroup
+	// ResourcesParameter holds a blue/green fleet's listener and target
+	// group ARNs, written by CloudFormation, for the rollout function
+	// (rollout.BlueGreen.ResourcesParameter); nil for other strategies.
+	ResourcesParameter() awsssm.IStringParameter
 }
 
 type fleet struct {
@@ -137,6 +145,7 @@ type fleet struct {
 	instanceSG  awsec2.ISecurityGroup
 	front       frontEnd
 	blue, green elb.ApplicationTargetGroup
+	resources   awsssm.IStringParameter
 }
 
 // NewFleet creates the security groups, launch template, Auto Scaling group
@@ -154,11 +163,15 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	if props.AccessLogDays < 0 {
 		panic("NewFleet: AccessLogDays is negative")
 	}
+	if err := CheckStampName(props.Names.Stamp()); err != nil {
+		panic(fmt.Sprintf("NewFleet: Names: the stamp's name %v (NamesOf)", err))
+	}
 	if errs := props.Config.validate("Config"); len(errs) > 0 {
 		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
 	}
 	checkFrontEnd(props)
 	cfg := props.Config
+	names := props.Names
 	c := constructs.NewConstruct(scope, &id)
 	// Cost allocation by fleet: every resource of the fleet, and the
 	// instances its groups launch.
@@ -175,7 +188,9 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	})
 
 	role := awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		// The rollout passes the roles under this path, and no other.
+		Path:        jsii.String(names.RolePath(*awscdk.Stack_Of(c).Region())),
 		Description: jsii.String(fmt.Sprintf("stampkit %s instances: Session Manager and CloudWatch agent metrics and app log", cfg.Name)),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
@@ -194,12 +209,11 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		Resources: jsii.Strings("*"),
 	}))
 	// The agent ships /var/log/stampkit/app.log to the group the image names
-	// (AppLogGroupName). It finds the group in place, so the role may only
-	// write streams into it, not create groups. A physical name, unlike the
-	// rest of the stack (see AppLogGroupName); destroyed with the stack like
-	// the Lambdas' groups, so a redeploy can create it again.
+	// (Names.AppLogGroup). It finds the group in place, so the role may only
+	// write streams into it, not create groups. Destroyed with the stack
+	// like the Lambdas' groups, so a redeploy can create it again.
 	appLogs := awslogs.NewLogGroup(c, jsii.String("AppLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(AppLogGroupName(cfg.Name)),
+		LogGroupName:  jsii.String(names.AppLogGroup(cfg.Name)),
 		Retention:     props.AppLogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
@@ -244,13 +258,17 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		}},
 	})
 
-	newGroup := func(groupID string, min int, desired *int) awsautoscaling.AutoScalingGroup {
+	newGroup := func(groupID, name string, min int, desired *int) awsautoscaling.AutoScalingGroup {
 		p := &awsautoscaling.AutoScalingGroupProps{
-			Vpc:            vpc,
-			VpcSubnets:     props.Network.PrivateSubnets(),
-			LaunchTemplate: lt,
-			MinCapacity:    jsii.Number(min),
-			MaxCapacity:    jsii.Number(cfg.MaxCapacity),
+			// Named, so that the functions' fleets file (written at synth)
+			// can name it, and the stamp's policies and rules match it by
+			// prefix (Names).
+			AutoScalingGroupName: jsii.String(name),
+			Vpc:                  vpc,
+			VpcSubnets:           props.Network.PrivateSubnets(),
+			LaunchTemplate:       lt,
+			MinCapacity:          jsii.Number(min),
+			MaxCapacity:          jsii.Number(cfg.MaxCapacity),
 			// The launch hook holds an instance until it is ready, so the
 			// ELB check can start soon after it goes InService.
 			HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
@@ -273,7 +291,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		}}, jsii.Bool(true))
 		return g
 	}
-	asg := newGroup("Group", cfg.MinCapacity, cfg.DesiredCapacity)
+	asg := newGroup("Group", names.Group(cfg.Name), cfg.MinCapacity, cfg.DesiredCapacity)
 
 	// The hooks are part of each group (LifecycleHookSpecificationList), not
 	// AWS::AutoScaling::LifecycleHook resources: CloudFormation adds a
@@ -359,18 +377,32 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		// never resets what the rollout set). Its launches are gated and
 		// its terminations drained like the group's: the lifecycle Lambda
 		// knows it as the fleet's peer (config.FleetForGroup).
-		peer = newGroup("PeerGroup", 0, nil)
+		peer = newGroup("PeerGroup", names.PeerGroup(cfg.Name), 0, nil)
 		peer.AttachToApplicationTargetGroup(green)
 		addHooks(peer)
 		addPool(peer)
 	}
 
 	front := newFrontEnd(c, props, instanceSG, blue, green)
-	health := newHealthAlarms(c, cfg, front, blue, green)
+	health := newHealthAlarms(c, cfg, names, front, blue, green)
+	var resources awsssm.IStringParameter
+	if cfg.BlueGreen() {
+		// The fleets file is written at synth, before these ARNs exist:
+		// CloudFormation writes them here, as rollout.Resources, and the
+		// fleets file names the parameter. Under the fleet's prefix, so
+		// the rollout reads it with the stamp's parameters.
+		resources = awsssm.NewStringParameter(c, jsii.String("ResourcesParameter"), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(ResourcesParameter(cfg.ParameterPrefix)),
+			StringValue: awscdk.Stack_Of(c).ToJsonString(map[string]any{
+				"listener": front.listener.ListenerArn(), "targetGroup": blue.TargetGroupArn(), "peerTargetGroup": green.TargetGroupArn(),
+			}, nil),
+			Description: jsii.String(fmt.Sprintf("stampkit %s: the blue/green listener and target group ARNs the rollout function shifts traffic with", cfg.Name)),
+		})
+	}
 
 	return &fleet{
 		cfg: cfg, asg: asg, peer: peer, health: health, lt: lt, role: role, appLogs: appLogs, instanceSG: instanceSG,
-		front: front, blue: blue, green: green,
+		front: front, blue: blue, green: green, resources: resources,
 	}
 }
 
@@ -391,6 +423,7 @@ func (f *fleet) Listener() elb.IApplicationListener                { return f.fr
 func (f *fleet) URL() *string                                      { return f.front.url }
 func (f *fleet) BlueTargetGroup() elb.ApplicationTargetGroup       { return f.blue }
 func (f *fleet) GreenTargetGroup() elb.ApplicationTargetGroup      { return f.green }
+func (f *fleet) ResourcesParameter() awsssm.IStringParameter       { return f.resources }
 
 func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
 	if f.peer == nil {
@@ -407,6 +440,26 @@ const (
 	blueUnhealthyID  = "BlueUnhealthyHostsAlarm"
 	greenUnhealthyID = "GreenUnhealthyHostsAlarm"
 )
+
+// healthAlarmKinds name each health alarm (Names.HealthAlarm) by its
+// construct id.
+var healthAlarmKinds = map[string]string{
+	target5xxAlarmID: "target-5xx",
+	elb5xxAlarmID:    "elb-5xx",
+	latencyAlarmID:   "latency",
+	blueUnhealthyID:  "blue-unhealthy",
+	greenUnhealthyID: "green-unhealthy",
+}
+
+// healthAlarmNames are the names of a fleet's health alarms, in the order
+// of healthAlarmIDs.
+func healthAlarmNames(names Names, cfg FleetConfig) []string {
+	var out []string
+	for _, id := range healthAlarmIDs(cfg) {
+		out = append(out, names.HealthAlarm(cfg.Name, healthAlarmKinds[id]))
+	}
+	return out
+}
 
 // How many one-minute periods in a row the 5xx and latency alarms need.
 const (
@@ -449,11 +502,13 @@ func healthAlarmIDs(cfg FleetConfig) []string {
 // group's capacity. Load balancer metrics are published only while
 // requests flow and a 5xx count only when it is not zero, so missing data
 // is not a breach, for every alarm here.
-func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, front frontEnd, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
+func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, names Names, front frontEnd, blue, green elb.ApplicationTargetGroup) []awscloudwatch.Alarm {
 	alb := front.alb
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	h := cfg.HealthAlarms
 	alarm := func(id string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
+		// Named: the rollout policy in the fleets file lists them.
+		props.AlarmName = jsii.String(names.HealthAlarm(cfg.Name, healthAlarmKinds[id]))
 		props.TreatMissingData = awscloudwatch.TreatMissingData_NOT_BREACHING
 		props.DatapointsToAlarm = props.EvaluationPeriods
 		return awscloudwatch.NewAlarm(scope, jsii.String(id), props)

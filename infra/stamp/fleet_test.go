@@ -185,7 +185,7 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 	t.Run("app log group is the one the image's agent ships to", func(t *testing.T) {
 		logsID := f.logicalID(t, fl.AppLogGroup().LogGroupArn())
 		f.matches(t, "app log group", logsID, map[string]any{
-			"LogGroupName":    AppLogGroupName(cfg.Name),
+			"LogGroupName":    f.cfg.Names().AppLogGroup(cfg.Name),
 			"RetentionInDays": f.cfg.LogRetentionDays,
 		})
 		if got := f.resources[logsID]["DeletionPolicy"]; got != "Delete" {
@@ -212,8 +212,8 @@ func testOneFleet(t *testing.T, f *fixture, fl Fleet) {
 			t.Fatalf("baked agent configuration: %v\n%s", err, raw)
 		}
 		collect := agent.Logs.LogsCollected.Files.CollectList
-		if len(collect) != 1 || collect[0].LogGroupName != AppLogGroupName(cfg.Name) {
-			t.Errorf("baked agent ships %+v, want one file to %s", collect, AppLogGroupName(cfg.Name))
+		if len(collect) != 1 || collect[0].LogGroupName != f.cfg.Names().AppLogGroup(cfg.Name) {
+			t.Errorf("baked agent ships %+v, want one file to %s", collect, f.cfg.Names().AppLogGroup(cfg.Name))
 		}
 	})
 

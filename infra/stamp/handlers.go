@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -29,6 +28,9 @@ import (
 
 // HandlersProps configures the three Lambdas and their event wiring.
 type HandlersProps struct {
+	// Names are the stamp's: the handlers' rules and permissions match the
+	// stamp's resources by them.
+	Names   Names
 	Network Network
 	Table   awsdynamodb.ITable
 	Fleets  []ManagedFleet
@@ -49,7 +51,10 @@ type HandlersProps struct {
 // Handler is one Lambda with the queue that catches what it could not
 // process, and the alarm on that queue.
 type Handler struct {
-	Function        awslambda.Function
+	Function awslambda.Function
+	// CodeDir is the function's code as synth staged it: its bootstrap
+	// and, unless its fleets are in its environment, FleetsFileName.
+	CodeDir         string
 	Role            awsiam.Role
 	LogGroup        awslogs.LogGroup
 	DeadLetterQueue awssqs.Queue
@@ -132,6 +137,8 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 		panic("NewHandlers: props is nil")
 	}
 	switch {
+	case CheckStampName(props.Names.Stamp()) != nil:
+		panic(fmt.Sprintf("NewHandlers: Names: the stamp's name %v (NamesOf)", CheckStampName(props.Names.Stamp())))
 	case props.Network == nil:
 		panic("NewHandlers: Network is nil")
 	case props.Table == nil:
@@ -164,10 +171,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	lifecycleSG.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
 		jsii.String("AWS APIs through NAT"), nil)
 	for _, mf := range props.Fleets {
-		for _, port := range probePorts(mf) {
-			lifecycleSG.Connections().AllowTo(mf.Fleet.InstanceSecurityGroup(), awsec2.Port_Tcp(jsii.Number(port)),
-				jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name())))
-		}
+		allowProbes(mf, lifecycleSG)
 	}
 
 	env := map[string]*string{
@@ -214,6 +218,7 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 	addRules(c, h, props)
 	for _, handler := range []Handler{h.scaler, h.lifecycle, h.rollout} {
 		suppressUnscoped(handler.Role)
+		suppressStampScope(handler.Role)
 	}
 	return h
 }
@@ -233,7 +238,11 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 	for _, mf := range props.Fleets {
 		fleets = append(fleets, mf.Config)
 	}
-	env[config.EnvFleets] = FleetsJSON(awscdk.Stack_Of(c), FleetsFor(spec.name, fleets))
+	code, err := stageFunctionCode(awscdk.Stack_Of(c), props.AssetsDir, spec.name, FleetsFor(spec.name, fleets))
+	if err != nil {
+		panic(fmt.Sprintf("NewHandlers: %v", err))
+	}
+	maps.Copy(env, code.env)
 	var wake, wakeDLQ awssqs.Queue
 	var wakeAlarm awscloudwatch.Alarm
 	if spec.wakeQueueEnv != "" {
@@ -274,7 +283,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, spec.name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(code.dir), nil),
 		MemorySize:   jsii.Number(spec.memoryMiB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
 		Role:         role,
@@ -321,7 +330,7 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 		}))
 	}
 	return Handler{
-		Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,
+		Function: fn, CodeDir: code.dir, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq, DeadLetterAlarm: dlqAlarm,
 		WakeQueue: wake, WakeDeadLetterQueue: wakeDLQ, WakeDeadLetterAlarm: wakeAlarm,
 	}
 }
@@ -374,6 +383,26 @@ func FleetsJSON(stack awscdk.Stack, list []config.Fleet) *string {
 		panic(fmt.Sprintf("decoding %s: %v", config.EnvFleets, err))
 	}
 	return stack.ToJsonString(plain, nil)
+}
+
+// allowProbes lets the lifecycle function reach the fleet's instances on
+// its probe ports: the egress from the function's group and the ingress to
+// the instances', both declared beside the instances' group, in the
+// fleet's stack, so that a stamp's own stack holds no rule per fleet.
+func allowProbes(mf ManagedFleet, lifecycleSG awsec2.ISecurityGroup) {
+	instances := mf.Fleet.InstanceSecurityGroup()
+	scope := awscdk.Stack_Of(instances)
+	for _, port := range probePorts(mf) {
+		description := jsii.String(fmt.Sprintf("readiness probe of fleet %s", mf.Fleet.Name()))
+		awsec2.NewCfnSecurityGroupEgress(scope, jsii.String(fmt.Sprintf("LifecycleProbeEgress-%s-%d", mf.Fleet.Name(), port)), &awsec2.CfnSecurityGroupEgressProps{
+			GroupId: lifecycleSG.SecurityGroupId(), DestinationSecurityGroupId: instances.SecurityGroupId(),
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port), Description: description,
+		})
+		awsec2.NewCfnSecurityGroupIngress(scope, jsii.String(fmt.Sprintf("LifecycleProbeIngress-%s-%d", mf.Fleet.Name(), port)), &awsec2.CfnSecurityGroupIngressProps{
+			GroupId: instances.SecurityGroupId(), SourceSecurityGroupId: lifecycleSG.SecurityGroupId(),
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port), Description: description,
+		})
+	}
 }
 
 // probePorts are the ports the lifecycle Lambda's HTTP probes reach on a

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
@@ -18,10 +17,11 @@ import (
 
 // The handlers' permissions: exactly the calls their adapters make
 // (shared/asg, cwalarm, dynamo, elb, ec2instance, ssmcommand, sqsqueue,
-// launchtemplate, ssmparam, imagebuilder), scoped to this stack's resource
-// ARNs, or by tag, launch template or VPC where IAM scopes no further. Only
-// the calls in UnscopedActions, which IAM cannot scope, use "*"; no action
-// is a wildcard.
+// launchtemplate, ssmparam, imagebuilder), scoped to the stamp's resources
+// by the names it gives them (iam_stamp.go), by ARN, or by tag, launch
+// template or VPC where IAM scopes no further. Only the calls in
+// UnscopedActions, which IAM cannot scope, use "*"; no action is a
+// wildcard.
 
 // allow adds one statement; with no resources (nothing in the stack needs
 // the actions) it adds nothing.
@@ -39,46 +39,38 @@ func allow(role awsiam.Role, actions []string, resources ...*string) {
 // records, releases.
 var stateActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 
-// groupArns are the ARNs of groups. The ARN embeds a UUID that is unknown
-// before deploy, hence the * in that segment only.
-func groupArns(stack awscdk.Stack, groups []awsautoscaling.AutoScalingGroup) []*string {
-	var out []*string
-	for _, g := range groups {
-		out = append(out, stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("autoscaling"),
-			Resource:     jsii.String("autoScalingGroup"),
-			ResourceName: jsii.String("*:autoScalingGroupName/" + *g.AutoScalingGroupName()),
-			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		}))
-	}
-	return out
-}
-
-// allGroups are the fleets' groups, blue/green peers included: every one
-// has lifecycle hooks and may be scaled or refreshed.
-func allGroups(fleets []ManagedFleet) []awsautoscaling.AutoScalingGroup {
-	var out []awsautoscaling.AutoScalingGroup
+// externalAlarms are the alarms the fleets' scaling rules name that the
+// stamp does not create (rules without a trigger): all but those named
+// with prefix.
+func externalAlarms(fleets []ManagedFleet, prefix string) []string {
+	var out []string
 	for _, mf := range fleets {
-		out = append(out, mf.Fleet.Groups()...)
+		for _, r := range mf.Config.Scaling.Rules {
+			if !strings.HasPrefix(r.Alarm, prefix) && !slices.Contains(out, r.Alarm) {
+				out = append(out, r.Alarm)
+			}
+		}
 	}
+	slices.Sort(out)
 	return out
 }
 
 // grantScaler: asg.Capacity and SetDesiredCapacity, cwalarm.Signals
 // (DescribeAlarms, GetMetricData), dynamo. The scaler may scale a peer group
 // too: during a blue/green rollout its hold names the side that serves.
+// Groups and alarms by the stamp's names, alarms it does not create by
+// name.
 func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
-	allow(h.Role, []string{"autoscaling:SetDesiredCapacity"}, groupArns(stack, allGroups(props.Fleets))...)
-	var alarms []*string
-	for _, mf := range props.Fleets {
-		alarms = append(alarms, mf.Scaling.AlarmArns()...)
+	allow(h.Role, []string{"autoscaling:SetDesiredCapacity"}, stampGroupsArn(stack, props.Names))
+	alarms := []*string{alarmArn(stack, props.Names.ScalingAlarmPrefix()+"*")}
+	for _, a := range externalAlarms(props.Fleets, props.Names.ScalingAlarmPrefix()) {
+		alarms = append(alarms, alarmArn(stack, a))
 	}
 	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
 	// cwalarm.Signals reads an alarm held in ALARM from its metric: the
 	// state reason keeps the transition's value.
 	allowUnscoped(h.Role, "autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData")
-	suppressGroupArns(h)
 }
 
 // grantLifecycle: asg lifecycle actions and Describe (target groups), elb
@@ -88,20 +80,24 @@ func grantScaler(stack awscdk.Stack, h Handler, props *HandlersProps) {
 func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	allow(h.Role, []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
-		groupArns(stack, allGroups(props.Fleets))...)
-	var targetGroups []*string
-	for _, mf := range props.Fleets {
-		targetGroups = append(targetGroups, mf.Fleet.BlueTargetGroup().TargetGroupArn(), mf.Fleet.GreenTargetGroup().TargetGroupArn())
-	}
-	allow(h.Role, []string{"elasticloadbalancing:DeregisterTargets"}, targetGroups...)
+		stampGroupsArn(stack, props.Names))
+	// The fleets' target groups, by the stamp's tag: their ARNs carry
+	// names and IDs CloudFormation gives.
+	h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("elasticloadbalancing:DeregisterTargets"),
+		Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("elasticloadbalancing"), Resource: jsii.String("targetgroup"), ResourceName: jsii.String("*/*"),
+		})),
+		Conditions: tagged(props.Names),
+	}))
 	allowUnscoped(h.Role, "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
 		"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroupAttributes")
 
 	fleets, documents := ssmUse(props.Fleets)
 	if len(fleets) > 0 {
 		// Run Command authorises the document and each target instance: the
-		// documents by ARN, the instances by the fleet tag the groups
-		// propagate to them.
+		// documents by ARN, the instances by the stamp's and fleet's tags,
+		// which the groups propagate to them.
 		var docArns []*string
 		for _, d := range documents {
 			docArns = append(docArns, documentArn(stack, d))
@@ -112,19 +108,21 @@ func grantLifecycle(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
 				Service: jsii.String("ec2"), Resource: jsii.String("instance"), ResourceName: jsii.String("*"),
 			})),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/" + FleetTagKey: fleets}},
+			Conditions: &map[string]any{"StringEquals": map[string]any{
+				"ssm:resourceTag/" + StampTagKey: props.Names.Stamp(),
+				"ssm:resourceTag/" + FleetTagKey: fleets,
+			}},
 		}))
 		allowUnscoped(h.Role, "ssm:GetCommandInvocation")
 		cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String(fmt.Sprintf("instances are launched by Auto Scaling and unknown at deploy time; "+
-				"ssm:SendCommand on them is limited by condition to those tagged %s with a fleet of this stack", FleetTagKey)),
+				"ssm:SendCommand on them is limited by condition to those tagged %s with this stamp and %s with a fleet whose policy runs commands", StampTagKey, FleetTagKey)),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
 				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:instance\/\*$/`),
 			}},
 		}}, jsii.Bool(true))
 	}
-	suppressGroupArns(h)
 }
 
 // ssmUse returns the fleets whose lifecycle policy runs SSM commands, and
@@ -167,94 +165,138 @@ func documentArn(stack awscdk.Stack, name string) *string {
 
 // grantRollout: asg (template version, resize, instance refreshes),
 // launchtemplate and imagebuilder (both ec2:DescribeImages), ssmparam (the
-// AMI parameters, and the blue/green listener weights), elb
-// (weights, target health), cwalarm (the health alarms), sqsqueue, dynamo —
-// for the fleets whose rollout is enabled.
+// AMI parameters, the blue/green listener weights and resources), elb
+// (weights, target health), cwalarm (the health alarms), sqsqueue, dynamo.
+// The stamp's groups, templates, instance roles, health alarms and
+// parameters by its names and tag; what lies outside them (a parameter
+// not under /stampkit/<stamp>, an alarm the policy names) and the
+// blue/green listeners by ARN. Nothing but the table when no fleet rolls
+// out.
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
-	var groups []awsautoscaling.AutoScalingGroup
-	var templates, listeners, params, weightParams, alarms, instanceRoles []*string
-	paramArn := func(name string) *string {
-		return stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("ssm"),
-			Resource:     jsii.String("parameter"),
-			ResourceName: jsii.String(strings.TrimPrefix(name, "/")),
-		})
-	}
+	names := props.Names
+	var listeners []*string
+	var amiParams, weightParams, readParams, alarms []string
 	for _, mf := range props.Fleets {
 		ro := mf.Config.Rollout
 		if !ro.Enabled() {
 			continue
 		}
-		f := mf.Fleet
-		groups = append(groups, f.Groups()...)
-		templates = append(templates, stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("ec2"),
-			Resource:     jsii.String("launch-template"),
-			ResourceName: f.LaunchTemplate().LaunchTemplateId(),
-		}))
+		amiParams = append(amiParams, ro.Parameter)
 		if ro.Strategy == rollout.StrategyBlueGreen {
-			listeners = append(listeners, f.Listener().ListenerArn())
+			listeners = append(listeners, mf.Fleet.Listener().ListenerArn())
 			// The live weights, written before each weight change so that
 			// a deploy writes them too (NewListenerWeights). Never read
 			// back: the listener is the truth.
 			if w := ro.BlueGreen.WeightParameters; w.TargetGroup != "" {
-				weightParams = append(weightParams, paramArn(w.TargetGroup), paramArn(w.PeerTargetGroup))
+				weightParams = append(weightParams, w.TargetGroup, w.PeerTargetGroup)
+			}
+			// The listener and target group ARNs, which CloudFormation
+			// writes; read when a rollout first needs them.
+			if p := ro.BlueGreen.ResourcesParameter; p != "" {
+				readParams = append(readParams, p)
 			}
 		}
-		params = append(params, paramArn(ro.Parameter))
 		for _, a := range ro.Alarms {
-			alarms = append(alarms, stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
-				ResourceName: jsii.String(a), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-			}))
+			if !strings.HasPrefix(a, names.HealthAlarmPrefix()) && !slices.Contains(alarms, a) {
+				alarms = append(alarms, a)
+			}
 		}
-		instanceRoles = append(instanceRoles, f.InstanceRole().RoleArn())
 	}
-	if len(templates) > 0 {
-		allow(h.Role, []string{"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh",
-			"autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh"}, groupArns(stack, groups)...)
-		allow(h.Role, []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"}, templates...)
-		allowLaunchFrom(stack, h.Role, templates)
-		passInstanceRoles(h.Role, instanceRoles)
-		// The templates carry tag specifications (the CDK tags instances and
-		// volumes with Name), so Auto Scaling also checks that the caller may
-		// tag what RunInstances creates ("ec2:CreateTags – To tag instances
-		// and volumes on launch when a launch template with a tag
-		// specification is provided", Amazon EC2 Auto Scaling API
-		// permissions): each call that points a group at a template version
-		// (UpdateAutoScalingGroup, StartInstanceRefresh with a desired
-		// configuration, RollbackInstanceRefresh back to the old one) is
-		// denied without it. ec2:CreateAction limits it to tagging at launch.
+	if len(amiParams) == 0 {
+		return
+	}
+	groups := stampGroupsArn(stack, names)
+	allow(h.Role, []string{"autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh",
+		"autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh"}, groups)
+	templates := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ec2"), Resource: jsii.String("launch-template"), ResourceName: jsii.String("*"),
+	})
+	h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"),
+		Resources:  &[]*string{templates},
+		Conditions: tagged(names),
+	}))
+	allowLaunchFrom(stack, h.Role, names, templates)
+	passInstanceRoles(h.Role, stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"),
+		ResourceName: jsii.String(strings.TrimPrefix(names.RolePath(*stack.Region()), "/") + "*"),
+	}))
+	// The templates carry tag specifications (the CDK tags instances and
+	// volumes with Name), so Auto Scaling also checks that the caller may
+	// tag what RunInstances creates ("ec2:CreateTags – To tag instances
+	// and volumes on launch when a launch template with a tag
+	// specification is provided", Amazon EC2 Auto Scaling API
+	// permissions): each call that points a group at a template version
+	// (UpdateAutoScalingGroup, StartInstanceRefresh with a desired
+	// configuration, RollbackInstanceRefresh back to the old one) is
+	// denied without it. ec2:CreateAction limits it to tagging at launch.
+	h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ec2:CreateTags"),
+		Resources:  launchTaggedArns(stack),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}},
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("instances and volumes are created by Auto Scaling and unknown at deploy time; " +
+			"ec2:CreateTags on them, which Auto Scaling checks for launch templates with tag specifications, " +
+			"is limited by condition (ec2:CreateAction = RunInstances) to tagging at launch"),
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+			Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:(instance|volume)\/\*$/`),
+		}},
+	}}, jsii.Bool(true))
+	// A statement per twenty listeners: the CDK moves whole statements to
+	// the role's managed policies when its inline policy is full, so no
+	// one statement may outgrow a managed policy (Limits). A Sid of its
+	// own keeps the CDK from merging them back into one
+	// (@aws-cdk/aws-iam:minimizePolicies).
+	i := 0
+	for chunk := range slices.Chunk(listeners, listenersPerStatement) {
 		h.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings("ec2:CreateTags"),
-			Resources:  launchTaggedArns(stack),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}},
+			Sid:       jsii.String(fmt.Sprintf("BlueGreenListeners%d", i)),
+			Actions:   jsii.Strings("elasticloadbalancing:ModifyListener"),
+			Resources: &chunk,
 		}))
-		cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("instances and volumes are created by Auto Scaling and unknown at deploy time; " +
-				"ec2:CreateTags on them, which Auto Scaling checks for launch templates with tag specifications, " +
-				"is limited by condition (ec2:CreateAction = RunInstances) to tagging at launch"),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:(instance|volume)\/\*$/`),
-			}},
-		}}, jsii.Bool(true))
+		i++
 	}
-	allow(h.Role, []string{"elasticloadbalancing:ModifyListener"}, listeners...)
-	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, params...)
-	allow(h.Role, []string{"ssm:PutParameter"}, weightParams...)
-	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, alarms...)
+
+	root := names.ParameterRoot()
+	arns := func(params []string) []*string {
+		var out []*string
+		for _, p := range params {
+			out = append(out, parameterArn(stack, p))
+		}
+		return out
+	}
+	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"},
+		append([]*string{parameterArn(stack, root+"/*/ami")}, arns(underRoot(names, amiParameterRe, amiParams))...)...)
+	if len(weightParams) > 0 {
+		allow(h.Role, []string{"ssm:PutParameter"},
+			append([]*string{parameterArn(stack, root+"/*/listener-weight/*")}, arns(underRoot(names, weightParameterRe, weightParams))...)...)
+	}
+	if len(readParams) > 0 {
+		allow(h.Role, []string{"ssm:GetParameter"},
+			append([]*string{parameterArn(stack, root+"/*")}, arns(underRoot(names, anyParameterRe, readParams))...)...)
+	}
+	described := []*string{alarmArn(stack, names.HealthAlarmPrefix()+"*")}
+	for _, a := range alarms {
+		described = append(described, alarmArn(stack, a))
+	}
+	allow(h.Role, []string{"cloudwatch:DescribeAlarms"}, described...)
 	// ec2:DescribeImages also serves shared/imagebuilder: it finds an Image
 	// Builder image's AMIs by their Ec2ImageBuilderArn tag, not GetImage.
 	allowUnscoped(h.Role, "ec2:DescribeImages", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
 		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth")
-	suppressGroupArns(h)
 }
 
-// allowLaunchFrom lets role point groups at the launch templates: Auto
-// Scaling checks that the caller may launch from the template
+// listenersPerStatement bounds the listener ARNs of one ModifyListener
+// statement: at about 130 characters each once deployed, twenty fit a
+// managed policy (MaxManagedPolicySize) with room to spare.
+const listenersPerStatement = 20
+
+// allowLaunchFrom lets role point groups at the stamp's launch templates:
+// Auto Scaling checks that the caller may launch from the template
 // (ec2:RunInstances, "checked when an Auto Scaling group is created or
 // updated using a launch template",
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html).
@@ -262,11 +304,13 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 // subnet, security groups and the template, all ARNs in the stack's
 // account and region, and the image and its snapshots, whose ARNs have no
 // account (Amazon EC2 resource types, Service Authorization Reference).
-// Only the template version says which ones, so the statement names those
-// ARN patterns and leaves it to the ec2:LaunchTemplate condition, which
-// each of these resource types carries for RunInstances, to pin this
-// stack's templates.
-func allowLaunchFrom(stack awscdk.Stack, role awsiam.Role, templates []*string) {
+// Only the template version says which ones, so the Allow names those ARN
+// patterns for launches from a launch template (the ec2:LaunchTemplate
+// condition, which each of these resource types carries for RunInstances),
+// and a Deny refuses any template, itself one of the resources a launch
+// touches, that does not carry the stamp's tag. The templates are the
+// stamp's by that tag alone: their ARNs hold IDs EC2 assigns.
+func allowLaunchFrom(stack awscdk.Stack, role awsiam.Role, names Names, templates *string) {
 	noAccount := jsii.String("")
 	ec2Arn := func(account *string, resource string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{
@@ -277,31 +321,40 @@ func allowLaunchFrom(stack awscdk.Stack, role awsiam.Role, templates []*string) 
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:    jsii.Strings("ec2:RunInstances"),
 		Resources:  &[]*string{ec2Arn(nil, "*"), ec2Arn(noAccount, "image"), ec2Arn(noAccount, "snapshot")},
-		Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": templates}},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"ec2:LaunchTemplate": templates}},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheStampsLaunchTemplates"),
+		Effect:     awsiam.Effect_DENY,
+		Actions:    jsii.Strings("ec2:RunInstances"),
+		Resources:  &[]*string{templates},
+		Conditions: &map[string]any{"StringNotEquals": map[string]any{"aws:ResourceTag/" + StampTagKey: names.Stamp()}},
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("ec2:RunInstances, which Auto Scaling checks when a group is pointed at a launch template, " +
 			"touches resources the template version decides (instance, volumes, network interface, subnet, security " +
 			"groups, the image and its snapshots); they are limited to this stack's account and region and, by the " +
-			"ec2:LaunchTemplate condition, to launches from this stack's templates"),
+			"ec2:LaunchTemplate condition, to launches from a launch template, which a Deny limits to those tagged " +
+			"with this stamp"),
 		AppliesTo: &[]any{&cdknag.RegexAppliesTo{
 			Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:([0-9]+:\*|:image|:snapshot)\/\*$/`),
 		}},
 	}}, jsii.Bool(true))
 }
 
-// passInstanceRoles lets role pass the fleets' instance roles, as pointing
-// a group at a template version whose instance profile holds one does. The
-// role goes to EC2 ("iam:PassedToService": ec2.amazonaws.com, and
-// ec2.amazonaws.com.cn in the China partition, as AWS's example policy for
-// Auto Scaling groups with an instance profile states:
-// https://docs.aws.amazon.com/autoscaling/ec2/userguide/us-iam-role.html),
+// passInstanceRoles lets role pass the stamp's instance roles, as pointing
+// a group at a template version whose instance profile holds one does:
+// roles is the ARN pattern of the roles under the stamp's path
+// (Names.RolePath). The role goes to EC2 ("iam:PassedToService":
+// ec2.amazonaws.com, and ec2.amazonaws.com.cn in the China partition, as
+// AWS's example policy for Auto Scaling groups with an instance profile
+// states: https://docs.aws.amazon.com/autoscaling/ec2/userguide/us-iam-role.html),
 // and to no other service.
-func passInstanceRoles(role awsiam.Role, instanceRoles []*string) {
+func passInstanceRoles(role awsiam.Role, roles *string) {
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("iam:PassRole"),
-		Resources: &instanceRoles,
+		Resources: &[]*string{roles},
 		Conditions: &map[string]any{"StringEquals": map[string]any{
 			"iam:PassedToService": []string{"ec2.amazonaws.com", "ec2.amazonaws.com.cn"},
 		}},
@@ -388,24 +441,6 @@ func grantNetworkInterfaces(role awsiam.Role, vpc awsec2.IVpc, subnets *awsec2.S
 				"interfaces it created, whose IDs it chooses"),
 			AppliesTo: &[]any{&cdknag.RegexAppliesTo{
 				Regex: jsii.String(`/^Resource::arn:[^:]+:ec2:[^:]+:[0-9]+:\*\/\*$/`),
-			}},
-		},
-	}, jsii.Bool(true))
-}
-
-// suppressGroupArns records, for one handler's role, why the group ARNs
-// carry a wildcard. The "*" resources are answered by suppressUnscoped once
-// the role is complete; the grants that put other wildcards on a role
-// suppress them next to the statement. Every suppression is limited
-// (appliesTo) to the exact pattern.
-func suppressGroupArns(h Handler) {
-	cdknag.NagSuppressions_AddResourceSuppressions(h.Role, &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Auto Scaling group ARNs embed a UUID assigned at creation; the * stands " +
-				"for that segment only and the group name pins this stack's group"),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::arn:[^:]+:autoscaling:[^:]+:[0-9]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`),
 			}},
 		},
 	}, jsii.Bool(true))

@@ -3,16 +3,20 @@ package stamp
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/stampkit/stampkit/shared/config"
+	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/twin"
 )
@@ -50,9 +54,15 @@ func TestHandlers(t *testing.T) {
 		dlqID := f.logicalID(t, h.DeadLetterQueue.QueueArn())
 		t.Run(name, func(t *testing.T) {
 			env := map[string]any{
-				config.EnvTable:     ref(tableID),
-				config.EnvNamespace: MetricNamespace,
-				config.EnvFleets:    assertions.Match_AnyValue(),
+				config.EnvTable:      ref(tableID),
+				config.EnvNamespace:  MetricNamespace,
+				config.EnvFleetsFile: FleetsFileName,
+			}
+			// The test app's api fleet forecasts on its load balancer's
+			// metric, which only the environment can name.
+			if len(f.cfg.fleetsInEnvironment(name)) > 0 {
+				delete(env, config.EnvFleetsFile)
+				env[config.EnvFleets] = assertions.Match_AnyValue()
 			}
 			if queueEnv := map[string]string{"lifecycle": config.EnvWakeQueue, "rollout": config.EnvRolloutQueue}[name]; queueEnv != "" {
 				if h.WakeQueue == nil {
@@ -199,20 +209,30 @@ func rulePattern(p map[string]any) string {
 }
 
 func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
-	var alarmArns, allGroups, listeners []any
-	for _, mf := range f.stack.Fleets() {
-		for _, g := range mf.Fleet.Groups() {
-			allGroups = append(allGroups, ref(f.logicalID(t, g.AutoScalingGroupName())))
-		}
-		for _, arn := range mf.Scaling.AlarmArns() {
-			alarmArns = append(alarmArns, f.stack.Stack().Resolve(arn))
-		}
-		if mf.Fleet.PeerGroup() != nil { // a blue/green fleet
-			listeners = append(listeners, ref(f.logicalID(t, mf.Fleet.Listener().ListenerArn())))
-		}
+	stack := f.stack.Stack()
+	names := f.cfg.Names()
+	// The stamp's alarms and groups by the prefix of their names, the
+	// alarm a rule names that lives elsewhere by ARN.
+	alarmArns := []any{map[string]any{"prefix": stack.Resolve(alarmArn(stack, names.ScalingAlarmPrefix()))}}
+	external := externalAlarms(f.stack.Fleets(), names.ScalingAlarmPrefix())
+	if len(external) == 0 {
+		t.Fatal("the test app names no alarm of its own: the rule's explicit alarms go untested")
 	}
-	if len(listeners) == 0 {
+	for _, a := range external {
+		alarmArns = append(alarmArns, stack.Resolve(alarmArn(stack, a)))
+	}
+	allGroups := []any{map[string]any{"prefix": names.Prefix()}}
+	blueGreen := false
+	for _, mf := range f.stack.Fleets() {
+		blueGreen = blueGreen || mf.Fleet.PeerGroup() != nil
+	}
+	if !blueGreen {
 		t.Fatal("the test app has no blue/green fleet: the listener rule goes untested")
+	}
+	stackPrefix := func(after string) any {
+		return map[string]any{"prefix": stack.Resolve(stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("cloudformation"), Resource: jsii.String("stack"), ResourceName: jsii.String(*stack.StackName() + after),
+		}))}
 	}
 	pattern := func(source string, detailTypes []string, resources []any, detail map[string]any) string {
 		p := map[string]any{"source": []any{source}, "detail-type": detailTypes}
@@ -232,6 +252,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 	want := map[string][]string{
 		"scaler": {
 			pattern("aws.cloudwatch", []string{DetailAlarmStateChange}, alarmArns, nil),
+			// One batch: the test app has fewer fleets than a batch holds.
 			fmt.Sprintf("rate(%d minute)", ScalerTickRate),
 		},
 		"lifecycle": {
@@ -246,9 +267,9 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			pattern("stampkit", []string{"Rollout Command"}, nil, nil),
 			pattern("stampkit", []string{"Image Ready"}, nil, nil),
 			pattern("aws.cloudformation", []string{"CloudFormation Resource Status Change"}, nil, map[string]any{
-				"resource-type":        []any{"AWS::ElasticLoadBalancingV2::Listener"},
-				"physical-resource-id": listeners,
-				"status-details":       map[string]any{"status": []any{"UPDATE_COMPLETE"}},
+				"resource-type":  []any{"AWS::ElasticLoadBalancingV2::Listener"},
+				"stack-id":       []any{stackPrefix("/"), stackPrefix("-")},
+				"status-details": map[string]any{"status": []any{"UPDATE_COMPLETE"}},
 			}),
 		},
 	}
@@ -302,6 +323,7 @@ func testRules(t *testing.T, f *fixture, byName map[string]Handler) {
 			t.Errorf("%s rules:\n got  %q\n want %q", name, got[name], want[name])
 		}
 	}
+	checkTickBatches(t, f.cfg.Fleets, rules, getAtt(f.logicalID(t, byName["scaler"].Function.FunctionArn()), "Arn"))
 	check(t, "EventBridge may invoke each rule's target", func() {
 		f.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"), map[string]any{
 			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
@@ -471,7 +493,11 @@ func TestLifecycleRunCommandScope(t *testing.T) {
 			r := string(raw)
 			switch {
 			case strings.Contains(r, ":instance/*"):
-				want := map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/" + FleetTagKey: ssmFleets}}
+				// This stamp's instances of the fleets that run commands:
+				// another stamp's fleet of the same name is not this one's.
+				want := map[string]any{"StringEquals": map[string]any{
+					"ssm:resourceTag/" + FleetTagKey: ssmFleets, "ssm:resourceTag/" + StampTagKey: f.cfg.Name,
+				}}
 				if fmt.Sprint(s["Condition"]) != fmt.Sprint(want) {
 					t.Errorf("SendCommand on instances: condition %v, want %v", s["Condition"], want)
 				}
@@ -611,27 +637,32 @@ func TestRolloutMayTagWhatTheTemplatesTag(t *testing.T) {
 	}
 }
 
-// TestLifecycleCompletesOnlyTheFleetsGroups: IAM scopes
+// TestLifecycleCompletesOnlyTheStampsGroups: IAM scopes
 // CompleteLifecycleAction and RecordLifecycleActionHeartbeat by group,
 // not by hook (the action's only resource is the Auto Scaling group, with
 // no condition key for the hook name): the role may answer hooks on the
-// fleets' groups, peer groups included, and nowhere else. Which hooks it
-// answers on them is the lifecycle rule's LifecycleHookName match.
-func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
+// stamp's groups, peer groups included, matched by the prefix of their
+// names, and on no other stamp's. Which hooks it answers on them is the
+// lifecycle rule's LifecycleHookName match.
+func TestLifecycleCompletesOnlyTheStampsGroups(t *testing.T) {
 	f := synth(t)
 	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
-	var want []string
+	groupArn := func(name string) string {
+		return d.arn("autoscaling", "autoScalingGroup:0f1e2d3c:autoScalingGroupName/"+name)
+	}
+	var ours []string
 	for _, mf := range f.stack.Fleets() {
 		for _, g := range mf.Fleet.Groups() {
 			name, err := d.ref(f.logicalID(t, g.AutoScalingGroupName()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want = append(want, d.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+name))
+			ours = append(ours, groupArn(name))
 		}
 	}
+	others := []string{groupArn("stampkit-main2-web"), groupArn("stampkit-eu1-web"), groupArn("main-web"), groupArn("web")}
 	for _, action := range []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"} {
-		var got []string
+		var patterns []string
 		for _, s := range f.statements(f.logicalID(t, f.stack.Handlers().Lifecycle().Role.RoleArn())) {
 			if !slices.Contains(asList(s["Action"]), any(action)) {
 				continue
@@ -641,15 +672,30 @@ func TestLifecycleCompletesOnlyTheFleetsGroups(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s resource %v: %v", action, res, err)
 				}
-				got = append(got, r)
+				patterns = append(patterns, r)
 			}
 		}
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Errorf("%s on %v, want exactly the fleets' groups %v", action, got, want)
+		if len(patterns) != 1 {
+			t.Errorf("%s on %v, want one pattern, whatever the fleets", action, patterns)
+		}
+		for _, g := range ours {
+			if !slices.ContainsFunc(patterns, func(p string) bool { return iamMatch(p, g) }) {
+				t.Errorf("%s on %v: not on the stamp's group %s", action, patterns, g)
+			}
+		}
+		for _, g := range others {
+			if slices.ContainsFunc(patterns, func(p string) bool { return iamMatch(p, g) }) {
+				t.Errorf("%s on %v: also on %s, not the stamp's", action, patterns, g)
+			}
 		}
 	}
+}
+
+// iamMatch reports whether s matches the IAM resource pattern p: * any
+// run of characters, ? one.
+func iamMatch(p, s string) bool {
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p)) + "$"
+	return regexp.MustCompile(re).MatchString(s)
 }
 
 // TestTwinRetriesAsDeployed checks that the local twin invokes and
@@ -699,4 +745,57 @@ func TestTwinRetriesAsDeployed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkTickBatches: the schedule rules that tick the scaler hand it every
+// fleet once, in batches of at most event.TickBatchSize, each as
+// event.TickInput makes it.
+func checkTickBatches(t *testing.T, fleets []FleetConfig, rules map[string]map[string]any, scaler any) {
+	t.Helper()
+	var names []string
+	for _, fc := range fleets {
+		names = append(names, fc.Name)
+	}
+	want := event.TickBatches(names, event.TickBatchSize)
+	var got [][]string
+	for _, id := range slices.Sorted(maps.Keys(rules)) {
+		p := props(rules[id])
+		if _, schedule := p["ScheduleExpression"]; !schedule {
+			continue
+		}
+		target := p["Targets"].([]any)[0].(map[string]any)
+		if fmt.Sprint(target["Arn"]) != fmt.Sprint(scaler) {
+			continue
+		}
+		tr, _ := target["InputTransformer"].(map[string]any)
+		tmpl, _ := tr["InputTemplate"].(string)
+		var in struct {
+			Detail struct{ Fleets []string } `json:"detail"`
+		}
+		// The template is JSON once EventBridge fills its placeholders.
+		filled := strings.NewReplacer("<id>", `"1"`, "<account>", `"1"`, "<time>", `"t"`, "<region>", `"r"`, "<resources>", `[]`).Replace(tmpl)
+		if err := json.Unmarshal([]byte(filled), &in); err != nil || len(in.Detail.Fleets) == 0 {
+			t.Errorf("tick rule %s: input template %q names no fleets (%v)", id, tmpl, err)
+			continue
+		}
+		batch, err := event.TickInput(in.Detail.Fleets)
+		if err != nil || batch.InputTemplate != tmpl || !maps.Equal(batch.InputPathsMap, toStrings(tr["InputPathsMap"])) {
+			t.Errorf("tick rule %s: transformer %v, want event.TickInput(%v) %+v (%v)", id, tr, in.Detail.Fleets, batch, err)
+		}
+		got = append(got, in.Detail.Fleets)
+	}
+	slices.SortFunc(got, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	slices.SortFunc(want, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tick batches: got %v, want %v (event.TickBatches of the fleets)", got, want)
+	}
+}
+
+func toStrings(v any) map[string]string {
+	out := map[string]string{}
+	m, _ := v.(map[string]any)
+	for k, x := range m {
+		out[k] = fmt.Sprint(x)
+	}
+	return out
 }

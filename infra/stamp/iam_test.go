@@ -21,25 +21,13 @@ type policyStatement struct {
 // (ours or the CDK's own) made them.
 func identityStatements(t *testing.T, f *fixture) []policyStatement {
 	t.Helper()
-	var templates map[string]map[string]any
-	check(t, "reading the app's templates", func() {
-		templates = map[string]map[string]any{}
-		for _, s := range *f.app.Synth(nil).Stacks() {
-			raw, err := json.Marshal(s.Template())
-			if err != nil {
-				panic(err)
-			}
-			var tpl struct {
-				Resources map[string]map[string]any
-			}
-			if err := json.Unmarshal(raw, &tpl); err != nil {
-				panic(err)
-			}
-			for id, r := range tpl.Resources {
-				templates[*s.StackName()+"/"+id] = r
-			}
+	templates := map[string]map[string]any{}
+	for _, st := range assemblyTemplates(t, f.app) {
+		resources, _ := st.template["Resources"].(map[string]any)
+		for id, r := range resources {
+			templates[st.name+"/"+id] = r.(map[string]any)
 		}
-	})
+	}
 	var out []policyStatement
 	add := func(where string, doc any) {
 		d, _ := doc.(map[string]any)
@@ -127,7 +115,7 @@ func TestLifecycleNetworkInterfaceScope(t *testing.T) {
 			wantCreate = append(wantCreate, ec2Arn(typ+id))
 		}
 	}
-	vpcID, err := d.resolve(f.stack.Stack().Resolve(f.stack.Network().Vpc().VpcId()))
+	vpcID, err := d.resolve(f.resolve(f.stack.Network().Vpc().VpcId()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,18 +197,9 @@ func TestPassRoleOnlyToItsService(t *testing.T) {
 		t.Fatal("no iam:PassRole in the app: the test checks nothing")
 	}
 
+	// The rollout passes the stamp's instance roles, by their path.
 	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
-	var wantRoles []string
-	for _, mf := range f.stack.Fleets() {
-		if mf.Config.Rollout.Enabled() {
-			arn, err := d.resolve(f.stack.Stack().Resolve(mf.Fleet.InstanceRole().RoleArn()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantRoles = append(wantRoles, arn)
-		}
-	}
-	var gotRoles []string
+	var patterns []string
 	for _, s := range f.statements(f.logicalID(t, f.stack.Handlers().Rollout().Role.RoleArn())) {
 		if !slices.Contains(asList(s["Action"]), any("iam:PassRole")) {
 			continue
@@ -234,41 +213,50 @@ func TestPassRoleOnlyToItsService(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gotRoles = append(gotRoles, r)
+			patterns = append(patterns, r)
 		}
 	}
-	slices.Sort(gotRoles)
-	slices.Sort(wantRoles)
-	if !slices.Equal(gotRoles, wantRoles) {
-		t.Errorf("rollout passes %v, want the rollout fleets' instance roles %v", gotRoles, wantRoles)
+	if len(patterns) != 1 {
+		t.Errorf("rollout passes %v, want one pattern, whatever the fleets", patterns)
+	}
+	passesRole := func(arn string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { return iamMatch(p, arn) })
+	}
+	for _, mf := range f.stack.Fleets() {
+		arn, err := d.resolve(f.resolve(mf.Fleet.InstanceRole().RoleArn()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !passesRole(arn) {
+			t.Errorf("rollout passes %v, not fleet %s's instance role %s", patterns, mf.Fleet.Name(), arn)
+		}
+	}
+	for _, other := range []string{
+		"arn:aws:iam::" + d.account + ":role/stampkit/eu1/" + d.region + "/x",
+		"arn:aws:iam::" + d.account + ":role/stampkit/" + f.cfg.Name + "/eu-west-1/x",
+		"arn:aws:iam::" + d.account + ":role/admin",
+	} {
+		if passesRole(other) {
+			t.Errorf("rollout passes %v, which lets it pass %s, not the stamp's in its Region", patterns, other)
+		}
 	}
 }
 
 // TestRolloutLaunchesOnlyFromTheTemplates: the ec2:RunInstances that Auto
-// Scaling checks for the rollout is limited to this stack's launch
-// templates and to the resources of its account and region, plus the
-// account-less image and snapshot ARNs a launch reads.
+// Scaling checks for the rollout is limited to launches from a launch
+// template and to the resources of the stack's account and region, plus
+// the account-less image and snapshot ARNs a launch reads; a Deny refuses
+// every launch template that does not carry the stamp's tag, which each of
+// the stamp's does, and the templates the rollout may change are those.
 func TestRolloutLaunchesOnlyFromTheTemplates(t *testing.T) {
 	f := synth(t)
 	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
-	var wantTemplates []string
-	for _, mf := range f.stack.Fleets() {
-		if mf.Config.Rollout.Enabled() {
-			id, err := d.resolve(f.stack.Stack().Resolve(mf.Fleet.LaunchTemplate().LaunchTemplateId()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantTemplates = append(wantTemplates, d.arn("ec2", "launch-template/"+id))
-		}
-	}
+	templates := d.arn("ec2", "launch-template/*")
+	stampTag := map[string]any{"aws:ResourceTag/" + StampTagKey: f.cfg.Name}
 	wantResources := []string{d.arn("ec2", "*/*"), "arn:aws:ec2:" + d.region + "::image/*", "arn:aws:ec2:" + d.region + "::snapshot/*"}
-	found := false
+	var allows, denies, changes int
 	for _, s := range f.statements(f.logicalID(t, f.stack.Handlers().Rollout().Role.RoleArn())) {
-		if !slices.Contains(asList(s["Action"]), any("ec2:RunInstances")) {
-			continue
-		}
-		found = true
-		var resources, templates []string
+		var resources []string
 		for _, res := range asList(s["Resource"]) {
 			r, err := d.resolve(res)
 			if err != nil {
@@ -276,25 +264,46 @@ func TestRolloutLaunchesOnlyFromTheTemplates(t *testing.T) {
 			}
 			resources = append(resources, r)
 		}
-		for _, lt := range asList(asMap(asMap(s["Condition"])["ArnEquals"])["ec2:LaunchTemplate"]) {
-			r, err := d.resolve(lt)
-			if err != nil {
-				t.Fatal(err)
+		slices.Sort(resources)
+		actions := asList(s["Action"])
+		cond := asMap(s["Condition"])
+		switch {
+		case slices.Contains(actions, any("ec2:RunInstances")) && s["Effect"] == "Deny":
+			denies++
+			if !slices.Equal(resources, []string{templates}) || fmt.Sprint(cond) != fmt.Sprint(map[string]any{"StringNotEquals": stampTag}) {
+				t.Errorf("ec2:RunInstances Deny on %v if %v, want on %s unless tagged %v", resources, cond, templates, stampTag)
 			}
-			templates = append(templates, r)
-		}
-		for _, l := range [][]string{resources, templates, wantResources, wantTemplates} {
-			slices.Sort(l)
-		}
-		if !slices.Equal(resources, wantResources) {
-			t.Errorf("ec2:RunInstances on %v, want %v", resources, wantResources)
-		}
-		if !slices.Equal(templates, wantTemplates) {
-			t.Errorf("ec2:RunInstances from templates %v, want this stack's %v", templates, wantTemplates)
+		case slices.Contains(actions, any("ec2:RunInstances")):
+			allows++
+			slices.Sort(wantResources)
+			from, err := d.resolve(asMap(cond["ArnLike"])["ec2:LaunchTemplate"])
+			if !slices.Equal(resources, wantResources) || err != nil || from != templates {
+				t.Errorf("ec2:RunInstances on %v from %q (%v), want on %v from %s", resources, from, err, wantResources, templates)
+			}
+		case slices.Contains(actions, any("ec2:CreateLaunchTemplateVersion")):
+			changes++
+			if !slices.Equal(resources, []string{templates}) || fmt.Sprint(cond) != fmt.Sprint(map[string]any{"StringEquals": stampTag}) {
+				t.Errorf("ec2:CreateLaunchTemplateVersion on %v if %v, want on %s if tagged %v", resources, cond, templates, stampTag)
+			}
 		}
 	}
-	if !found {
-		t.Fatal("the rollout role has no ec2:RunInstances")
+	if allows != 1 || denies != 1 || changes != 1 {
+		t.Fatalf("rollout role: %d RunInstances Allow, %d Deny, %d CreateLaunchTemplateVersion statements; want one each", allows, denies, changes)
+	}
+	for _, mf := range f.stack.Fleets() {
+		lt := props(f.resources[f.logicalID(t, mf.Fleet.LaunchTemplate().LaunchTemplateId())])
+		found := false
+		for _, spec := range asList(lt["TagSpecifications"]) {
+			if asMap(spec)["ResourceType"] != "launch-template" {
+				continue
+			}
+			for _, tag := range asList(asMap(spec)["Tags"]) {
+				found = found || fmt.Sprint(tag) == fmt.Sprint(map[string]any{"Key": StampTagKey, "Value": f.cfg.Name})
+			}
+		}
+		if !found {
+			t.Errorf("fleet %s's launch template is not tagged %s=%s: the rollout could not launch from it", mf.Fleet.Name(), StampTagKey, f.cfg.Name)
+		}
 	}
 }
 

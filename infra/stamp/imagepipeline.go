@@ -47,6 +47,12 @@ const DefaultBuildInstanceType = "t4g.small"
 type ImagePipelineProps struct {
 	// Fleet is the fleet the images are for (FleetTagKey on every image).
 	Fleet string
+	// Names, when set, are the stamp's: the pipeline and its resources
+	// are named Names.ImageBuilder, the images carry StampTagKey, and the
+	// app's log group defaults to Names.AppLogGroup. Left out, the names
+	// are unique to the construct's path, and the log group the default
+	// stamp's.
+	Names *Names
 	// AppVersion is the version of the app binary (AppVersionTagKey).
 	AppVersion string
 	// AppBinary is the path of the linux/arm64 app binary on the machine
@@ -164,7 +170,11 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 	if p.RootVolumeGiB == 0 {
 		p.RootVolumeGiB = 16
 	}
-	p.App = p.App.withDefaults(p.Fleet)
+	names := NamesOf(DefaultStampName)
+	if p.Names != nil {
+		names = *p.Names
+	}
+	p.App = p.App.withDefaults(names, p.Fleet)
 	if errs := p.validate(); len(errs) > 0 {
 		panic(fmt.Sprintf("NewImagePipeline: invalid props: %s", strings.Join(errs, "; ")))
 	}
@@ -214,6 +224,13 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 		return hex.EncodeToString(sum[:])[:10]
 	}
 	baseName := *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(80), Separator: jsii.String("-")})
+	amiTags := map[string]string{FleetTagKey: p.Fleet, AppVersionTagKey: p.AppVersion, "stampkit:baked-by": "imagebuilder"}
+	amiName := namePrefix + p.Fleet
+	if p.Names != nil {
+		baseName = p.Names.ImageBuilder(p.Fleet)
+		amiName = baseName
+		amiTags[StampTagKey] = p.Names.Stamp()
+	}
 	files := InstanceFiles(p.App)
 	draft := ComponentDocument(p.App, files, "s3://asset", "account")
 	// CloudFormation takes at most 16,000 characters of inline data; leave
@@ -305,15 +322,11 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 			// through as written, so they are spelled as CloudFormation wants.
 			AmiDistributionConfiguration: map[string]any{
 				// {{ imagebuilder:buildDate }} makes every build's AMI name unique.
-				"Name":        fmt.Sprintf("stampkit-%s-%s-{{ imagebuilder:buildDate }}", p.Fleet, p.AppVersion),
+				"Name":        fmt.Sprintf("%s-%s-{{ imagebuilder:buildDate }}", amiName, p.AppVersion),
 				"Description": fmt.Sprintf("stampkit %s app %s on Amazon Linux 2023 (arm64)", p.Fleet, p.AppVersion),
 				// The AMI's own tags: the rollout Lambda matches the image to
 				// the fleet by them.
-				"AmiTags": map[string]string{
-					FleetTagKey:         p.Fleet,
-					AppVersionTagKey:    p.AppVersion,
-					"stampkit:baked-by": "imagebuilder",
-				},
+				"AmiTags": amiTags,
 			},
 		}},
 	})
@@ -360,8 +373,8 @@ type AppSettings struct {
 	// (images/app/main.go).
 	WarmUp, DrainDelay, ShutdownTimeout, MaxWork time.Duration
 	LogLevel                                     string
-	// LogGroup receives the app's log (default AppLogGroupName, the group
-	// the fleet creates).
+	// LogGroup receives the app's log (default Names.AppLogGroup, the
+	// group the fleet creates).
 	LogGroup string
 	// CPUInterval is the cpu_usage_active resolution (default 10 s: the
 	// default scaling policy's high-resolution alarm reads it);
@@ -371,14 +384,9 @@ type AppSettings struct {
 	CPUInterval, MetricsInterval, MetricsFlush time.Duration
 }
 
-// AppLogGroupName is the log group a fleet's app log goes to. The image's
-// CloudWatch agent configuration names it (AppSettings.LogGroup) and the
-// fleet creates it under this name: the image is baked apart from the
-// deploy, so the name cannot be a token.
-func AppLogGroupName(fleet string) string { return "/stampkit/" + fleet + "/app" }
-
-// DefaultAppSettings are the settings of fleet's app unless told otherwise.
-func DefaultAppSettings(fleet string) AppSettings {
+// DefaultAppSettings are the settings of the app of a fleet of the stamp
+// names names unless told otherwise.
+func DefaultAppSettings(names Names, fleet string) AppSettings {
 	return AppSettings{
 		User:            "stampkit",
 		Port:            8080,
@@ -388,15 +396,15 @@ func DefaultAppSettings(fleet string) AppSettings {
 		ShutdownTimeout: 20 * time.Second,
 		MaxWork:         2 * time.Second,
 		LogLevel:        "info",
-		LogGroup:        AppLogGroupName(fleet),
+		LogGroup:        names.AppLogGroup(fleet),
 		CPUInterval:     10 * time.Second,
 		MetricsInterval: 60 * time.Second,
 		MetricsFlush:    10 * time.Second,
 	}
 }
 
-func (s AppSettings) withDefaults(fleet string) AppSettings {
-	d := DefaultAppSettings(fleet)
+func (s AppSettings) withDefaults(names Names, fleet string) AppSettings {
+	d := DefaultAppSettings(names, fleet)
 	set := func(v *string, def string) {
 		if *v == "" {
 			*v = def

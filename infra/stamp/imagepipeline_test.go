@@ -408,9 +408,10 @@ func TestNewImagePipelineRejectsBadProps(t *testing.T) {
 
 // ipAnsibleVars maps the role's variables to settings s, as the role would
 // be run for the same fleet.
-func ipAnsibleVars(fleet string, s AppSettings) map[string]string {
+func ipAnsibleVars(stamp, fleet string, s AppSettings) map[string]string {
 	secs := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 	return map[string]string{
+		"stampkit_app_stamp":                  stamp,
 		"stampkit_app_fleet":                  fleet,
 		"stampkit_app_user":                   s.User,
 		"stampkit_app_port":                   strconv.Itoa(s.Port),
@@ -493,9 +494,9 @@ func ipRoleTemplates(t *testing.T) map[string][2]string {
 // the component writes is what the role's template renders for the same
 // settings, at the same path and mode.
 func TestInstanceFilesMatchAnsibleRole(t *testing.T) {
-	s := DefaultAppSettings("api")
+	s := DefaultAppSettings(NamesOf(DefaultStampName), "api")
 	s.User, s.Port, s.WarmUp, s.LogLevel, s.CPUInterval = "svc", 9090, 3*time.Second, "debug", 5*time.Second
-	vars := ipAnsibleVars("api", s)
+	vars := ipAnsibleVars(DefaultStampName, "api", s)
 	templates := ipRoleTemplates(t)
 	files := InstanceFiles(s)
 	if len(templates) != len(files) {
@@ -546,23 +547,24 @@ func TestAppSettingsMatchAnsibleDefaults(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^(stampkit_app_[a-z_]+): (.+)$`).FindAllStringSubmatch(string(raw), -1) {
 		defaults[m[1]] = strings.Trim(m[2], `"`)
 	}
-	fleet := defaults["stampkit_app_fleet"]
-	if fleet == "" {
-		t.Fatal("defaults/main.yml sets no stampkit_app_fleet")
+	stamp, fleet := defaults["stampkit_app_stamp"], defaults["stampkit_app_fleet"]
+	if fleet == "" || stamp != DefaultStampName {
+		t.Fatalf("defaults/main.yml sets stampkit_app_stamp %q and stampkit_app_fleet %q, want %q and a fleet", stamp, fleet, DefaultStampName)
 	}
-	want := ipAnsibleVars(fleet, DefaultAppSettings(fleet))
+	names := NamesOf(stamp)
+	want := ipAnsibleVars(stamp, fleet, DefaultAppSettings(names, fleet))
 	for name, w := range want {
 		got, ok := defaults[name]
 		if !ok {
 			t.Errorf("defaults/main.yml has no %s (want %s)", name, w)
 			continue
 		}
-		if got = ipRenderJinja(t, name, got, map[string]string{"stampkit_app_fleet": fleet}); got != w {
+		if got = ipRenderJinja(t, name, got, map[string]string{"stampkit_app_stamp": stamp, "stampkit_app_fleet": fleet}); got != w {
 			t.Errorf("%s: role default %s, DefaultAppSettings %s", name, got, w)
 		}
 	}
 	// The CPU metric the scaling policy reads is published at 10 s.
-	if s := DefaultAppSettings(fleet); s.CPUInterval != 10*time.Second || s.Port != 8080 || s.HealthPath != "/readyz" {
+	if s := DefaultAppSettings(names, fleet); s.CPUInterval != 10*time.Second || s.Port != 8080 || s.HealthPath != "/readyz" {
 		t.Errorf("DefaultAppSettings got cpu %s, port %d, health %s; want 10s, 8080, /readyz (cdk.json, shared/scaling)",
 			s.CPUInterval, s.Port, s.HealthPath)
 	}
@@ -584,7 +586,7 @@ func TestAgentConfigFeedsTheScalingPolicy(t *testing.T) {
 			} `json:"metrics_collected"`
 		} `json:"metrics"`
 	}
-	if err := json.Unmarshal([]byte(imageAgentConfig(DefaultAppSettings("web"))), &doc); err != nil {
+	if err := json.Unmarshal([]byte(imageAgentConfig(DefaultAppSettings(NamesOf(DefaultStampName), "web"))), &doc); err != nil {
 		t.Fatal(err)
 	}
 	m := doc.Metrics
@@ -612,7 +614,7 @@ var ipWriteCommand = regexp.MustCompile(`echo (\S+) \| base64 -d \| install -D -
 // python3 and PyYAML (Ansible's dependencies), that it is YAML of the
 // AWSTOE shape whose scripts bash can parse.
 func TestComponentDocument(t *testing.T) {
-	s := DefaultAppSettings("web")
+	s := DefaultAppSettings(NamesOf(DefaultStampName), "web")
 	files := InstanceFiles(s)
 	doc := ComponentDocument(s, files, "s3://bucket/key.bin", "111111111111")
 	if len(doc)+256 > maxComponentData {
@@ -798,11 +800,11 @@ func TestImagesBakeTheFleetsApp(t *testing.T) {
 	f := synth(t)
 	nonDefault := false
 	for _, fc := range f.cfg.Fleets {
-		d := DefaultAppSettings(fc.Name)
+		d := DefaultAppSettings(f.cfg.Names(), fc.Name)
 		nonDefault = nonDefault || (fc.AppPort != d.Port && fc.HealthCheckPath != d.HealthPath)
 		t.Run(fc.Name, func(t *testing.T) {
 			want := d
-			want.Port, want.HealthPath, want.LogGroup = fc.AppPort, fc.HealthCheckPath, AppLogGroupName(fc.Name)
+			want.Port, want.HealthPath, want.LogGroup = fc.AppPort, fc.HealthCheckPath, f.cfg.Names().AppLogGroup(fc.Name)
 			got := bakedFiles(t, f, fc.Name)
 			for _, file := range InstanceFiles(want) {
 				if diff := cmp.Diff(file.Content, got[file.Path]); diff != "" {

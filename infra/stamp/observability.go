@@ -20,7 +20,7 @@ import (
 // The toolkit's own metrics (EMF, dimension Fleet) the dashboards show, by
 // the handler that writes them (shared/scaler, hooks, stamper).
 var (
-	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable"}
+	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable", "TickFailed", "TickTimedOut"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
 	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy"}
 )
@@ -28,6 +28,8 @@ var (
 // ObservabilityProps configures the dashboards and the operator alarms'
 // notifications.
 type ObservabilityProps struct {
+	// Names are the stamp's: the dashboards are named Names.Dashboard.
+	Names    Names
 	Fleets   []ManagedFleet
 	Handlers Handlers
 	// Namespace is where the Lambdas write their metrics
@@ -39,6 +41,10 @@ type ObservabilityProps struct {
 	// CommandBus's alarm on stampkit events put on the default bus is an
 	// operator alarm.
 	CommandBus CommandBus
+	// FleetScope, optional, is where a fleet's dashboard and alarms go:
+	// NewStack puts them in the fleet's stack. Left out, under the
+	// Observability construct.
+	FleetScope func(fleet string) constructs.Construct
 }
 
 // Observability holds one CloudWatch dashboard per fleet and the topic
@@ -68,7 +74,8 @@ type observability struct {
 // (the groups' desired and in-service instances), demand (load balancer
 // requests), the scaling and health alarms, the scaler's decisions, the
 // lifecycle gate and drain times, rollout progress, and the toolkit's
-// dead-letter alarms. Dashboards and the topic get no physical names.
+// dead-letter alarms. Each dashboard is named Names.Dashboard; the topic
+// gets no physical name.
 func NewObservability(scope constructs.Construct, id string, props *ObservabilityProps) Observability {
 	switch {
 	case props == nil:
@@ -91,10 +98,18 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 		}
 	}
 	o := &observability{dashboards: map[string]awscloudwatch.Dashboard{}}
-	for _, mf := range props.Fleets {
-		o.dashboards[mf.Fleet.Name()] = newDashboard(c, mf, props.Namespace, toolkit)
+	fleetScope := func(fleet string) constructs.Construct {
+		if props.FleetScope == nil {
+			return c
+		}
+		return constructs.NewConstruct(props.FleetScope(fleet), jsii.String(id))
 	}
-	o.topic = newAlarmTopic(c, props.AlarmEmail)
+	scopes := map[string]constructs.Construct{}
+	for _, mf := range props.Fleets {
+		scopes[mf.Fleet.Name()] = fleetScope(mf.Fleet.Name())
+		o.dashboards[mf.Fleet.Name()] = newDashboard(scopes[mf.Fleet.Name()], props.Names.Dashboard(mf.Fleet.Name()), mf, props.Namespace, toolkit)
+	}
+	o.topic = newAlarmTopic(c, props.Names, props.AlarmEmail)
 	for _, h := range []Handler{props.Handlers.Scaler(), props.Handlers.Lifecycle(), props.Handlers.Rollout()} {
 		o.alarms = append(o.alarms, h.DeadLetterAlarm)
 		if h.WakeDeadLetterAlarm != nil {
@@ -105,10 +120,10 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	for _, mf := range props.Fleets {
 		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
 		if mf.Config.Rollout.Enabled() {
-			o.alarms = append(o.alarms, newRolloutAlarm(c, mf.Fleet.Name(), props.Namespace))
+			o.alarms = append(o.alarms, newRolloutAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
 		}
 		if mf.Config.Scaling.Forecast != nil {
-			o.alarms = append(o.alarms, newForecastAlarm(c, mf.Fleet.Name(), props.Namespace))
+			o.alarms = append(o.alarms, newForecastAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
 		}
 	}
 	notify := awscloudwatchactions.NewSnsAction(o.topic)
@@ -125,7 +140,7 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 // key: the AWS managed SNS key's policy cannot let CloudWatch use it, and
 // without kms:GenerateDataKey and kms:Decrypt on the key CloudWatch drops
 // every notification to an encrypted topic.
-func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
+func newAlarmTopic(scope constructs.Construct, names Names, email string) awssns.Topic {
 	stack := awscdk.Stack_Of(scope)
 	// CloudWatch acts for this account's alarms only (confused deputy).
 	fromAlarms := &map[string]any{
@@ -150,7 +165,8 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 		Conditions: fromAlarms,
 	}), nil)
 	topic := awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
-		DisplayName: jsii.String("stampkit alarms"),
+		// The sender's name of every mail: which stamp is calling.
+		DisplayName: jsii.String("stampkit " + names.Stamp() + " alarms"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
@@ -168,7 +184,7 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 	return topic
 }
 
-func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string, toolkit []interfacesawscloudwatch.IAlarmRef) awscloudwatch.Dashboard {
+func newDashboard(scope constructs.Construct, name string, mf ManagedFleet, namespace string, toolkit []interfacesawscloudwatch.IAlarmRef) awscloudwatch.Dashboard {
 	f := mf.Fleet
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	metric := func(ns, name, stat, label string, dims map[string]*string) awscloudwatch.IMetric {
@@ -241,7 +257,10 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 		{graph("Capacity (instances)", capacity, nil), graph("Demand", demand, perTarget)},
 		alarmGraphs,
 		{
-			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum"), own("ForecastUnavailable", "Sum")},
+			// A tick that failed or ran out of time for this fleet: its batch's
+			// other fleets went on (shared/scaler).
+			graph("Scaler decisions", []awscloudwatch.IMetric{own("Decisions", "Sum"), own("Duplicates", "Sum"), own("StateNotSaved", "Sum"),
+				own("ForecastUnavailable", "Sum"), own("TickFailed", "Sum"), own("TickTimedOut", "Sum")},
 				[]awscloudwatch.IMetric{own("CapacityDelta", "Sum")}),
 			graph("Lifecycle: seconds to ready and to drain",
 				[]awscloudwatch.IMetric{own("TimeToReady", "Average"), own("TimeToReady", "Maximum"), own("TimeToDrain", "Average")},
@@ -256,6 +275,7 @@ func newDashboard(scope constructs.Construct, mf ManagedFleet, namespace string,
 		}
 	}
 	return awscloudwatch.NewDashboard(scope, jsii.String("Dashboard-"+f.Name()), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(name),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 		Widgets:         &widgets,
 	})

@@ -66,11 +66,13 @@ func readDashboard(t *testing.T, f *fixture, d deployed, id string) dashboard {
 func TestObservability(t *testing.T) {
 	f := synth(t)
 	d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
-	check(t, "one dashboard per fleet, no physical names", func() {
-		f.template.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Dashboard"), map[string]any{
-			"DashboardName": assertions.Match_Absent(),
-		}, num(len(f.cfg.Fleets)))
-	})
+	for _, fc := range f.cfg.Fleets {
+		check(t, "one dashboard per fleet, named after the stamp and fleet", func() {
+			f.template.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Dashboard"), map[string]any{
+				"DashboardName": f.cfg.Names().Dashboard(fc.Name),
+			}, num(1))
+		})
+	}
 	hs := f.stack.Handlers()
 	for _, mf := range f.stack.Fleets() {
 		fl := mf.Fleet
@@ -85,7 +87,7 @@ func TestObservability(t *testing.T) {
 			}
 			got := readDashboard(t, f, d, *f.stack.Stack().GetLogicalId(cfn))
 			name := func(token *string) string {
-				s, err := d.resolve(f.stack.Stack().Resolve(token))
+				s, err := d.resolve(f.resolve(token))
 				if err != nil {
 					t.Fatal(err)
 				}

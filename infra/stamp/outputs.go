@@ -25,22 +25,27 @@ const (
 // name capitalised, and what (OutputURL, …): FleetWebUrl.
 func FleetOutput(fleet, what string) string { return "Fleet" + titleCase(fleet) + what }
 
-// addOutputs adds the stamp's outputs to its stack.
+// addOutputs adds the stamp's outputs: the state table's name and each
+// fleet's address to the stamp's stack; each fleet's load balancer DNS
+// name, address and dashboard to the fleet's stack. A template holds at
+// most 200 outputs (Limits): one per fleet in the stamp's stack leaves
+// room for as many fleets as its resources do.
 func addOutputs(s *stampStack) {
-	output := func(key, description string, value *string) {
-		o := awscdk.NewCfnOutput(s.stack, jsii.String(key), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	output := func(stack awscdk.Stack, key, description string, value *string) {
+		o := awscdk.NewCfnOutput(stack, jsii.String(key), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
 		// A fixed key, whatever the construct tree: scripts read it.
 		o.OverrideLogicalId(jsii.String(key))
 	}
-	output(OutputStateTableName, "The state table: claims, cooldowns, leases and rollout records", s.state.Table().TableName())
+	output(s.stack, OutputStateTableName, "The state table: claims, cooldowns, leases and rollout records", s.state.Table().TableName())
 	for _, mf := range s.fleets {
 		f := mf.Fleet
 		name := f.Name()
-		output(FleetOutput(name, OutputLoadBalancerDNSName), "Fleet "+name+": its load balancer's DNS name", f.LoadBalancer().LoadBalancerDnsName())
-		output(FleetOutput(name, OutputURL), "Fleet "+name+": its address", f.URL())
+		output(s.stack, FleetOutput(name, OutputURL), "Fleet "+name+": its address", f.URL())
+		output(mf.Stack, FleetOutput(name, OutputLoadBalancerDNSName), "Fleet "+name+": its load balancer's DNS name", f.LoadBalancer().LoadBalancerDnsName())
+		output(mf.Stack, FleetOutput(name, OutputURL), "Fleet "+name+": its address", f.URL())
 		dashboard := s.obs.Dashboard(name)
-		output(FleetOutput(name, OutputDashboardName), "Fleet "+name+": its CloudWatch dashboard", dashboard.DashboardName())
-		output(FleetOutput(name, OutputDashboardURL), "Fleet "+name+": its CloudWatch dashboard in the console",
+		output(mf.Stack, FleetOutput(name, OutputDashboardName), "Fleet "+name+": its CloudWatch dashboard", dashboard.DashboardName())
+		output(mf.Stack, FleetOutput(name, OutputDashboardURL), "Fleet "+name+": its CloudWatch dashboard in the console",
 			awscdk.Fn_Join(jsii.String(""), jsii.Strings(
 				"https://console.aws.amazon.com/cloudwatch/home?region=", *s.stack.Region(), "#dashboards:name=", *dashboard.DashboardName())))
 	}

@@ -4,17 +4,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/aws/jsii-runtime-go"
 )
 
-// TestOutputs: the state table, and per fleet its load balancer's DNS
-// name, its URL (https:// where its listener serves HTTPS) and its
-// dashboard's name and console address, under their fixed keys.
+// TestOutputs: the state table and each fleet's URL in the stamp's stack;
+// per fleet, in its own stack, its load balancer's DNS name, its URL
+// (https:// where its listener serves HTTPS) and its dashboard's name and
+// console address, under their fixed keys.
 func TestOutputs(t *testing.T) {
 	f := synth(t)
-	outputs, _ := (*f.template.ToJSON())["Outputs"].(map[string]any)
-	value := func(t *testing.T, key string) string {
+	value := func(t *testing.T, outputs map[string]any, key string) string {
 		t.Helper()
 		o, ok := outputs[key].(map[string]any)
 		if !ok {
@@ -22,29 +20,36 @@ func TestOutputs(t *testing.T) {
 		}
 		return fmt.Sprint(o["Value"])
 	}
-	want := func(t *testing.T, key string, v any) {
+	want := func(t *testing.T, outputs map[string]any, key string, v any) {
 		t.Helper()
-		if got := value(t, key); got != fmt.Sprint(v) {
+		if got := value(t, outputs, key); got != fmt.Sprint(v) {
 			t.Errorf("output %s: got %s, want %v", key, got, v)
 		}
 	}
-	want(t, OutputStateTableName, ref(f.logicalID(t, f.stack.State().Table().TableName())))
+	stamp := f.stackOutputs(f.stack.Stack())
+	want(t, stamp, OutputStateTableName, ref(f.logicalID(t, f.stack.State().Table().TableName())))
+	if n, most := len(stamp), 3+len(f.stack.Fleets()); n != most {
+		t.Errorf("the stamp's stack has %d outputs, want %d: one per fleet at most, as a template holds at most %d", n, most, MaxOutputs)
+	}
 	for _, mf := range f.stack.Fleets() {
 		fl := mf.Fleet
 		t.Run(fl.Name(), func(t *testing.T) {
+			own := f.stackOutputs(mf.Stack)
 			dns := getAtt(f.logicalID(t, fl.LoadBalancer().LoadBalancerArn()), "DNSName")
-			want(t, FleetOutput(fl.Name(), OutputLoadBalancerDNSName), dns)
+			want(t, own, FleetOutput(fl.Name(), OutputLoadBalancerDNSName), dns)
 			scheme := "http://"
 			if f.fleetConfig(t, fl.Name()).CertificateArn != "" {
 				scheme = "https://"
 			}
-			want(t, FleetOutput(fl.Name(), OutputURL), map[string]any{"Fn::Join": []any{"", []any{scheme, dns}}})
+			url := map[string]any{"Fn::Join": []any{"", []any{scheme, dns}}}
+			want(t, own, FleetOutput(fl.Name(), OutputURL), url)
+			want(t, stamp, FleetOutput(fl.Name(), OutputURL), url)
 			dashboard := ref(f.logicalID(t, f.stack.Observability().Dashboard(fl.Name()).DashboardName()))
-			want(t, FleetOutput(fl.Name(), OutputDashboardName), dashboard)
-			url := value(t, FleetOutput(fl.Name(), OutputDashboardURL))
+			want(t, own, FleetOutput(fl.Name(), OutputDashboardName), dashboard)
+			console := value(t, own, FleetOutput(fl.Name(), OutputDashboardURL))
 			for _, part := range []string{"https://console.aws.amazon.com/cloudwatch/home?region=" + DefaultRegion, "#dashboards:name=", fmt.Sprint(dashboard)} {
-				if !strings.Contains(url, part) {
-					t.Errorf("output %s: %s lacks %s", FleetOutput(fl.Name(), OutputDashboardURL), url, part)
+				if !strings.Contains(console, part) {
+					t.Errorf("output %s: %s lacks %s", FleetOutput(fl.Name(), OutputDashboardURL), console, part)
 				}
 			}
 		})
@@ -58,10 +63,11 @@ func TestOutputs(t *testing.T) {
 // reports that one's name, and the shared listener's scheme.
 func TestOutputsOfAGivenLoadBalancer(t *testing.T) {
 	h := synthHatches(t)
-	check(t, "web's URL", func() {
-		h.template.HasOutput(jsii.String(FleetOutput("web", OutputURL)), map[string]any{"Value": "https://shared-123.us-east-1.elb.amazonaws.com"})
-	})
-	check(t, "api's load balancer", func() {
-		h.template.HasOutput(jsii.String(FleetOutput("api", OutputLoadBalancerDNSName)), map[string]any{"Value": "api-123.us-east-1.elb.amazonaws.com"})
-	})
+	web, api := h.stack.Fleets()[0], h.stack.Fleets()[1]
+	if got := fmt.Sprint(h.stackOutputs(web.Stack)[FleetOutput("web", OutputURL)]); !strings.Contains(got, "https://shared-123.us-east-1.elb.amazonaws.com") {
+		t.Errorf("web's URL: %s, want https://shared-123.us-east-1.elb.amazonaws.com", got)
+	}
+	if got := fmt.Sprint(h.stackOutputs(api.Stack)[FleetOutput("api", OutputLoadBalancerDNSName)]); !strings.Contains(got, "api-123.us-east-1.elb.amazonaws.com") {
+		t.Errorf("api's load balancer: %s, want api-123.us-east-1.elb.amazonaws.com", got)
+	}
 }

@@ -153,9 +153,10 @@ func bindScaling(p scaling.Policy, vars map[string]string, alarm func(id string,
 type rolloutResources struct {
 	// HealthAlarms are the fleet's health alarm names.
 	HealthAlarms []string
-	// Listener, TargetGroup, PeerGroup and PeerTargetGroup bind a
-	// blue/green policy (ARNs, except the group's name).
-	Listener, TargetGroup, PeerGroup, PeerTargetGroup string
+	// PeerGroup and ResourcesParameter bind a blue/green policy: the peer
+	// group's name and the SSM parameter holding the listener and target
+	// group ARNs (ResourcesParameter).
+	PeerGroup, ResourcesParameter string
 	// WeightParameters name the SSM parameters a blue/green fleet's
 	// listener reads its weights from.
 	WeightParameters rollout.WeightParameters
@@ -184,10 +185,8 @@ func bindRollout(p rollout.Policy, res rolloutResources) rollout.Policy {
 	}
 	p.Alarms = append(slices.Clone(p.Alarms), res.HealthAlarms...)
 	if p.Strategy == rollout.StrategyBlueGreen {
-		p.BlueGreen.Listener = res.Listener
-		p.BlueGreen.TargetGroup = res.TargetGroup
+		p.BlueGreen.ResourcesParameter = res.ResourcesParameter
 		p.BlueGreen.PeerGroup = res.PeerGroup
-		p.BlueGreen.PeerTargetGroup = res.PeerTargetGroup
 		p.BlueGreen.WeightParameters = res.WeightParameters
 	}
 	return p
@@ -283,6 +282,7 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		for field, v := range map[string]string{
 			"listener": r.BlueGreen.Listener, "targetGroup": r.BlueGreen.TargetGroup,
 			"peerGroup": r.BlueGreen.PeerGroup, "peerTargetGroup": r.BlueGreen.PeerTargetGroup,
+			"resourcesParameter":               r.BlueGreen.ResourcesParameter,
 			"weightParameters.targetGroup":     r.BlueGreen.WeightParameters.TargetGroup,
 			"weightParameters.peerTargetGroup": r.BlueGreen.WeightParameters.PeerTargetGroup,
 		} {
@@ -291,7 +291,7 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 		}
 	}
-	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(f)).Validate()) {
+	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(NamesOf(DefaultStampName), f)).Validate()) {
 		bad("rollout", e)
 	}
 	return errs
@@ -308,71 +308,74 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// standInName is as long as the names CloudFormation generates for this
-// stack's resources ("Stampkit-<logical id>-<12 characters>"), so that the
+// standInStack is as long as the longest stack name a stamp gets by
+// default (Names.Stack), for stand-ins of the names CloudFormation
+// generates from it.
+var standInStack = namePrefix + strings.Repeat("x", 20)
+
+// standInName is as long as the names CloudFormation generates for a
+// stamp's resources ("<stack>-<logical id>-<12 characters>"), so that the
 // environment size estimate holds once deployed.
 func standInName(parts ...string) string {
 	const length = 56
-	s := StackName + "-" + strings.Join(parts, "-") + "-"
+	s := standInStack + "-" + strings.Join(parts, "-") + "-"
 	if len(s) < length {
 		s += strings.Repeat("X", length-len(s))
 	}
 	return s
 }
 
-// standInArn is as long as an ELBv2 ARN of this stack.
-func standInArn(kind string, parts ...string) string {
-	return "arn:aws:elasticloadbalancing:us-east-1:111111111111:" + kind + "/" + standInName(parts...)[:32] + "/0123456789abcdef/0123456789abcdef"
+// standInELBName is as long as the name CloudFormation gives a load
+// balancer or target group (32 characters), and unique to parts.
+func standInELBName(parts ...string) string {
+	s := strings.Join(parts, "-") + "-" + strings.Repeat("X", 32)
+	return s[:32]
 }
 
-// Stand-ins for the deployed names, so that the configuration the Lambdas
-// will read can be checked with config.Config.Validate, and its size
-// estimated, before synthesis.
-func standInVars(fleet string) map[string]string {
+// Stand-ins for the deployed names and ARNs CloudFormation gives (the
+// load balancer's and target groups'), beside the names the stamp sets,
+// so that the configuration the Lambdas will read can be checked with
+// config.Config.Validate before synthesis.
+func standInVars(names Names, fleet string) map[string]string {
 	return map[string]string{
-		PlaceholderGroup:        standInName(fleet, "group"),
-		PlaceholderLoadBalancer: "app/" + standInName(fleet, "lb")[:32] + "/0123456789abcdef",
-		PlaceholderTargetGroup:  "targetgroup/" + standInName(fleet, "blue")[:32] + "/0123456789abcdef",
+		PlaceholderGroup:        names.Group(fleet),
+		PlaceholderLoadBalancer: "app/" + standInELBName(fleet, "lb") + "/0123456789abcdef",
+		PlaceholderTargetGroup:  "targetgroup/" + standInELBName(fleet, "blue") + "/0123456789abcdef",
 	}
 }
 
-func standInRollout(f FleetConfig) rolloutResources {
+func standInRollout(names Names, f FleetConfig) rolloutResources {
 	fleet := f.Name
-	var alarms []string
-	for _, id := range healthAlarmIDs(f) {
-		alarms = append(alarms, standInName(fleet, id))
-	}
 	return rolloutResources{
-		HealthAlarms:     alarms,
-		Listener:         standInArn("listener/app", fleet, "listener"),
-		TargetGroup:      standInArn("targetgroup", fleet, "blue"),
-		PeerGroup:        standInName(fleet, "peer"),
-		PeerTargetGroup:  standInArn("targetgroup", fleet, "green"),
-		WeightParameters: f.WeightParameters(),
+		HealthAlarms:       healthAlarmNames(names, f),
+		PeerGroup:          names.PeerGroup(fleet),
+		ResourcesParameter: ResourcesParameter(f.ParameterPrefix),
+		WeightParameters:   f.WeightParameters(),
 	}
 }
 
 // lambdaConfig is the configuration the Lambdas would read, with
-// stand-in names for what the stack creates.
+// stand-ins for what CloudFormation names.
 func (c Config) lambdaConfig() config.Config {
+	names := c.Names()
 	out := config.Config{Table: standInName("state"), Namespace: config.DefaultNamespace}
 	for _, f := range c.Fleets {
-		vars := standInVars(f.Name)
+		vars := standInVars(names, f.Name)
 		sc := bindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
-			return standInName(f.Name, id)
+			return names.ScalingAlarm(f.Name, id)
 		})
-		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(f))))
+		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(names, f))))
 	}
 	return out
 }
 
-// FleetsFor returns what function reads of fleets. Each fleet keeps its
-// name and group. Only the scaler gets the scaling rules, and not their
-// triggers: the CDK app made each trigger into the alarm the rule names,
-// and no Lambda reads them. Only the lifecycle function gets the
-// lifecycle policies and hook names (and a blue/green fleet's peer group) and only the
-// rollout function the rollout policies. Lambda allows 4 KB of environment
-// in all; this is what keeps several fleets within it.
+// FleetsFor returns what function reads of fleets: its fleets file. Each
+// fleet keeps its name and group. Only the scaler gets the scaling rules,
+// and not their triggers: the CDK app made each trigger into the alarm the
+// rule names, and no Lambda reads them. Only the lifecycle function gets
+// the lifecycle policies and hook names (and a blue/green fleet's peer
+// group) and only the rollout function the rollout policies: each cold
+// start decodes only what it uses.
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 	out := make([]config.Fleet, 0, len(fleets))
 	for _, f := range fleets {
@@ -406,8 +409,40 @@ func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 const LambdaEnvLimit = 4096
 
 // envOverhead is what the other variables take once deployed: the table
-// name, the namespace, a wake-up queue URL and the keys.
-const envOverhead = 300
+// name, the namespace, a wake-up queue URL, the fleets file's name and the
+// keys.
+const envOverhead = 350
+
+// forecastAtDeploy reports whether f's forecast reads a metric whose
+// dimensions only CloudFormation knows: its load balancer's or a target
+// group's "app/NAME/ID", which the fleets file, written at synth, cannot
+// hold.
+func (f FleetConfig) forecastAtDeploy() bool {
+	fc := f.ScalingPolicy().Forecast
+	if fc == nil {
+		return false
+	}
+	for _, v := range fc.Dimensions {
+		if strings.Contains(v, PlaceholderLoadBalancer) || strings.Contains(v, PlaceholderTargetGroup) {
+			return true
+		}
+	}
+	return false
+}
+
+// fleetsInEnvironment lists the fleets that keep function's fleets in its
+// environment (STAMPKIT_FLEETS) instead of the fleets file: the scaler's,
+// when a fleet forecasts on a metric only CloudFormation can name
+// (stageFunctionCode).
+func (c Config) fleetsInEnvironment(function string) []string {
+	var out []string
+	for _, f := range c.Fleets {
+		if function == "scaler" && f.forecastAtDeploy() {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
 
 // envSizes estimates, from stand-ins as long as the deployed names, each
 // function's environment once deployed, in bytes.
@@ -415,22 +450,30 @@ func (c Config) envSizes() map[string]int {
 	lc := c.lambdaConfig()
 	out := map[string]int{}
 	for _, fn := range HandlerNames() {
-		// Cannot fail: config types marshal without error.
-		raw, _ := json.Marshal(FleetsFor(fn, lc.Fleets))
-		out[fn] = len(raw) + envOverhead
+		out[fn] = envOverhead
+		if len(c.fleetsInEnvironment(fn)) > 0 {
+			// Cannot fail: config types marshal without error.
+			raw, _ := json.Marshal(FleetsFor(fn, lc.Fleets))
+			out[fn] += len(raw)
+		}
 	}
 	return out
 }
 
 // checkEnvSize keeps cdk synth from producing a stack that the deploy
-// would fail on: a function whose environment is over Lambda's limit.
+// would fail on: a function whose environment is over Lambda's limit. Only
+// a scaler whose fleets stay in its environment (fleetsInEnvironment) can
+// come near it.
 func (c Config) checkEnvSize() []error {
 	var errs []error
 	sizes := c.envSizes()
 	for _, fn := range HandlerNames() {
 		if n := sizes[fn]; n > LambdaEnvLimit {
-			errs = append(errs, fmt.Errorf("context %q: the %s function's environment would be about %d bytes once deployed, "+
-				"over Lambda's %d: declare fewer fleets (or shorter policies) per stack", CtxFleets, fn, n, LambdaEnvLimit))
+			errs = append(errs, fmt.Errorf("context %q: the %s function's fleets are in its environment, not a file, because fleets %s "+
+				"forecast on a metric of their load balancer or target group, whose name CloudFormation gives at deploy time; "+
+				"the environment would be about %d bytes once deployed, over Lambda's %d: forecast on a metric the group names "+
+				"(AWS/AutoScaling, CWAgent), or declare fewer fleets in the stamp", c.key(CtxFleets), fn,
+				strings.Join(c.fleetsInEnvironment(fn), ", "), n, LambdaEnvLimit))
 		}
 	}
 	return errs

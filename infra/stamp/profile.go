@@ -2,7 +2,6 @@ package stamp
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -48,25 +47,25 @@ type shortfall struct{ key, fix string }
 func (c Config) productionShortfalls() []shortfall {
 	var out []shortfall
 	if c.AlarmEmail == "" {
-		out = append(out, shortfall{CtxAlarmEmail,
+		out = append(out, shortfall{c.key(CtxAlarmEmail),
 			"no one is told of the operator alarms (dead letters, fleet health); set an address such as ops@example.com"})
 	}
 	if len(c.CommandPrincipals) == 0 {
-		out = append(out, shortfall{CtxCommandPrincipals,
+		out = append(out, shortfall{c.key(CtxCommandPrincipals),
 			"any principal of the account whose IAM allows events:PutEvents may abort or promote a rollout; " +
 				"name the operator roles and the bake's role (arn:aws:iam::ACCOUNT:role/NAME)"})
 	}
 	if c.LogRetentionDays < MinProductionLogRetentionDays {
-		out = append(out, shortfall{CtxLogRetentionDays,
+		out = append(out, shortfall{c.key(CtxLogRetentionDays),
 			fmt.Sprintf("got %d; set %d or more (90, 120, 150, 180, 365, …)", c.LogRetentionDays, MinProductionLogRetentionDays)})
 	}
 	if c.NatGateways < c.MaxAzs && !c.InterfaceEndpoints {
-		out = append(out, shortfall{CtxNatGateways,
+		out = append(out, shortfall{c.key(CtxNatGateways),
 			fmt.Sprintf("got %d for %d zones and no interface endpoints: the lifecycle function reaches AWS through one zone's NAT gateway; "+
 				"set %s to %d (one per zone) or %s to true (README \"Network\")", c.NatGateways, c.MaxAzs, CtxNatGateways, c.MaxAzs, CtxInterfaceEndpoints)})
 	}
 	for i, f := range c.Fleets {
-		key := CtxFleets + "[" + strconv.Itoa(i) + "]"
+		key := c.fleetKey(i)
 		if f.CertificateArn == "" {
 			out = append(out, shortfall{key + ".certificateArn",
 				"the listener serves plain HTTP; set an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID) to serve HTTPS"})
@@ -92,7 +91,7 @@ func (c Config) validateProfile() []error {
 		}
 		return errs
 	}
-	return []error{fmt.Errorf("context %q: got %q, want %q or %q", CtxProfile, c.Profile, ProfileDemo, ProfileProduction)}
+	return []error{fmt.Errorf("context %q: got %q, want %q or %q", c.key(CtxProfile), c.Profile, ProfileDemo, ProfileProduction)}
 }
 
 // DemoWarning is what a demo stack warns of at synth: that it is a demo,

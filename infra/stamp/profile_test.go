@@ -167,7 +167,7 @@ func TestProfileSwitches(t *testing.T) {
 			}
 			var warnings []any
 			check(t, "reading the stack's warnings", func() {
-				found := assertions.Annotations_FromStack(f.stack.Stack()).FindWarning(jsii.String("/"+StackName),
+				found := assertions.Annotations_FromStack(f.stack.Stack()).FindWarning(jsii.String("/"+f.cfg.StackName),
 					assertions.Match_StringLikeRegexp(jsii.String(`^stampkit: profile "demo", not for production\.`)))
 				raw, _ := json.Marshal(found)
 				_ = json.Unmarshal(raw, &warnings)

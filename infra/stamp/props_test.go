@@ -35,9 +35,10 @@ func TestConstructorsRejectBadProps(t *testing.T) {
 		}, "AccessLogDays"},
 		{"scaling without fleet", func(s awscdk.Stack) { NewScaling(s, "S", &ScalingProps{}) }, "Fleet"},
 		{"observability without fleets", func(s awscdk.Stack) { NewObservability(s, "O", &ObservabilityProps{}) }, "Fleets"},
+		{"handlers without names", func(s awscdk.Stack) { NewHandlers(s, "H", &HandlersProps{}) }, "Names"},
 		{"listener weights without props", func(s awscdk.Stack) { NewListenerWeights(s, "W", nil) }, "props"},
 		{"handlers without table", func(s awscdk.Stack) {
-			NewHandlers(s, "H", &HandlersProps{Network: NewNetwork(s, "N", &NetworkProps{
+			NewHandlers(s, "H", &HandlersProps{Names: NamesOf(DefaultStampName), Network: NewNetwork(s, "N", &NetworkProps{
 				MaxAzs: 2, NatGateways: 1, FlowLogRetention: "ONE_MONTH",
 			})})
 		}, "Table"},

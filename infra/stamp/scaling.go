@@ -16,6 +16,8 @@ import (
 // ScalingProps configures one fleet's scaling alarms.
 type ScalingProps struct {
 	Fleet Fleet
+	// Names are the stamp's: each alarm is named Names.ScalingAlarm.
+	Names Names
 	// Policy is the fleet's declared scaling policy
 	// (FleetConfig.ScalingPolicy): trigger dimensions may hold the
 	// placeholders, rule alarms are construct ids. It must be valid.
@@ -39,8 +41,8 @@ type Scaling interface {
 	// order.
 	Alarms() []ScalingAlarm
 	// Policy is the declared policy bound to the deployed fleet: trigger
-	// dimensions and alarm names are tokens that resolve at deploy time.
-	// It is what the Lambdas read in STAMPKIT_FLEETS.
+	// dimensions are tokens that resolve at deploy time, alarm names the
+	// alarms' own (Names.ScalingAlarm). It is what the scaler reads.
 	Policy() scaling.Policy
 	// AlarmArns are the ARNs of every rule's alarm, those created here and
 	// those a rule without a trigger names: what the scaler's EventBridge
@@ -58,14 +60,17 @@ type scalingAlarms struct {
 // greater than the threshold for a scale-out rule, less than it for a
 // scale-in rule, as scaling.Trigger documents. The scaler acts on their
 // state changes (via EventBridge) and re-evaluates them on a schedule,
-// because an alarm that stays in ALARM emits no further events. The alarms
-// have no physical names; each rule's alarm becomes the alarm's name token.
+// because an alarm that stays in ALARM emits no further events. Each
+// alarm is named Names.ScalingAlarm, which becomes its rule's alarm.
 func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scaling {
 	if props == nil {
 		panic("NewScaling: props is nil")
 	}
 	if props.Fleet == nil {
 		panic("NewScaling: Fleet is nil")
+	}
+	if err := CheckStampName(props.Names.Stamp()); err != nil {
+		panic(fmt.Sprintf("NewScaling: Names: the stamp's name %v (NamesOf)", err))
 	}
 	if err := props.Policy.Validate(); err != nil {
 		panic(fmt.Sprintf("NewScaling: invalid Policy: %v", err))
@@ -81,9 +86,10 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 	peerDims := sideDimensions(props.Policy, f)
 	s := &scalingAlarms{}
 	s.policy = bindScaling(props.Policy, vars, func(alarmID string, r scaling.Rule) string {
-		a := newScalingAlarm(c, alarmID, f.Name(), r, peerDims[alarmID])
+		name := props.Names.ScalingAlarm(f.Name(), alarmID)
+		a := newScalingAlarm(c, alarmID, name, f.Name(), r, peerDims[alarmID])
 		s.alarms = append(s.alarms, ScalingAlarm{ID: alarmID, Direction: r.Direction, Alarm: a})
-		return *a.AlarmName()
+		return name
 	})
 	created := 0
 	for _, r := range s.policy.Rules {
@@ -142,7 +148,7 @@ func sideDimensions(p scaling.Policy, f Fleet) map[string]map[string]string {
 // of a 0 that a scale-in alarm would take for a breach.
 const bothSides = "IF(FILL(blue*0+1, 0) + FILL(green*0+1, 0) > 0, MAX([FILL(blue, 0), FILL(green, 0)]))"
 
-func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rule, peerDims map[string]string) awscloudwatch.Alarm {
+func newScalingAlarm(scope constructs.Construct, id, name, fleet string, r scaling.Rule, peerDims map[string]string) awscloudwatch.Alarm {
 	t := r.Trigger
 	metric := func(dimensions map[string]string) awscloudwatch.Metric {
 		dims := make(map[string]*string, len(dimensions))
@@ -173,6 +179,7 @@ func newScalingAlarm(scope constructs.Construct, id, fleet string, r scaling.Rul
 		op, sign = awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, "<"
 	}
 	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String(name),
 		Metric:             watched,
 		Threshold:          jsii.Number(t.Threshold),
 		ComparisonOperator: op,

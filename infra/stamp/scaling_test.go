@@ -72,8 +72,10 @@ func TestScaling(t *testing.T) {
 				a := alarms[created]
 				created++
 				alarmLogicalID := f.logicalID(t, a.Alarm.AlarmArn())
-				if id := f.logicalID(t, &got.Alarm); id != alarmLogicalID {
-					t.Errorf("rule alarm: got a token for %s, want the name of %s", id, alarmLogicalID)
+				// The name itself, not a token: the fleets file is written
+				// at synth.
+				if name := props(f.resources[alarmLogicalID])["AlarmName"]; got.Alarm != name || got.Alarm != f.cfg.Names().ScalingAlarm(cfg.Name, a.ID) {
+					t.Errorf("rule alarm: got %q, want the name of %s, %v (Names.ScalingAlarm)", got.Alarm, alarmLogicalID, name)
 				}
 				if a.Direction != want.Direction {
 					t.Errorf("direction: got %q, want %q", a.Direction, want.Direction)
@@ -115,7 +117,7 @@ func TestScaling(t *testing.T) {
 					"TreatMissingData":   "notBreaching",
 					// State changes reach the scaler through EventBridge.
 					"AlarmActions": assertions.Match_Absent(),
-					"AlarmName":    assertions.Match_Absent(),
+					"AlarmName":    f.cfg.Names().ScalingAlarm(cfg.Name, a.ID),
 				})
 				expr, watched := watchedMetrics(propsOf(f, alarmLogicalID))
 				if expr != wantExpr {

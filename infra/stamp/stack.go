@@ -19,10 +19,6 @@ import (
 // Lambdas write it (STAMPKIT_METRIC_NAMESPACE) and the dashboards read it.
 const MetricNamespace = config.DefaultNamespace
 
-// StackName is the CloudFormation stack (and construct id) of the app in
-// infra/ (cdk.json).
-const StackName = "Stampkit"
-
 // DemoWarningID identifies the warning a demo stack carries at synth
 // (Config.DemoWarning); `cdk synth` prints it, and --strict fails on it.
 const DemoWarningID = "stampkit:demoProfile"
@@ -34,12 +30,11 @@ type Props struct {
 	// StackProps are the stack's. Env defaults to Config.Account and
 	// Config.Region, so that synth needs no credentials.
 	awscdk.StackProps
-	// Config declares the fleets and the stamp's settings, as cdk.json
-	// does (LoadConfig). Zero fields take their defaults.
+	// Config declares the stamp, its fleets and settings, as cdk.json
+	// does (LoadConfig, LoadStamps). Zero fields take their defaults; its
+	// Name names the stamp's resources (Names) and its StackName the stack,
+	// unless StackProps.StackName does.
 	Config Config
-	// Name is the stamp's name, the value of the StampTagKey tag on every
-	// resource (default: the stack's name).
-	Name string
 	// Vpc, when set, is the VPC the stamp runs in, in place of one of its
 	// own (NewNetwork): the stamp adds no endpoints and no flow logs to it,
 	// and Config's MaxAzs, NatGateways and InterfaceEndpoints (which must
@@ -93,9 +88,11 @@ type stampStack struct {
 	weights  ListenerWeights
 }
 
-// NewStack adds a stamp to scope (an App, or a Stage) as the stack id,
-// with the constructs wired together, and with blue/green fleets the
-// stack id+"Weights" of their listener weights, which it depends on. The environment is fixed (Props.Env,
+// NewStack adds a stamp to scope (an App, or a Stage) as the stack id
+// (named Config.StackName unless StackProps name it), with the constructs
+// wired together, and with blue/green fleets the stack id+"-weights" of
+// their listener weights (named WeightsStackName), which it depends on.
+// The environment is fixed (Props.Env,
 // or Config.Account and Config.Region) so that synth needs no credentials;
 // availability zones come from the availability-zones context key, or
 // CDK's placeholders without it. Like a construct, it panics on invalid
@@ -115,15 +112,24 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	if sp.TerminationProtection == nil {
 		sp.TerminationProtection = jsii.Bool(cfg.Production())
 	}
+	if sp.StackName == nil {
+		sp.StackName = jsii.String(cfg.StackName)
+	}
+	names := cfg.Names()
 	stack := awscdk.NewStack(scope, &id, &sp)
+	stack.Node().SetContext(jsii.String(stampMarker), cfg.Name)
+	checkLimits(stack)
 	if !cfg.Production() {
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String(DemoWarningID), jsii.String(cfg.DemoWarning()))
 	}
 
 	s := &stampStack{stack: stack}
 	s.weights = NewListenerWeights(scope, id+weightsStackSuffix, &ListenerWeightsProps{
-		StackProps: awscdk.StackProps{Env: sp.Env, TerminationProtection: sp.TerminationProtection},
-		Fleets:     cfg.Fleets,
+		StackProps: awscdk.StackProps{
+			Env: sp.Env, TerminationProtection: sp.TerminationProtection,
+			StackName: jsii.String(WeightsStackName(*sp.StackName)),
+		},
+		Fleets: cfg.Fleets,
 	})
 	if s.weights != nil {
 		// The listeners' weights resolve from its parameters when this
@@ -146,28 +152,37 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	}
 	s.state = NewState(stack, "State", &StateProps{})
 	for _, fc := range cfg.Fleets {
-		f := NewFleet(stack, "Fleet-"+fc.Name, &FleetProps{
-			Network: s.network, Config: fc, AppLogRetention: cfg.LogRetention(),
+		// A stack of the fleet's own, nested in the stamp's: a fleet is
+		// about 35 resources and a stack may hold 500 (Limits), and a
+		// fleet's resources never move between stacks as fleets come and
+		// go, which for resources of set names (Names) CloudFormation
+		// could not do in one update.
+		fs := awscdk.NewNestedStack(stack, jsii.String(fleetStackID(fc.Name)), &awscdk.NestedStackProps{
+			Description: jsii.String(fmt.Sprintf("stampkit %s: fleet %s", cfg.Name, fc.Name)),
+		})
+		f := NewFleet(fs, "Fleet-"+fc.Name, &FleetProps{
+			Network: s.network, Config: fc, Names: names, AppLogRetention: cfg.LogRetention(),
 			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
 			FleetOptions: props.Fleets[fc.Name],
 		})
-		sc := NewScaling(stack, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Policy: fc.ScalingPolicy()})
+		sc := NewScaling(fs, "Scaling-"+fc.Name, &ScalingProps{Fleet: f, Names: names, Policy: fc.ScalingPolicy()})
 		// Each fleet's image is baked by its own pipeline; the images it
 		// builds carry the fleet's tag, which is how the rollout Lambda
 		// knows where they go. The app in the image listens where the
 		// target groups and probes look, and logs to the fleet's group.
-		img := NewImagePipeline(stack, "Image-"+fc.Name, &ImagePipelineProps{
-			Fleet: fc.Name, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
+		img := NewImagePipeline(fs, "Image-"+fc.Name, &ImagePipelineProps{
+			Fleet: fc.Name, Names: &names, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
 			Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
-			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: AppLogGroupName(f.Name())},
+			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: names.AppLogGroup(f.Name())},
 		})
-		s.fleets = append(s.fleets, ManagedFleet{Fleet: f, Scaling: sc, Image: img, Config: bindFleet(fc, f, sc)})
+		s.fleets = append(s.fleets, ManagedFleet{Stack: fs, Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)})
 	}
 	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
-		Name:       CommandBusName,
+		Name:       names.CommandBus(),
 		Principals: cfg.CommandPrincipals,
 	})
 	s.handlers = NewHandlers(stack, "Handlers", &HandlersProps{
+		Names:                     names,
 		Network:                   s.network,
 		Table:                     s.state.Table(),
 		Fleets:                    s.fleets,
@@ -177,7 +192,13 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		CommandBus:                s.commands.Bus(),
 		Functions:                 props.Functions,
 	})
+	fleetStacks := map[string]constructs.Construct{}
+	for _, mf := range s.fleets {
+		fleetStacks[mf.Fleet.Name()] = mf.Stack
+	}
 	s.obs = NewObservability(stack, "Observability", &ObservabilityProps{
+		FleetScope: func(fleet string) constructs.Construct { return fleetStacks[fleet] },
+		Names:      names,
 		Fleets:     s.fleets,
 		Handlers:   s.handlers,
 		Namespace:  MetricNamespace,
@@ -186,7 +207,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	})
 	boundCustomResourceProviders(stack, cfg.LogRetention())
 	addOutputs(s)
-	stampTags(stack, cmp.Or(props.Name, *stack.StackName()), props.Tags)
+	stampTags(stack, cfg.Name, props.Tags)
 	return s
 }
 
@@ -207,6 +228,7 @@ func checkProps(props *Props) Config {
 		cfg.NatGateways = cfg.MaxAzs
 	}
 	checkFunctionOptions("NewStack", props.Functions)
+	refuseStampTagKeys("NewStack", props.Tags)
 	// From the working directory as it is now: the jsii runtime resolves
 	// a relative path against the one the process had when it started.
 	if abs, err := filepath.Abs(cfg.AssetsDir); err == nil {
@@ -223,6 +245,9 @@ func checkProps(props *Props) Config {
 	return cfg
 }
 
+// fleetStackID is the construct id of fleet's stack, nested in the stamp's.
+func fleetStackID(fleet string) string { return "FleetStack-" + fleet }
+
 func (s *stampStack) Stack() awscdk.Stack          { return s.stack }
 func (s *stampStack) Network() Network             { return s.network }
 func (s *stampStack) State() State                 { return s.state }
@@ -235,29 +260,28 @@ func (s *stampStack) Weights() ListenerWeights     { return s.weights }
 // ManagedFleet is a fleet with its scaling alarms, its image pipeline and
 // the configuration the Lambdas read for it.
 type ManagedFleet struct {
+	// Stack is the stack nested in the stamp's that holds the fleet's
+	// resources (NewStack).
+	Stack   awscdk.NestedStack
 	Fleet   Fleet
 	Scaling Scaling
 	// Image bakes the fleet's AMI.
 	Image ImagePipeline
-	// Config is the fleet's entry in STAMPKIT_FLEETS: the policies declared
-	// in cdk.json, bound to the deployed resources by tokens.
+	// Config is the fleet as the functions read it: the policies declared
+	// in cdk.json, bound to the deployed resources by name (Names), and by
+	// tokens where only CloudFormation knows them.
 	Config config.Fleet
 }
 
 // bindFleet binds a fleet's declared policies to its resources: the group
 // and alarm names, and for a rollout the health alarms and the blue/green
-// listener, target groups and peer group.
-func bindFleet(fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
-	var res rolloutResources
-	for _, a := range f.HealthAlarms() {
-		res.HealthAlarms = append(res.HealthAlarms, *a.AlarmName())
-	}
-	if peer := f.PeerGroup(); peer != nil {
-		res.Listener = *f.Listener().ListenerArn()
-		res.TargetGroup = *f.BlueTargetGroup().TargetGroupArn()
-		res.PeerGroup = *peer.AutoScalingGroupName()
-		res.PeerTargetGroup = *f.GreenTargetGroup().TargetGroupArn()
+// peer group and the parameter holding its listener and target groups.
+func bindFleet(names Names, fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
+	res := rolloutResources{HealthAlarms: healthAlarmNames(names, fc)}
+	if f.PeerGroup() != nil {
+		res.ResourcesParameter = ResourcesParameter(fc.ParameterPrefix)
+		res.PeerGroup = names.PeerGroup(fc.Name)
 		res.WeightParameters = fc.WeightParameters()
 	}
-	return lambdaFleet(fc, *f.AutoScalingGroup().AutoScalingGroupName(), sc.Policy(), bindRollout(fc.Rollout, res))
+	return lambdaFleet(fc, names.Group(fc.Name), sc.Policy(), bindRollout(fc.Rollout, res))
 }

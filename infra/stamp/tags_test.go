@@ -73,7 +73,7 @@ func checkStampTags(t *testing.T, f *fixture, want map[string]string) {
 // stack, whose resources must never change (NewListenerWeights).
 func TestStampAndFleetTags(t *testing.T) {
 	f := synth(t)
-	checkStampTags(t, f, map[string]string{StampTagKey: StackName})
+	checkStampTags(t, f, map[string]string{StampTagKey: f.cfg.Name})
 	for _, mf := range f.stack.Fleets() {
 		fl := mf.Fleet
 		ids := []*string{
@@ -103,7 +103,7 @@ func TestStampAndFleetTags(t *testing.T) {
 	}
 }
 
-// TestExtraTags: Props.Name and Props.Tags reach every tagged resource.
+// TestExtraTags: Config.Name and Props.Tags reach every tagged resource.
 func TestExtraTags(t *testing.T) {
 	checkStampTags(t, synthHatches(t).fixture, map[string]string{StampTagKey: hatchStampName, "team": "platform"})
 }

@@ -10,13 +10,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// WeightsStackName is the stack that holds the blue/green fleets' listener
-// weight parameters of the app's stamp, StackName. A stamp's stack depends
-// on its weights stack: `cdk deploy Stampkit` (or --all) deploys it first.
-const WeightsStackName = StackName + weightsStackSuffix
+// WeightsStackName is the name of the stack that holds the blue/green
+// fleets' listener weight parameters of the stamp whose stack is named
+// stack. A stamp's stack depends on its weights stack: `cdk deploy
+// stampkit-main` (or 'stampkit-*', or --all) deploys it first.
+func WeightsStackName(stack string) string { return stack + weightsStackSuffix }
 
 // weightsStackSuffix names a stamp's weights stack after the stamp's.
-const weightsStackSuffix = "Weights"
+const weightsStackSuffix = "-weights"
 
 // WeightPattern is the SSM AllowedPattern of a weight parameter: a listener
 // weight is an integer 0..999, written in decimal. Parameter Store refuses

@@ -48,10 +48,10 @@ func TestListenerWeights(t *testing.T) {
 	t.Run("deployed before the app's stack", func(t *testing.T) {
 		deps := f.stack.Stack().Dependencies()
 		if !slices.ContainsFunc(*deps, func(s awscdk.Stack) bool { return *s.StackName() == *stack.StackName() }) {
-			t.Errorf("stack %s does not depend on %s: a first deploy would resolve parameters that do not exist yet", StackName, *stack.StackName())
+			t.Errorf("stack %s does not depend on %s: a first deploy would resolve parameters that do not exist yet", f.cfg.StackName, *stack.StackName())
 		}
-		if got := *stack.StackName(); got != WeightsStackName {
-			t.Errorf("weights stack name: got %s, want %s", got, WeightsStackName)
+		if got, want := *stack.StackName(), WeightsStackName(f.cfg.StackName); got != want {
+			t.Errorf("weights stack name: got %s, want %s", got, want)
 		}
 		if fmt.Sprint(*stack.Account(), *stack.Region()) != fmt.Sprint(*f.stack.Stack().Account(), *f.stack.Stack().Region()) {
 			t.Errorf("weights stack environment %s/%s, want the app stack's", *stack.Account(), *stack.Region())
@@ -106,7 +106,7 @@ func TestListenerWeights(t *testing.T) {
 		}
 	})
 
-	t.Run("the rollout policy names them and the rollout Lambda may write exactly them", func(t *testing.T) {
+	t.Run("the rollout policy names them and the rollout Lambda may write them and no other parameter", func(t *testing.T) {
 		d := deployed{f: f, account: f.cfg.Account, region: f.cfg.Region}
 		arn := func(name string) string { return d.arn("ssm", "parameter"+name) }
 		var weightArns, amiArns []string
@@ -126,28 +126,40 @@ func TestListenerWeights(t *testing.T) {
 		if len(weightArns) == 0 {
 			t.Fatal("no fleet's policy names weight parameters")
 		}
+		// By the stamp's patterns: every AMI and weight parameter, no
+		// other parameter of the fleets (the resources parameter is
+		// CloudFormation's to write), nothing outside the stamp's root.
 		roleID := f.logicalID(t, f.stack.Handlers().Rollout().Role.RoleArn())
 		var put []string
 		for _, s := range f.statements(roleID) {
-			actions := asList(s["Action"])
+			if !slices.Contains(asList(s["Action"]), any("ssm:PutParameter")) {
+				continue
+			}
 			for _, res := range asList(s["Resource"]) {
 				r, err := d.resolve(res)
 				if err != nil {
-					continue
+					t.Fatal(err)
 				}
-				if slices.Contains(weightArns, r) && !slices.Equal(actions, []any{"ssm:PutParameter"}) {
-					t.Errorf("%s: actions %v, want ssm:PutParameter alone", r, actions)
-				}
-				if slices.Contains(actions, any("ssm:PutParameter")) {
-					put = append(put, r)
-				}
+				put = append(put, r)
 			}
 		}
-		want := append(slices.Clone(amiArns), weightArns...)
-		slices.Sort(put)
-		slices.Sort(want)
-		if !slices.Equal(put, want) {
-			t.Errorf("ssm:PutParameter on %v, want exactly the AMI and weight parameters %v", put, want)
+		puts := func(arn string) bool {
+			return slices.ContainsFunc(put, func(p string) bool { return iamMatch(p, arn) })
+		}
+		for _, a := range append(slices.Clone(amiArns), weightArns...) {
+			if !puts(a) {
+				t.Errorf("ssm:PutParameter on %v, not on %s", put, a)
+			}
+		}
+		for _, mf := range f.stack.Fleets() {
+			if p := mf.Config.Rollout.BlueGreen.ResourcesParameter; p != "" && puts(arn(p)) {
+				t.Errorf("ssm:PutParameter on %v, which covers the resources parameter %s", put, arn(p))
+			}
+		}
+		for _, other := range []string{arn("/stampkit/eu1/web/ami"), arn("/other/ami"), arn(f.cfg.Names().ParameterRoot() + "/web/secret")} {
+			if puts(other) {
+				t.Errorf("ssm:PutParameter on %v, which covers %s, not an AMI or weight parameter of the stamp", put, other)
+			}
 		}
 	})
 
@@ -175,7 +187,7 @@ func TestListenerWeights(t *testing.T) {
 func TestNoWeightsStackWithoutBlueGreen(t *testing.T) {
 	var w ListenerWeights
 	check(t, "creating", func() {
-		w = NewListenerWeights(awscdk.NewApp(nil), WeightsStackName, &ListenerWeightsProps{
+		w = NewListenerWeights(awscdk.NewApp(nil), "weights", &ListenerWeightsProps{
 			Fleets: []FleetConfig{{Name: "web", ParameterPrefix: "/stampkit/web"}},
 		})
 	})

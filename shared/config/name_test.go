@@ -28,3 +28,25 @@ func TestCheckFleetName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckStampName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"main", true},
+		{"eu1", true},
+		{"abcdefghijklmnopqrst", true},
+		{"abcdefghijklmnopqrstu", false},
+		{"", false},
+		{"Prod", false},
+		{"1prod", false},
+		// A hyphen would make stampkit-prod- a prefix of prod-eu's names.
+		{"prod-eu", false},
+	}
+	for _, tt := range tests {
+		if err := config.CheckStampName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("CheckStampName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -14,11 +14,27 @@ import (
 const DetailTypeCommand = "Rollout Command"
 
 // CommandBus is the name of the event bus stampkit's own steering events
-// (Rollout Command, Image Ready) are put on: the stack's command bus, whose
-// policy names who may put them. The stack ignores them on the default bus.
-// It is the CLI's default; a stack of another name (a stamp) is reached
-// with -bus.
+// (Rollout Command, Image Ready) are put on by the stamp named DefaultStamp:
+// that stamp's command bus, whose policy names who may put them. The stamp
+// ignores them on the default bus. Every other stamp has a bus of its own
+// (CommandBusFor); the CLI reaches it with -stamp or -bus.
 const CommandBus = "stampkit-commands"
+
+// DefaultStamp is the name of the stamp a CDK app deploys when it declares
+// no stamps: the one whose command bus keeps the name CommandBus, so that a
+// single-stamp deployment, its bake scripts and the CLI's default agree.
+const DefaultStamp = "main"
+
+// CommandBusFor returns the name of the command bus of the stamp named
+// stamp: CommandBus for DefaultStamp, "stampkit-<stamp>-commands" for any
+// other. Bus names are unique per account and Region, and two stamps may
+// share both.
+func CommandBusFor(stamp string) string {
+	if stamp == DefaultStamp {
+		return CommandBus
+	}
+	return "stampkit-" + stamp + "-commands"
+}
 
 // Rollout commands (Command.Action).
 const (

@@ -108,3 +108,23 @@ func TestImageReadyBodyRoundTrip(t *testing.T) {
 		t.Errorf("ids: %s then %s; want one id per AMI, so a resend is acted on once", evs[0].ID, evs2[0].ID)
 	}
 }
+
+// TestCommandBusFor: the default stamp keeps the bus single-stamp
+// deployments, bake scripts and the CLI already name; every other stamp's
+// bus carries its name, and none is another's.
+func TestCommandBusFor(t *testing.T) {
+	if got := event.CommandBusFor(event.DefaultStamp); got != event.CommandBus {
+		t.Errorf("CommandBusFor(%q) = %q, want %q", event.DefaultStamp, got, event.CommandBus)
+	}
+	seen := map[string]string{}
+	for _, stamp := range []string{event.DefaultStamp, "eu1", "us2", "commands"} {
+		bus := event.CommandBusFor(stamp)
+		if other, dup := seen[bus]; dup {
+			t.Errorf("stamps %q and %q share the bus %q", other, stamp, bus)
+		}
+		seen[bus] = stamp
+	}
+	if got, want := event.CommandBusFor("eu1"), "stampkit-eu1-commands"; got != want {
+		t.Errorf("CommandBusFor(eu1) = %q, want %q", got, want)
+	}
+}

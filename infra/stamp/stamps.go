@@ -1,0 +1,369 @@
+package stamp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+)
+
+// CtxStamps lists the stamps the app deploys (stamps[] in cdk.json). Each
+// entry names its stamp and its fleets; what it leaves out it takes from
+// the top-level keys of the same name. Left out altogether, the app
+// deploys one stamp, named by CtxStamp, of every fleet in CtxFleets.
+const CtxStamps = "stamps"
+
+// stampFleetRef is the key of a fleet entry of a stamp that starts from
+// the definition of that name in the top-level fleets[] and changes the
+// keys it sets beside it: {"fleet": "web", "maxCapacity": 20}.
+const stampFleetRef = "fleet"
+
+// stampSettings are the keys a stamp may set for itself, and where each
+// goes; every other setting (assetsDir, appVersion) is the app's.
+func stampSettings(c *Config) map[string]any {
+	return map[string]any{
+		CtxStackName: &c.StackName, CtxAccount: &c.Account, CtxRegion: &c.Region, CtxProfile: &c.Profile,
+		CtxMaxAzs: &c.MaxAzs, CtxNatGateways: &c.NatGateways, CtxInterfaceEndpoints: &c.InterfaceEndpoints,
+		CtxLogRetentionDays: &c.LogRetentionDays, CtxScalerReservedConcurrency: &c.ScalerReservedConcurrency,
+		CtxAlarmEmail: &c.AlarmEmail, CtxCommandPrincipals: &c.CommandPrincipals,
+	}
+}
+
+// contextKeys say where in cdk.json a stamp's settings and fleets are
+// declared, so that an error names the key to change.
+type contextKeys struct {
+	// stamp is the stamp's entry, "stamps[1]".
+	stamp string
+	// set are the settings the entry sets itself.
+	set map[string]bool
+	// fleets are the keys of the stamp's fleets: "fleets[0]" for a
+	// definition used as it is, "stamps[1].fleets[2]" for one the entry
+	// declares or changes.
+	fleets []string
+}
+
+// key is where cdk.json declares setting for this stamp: in its stamps[]
+// entry if it sets it there (and always its fleets), at the top level
+// otherwise.
+func (c Config) key(setting string) string {
+	switch {
+	case c.keys == nil:
+		return setting
+	case setting == CtxStamp:
+		return c.keys.stamp + ".name"
+	case c.keys.set[setting] || setting == CtxFleets:
+		return c.keys.stamp + "." + setting
+	}
+	return setting
+}
+
+// fleetKey is the key of the stamp's i-th fleet.
+func (c Config) fleetKey(i int) string {
+	if c.keys == nil || i >= len(c.keys.fleets) {
+		return CtxFleets + "[" + strconv.Itoa(i) + "]"
+	}
+	return c.keys.fleets[i]
+}
+
+// LoadStamps reads and validates the stamps from a construct's context
+// (the App's node in main): one Config per stamp, each complete.
+func LoadStamps(node constructs.Node) ([]Config, error) {
+	return ParseStamps(func(key string) any { return node.TryGetContext(&key) })
+}
+
+// ParseStamps reads the stamps through get, as ParseConfig reads one
+// stamp. Without CtxStamps it returns ParseConfig's one stamp. Every
+// problem is reported at once, each naming its key (stamps[1].fleets[0]).
+func ParseStamps(get func(key string) any) ([]Config, error) {
+	raw := get(CtxStamps)
+	if raw == nil {
+		c, err := ParseConfig(get)
+		if err != nil {
+			return nil, err
+		}
+		return []Config{c}, nil
+	}
+	var entries []map[string]json.RawMessage
+	if err := decodeContext(raw, &entries); err != nil {
+		return nil, fmt.Errorf("context %q: %w", CtxStamps, err)
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("context %q: no stamps declared (leave the key out for one stamp of every fleet)", CtxStamps)
+	}
+	// The top-level settings every stamp starts from, and the fleet
+	// definitions its entries name.
+	base, errs := parseSettings(get)
+	defs, defErrs := fleetDefinitions(get(CtxFleets))
+	errs = append(errs, defErrs...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	var stamps []Config
+	for i, entry := range entries {
+		c, entryErrs := parseStamp(fmt.Sprintf("%s[%d]", CtxStamps, i), entry, base, defs)
+		errs = append(errs, entryErrs...)
+		stamps = append(stamps, c)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, checkAcrossStamps(stamps)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(dedupe(errs)...)
+	}
+	return stamps, nil
+}
+
+// parseSettings reads the top-level settings (ParseConfig's, but the
+// fleets), with their defaults.
+func parseSettings(get func(key string) any) (Config, []error) {
+	c := Config{}.withSettingDefaults()
+	var errs []error
+	settings := stampSettings(&c)
+	settings[CtxAssetsDir] = &c.AssetsDir
+	settings[CtxAppVersion] = &c.AppVersion
+	for _, key := range slices.Sorted(maps.Keys(settings)) {
+		if err := decodeContext(get(key), settings[key]); err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %w", key, err))
+		}
+	}
+	for _, k := range []string{CtxStamp, CtxStackName} {
+		if get(k) != nil {
+			errs = append(errs, fmt.Errorf("context %q: names one stamp; with %s set each stamp's (stamps[].name, stamps[].stackName)", k, CtxStamps))
+		}
+	}
+	return c, errs
+}
+
+// fleetDefinition is one entry of the top-level fleets[], kept as JSON so
+// that a stamp can change some of its keys.
+type fleetDefinition struct {
+	key    string
+	fields map[string]json.RawMessage
+}
+
+// fleetDefinitions reads the top-level fleets[] as definitions by name.
+func fleetDefinitions(raw any) (map[string]fleetDefinition, []error) {
+	var list []map[string]json.RawMessage
+	if err := decodeContext(raw, &list); err != nil {
+		return nil, []error{fmt.Errorf("context %q: %w", CtxFleets, err)}
+	}
+	defs := map[string]fleetDefinition{}
+	var errs []error
+	for i, fields := range list {
+		key := fmt.Sprintf("%s[%d]", CtxFleets, i)
+		var name string
+		if err := json.Unmarshal(fields["name"], &name); err != nil || name == "" {
+			errs = append(errs, fmt.Errorf("context %q: a fleet definition needs its name", key+".name"))
+			continue
+		}
+		if other, dup := defs[name]; dup {
+			errs = append(errs, fmt.Errorf("context %q: %q is also %s's name", key+".name", name, other.key))
+			continue
+		}
+		defs[name] = fleetDefinition{key: key, fields: fields}
+	}
+	return defs, errs
+}
+
+// parseStamp reads one stamps[] entry over base: its name, the settings
+// it sets, and its fleets (names of definitions, changed definitions, or
+// fleets of its own), then validates the stamp as a whole.
+func parseStamp(key string, entry map[string]json.RawMessage, base Config, defs map[string]fleetDefinition) (Config, []error) {
+	c := base
+	c.CommandPrincipals = slices.Clone(base.CommandPrincipals)
+	keys := &contextKeys{stamp: key, set: map[string]bool{}}
+	var errs []error
+	settings := stampSettings(&c)
+	allowed := append(slices.Sorted(maps.Keys(settings)), "name", CtxFleets)
+	for _, k := range slices.Sorted(maps.Keys(entry)) {
+		switch dst, ok := settings[k]; {
+		case k == "name":
+			if err := json.Unmarshal(entry[k], &c.Name); err != nil {
+				errs = append(errs, fmt.Errorf("context %q: got %s, want the stamp's name", key+".name", entry[k]))
+			}
+		case k == CtxFleets:
+		case ok:
+			if err := decodeContext(entry[k], dst); err != nil {
+				errs = append(errs, fmt.Errorf("context %q: %w", key+"."+k, err))
+			}
+			keys.set[k] = true
+		default:
+			errs = append(errs, fmt.Errorf("context %q: not a key of a stamp%s (a stamp sets %s)", key+"."+k, didYouMean(k, allowed), strings.Join(allowed, ", ")))
+		}
+	}
+	if _, named := entry["name"]; !named {
+		errs = append(errs, fmt.Errorf("context %q: every stamp needs a name (lowercase letters and digits, such as eu1)", key+".name"))
+	}
+	var refs []json.RawMessage
+	if err := json.Unmarshal(entry[CtxFleets], &refs); err != nil || len(refs) == 0 {
+		errs = append(errs, fmt.Errorf("context %q: want a list of fleets (names of %s entries, or fleet objects)", key+"."+CtxFleets, CtxFleets))
+	}
+	c.Fleets = nil
+	for j, ref := range refs {
+		fkey := fmt.Sprintf("%s.%s[%d]", key, CtxFleets, j)
+		f, fleetKey, err := stampFleet(fkey, ref, defs)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.Fleets = append(c.Fleets, f)
+		keys.fleets = append(keys.fleets, fleetKey)
+	}
+	if len(errs) > 0 {
+		return c, errs
+	}
+	c = c.withFleetDefaults()
+	c.keys = keys
+	if err := c.Validate(); err != nil {
+		errs = append(errs, unjoin(err)...)
+	}
+	return c, errs
+}
+
+// stampFleet reads one entry of a stamp's fleets: a definition's name, an
+// object starting from a definition ({"fleet": NAME, ...}), or a fleet
+// object of its own. It returns the fleet and the key its errors name.
+func stampFleet(key string, raw json.RawMessage, defs map[string]fleetDefinition) (FleetConfig, string, error) {
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		def, ok := defs[name]
+		if !ok {
+			return FleetConfig{}, "", fmt.Errorf("context %q: no fleet %q in %q%s", key, name, CtxFleets, didYouMean(name, slices.Sorted(maps.Keys(defs))))
+		}
+		f, err := decodeFleet(def.fields)
+		if err != nil {
+			return FleetConfig{}, "", fmt.Errorf("context %q: %w", def.key, err)
+		}
+		return f, def.key, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return FleetConfig{}, "", fmt.Errorf("context %q: got %s, want a fleet's name or a fleet object", key, abbreviate(raw))
+	}
+	if ref, ok := fields[stampFleetRef]; ok {
+		var from string
+		if err := json.Unmarshal(ref, &from); err != nil {
+			return FleetConfig{}, "", fmt.Errorf("context %q: got %s, want the name of a %s entry", key+"."+stampFleetRef, ref, CtxFleets)
+		}
+		def, ok := defs[from]
+		if !ok {
+			return FleetConfig{}, "", fmt.Errorf("context %q: no fleet %q in %q%s", key+"."+stampFleetRef, from, CtxFleets, didYouMean(from, slices.Sorted(maps.Keys(defs))))
+		}
+		changed := maps.Clone(def.fields)
+		for k, v := range fields {
+			if k != stampFleetRef {
+				changed[k] = v
+			}
+		}
+		fields = changed
+	}
+	f, err := decodeFleet(fields)
+	if err != nil {
+		return FleetConfig{}, "", fmt.Errorf("context %q: %w", key, err)
+	}
+	return f, key, nil
+}
+
+// decodeFleet decodes a fleet object, refusing keys FleetConfig does not
+// know as cdk.json's fleets[] does.
+func decodeFleet(fields map[string]json.RawMessage) (FleetConfig, error) {
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return FleetConfig{}, fmt.Errorf("encoding the fleet: %w", err)
+	}
+	var f FleetConfig
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return FleetConfig{}, fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
+	}
+	return f, nil
+}
+
+// checkAcrossStamps reports what no stamp shows alone: two stamps of one
+// name or stack name, and two stamps in one account and Region that name
+// the same SSM parameter for a fleet (their rollouts would write each
+// other's AMI, their listeners read each other's weights).
+func checkAcrossStamps(stamps []Config) []error {
+	var errs []error
+	names, stacks := map[string]string{}, map[string]string{}
+	params := map[string]string{}
+	for _, c := range stamps {
+		k := c.keys.stamp
+		if other, dup := names[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("context %q: %q is also %s's name", k+".name", c.Name, other))
+		}
+		names[c.Name] = k
+		if other, dup := stacks[c.StackName]; dup {
+			errs = append(errs, fmt.Errorf("context %q: stack %q is also %s's (set stackName)", k+"."+CtxStackName, c.StackName, other))
+		}
+		stacks[c.StackName] = k
+		env := c.Account + "/" + c.Region
+		for _, f := range c.Fleets {
+			for _, p := range []string{f.ParameterPrefix, f.AmiParameter} {
+				where := fmt.Sprintf("fleet %s of stamp %s", f.Name, c.Name)
+				if other, dup := params[env+p]; dup && other != where {
+					errs = append(errs, fmt.Errorf("context %q: fleet %s: SSM parameter %s is also that of %s, in the same account and Region (%s): "+
+						"leave parameterPrefix and amiParameter out (their defaults carry the stamp) or set them apart", k, f.Name, p, other, env))
+				}
+				params[env+p] = where
+			}
+		}
+	}
+	return errs
+}
+
+// didYouMean suggests the candidate closest to got, if one is close.
+func didYouMean(got string, candidates []string) string {
+	best, bestDist := "", len(got)/2+2
+	for _, c := range candidates {
+		if d := editDistance(got, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// dedupe drops repeated errors: a definition several stamps use reports
+// its problems once.
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
