@@ -277,11 +277,20 @@ func checkCode(t *testing.T, f *fixture, function string, h Handler, env map[str
 // deployed resources. Each function gets the policies it reads (FleetsFor).
 func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg config.Config) {
 	t.Helper()
-	if len(cfg.Fleets) != len(f.cfg.Fleets) {
-		t.Fatalf("fleets: got %d, want %d", len(cfg.Fleets), len(f.cfg.Fleets))
+	// A fleets file is read lazily: each fleet decoded when asked for.
+	var fleets []config.Fleet
+	for _, n := range cfg.FleetNames() {
+		fl, ok, err := cfg.FleetByName(n)
+		if !ok || err != nil {
+			t.Fatalf("fleet %s: ok %v, %v", n, ok, err)
+		}
+		fleets = append(fleets, fl)
+	}
+	if len(fleets) != len(f.cfg.Fleets) {
+		t.Fatalf("fleets: got %d, want %d", len(fleets), len(f.cfg.Fleets))
 	}
 	for i, mf := range f.stack.Fleets() {
-		got, fc := cfg.Fleets[i], f.fleetConfig(t, mf.Fleet.Name())
+		got, fc := fleets[i], f.fleetConfig(t, mf.Fleet.Name())
 		if got.Name != fc.Name || got.DryRun != fc.DryRun {
 			t.Errorf("fleets[%d]: got %s (dry run %v), want %s (%v)", i, got.Name, got.DryRun, fc.Name, fc.DryRun)
 		}
