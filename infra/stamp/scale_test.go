@@ -271,8 +271,12 @@ func checkFleetsFiles(t *testing.T, st Stack, n int) {
 		}
 		env := map[string]string{config.EnvTable: "stampkit-state", config.EnvFleetsFile: FleetsFileName, config.EnvTaskRoot: h.CodeDir}
 		cfg, err := config.FromEnv(func(k string) string { return env[k] })
-		if err != nil || len(cfg.Fleets) != n {
-			t.Errorf("%s: config.FromEnv read %d fleets (%v), want %d", name, len(cfg.Fleets), err, n)
+		if err == nil {
+			// Validate decodes every fleet the file holds lazily.
+			err = cfg.Validate()
+		}
+		if err != nil || len(cfg.FleetNames()) != n {
+			t.Errorf("%s: config.FromEnv read %d fleets (%v), want %d", name, len(cfg.FleetNames()), err, n)
 		}
 	}
 }
