@@ -515,15 +515,7 @@ func TestParseConfigKeepsTheEnvironmentWithinLambdasLimit(t *testing.T) {
 
 func TestProjectConfigIsValid(t *testing.T) {
 	// cdk.json itself, with dummy assets: what `cdk synth` would load.
-	ctx, err := projectContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := writeAssets(dir); err != nil {
-		t.Fatal(err)
-	}
-	ctx[CtxAssetsDir] = dir
+	ctx := shippedContext(t)
 	cfg, err := ParseConfig(getter(ctx))
 	if err != nil {
 		t.Fatalf("cdk.json context: %v", err)

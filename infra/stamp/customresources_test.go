@@ -48,9 +48,7 @@ func TestEveryFunctionLogsBounded(t *testing.T) {
 			}
 			statements := f.statements(roleID)
 			for _, inline := range asList(props(role)["Policies"]) {
-				for _, s := range asList(asMap(asMap(inline)["PolicyDocument"])["Statement"]) {
-					statements = append(statements, asMap(s))
-				}
+				statements = append(statements, docStatements(asMap(inline)["PolicyDocument"])...)
 			}
 			wantGroup := fmt.Sprint(getAtt(groupID, "Arn"))
 			writes := false

@@ -291,6 +291,22 @@ func writeAssets(dir string) error {
 }
 
 // projectContext returns the context from ../../cdk.json, so the tests run
+// shippedContext is cdk.json's context with dummy assets: what `cdk synth`
+// would load.
+func shippedContext(t *testing.T) map[string]any {
+	t.Helper()
+	ctx, err := projectContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := writeAssets(dir); err != nil {
+		t.Fatal(err)
+	}
+	ctx[CtxAssetsDir] = dir
+	return ctx
+}
+
 // the configuration that `cdk synth` runs.
 func projectContext() (map[string]any, error) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))

@@ -340,10 +340,7 @@ func (f *fixture) statements(roleID string) []map[string]any {
 		if !slices.ContainsFunc(roles, func(v any) bool { return fmt.Sprint(v) == fmt.Sprint(ref(roleID)) }) {
 			continue
 		}
-		doc, _ := p["PolicyDocument"].(map[string]any)
-		for _, s := range asList(doc["Statement"]) {
-			out = append(out, s.(map[string]any))
-		}
+		out = append(out, docStatements(p["PolicyDocument"])...)
 	}
 	return out
 }
@@ -378,8 +375,8 @@ func testHandlerIAM(t *testing.T, f *fixture, byName map[string]Handler) {
 			t.Fatal("no policy documents found")
 		}
 		for _, d := range docs {
-			for _, s := range asList(d.(map[string]any)["Statement"]) {
-				for _, a := range asList(s.(map[string]any)["Action"]) {
+			for _, s := range docStatements(d) {
+				for _, a := range asList(s["Action"]) {
 					if strings.Contains(fmt.Sprint(a), "*") {
 						t.Errorf("action %v: want no wildcard", a)
 					}

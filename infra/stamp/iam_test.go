@@ -30,9 +30,8 @@ func identityStatements(t *testing.T, f *fixture) []policyStatement {
 	}
 	var out []policyStatement
 	add := func(where string, doc any) {
-		d, _ := doc.(map[string]any)
-		for _, s := range asList(d["Statement"]) {
-			out = append(out, policyStatement{where: where, s: s.(map[string]any)})
+		for _, s := range docStatements(doc) {
+			out = append(out, policyStatement{where: where, s: s})
 		}
 	}
 	for where, r := range templates {
@@ -336,8 +335,7 @@ func TestAccessLogBucketsWrittenOnlyByTheLogDelivery(t *testing.T) {
 		if !buckets[bucket] {
 			continue
 		}
-		for _, s := range asList(asMap(props(p)["PolicyDocument"])["Statement"]) {
-			st := asMap(s)
+		for _, st := range docStatements(props(p)["PolicyDocument"]) {
 			if st["Effect"] != "Allow" {
 				continue
 			}

@@ -55,7 +55,7 @@ func TestIAMDocShowsEveryGrant(t *testing.T) {
 				t.Errorf("role %s (%s) is missing from the document", name, id)
 			}
 		case "AWS::IAM::Policy":
-			for _, s := range statements(props(r)["PolicyDocument"]) {
+			for _, s := range docStatements(props(r)["PolicyDocument"]) {
 				for _, a := range asList(s["Action"]) {
 					if !strings.Contains(doc, fmt.Sprint(a)) {
 						t.Errorf("action %v of %s is missing from the document", a, id)
@@ -92,7 +92,7 @@ The threat model in the README reads these tables.
 		p := props(resources[id])
 		for _, role := range asList(p["Roles"]) {
 			if rid := refID(role); rid != "" {
-				policies[rid] = append(policies[rid], statements(p["PolicyDocument"])...)
+				policies[rid] = append(policies[rid], docStatements(p["PolicyDocument"])...)
 			}
 		}
 	}
@@ -102,7 +102,7 @@ The threat model in the README reads these tables.
 		p := props(resources[id])
 		fmt.Fprintf(&b, "\n### %s\n\n", names[id])
 		var principals []string
-		for _, s := range statements(p["AssumeRolePolicyDocument"]) {
+		for _, s := range docStatements(p["AssumeRolePolicyDocument"]) {
 			principals = append(principals, principal(s["Principal"], names))
 		}
 		fmt.Fprintf(&b, "Assumed by: %s.\n", strings.Join(principals, ", "))
@@ -117,7 +117,7 @@ The threat model in the README reads these tables.
 		stmts := policies[id]
 		for _, inline := range asList(p["Policies"]) {
 			if m, ok := inline.(map[string]any); ok {
-				stmts = append(stmts, statements(m["PolicyDocument"])...)
+				stmts = append(stmts, docStatements(m["PolicyDocument"])...)
 			}
 		}
 		if len(stmts) == 0 {
@@ -169,17 +169,12 @@ The threat model in the README reads these tables.
 			if typ.target != "" && p[typ.target] != nil {
 				target = codeList(p[typ.target], names)
 			}
-			for _, s := range statements(doc) {
-				if s == nil {
-					continue
-				}
-				// The Events::EventBusPolicy form carries one statement.
-				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", target, s["Effect"],
-					principal(s["Principal"], names), codeList(s["Action"], names), codeList(s["Resource"], names),
-					conditions(s["Condition"], names)))
+			stmts := docStatements(doc)
+			if typ.typ == "AWS::Events::EventBusPolicy" {
+				// This form carries one statement of its own.
+				stmts = append(stmts, docStatements(map[string]any{"Statement": p["Statement"]})...)
 			}
-			if typ.typ == "AWS::Events::EventBusPolicy" && p["Statement"] != nil {
-				s, _ := p["Statement"].(map[string]any)
+			for _, s := range stmts {
 				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", target, s["Effect"],
 					principal(s["Principal"], names), codeList(s["Action"], names), codeList(s["Resource"], names),
 					conditions(s["Condition"], names)))
@@ -217,7 +212,8 @@ func constructName(id string, r map[string]any) string {
 	return strings.TrimSuffix(path, "/Resource")
 }
 
-func statements(doc any) []map[string]any {
+// docStatements are a policy document's statements, one or a list.
+func docStatements(doc any) []map[string]any {
 	m, _ := doc.(map[string]any)
 	var out []map[string]any
 	for _, s := range asList(m["Statement"]) {

@@ -211,15 +211,7 @@ func TestParseStampsApart(t *testing.T) {
 // 'stampkit-*'`, and synth needs no credentials for any of them: each
 // one's account and Region has its availability zones in the context.
 func TestShippedStamps(t *testing.T) {
-	ctx, err := projectContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := writeAssets(dir); err != nil {
-		t.Fatal(err)
-	}
-	ctx[CtxAssetsDir] = dir
+	ctx := shippedContext(t)
 	stamps, err := ParseStamps(getter(ctx))
 	if err != nil {
 		t.Fatalf("cdk.json: %v", err)
