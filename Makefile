@@ -24,7 +24,7 @@ export JSII_NODE := $(PINNED_NODE)
 endif
 CDK := npx --prefix infra --no-install cdk
 
-.PHONY: help build size app test test-short test-e2e chaos compare lint docs synth demo report-check bench bench-stamps clean deps image image-check
+.PHONY: help build cli size app test test-short test-e2e chaos compare lint docs synth demo report-check bench bench-stamps clean deps image image-check
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ build: app ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/
 	  [ "$(HOST_ARCH)" = arm64 ] || CGO_ENABLED=0 GOOS=linux GOARCH=$(HOST_ARCH) go build $(GO_BUILD_FLAGS) -o bin/$(HOST_ARCH)/$$fn/bootstrap ./functions/$$fn; \
 	done
 	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1e6}'
+
+cli: ## Build the command line as bin/stampkit; `bin/stampkit version` prints the tag it was built from (git describe)
+	go build -trimpath -ldflags "-X main.version=$(APP_VERSION)" -o bin/stampkit ./cmd/stampkit
 
 # Lambda bootstrap budget, bytes: 10 MB read strictly as 10,000,000 (issue
 # #3), arm64, GO_BUILD_FLAGS.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,5 +84,26 @@ func TestConventions(t *testing.T) {
 				t.Errorf("a failed command wrote to stdout:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// TestVersionFromTheLinker builds the command line as `make cli` does and
+// checks that `version` prints the version the linker stamped, not the
+// build info's "(devel)".
+func TestVersionFromTheLinker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command line")
+	}
+	bin := filepath.Join(t.TempDir(), "stampkit")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("stampkit version: %v", err)
+	}
+	if got := string(out); !strings.HasPrefix(got, "stampkit v9.8.7-test ") {
+		t.Errorf("stampkit version = %q, want the linker's version v9.8.7-test first", got)
 	}
 }
