@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/rollout"
@@ -137,7 +138,7 @@ func TestBindScaling(t *testing.T) {
 	p := FleetConfig{Name: "web", MinCapacity: 1, MaxCapacity: 4, ScalingTarget: &ScalingTarget{CPU: 50, RequestsPerMinute: 100}}.ScalingPolicy()
 	vars := map[string]string{PlaceholderGroup: "G", PlaceholderLoadBalancer: "LB", PlaceholderTargetGroup: "TG"}
 	var ids []string
-	got := bindScaling(p, vars, func(id string, r scaling.Rule) string {
+	got := stampconfig.BindScaling(p, vars, func(id string, r scaling.Rule) string {
 		ids = append(ids, id)
 		return "alarm-" + id
 	})

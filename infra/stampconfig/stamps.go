@@ -1,4 +1,4 @@
-package stamp
+package stampconfig
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/aws/constructs-go/constructs/v10"
 )
 
 // CtxStamps lists the stamps the app deploys (stamps[] in cdk.json). Each
@@ -69,12 +67,6 @@ func (c Config) fleetKey(i int) string {
 		return CtxFleets + "[" + strconv.Itoa(i) + "]"
 	}
 	return c.keys.fleets[i]
-}
-
-// LoadStamps reads and validates the stamps from a construct's context
-// (the App's node in main): one Config per stamp, each complete.
-func LoadStamps(node constructs.Node) ([]Config, error) {
-	return ParseStamps(func(key string) any { return node.TryGetContext(&key) })
 }
 
 // ParseStamps reads the stamps through get, as ParseConfig reads one
