@@ -91,8 +91,13 @@ func LoadConfig(node constructs.Node) (Config, error) {
 }
 
 // LoadStamps reads and validates the stamps from a construct's context
-// (the App's node in main): one Config per stamp, each complete.
+// (the App's node in main): one Config per stamp, each complete. It checks
+// the context as `stampkit validate` checks cdk.json
+// (stampconfig.ParseContext), the build output included.
 func LoadStamps(node constructs.Node) ([]Config, error) {
+	if all, ok := node.GetAllContext(nil).(map[string]any); ok {
+		return stampconfig.ParseContext(all, true)
+	}
 	return ParseStamps(func(key string) any { return node.TryGetContext(&key) })
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -117,6 +118,8 @@ type Config struct {
 	// keys, when the stamp comes from stamps[], say where its settings and
 	// fleets are declared (ParseStamps).
 	keys *contextKeys
+	// skipAssets leaves the build output out of Validate (ParseContext).
+	skipAssets bool
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -237,7 +240,10 @@ var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 // ParseConfig reads the configuration through get, which returns a context
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
-func ParseConfig(get func(key string) any) (Config, error) {
+func ParseConfig(get func(key string) any) (Config, error) { return parseConfig(get, false) }
+
+// parseConfig is ParseConfig, checking the build output unless skipAssets.
+func parseConfig(get func(key string) any, skipAssets bool) (Config, error) {
 	if get(CtxStamps) != nil {
 		stamps, err := ParseStamps(get)
 		if err != nil {
@@ -248,7 +254,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		}
 		return stamps[0], nil
 	}
-	c := Config{}.withSettingDefaults()
+	c := Config{skipAssets: skipAssets}.withSettingDefaults()
 	fields := []struct {
 		key string
 		dst any
@@ -271,9 +277,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	}
 	var errs []error
 	for _, f := range fields {
-		if err := decodeContext(get(f.key), f.dst); err != nil {
-			errs = append(errs, fmt.Errorf("context %q: %w", f.key, err))
-		}
+		errs = append(errs, decodeContext(f.key, get(f.key), f.dst)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -286,9 +290,11 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	return c, nil
 }
 
-// decodeContext copies a context value into dst through JSON, so cdk.json
-// numbers, objects and arrays and command-line strings all decode the same.
-func decodeContext(v, dst any) error {
+// decodeContext copies the context value v of key into dst through
+// JSON, so cdk.json numbers, objects and arrays and command-line strings
+// all decode the same. Keys dst does not know are refused. What does not
+// fit is reported in full, each problem under its key (shapeErrors).
+func decodeContext(key string, v, dst any) []error {
 	if v == nil {
 		return nil
 	}
@@ -298,19 +304,39 @@ func decodeContext(v, dst any) error {
 			*d = s
 			return nil
 		}
+		if !json.Valid([]byte(s)) {
+			// -c key=yes, or "yes" in cdk.json where true belongs.
+			return shapeErrors(key, s, reflect.TypeOf(dst).Elem())
+		}
 		raw = []byte(s)
 	} else {
 		var err error
 		if raw, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("encoding value: %w", err)
+			return []error{fmt.Errorf("context %q: encoding value: %w", key, err)}
 		}
 	}
+	return decodeStrict(key, raw, dst)
+}
+
+// decodeStrict decodes raw into dst, refusing keys dst does not know; on
+// failure it lists every problem under its key, or encoding/json's own
+// error when the shape check finds none.
+func decodeStrict(key string, raw []byte, dst any) []error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
+	err := dec.Decode(dst)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var v any
+	generic := json.NewDecoder(bytes.NewReader(raw))
+	generic.UseNumber()
+	if generic.Decode(&v) == nil {
+		if errs := shapeErrors(key, v, reflect.TypeOf(dst).Elem()); len(errs) > 0 {
+			return errs
+		}
+	}
+	return []error{fmt.Errorf("context %q: decoding %s: %w", key, abbreviate(raw), err)}
 }
 
 // abbreviate keeps an error about a long value (the fleets) readable.
@@ -452,8 +478,8 @@ func (c Config) ValidateFor(lifecycleTimeout time.Duration) error {
 		bad(c.key(CtxScalerReservedConcurrency), "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
 	for _, p := range c.assets() {
-		if _, err := os.Stat(p); err != nil {
-			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+		if _, err := os.Stat(p); err != nil && !c.skipAssets {
+			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %w", p, CtxAssetsDir, missingAsset{err})
 		}
 	}
 	if len(c.Fleets) == 0 {
@@ -559,6 +585,17 @@ func (f FleetConfig) Errors(key string) []error {
 // AppBinary is the linux/arm64 app binary the image pipelines bake
 // (`make build` writes it beside the bootstraps).
 func (c Config) AppBinary() string { return filepath.Join(c.AssetsDir, "app", "stampkit-app") }
+
+// MissingAssets lists the files synth uploads that are not there.
+func (c Config) MissingAssets() []string {
+	var out []string
+	for _, p := range c.assets() {
+		if _, err := os.Stat(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // assets lists the files synth uploads: each handler's bootstrap and the app.
 func (c Config) assets() []string {

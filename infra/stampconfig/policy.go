@@ -201,7 +201,7 @@ func (f FleetConfig) BlueGreen() bool { return f.Rollout.Strategy == rollout.Str
 func (f FleetConfig) validatePolicies(key string) []error {
 	var errs []error
 	bad := func(field string, err error) {
-		errs = append(errs, fmt.Errorf("context %q: %w", key+"."+field, err))
+		errs = append(errs, keyedError(key+"."+field, err))
 	}
 	if f.Scaling != nil && f.ScalingTarget != nil {
 		bad("scalingTarget", errors.New("set either scaling or scalingTarget, not both"))
@@ -215,10 +215,17 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		}
 	}
 	p := f.ScalingPolicy()
+	// A policy whose bounds are the fleet's capacities fails with them:
+	// the capacities' own error says it once.
+	capacityOK := f.MinCapacity >= 0 && f.MaxCapacity >= 1 && f.MaxCapacity >= f.MinCapacity
+	derived := f.Scaling == nil || (f.Scaling.Min == 0 && f.Scaling.Max == 0)
 	for _, e := range unjoin(p.Validate()) {
+		if !capacityOK && derived && (strings.HasPrefix(e.Error(), "min: ") || strings.HasPrefix(e.Error(), "max: ")) {
+			continue
+		}
 		bad("scaling", e)
 	}
-	if p.Min < f.MinCapacity || p.Max > f.MaxCapacity {
+	if capacityOK && (p.Min < f.MinCapacity || p.Max > f.MaxCapacity) {
 		bad("scaling", fmt.Errorf("min %d and max %d must lie within minCapacity %d and maxCapacity %d: the group refuses a desired capacity outside them",
 			p.Min, p.Max, f.MinCapacity, f.MaxCapacity))
 	}
@@ -295,6 +302,20 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		bad("rollout", e)
 	}
 	return errs
+}
+
+// fieldPathRe is the field path a shared package's Validate puts before
+// its message ("rules[0].steps: …").
+var fieldPathRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])*(?:\.[A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])*)*): (.*)$`)
+
+// keyedError names err's context key: key, followed by the field path err
+// starts with, if any, so that the key reads as cdk.json's
+// (fleets[0].scaling.rules[0].steps).
+func keyedError(key string, err error) error {
+	if m := fieldPathRe.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("context %q: %s", key+"."+m[1], m[2])
+	}
+	return fmt.Errorf("context %q: %w", key, err)
 }
 
 // unjoin lists the errors err joins (errors.Join), or err itself.
@@ -501,7 +522,9 @@ func (f FleetConfig) validateLifecycleTiming(key string, timeout time.Duration) 
 	visibility := WakeVisibility(timeout)
 	p := f.Lifecycle.WithDefaults()
 	hb := p.HeartbeatTimeout.Std()
-	if margin := lifecycle.HeartbeatMargin(hb); margin <= visibility {
+	// A heartbeat the lifecycle package refuses is reported once, by it.
+	heartbeatOK := lifecycle.Policy{HeartbeatTimeout: f.Lifecycle.HeartbeatTimeout}.Validate() == nil
+	if margin := lifecycle.HeartbeatMargin(hb); heartbeatOK && margin <= visibility {
 		want := "no heartbeat timeout has a margin that long; shorten the lifecycle wake queue's visibility timeout"
 		for s := hb + time.Second; s <= 2*time.Hour; s += time.Second {
 			if lifecycle.HeartbeatMargin(s) > visibility {
