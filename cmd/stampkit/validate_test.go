@@ -51,15 +51,7 @@ func TestValidate(t *testing.T) {
 			}
 			args := append([]string{"validate", "-config", path}, tt.args...)
 			var stdout, stderr bytes.Buffer
-			code := exitCode(run(t.Context(), args, &stdout, &stderr), args, &stderr)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr.String())
-			}
-			for _, want := range tt.stderr {
-				if !strings.Contains(stderr.String(), want) {
-					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
-				}
-			}
+			runChecked(t, args, &stdout, &stderr, tt.code, tt.stderr)
 			if !strings.Contains(stdout.String(), tt.stdout) {
 				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout.String())
 			}

@@ -95,10 +95,14 @@ func LoadConfig(node constructs.Node) (Config, error) {
 // the context as `stampkit validate` checks cdk.json
 // (stampconfig.ParseContext), the build output included.
 func LoadStamps(node constructs.Node) ([]Config, error) {
-	if all, ok := node.GetAllContext(nil).(map[string]any); ok {
-		return stampconfig.ParseContext(all, true)
+	// The keys only: nested values read through GetAllContext do not
+	// come back from jsii as TryGetContext returns them.
+	all, _ := node.GetAllContext(nil).(map[string]any)
+	ctx := make(map[string]any, len(all))
+	for key := range all {
+		ctx[key] = node.TryGetContext(&key)
 	}
-	return ParseStamps(func(key string) any { return node.TryGetContext(&key) })
+	return stampconfig.ParseContext(ctx, true)
 }
 
 // NamesOf returns the names of the stamp named stamp (stampconfig.NamesOf).
