@@ -35,6 +35,7 @@ var synopses = map[string]string{
 	"rollout":  "stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-stamp name | -bus name] [-format put-events|lambda]",
 	"image":    "stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]",
 	"status":   "stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]",
+	"validate": "stampkit validate [-config cdk.json]",
 	"version":  "stampkit version",
 	"help":     "stampkit help [command]",
 }

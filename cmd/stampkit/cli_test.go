@@ -60,15 +60,7 @@ func TestConventions(t *testing.T) {
 			if i := slices.Index(args, "OUT"); i >= 0 {
 				args[i] = t.TempDir()
 			}
-			code := exitCode(run(t.Context(), args, &stdout, &stderr), args, &stderr)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr.String())
-			}
-			for _, want := range tt.stderr {
-				if !strings.Contains(stderr.String(), want) {
-					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
-				}
-			}
+			runChecked(t, args, &stdout, &stderr, tt.code, tt.stderr)
 			for _, want := range tt.stdout {
 				if !strings.Contains(stdout.String(), want) {
 					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
@@ -105,5 +97,20 @@ func TestVersionFromTheLinker(t *testing.T) {
 	}
 	if got := string(out); !strings.HasPrefix(got, "stampkit v9.8.7-test ") {
 		t.Errorf("stampkit version = %q, want the linker's version v9.8.7-test first", got)
+	}
+}
+
+// runChecked runs a command line as main does and checks its exit status
+// and that stderr says each of wantStderr.
+func runChecked(t *testing.T, args []string, stdout, stderr *bytes.Buffer, wantCode int, wantStderr []string) {
+	t.Helper()
+	code := exitCode(run(t.Context(), args, stdout, stderr), args, stderr)
+	if code != wantCode {
+		t.Errorf("exit %d, want %d\nstderr:\n%s", code, wantCode, stderr.String())
+	}
+	for _, want := range wantStderr {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 }

@@ -26,6 +26,7 @@
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
+//	stampkit validate [-config cdk.json]
 //	stampkit version
 //	stampkit help [command]
 //
@@ -59,6 +60,8 @@ commands:
              for the stack's command bus
   status     show each fleet's group, scaler state, forecast floor, rollout and pending
              lifecycle actions, read from the state table and Auto Scaling (needs AWS)
+  validate   check a cdk.json as cdk synth does, without the CDK: every mistake at once,
+             each under its key
   version    print the version, commit and Go release this binary was built from
   help       print this, or "help <command>" a command's usage and flags
 
@@ -96,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return image(rest, stdout, stderr, time.Now)
 	case "status":
 		return status(ctx, rest, stdout, stderr, os.Getenv, time.Now)
+	case "validate":
+		return validate(rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version takes no arguments, got %q: %w", rest, errUsage)

@@ -3,8 +3,6 @@ package stamp
 import (
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/event"
 )
 
@@ -68,11 +67,11 @@ func NewCommandBus(scope constructs.Construct, id string, props *CommandBusProps
 		panic(fmt.Sprintf("NewCommandBus: Name %q is not the name of a bus of its own", props.Name))
 	}
 	for i, arn := range props.Principals {
-		if err := checkPrincipalArn(arn); err != nil {
+		if err := stampconfig.CheckPrincipalArn(arn); err != nil {
 			panic(fmt.Sprintf("NewCommandBus: Principals[%d]: %v", i, err))
 		}
 	}
-	if err := checkPolicySize(props.Principals); err != nil {
+	if err := stampconfig.CheckPolicySize(props.Principals); err != nil {
 		panic(fmt.Sprintf("NewCommandBus: Principals: %v", err))
 	}
 	c := constructs.NewConstruct(scope, &id)
@@ -174,64 +173,7 @@ var (
 	// busNameRe is a bus name as CreateEventBus takes it
 	// (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
 	busNameRe = regexp.MustCompile(`^[/.\-_A-Za-z0-9]{1,256}$`)
-	// principalArnRe is an IAM role or user ARN, with its path: what
-	// aws:PrincipalArn holds for a role's sessions and a user
-	// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns).
-	principalArnRe = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:(?:role|user)(?:/[\w+=,.@-]+)*/[\w+=,.@-]{1,64}$`)
-	sessionArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:sts::[0-9]{12}:assumed-role/([^/]+)/`)
 )
-
-// commandBusPolicyLimit is the most the bus's policy may hold, in bytes
-// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-events-eventbuspolicy.html:
-// "cannot exceed 10 KB").
-const commandBusPolicyLimit = 10 * 1024
-
-// commandPrincipalErrors reports, naming the context key, each ARN the
-// bus policy could not name as the principal meant, and a list too long
-// for the policy.
-func commandPrincipalErrors(key string, arns []string) []error {
-	var errs []error
-	for i, arn := range arns {
-		if err := checkPrincipalArn(arn); err != nil {
-			errs = append(errs, fmt.Errorf("context %q: %w", key+"["+strconv.Itoa(i)+"]", err))
-		}
-	}
-	if err := checkPolicySize(arns); err != nil {
-		errs = append(errs, fmt.Errorf("context %q: %w", key, err))
-	}
-	return errs
-}
-
-// checkPrincipalArn says what is wrong with arn as a principal of the bus
-// policy, in the words of someone who wrote it.
-func checkPrincipalArn(arn string) error {
-	switch m := sessionArnRe.FindStringSubmatch(arn); {
-	case m != nil:
-		return fmt.Errorf("got %q, a role session; want the role's ARN (arn:aws:iam::ACCOUNT:role/%s): the bus policy sees every session of a role as the role", arn, m[1])
-	case strings.HasSuffix(arn, ":root"):
-		return fmt.Errorf("got %q, an account; want the roles or users that may send commands (an account's root ARN admits its root user only). "+
-			"Leave the list out to admit any principal of the account that IAM allows", arn)
-	case strings.ContainsAny(arn, "*?"):
-		return fmt.Errorf("got %q; wildcards are not accepted, list each role or user", arn)
-	case !principalArnRe.MatchString(arn):
-		return fmt.Errorf("got %q, want an IAM role or user ARN such as arn:aws:iam::123456789012:role/stampkit-operator", arn)
-	}
-	return nil
-}
-
-// checkPolicySize refuses more ARNs than the bus policy can hold: each is
-// written twice, in the Allow's principals and the Deny's condition.
-func checkPolicySize(arns []string) error {
-	size := 600 // the policy around the ARNs, generously
-	for _, arn := range arns {
-		size += 2 * (len(arn) + 4)
-	}
-	if size > commandBusPolicyLimit {
-		return fmt.Errorf("%d ARNs make a bus policy of about %d bytes, over EventBridge's %d; name fewer (a role several people assume)",
-			len(arns), size, commandBusPolicyLimit)
-	}
-	return nil
-}
 
 func (b *commandBus) Bus() awsevents.IEventBus          { return b.bus }
 func (b *commandBus) Ignored() awssqs.Queue             { return b.ignored }

@@ -176,7 +176,7 @@ func TestParseConfigCommandPrincipals(t *testing.T) {
 		{name: "a group", principals: []any{"arn:aws:iam::123456789012:group/ops"},
 			wantKey: "commandPrincipals[0]", wantErr: "want an IAM role or user ARN"},
 		{name: "not a list", principals: "arn:aws:iam::123456789012:role/operator",
-			wantKey: "commandPrincipals", wantErr: "decoding"},
+			wantKey: "commandPrincipals", wantErr: "want a list"},
 		{name: "more than the policy holds", principals: manyRoles(60),
 			wantKey: "commandPrincipals", wantErr: "over EventBridge's 10240"},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/lifecycle"
 	"github.com/stampkit/stampkit/shared/rollout"
@@ -137,7 +138,7 @@ func TestBindScaling(t *testing.T) {
 	p := FleetConfig{Name: "web", MinCapacity: 1, MaxCapacity: 4, ScalingTarget: &ScalingTarget{CPU: 50, RequestsPerMinute: 100}}.ScalingPolicy()
 	vars := map[string]string{PlaceholderGroup: "G", PlaceholderLoadBalancer: "LB", PlaceholderTargetGroup: "TG"}
 	var ids []string
-	got := bindScaling(p, vars, func(id string, r scaling.Rule) string {
+	got := stampconfig.BindScaling(p, vars, func(id string, r scaling.Rule) string {
 		ids = append(ids, id)
 		return "alarm-" + id
 	})
@@ -202,7 +203,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"odd retention", func(c, _ map[string]any) { c[CtxLogRetentionDays] = 31 }, `context "logRetentionDays"`},
 		{"missing assets", func(c, _ map[string]any) { c[CtxAssetsDir] = "/nonexistent" }, `context "assetsDir"`},
 		{"no fleets", func(c, _ map[string]any) { c[CtxFleets] = []any{} }, `context "fleets"`},
-		{"unknown field", func(_, f map[string]any) { f["instanceTyp"] = "x" }, `unknown field "instanceTyp"`},
+		{"unknown field", func(_, f map[string]any) { f["instanceTyp"] = "x" }, `"fleets[0].instanceTyp": not a key of a fleet; did you mean "instanceType"?`},
 		{"not a number", func(c, _ map[string]any) { c[CtxMaxAzs] = "three" }, `context "maxAzs"`},
 		{"bad fleet name", func(_, f map[string]any) { f["name"] = "Web_1" }, `context "fleets[0].name"`},
 		{"max below min", func(_, f map[string]any) { f["maxCapacity"] = 1 }, `context "fleets[0].maxCapacity"`},
@@ -219,12 +220,12 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			p := explicitScaling()
 			p["rules"].([]any)[0].(map[string]any)["trigerr"] = map[string]any{}
 			f["scaling"] = p
-		}, `unknown field "trigerr"`},
+		}, `"fleets[0].scaling.rules[0].trigerr": not a key of a scaling rule; did you mean "trigger"?`},
 		{"policy rejected by the scaling package", func(_, f map[string]any) {
 			p := explicitScaling()
 			p["rules"].([]any)[0].(map[string]any)["direction"] = "up"
 			f["scaling"] = p
-		}, `context "fleets[0].scaling": rules[0].direction`},
+		}, `context "fleets[0].scaling.rules[0].direction"`},
 		{"policy bounds beyond the group", func(_, f map[string]any) {
 			p := explicitScaling()
 			p["min"], p["max"] = 2, 20
@@ -239,7 +240,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			p := explicitScaling()
 			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 30, "window": "10m", "quantile": 0.5}
 			f["scaling"] = p
-		}, `context "fleets[0].scaling": forecast.lookbackDays`},
+		}, `context "fleets[0].scaling.forecast.lookbackDays"`},
 		{"unknown placeholder in the forecast", func(_, f map[string]any) {
 			p := explicitScaling()
 			p["forecast"] = map[string]any{"namespace": "AWS/ApplicationELB", "metric": "RequestCount", "perInstance": 100, "lookbackDays": 14, "window": "10m", "quantile": 0.5,
@@ -278,10 +279,10 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		}, `context "fleets[0].scaling.rules[2].alarm"`},
 		{"heartbeat too short", func(_, f map[string]any) {
 			f["lifecycle"] = map[string]any{"heartbeatTimeout": "10s"}
-		}, `context "fleets[0].lifecycle": heartbeatTimeout`},
+		}, `context "fleets[0].lifecycle.heartbeatTimeout"`},
 		{"probe without a port", func(_, f map[string]any) {
 			f["lifecycle"] = map[string]any{"launch": map[string]any{"probes": []any{map[string]any{"name": "p", "kind": "http"}}}}
-		}, `context "fleets[0].lifecycle": launch.probes[0]`},
+		}, `context "fleets[0].lifecycle.launch.probes[0].port"`},
 		{"rollout on another parameter", func(_, f map[string]any) {
 			f["rollout"] = map[string]any{"strategy": "rolling", "parameter": "/other/ami"}
 		}, `context "fleets[0].rollout.parameter"`},
@@ -297,7 +298,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		}, `context "fleets[0].rollout.blueGreen.listener"`},
 		{"rollout rejected by the rollout package", func(_, f map[string]any) {
 			f["rollout"] = map[string]any{"strategy": "canary"}
-		}, `context "fleets[0].rollout": strategy`},
+		}, `context "fleets[0].rollout.strategy"`},
 		{"bad alarm email", func(c, _ map[string]any) { c[CtxAlarmEmail] = "ops at example.com" }, `context "alarmEmail"`},
 		{"heartbeat margin within the wake queue's visibility timeout", func(_, f map[string]any) {
 			f["lifecycle"] = map[string]any{"heartbeatTimeout": "90s"}

@@ -199,7 +199,7 @@ func TestLambdasAcceptTheirEnvironment(t *testing.T) {
 				t.Errorf("environment: %d bytes once deployed, Lambda allows %d", size, LambdaEnvLimit)
 			}
 			// The synth-time check must not underestimate.
-			estimate := f.cfg.envSizes()[name]
+			estimate := f.cfg.EnvSizes()[name]
 			if estimate < size {
 				t.Errorf("environment: estimated %d bytes at synth, %d once deployed; want the estimate to be an upper bound", estimate, size)
 			}
@@ -250,12 +250,12 @@ func checkCode(t *testing.T, f *fixture, function string, h Handler, env map[str
 	for _, mf := range f.stack.Fleets() {
 		bound = append(bound, mf.Config)
 	}
-	inEnv := len(f.cfg.fleetsInEnvironment(function)) > 0
+	inEnv := len(f.cfg.FleetsInEnvironment(function)) > 0
 	file, fileErr := os.ReadFile(filepath.Join(h.CodeDir, FleetsFileName))
 	switch {
 	case inEnv && (env[config.EnvFleets] == "" || env[config.EnvFleetsFile] != "" || fileErr == nil):
 		t.Errorf("fleets: want them in %s alone (fleets %v forecast on a deploy-time metric); got %s=%q and a fleets file (%v)",
-			config.EnvFleets, f.cfg.fleetsInEnvironment(function), config.EnvFleetsFile, env[config.EnvFleetsFile], fileErr == nil)
+			config.EnvFleets, f.cfg.FleetsInEnvironment(function), config.EnvFleetsFile, env[config.EnvFleetsFile], fileErr == nil)
 	case inEnv:
 	case env[config.EnvFleets] != "" || env[config.EnvFleetsFile] != FleetsFileName:
 		t.Errorf("environment: got %s=%q and %s set %v, want %s=%s alone", config.EnvFleetsFile, env[config.EnvFleetsFile],

@@ -15,23 +15,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/infra/stampconfig"
 )
 
 // FleetTagKey tags every resource of a fleet, and the instances its
 // groups launch, with the fleet's name.
 const FleetTagKey = "stampkit:fleet"
-
-// Names of the lifecycle hooks every group of a fleet carries (the peer
-// group's too). Hook names are unique per group, so fixed names cannot
-// clash between groups; other tools' hooks on the same group have other
-// names, and the lifecycle rule matches only these.
-const (
-	LaunchHookName    = "stampkit-launch"
-	TerminateHookName = "stampkit-terminate"
-)
-
-// HookNames returns the names of the toolkit's lifecycle hooks.
-func HookNames() []string { return []string{LaunchHookName, TerminateHookName} }
 
 // Blue/green weights the listener starts with; the rollout Lambda shifts
 // them during a weight transition. A rolling fleet's listener keeps them;
@@ -166,7 +156,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 	if err := CheckStampName(props.Names.Stamp()); err != nil {
 		panic(fmt.Sprintf("NewFleet: Names: the stamp's name %v (NamesOf)", err))
 	}
-	if errs := props.Config.validate("Config"); len(errs) > 0 {
+	if errs := props.Config.Errors("Config"); len(errs) > 0 {
 		panic(fmt.Sprintf("NewFleet: invalid Config: %v", errs))
 	}
 	checkFrontEnd(props)
@@ -432,53 +422,12 @@ func (f *fleet) Groups() []awsautoscaling.AutoScalingGroup {
 	return []awsautoscaling.AutoScalingGroup{f.asg, f.peer}
 }
 
-// Construct ids of a fleet's health alarms.
-const (
-	target5xxAlarmID = "Target5xxAlarm"
-	elb5xxAlarmID    = "Elb5xxAlarm"
-	latencyAlarmID   = "LatencyAlarm"
-	blueUnhealthyID  = "BlueUnhealthyHostsAlarm"
-	greenUnhealthyID = "GreenUnhealthyHostsAlarm"
-)
-
-// healthAlarmKinds name each health alarm (Names.HealthAlarm) by its
-// construct id.
-var healthAlarmKinds = map[string]string{
-	target5xxAlarmID: "target-5xx",
-	elb5xxAlarmID:    "elb-5xx",
-	latencyAlarmID:   "latency",
-	blueUnhealthyID:  "blue-unhealthy",
-	greenUnhealthyID: "green-unhealthy",
-}
-
-// healthAlarmNames are the names of a fleet's health alarms, in the order
-// of healthAlarmIDs.
-func healthAlarmNames(names Names, cfg FleetConfig) []string {
-	var out []string
-	for _, id := range healthAlarmIDs(cfg) {
-		out = append(out, names.HealthAlarm(cfg.Name, healthAlarmKinds[id]))
-	}
-	return out
-}
-
 // How many one-minute periods in a row the 5xx and latency alarms need.
 const (
 	target5xxMinutes = 2
 	elb5xxMinutes    = 2
 	latencyMinutes   = 3
 )
-
-// healthAlarmIDs are the construct ids of a fleet's health alarms, in the
-// order Fleet.HealthAlarms returns them and the rollout policy lists them:
-// an unhealthy-targets alarm per target group that can carry traffic (the
-// green one only on a blue/green fleet).
-func healthAlarmIDs(cfg FleetConfig) []string {
-	ids := []string{target5xxAlarmID, elb5xxAlarmID, latencyAlarmID, blueUnhealthyID}
-	if cfg.BlueGreen() {
-		ids = append(ids, greenUnhealthyID)
-	}
-	return ids
-}
 
 // newHealthAlarms creates the fleet's health alarms on the load balancer:
 // what a rollout watches (the instance refresh's alarm specification, a
@@ -508,13 +457,13 @@ func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, names Names, f
 	h := cfg.HealthAlarms
 	alarm := func(id string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
 		// Named: the rollout policy in the fleets file lists them.
-		props.AlarmName = jsii.String(names.HealthAlarm(cfg.Name, healthAlarmKinds[id]))
+		props.AlarmName = jsii.String(names.HealthAlarm(cfg.Name, stampconfig.HealthAlarmKind(id)))
 		props.TreatMissingData = awscloudwatch.TreatMissingData_NOT_BREACHING
 		props.DatapointsToAlarm = props.EvaluationPeriods
 		return awscloudwatch.NewAlarm(scope, jsii.String(id), props)
 	}
 	byID := map[string]awscloudwatch.Alarm{
-		target5xxAlarmID: alarm(target5xxAlarmID, &awscloudwatch.AlarmProps{
+		stampconfig.Target5xxAlarmID: alarm(stampconfig.Target5xxAlarmID, &awscloudwatch.AlarmProps{
 			Metric: alb.Metrics().HttpCodeTarget(elb.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
 				Period: minute, Statistic: jsii.String("Sum"),
 			}),
@@ -524,7 +473,7 @@ func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, names Names, f
 			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: targets answered >= %d 5xx per minute for %d minutes",
 				cfg.Name, h.Target5xxPerMinute, target5xxMinutes)),
 		}),
-		elb5xxAlarmID: alarm(elb5xxAlarmID, &awscloudwatch.AlarmProps{
+		stampconfig.Elb5xxAlarmID: alarm(stampconfig.Elb5xxAlarmID, &awscloudwatch.AlarmProps{
 			Metric: alb.Metrics().HttpCodeElb(elb.HttpCodeElb_ELB_5XX_COUNT, &awscloudwatch.MetricOptions{
 				Period: minute, Statistic: jsii.String("Sum"),
 			}),
@@ -534,7 +483,7 @@ func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, names Names, f
 			AlarmDescription: jsii.String(fmt.Sprintf("stampkit %s health: the load balancer answered >= %d 5xx per minute itself "+
 				"(502/503/504: targets refused, reset or timed out) for %d minutes", cfg.Name, h.Elb5xxPerMinute, elb5xxMinutes)),
 		}),
-		latencyAlarmID: alarm(latencyAlarmID, &awscloudwatch.AlarmProps{
+		stampconfig.LatencyAlarmID: alarm(stampconfig.LatencyAlarmID, &awscloudwatch.AlarmProps{
 			Metric: alb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
 				Period: minute, Statistic: jsii.String("p99"),
 			}),
@@ -566,12 +515,12 @@ func newHealthAlarms(scope constructs.Construct, cfg FleetConfig, names Names, f
 				"(all unhealthy, the load balancer still sends it its weight)", cfg.Name, side, h.UnhealthyHostMinutes)),
 		})
 	}
-	unhealthy(blueUnhealthyID, "blue", blue)
+	unhealthy(stampconfig.BlueUnhealthyAlarmID, "blue", blue)
 	if cfg.BlueGreen() {
-		unhealthy(greenUnhealthyID, "green", green)
+		unhealthy(stampconfig.GreenUnhealthyAlarmID, "green", green)
 	}
 	var out []awscloudwatch.Alarm
-	for _, id := range healthAlarmIDs(cfg) {
+	for _, id := range stampconfig.HealthAlarmIDs(cfg) {
 		out = append(out, byID[id])
 	}
 	return out

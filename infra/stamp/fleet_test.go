@@ -552,7 +552,7 @@ func TestBlueGreenListenerHasNoStickinessOrAuthentication(t *testing.T) {
 	for _, key := range []string{"stickiness", "authentication", "authenticateOidc", "authenticateCognito"} {
 		ctx := validContext(t)
 		ctx[CtxFleets].([]any)[0].(map[string]any)[key] = map[string]any{"enabled": true}
-		if _, err := ParseConfig(getter(ctx)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("unknown field %q", key)) {
+		if _, err := ParseConfig(getter(ctx)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q: not a key of a fleet", "fleets[0]."+key)) {
 			t.Errorf("fleet key %q: got %v, want it refused as an unknown field", key, err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/stampkit/stampkit/infra/stampconfig"
 )
 
 // FunctionOptions overrides one of the stamp's Lambdas (HandlerNames).
@@ -32,16 +34,6 @@ type FunctionOptions struct {
 // DefaultMemoryMiB is every function's memory unless FunctionOptions say
 // otherwise. The handlers are I/O-bound: more buys little but cold start.
 const DefaultMemoryMiB = 256
-
-// wakeHandOff is how much longer than the lifecycle function's timeout its
-// wake queue's visibility timeout is (LifecycleWakeVisibility says why).
-const wakeHandOff = 10 * time.Second
-
-// wakeVisibility is the lifecycle wake queue's visibility timeout for a
-// lifecycle function with the given timeout.
-func wakeVisibility(lifecycleTimeout time.Duration) time.Duration {
-	return lifecycleTimeout + wakeHandOff
-}
 
 // checkFunctionOptions panics naming the first option Lambda would refuse.
 func checkFunctionOptions(who string, byName map[string]FunctionOptions) {
@@ -76,7 +68,7 @@ func (o FunctionOptions) applyTo(spec functionSpec, retention awslogs.RetentionD
 		// A visibility tied to the timeout follows it; the six-fold
 		// default (zero) follows by itself.
 		if spec.wakeVisibility != 0 {
-			spec.wakeVisibility = wakeVisibility(o.Timeout)
+			spec.wakeVisibility = stampconfig.WakeVisibility(o.Timeout)
 		}
 	}
 	return spec

@@ -60,7 +60,7 @@ func TestHandlers(t *testing.T) {
 			}
 			// The test app's api fleet forecasts on its load balancer's
 			// metric, which only the environment can name.
-			if len(f.cfg.fleetsInEnvironment(name)) > 0 {
+			if len(f.cfg.FleetsInEnvironment(name)) > 0 {
 				delete(env, config.EnvFleetsFile)
 				env[config.EnvFleets] = assertions.Match_AnyValue()
 			}

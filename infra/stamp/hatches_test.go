@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/infra/stampconfig"
 )
 
 // The hatches fixture is a stamp built the way a platform team would
@@ -148,7 +150,7 @@ func newHatchFixture() (h *hatches, err error) {
 	// The platform's stack is not the stamp's to vouch for.
 	awscdk.Aspects_Of(s.Stack()).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 
-	f := &fixture{cfg: cfg.withDefaults(), app: app, stack: s}
+	f := &fixture{cfg: cfg.WithDefaults(), app: app, stack: s}
 	if err := f.read(); err != nil {
 		return nil, fmt.Errorf("%w%s", err, validationReport(*app.Outdir()))
 	}
@@ -340,7 +342,7 @@ func TestFunctionOptions(t *testing.T) {
 	h.matches(t, "scaler's logs", h.logicalID(t, hs.Scaler().LogGroup.LogGroupName()), map[string]any{"RetentionInDays": 7})
 	h.matches(t, "lifecycle", fn(hs.Lifecycle()), map[string]any{"MemorySize": DefaultMemoryMiB, "Timeout": 30})
 	h.matches(t, "lifecycle wake queue", h.logicalID(t, hs.Lifecycle().WakeQueue.QueueArn()), map[string]any{
-		"VisibilityTimeout": (30*time.Second + wakeHandOff).Seconds(),
+		"VisibilityTimeout": stampconfig.WakeVisibility(30 * time.Second).Seconds(),
 	})
 	h.matches(t, "rollout", fn(hs.Rollout()), map[string]any{"MemorySize": DefaultMemoryMiB, "Timeout": 60})
 	h.matches(t, "rollout's logs", h.logicalID(t, hs.Rollout().LogGroup.LogGroupName()), map[string]any{"RetentionInDays": 30})

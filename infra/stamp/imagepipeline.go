@@ -22,6 +22,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/stampkit/stampkit/infra/stampconfig"
 )
 
 // AppVersionTagKey tags images (and the pipeline's resources) with the
@@ -225,7 +227,7 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 	}
 	baseName := *awscdk.Names_UniqueResourceName(c, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(80), Separator: jsii.String("-")})
 	amiTags := map[string]string{FleetTagKey: p.Fleet, AppVersionTagKey: p.AppVersion, "stampkit:baked-by": "imagebuilder"}
-	amiName := namePrefix + p.Fleet
+	amiName := stampconfig.NamePrefix + p.Fleet
 	if p.Names != nil {
 		baseName = p.Names.ImageBuilder(p.Fleet)
 		amiName = baseName

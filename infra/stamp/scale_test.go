@@ -28,7 +28,7 @@ var stampsOut = flag.String("stamps.out", "", "write TestStampsAtScale's numbers
 // rolling and blue/green in turn, each with HTTP probes and the default
 // scaling policy on CPU alone (a forecast on the load balancer's metric
 // would keep the scaler's fleets in its environment; see
-// Config.fleetsInEnvironment).
+// Config.FleetsInEnvironment).
 func scaleFleets(n int) []any {
 	var out []any
 	for i := range n {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
 
@@ -85,7 +86,7 @@ func NewScaling(scope constructs.Construct, id string, props *ScalingProps) Scal
 	}
 	peerDims := sideDimensions(props.Policy, f)
 	s := &scalingAlarms{}
-	s.policy = bindScaling(props.Policy, vars, func(alarmID string, r scaling.Rule) string {
+	s.policy = stampconfig.BindScaling(props.Policy, vars, func(alarmID string, r scaling.Rule) string {
 		name := props.Names.ScalingAlarm(f.Name(), alarmID)
 		a := newScalingAlarm(c, alarmID, name, f.Name(), r, peerDims[alarmID])
 		s.alarms = append(s.alarms, ScalingAlarm{ID: alarmID, Direction: r.Direction, Alarm: a})
@@ -129,10 +130,10 @@ func sideDimensions(p scaling.Policy, f Fleet) map[string]map[string]string {
 		dims := make(map[string]string, len(r.Trigger.Dimensions))
 		for k, v := range r.Trigger.Dimensions {
 			oneSide = oneSide || strings.Contains(v, PlaceholderGroup) || strings.Contains(v, PlaceholderTargetGroup)
-			dims[k] = expand(v, peer)
+			dims[k] = stampconfig.ExpandPlaceholders(v, peer)
 		}
 		if oneSide {
-			out[alarmID(r.Alarm)] = dims
+			out[stampconfig.AlarmID(r.Alarm)] = dims
 		}
 	}
 	return out
@@ -195,5 +196,5 @@ func newScalingAlarm(scope constructs.Construct, id, name, fleet string, r scali
 }
 
 func (s *scalingAlarms) Alarms() []ScalingAlarm { return slices.Clone(s.alarms) }
-func (s *scalingAlarms) Policy() scaling.Policy { return clonePolicy(s.policy) }
+func (s *scalingAlarms) Policy() scaling.Policy { return stampconfig.ClonePolicy(s.policy) }
 func (s *scalingAlarms) AlarmArns() []*string   { return slices.Clone(s.arns) }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/scaling"
 )
 
@@ -61,7 +62,7 @@ func TestScaling(t *testing.T) {
 		}
 		created := 0
 		for i, want := range declared.Rules {
-			t.Run(cfg.Name+"/"+alarmID(want.Alarm), func(t *testing.T) {
+			t.Run(cfg.Name+"/"+stampconfig.AlarmID(want.Alarm), func(t *testing.T) {
 				got := bound.Rules[i]
 				if want.Trigger == nil {
 					if got.Alarm != want.Alarm {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/config"
 )
 
@@ -147,7 +148,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 			MaxAzs:             cfg.MaxAzs,
 			NatGateways:        cfg.NatGateways,
 			InterfaceEndpoints: cfg.InterfaceEndpoints,
-			FlowLogRetention:   cfg.LogRetention(),
+			FlowLogRetention:   LogRetention(cfg),
 		})
 	}
 	s.state = NewState(stack, "State", &StateProps{})
@@ -161,7 +162,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 			Description: jsii.String(fmt.Sprintf("stampkit %s: fleet %s", cfg.Name, fc.Name)),
 		})
 		f := NewFleet(fs, "Fleet-"+fc.Name, &FleetProps{
-			Network: s.network, Config: fc, Names: names, AppLogRetention: cfg.LogRetention(),
+			Network: s.network, Config: fc, Names: names, AppLogRetention: LogRetention(cfg),
 			AccessLogDays: cfg.AccessLogDays(), DeletionProtection: cfg.Production(),
 			FleetOptions: props.Fleets[fc.Name],
 		})
@@ -187,7 +188,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		Table:                     s.state.Table(),
 		Fleets:                    s.fleets,
 		AssetsDir:                 cfg.AssetsDir,
-		LogRetention:              cfg.LogRetention(),
+		LogRetention:              LogRetention(cfg),
 		ScalerReservedConcurrency: cfg.ScalerReservedConcurrency,
 		CommandBus:                s.commands.Bus(),
 		Functions:                 props.Functions,
@@ -205,7 +206,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		AlarmEmail: cfg.AlarmEmail,
 		CommandBus: s.commands,
 	})
-	boundCustomResourceProviders(stack, cfg.LogRetention())
+	boundCustomResourceProviders(stack, LogRetention(cfg))
 	addOutputs(s)
 	stampTags(stack, cfg.Name, props.Tags)
 	return s
@@ -214,7 +215,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 // checkProps returns props' Config with its defaults, and panics naming
 // the first thing wrong with props.
 func checkProps(props *Props) Config {
-	cfg := props.Config.withDefaults()
+	cfg := props.Config.WithDefaults()
 	if props.Vpc == nil && (props.PublicSubnets != nil || props.PrivateSubnets != nil) {
 		panic("NewStack: PublicSubnets and PrivateSubnets select subnets of Vpc, which is nil")
 	}
@@ -234,7 +235,7 @@ func checkProps(props *Props) Config {
 	if abs, err := filepath.Abs(cfg.AssetsDir); err == nil {
 		cfg.AssetsDir = abs
 	}
-	if err := cfg.validate(lifecycleTimeout(props.Functions)); err != nil {
+	if err := cfg.ValidateFor(lifecycleTimeout(props.Functions)); err != nil {
 		panic(fmt.Sprintf("NewStack: invalid Config: %v", err))
 	}
 	for _, name := range slices.Sorted(maps.Keys(props.Fleets)) {
@@ -277,11 +278,11 @@ type ManagedFleet struct {
 // and alarm names, and for a rollout the health alarms and the blue/green
 // peer group and the parameter holding its listener and target groups.
 func bindFleet(names Names, fc FleetConfig, f Fleet, sc Scaling) config.Fleet {
-	res := rolloutResources{HealthAlarms: healthAlarmNames(names, fc)}
+	res := stampconfig.RolloutResources{HealthAlarms: stampconfig.HealthAlarmNames(names, fc)}
 	if f.PeerGroup() != nil {
 		res.ResourcesParameter = ResourcesParameter(fc.ParameterPrefix)
 		res.PeerGroup = names.PeerGroup(fc.Name)
 		res.WeightParameters = fc.WeightParameters()
 	}
-	return lambdaFleet(fc, names.Group(fc.Name), sc.Policy(), bindRollout(fc.Rollout, res))
+	return stampconfig.LambdaFleet(fc, names.Group(fc.Name), sc.Policy(), stampconfig.BindRollout(fc.Rollout, res))
 }

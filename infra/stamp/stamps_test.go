@@ -157,7 +157,7 @@ func TestParseStampsErrorsNameTheKey(t *testing.T) {
 		{
 			name:   "a key no fleet has",
 			stamps: `[{"name": "main", "fleets": [{"fleet": "web", "maxCapacit": 3}]}]`,
-			want:   []string{`"stamps[0].fleets[0]": decoding`, `unknown field "maxCapacit"`},
+			want:   []string{`"stamps[0].fleets[0].maxCapacit": not a key of a fleet; did you mean "maxCapacity"?`},
 		},
 		{
 			name:   "two stamps of one AMI parameter in one Region",

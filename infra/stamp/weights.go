@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stampkit/stampkit/infra/stampconfig"
 )
 
 // WeightsStackName is the name of the stack that holds the blue/green
@@ -17,7 +19,7 @@ import (
 func WeightsStackName(stack string) string { return stack + weightsStackSuffix }
 
 // weightsStackSuffix names a stamp's weights stack after the stamp's.
-const weightsStackSuffix = "-weights"
+const weightsStackSuffix = stampconfig.WeightsStackSuffix
 
 // WeightPattern is the SSM AllowedPattern of a weight parameter: a listener
 // weight is an integer 0..999, written in decimal. Parameter Store refuses

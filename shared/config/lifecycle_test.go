@@ -35,7 +35,7 @@ func TestFromEnvLifecycle(t *testing.T) {
 		{
 			name:    "problems name the full key",
 			fleets:  withLifecycle(`{"launch":{"probes":[{"name":"app","kind":"http"}]}}`),
-			wantErr: "STAMPKIT_FLEETS[0].lifecycle.launch.probes[0]: port 0 is not 1-65535",
+			wantErr: "STAMPKIT_FLEETS[0].lifecycle.launch.probes[0].port: 0 is not 1-65535",
 		},
 	}
 	for _, tt := range tests {

@@ -230,8 +230,10 @@ func (p Policy) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	hbOK := true
 	if hb := p.HeartbeatTimeout.Std(); hb != 0 && (hb < minHeartbeatTimeout || hb > maxHeartbeatTimeout || hb%time.Second != 0) {
 		bad("heartbeatTimeout", "%v is not a whole number of seconds from 30s to 2h", p.HeartbeatTimeout)
+		hbOK = false
 	}
 	for field, d := range map[string]clock.Duration{
 		"launch.timeout": p.Launch.Timeout, "launch.interval": p.Launch.Interval,
@@ -243,13 +245,15 @@ func (p Policy) Validate() error {
 	}
 	r := p.WithDefaults()
 	hb := r.HeartbeatTimeout.Std()
-	if limit := GlobalTimeout(hb) - HeartbeatMargin(hb); r.Launch.Timeout.Std() > limit {
+	// What the heartbeat bounds is checked once the heartbeat is valid: a
+	// bad one would fail every bound with it.
+	if limit := GlobalTimeout(hb) - HeartbeatMargin(hb); hbOK && r.Launch.Timeout.Std() > limit {
 		bad("launch.timeout", "%v is beyond what the hook allows with heartbeats (%v)", p.Launch.Timeout, limit)
 	}
 	// The wake-up after a heartbeat comes at most one interval later and
 	// must come before the next heartbeat is due.
 	for field, d := range map[string]clock.Duration{"launch.interval": r.Launch.Interval, "terminate.interval": r.Terminate.Interval} {
-		if d.Std() > hb-HeartbeatMargin(hb) || d.Std() < time.Second {
+		if hbOK && (d.Std() > hb-HeartbeatMargin(hb) || d.Std() < time.Second) {
 			bad(field, "%v must be from 1s to %v (heartbeat timeout %v less its margin)", d, hb-HeartbeatMargin(hb), hb)
 		}
 	}
@@ -262,47 +266,43 @@ func (p Policy) Validate() error {
 			bad(field+".name", "%q names two probes", pr.Name)
 		}
 		names[pr.Name] = true
-		for _, err := range pr.validate() {
-			bad(field, "%v", err)
-		}
+		pr.validate(field, bad)
 	}
 	if c := p.Terminate.Command; c != nil {
 		if c.Kind != SSM {
 			bad("terminate.command.kind", "%q: a drain command runs through SSM (kind %q)", c.Kind, SSM)
 		}
-		for _, err := range c.validate() {
-			bad("terminate.command", "%v", err)
-		}
+		c.validate("terminate.command", bad)
 	}
 	return errors.Join(errs...)
 }
 
-func (p Probe) validate() []error {
-	var errs []error
+// validate reports each problem with the probe at key through bad, under
+// the field that holds it (launch.probes[0].port).
+func (p Probe) validate(key string, bad func(field, format string, args ...any)) {
 	if p.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %v is negative", p.Timeout))
+		bad(key+".timeout", "%v is negative", p.Timeout)
 	}
 	if p.AllowedFailures < 0 {
-		errs = append(errs, fmt.Errorf("allowedFailures %d is negative", p.AllowedFailures))
+		bad(key+".allowedFailures", "%d is negative", p.AllowedFailures)
 	}
 	switch p.Kind {
 	case HTTP:
 		if p.Port < 1 || p.Port > 65535 {
-			errs = append(errs, fmt.Errorf("port %d is not 1-65535", p.Port))
+			bad(key+".port", "%d is not 1-65535", p.Port)
 		}
 		if p.Path != "" && !strings.HasPrefix(p.Path, "/") {
-			errs = append(errs, fmt.Errorf("path %q does not start with /", p.Path))
+			bad(key+".path", "%q does not start with /", p.Path)
 		}
 	case SSM:
 		if len(p.Commands) == 0 {
-			errs = append(errs, errors.New("commands: an SSM probe needs at least one command"))
+			bad(key+".commands", "an SSM probe needs at least one command")
 		}
 		if t := p.Timeout.Std(); t != 0 && (t < minSSMTimeout || t > maxSSMTimeout) {
-			errs = append(errs, fmt.Errorf("timeout %v is not from 30s to 48h, the range SSM accepts", p.Timeout))
+			bad(key+".timeout", "%v is not from 30s to 48h, the range SSM accepts", p.Timeout)
 		}
 	case EC2Status:
 	default:
-		errs = append(errs, fmt.Errorf("kind %q is not %q, %q or %q", p.Kind, HTTP, SSM, EC2Status))
+		bad(key+".kind", "%q is not %q, %q or %q", p.Kind, HTTP, SSM, EC2Status)
 	}
-	return errs
 }

@@ -38,13 +38,13 @@ func TestPolicyValidate(t *testing.T) {
 			}
 		}, want: []string{
 			"launch.probes[0].name: is empty",
-			"launch.probes[0]: port 0 is not 1-65535",
-			`launch.probes[0]: path "healthz" does not start with /`,
-			"launch.probes[1]: commands: an SSM probe needs at least one command",
-			"launch.probes[1]: timeout 5s is not from 30s to 48h",
+			"launch.probes[0].port: 0 is not 1-65535",
+			`launch.probes[0].path: "healthz" does not start with /`,
+			"launch.probes[1].commands: an SSM probe needs at least one command",
+			"launch.probes[1].timeout: 5s is not from 30s to 48h",
 			`launch.probes[2].name: "x" names two probes`,
-			"launch.probes[2]: allowedFailures -1 is negative",
-			`launch.probes[2]: kind "ping" is not`,
+			"launch.probes[2].allowedFailures: -1 is negative",
+			`launch.probes[2].kind: "ping" is not`,
 		}},
 		{name: "drain command must be SSM", change: func(p *lifecycle.Policy) {
 			p.Terminate.Command = &lifecycle.Probe{Name: "drain", Kind: lifecycle.HTTP, Port: 80}

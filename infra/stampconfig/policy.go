@@ -1,4 +1,4 @@
-package stamp
+package stampconfig
 
 import (
 	"encoding/json"
@@ -61,7 +61,7 @@ func (f FleetConfig) ScalingPolicy() scaling.Policy {
 			LoadBalancer: PlaceholderLoadBalancer, TargetGroup: PlaceholderTargetGroup,
 		})
 	}
-	p := clonePolicy(*f.Scaling)
+	p := ClonePolicy(*f.Scaling)
 	if p.Min == 0 && p.Max == 0 {
 		p.Min, p.Max = f.MinCapacity, f.MaxCapacity
 	}
@@ -88,8 +88,8 @@ func defaultDimensions(namespace string) map[string]string {
 	return map[string]string{"AutoScalingGroupName": PlaceholderGroup}
 }
 
-// clonePolicy copies p deeply enough that binding the copy leaves p alone.
-func clonePolicy(p scaling.Policy) scaling.Policy {
+// ClonePolicy copies p deeply enough that binding the copy leaves p alone.
+func ClonePolicy(p scaling.Policy) scaling.Policy {
 	p.Rules = slices.Clone(p.Rules)
 	for i := range p.Rules {
 		r := &p.Rules[i]
@@ -108,15 +108,15 @@ func clonePolicy(p scaling.Policy) scaling.Policy {
 	return p
 }
 
-// alarmID is the construct id of the alarm a rule's trigger declares: the
+// AlarmID is the construct id of the alarm a rule's trigger declares: the
 // rule's alarm with its placeholders taken out ("${group}-cpu-high" is
 // "cpu-high").
-func alarmID(alarm string) string {
+func AlarmID(alarm string) string {
 	return strings.Trim(placeholderRe.ReplaceAllString(alarm, ""), "-_.")
 }
 
-// expand replaces the placeholders in s with their values in vars.
-func expand(s string, vars map[string]string) string {
+// ExpandPlaceholders replaces the placeholders in s with their values in vars.
+func ExpandPlaceholders(s string, vars map[string]string) string {
 	return placeholderRe.ReplaceAllStringFunc(s, func(p string) string {
 		if v, ok := vars[p]; ok {
 			return v
@@ -125,32 +125,32 @@ func expand(s string, vars map[string]string) string {
 	})
 }
 
-// bindScaling returns p bound to the deployed fleet: trigger and forecast
+// BindScaling returns p bound to the deployed fleet: trigger and forecast
 // dimensions expanded with vars, and each triggered rule's alarm set to the name that
 // alarm returns for it (the alarm's name token in the stack). Rules without
 // a trigger keep the literal name of an alarm managed elsewhere.
-func bindScaling(p scaling.Policy, vars map[string]string, alarm func(id string, r scaling.Rule) string) scaling.Policy {
-	p = clonePolicy(p)
+func BindScaling(p scaling.Policy, vars map[string]string, alarm func(id string, r scaling.Rule) string) scaling.Policy {
+	p = ClonePolicy(p)
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if r.Trigger == nil {
 			continue
 		}
 		for k, v := range r.Trigger.Dimensions {
-			r.Trigger.Dimensions[k] = expand(v, vars)
+			r.Trigger.Dimensions[k] = ExpandPlaceholders(v, vars)
 		}
-		r.Alarm = alarm(alarmID(r.Alarm), *r)
+		r.Alarm = alarm(AlarmID(r.Alarm), *r)
 	}
 	if f := p.Forecast; f != nil {
 		for k, v := range f.Dimensions {
-			f.Dimensions[k] = expand(v, vars)
+			f.Dimensions[k] = ExpandPlaceholders(v, vars)
 		}
 	}
 	return p
 }
 
-// rolloutResources are the names a rollout policy gets from the stack.
-type rolloutResources struct {
+// RolloutResources are the names a rollout policy gets from the stack.
+type RolloutResources struct {
 	// HealthAlarms are the fleet's health alarm names.
 	HealthAlarms []string
 	// PeerGroup and ResourcesParameter bind a blue/green policy: the peer
@@ -177,9 +177,9 @@ func (f FleetConfig) WeightParameters() rollout.WeightParameters {
 	}
 }
 
-// bindRollout returns p with what the stack owns filled in. A policy
+// BindRollout returns p with what the stack owns filled in. A policy
 // without a strategy stays off and unchanged.
-func bindRollout(p rollout.Policy, res rolloutResources) rollout.Policy {
+func BindRollout(p rollout.Policy, res RolloutResources) rollout.Policy {
 	if !p.Enabled() {
 		return p
 	}
@@ -201,7 +201,7 @@ func (f FleetConfig) BlueGreen() bool { return f.Rollout.Strategy == rollout.Str
 func (f FleetConfig) validatePolicies(key string) []error {
 	var errs []error
 	bad := func(field string, err error) {
-		errs = append(errs, fmt.Errorf("context %q: %w", key+"."+field, err))
+		errs = append(errs, keyedError(key+"."+field, err))
 	}
 	if f.Scaling != nil && f.ScalingTarget != nil {
 		bad("scalingTarget", errors.New("set either scaling or scalingTarget, not both"))
@@ -215,10 +215,17 @@ func (f FleetConfig) validatePolicies(key string) []error {
 		}
 	}
 	p := f.ScalingPolicy()
+	// A policy whose bounds are the fleet's capacities fails with them:
+	// the capacities' own error says it once.
+	capacityOK := f.MinCapacity >= 0 && f.MaxCapacity >= 1 && f.MaxCapacity >= f.MinCapacity
+	derived := f.Scaling == nil || (f.Scaling.Min == 0 && f.Scaling.Max == 0)
 	for _, e := range unjoin(p.Validate()) {
+		if !capacityOK && derived && (strings.HasPrefix(e.Error(), "min: ") || strings.HasPrefix(e.Error(), "max: ")) {
+			continue
+		}
 		bad("scaling", e)
 	}
-	if p.Min < f.MinCapacity || p.Max > f.MaxCapacity {
+	if capacityOK && (p.Min < f.MinCapacity || p.Max > f.MaxCapacity) {
 		bad("scaling", fmt.Errorf("min %d and max %d must lie within minCapacity %d and maxCapacity %d: the group refuses a desired capacity outside them",
 			p.Min, p.Max, f.MinCapacity, f.MaxCapacity))
 	}
@@ -231,7 +238,7 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 			continue
 		}
-		id := alarmID(r.Alarm)
+		id := AlarmID(r.Alarm)
 		if !alarmIDRe.MatchString(id) {
 			bad(rk+".alarm", fmt.Errorf("%q gives the alarm id %q, want letters, digits, '-', '_' or '.' (at most 64)", r.Alarm, id))
 		} else if j, dup := ids[id]; dup {
@@ -291,10 +298,24 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 		}
 	}
-	for _, e := range unjoin(bindRollout(f.Rollout, standInRollout(NamesOf(DefaultStampName), f)).Validate()) {
+	for _, e := range unjoin(BindRollout(f.Rollout, standInRollout(NamesOf(DefaultStampName), f)).Validate()) {
 		bad("rollout", e)
 	}
 	return errs
+}
+
+// fieldPathRe is the field path a shared package's Validate puts before
+// its message ("rules[0].steps: …").
+var fieldPathRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])*(?:\.[A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])*)*): (.*)$`)
+
+// keyedError names err's context key: key, followed by the field path err
+// starts with, if any, so that the key reads as cdk.json's
+// (fleets[0].scaling.rules[0].steps).
+func keyedError(key string, err error) error {
+	if m := fieldPathRe.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("context %q: %s", key+"."+m[1], m[2])
+	}
+	return fmt.Errorf("context %q: %w", key, err)
 }
 
 // unjoin lists the errors err joins (errors.Join), or err itself.
@@ -311,7 +332,7 @@ func unjoin(err error) []error {
 // standInStack is as long as the longest stack name a stamp gets by
 // default (Names.Stack), for stand-ins of the names CloudFormation
 // generates from it.
-var standInStack = namePrefix + strings.Repeat("x", 20)
+var standInStack = NamePrefix + strings.Repeat("x", 20)
 
 // standInName is as long as the names CloudFormation generates for a
 // stamp's resources ("<stack>-<logical id>-<12 characters>"), so that the
@@ -344,10 +365,10 @@ func standInVars(names Names, fleet string) map[string]string {
 	}
 }
 
-func standInRollout(names Names, f FleetConfig) rolloutResources {
+func standInRollout(names Names, f FleetConfig) RolloutResources {
 	fleet := f.Name
-	return rolloutResources{
-		HealthAlarms:       healthAlarmNames(names, f),
+	return RolloutResources{
+		HealthAlarms:       HealthAlarmNames(names, f),
 		PeerGroup:          names.PeerGroup(fleet),
 		ResourcesParameter: ResourcesParameter(f.ParameterPrefix),
 		WeightParameters:   f.WeightParameters(),
@@ -361,10 +382,10 @@ func (c Config) lambdaConfig() config.Config {
 	out := config.Config{Table: standInName("state"), Namespace: config.DefaultNamespace}
 	for _, f := range c.Fleets {
 		vars := standInVars(names, f.Name)
-		sc := bindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
+		sc := BindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
 			return names.ScalingAlarm(f.Name, id)
 		})
-		out.Fleets = append(out.Fleets, lambdaFleet(f, vars[PlaceholderGroup], sc, bindRollout(f.Rollout, standInRollout(names, f))))
+		out.Fleets = append(out.Fleets, LambdaFleet(f, vars[PlaceholderGroup], sc, BindRollout(f.Rollout, standInRollout(names, f))))
 	}
 	return out
 }
@@ -379,7 +400,7 @@ func (c Config) lambdaConfig() config.Config {
 func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 	out := make([]config.Fleet, 0, len(fleets))
 	for _, f := range fleets {
-		f.Scaling = clonePolicy(f.Scaling)
+		f.Scaling = ClonePolicy(f.Scaling)
 		for i := range f.Scaling.Rules {
 			f.Scaling.Rules[i].Trigger = nil
 		}
@@ -430,11 +451,11 @@ func (f FleetConfig) forecastAtDeploy() bool {
 	return false
 }
 
-// fleetsInEnvironment lists the fleets that keep function's fleets in its
+// FleetsInEnvironment lists the fleets that keep function's fleets in its
 // environment (STAMPKIT_FLEETS) instead of the fleets file: the scaler's,
 // when a fleet forecasts on a metric only CloudFormation can name
 // (stageFunctionCode).
-func (c Config) fleetsInEnvironment(function string) []string {
+func (c Config) FleetsInEnvironment(function string) []string {
 	var out []string
 	for _, f := range c.Fleets {
 		if function == "scaler" && f.forecastAtDeploy() {
@@ -444,14 +465,14 @@ func (c Config) fleetsInEnvironment(function string) []string {
 	return out
 }
 
-// envSizes estimates, from stand-ins as long as the deployed names, each
+// EnvSizes estimates, from stand-ins as long as the deployed names, each
 // function's environment once deployed, in bytes.
-func (c Config) envSizes() map[string]int {
+func (c Config) EnvSizes() map[string]int {
 	lc := c.lambdaConfig()
 	out := map[string]int{}
 	for _, fn := range HandlerNames() {
 		out[fn] = envOverhead
-		if len(c.fleetsInEnvironment(fn)) > 0 {
+		if len(c.FleetsInEnvironment(fn)) > 0 {
 			// Cannot fail: config types marshal without error.
 			raw, _ := json.Marshal(FleetsFor(fn, lc.Fleets))
 			out[fn] += len(raw)
@@ -466,21 +487,21 @@ func (c Config) envSizes() map[string]int {
 // come near it.
 func (c Config) checkEnvSize() []error {
 	var errs []error
-	sizes := c.envSizes()
+	sizes := c.EnvSizes()
 	for _, fn := range HandlerNames() {
 		if n := sizes[fn]; n > LambdaEnvLimit {
 			errs = append(errs, fmt.Errorf("context %q: the %s function's fleets are in its environment, not a file, because fleets %s "+
 				"forecast on a metric of their load balancer or target group, whose name CloudFormation gives at deploy time; "+
 				"the environment would be about %d bytes once deployed, over Lambda's %d: forecast on a metric the group names "+
 				"(AWS/AutoScaling, CWAgent), or declare fewer fleets in the stamp", c.key(CtxFleets), fn,
-				strings.Join(c.fleetsInEnvironment(fn), ", "), n, LambdaEnvLimit))
+				strings.Join(c.FleetsInEnvironment(fn), ", "), n, LambdaEnvLimit))
 		}
 	}
 	return errs
 }
 
-// lambdaFleet is one fleet as the Lambdas read it from STAMPKIT_FLEETS.
-func lambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Policy) config.Fleet {
+// LambdaFleet is one fleet as the Lambdas read it from STAMPKIT_FLEETS.
+func LambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Policy) config.Fleet {
 	return config.Fleet{
 		Name: f.Name, Group: group, DryRun: f.DryRun,
 		Scaling: sc, Lifecycle: f.Lifecycle, Rollout: ro,
@@ -498,10 +519,12 @@ func lambdaFleet(f FleetConfig, group string, sc scaling.Policy, ro rollout.Poli
 // leave the function time for its AWS calls.
 func (f FleetConfig) validateLifecycleTiming(key string, timeout time.Duration) []error {
 	var errs []error
-	visibility := wakeVisibility(timeout)
+	visibility := WakeVisibility(timeout)
 	p := f.Lifecycle.WithDefaults()
 	hb := p.HeartbeatTimeout.Std()
-	if margin := lifecycle.HeartbeatMargin(hb); margin <= visibility {
+	// A heartbeat the lifecycle package refuses is reported once, by it.
+	heartbeatOK := lifecycle.Policy{HeartbeatTimeout: f.Lifecycle.HeartbeatTimeout}.Validate() == nil
+	if margin := lifecycle.HeartbeatMargin(hb); heartbeatOK && margin <= visibility {
 		want := "no heartbeat timeout has a margin that long; shorten the lifecycle wake queue's visibility timeout"
 		for s := hb + time.Second; s <= 2*time.Hour; s += time.Second {
 			if lifecycle.HeartbeatMargin(s) > visibility {

@@ -1,4 +1,4 @@
-package stamp
+package stampconfig
 
 import (
 	"github.com/stampkit/stampkit/shared/config"
@@ -11,11 +11,11 @@ import (
 // (event.CommandBus).
 const DefaultStampName = event.DefaultStamp
 
-// namePrefix starts every physical name a stamp sets, before the stamp's
+// NamePrefix starts every physical name a stamp sets, before the stamp's
 // own name: a stamp's group, alarm and parameter names never begin like a
 // name another tool chose ("prod-db"), which matters because the stamp's
 // IAM policies and event patterns match its resources by that prefix.
-const namePrefix = "stampkit-"
+const NamePrefix = "stampkit-"
 
 // Names are the physical names of a stamp's resources: every name the
 // stamp sets itself, for what must be unique in an account and Region or
@@ -51,11 +51,11 @@ func (n Names) Stamp() string { return n.stamp }
 
 // Prefix, "stampkit-<stamp>-", begins every name below that is not a path
 // or the command bus.
-func (n Names) Prefix() string { return namePrefix + n.stamp + "-" }
+func (n Names) Prefix() string { return NamePrefix + n.stamp + "-" }
 
 // Stack is the stamp's stack's default name, "stampkit-<stamp>": `cdk
 // deploy 'stampkit-*'` deploys every stamp of the app.
-func (n Names) Stack() string { return namePrefix + n.stamp }
+func (n Names) Stack() string { return NamePrefix + n.stamp }
 
 // Group is the name of fleet's Auto Scaling group.
 func (n Names) Group(fleet string) string { return n.Prefix() + fleet }

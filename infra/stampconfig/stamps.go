@@ -1,7 +1,6 @@
-package stamp
+package stampconfig
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/aws/constructs-go/constructs/v10"
 )
 
 // CtxStamps lists the stamps the app deploys (stamps[] in cdk.json). Each
@@ -71,27 +68,24 @@ func (c Config) fleetKey(i int) string {
 	return c.keys.fleets[i]
 }
 
-// LoadStamps reads and validates the stamps from a construct's context
-// (the App's node in main): one Config per stamp, each complete.
-func LoadStamps(node constructs.Node) ([]Config, error) {
-	return ParseStamps(func(key string) any { return node.TryGetContext(&key) })
-}
-
 // ParseStamps reads the stamps through get, as ParseConfig reads one
 // stamp. Without CtxStamps it returns ParseConfig's one stamp. Every
 // problem is reported at once, each naming its key (stamps[1].fleets[0]).
-func ParseStamps(get func(key string) any) ([]Config, error) {
+func ParseStamps(get func(key string) any) ([]Config, error) { return parseStamps(get, false) }
+
+// parseStamps is ParseStamps, checking the build output unless skipAssets.
+func parseStamps(get func(key string) any, skipAssets bool) ([]Config, error) {
 	raw := get(CtxStamps)
 	if raw == nil {
-		c, err := ParseConfig(get)
+		c, err := parseConfig(get, skipAssets)
 		if err != nil {
 			return nil, err
 		}
 		return []Config{c}, nil
 	}
 	var entries []map[string]json.RawMessage
-	if err := decodeContext(raw, &entries); err != nil {
-		return nil, fmt.Errorf("context %q: %w", CtxStamps, err)
+	if errs := decodeContext(CtxStamps, raw, &entries); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("context %q: no stamps declared (leave the key out for one stamp of every fleet)", CtxStamps)
@@ -99,6 +93,7 @@ func ParseStamps(get func(key string) any) ([]Config, error) {
 	// The top-level settings every stamp starts from, and the fleet
 	// definitions its entries name.
 	base, errs := parseSettings(get)
+	base.skipAssets = skipAssets
 	defs, defErrs := fleetDefinitions(get(CtxFleets))
 	errs = append(errs, defErrs...)
 	if len(errs) > 0 {
@@ -109,6 +104,12 @@ func ParseStamps(get func(key string) any) ([]Config, error) {
 		c, entryErrs := parseStamp(fmt.Sprintf("%s[%d]", CtxStamps, i), entry, base, defs)
 		errs = append(errs, entryErrs...)
 		stamps = append(stamps, c)
+	}
+	// A definition no stamp uses is checked too: it is in the file, and
+	// will be used.
+	for _, name := range slices.Sorted(maps.Keys(defs)) {
+		_, defErrs := decodeFleet(defs[name].key, defs[name].fields)
+		errs = append(errs, defErrs...)
 	}
 	if len(errs) == 0 {
 		errs = append(errs, checkAcrossStamps(stamps)...)
@@ -128,9 +129,7 @@ func parseSettings(get func(key string) any) (Config, []error) {
 	settings[CtxAssetsDir] = &c.AssetsDir
 	settings[CtxAppVersion] = &c.AppVersion
 	for _, key := range slices.Sorted(maps.Keys(settings)) {
-		if err := decodeContext(get(key), settings[key]); err != nil {
-			errs = append(errs, fmt.Errorf("context %q: %w", key, err))
-		}
+		errs = append(errs, decodeContext(key, get(key), settings[key])...)
 	}
 	for _, k := range []string{CtxStamp, CtxStackName} {
 		if get(k) != nil {
@@ -150,8 +149,8 @@ type fleetDefinition struct {
 // fleetDefinitions reads the top-level fleets[] as definitions by name.
 func fleetDefinitions(raw any) (map[string]fleetDefinition, []error) {
 	var list []map[string]json.RawMessage
-	if err := decodeContext(raw, &list); err != nil {
-		return nil, []error{fmt.Errorf("context %q: %w", CtxFleets, err)}
+	if errs := decodeContext(CtxFleets, raw, &list); len(errs) > 0 {
+		return nil, errs
 	}
 	defs := map[string]fleetDefinition{}
 	var errs []error
@@ -189,9 +188,7 @@ func parseStamp(key string, entry map[string]json.RawMessage, base Config, defs 
 			}
 		case k == CtxFleets:
 		case ok:
-			if err := decodeContext(entry[k], dst); err != nil {
-				errs = append(errs, fmt.Errorf("context %q: %w", key+"."+k, err))
-			}
+			errs = append(errs, decodeContext(key+"."+k, entry[k], dst)...)
 			keys.set[k] = true
 		default:
 			errs = append(errs, fmt.Errorf("context %q: not a key of a stamp%s (a stamp sets %s)", key+"."+k, didYouMean(k, allowed), strings.Join(allowed, ", ")))
@@ -207,9 +204,9 @@ func parseStamp(key string, entry map[string]json.RawMessage, base Config, defs 
 	c.Fleets = nil
 	for j, ref := range refs {
 		fkey := fmt.Sprintf("%s.%s[%d]", key, CtxFleets, j)
-		f, fleetKey, err := stampFleet(fkey, ref, defs)
-		if err != nil {
-			errs = append(errs, err)
+		f, fleetKey, fleetErrs := stampFleet(fkey, ref, defs)
+		if len(fleetErrs) > 0 {
+			errs = append(errs, fleetErrs...)
 			continue
 		}
 		c.Fleets = append(c.Fleets, f)
@@ -229,31 +226,28 @@ func parseStamp(key string, entry map[string]json.RawMessage, base Config, defs 
 // stampFleet reads one entry of a stamp's fleets: a definition's name, an
 // object starting from a definition ({"fleet": NAME, ...}), or a fleet
 // object of its own. It returns the fleet and the key its errors name.
-func stampFleet(key string, raw json.RawMessage, defs map[string]fleetDefinition) (FleetConfig, string, error) {
+func stampFleet(key string, raw json.RawMessage, defs map[string]fleetDefinition) (FleetConfig, string, []error) {
 	var name string
 	if json.Unmarshal(raw, &name) == nil {
 		def, ok := defs[name]
 		if !ok {
-			return FleetConfig{}, "", fmt.Errorf("context %q: no fleet %q in %q%s", key, name, CtxFleets, didYouMean(name, slices.Sorted(maps.Keys(defs))))
+			return FleetConfig{}, "", []error{fmt.Errorf("context %q: no fleet %q in %q%s", key, name, CtxFleets, didYouMean(name, slices.Sorted(maps.Keys(defs))))}
 		}
-		f, err := decodeFleet(def.fields)
-		if err != nil {
-			return FleetConfig{}, "", fmt.Errorf("context %q: %w", def.key, err)
-		}
-		return f, def.key, nil
+		f, errs := decodeFleet(def.key, def.fields)
+		return f, def.key, errs
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return FleetConfig{}, "", fmt.Errorf("context %q: got %s, want a fleet's name or a fleet object", key, abbreviate(raw))
+		return FleetConfig{}, "", []error{fmt.Errorf("context %q: got %s, want a fleet's name or a fleet object", key, abbreviate(raw))}
 	}
 	if ref, ok := fields[stampFleetRef]; ok {
 		var from string
 		if err := json.Unmarshal(ref, &from); err != nil {
-			return FleetConfig{}, "", fmt.Errorf("context %q: got %s, want the name of a %s entry", key+"."+stampFleetRef, ref, CtxFleets)
+			return FleetConfig{}, "", []error{fmt.Errorf("context %q: got %s, want the name of a %s entry", key+"."+stampFleetRef, ref, CtxFleets)}
 		}
 		def, ok := defs[from]
 		if !ok {
-			return FleetConfig{}, "", fmt.Errorf("context %q: no fleet %q in %q%s", key+"."+stampFleetRef, from, CtxFleets, didYouMean(from, slices.Sorted(maps.Keys(defs))))
+			return FleetConfig{}, "", []error{fmt.Errorf("context %q: no fleet %q in %q%s", key+"."+stampFleetRef, from, CtxFleets, didYouMean(from, slices.Sorted(maps.Keys(defs))))}
 		}
 		changed := maps.Clone(def.fields)
 		for k, v := range fields {
@@ -263,27 +257,19 @@ func stampFleet(key string, raw json.RawMessage, defs map[string]fleetDefinition
 		}
 		fields = changed
 	}
-	f, err := decodeFleet(fields)
-	if err != nil {
-		return FleetConfig{}, "", fmt.Errorf("context %q: %w", key, err)
-	}
-	return f, key, nil
+	f, errs := decodeFleet(key, fields)
+	return f, key, errs
 }
 
-// decodeFleet decodes a fleet object, refusing keys FleetConfig does not
-// know as cdk.json's fleets[] does.
-func decodeFleet(fields map[string]json.RawMessage) (FleetConfig, error) {
+// decodeFleet decodes the fleet object of key, refusing keys FleetConfig
+// does not know as cdk.json's fleets[] does.
+func decodeFleet(key string, fields map[string]json.RawMessage) (FleetConfig, []error) {
 	raw, err := json.Marshal(fields)
 	if err != nil {
-		return FleetConfig{}, fmt.Errorf("encoding the fleet: %w", err)
+		return FleetConfig{}, []error{fmt.Errorf("context %q: encoding the fleet: %w", key, err)}
 	}
 	var f FleetConfig
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return FleetConfig{}, fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
-	}
-	return f, nil
+	return f, decodeStrict(key, raw, &f)
 }
 
 // checkAcrossStamps reports what no stamp shows alone: two stamps of one

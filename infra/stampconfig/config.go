@@ -1,4 +1,4 @@
-package stamp
+package stampconfig
 
 import (
 	"bytes"
@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
@@ -60,7 +57,11 @@ const (
 
 // maxStackNameLength is CloudFormation's 128 characters for a stack's
 // name, less what the weights stack adds to it.
-const maxStackNameLength = 128 - len(weightsStackSuffix)
+const maxStackNameLength = 128 - len(WeightsStackSuffix)
+
+// WeightsStackSuffix names a stamp's weights stack after the stamp's
+// (stamp.WeightsStackName).
+const WeightsStackSuffix = "-weights"
 
 // HandlerNames returns the Lambda functions `make build` writes to
 // <assetsDir>/<name>/bootstrap.
@@ -117,6 +118,8 @@ type Config struct {
 	// keys, when the stamp comes from stamps[], say where its settings and
 	// fleets are declared (ParseStamps).
 	keys *contextKeys
+	// skipAssets leaves the build output out of Validate (ParseContext).
+	skipAssets bool
 }
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
@@ -229,34 +232,18 @@ const (
 // rollout's bake must be able to see the alarm fire.
 const MaxUnhealthyHostMinutes = 60
 
-// retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
-var retentionDays = map[int]awslogs.RetentionDays{
-	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
-	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
-	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
-	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
-	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
-	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
-	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
-	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
-	1827: awslogs.RetentionDays_FIVE_YEARS,
-}
-
-// LogRetention returns the retention as CDK's enum; Validate has checked it.
-func (c Config) LogRetention() awslogs.RetentionDays {
-	return retentionDays[c.LogRetentionDays]
-}
-
-// LoadConfig reads and validates the configuration from a construct's
-// context (the App's node in main).
-func LoadConfig(node constructs.Node) (Config, error) {
-	return ParseConfig(func(key string) any { return node.TryGetContext(&key) })
-}
+// retentionDays are the day counts CloudWatch Logs accepts as a log
+// group's retention ("PutRetentionPolicy",
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827}
 
 // ParseConfig reads the configuration through get, which returns a context
 // value or nil. Values given on the command line (-c key=value) arrive as
 // strings and are parsed as JSON when the field is not a string.
-func ParseConfig(get func(key string) any) (Config, error) {
+func ParseConfig(get func(key string) any) (Config, error) { return parseConfig(get, false) }
+
+// parseConfig is ParseConfig, checking the build output unless skipAssets.
+func parseConfig(get func(key string) any, skipAssets bool) (Config, error) {
 	if get(CtxStamps) != nil {
 		stamps, err := ParseStamps(get)
 		if err != nil {
@@ -267,7 +254,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		}
 		return stamps[0], nil
 	}
-	c := Config{}.withSettingDefaults()
+	c := Config{skipAssets: skipAssets}.withSettingDefaults()
 	fields := []struct {
 		key string
 		dst any
@@ -290,9 +277,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	}
 	var errs []error
 	for _, f := range fields {
-		if err := decodeContext(get(f.key), f.dst); err != nil {
-			errs = append(errs, fmt.Errorf("context %q: %w", f.key, err))
-		}
+		errs = append(errs, decodeContext(f.key, get(f.key), f.dst)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -305,9 +290,11 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	return c, nil
 }
 
-// decodeContext copies a context value into dst through JSON, so cdk.json
-// numbers, objects and arrays and command-line strings all decode the same.
-func decodeContext(v, dst any) error {
+// decodeContext copies the context value v of key into dst through
+// JSON, so cdk.json numbers, objects and arrays and command-line strings
+// all decode the same. Keys dst does not know are refused. What does not
+// fit is reported in full, each problem under its key (shapeErrors).
+func decodeContext(key string, v, dst any) []error {
 	if v == nil {
 		return nil
 	}
@@ -317,19 +304,39 @@ func decodeContext(v, dst any) error {
 			*d = s
 			return nil
 		}
+		if !json.Valid([]byte(s)) {
+			// -c key=yes, or "yes" in cdk.json where true belongs.
+			return shapeErrors(key, s, reflect.TypeOf(dst).Elem())
+		}
 		raw = []byte(s)
 	} else {
 		var err error
 		if raw, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("encoding value: %w", err)
+			return []error{fmt.Errorf("context %q: encoding value: %w", key, err)}
 		}
 	}
+	return decodeStrict(key, raw, dst)
+}
+
+// decodeStrict decodes raw into dst, refusing keys dst does not know; on
+// failure it lists every problem under its key, or encoding/json's own
+// error when the shape check finds none.
+func decodeStrict(key string, raw []byte, dst any) []error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("decoding %s: %w", abbreviate(raw), err)
+	err := dec.Decode(dst)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var v any
+	generic := json.NewDecoder(bytes.NewReader(raw))
+	generic.UseNumber()
+	if generic.Decode(&v) == nil {
+		if errs := shapeErrors(key, v, reflect.TypeOf(dst).Elem()); len(errs) > 0 {
+			return errs
+		}
+	}
+	return []error{fmt.Errorf("context %q: decoding %s: %w", key, abbreviate(raw), err)}
 }
 
 // abbreviate keeps an error about a long value (the fleets) readable.
@@ -341,9 +348,9 @@ func abbreviate(raw []byte) string {
 	return string(raw[:limit]) + "…"
 }
 
-// withDefaults fills in every setting left at its zero value, the fleets'
+// WithDefaults fills in every setting left at its zero value, the fleets'
 // included; none of them has a zero that Validate would accept.
-func (c Config) withDefaults() Config { return c.withSettingDefaults().withFleetDefaults() }
+func (c Config) WithDefaults() Config { return c.withSettingDefaults().withFleetDefaults() }
 
 // withSettingDefaults fills in the stamp's settings left at their zero
 // value, but what derives from others (withFleetDefaults).
@@ -433,11 +440,11 @@ var (
 )
 
 // Validate reports every problem at once, each naming its context key.
-func (c Config) Validate() error { return c.validate(LifecycleTimeout) }
+func (c Config) Validate() error { return c.ValidateFor(LifecycleTimeout) }
 
-// validate is Validate for a lifecycle function with the given timeout
+// ValidateFor is Validate for a lifecycle function with the given timeout
 // (FunctionOptions.Timeout), which the fleets' lifecycle timing must fit.
-func (c Config) validate(lifecycleTimeout time.Duration) error {
+func (c Config) ValidateFor(lifecycleTimeout time.Duration) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key}, args...)...))
@@ -460,19 +467,19 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 	if c.NatGateways < 1 || c.NatGateways > c.MaxAzs {
 		bad(c.key(CtxNatGateways), "got %d, want 1..%d (private subnets need egress)", c.NatGateways, c.MaxAzs)
 	}
-	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+	if !slices.Contains(retentionDays, c.LogRetentionDays) {
 		bad(c.key(CtxLogRetentionDays), "got %d, want a CloudWatch Logs retention such as 7, 14, 30, 90, 365", c.LogRetentionDays)
 	}
 	if c.AlarmEmail != "" && !emailRe.MatchString(c.AlarmEmail) {
 		bad(c.key(CtxAlarmEmail), "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
-	errs = append(errs, commandPrincipalErrors(c.key(CtxCommandPrincipals), c.CommandPrincipals)...)
+	errs = append(errs, CommandPrincipalErrors(c.key(CtxCommandPrincipals), c.CommandPrincipals)...)
 	if c.ScalerReservedConcurrency < 0 {
 		bad(c.key(CtxScalerReservedConcurrency), "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}
 	for _, p := range c.assets() {
-		if _, err := os.Stat(p); err != nil {
-			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %v", p, CtxAssetsDir, err)
+		if _, err := os.Stat(p); err != nil && !c.skipAssets {
+			bad(c.key(CtxAssetsDir), "%s is missing (run `make build`, or pass -c %s=DIR): %w", p, CtxAssetsDir, missingAsset{err})
 		}
 	}
 	if len(c.Fleets) == 0 {
@@ -489,7 +496,7 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 			bad(key+".parameterPrefix", "%q is used by another fleet", f.ParameterPrefix)
 		}
 		prefixes[f.ParameterPrefix] = true
-		errs = append(errs, f.validate(key)...)
+		errs = append(errs, f.Errors(key)...)
 		errs = append(errs, f.validateLifecycleTiming(key, lifecycleTimeout)...)
 	}
 	errs = append(errs, c.validateProfile()...)
@@ -504,7 +511,9 @@ func (c Config) validate(lifecycleTimeout time.Duration) error {
 	return errors.Join(errs...)
 }
 
-func (f FleetConfig) validate(key string) []error {
+// Errors lists what is wrong with the fleet, each error naming its key
+// under key (fleets[0]).
+func (f FleetConfig) Errors(key string) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: "+format, append([]any{key + "." + field}, args...)...))
@@ -577,6 +586,17 @@ func (f FleetConfig) validate(key string) []error {
 // (`make build` writes it beside the bootstraps).
 func (c Config) AppBinary() string { return filepath.Join(c.AssetsDir, "app", "stampkit-app") }
 
+// MissingAssets lists the files synth uploads that are not there.
+func (c Config) MissingAssets() []string {
+	var out []string
+	for _, p := range c.assets() {
+		if _, err := os.Stat(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // assets lists the files synth uploads: each handler's bootstrap and the app.
 func (c Config) assets() []string {
 	var paths []string
@@ -587,8 +607,8 @@ func (c Config) assets() []string {
 }
 
 // isToken reports whether s stands for a value CloudFormation resolves at
-// deploy time. The regular expression comes first: asking CDK costs a call
-// into jsii.
-func isToken(s string) bool {
-	return strings.Contains(s, "${Token[") && *awscdk.Token_IsUnresolved(s)
-}
+// deploy time: a string token of the CDK, as a construct's attribute gives
+// it (an app that builds its Config in code may pass one). This package
+// reads configuration without the CDK, so it recognises the token by its
+// encoding alone, which cdk.json cannot hold by accident.
+func isToken(s string) bool { return strings.Contains(s, "${Token[") }
