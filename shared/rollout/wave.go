@@ -232,3 +232,44 @@ type HaltRecord struct {
 // WaveKey is the key of a fleet's wave wake-ups: apart from the rollout's
 // own (Key), which a running rollout uses.
 func WaveKey(fleet string) string { return KeyPrefix + "wave#" + fleet }
+
+// WaveSince is when img was first offered to the fleet's wave: the
+// waiting image's start if img is that image, else now. Stale reports an
+// image older than the one waiting (and not forced): the newest waits,
+// as Offer's rule has it.
+func (s State) WaveSince(img Image, now time.Time) (since time.Time, stale bool) {
+	q := s.Wave
+	switch {
+	case q == nil:
+		return now, false
+	case q.Image.ID == img.ID:
+		return q.Since, false
+	case img.Created.Before(q.Image.Created) && !img.Forced():
+		return now, true
+	}
+	return now, false
+}
+
+// WithWave records what the wave decided for img (whose WaveImage is
+// image): a go clears the wait, a wait keeps the image and when to look
+// again, a halt keeps why.
+func (s State) WithWave(img Image, image string, since, now time.Time, d WaveDecision) State {
+	next := s.clone()
+	switch d.Verdict {
+	case WaveGo:
+		if next.Wave != nil {
+			next.note(now, "wave: %s", d.Reason)
+		}
+		next.Wave = nil
+	case WaveWait:
+		if next.Wave == nil || next.Wave.Image.ID != img.ID {
+			next.note(now, "%s: image %s (%s)", d.Reason, img.ID, image)
+		}
+		next.Wave = &WaveWaiting{Image: img, Since: since, WakeAt: d.RecheckAt, Reason: d.Reason}
+	default:
+		next.Wave = nil
+		next.Halted = &HaltRecord{Image: image, AMI: img.ID, Reason: d.Reason, At: now}
+		next.note(now, "%s", d.Reason)
+	}
+	return next
+}
