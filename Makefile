@@ -5,10 +5,10 @@ SHELL := bash
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 # As shared/runtimetest.BuildFlags (the e2e tests and `make bench` build with
-# that; a test checks the two agree). -gcflags: the SDK's generated service
-# code is not inlined, which keeps every bootstrap under SIZE_LIMIT at no
-# measurable cost per call (runtimetest.SDKNoInline says why).
-GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/aws-sdk-go-v2/service/...=-l"
+# that; a test checks the two agree). -gcflags: no github.com/aws module is
+# inlined, which keeps every bootstrap under SIZE_LIMIT (runtimetest.SDKNoInline
+# says why, and what was measured).
+GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/...=-l"
 HOST_ARCH := $(shell go env GOARCH)
 APP_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FLEET ?= web

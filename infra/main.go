@@ -36,8 +36,11 @@ func build(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
-	for _, cfg := range stamps {
-		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg})
+	// The first stamp of each fleet builds its images for all; the stamps
+	// roll them out in the order stamps[] gives (stamp.PlanWaves).
+	waves := stamp.PlanWaves(stamps)
+	for i, cfg := range stamps {
+		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg, Wave: waves[i]})
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil

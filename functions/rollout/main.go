@@ -49,9 +49,14 @@ func main() {
 		// answers; no Image Builder client in the bootstrap.
 		Builds:     ib.New(images, awsCfg.Region),
 		Parameters: ssmparam.New(ssm.NewFromConfig(awsCfg)),
-		Listeners:  elb.New(elbv2.NewFromConfig(awsCfg)),
-		Alarms:     cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),
-		Scheduler:  sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
+		// The stamp before this one in a wave may be in another Region:
+		// the same SSM client, pointed there.
+		Waves: ssmparam.NewRegions(func(region string) ssmparam.API {
+			return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Region = region })
+		}),
+		Listeners: elb.New(elbv2.NewFromConfig(awsCfg)),
+		Alarms:    cwalarm.New(cloudwatch.NewFromConfig(awsCfg)),
+		Scheduler: sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
 		// No record TTL: the rollout record keeps the live group for good.
 		Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table),
 		Clock: clock.System{}, Log: env.Log, Metrics: env.Metrics,

@@ -175,7 +175,7 @@ func documentArn(stack awscdk.Stack, name string) *string {
 func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 	props.Table.Grant(h.Role, *jsii.Strings(stateActions...)...)
 	names := props.Names
-	var listeners []*string
+	var listeners, ownWaves, beforeWaves []*string
 	var amiParams, weightParams, readParams, alarms []string
 	for _, mf := range props.Fleets {
 		ro := mf.Config.Rollout
@@ -183,6 +183,17 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 			continue
 		}
 		amiParams = append(amiParams, ro.Parameter)
+		// Its own wave parameter, and the one of the stamp before it (in
+		// that stamp's Region, the same account: PlanWaves), read only.
+		if w := ro.Wave; w != nil {
+			ownWaves = append(ownWaves, parameterArn(stack, w.Parameter))
+			if a := w.After; a != nil {
+				beforeWaves = append(beforeWaves, stack.FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("ssm"), Region: jsii.String(a.Region), Resource: jsii.String("parameter"),
+					ResourceName: jsii.String(strings.TrimPrefix(a.Parameter, "/")),
+				}))
+			}
+		}
 		if ro.Strategy == rollout.StrategyBlueGreen {
 			listeners = append(listeners, mf.Fleet.Listener().ListenerArn())
 			// The live weights, written before each weight change so that
@@ -278,6 +289,8 @@ func grantRollout(stack awscdk.Stack, h Handler, props *HandlersProps) {
 		allow(h.Role, []string{"ssm:GetParameter"},
 			append([]*string{parameterArn(stack, root+"/*")}, arns(underRoot(names, anyParameterRe, readParams))...)...)
 	}
+	allow(h.Role, []string{"ssm:GetParameter", "ssm:PutParameter"}, ownWaves...)
+	allow(h.Role, []string{"ssm:GetParameter"}, beforeWaves...)
 	described := []*string{alarmArn(stack, names.HealthAlarmPrefix()+"*")}
 	for _, a := range alarms {
 		described = append(described, alarmArn(stack, a))

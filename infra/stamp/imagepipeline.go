@@ -78,6 +78,10 @@ type ImagePipelineProps struct {
 	// to SSM, S3 and the Amazon Linux repositories. Unset: the default VPC.
 	Vpc     awsec2.IVpc
 	Subnets *awsec2.SubnetSelection
+	// Distributions are the Regions (and accounts) each build's AMI goes
+	// to, the stack's own Region first (PlanWaves); empty: the stack's
+	// Region alone.
+	Distributions []Distribution
 	// Schedule is an Image Builder cron expression, e.g.
 	// "cron(0 4 ? * mon *)", that rebuilds the image (the parent image is
 	// resolved afresh each time). Empty: builds run only when started.
@@ -315,22 +319,37 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 	}
 	infra := awsimagebuilder.NewCfnInfrastructureConfiguration(c, jsii.String("Infrastructure"), infraProps)
 
+	dists := p.Distributions
+	if len(dists) == 0 {
+		dists = []Distribution{{Region: *stack.Region()}}
+	}
+	var distributions []any
+	for _, d := range dists {
+		// A JSON-typed property in CloudFormation: the CDK passes the keys
+		// through as written, so they are spelled as CloudFormation wants.
+		ami := map[string]any{
+			// {{ imagebuilder:buildDate }} makes every build's AMI name
+			// unique, and the same in every Region: a copy without the
+			// Image Builder ARN tag is known by it (rollout.WaveImage).
+			"Name":        fmt.Sprintf("%s-%s-{{ imagebuilder:buildDate }}", amiName, p.AppVersion),
+			"Description": fmt.Sprintf("stampkit %s app %s on Amazon Linux 2023 (arm64)", p.Fleet, p.AppVersion),
+			// The AMI's own tags: the rollout Lambda matches the image to
+			// the fleet by them.
+			"AmiTags": amiTags,
+		}
+		if len(d.TargetAccounts) > 0 {
+			// Copies owned by each account (not a launch permission on
+			// ours): the rollout refuses an AMI another account owns.
+			ami["TargetAccountIds"] = d.TargetAccounts
+		}
+		distributions = append(distributions, &awsimagebuilder.CfnDistributionConfiguration_DistributionProperty{
+			Region: jsii.String(d.Region), AmiDistributionConfiguration: ami,
+		})
+	}
 	distribution := awsimagebuilder.NewCfnDistributionConfiguration(c, jsii.String("Distribution"), &awsimagebuilder.CfnDistributionConfigurationProps{
-		Name:        jsii.String(baseName + "-distribution"),
-		Description: jsii.String(fmt.Sprintf("stampkit %s AMIs in the stack's region", p.Fleet)),
-		Distributions: &[]any{&awsimagebuilder.CfnDistributionConfiguration_DistributionProperty{
-			Region: stack.Region(),
-			// A JSON-typed property in CloudFormation: the CDK passes the keys
-			// through as written, so they are spelled as CloudFormation wants.
-			AmiDistributionConfiguration: map[string]any{
-				// {{ imagebuilder:buildDate }} makes every build's AMI name unique.
-				"Name":        fmt.Sprintf("%s-%s-{{ imagebuilder:buildDate }}", amiName, p.AppVersion),
-				"Description": fmt.Sprintf("stampkit %s app %s on Amazon Linux 2023 (arm64)", p.Fleet, p.AppVersion),
-				// The AMI's own tags: the rollout Lambda matches the image to
-				// the fleet by them.
-				"AmiTags": amiTags,
-			},
-		}},
+		Name:          jsii.String(baseName + "-distribution"),
+		Description:   jsii.String(fmt.Sprintf("stampkit %s AMIs in every Region a stamp of the fleet runs in", p.Fleet)),
+		Distributions: &distributions,
 	})
 
 	pipelineProps := &awsimagebuilder.CfnImagePipelineProps{

@@ -56,6 +56,11 @@ type Props struct {
 	// Functions overrides the Lambdas' memory, timeout, log retention and
 	// reserved concurrency, by name (HandlerNames).
 	Functions map[string]FunctionOptions
+	// Wave is the stamp's place in the app's waves (PlanWaves): which
+	// fleets it builds images for and where to, and which stamp each
+	// fleet's rollout waits for. Nil: a lone stamp, which builds every
+	// fleet's image for its own Region and waits for no one.
+	Wave *WavePlan
 	// Tags are added to every resource of the stamp that takes tags, but
 	// for the types tagProps leaves alone (and says why).
 	Tags map[string]string
@@ -171,12 +176,27 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		// builds carry the fleet's tag, which is how the rollout Lambda
 		// knows where they go. The app in the image listens where the
 		// target groups and probes look, and logs to the fleet's group.
-		img := NewImagePipeline(fs, "Image-"+fc.Name, &ImagePipelineProps{
-			Fleet: fc.Name, Names: &names, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
-			Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
-			App: AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: names.AppLogGroup(f.Name())},
-		})
-		s.fleets = append(s.fleets, ManagedFleet{Stack: fs, Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)})
+		wave, waves := props.Wave.Fleet(fc.Name)
+		var img ImagePipeline
+		if wave.Build {
+			img = NewImagePipeline(fs, "Image-"+fc.Name, &ImagePipelineProps{
+				Fleet: fc.Name, Names: &names, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
+				Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
+				App:           AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: names.AppLogGroup(f.Name())},
+				Distributions: wave.Distributions,
+			})
+		}
+		mf := ManagedFleet{Stack: fs, Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)}
+		if waves && mf.Config.Rollout.Enabled() {
+			w := wave.Wave
+			mf.Config.Rollout.Wave = &w
+			if wave.SkippedAccount != "" {
+				awscdk.Annotations_Of(fs).AddWarningV2(jsii.String(WaveAcrossAccountsWarningID), jsii.String(fmt.Sprintf(
+					"fleet %s does not wait for stamp %s, which is in another account: waves do not cross accounts (README, Stamps in many Regions)",
+					fc.Name, wave.SkippedAccount)))
+			}
+		}
+		s.fleets = append(s.fleets, mf)
 	}
 	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
 		Name:       names.CommandBus(),

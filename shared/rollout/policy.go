@@ -111,6 +111,9 @@ type Policy struct {
 	BlindTimeout clock.Duration `json:"blindTimeout,omitempty"`
 	Rolling      Rolling        `json:"rolling,omitzero"`
 	BlueGreen    BlueGreen      `json:"blueGreen,omitzero"`
+	// Wave, filled in by the stack of an app of several stamps, places
+	// the fleet in the wave its image rolls out in (wave.go).
+	Wave *Wave `json:"wave,omitempty"`
 }
 
 // Match selects the images meant for a fleet. An image matches when its

@@ -130,6 +130,10 @@ type State struct {
 	// of them (a replay from an archive, a late duplicate past its claim)
 	// does not roll it out again unless it is tagged ForceTag.
 	RolledBack []string `json:"rolledBack,omitempty"`
+	// Wave is the image waiting for the stamp before this one to finish
+	// it; Halted the last image the wave halted before it, and why.
+	Wave   *WaveWaiting `json:"wave,omitempty"`
+	Halted *HaltRecord  `json:"halted,omitempty"`
 
 	ID       string   `json:"id,omitempty"`
 	Strategy Strategy `json:"strategy,omitempty"`
@@ -262,6 +266,7 @@ func Begin(p Policy, s State, fleetGroup string, img Image, base Baseline, now t
 	next.Count++
 	n := State{
 		Fleet: s.Fleet, Live: next.Live, Count: next.Count, Queued: next.Queued, RolledBack: next.RolledBack, History: next.History,
+		Wave: next.Wave, Halted: next.Halted,
 		ID:       fmt.Sprintf("%s-%d", s.Fleet, next.Count),
 		Strategy: p.Strategy, Phase: PhaseStamp, Image: img, Base: base, From: from, To: to,
 		PhaseAt: now, Started: now,

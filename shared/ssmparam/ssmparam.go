@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -104,4 +105,32 @@ func (a *Adapter) put(ctx context.Context, name, value, dataType string) error {
 func unsupportedDataType(err error) bool {
 	return awserr.Code(err) == "ValidationException" &&
 		strings.Contains(strings.ToLower(err.Error()), "data type")
+}
+
+// Regions reads parameters in any Region, through one Adapter per Region
+// made on first use: a stamp reads the wave parameter of the stamp before
+// it, which may live in another Region of the same account.
+type Regions struct {
+	newAPI func(region string) API
+
+	mu       sync.Mutex
+	adapters map[string]*Adapter
+}
+
+// NewRegions returns Regions whose clients newAPI makes, normally an
+// *ssm.Client with its Region option set.
+func NewRegions(newAPI func(region string) API) *Regions {
+	return &Regions{newAPI: newAPI, adapters: map[string]*Adapter{}}
+}
+
+// Get returns a parameter's value in region, as Adapter.Get does.
+func (r *Regions) Get(ctx context.Context, region, name string) (string, error) {
+	r.mu.Lock()
+	a, ok := r.adapters[region]
+	if !ok {
+		a = New(r.newAPI(region))
+		r.adapters[region] = a
+	}
+	r.mu.Unlock()
+	return a.Get(ctx, name)
 }

@@ -66,13 +66,16 @@ type Handler struct {
 	Templates  Templates
 	Builds     Builds
 	Parameters Parameters
-	Listeners  Listeners
-	Alarms     Alarms
-	Scheduler  Scheduler
-	Store      Store
-	Clock      clock.Clock
-	Log        *slog.Logger
-	Metrics    *logging.Metrics
+	// Waves reads the wave parameter of the stamp before this one; only
+	// fleets with a rollout.Wave that names one need it.
+	Waves     WaveLogs
+	Listeners Listeners
+	Alarms    Alarms
+	Scheduler Scheduler
+	Store     Store
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Metrics   *logging.Metrics
 	// LeaseWait is how long an effect waits for the fleet's lease held by
 	// another invocation; zero means DefaultLeaseWait.
 	LeaseWait time.Duration
@@ -326,13 +329,25 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
 		return nil
 	}
+	waited := s.Wave != nil
+	s, pass, err := h.gate(ctx, fleet, s, version, img)
+	if !pass || err != nil {
+		return err
+	}
+	// What the gate cleared goes on record even when nothing starts.
+	keep := func() error {
+		if waited {
+			return h.store(ctx, fleet, s, version)
+		}
+		return nil
+	}
 	now := h.Clock.Now()
 	next, verdict, why := rollout.Offer(p, s, img, now)
 	ctx = logging.With(ctx, "verdict", verdict)
 	switch verdict {
 	case rollout.Duplicate, rollout.Stale:
 		h.Log.InfoContext(ctx, "image not rolled out", "reason", why, "rollout_id", s.ID)
-		return nil
+		return keep()
 	case rollout.Queued:
 		h.Log.InfoContext(ctx, "image queued behind the running rollout", "reason", why, "rollout_id", s.ID)
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesQueued", Value: 1, Unit: logging.Count})
@@ -345,7 +360,7 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	if fleet.DryRun {
 		h.Log.InfoContext(ctx, "dry run: rollout not started", "strategy", p.Strategy, "from_image", base.Image,
 			"launch_template", base.LaunchTemplate, "group_version", base.GroupVersion)
-		return nil
+		return keep()
 	}
 	if err := h.run(ctx, fleet, rollout.Begin(p, s, fleet.Group, img, base, now), version); err != nil {
 		return err
@@ -409,6 +424,9 @@ func (h *Handler) onCommand(ctx context.Context, ev event.Event, c *event.Comman
 
 func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	name := strings.TrimPrefix(t.Key, rollout.KeyPrefix)
+	if fleet, ok := waveFleet(name); ok {
+		return h.onWaveTick(ctx, fleet, t)
+	}
 	ctx = logging.With(ctx, "fleet", name, "due_at", t.At)
 	fleet, ok, err := h.Config.FleetByName(name)
 	if err != nil {

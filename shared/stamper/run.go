@@ -59,6 +59,10 @@ func movesServing(phase rollout.Phase) bool {
 func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
 	p := fleet.Rollout
 	var ms []logging.Metric
+	// The rollouts that end in this run: the stamps after this one learn
+	// how from its wave parameter, written before the record is saved so
+	// that a failed write is retried with the step that ended them.
+	var ended []rollout.State
 	for i := 1; ; i++ {
 		if s.Phase == rollout.PhaseStamp && s.Steps == 0 {
 			// What a rollback restores was just read off the live fleet.
@@ -103,6 +107,9 @@ func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State
 			continue
 		}
 		ms = append(ms, stepMetrics(s, next, acts)...)
+		if s.Active() && !next.Active() {
+			ended = append(ended, next)
+		}
 		s = next
 		if s.Active() && (wake.After(obs.Now) || i >= maxInlineSteps) {
 			break
@@ -110,6 +117,9 @@ func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State
 		if i >= 2*maxInlineSteps {
 			break // a queue of images that all end at once; the next tick goes on
 		}
+	}
+	if err := h.recordEnded(ctx, fleet, ended); err != nil {
+		return err
 	}
 	if err := h.save(ctx, fleet, s, version); err != nil {
 		return err
@@ -186,12 +196,19 @@ func (h *Handler) startQueued(ctx context.Context, fleet config.Fleet, s rollout
 // save schedules the wake-up and saves the state (whose hold the scaler
 // reads: rollout.State.Hold).
 func (h *Handler) save(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
-	key := rollout.Key(fleet.Name)
 	if s.Active() {
-		if err := h.Scheduler.WakeAt(ctx, key, s.WakeAt); err != nil {
+		if err := h.Scheduler.WakeAt(ctx, rollout.Key(fleet.Name), s.WakeAt); err != nil {
 			return fmt.Errorf("scheduling rollout of fleet %s: %w", fleet.Name, err)
 		}
 	}
+	return h.store(ctx, fleet, s, version)
+}
+
+// store saves the state at version, scheduling nothing: a change beside
+// the running rollout (an image waiting for its wave) leaves its wake-up
+// as it is.
+func (h *Handler) store(ctx context.Context, fleet config.Fleet, s rollout.State, version int64) error {
+	key := rollout.Key(fleet.Name)
 	buf, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encoding rollout of fleet %s: %w", fleet.Name, err)
