@@ -57,10 +57,14 @@ func TestDecodeShiftRefuses(t *testing.T) {
 		{"unknown field", func(s string) string { return strings.Replace(s, `"bake"`, `"baking"`, 1) }, `unknown field "baking"`},
 		{"no record", func(s string) string { return strings.Replace(s, `"www.example.com."`, `""`, 1) }, "record: is empty"},
 		{"steps not ending at 100", func(s string) string { return strings.Replace(s, `[5, 25, 50, 100]`, `[5, 50]`, 1) }, "steps: the last step is 50"},
-		{"one stamp", func(s string) string { return s[:strings.Index(s, `,
-    {"name": "green"`)] + "]}" }, "stamps: 1 given"},
+		{"one stamp", func(s string) string {
+			return s[:strings.Index(s, `,
+    {"name": "green"`)] + "]}"
+		}, "stamps: 1 given"},
 		{"duplicate stamp", func(s string) string { return strings.Replace(s, `"green"`, `"blue"`, 1) }, `stamps[1].name: "blue" is stamps[0]'s too`},
-		{"stamp without state table", func(s string) string { return strings.Replace(s, `"stateTable": "stampkit-green-state"`, `"stateTable": ""`, 1) }, "stamps[1].stateTable: is empty"},
+		{"stamp without state table", func(s string) string {
+			return strings.Replace(s, `"stateTable": "stampkit-green-state"`, `"stateTable": ""`, 1)
+		}, "stamps[1].stateTable: is empty"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
