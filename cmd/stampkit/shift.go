@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/event"
@@ -24,22 +23,9 @@ func shift(args []string, stdout, stderr io.Writer, now func() time.Time) error 
 	to := fs.String("to", "", "the stamp taking the weight (required by start)")
 	reason := fs.String("reason", "", "why, for the transition's log")
 	out := eventFlags(fs)
-	if len(args) == 0 {
-		return fmt.Errorf("shift needs an action: %s: %w", orList(shiftActions), errUsage)
-	}
-	if isHelp(args[0]) {
-		fs.Usage()
-		return errHelp
-	}
-	action := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	action, err := parseAction(fs, "shift", args, shiftActions)
+	if err != nil {
 		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if !slices.Contains(shiftActions, action) {
-		return fmt.Errorf("shift action %q is not %s: %w", action, orList(shiftActions), errUsage)
 	}
 	switch {
 	case *record == "":
