@@ -6,9 +6,11 @@
 // One transition per record: the handler holds a lease on the record while
 // it acts, and saves the transition with a version check, so two
 // invocations never act on one record at once and a lost race writes
-// nothing. Every effect is idempotent on repeat: weights are UPSERTed (the
-// same weights twice are one state), a change is followed by its id, and
-// the reducer takes repeated or late commands and observations as no-ops.
+// nothing. Every effect is idempotent on repeat: a command is claimed by
+// its event id (a redelivery is dropped), a start or command sent before
+// the last one applied is stale, a wake-up acts only if it is the one the
+// record waits for (one polling chain per record), a change is followed by
+// its id, and the reducer takes late observations as no-ops.
 package shifter
 
 import (
@@ -17,18 +19,26 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/invocation"
 	"github.com/stampkit/stampkit/shared/logging"
+	"github.com/stampkit/stampkit/shared/route53dns"
 	"github.com/stampkit/stampkit/shared/stampshift"
 )
 
-// leaseTTL bounds how long a crashed invocation keeps the record: longer
-// than the function's timeout, shorter than a poll interval.
-const leaseTTL = 2 * time.Minute
+// ClaimTTL is how long a command's event id is remembered: EventBridge
+// retries a delivery for up to 24 hours ("Event retry policy and using
+// dead-letter queues", EventBridge User Guide).
+const ClaimTTL = 25 * time.Hour
+
+// DefaultLeaseWait is how long a command waits for a record (or a fleet's
+// scaler lease) another invocation holds before it fails and is retried.
+const DefaultLeaseWait = 10 * time.Second
 
 // LeaseKey is the shift table's key of a record's lease.
 func LeaseKey(record string) string { return "shift-lease#" + record }
@@ -44,10 +54,28 @@ type Handler struct {
 	Clock   clock.Clock
 	Log     *slog.Logger
 	Metrics *logging.Metrics
+	// LeaseWait is how long to wait for a lease another invocation holds;
+	// DefaultLeaseWait when zero, none when negative.
+	LeaseWait time.Duration
 }
 
-// ErrBusy reports a record another invocation holds: the event is retried.
-var ErrBusy = errors.New("the record's transition is being worked on")
+// ErrBusy reports a record another invocation held for longer than
+// LeaseWait: the event fails and is retried (Lambda's asynchronous
+// retries, then the dead-letter queue), so an abort is not lost.
+var ErrBusy = invocation.ErrBusy
+
+func (h *Handler) leaseWait() time.Duration {
+	switch {
+	case h.LeaseWait < 0:
+		return 0
+	case h.LeaseWait == 0:
+		return DefaultLeaseWait
+	}
+	return h.LeaseWait
+}
+
+// claimKey is the shift table's key of a handled command's event id.
+func claimKey(id string) string { return "shift-event#" + id }
 
 // Handle decodes the payload and handles each event in it.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
@@ -72,86 +100,127 @@ func (h *Handler) handle(ctx context.Context, ev event.Event) error {
 			h.Log.WarnContext(ctx, "shift command for another record ignored", "record", d.Record, "configured", record, "event_id", ev.ID)
 			return nil
 		}
-		return h.locked(ctx, ev.ID, func(s stampshift.State, obs stampshift.Observation) (stampshift.State, error) {
-			return h.command(ctx, ev.ID, *d, s, obs)
+		ran, err := invocation.Once(ctx, h.Store, claimKey(ev.ID), ClaimTTL, func() error {
+			return h.locked(ctx, nil, func(s stampshift.State, v view) (stampshift.State, error) {
+				return h.command(ctx, ev, *d, s, v)
+			})
 		})
+		if err == nil && !ran {
+			h.Log.InfoContext(ctx, "shift command already handled", "record", record, "event_id", ev.ID)
+		}
+		return err
 	case *event.Tick:
 		if d.Key != "" && d.Key != stampshift.Key(record) {
 			return nil
 		}
-		return h.locked(ctx, ev.ID, func(s stampshift.State, _ stampshift.Observation) (stampshift.State, error) { return s, nil })
+		if d.Key != "" {
+			if early, err := invocation.ForwardEarly(ctx, h.Log, h.Scheduler, h.Clock.Now(), d); early || err != nil {
+				return err
+			}
+		}
+		return h.locked(ctx, func(s stampshift.State) bool { return h.due(s, d) }, nil)
 	default:
 		h.Log.InfoContext(ctx, "event ignored", "detail_type", ev.DetailType, "event_id", ev.ID)
 		return nil
 	}
 }
 
+// due reports whether the tick t is one the transition s waits for. A
+// wake-up acts only when it is the one the record last scheduled
+// (State.WakeAt): every turn schedules one, so without this each command
+// would start another polling chain. A schedule rule's tick (no key) is a
+// backstop: it acts only on a running transition whose wake-up is overdue,
+// one lost after its turn was saved.
+func (h *Handler) due(s stampshift.State, t *event.Tick) bool {
+	if !s.Active() {
+		return false
+	}
+	if t.Key == "" {
+		return !h.Clock.Now().Before(s.WakeAt.Add(h.Config.Policy().PollInterval.Std()))
+	}
+	return t.At.Equal(s.WakeAt)
+}
+
 // command applies an operator's command to the transition s.
-func (h *Handler) command(ctx context.Context, id string, c event.ShiftCommand, s stampshift.State, obs stampshift.Observation) (stampshift.State, error) {
-	log := h.Log.With("record", h.Config.Record, "action", c.Action, "from", c.From, "to", c.To, "event_id", id)
+func (h *Handler) command(ctx context.Context, ev event.Event, c event.ShiftCommand, s stampshift.State, v view) (stampshift.State, error) {
+	obs := v.obs
+	log := h.Log.With("record", h.Config.Record, "action", c.Action, "from", c.From, "to", c.To, "event_id", ev.ID)
 	if c.Action == event.CommandStart {
 		for _, stamp := range []string{c.From, c.To} {
 			if _, ok := h.Stamps[stamp]; !ok {
 				log.ErrorContext(ctx, "shift start refused: stamp not configured", "stamp", stamp)
 				return s, nil
 			}
+			// Route 53 health of a record without a health check is its
+			// alias target's (EvaluateTargetHealth), which this function
+			// cannot read: a stamp it cannot judge is not shifted to.
+			if i := slices.IndexFunc(v.records, func(r route53dns.Record) bool { return r.Stamp == stamp }); i >= 0 && v.records[i].HealthCheck == "" {
+				log.ErrorContext(ctx, "shift start refused: the stamp's weighted record has no health check", "stamp", stamp)
+				return s, nil
+			}
 		}
-		next, err := stampshift.Begin(h.Config.Policy(), s, stampshift.Start{ID: id, Record: h.Config.Record, From: c.From, To: c.To}, obs)
-		if err != nil {
-			// Refused for good (busy, unknown stamp): a retry cannot help.
+		next, err := stampshift.Begin(h.Config.Policy(), s, stampshift.Start{ID: ev.ID, Record: h.Config.Record, From: c.From, To: c.To, At: ev.Time}, obs)
+		switch {
+		case errors.Is(err, stampshift.ErrUnobserved):
+			// A read failed: the delivery is retried, not begun on a guess.
+			return s, err
+		case err != nil:
+			// Refused for good (busy, stale, unknown stamp): a retry
+			// cannot help.
 			log.ErrorContext(ctx, "shift start refused", "error", err.Error())
 			return s, nil
 		}
 		log.InfoContext(ctx, "shift started", "steps", next.Steps)
 		return next, nil
 	}
+	if s.Stale(ev.Time) {
+		log.WarnContext(ctx, "shift command older than the last one applied: ignored", "sent", ev.Time, "last", s.CommandAt)
+		return s, nil
+	}
 	next, err := stampshift.Control(s, stampshift.Command(c.Action), c.From, c.To, c.Reason, obs.Now)
 	if err != nil {
 		log.WarnContext(ctx, "shift command not applied", "error", err.Error())
 		return s, nil
 	}
+	next.CommandAt = ev.Time
 	log.InfoContext(ctx, "shift command applied")
 	return next, nil
 }
 
 // locked runs one turn on the record under its lease: load the transition,
-// observe, let change apply the event, step, apply the actions, save, and
-// schedule the next wake-up.
-func (h *Handler) locked(ctx context.Context, owner string, change func(stampshift.State, stampshift.Observation) (stampshift.State, error)) error {
+// let wanted decide whether the turn is due (nil: always), observe, let
+// change apply the event (nil: none), step, apply the actions, save, and
+// schedule the next wake-up when it moved.
+func (h *Handler) locked(ctx context.Context, wanted func(stampshift.State) bool, change func(stampshift.State, view) (stampshift.State, error)) error {
 	record := h.Config.Record
-	ok, err := h.Store.Claim(ctx, LeaseKey(record), owner, leaseTTL)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s: %w", record, ErrBusy)
-	}
-	defer func() {
-		if err := h.Store.Release(context.WithoutCancel(ctx), LeaseKey(record), owner); err != nil {
-			h.Log.WarnContext(ctx, "releasing the shift lease", "record", record, "error", err.Error())
-		}
-	}()
-	s, version, err := h.load(ctx)
-	if err != nil {
-		return err
-	}
-	view := h.observe(ctx, s)
-	next, err := change(s, view.obs)
-	if err != nil {
-		return err
-	}
-	acts, next, wake := stampshift.Step(h.Config.Policy(), next, view.obs)
-	next = h.apply(ctx, next, view, acts)
-	if err := h.save(ctx, next, version); err != nil {
-		return err
-	}
-	h.report(ctx, s, next)
-	if next.Active() && !wake.IsZero() {
-		if err := h.Scheduler.WakeAt(ctx, stampshift.Key(record), wake); err != nil {
+	return invocation.Lease(ctx, h.Store, LeaseKey(record), h.leaseWait(), func() error {
+		s, version, err := h.load(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if wanted != nil && !wanted(s) {
+			return nil
+		}
+		view := h.observe(ctx, s)
+		next := s
+		if change != nil {
+			if next, err = change(s, view); err != nil {
+				return err
+			}
+		}
+		acts, next, wake := stampshift.Step(h.Config.Policy(), next, view.obs)
+		next = h.apply(ctx, next, view, acts)
+		if err := h.save(ctx, next, version); err != nil {
+			return err
+		}
+		h.report(ctx, s, next)
+		if next.Active() && !wake.IsZero() && !wake.Equal(s.WakeAt) {
+			if err := h.Scheduler.WakeAt(ctx, stampshift.Key(record), wake); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (h *Handler) load(ctx context.Context) (stampshift.State, int64, error) {
@@ -189,9 +258,21 @@ func (h *Handler) report(ctx context.Context, before, after stampshift.State) {
 	if before.Active() && !after.Active() {
 		metrics = append(metrics, logging.Metric{Name: "Shift" + outcomeMetric(after.Outcome), Value: 1, Unit: logging.Count})
 	}
+	if after.Active() || before.Stuck {
+		// Alarm on Maximum >= 1: a rollback whose change keeps failing
+		// still sends traffic to a failing stamp.
+		metrics = append(metrics, logging.Metric{Name: "ShiftRollbackStuck", Value: boolMetric(after.Stuck), Unit: logging.Count})
+	}
 	if err := h.Metrics.Emit(dims, metrics...); err != nil {
 		h.Log.WarnContext(ctx, "writing shift metrics", "error", err.Error())
 	}
+}
+
+func boolMetric(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func outcomeMetric(o stampshift.Outcome) string {
