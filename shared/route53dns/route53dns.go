@@ -16,6 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,8 +63,9 @@ type Record struct {
 	Weight int64
 	// HealthCheck is the record's health check id; "" when it has none.
 	HealthCheck string
-	// set is the record as Route 53 returned it: an UPSERT sends it whole,
-	// so the alias target, EvaluateTargetHealth and the health check stay.
+	// set is the record as Route 53 returned it: a change deletes it as
+	// such and creates it again whole, so the alias target,
+	// EvaluateTargetHealth and the health check stay.
 	set types.ResourceRecordSet
 }
 
@@ -103,19 +106,33 @@ func sameName(listed, fqdn string) bool {
 	return strings.EqualFold(strings.ReplaceAll(listed, `\052`, "*"), fqdn)
 }
 
-// SetWeights UPSERTs, in one atomic change batch, the records of records
-// whose stamp weights names, each with its new weight and everything else
-// as read. It returns the change id to follow with ChangeInSync.
+// SetWeights changes, in one atomic change batch, the weight of each
+// record of records whose stamp weights names, everything else as read. It
+// returns the change id to follow with ChangeInSync.
+//
+// Each record is changed by a DELETE of the record exactly as it was read
+// and a CREATE of it with its new weight, not by an UPSERT: a DELETE must
+// name all the values the record has, and Route 53 makes all of a batch's
+// changes or none ("To delete a resource record set, you must specify all
+// the same values that you specified when you created it", "Change
+// batches are considered transactional changes", ChangeResourceRecordSets,
+// Route 53 API Reference). So a record changed since it was read (a
+// deploy that pointed the alias at a new load balancer) makes the batch
+// fail with InvalidChangeBatch (ErrChangeRefused), where an UPSERT of the
+// stale read would silently put the old alias target back.
 func (a *Adapter) SetWeights(ctx context.Context, records []Record, weights map[string]int64, comment string) (string, error) {
-	changes := make([]types.Change, 0, len(weights))
-	for stamp, w := range weights {
+	changes := make([]types.Change, 0, 2*len(weights))
+	for _, stamp := range slices.Sorted(maps.Keys(weights)) {
 		i := indexOf(records, stamp)
 		if i < 0 {
 			return "", fmt.Errorf("setting weight of %s: %w", stamp, ErrNotWeighted)
 		}
-		set := records[i].set
-		set.Weight = aws.Int64(w)
-		changes = append(changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: &set})
+		old := records[i].set
+		set := old
+		set.Weight = aws.Int64(weights[stamp])
+		changes = append(changes,
+			types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old},
+			types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &set})
 	}
 	out, err := a.api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: aws.String(a.zone),

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/stampkit/stampkit/shared/awstest"
 	"github.com/stampkit/stampkit/shared/route53dns"
@@ -125,6 +127,93 @@ func TestWeightsEmulator(t *testing.T) {
 	}
 	if _, err := a.SetWeights(ctx, records, map[string]int64{"purple": 5}, ""); !errors.Is(err, route53dns.ErrNotWeighted) {
 		t.Errorf("SetWeights(purple): %v, want ErrNotWeighted", err)
+	}
+}
+
+// Successive changes of the same records, with a change made outside in
+// between (a deploy pointed green at a new ALB), each from a fresh read:
+// every change deletes the record as read and creates it again, so the new
+// target stays. moto does not check that a DELETE matches the record's
+// values (it deletes by SetIdentifier), so the refusal of a stale read is
+// checked on the exact batch sent (TestSetWeightsDeletesAsRead); and moto
+// refuses a CREATE identical to an earlier one in the zone's change
+// journal, so the weights here never repeat.
+func TestSetWeightsFreshReadsEmulator(t *testing.T) {
+	cfg := emu.Fresh(t)
+	client := route53.NewFromConfig(cfg)
+	ctx := t.Context()
+	zone, checks := weightedZone(t, client, map[string]int64{"blue": 100, "green": 0})
+	a := route53dns.New(client, zone)
+	change := func(w map[string]int64) {
+		t.Helper()
+		records, err := a.Weighted(ctx, "www.example.com.", "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.SetWeights(ctx, records, w, "stampkit shift"); err != nil {
+			t.Fatalf("SetWeights(%v): %v", w, err)
+		}
+	}
+	change(map[string]int64{"blue": 95, "green": 5})
+	moved := "green-alb-2.us-east-1.elb.amazonaws.com."
+	if _, err := client.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone),
+		ChangeBatch: &types.ChangeBatch{Changes: []types.Change{{Action: types.ChangeActionUpsert, ResourceRecordSet: &types.ResourceRecordSet{
+			Name: aws.String("www.example.com."), Type: types.RRTypeA, SetIdentifier: aws.String("green"), Weight: aws.Int64(5),
+			HealthCheckId: aws.String(checks["green"]),
+			AliasTarget:   &types.AliasTarget{HostedZoneId: aws.String(albZone), DNSName: aws.String(moved), EvaluateTargetHealth: true},
+		}}}}}); err != nil {
+		t.Fatalf("the deploy's change: %v", err)
+	}
+	change(map[string]int64{"blue": 75, "green": 25})
+	out, err := client.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, rs := range out.ResourceRecordSets {
+		switch aws.ToString(rs.SetIdentifier) {
+		case "green":
+			seen++
+			if aws.ToInt64(rs.Weight) != 25 || aws.ToString(rs.AliasTarget.DNSName) != moved || aws.ToString(rs.HealthCheckId) != checks["green"] {
+				t.Errorf("green: weight %d, target %s, check %s; want 25 on %s with its check", aws.ToInt64(rs.Weight), aws.ToString(rs.AliasTarget.DNSName), aws.ToString(rs.HealthCheckId), moved)
+			}
+		case "blue":
+			seen++
+			if aws.ToInt64(rs.Weight) != 75 {
+				t.Errorf("blue weight %d, want 75", aws.ToInt64(rs.Weight))
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d weighted records, want 2", seen)
+	}
+}
+
+// The batch deletes each record exactly as read and creates it with its
+// new weight, so that Route 53 refuses it (InvalidChangeBatch) when the
+// record changed since the read, instead of putting the read back.
+func TestSetWeightsDeletesAsRead(t *testing.T) {
+	read := types.ResourceRecordSet{Name: aws.String("www.example.com."), Type: types.RRTypeA, SetIdentifier: aws.String("green"), Weight: aws.Int64(0),
+		HealthCheckId: aws.String("hc-green"),
+		AliasTarget:   &types.AliasTarget{HostedZoneId: aws.String(albZone), DNSName: aws.String("green-alb.us-east-1.elb.amazonaws.com."), EvaluateTargetHealth: true}}
+	stub := awstest.NewStub().
+		On("ListResourceRecordSets", &route53.ListResourceRecordSetsOutput{ResourceRecordSets: []types.ResourceRecordSet{read}}).
+		On("ChangeResourceRecordSets", &route53.ChangeResourceRecordSetsOutput{ChangeInfo: &types.ChangeInfo{Id: aws.String("/change/C1")}})
+	a := route53dns.New(route53.NewFromConfig(stub.Config()), "Z1")
+	records, err := a.Weighted(t.Context(), "www.example.com.", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := a.SetWeights(t.Context(), records, map[string]int64{"green": 10}, "c"); err != nil || id != "C1" {
+		t.Fatalf("SetWeights: %q, %v", id, err)
+	}
+	calls := stub.Calls()
+	in := calls[len(calls)-1].Input.(*route53.ChangeResourceRecordSetsInput)
+	created := read
+	created.Weight = aws.Int64(10)
+	want := []types.Change{{Action: types.ChangeActionDelete, ResourceRecordSet: &read}, {Action: types.ChangeActionCreate, ResourceRecordSet: &created}}
+	if diff := cmp.Diff(want, in.ChangeBatch.Changes, cmpopts.IgnoreUnexported(types.Change{}, types.ResourceRecordSet{}, types.AliasTarget{})); diff != "" {
+		t.Errorf("change batch (-want +got):\n%s", diff)
 	}
 }
 
