@@ -29,18 +29,24 @@
 //
 // # Rollback
 //
-// An unhealthy health check or a health alarm in ALARM on To, an operator's
-// abort, weights that cannot be set, or capacity that never comes: the
+// An unhealthy health check or a health alarm in ALARM on To, To's health
+// unread for UnreadTimeout, an operator's abort, a step Route 53 refuses
+// (State.Refused) SendAttempts times, or capacity that never comes: the
 // weights go back to From (all of the moved weight, To at 0), confirmed
-// INSYNC like any step, and the transition ends RolledBack. Safety is never
-// paused: a paused transition still rolls back on alarm.
+// INSYNC and then a TTL, and the transition ends RolledBack. Safety is
+// decided on what was read even when the rest was not (From's Region may
+// be the impaired one), and never paused: a paused transition still rolls
+// back on alarm. A rollback never gives up: past SendAttempts tries it
+// backs off and is Stuck.
 //
 // # One transition per record; commands; repeats
 //
 // A record's State is one item in the shift table, saved with a version
 // check under a lease held by the handler. Begin refuses a second
 // transition on a record while one runs (ErrBusy) and takes a repeated
-// start of the running or finished one as a no-op. Control applies pause,
+// start of the running or finished one as a no-op; a start sent before the
+// last transition began (Start.At) is ErrStale, one whose stamps were not
+// observed ErrUnobserved. Control applies pause,
 // resume, abort and promote (straight to 100 %, still gated on capacity);
 // a command that does not apply (a second pause, an abort of a finished
 // transition) is ErrNotApplicable or ErrNotActive and changes nothing.
