@@ -239,17 +239,24 @@ func (r shiftRig) wakeUntil(t *testing.T, what string, max int, done func(stamps
 // transition reads the record's transition from the shift table.
 func (r shiftRig) transition(t *testing.T) stampshift.State {
 	t.Helper()
-	raw, _, err := dynamo.New(dynamodb.NewFromConfig(r.cfg), shiftTable).Load(t.Context(), stampshift.Key(shiftRecord))
+	return loadJSON[stampshift.State](t, r.cfg, shiftTable, stampshift.Key(shiftRecord))
+}
+
+// loadJSON reads the JSON record at key in a table of cfg's Region, the
+// zero T when there is none.
+func loadJSON[T any](t *testing.T, cfg aws.Config, table, key string) T {
+	t.Helper()
+	var v T
+	raw, _, err := dynamo.New(dynamodb.NewFromConfig(cfg), table).Load(t.Context(), key)
 	if err != nil {
-		t.Fatalf("loading the transition: %v", err)
+		t.Fatalf("loading %s from %s in %s: %v", key, table, cfg.Region, err)
 	}
-	var s stampshift.State
 	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			t.Fatalf("decoding the transition: %v", err)
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatalf("decoding %s: %v", key, err)
 		}
 	}
-	return s
+	return v
 }
 
 // weights reads the record's weights by SetIdentifier from Route 53.
@@ -301,16 +308,7 @@ func (r shiftRig) greenFleet(t *testing.T) (desired int32, floor int) {
 	if err != nil || len(out.AutoScalingGroups) != 1 {
 		t.Fatalf("DescribeAutoScalingGroups %s: %v", green.group, err)
 	}
-	raw, _, err := dynamo.New(dynamodb.NewFromConfig(rc), table).Load(t.Context(), scaler.StateKey("web"))
-	if err != nil {
-		t.Fatalf("loading green's scaler state: %v", err)
-	}
-	var st scaling.State
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &st); err != nil {
-			t.Fatalf("decoding green's scaler state: %v", err)
-		}
-	}
+	st := loadJSON[scaling.State](t, rc, table, scaler.StateKey("web"))
 	return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity), st.Floor
 }
 
