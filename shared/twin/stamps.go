@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stampkit/stampkit/shared/stampshift"
 	"github.com/stampkit/stampkit/shared/twin/dns"
 	"github.com/stampkit/stampkit/shared/twin/traces"
 )
@@ -23,11 +24,20 @@ type Shift struct {
 	// minimum with the new image.
 	From, To string
 	DNS      dns.Config
-	// Crash makes the image To runs crash under load (see Crash).
-	Crash Crash
+	// Crash makes the image To runs crash under load (see Crash) once To
+	// has taken CrashFrom percent of the clients' requests in a step: a
+	// defect that needs a share of real traffic to show (a dependency of
+	// the new stamp that fails at scale). CrashFrom 0 arms it at once.
+	Crash     Crash
+	CrashFrom int
 	// Plan is the weight changes an operator makes, each At from the
 	// start: To's weight out of 100, From the rest.
 	Plan []PlannedWeight
+	// Policy, when set, has the real transition reducer
+	// (shared/stampshift) move the weights with this policy, started at
+	// StartAt from the start of the run.
+	Policy  *stampshift.Policy
+	StartAt time.Duration
 }
 
 // PlannedWeight is a change of the DNS weights: To's weight out of 100 from
@@ -44,8 +54,11 @@ func (sh *Shift) validate() error {
 	if err := sh.DNS.Validate(); err != nil {
 		return err
 	}
-	if sh.Crash.Above < 0 || sh.Crash.After < 0 {
-		return fmt.Errorf("crash above %g after %v: need both >= 0", sh.Crash.Above, sh.Crash.After)
+	if sh.Crash.Above < 0 || sh.Crash.After < 0 || sh.CrashFrom < 0 || sh.CrashFrom > 100 {
+		return fmt.Errorf("crash above %g after %v from %d %%: need both >= 0, a share of 0-100", sh.Crash.Above, sh.Crash.After, sh.CrashFrom)
+	}
+	if sh.StartAt < 0 {
+		return fmt.Errorf("start at %v: before the run", sh.StartAt)
 	}
 	for _, p := range sh.Plan {
 		if p.To < 0 || p.To > 100 || p.At < 0 {
@@ -88,6 +101,8 @@ type stampSim struct {
 	events []RolloutEvent
 	// changes are the DNS changes submitted, by ID, for the timeline.
 	changes map[string][]int
+	// shifter runs the transition reducer; nil without Shift.Policy.
+	shifter *shifter
 }
 
 // runShift simulates a stamp shift under a: both stamps run a's policy.
@@ -108,7 +123,9 @@ func runShift(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Resu
 			// The new stamp takes no traffic at the start: it stands at the
 			// group's minimum.
 			scK.Trace = traces.Trace{Name: sc.Trace.Name, Start: sc.Trace.Start, Step: sc.Trace.Step, Rates: make([]float64, len(sc.Trace.Rates))}
-			scK.Crash = sh.Crash
+			if sh.CrashFrom == 0 {
+				scK.Crash = sh.Crash
+			}
 		}
 		cfgK := cfg
 		// One seed per stamp: the stamps' launches and noise are their own.
@@ -132,6 +149,11 @@ func runShift(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Resu
 		s.schedule()
 		ss.stamps = append(ss.stamps, s)
 	}
+	if sh.Policy != nil {
+		if ss.shifter, err = newShifter(ss, *sh.Policy); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+	}
 	if err := ss.run(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("simulating %s under %s: %w", sc.Name, a.Name(), err)
 	}
@@ -154,6 +176,11 @@ func (ss *stampSim) run(ctx context.Context, cfg Config) error {
 		if i == len(ss.counts) {
 			break
 		}
+		if ss.shifter != nil {
+			if err := ss.shifter.tick(now); err != nil {
+				return err
+			}
+		}
 		for len(plan) > 0 && plan[0].At <= now {
 			if _, err := ss.change(now, []int{100 - plan[0].To, plan[0].To}); err != nil {
 				return err
@@ -173,6 +200,11 @@ func (ss *stampSim) run(ctx context.Context, cfg Config) error {
 		ss.noteZone(now, weights, before)
 		for k, s := range ss.stamps {
 			s.counts[i] = split[k]
+		}
+		if sh := ss.sc.Shift; sh.CrashFrom > 0 && sh.Crash.set() && !ss.stamps[1].sc.Crash.set() && 100*split[1] >= int64(sh.CrashFrom)*ss.counts[i] && ss.counts[i] > 0 {
+			ss.stamps[1].sc.Crash = sh.Crash
+			ss.events = append(ss.events, RolloutEvent{At: ss.wall(now), What: Fault,
+				Detail: fmt.Sprintf("%s takes %d %% of the requests: its image's defect is armed", ss.names[1], 100*split[1]/ss.counts[i])})
 		}
 		ss.dns = append(ss.dns, DNSSample{Weights: ss.zone.Weights(), Healthy: ss.zone.Healthy(), Requests: split})
 	}
@@ -320,6 +352,9 @@ func (ss *stampSim) result(cfg Config, a Autoscaler) *Result {
 	slices.SortStableFunc(res.Scaling, func(a, b ScalingEvent) int { return a.At.Compare(b.At) })
 	slices.SortStableFunc(res.Alarms, func(a, b AlarmChange) int { return a.At.Compare(b.At) })
 	res.Rollout = append(res.Rollout, ss.events...)
+	if ss.shifter != nil {
+		res.RolloutOutcome = string(ss.shifter.state.Outcome)
+	}
 	slices.SortStableFunc(res.Rollout, func(a, b RolloutEvent) int { return a.At.Compare(b.At) })
 	// The weights the name servers answered with, as the blue/green
 	// listener's are recorded: From's as Group, To's as Peer.

@@ -1,6 +1,7 @@
 package twin_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -56,6 +57,60 @@ func TestStampShiftSplitsDemand(t *testing.T) {
 			}
 			if got := r.Stamps[0].Result.Samples[20*6].Healthy; got < 14 {
 				t.Errorf("the old stamp had %d healthy targets at 00:20 with 75 %% of the traffic, want about 15", got)
+			}
+		})
+	}
+}
+
+// TestStampShiftScenarios runs the demo's stamp shifts under the stampkit
+// scaler with the real transition reducer: the healthy new stamp takes
+// all the traffic in the policy's steps, its capacity raised ahead of each
+// step, with no SLO loss; the failing one is rolled back at the 25 % step,
+// and the old stamp ends with all the weight.
+func TestStampShiftScenarios(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	tests := []struct {
+		name    string
+		outcome string
+		steps   []int // the new stamp's weights, in the order set
+	}{
+		{suite.StampShift, "succeeded", []int{5, 25, 50, 100}},
+		{suite.StampShiftBad, "rolled_back", []int{5, 25, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := scenario(t, cfg, tt.name, 3, 1)
+			r := run(t, cfg, sc, policy(t, cfg, suite.Stampkit))
+			if r.RolloutOutcome != tt.outcome {
+				t.Errorf("outcome %q, want %q", r.RolloutOutcome, tt.outcome)
+			}
+			var got []int
+			for _, w := range r.Weights[1:] {
+				got = append(got, w.Peer)
+			}
+			if !slices.Equal(got, tt.steps) {
+				t.Errorf("the new stamp's weights went %v, want %v", got, tt.steps)
+			}
+			next := r.Stamps[1].Result
+			var failed, sticky int64
+			for i, d := range r.DNS {
+				if d.Weights[1] == 0 && next.Samples[i].Offered > 0 && i > 0 && r.DNS[i-1].Weights[1] == 0 {
+					sticky += next.Samples[i].Dropped
+				}
+				failed += next.Samples[i].Dropped
+			}
+			slo := 0.0
+			for _, s := range r.Samples {
+				if s.Violation {
+					slo += cfg.Step.Minutes()
+				}
+			}
+			t.Logf("%s: SLO %.1f min, failed %d of %d requests (%d on the new stamp, %d after its weight was 0 again)", tt.name, slo, r.Dropped, r.Offered, failed, sticky)
+			for _, e := range r.Rollout {
+				t.Logf("%s %s %s", e.At.Format("15:04:05"), e.What, e.Detail)
+			}
+			if tt.outcome == "succeeded" && slo > 0 {
+				t.Errorf("%.1f SLO-violation minutes, want none", slo)
 			}
 		})
 	}

@@ -259,6 +259,19 @@ func (z *Zone) Stamps() []string { return z.stamps }
 // Weights are the weights the name servers answer with now.
 func (z *Zone) Weights() []int { return append([]int(nil), z.weights...) }
 
+// Records are the records' weights as ListResourceRecordSets returns
+// them: those of the last change submitted, INSYNC or not.
+func (z *Zone) Records() []int {
+	if n := len(z.changes); n > 0 {
+		return append([]int(nil), z.changes[n-1].weights...)
+	}
+	return z.Weights()
+}
+
+// HealthChecks reports each stamp's Route 53 health check status now, as
+// GetHealthCheckStatus would aggregate it.
+func (z *Zone) HealthChecks() []bool { return append([]bool(nil), z.healthy...) }
+
 // Healthy reports each stamp's record health as Route 53 sees it now: its
 // health check and, with EvaluateTargetHealth, its load balancer's.
 func (z *Zone) Healthy() []bool {
