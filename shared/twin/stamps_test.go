@@ -109,6 +109,13 @@ func TestStampShiftScenarios(t *testing.T) {
 			for _, e := range r.Rollout {
 				t.Logf("%s %s %s", e.At.Format("15:04:05"), e.What, e.Detail)
 			}
+			var ahead bool
+			for _, e := range r.Scaling {
+				ahead = ahead || (e.By == twin.ByShift && e.Group == suite.NewStamp+"/"+cfg.Group && len(r.Weights) > 2 && e.At.Before(r.Weights[2].At))
+			}
+			if !ahead {
+				t.Errorf("the new stamp was not scaled by the shift before it took 25 %%: %v", r.Scaling)
+			}
 			if tt.outcome == "succeeded" && slo > 0 {
 				t.Errorf("%.1f SLO-violation minutes, want none", slo)
 			}
