@@ -319,25 +319,13 @@ func (ss *stampSim) result(cfg Config, a Autoscaler) *Result {
 		res.TargetErrors += r.TargetErrors
 		res.ELBErrors += r.ELBErrors
 		res.InstanceSeconds += r.InstanceSeconds
-		for _, e := range r.Scaling {
-			e.Group = name + "/" + e.Group
-			res.Scaling = append(res.Scaling, e)
-		}
-		for _, ch := range r.Alarms {
-			ch.Alarm = name + "/" + ch.Alarm
-			res.Alarms = append(res.Alarms, ch)
-		}
+		res.Scaling = appendRenamed(res.Scaling, r.Scaling, func(e *ScalingEvent) { e.Group = name + "/" + e.Group })
+		res.Alarms = appendRenamed(res.Alarms, r.Alarms, func(ch *AlarmChange) { ch.Alarm = name + "/" + ch.Alarm })
 		for alarm, dps := range r.Datapoints {
 			res.Datapoints[name+"/"+alarm] = dps
 		}
-		for _, e := range r.Rollout {
-			e.Detail = name + ": " + e.Detail
-			res.Rollout = append(res.Rollout, e)
-		}
-		for _, g := range r.Groups {
-			g.Name = name + "/" + g.Name
-			res.Groups = append(res.Groups, g)
-		}
+		res.Rollout = appendRenamed(res.Rollout, r.Rollout, func(e *RolloutEvent) { e.Detail = name + ": " + e.Detail })
+		res.Groups = appendRenamed(res.Groups, r.Groups, func(g *GroupEnd) { g.Name = name + "/" + g.Name })
 		for o, n := range r.Outcomes {
 			res.Outcomes[o] += n
 		}
@@ -401,4 +389,13 @@ func addSamples(sum, smp Sample, first bool) Sample {
 	}
 	sum.PeerOffered, sum.PeerServed, sum.PeerHealthy = smp.Offered, smp.Served, smp.Healthy
 	return sum
+}
+
+// appendRenamed appends src to dst, each element named by its stamp.
+func appendRenamed[T any](dst, src []T, rename func(*T)) []T {
+	for _, v := range src {
+		rename(&v)
+		dst = append(dst, v)
+	}
+	return dst
 }
