@@ -36,8 +36,12 @@ func build(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
+	dns, err := stamp.LoadDNS(app.Node(), stamps)
+	if err != nil {
+		return err
+	}
 	for _, cfg := range stamps {
-		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg})
+		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg, DNS: dns})
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil

@@ -27,6 +27,12 @@ func TestNag(t *testing.T) {
 	for name, synth := range profiles() {
 		t.Run(name, func(t *testing.T) { checkNag(t, synth(t)) })
 	}
+	// Two stamps behind a weighted record (TestStampRecords).
+	t.Run("dns", func(t *testing.T) {
+		for _, f := range synthDNS(t).stamps {
+			checkNag(t, f)
+		}
+	})
 }
 
 func checkNag(t *testing.T, f *fixture) {
