@@ -40,6 +40,7 @@ type dnsApp struct {
 	app    awscdk.App
 	dns    *DNSConfig
 	stamps []*fixture
+	shift  Shift
 }
 
 // dnsContext is cdk.json's context with dnsStamps and a dns block.
@@ -74,22 +75,21 @@ var sharedDNSApp = sync.OnceValues(func() (*dnsApp, error) {
 		StackTraces: jsii.Bool(false), AnalyticsReporting: jsii.Bool(true),
 		BuiltinCloudFormationValidation: jsii.Bool(false),
 	})
-	// As infra/main.go composes the app.
+	var stacks AppStacks
+	if err := try(func() { stacks, err = AddStamps(app) }); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The configurations AddStamps built the stacks from, in their order.
 	cfgs, err := LoadStamps(app.Node())
 	if err != nil {
 		return nil, err
 	}
-	dns, err := LoadDNS(app.Node(), cfgs)
-	if err != nil {
-		return nil, err
-	}
-	a := &dnsApp{app: app, dns: dns}
-	for _, cfg := range cfgs {
-		var st Stack
-		if err := try(func() { st = NewStack(app, cfg.StackName, &Props{Config: cfg, DNS: dns}) }); err != nil {
-			return nil, err
-		}
-		a.stamps = append(a.stamps, &fixture{cfg: cfg, app: app, stack: st})
+	a := &dnsApp{app: app, dns: stacks.DNS, shift: stacks.Shift}
+	for i, st := range stacks.Stamps {
+		a.stamps = append(a.stamps, &fixture{cfg: cfgs[i], app: app, stack: st})
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	for _, f := range a.stamps {

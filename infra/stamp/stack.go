@@ -166,6 +166,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		})
 	}
 	s.state = NewState(stack, "State", &StateProps{})
+	if props.DNS != nil {
+		publishStateTable(stack, names, s.state.Table())
+	}
 	for _, fc := range cfg.Fleets {
 		// A stack of the fleet's own, nested in the stamp's: a fleet is
 		// about 35 resources and a stack may hold 500 (Limits), and a
