@@ -246,7 +246,8 @@ func TestStampRecords(t *testing.T) {
 
 			// The weight: a reference to a template parameter of an SSM
 			// type whose default names the stamp's weight parameter.
-			param, ok := record["Weight"].(map[string]any)["Ref"].(string)
+			weight, _ := record["Weight"].(map[string]any)
+			param, ok := weight["Ref"].(string)
 			if !ok {
 				t.Fatalf("record Weight: got %v, want a Ref to the weight parameter (a constant would reset a shift at each deploy)", record["Weight"])
 			}
