@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -247,6 +249,14 @@ func (d DNSConfig) validate(stamps []Config) error {
 		bad("region", "got %q, want the Region of the shift stack (eu-west-1)", d.Region)
 	}
 	d.validateStamps(stamps, bad)
+	if len(stamps) >= 2 {
+		// The shift stack's function (NewShiftStack), which `make build`
+		// writes beside the stamps' own.
+		bootstrap := filepath.Join(stamps[0].AssetsDir, ShiftFunctionName, "bootstrap")
+		if _, err := os.Stat(bootstrap); err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %s is missing (run `make build`, or pass -c assetsDir=DIR): %w", CtxAssetsDir, bootstrap, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package stamp
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -174,6 +175,7 @@ func TestParseDNSErrorsNameTheKey(t *testing.T) {
 			`[{"name": "main", "fleets": ["web", "api"]}, {"name": "eu1", "region": "eu-west-1", "fleets": ["web"]}]`, `"dns.fleet": stamp eu1 runs no fleet "api"`},
 		{"fleet ambiguous", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com"}`,
 			`[{"name": "main", "fleets": ["web", "api"]}]`, `"dns.fleet": the first stamp, main, runs 2 fleets`},
+		{"no shift bootstrap", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com"}`, "", "shift/bootstrap is missing (run `make build`"},
 		{"stamps in two accounts", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com"}`,
 			`[{"name": "main", "fleets": ["web"]}, {"name": "eu1", "account": "222222222222", "fleets": ["web"]}]`, `"dns": stamp eu1 is in account 222222222222`},
 	} {
@@ -188,6 +190,11 @@ func TestParseDNSErrorsNameTheKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx[CtxDNS] = dns
+			if tc.name == "no shift bootstrap" {
+				if err := os.RemoveAll(filepath.Join(ctx[CtxAssetsDir].(string), ShiftFunctionName)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			cfgs, err := ParseStamps(getter(ctx))
 			if err != nil {
 				t.Fatalf("ParseStamps: %v", err)
