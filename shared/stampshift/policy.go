@@ -33,10 +33,17 @@ type Policy struct {
 	// CapacityTimeout bounds how long a step waits for the receiving fleet
 	// to have in service what the step needs; then it rolls back.
 	CapacityTimeout clock.Duration `json:"capacityTimeout,omitempty"`
-	// SendAttempts bounds how often one step's change is sent and refused
-	// (a conflicting change, a record that changed under it) before the
-	// transition rolls back (or, already rolling back, fails).
+	// SendAttempts bounds how often one step's change is refused by Route
+	// 53 as such (InvalidChangeBatch: a conflicting change, a record that
+	// changed under it) before the transition rolls back. Throttling and
+	// other failures that a later call may not meet do not count. A
+	// rollback never gives up: past SendAttempts tries it backs off and
+	// says it is stuck (State.Stuck).
 	SendAttempts int `json:"sendAttempts,omitempty"`
+	// UnreadTimeout is how long the receiving stamp's health may go
+	// unread (throttled, its Region impaired, the health check gone)
+	// before it counts as unhealthy and the transition rolls back.
+	UnreadTimeout clock.Duration `json:"unreadTimeout,omitempty"`
 }
 
 // Defaults.
@@ -46,6 +53,9 @@ const (
 	DefaultPollInterval    = 30 * time.Second
 	DefaultCapacityTimeout = 15 * time.Minute
 	DefaultSendAttempts    = 5
+	DefaultUnreadTimeout   = 2 * time.Minute
+	// MaxBackoff bounds the wait between a stuck rollback's tries.
+	MaxBackoff = 5 * time.Minute
 )
 
 // WithDefaults fills what p leaves unset.
@@ -68,6 +78,9 @@ func (p Policy) WithDefaults() Policy {
 	if p.SendAttempts == 0 {
 		p.SendAttempts = DefaultSendAttempts
 	}
+	if p.UnreadTimeout == 0 {
+		p.UnreadTimeout = clock.Duration(DefaultUnreadTimeout)
+	}
 	return p
 }
 
@@ -80,7 +93,7 @@ func (p Policy) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    clock.Duration
-	}{{"ttl", p.TTL}, {"bake", p.Bake}, {"pollInterval", p.PollInterval}, {"capacityTimeout", p.CapacityTimeout}} {
+	}{{"ttl", p.TTL}, {"bake", p.Bake}, {"pollInterval", p.PollInterval}, {"capacityTimeout", p.CapacityTimeout}, {"unreadTimeout", p.UnreadTimeout}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %s is negative", d.name, d.v))
 		}

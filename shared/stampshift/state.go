@@ -32,8 +32,9 @@ type Outcome string
 const (
 	Succeeded  Outcome = "succeeded"
 	RolledBack Outcome = "rolled_back"
-	// Failed: the rollback's own change could not be made; an operator
-	// must look at the record.
+	// Failed is no longer reached: a rollback retries until its change is
+	// made (State.Stuck says when it keeps failing). It is kept for
+	// records an earlier version wrote.
 	Failed Outcome = "failed"
 )
 
@@ -75,10 +76,28 @@ type State struct {
 	Capacity int `json:"capacity,omitempty"`
 	// Change is Route 53's id of the change sent and not yet seen INSYNC;
 	// SentAt when it was sent; Attempts how often this step's change was
-	// asked for without being confirmed.
+	// refused by Route 53 as such (Refused); Tries how often a change was
+	// asked for since the last one Route 53 accepted, for any reason.
 	Change   string    `json:"change,omitempty"`
 	SentAt   time.Time `json:"sentAt,omitzero"`
 	Attempts int       `json:"attempts,omitempty"`
+	Tries    int       `json:"tries,omitempty"`
+	// Stuck says a rollback's change keeps failing (past
+	// Policy.SendAttempts tries): it goes on trying, backing off, and the
+	// handler raises an alarm-able metric while it is set.
+	Stuck bool `json:"stuck,omitempty"`
+	// Applied are the weights of the last change Route 53 accepted (Sent);
+	// Params the weights last written to the stamps' weight parameters
+	// (ParamsWritten). The handler writes Applied to the parameters until
+	// the two agree, so a parameter never holds a weight never applied.
+	Applied map[string]int64 `json:"applied,omitempty"`
+	Params  map[string]int64 `json:"params,omitempty"`
+	// UnreadSince is when To's health stopped being read; zero while it
+	// is read.
+	UnreadSince time.Time `json:"unreadSince,omitzero"`
+	// CommandAt is when the last command applied (a start included) was
+	// sent: an older one is stale (Stale).
+	CommandAt time.Time `json:"commandAt,omitzero"`
 	// InSyncAt is when the step's change was seen INSYNC; zero until then.
 	InSyncAt time.Time `json:"inSyncAt,omitzero"`
 	// WaitSince is when the step began waiting for To's capacity.
@@ -117,6 +136,8 @@ func (s State) Target() int {
 func (s State) clone() State {
 	s.Steps = slices.Clone(s.Steps)
 	s.Weights = maps.Clone(s.Weights)
+	s.Applied = maps.Clone(s.Applied)
+	s.Params = maps.Clone(s.Params)
 	s.History = slices.Clone(s.History)
 	return s
 }
@@ -134,6 +155,10 @@ type Start struct {
 	Record string
 	From   string
 	To     string
+	// At is when the command was sent (its event's time); zero when
+	// unknown. A start sent before the record's last transition began is
+	// stale (ErrStale): EventBridge retries a delivery for up to 24 hours.
+	At time.Time
 }
 
 // ErrBusy reports a start for a record whose transition is still running.
@@ -141,6 +166,26 @@ var ErrBusy = errors.New("a transition is running on the record")
 
 // ErrUnknownStamp reports a stamp the record has no weighted record for.
 var ErrUnknownStamp = errors.New("no weighted record for the stamp")
+
+// ErrStale reports a command sent before the record's last transition
+// began or before the last command it applied: a late redelivery.
+var ErrStale = errors.New("command older than the transition")
+
+// ErrUnobserved reports a start whose stamps' health or capacity could not
+// be read: the start is tried again, not begun on a guess.
+var ErrUnobserved = errors.New("stamps not observed")
+
+// ErrWeightTooSmall reports a moved weight that cannot be split so that
+// every step gives the receiving stamp some weight, even scaled up to
+// MaxWeight (or scaled at all when other stamps carry weight).
+var ErrWeightTooSmall = errors.New("moved weight too small for the steps")
+
+// Stale reports whether a command sent at at is older than the record's
+// last transition or the last command applied to it. A zero at is never
+// stale.
+func (s State) Stale(at time.Time) bool {
+	return !at.IsZero() && (at.Before(s.Started) || at.Before(s.CommandAt))
+}
 
 // Begin starts the transition c asks for on the record whose last
 // transition is s, from the live weights and From's in-service capacity in
@@ -154,6 +199,8 @@ func Begin(p Policy, s State, c Start, obs Observation) (State, error) {
 		return s, nil
 	case s.Active():
 		return s, fmt.Errorf("start %s -> %s on %s: %w (%s -> %s, since %s)", c.From, c.To, c.Record, ErrBusy, s.From, s.To, s.Started.Format(time.RFC3339))
+	case s.Stale(c.At):
+		return s, fmt.Errorf("start %s -> %s on %s sent %s: %w (%s -> %s began %s)", c.From, c.To, c.Record, c.At.Format(time.RFC3339), ErrStale, s.From, s.To, s.Started.Format(time.RFC3339))
 	case c.From == "" || c.To == "" || c.From == c.To:
 		return s, fmt.Errorf("start %q -> %q on %s: two different stamps are needed", c.From, c.To, c.Record)
 	}
@@ -162,27 +209,93 @@ func Begin(p Policy, s State, c Start, obs Observation) (State, error) {
 			return s, fmt.Errorf("start on %s: stamp %s: %w", c.Record, stamp, ErrUnknownStamp)
 		}
 	}
-	sum := obs.Weights[c.From] + obs.Weights[c.To]
+	// What To needs at 100 % is sized from From's capacity: a start on a
+	// failed read would size it from nothing.
+	for _, stamp := range []string{c.From, c.To} {
+		if _, ok := obs.Stamps[stamp]; !ok {
+			return s, fmt.Errorf("start on %s: stamp %s: %w: %s", c.Record, stamp, ErrUnobserved, obs.Err)
+		}
+	}
+	wFrom, wTo := obs.Weights[c.From], obs.Weights[c.To]
+	sum := wFrom + wTo
 	total := min(sum, MaxWeight)
 	if total == 0 {
 		total = 100
 	}
+	others := false
+	for stamp, w := range obs.Weights {
+		others = others || (stamp != c.From && stamp != c.To && w > 0)
+	}
+	scaled, err := scaleTotal(p.Steps, total, others)
+	if err != nil {
+		return s, fmt.Errorf("start %s -> %s on %s: %w", c.From, c.To, c.Record, err)
+	}
 	next := State{
 		Record: c.Record, ID: c.ID, From: c.From, To: c.To, Phase: PhaseShift,
-		Steps: slices.Clone(p.Steps), Total: total,
-		Weights:  map[string]int64{c.From: obs.Weights[c.From], c.To: obs.Weights[c.To]},
-		Capacity: max(obs.Stamps[c.From].InService, 1),
-		Started:  obs.Now,
+		Steps: slices.Clone(p.Steps), Total: scaled,
+		Weights:  map[string]int64{c.From: wFrom, c.To: wTo},
+		Capacity: capacity(obs.Stamps[c.From].InService, obs.Stamps[c.To].InService, wFrom, wTo),
+		Started:  obs.Now, CommandAt: c.At,
 	}
-	next.Shifted = share(obs.Weights[c.To], sum)
+	next.Shifted = share(wTo, sum)
 	// A transition that begins where another left off (To already carries
 	// some weight) skips the steps already behind it.
 	for next.Step < len(next.Steps)-1 && next.Steps[next.Step] <= next.Shifted {
 		next.Step++
 	}
-	next.note(obs.Now, "start %s -> %s: steps %v of weight %d, %s carries %d in service", c.From, c.To, next.Steps, total, c.From, next.Capacity)
+	next.note(obs.Now, "start %s -> %s: steps %v of weight %d, %s needs %d in service at 100%%", c.From, c.To, next.Steps, scaled, c.To, next.Capacity)
 	return next, nil
 }
+
+// capacity is what To needs in service to carry all of the traffic From
+// and To carry together: From's in-service count serves From's share, so
+// the whole needs From's count × (From + To) / From (rounded up). A From
+// with no weight serves nothing: To already carries it all.
+func capacity(fromInService, toInService int, wFrom, wTo int64) int {
+	if wFrom <= 0 {
+		if wTo <= 0 {
+			return max(fromInService, 1)
+		}
+		return max(toInService, 1)
+	}
+	n := (int64(fromInService)*(wFrom+wTo) + wFrom - 1) / wFrom
+	return max(int(n), 1)
+}
+
+// scaleTotal is the smallest multiple of total, at most MaxWeight, that
+// gives To at every step a weight above 0 and above the step before's:
+// Route 53 answers with a weight-0 record only when every other one is
+// unhealthy ("How Amazon Route 53 chooses records when health checking is
+// configured", Route 53 Developer Guide), so a step that rounds To to 0
+// sends it no traffic and would bake on nothing. Scaling From and To alike
+// keeps their ratio; with other stamps carrying weight it would take
+// traffic from them, so a total that needs it is refused.
+func scaleTotal(steps []int, total int64, others bool) (int64, error) {
+	for t := total; t <= MaxWeight; t += total {
+		if t > total && others {
+			break
+		}
+		if splitsEvery(steps, t) {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: a weight of %d gives %v some weight at each step only scaled beyond what Route 53 takes (%d), or other stamps carry weight", ErrWeightTooSmall, total, steps, MaxWeight)
+}
+
+func splitsEvery(steps []int, total int64) bool {
+	prev := int64(0)
+	for _, pct := range steps {
+		to := toWeight(total, pct)
+		if to <= prev {
+			return false
+		}
+		prev = to
+	}
+	return true
+}
+
+// toWeight is To's weight at pct of total, rounded to the nearest.
+func toWeight(total int64, pct int) int64 { return (total*int64(pct) + 50) / 100 }
 
 // share is w's part of total, in percent, rounded down.
 func share(w, total int64) int {
@@ -282,6 +395,32 @@ func orAny(stamp string) string {
 // Sent records that the weights of a SetWeights action were accepted by
 // Route 53 as change, at at: the step waits for it to be INSYNC.
 func (s State) Sent(change string, at time.Time) State {
-	s.Change, s.SentAt = change, at
+	s.Change, s.SentAt, s.Tries = change, at, 0
+	s.Applied = maps.Clone(s.Weights)
 	return s
+}
+
+// Refused records that Route 53 refused a SetWeights action's change as
+// such (InvalidChangeBatch): it counts against Policy.SendAttempts. Any
+// other failure (throttling, PriorRequestNotComplete past the SDK's
+// retries, a timeout) is not recorded: the next step asks again.
+func (s State) Refused() State {
+	s.Attempts++
+	return s
+}
+
+// ParamsWritten records that the stamps' weight parameters now hold w.
+func (s State) ParamsWritten(w map[string]int64) State {
+	s.Params = maps.Clone(w)
+	return s
+}
+
+// ParamsDue returns the weights the stamps' weight parameters must be
+// written with (those of the last change Route 53 accepted), or nil when
+// they already hold them.
+func (s State) ParamsDue() map[string]int64 {
+	if len(s.Applied) == 0 || maps.Equal(s.Applied, s.Params) {
+		return nil
+	}
+	return maps.Clone(s.Applied)
 }

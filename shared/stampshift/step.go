@@ -34,9 +34,13 @@ type Observation struct {
 	// Change is the status of State.Change; an answer for another id
 	// confirms nothing.
 	Change ChangeStatus
-	// Stamps holds the health of From and To.
+	// Stamps holds the health of From and To; a stamp whose health could
+	// not be read (or whose record has no health check) is left out.
 	Stamps map[string]Health
-	// Err says what could not be observed; the transition then only waits.
+	// Err says what could not be observed. The transition then does not
+	// move forward, but it still decides on what it did read: To in
+	// ALARM, To unhealthy or unread for Policy.UnreadTimeout, and an abort
+	// roll back however impaired From's Region is.
 	Err string
 }
 
@@ -45,13 +49,18 @@ type ActionKind string
 
 // Action kinds.
 const (
-	// SetWeights writes each stamp's weight parameter, then UPSERTs the
-	// record's weighted records with Weights (alias target, health check
-	// and the rest as they are), and records the change with State.Sent.
+	// SetWeights changes the record's weighted records to Weights (alias
+	// target, health check and the rest as they are), and records the
+	// change with State.Sent, or a refusal with State.Refused. The
+	// stamps' weight parameters follow once the change is accepted
+	// (State.ParamsDue).
 	SetWeights ActionKind = "set_weights"
 	// RaiseFloor raises the Stamp's fleet to at least Capacity in service,
 	// and holds its scaler's scale-in at that floor until Until.
 	RaiseFloor ActionKind = "raise_floor"
+	// ReleaseFloor ends the hold RaiseFloor put on the Stamp's scaler:
+	// the transition is over, the fleet scales on its own signals again.
+	ReleaseFloor ActionKind = "release_floor"
 )
 
 // Action is one effect to apply.
@@ -80,27 +89,24 @@ func Step(p Policy, s State, obs Observation) ([]Action, State, time.Time) {
 func (s *State) step(p Policy, obs Observation) ([]Action, time.Time) {
 	now := obs.Now
 	poll := now.Add(p.PollInterval.Std())
-	if obs.Err != "" {
-		return nil, poll
-	}
-	to, seen := obs.Stamps[s.To]
-	if !seen && s.Phase == PhaseShift {
-		return nil, poll
-	}
 	if s.Change != "" && obs.Change.ID == s.Change && obs.Change.InSync {
-		s.Change, s.InSyncAt, s.Attempts = "", now, 0
+		s.Change, s.InSyncAt, s.Attempts, s.Tries = "", now, 0, 0
 		s.Shifted = share(s.Weights[s.To], s.Total)
 		s.note(now, "weights %s INSYNC", weightsText(s.Weights))
 	}
+	to, seen := obs.Stamps[s.To]
 	if s.Phase == PhaseShift {
-		if why := s.unsafe(to); why != "" {
+		// Safety is decided on what was read, before anything waits on
+		// what was not: From's Region may be the impaired one.
+		if why := s.unsafe(p, now, to, seen); why != "" {
 			s.beginRollback(now, why)
 		}
 	}
 	if s.Phase == PhaseRollback {
-		return s.rollback(p, now)
+		return s.rollback(p, now, obs.Weights != nil)
 	}
-	if s.Change != "" {
+	// Forward, only on a whole observation.
+	if obs.Err != "" || !seen || s.Change != "" {
 		return nil, poll
 	}
 	if !s.InSyncAt.IsZero() && obs.Weights != nil && !s.matches(obs.Weights) {
@@ -122,19 +128,30 @@ func (s *State) step(p Policy, obs Observation) ([]Action, time.Time) {
 		return nil, earliest(done, poll)
 	}
 	if s.Target() == 100 {
-		s.finish(now, Succeeded, fmt.Sprintf("%s carries all of the weight %s carried", s.To, s.From))
-		return nil, time.Time{}
+		return s.finish(now, Succeeded, fmt.Sprintf("%s carries all of the weight %s carried", s.To, s.From)), time.Time{}
 	}
 	s.note(now, "step %d%% baked", s.Target())
 	s.Step, s.InSyncAt = s.Step+1, time.Time{}
 	return s.send(p, now, to)
 }
 
-// unsafe says why To cannot keep taking traffic, or "".
-func (s *State) unsafe(to Health) string {
-	switch {
-	case s.Abort != "":
+// unsafe says why To cannot keep taking traffic, or "". An abort needs no
+// observation; To's health unread for UnreadTimeout counts as unhealthy.
+func (s *State) unsafe(p Policy, now time.Time, to Health, seen bool) string {
+	if s.Abort != "" {
 		return s.Abort
+	}
+	if !seen {
+		if s.UnreadSince.IsZero() {
+			s.UnreadSince = now
+		}
+		if unread := now.Sub(s.UnreadSince); unread >= p.UnreadTimeout.Std() {
+			return fmt.Sprintf("%s health unread for %s", s.To, unread)
+		}
+		return ""
+	}
+	s.UnreadSince = time.Time{}
+	switch {
 	case len(to.Alarms) > 0:
 		return fmt.Sprintf("%s alarms in ALARM: %s", s.To, strings.Join(to.Alarms, ", "))
 	case !to.Healthy:
@@ -156,7 +173,7 @@ func (s *State) send(p Policy, now time.Time, to Health) ([]Action, time.Time) {
 		}
 		if waited := now.Sub(s.WaitSince); waited >= p.CapacityTimeout.Std() {
 			s.beginRollback(now, fmt.Sprintf("%s has %d in service after %s, the step to %d%% needs %d", s.To, to.InService, waited, pct, need))
-			return s.rollback(p, now)
+			return s.rollback(p, now, true)
 		}
 		raise := Action{Kind: RaiseFloor, Stamp: s.To, Capacity: need, Until: until,
 			Reason: fmt.Sprintf("%s takes %d%% of %s's traffic next", s.To, pct, s.From)}
@@ -165,9 +182,9 @@ func (s *State) send(p Policy, now time.Time, to Health) ([]Action, time.Time) {
 	s.WaitSince = time.Time{}
 	if s.Attempts >= p.SendAttempts {
 		s.beginRollback(now, fmt.Sprintf("the step to %d%% was not confirmed after %d attempts", pct, s.Attempts))
-		return s.rollback(p, now)
+		return s.rollback(p, now, true)
 	}
-	s.Attempts++
+	s.Tries++
 	s.Weights = s.split(pct)
 	acts := []Action{{Kind: SetWeights, Weights: maps.Clone(s.Weights),
 		Reason: fmt.Sprintf("step %d of %d: %s takes %d%% from %s", s.Step+1, len(s.Steps), s.To, pct, s.From)}}
@@ -182,9 +199,15 @@ func (s *State) send(p Policy, now time.Time, to Health) ([]Action, time.Time) {
 // need is what To must have in service to take pct of From's traffic.
 func (s *State) need(pct int) int { return (pct*s.Capacity + 99) / 100 }
 
-// split is the weights that give To pct of Total.
+// split is the weights that give To pct of Total. A step above 0 never
+// gives To 0 (Begin scales Total so it need not; this guards a state an
+// earlier version began).
 func (s *State) split(pct int) map[string]int64 {
-	to := (s.Total*int64(pct) + 50) / 100
+	to := toWeight(s.Total, pct)
+	if pct > 0 && to == 0 {
+		to = 1
+	}
+	to = min(to, s.Total)
 	return map[string]int64{s.From: s.Total - to, s.To: to}
 }
 
@@ -199,33 +222,64 @@ func (s *State) matches(live map[string]int64) bool {
 
 func (s *State) beginRollback(now time.Time, why string) {
 	s.Phase, s.Reason = PhaseRollback, why
-	s.Change, s.InSyncAt, s.WaitSince, s.Attempts = "", time.Time{}, time.Time{}, 0
+	s.Change, s.InSyncAt, s.WaitSince, s.Attempts, s.Tries = "", time.Time{}, time.Time{}, 0, 0
 	s.Paused, s.Drift, s.Promote = false, false, false
 	s.note(now, "roll back: %s", why)
 }
 
-// rollback gives all the moved weight back to From, confirmed INSYNC.
-func (s *State) rollback(p Policy, now time.Time) ([]Action, time.Time) {
+// rollback gives all the moved weight back to From, confirmed INSYNC and
+// then a TTL, after which resolvers no longer answer with To's share. It
+// never gives up: Route 53 throttles a whole account's calls ("Throttling
+// for Amazon Route 53 API requests", Route 53 Developer Guide: five
+// requests a second), and a rollback left half-way keeps sending traffic
+// to a stamp that is failing. Past SendAttempts tries it backs off, up to
+// MaxBackoff, and is Stuck.
+func (s *State) rollback(p Policy, now time.Time, read bool) ([]Action, time.Time) {
+	poll := now.Add(p.PollInterval.Std())
 	switch {
 	case s.Change != "":
-		return nil, now.Add(p.PollInterval.Std())
+		return nil, poll
 	case !s.InSyncAt.IsZero():
-		s.finish(now, RolledBack, s.Reason)
-		return nil, time.Time{}
-	case s.Attempts >= p.SendAttempts:
-		s.finish(now, Failed, fmt.Sprintf("%s; the rollback's weights were not confirmed after %d attempts", s.Reason, s.Attempts))
-		return nil, time.Time{}
+		if done := s.InSyncAt.Add(p.TTL.Std()); now.Before(done) {
+			return nil, earliest(done, poll)
+		}
+		return s.finish(now, RolledBack, s.Reason), time.Time{}
+	case !read:
+		// The records were not read: a change resends them as read.
+		return nil, poll
 	}
-	s.Attempts++
+	wake := poll
+	if over := s.Tries - p.SendAttempts; over >= 0 {
+		if !s.Stuck {
+			s.Stuck = true
+			s.note(now, "rollback stuck: its change failed %d times; trying on", s.Tries)
+		}
+		wake = now.Add(backoff(p.PollInterval.Std(), over))
+	}
+	s.Tries++
 	s.Weights = s.split(0)
 	return []Action{{Kind: SetWeights, Weights: maps.Clone(s.Weights),
-		Reason: fmt.Sprintf("roll back to %s: %s", s.From, s.Reason)}}, now.Add(p.PollInterval.Std())
+		Reason: fmt.Sprintf("roll back to %s: %s", s.From, s.Reason)}}, wake
 }
 
-func (s *State) finish(now time.Time, o Outcome, why string) {
+// backoff doubles base n times, up to MaxBackoff.
+func backoff(base time.Duration, n int) time.Duration {
+	d := base
+	for range n {
+		if d >= MaxBackoff/2 {
+			return MaxBackoff
+		}
+		d *= 2
+	}
+	return min(d, MaxBackoff)
+}
+
+// finish ends the transition and releases the floor it held on To.
+func (s *State) finish(now time.Time, o Outcome, why string) []Action {
 	s.Phase, s.Outcome, s.Reason, s.Ended = PhaseDone, o, why, now
-	s.Change, s.Paused, s.Abort = "", false, ""
+	s.Change, s.Paused, s.Abort, s.Stuck = "", false, "", false
 	s.note(now, "%s: %s", o, why)
+	return []Action{{Kind: ReleaseFloor, Stamp: s.To, Reason: fmt.Sprintf("transition %s -> %s %s", s.From, s.To, o)}}
 }
 
 func earliest(a, b time.Time) time.Time {

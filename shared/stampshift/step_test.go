@@ -59,14 +59,15 @@ func TestStep(t *testing.T) {
 		wantSent:   []w{{95, 5}, {75, 25}, {50, 50}, {100, 0}},
 		wantReason: "new health check unhealthy",
 	}, {
-		name:  "a rollback waits for its own INSYNC",
+		// Resolvers answer with To's share for a TTL after INSYNC.
+		name:  "a rollback waits for its own INSYNC, then the TTL",
 		setup: func(w *world) { w.insyncAfter = 3 * time.Minute },
 		events: func(*testing.T) []event {
 			return []event{{4 * time.Minute, setHealth("new", func(h *stampshift.Health) { h.Healthy = false })}}
 		},
 		want:        stampshift.RolledBack,
 		wantSent:    []w{{95, 5}, {100, 0}},
-		wantElapsed: 7 * time.Minute,
+		wantElapsed: 8 * time.Minute,
 	}, {
 		name: "the receiving fleet is short: the step waits, then rolls back",
 		setup: func(w *world) {
@@ -119,11 +120,16 @@ func TestStep(t *testing.T) {
 		wantSent:   []w{{95, 5}, {95, 5}, {95, 5}, {100, 0}},
 		wantReason: "not confirmed after 3 attempts",
 	}, {
-		name:       "a rollback that cannot be made fails",
+		name:       "a rollback refused again and again keeps trying until its change is made",
 		setup:      func(w *world) { w.refuse = 10 },
-		want:       stampshift.Failed,
-		wantSent:   []w{{95, 5}, {95, 5}, {95, 5}, {100, 0}, {100, 0}, {100, 0}},
-		wantReason: "the rollback's weights were not confirmed",
+		want:       stampshift.RolledBack,
+		wantSent:   []w{{95, 5}, {95, 5}, {95, 5}, {100, 0}, {100, 0}, {100, 0}, {100, 0}, {100, 0}, {100, 0}, {100, 0}, {100, 0}},
+		wantReason: "not confirmed after 3 attempts",
+	}, {
+		name:     "throttled changes do not count against a step's attempts",
+		setup:    func(w *world) { w.throttle = 5 },
+		want:     stampshift.Succeeded,
+		wantSent: append([]w{{95, 5}, {95, 5}, {95, 5}, {95, 5}, {95, 5}}, forward...),
 	}, {
 		name: "weights changed outside pause it; resume sends the step again",
 		events: func(t *testing.T) []event {

@@ -32,8 +32,11 @@ type world struct {
 	change      string
 	sentAt      time.Time
 	insyncAfter time.Duration
-	// refuse makes the next n SetWeights fail (a conflicting change).
-	refuse int
+	// refuse makes the next n SetWeights fail as refused (a conflicting
+	// change, InvalidChangeBatch); throttle makes them fail as throttled
+	// past the SDK's retries.
+	refuse   int
+	throttle int
 	// lateChange answers GetChange for an older change id.
 	lateChange bool
 	// blind makes observations fail.
@@ -71,6 +74,11 @@ func (w *world) apply(s stampshift.State, acts []stampshift.Action) stampshift.S
 			w.sent = append(w.sent, a.Weights)
 			if w.refuse > 0 {
 				w.refuse--
+				s = s.Refused()
+				continue
+			}
+			if w.throttle > 0 {
+				w.throttle--
 				continue
 			}
 			maps.Copy(w.weights, a.Weights)
