@@ -286,13 +286,3 @@ func TestNoShiftStack(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// compactJSON is v as compact JSON.
-func compactJSON(t *testing.T, v any) string {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
