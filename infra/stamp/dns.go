@@ -49,7 +49,12 @@ func ParseDNS(get func(key string) any, stamps []Config) (*DNSConfig, error) {
 // With two stamps or more it also checks that `make build` wrote the
 // shift function's bootstrap, which the shift stack uploads.
 func LoadDNS(node constructs.Node, stamps []Config) (*DNSConfig, error) {
-	d, err := ParseDNS(func(key string) any { return node.TryGetContext(&key) }, stamps)
+	return loadDNS(func(key string) any { return node.TryGetContext(&key) }, stamps)
+}
+
+// loadDNS is LoadDNS reading the context through get.
+func loadDNS(get func(key string) any, stamps []Config) (*DNSConfig, error) {
+	d, err := ParseDNS(get, stamps)
 	if err != nil || d == nil || len(stamps) < 2 {
 		return d, err
 	}

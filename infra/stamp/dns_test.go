@@ -150,7 +150,7 @@ func TestParseDNSDefaults(t *testing.T) {
 	}
 }
 
-// TestParseDNSErrorsNameTheKey: each mistake is refused at synth naming
+// TestParseDNSErrorsNameTheKey: each mistake (LoadDNS, as synth reads dns) is refused at synth naming
 // the key to change.
 func TestParseDNSErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct {
@@ -169,7 +169,7 @@ func TestParseDNSErrorsNameTheKey(t *testing.T) {
 		{"threshold", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "healthCheck": {"failureThreshold": 11}}`, "", `"dns.healthCheck.failureThreshold"`},
 		{"path", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "healthCheck": {"path": "readyz"}}`, "", `"dns.healthCheck.path"`},
 		{"region", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "region": "europe"}`, "", `"dns.region"`},
-		{"unknown key", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "ttl": 30}`, "", `unknown field "ttl"`},
+		{"unknown key", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "ttl": 30}`, "", `"dns.ttl": not a key`},
 		{"weight of no stamp", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "initialWeights": {"eu2": 100}}`, "", `"dns.initialWeights.eu2": no stamp "eu2"; did you mean "eu1"?`},
 		{"weight above 255", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "initialWeights": {"main": 256}}`, "", `"dns.initialWeights.main": got 256, want 0..255`},
 		{"all weights zero", `{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "example.com", "initialWeights": {"main": 0}}`, "", `"dns.initialWeights": every stamp starts at 0`},
@@ -201,9 +201,9 @@ func TestParseDNSErrorsNameTheKey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseStamps: %v", err)
 			}
-			got, err := ParseDNS(getter(ctx), cfgs)
+			got, err := loadDNS(getter(ctx), cfgs)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("ParseDNS: got %+v, %v; want an error containing %s", got, err, tc.want)
+				t.Errorf("LoadDNS: got %+v, %v; want an error containing %s", got, err, tc.want)
 			}
 		})
 	}
