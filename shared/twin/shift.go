@@ -146,6 +146,12 @@ func (sh *shifter) apply(now time.Duration, a stampshift.Action) error {
 				return err
 			}
 		}
+	case stampshift.ReleaseFloor:
+		k := slices.Index(ss.names, a.Stamp)
+		if fl, held := sh.floors[k]; held {
+			ss.stamps[k].fleet.min = fl.min
+			delete(sh.floors, k)
+		}
 	default:
 		return fmt.Errorf("shift action %q: unknown", a.Kind)
 	}
