@@ -77,26 +77,15 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	own, err := fleet.load(stderr)
+	own, cfg, err := twinFleet(fs, fleet, *price, stderr)
 	if err != nil {
 		return err
 	}
-	cfg := twin.DefaultConfig()
-	if own != nil {
-		p, err := own.instancePrice(*price, stderr)
-		if err != nil {
-			return err
+	if own != nil && !flagSet(fs, "warm-pool") {
+		*warmPool = 0
+		if cfg.WarmPool != nil {
+			*warmPool = cfg.WarmPool.MinSize
 		}
-		cfg = own.twinConfig(p)
-		fmt.Fprintln(stderr, own.describe())
-		if !flagSet(fs, "warm-pool") {
-			*warmPool = 0
-			if cfg.WarmPool != nil {
-				*warmPool = cfg.WarmPool.MinSize
-			}
-		}
-	} else if flagSet(fs, "price") {
-		return fmt.Errorf("-price prices a -config fleet's instances: give -config too: %w", errUsage)
 	}
 	cfg.Seed = *seed
 	if *warmPool > 0 && (own == nil || flagSet(fs, "warm-pool")) {

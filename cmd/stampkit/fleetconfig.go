@@ -115,6 +115,28 @@ func (o *ownFleet) twinConfig(price float64) twin.Config {
 	return cfg
 }
 
+// twinFleet is the twin's fleet for a simulation: the -config fleet's
+// (nil without -config) priced at price an hour, or -price's table price,
+// else the demo fleet.
+func twinFleet(fs *flag.FlagSet, ff fleetFlags, price float64, stderr io.Writer) (*ownFleet, twin.Config, error) {
+	own, err := ff.load(stderr)
+	if err != nil {
+		return nil, twin.Config{}, err
+	}
+	if own == nil {
+		if flagSet(fs, "price") {
+			return nil, twin.Config{}, fmt.Errorf("-price prices a -config fleet's instances: give -config too: %w", errUsage)
+		}
+		return nil, twin.DefaultConfig(), nil
+	}
+	p, err := own.instancePrice(price, stderr)
+	if err != nil {
+		return nil, twin.Config{}, err
+	}
+	fmt.Fprintln(stderr, own.describe())
+	return own, own.twinConfig(p), nil
+}
+
 // addPriceFlag adds -price: an instance-hour's price, overriding the table.
 func addPriceFlag(fs *flag.FlagSet) *float64 {
 	return fs.Float64("price", 0, "with -config: the on-demand price of an instance-hour in USD, over stampkit's table of us-east-1 Linux prices (needed for an instance type not in it)")

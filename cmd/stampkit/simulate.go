@@ -45,20 +45,9 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *warmPool < 0 {
 		return fmt.Errorf("-warm-pool %d: need 0 or more: %w", *warmPool, errUsage)
 	}
-	own, err := fleet.load(stderr)
+	own, cfg, err := twinFleet(fs, fleet, *price, stderr)
 	if err != nil {
 		return err
-	}
-	cfg := twin.DefaultConfig()
-	if own != nil {
-		p, err := own.instancePrice(*price, stderr)
-		if err != nil {
-			return err
-		}
-		cfg = own.twinConfig(p)
-		fmt.Fprintln(stderr, own.describe())
-	} else if flagSet(fs, "price") {
-		return fmt.Errorf("-price prices a -config fleet's instances: give -config too: %w", errUsage)
 	}
 	cfg.Seed = *seed
 	if *warmPool > 0 {
