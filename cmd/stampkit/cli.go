@@ -28,8 +28,8 @@ var (
 // a command but has no flag set to describe it.
 var synopses = map[string]string{
 	"demo":     "stampkit demo [-out dir] [-seed n] [-json]",
-	"simulate": "stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [flags]",
-	"compare":  "stampkit compare -trace file.csv [flags]",
+	"simulate": "stampkit simulate [-scenario name | -trace file.csv] [-policy name|all] [-config cdk.json [-fleet name]] [flags]",
+	"compare":  "stampkit compare -trace file.csv [-config cdk.json [-fleet name]] [flags]",
 	"events":   "stampkit events [-json] [name] | stampkit events generate KIND [flags]",
 	"invoke":   "stampkit invoke scaler|lifecycle|rollout [flags] event.json",
 	"shift":    "stampkit shift start|pause|resume|abort|promote -record name [-from stamp -to stamp] [-reason text] [-stamp name | -bus name] [-format put-events|lambda]",

@@ -42,12 +42,14 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	from := fs.Int("from", 0, "first minute of the trace to replay")
 	minutes := fs.Int("minutes", 0, "minutes to replay from -from (0: to the end)")
 	peak := fs.Float64("peak", 60, "instances the busiest minute of the replayed window needs")
-	warmPool := fs.Int("warm-pool", DefaultCompareWarmPool, "stopped, pre-initialised instances in a warm pool, the same for every policy (0: none)")
+	warmPool := fs.Int("warm-pool", DefaultCompareWarmPool, "stopped, pre-initialised instances in a warm pool, the same for every policy (0: none); wins over the -config fleet's warmPool (default there: the fleet's)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	seeds := fs.Int("seeds", 1, "runs of each setting, on seeds -seed, -seed+1, …; a row is their mean")
 	only := fs.String("policies", "", fmt.Sprintf("comma-separated policies to run (default all: %s)", strings.Join(suite.ComparePolicies(), ",")))
 	asJSON := fs.Bool("json", false, "print the runs as a JSON array instead of a table")
 	out := fs.String("out", "out/compare", `directory for compare.html (the cost–SLO curves) and compare.json; "" writes nothing`)
+	fleet := addFleetFlags(fs)
+	price := addPriceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,10 +77,21 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	cfg := twin.DefaultConfig()
+	own, cfg, err := twinFleet(fs, fleet, *price, stderr)
+	if err != nil {
+		return err
+	}
+	if own != nil && !flagSet(fs, "warm-pool") {
+		*warmPool = 0
+		if cfg.WarmPool != nil {
+			*warmPool = cfg.WarmPool.MinSize
+		}
+	}
 	cfg.Seed = *seed
-	if *warmPool > 0 {
+	if *warmPool > 0 && (own == nil || flagSet(fs, "warm-pool")) {
 		cfg.WarmPool = twin.DefaultWarmPool(cfg, *warmPool)
+	} else if *warmPool == 0 {
+		cfg.WarmPool = nil
 	}
 	sc, err := compareTrace(*tracePath, *from, *minutes, *peak, cfg)
 	if err != nil {
@@ -92,6 +105,11 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		settings, err := suite.Settings(name, cfg)
 		if err != nil {
 			return err
+		}
+		if own != nil && name == suite.Stampkit {
+			// The fleet's own policy, at its one setting: a sweep of the
+			// shipped policy's target would not be the fleet's.
+			settings = []suite.Setting{{Policy: suite.Stampkit, Setting: "fleet=" + own.decl.Name, Default: true, Autoscaler: twin.Stampkit(own.bound.Scaling)}}
 		}
 		for _, s := range settings {
 			jobs = append(jobs, suite.Job{Scenario: sc, Policy: s.Autoscaler})

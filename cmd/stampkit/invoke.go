@@ -38,16 +38,26 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("invoke scaler", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	group := fs.String("group", "web-asg", "Auto Scaling group name; the default policy's alarms are named after it")
-	minSize := fs.Int("min", 2, "group minimum")
-	maxSize := fs.Int("max", 20, "group maximum")
-	desired := fs.Int("desired", 4, "desired capacity before the event")
+	group := fs.String("group", "web-asg", "Auto Scaling group name; the default policy's alarms are named after it (with -config: the stack's name for the fleet's group)")
+	minSize := fs.Int("min", 2, "group minimum; wins over -config (default there: the fleet's minCapacity)")
+	maxSize := fs.Int("max", 20, "group maximum; wins over -config (default there: the fleet's maxCapacity)")
+	desired := fs.Int("desired", 4, "desired capacity before the event; wins over -config (default there: the fleet's desiredCapacity, else its minimum)")
 	inService := fs.Int("in-service", -1, "instances in service (default: desired)")
-	target := fs.Float64("target", 60, "target CPU percent of the default policy")
+	target := fs.Float64("target", 60, "target CPU percent of the default policy; wins over a -config fleet's scalingTarget")
 	now := fs.String("now", "", "the handler's clock, RFC 3339 (default: the wall clock)")
+	fleet := addFleetFlags(fs)
 	file, err := parseInvoke(fs, "scaler", rest, stderr)
 	if err != nil {
 		return err
+	}
+	own, err := fleet.load(stderr)
+	if err != nil {
+		return err
+	}
+	if own != nil {
+		if err := own.scalerDefaults(fs, group, minSize, maxSize, desired, target); err != nil {
+			return err
+		}
 	}
 	if err := checkGroupFlags(*minSize, *maxSize, *desired, *inService, *target); err != nil {
 		return err
@@ -65,14 +75,19 @@ func invokeScaler(ctx context.Context, rest []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	policy := scaling.DefaultPolicy(*group, *minSize, *maxSize, scaling.Target{CPU: *target})
-	fmt.Fprintf(stderr, "fleet %s, group %s: min %d max %d desired %d in service %d; alarms:", twin.FleetName, *group, *minSize, *maxSize, *desired, *inService)
+	policy, fleetName := scaling.DefaultPolicy(*group, *minSize, *maxSize, scaling.Target{CPU: *target}), twin.FleetName
+	if own != nil {
+		// What the deployed scaler reads of the fleet (its fleets file).
+		policy, fleetName = own.functionFleet("scaler").Scaling, own.decl.Name
+		fmt.Fprintln(stderr, own.describe())
+	}
+	fmt.Fprintf(stderr, "fleet %s, group %s: min %d max %d desired %d in service %d; alarms:", fleetName, *group, *minSize, *maxSize, *desired, *inService)
 	for _, r := range policy.Rules {
 		fmt.Fprintf(stderr, " %s", r.Alarm)
 	}
 	fmt.Fprintln(stderr)
 	before := scaling.Group{Min: *minSize, Max: *maxSize, Desired: *desired, InService: *inService}
-	after, err := twin.InvokeScaler(ctx, raw, twin.Invocation{GroupName: *group, Group: before, Policy: policy, Now: clock, Log: stdout})
+	after, err := twin.InvokeScaler(ctx, raw, twin.Invocation{Fleet: fleetName, GroupName: *group, Group: before, Policy: policy, Now: clock, Log: stdout})
 	if err != nil {
 		return err
 	}

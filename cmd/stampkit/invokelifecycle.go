@@ -17,15 +17,20 @@ import (
 func invokeLifecycle(ctx context.Context, rest []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("invoke lifecycle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	group := fs.String("group", "", "Auto Scaling group the fleet manages (default: the one the event names)")
+	group := fs.String("group", "", "Auto Scaling group the fleet manages (default: with -config the stack's name for the fleet's group, else the one the event names)")
 	readyAfter := fs.String("ready-after", "0s", `how long after the action began the instance passes its probes, or "never"`)
-	launchTimeout := fs.Duration("launch-timeout", 15*time.Minute, "the readiness gate's timeout; past it the launch is abandoned")
+	launchTimeout := fs.Duration("launch-timeout", 15*time.Minute, "the readiness gate's timeout; past it the launch is abandoned; wins over the -config fleet's lifecycle.launch.timeout")
 	targetGroups := fs.String("target-groups", twin.TargetGroupARN, `comma-separated target group ARNs of the group, or "none"`)
-	delay := fs.Duration("deregistration-delay", 30*time.Second, "how long a terminating instance drains from its target groups")
+	delay := fs.Duration("deregistration-delay", 30*time.Second, "how long a terminating instance drains from its target groups; wins over the -config fleet's deregistrationDelaySeconds")
 	registered := fs.Bool("registered", false, "a terminating instance is still registered in its target groups (attached outside the group), so the handler deregisters it")
 	now := fs.String("now", "", "the handler's clock: RFC 3339, or +duration after the event's time (default: the event's time)")
 	follow := fs.Bool("follow", false, "deliver each wake-up the handler schedules, on a virtual clock, until the action ends")
+	fleet := addFleetFlags(fs)
 	file, err := parseInvoke(fs, "lifecycle", rest, stderr)
+	if err != nil {
+		return err
+	}
+	own, err := fleet.load(stderr)
 	if err != nil {
 		return err
 	}
@@ -56,8 +61,22 @@ func invokeLifecycle(ctx context.Context, rest []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	policy := twin.DefaultHooks()
-	policy.Launch.Timeout = clock.Duration(*launchTimeout)
+	policy, fleetName := twin.DefaultHooks(), twin.FleetName
+	if own != nil {
+		// What the deployed lifecycle function reads of the fleet.
+		p := own.functionFleet("lifecycle").Lifecycle
+		policy, fleetName = &p, own.decl.Name
+		if *group == "" {
+			*group = own.bound.Group
+		}
+		if !flagSet(fs, "deregistration-delay") {
+			*delay = time.Duration(own.decl.DeregistrationDelaySeconds) * time.Second
+		}
+		fmt.Fprintln(stderr, own.describe())
+	}
+	if own == nil || flagSet(fs, "launch-timeout") {
+		policy.Launch.Timeout = clock.Duration(*launchTimeout)
+	}
 	if err := policy.Validate(); err != nil {
 		return fmt.Errorf("-launch-timeout: %w: %w", err, errUsage)
 	}
@@ -65,14 +84,14 @@ func invokeLifecycle(ctx context.Context, rest []string, stdout, stderr io.Write
 	if ready >= 0 {
 		readiness = "ready " + ready.String() + " after the action began"
 	}
-	fmt.Fprintf(stderr, "fleet %s: launch gate probes", twin.FleetName)
+	fmt.Fprintf(stderr, "fleet %s: launch gate probes", fleetName)
 	for _, p := range policy.Launch.Probes {
 		fmt.Fprintf(stderr, " %s (%s :%d%s)", p.Name, p.Kind, p.Port, p.Path)
 	}
 	fmt.Fprintf(stderr, " every %s for up to %s; instance %s; target groups %d, deregistration delay %s\n",
-		policy.Launch.Interval, policy.Launch.Timeout, readiness, len(tgs), *delay)
+		policy.WithDefaults().Launch.Interval, policy.WithDefaults().Launch.Timeout, readiness, len(tgs), *delay)
 	res, err := twin.InvokeLifecycle(ctx, raw, twin.LifecycleInvocation{
-		GroupName: *group, Policy: policy, ReadyAfter: ready, TargetGroups: tgs, DeregistrationDelay: *delay,
+		Fleet: fleetName, GroupName: *group, Policy: policy, ReadyAfter: ready, TargetGroups: tgs, DeregistrationDelay: *delay,
 		Registered: *registered,
 		Now:        at, Delay: after, Follow: *follow, Log: stdout,
 	})

@@ -29,9 +29,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the runs' scores as a JSON array instead of the summary table")
 	withLog := fs.Bool("log", false, "also write the stampkit handler's JSON log (scaler-log.jsonl)")
 	imageAt := fs.Duration("image-at", -1, "when the new image is built, from the start (0: never); default: the scenario's")
-	strategy := fs.String("strategy", "", `how the image is rolled out: "rolling" or "bluegreen"; default: the scenario's`)
+	strategy := fs.String("strategy", "", `how the image is rolled out: "rolling" or "bluegreen"; wins over -config; default: the -config fleet's rollout, else the scenario's`)
 	badImage := fs.Float64("bad-image", -1, "share of capacity the new image serves (0-1; 1 is a good image); default: the scenario's")
-	warmPool := fs.Int("warm-pool", 0, "keep this many stopped, pre-initialised instances in a warm pool (0: none)")
+	warmPool := fs.Int("warm-pool", 0, "keep this many stopped, pre-initialised instances in a warm pool (0: none); wins over the -config fleet's warmPool")
+	fleet := addFleetFlags(fs)
+	price := addPriceFlag(fs)
 	var chaos chaosFlag
 	fs.Var(&chaos, "chaos", "inject AWS faults around the handlers (API errors, lost responses, Lambda timeouts, duplicate and late deliveries) and compare with the run without them; -chaos=N scales the default rates by N")
 	if err := parseFlags(fs, args); err != nil {
@@ -40,13 +42,18 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	cfg := twin.DefaultConfig()
-	cfg.Seed = *seed
 	if *warmPool < 0 {
 		return fmt.Errorf("-warm-pool %d: need 0 or more: %w", *warmPool, errUsage)
 	}
+	own, cfg, err := twinFleet(fs, fleet, *price, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Seed = *seed
 	if *warmPool > 0 {
 		cfg.WarmPool = twin.DefaultWarmPool(cfg, *warmPool)
+	} else if flagSet(fs, "warm-pool") {
+		cfg.WarmPool = nil
 	}
 	var sc twin.Scenario
 	if *tracePath != "" {
@@ -62,9 +69,16 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		sc = twin.Scenario{Name: name, Trace: t}
 	} else {
-		var err error
 		if sc, err = suite.Scenario(*scenario, cfg, *seed); err != nil {
 			return err
+		}
+	}
+	if own != nil {
+		// The fleet rolls an image out as it would deployed, or not at
+		// all when it declares no rollout.
+		sc.Strategy = own.bound.Rollout.Strategy
+		if !own.bound.Rollout.Enabled() {
+			sc.ImageBuiltAt = 0
 		}
 	}
 	if *imageAt >= 0 {
@@ -101,6 +115,9 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		p, err := suite.Policy(name, cfg)
 		if err != nil {
 			return err
+		}
+		if own != nil && name == suite.Stampkit {
+			p = twin.Stampkit(own.bound.Scaling)
 		}
 		jobs = append(jobs, suite.Job{Scenario: sc, Policy: p})
 	}

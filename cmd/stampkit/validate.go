@@ -32,14 +32,7 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	}
 	stamps, err := stampconfig.ParseContext(ctx, false)
 	if err != nil {
-		problems := flatten(err)
-		for _, e := range problems {
-			fmt.Fprintf(stderr, "%s: %s\n", *path, keyed(e))
-		}
-		if len(problems) == 1 {
-			return fmt.Errorf("%s: 1 problem", *path)
-		}
-		return fmt.Errorf("%s: %d problems", *path, len(problems))
+		return reportProblems(*path, err, stderr)
 	}
 	if missing := stamps[0].MissingAssets(); len(missing) > 0 {
 		fmt.Fprintf(stderr, "%s: note: %s and %d more are not built yet; `make build` writes them, and cdk synth needs them\n",
@@ -51,6 +44,19 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "%s: valid: %d stamp(s), %d fleet(s)\n", *path, len(stamps), fleets)
 	return err
+}
+
+// reportProblems prints each of the configuration's problems under its
+// key, and returns the failure that counts them.
+func reportProblems(path string, err error, stderr io.Writer) error {
+	problems := flatten(err)
+	for _, e := range problems {
+		fmt.Fprintf(stderr, "%s: %s\n", path, keyed(e))
+	}
+	if len(problems) == 1 {
+		return fmt.Errorf("%s: 1 problem", path)
+	}
+	return fmt.Errorf("%s: %d problems", path, len(problems))
 }
 
 // readContext reads the "context" of the cdk.json at path. A relative

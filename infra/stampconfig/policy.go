@@ -382,12 +382,32 @@ func (c Config) lambdaConfig() config.Config {
 	out := config.Config{Table: standInName("state"), Namespace: config.DefaultNamespace}
 	for _, f := range c.Fleets {
 		vars := standInVars(names, f.Name)
-		sc := BindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
-			return names.ScalingAlarm(f.Name, id)
-		})
-		out.Fleets = append(out.Fleets, LambdaFleet(f, vars[PlaceholderGroup], sc, BindRollout(f.Rollout, standInRollout(names, f))))
+		out.Fleets = append(out.Fleets, c.BindFleet(f, vars[PlaceholderLoadBalancer], vars[PlaceholderTargetGroup]))
 	}
 	return out
+}
+
+// BindFleet returns fleet f of the stamp as its functions read it, before
+// FleetsFor takes each function's share: its policies bound as the stack
+// binds them (the stack's bindFleet and NewScaling), to the names the
+// stamp sets (Names: the group, the scaling and health alarms, the peer
+// group, the parameters), with loadBalancer and targetGroup for the
+// load balancer's and blue target group's metric dimensions
+// ("app/NAME/ID", "targetgroup/NAME/ID"), which only CloudFormation
+// knows. Rules keep their triggers: FleetsFor drops them. The stampkit
+// CLI runs the handlers and the twin on it, so that what they do locally
+// is what the deployed functions would do.
+func (c Config) BindFleet(f FleetConfig, loadBalancer, targetGroup string) config.Fleet {
+	names := c.Names()
+	vars := map[string]string{
+		PlaceholderGroup:        names.Group(f.Name),
+		PlaceholderLoadBalancer: loadBalancer,
+		PlaceholderTargetGroup:  targetGroup,
+	}
+	sc := BindScaling(f.ScalingPolicy(), vars, func(id string, _ scaling.Rule) string {
+		return names.ScalingAlarm(f.Name, id)
+	})
+	return LambdaFleet(f, vars[PlaceholderGroup], sc, BindRollout(f.Rollout, standInRollout(names, f)))
 }
 
 // FleetsFor returns what function reads of fleets: its fleets file. Each

@@ -17,8 +17,14 @@ const (
 	ListenerARN        = "arn:aws:elasticloadbalancing:" + region + ":" + account + ":listener/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"
 )
 
-// PeerGroup is the name of the blue/green peer of cfg's group.
-func PeerGroup(cfg Config) string { return cfg.Group + "-green" }
+// PeerGroup is the name of the blue/green peer of cfg's group: the one
+// cfg.Rollout names, else the group's name and "-green".
+func PeerGroup(cfg Config) string {
+	if cfg.Rollout != nil && cfg.Rollout.BlueGreen.PeerGroup != "" {
+		return cfg.Rollout.BlueGreen.PeerGroup
+	}
+	return cfg.Group + "-green"
+}
 
 // BlueGreenPolicy is the blue/green rollout the twin's fleet runs when a
 // scenario asks for one: the peer group is sized like the serving one on

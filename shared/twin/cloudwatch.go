@@ -449,6 +449,16 @@ const HealthAlarmThreshold = 300
 // loadBalancer is the LoadBalancer dimension of the twin's load balancer.
 const loadBalancer = "app/web-alb/50dc6c495c0c9188"
 
+// LoadBalancerDimension and TargetGroupDimension are the LoadBalancer and
+// TargetGroup metric dimensions of the twin's load balancer and of the
+// configured group's target group: what a cdk.json fleet's
+// ${loadBalancer} and ${targetGroup} stand for in the twin
+// (stampconfig.Config.BindFleet).
+const (
+	LoadBalancerDimension = loadBalancer
+	TargetGroupDimension  = "targetgroup/web/73e2d6bc24d8a067"
+)
+
 // attachHealthAlarms creates the fleet's health alarms, as the stack
 // declares them for the rollouts to watch, each treating missing data as
 // not breaching:

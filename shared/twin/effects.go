@@ -81,7 +81,7 @@ func (s *sim) checkRecorded(inv *handlerRun) {
 	if len(inv.changes) == 0 {
 		return
 	}
-	data, _, _ := s.state.Load(inv.ctx.parent, scaler.StateKey(FleetName))
+	data, _, _ := s.state.Load(inv.ctx.parent, scaler.StateKey(s.cfg.fleet()))
 	var st scaling.State
 	if len(data) > 0 {
 		_ = json.Unmarshal(data, &st)

@@ -108,7 +108,7 @@ func (s *sim) attachHooks() error {
 	p := *s.cfg.Hooks
 	// As deployed, the lifecycle function is given no scaling policy.
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
-		Name: FleetName, Group: s.cfg.Group, Lifecycle: p,
+		Name: s.cfg.fleet(), Group: s.cfg.Group, Lifecycle: p,
 		// A blue/green fleet's peer group is the fleet's too: the handler
 		// finds the fleet of a lifecycle action by either group.
 		Rollout: s.rolloutPolicy(),

@@ -17,6 +17,8 @@ import (
 
 // Invocation is the world one in-process invocation of the scaler sees.
 type Invocation struct {
+	// Fleet is the fleet's name; empty is FleetName.
+	Fleet string
 	// GroupName and Group are the Auto Scaling group and its capacity.
 	GroupName string
 	Group     scaling.Group
@@ -33,7 +35,7 @@ type Invocation struct {
 // with inv's capacity, and returns the group as it is afterwards. Nothing
 // launches: the call shows the decision and the capacity it sets.
 func InvokeScaler(ctx context.Context, raw []byte, inv Invocation) (scaling.Group, error) {
-	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{Name: FleetName, Group: inv.GroupName, Scaling: inv.Policy}}}
+	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{Name: Config{Fleet: inv.Fleet}.fleet(), Group: inv.GroupName, Scaling: inv.Policy}}}
 	if err := cfg.Validate(); err != nil {
 		return scaling.Group{}, fmt.Errorf("invocation config: %w", err)
 	}

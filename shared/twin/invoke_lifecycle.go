@@ -25,6 +25,8 @@ const NeverReady time.Duration = -1
 // lifecycle handler sees: the instance of the event, in a group with target
 // groups.
 type LifecycleInvocation struct {
+	// Fleet is the fleet's name; empty is FleetName.
+	Fleet string
 	// GroupName is the group the fleet manages; empty means the group the
 	// event names. Another group's actions are ignored, as in AWS.
 	GroupName string
@@ -83,7 +85,7 @@ func InvokeLifecycle(ctx context.Context, raw []byte, inv LifecycleInvocation) (
 		tgs = []string{TargetGroupARN}
 	}
 	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
-		Name: FleetName, Group: group, Lifecycle: *policy,
+		Name: Config{Fleet: inv.Fleet}.fleet(), Group: group, Lifecycle: *policy,
 	}}}
 	if err := cfg.Validate(); err != nil {
 		return LifecycleResult{}, fmt.Errorf("invocation config: %w", err)

@@ -30,6 +30,13 @@ const RunningImage = "ami-0a1b2c3d4e5f60009"
 // parameter, the fleet's health alarm and, for blue/green, the peer group
 // behind the weighted listener.
 type RolloutInvocation struct {
+	// Fleet is the fleet's name; empty is FleetName.
+	Fleet string
+	// Policy, when set, is the fleet's own rollout policy (a cdk.json
+	// fleet's, as the stack binds it): with its strategy, it is bound to
+	// the twin's image parameter, listener, target groups and health
+	// alarm (Config.Rollout), and its peer group names the peer.
+	Policy *rollout.Policy
 	// GroupName is the fleet's group; empty means the group the event
 	// names, else the twin's default group.
 	GroupName string
@@ -82,19 +89,22 @@ func InvokeRollout(ctx context.Context, raw []byte, inv RolloutInvocation) (Roll
 	}
 	tc := DefaultConfig()
 	tc.Group = cmp.Or(inv.GroupName, eventGroup(ev), tc.Group)
+	tc.Fleet, tc.Rollout = inv.Fleet, inv.Policy
+	fleetName := tc.fleet()
 	policy := RolloutPolicy(tc)
 	if inv.Strategy == rollout.StrategyBlueGreen {
 		policy = BlueGreenPolicy(tc)
 	}
+	policy = onTwin(inv.Policy, policy)
 	cfg := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
-		Name: FleetName, Group: tc.Group, Rollout: policy,
+		Name: fleetName, Group: tc.Group, Rollout: policy,
 	}}}
 	if err := cfg.Validate(); err != nil {
 		return RolloutResult{}, fmt.Errorf("invocation config: %w", err)
 	}
 
 	w := newWorld(now)
-	tagged := map[string]string{rollout.FleetTag: FleetName}
+	tagged := map[string]string{rollout.FleetTag: fleetName}
 	image := func(id, name string, created time.Time) launchtemplate.Image {
 		return launchtemplate.Image{ID: id, Name: name, State: rollout.ImageAvailable, Architecture: "arm64",
 			CreationDate: created, RootEncrypted: true, Tags: tagged}
@@ -135,13 +145,13 @@ func InvokeRollout(ctx context.Context, raw []byte, inv RolloutInvocation) (Roll
 		Store: store, Clock: w.clk, Log: log, Metrics: metrics,
 	}
 	record := func() (rollout.State, error) {
-		data, _, err := store.Load(ctx, rollout.Key(FleetName))
-		s := rollout.State{Fleet: FleetName}
+		data, _, err := store.Load(ctx, rollout.Key(fleetName))
+		s := rollout.State{Fleet: fleetName}
 		if err != nil || len(data) == 0 {
 			return s, err
 		}
 		if err := json.Unmarshal(data, &s); err != nil {
-			return s, fmt.Errorf("decoding rollout of fleet %s: %w", FleetName, err)
+			return s, fmt.Errorf("decoding rollout of fleet %s: %w", fleetName, err)
 		}
 		return s, nil
 	}

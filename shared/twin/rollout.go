@@ -88,12 +88,32 @@ var (
 	_ stamper.Scheduler  = (*rolloutSim)(nil)
 )
 
-// rolloutPolicy is the rollout policy of the scenario's strategy.
+// rolloutPolicy is the rollout policy of the scenario's strategy: the
+// fleet's own (Config.Rollout) when it has that strategy, bound to the
+// twin's resources.
 func (s *sim) rolloutPolicy() rollout.Policy {
+	twins := RolloutPolicy(s.cfg)
 	if s.sc.Strategy == rollout.StrategyBlueGreen {
-		return BlueGreenPolicy(s.cfg)
+		twins = BlueGreenPolicy(s.cfg)
 	}
-	return RolloutPolicy(s.cfg)
+	return onTwin(s.cfg.Rollout, twins)
+}
+
+// onTwin is the fleet's own rollout policy own bound to the twin's
+// resources, which twins (the twin's policy of the same strategy) names;
+// twins itself when own is nil or of another strategy.
+func onTwin(own *rollout.Policy, twins rollout.Policy) rollout.Policy {
+	if own == nil || own.Strategy != twins.Strategy {
+		return twins
+	}
+	p := *own
+	p.Parameter, p.Alarms = twins.Parameter, twins.Alarms
+	if p.Strategy == rollout.StrategyBlueGreen {
+		bg := twins.BlueGreen
+		bg.Steps, bg.Bake, bg.HealthTimeout, bg.Retention = p.BlueGreen.Steps, p.BlueGreen.Bake, p.BlueGreen.HealthTimeout, p.BlueGreen.Retention
+		p.BlueGreen = bg
+	}
+	return p
 }
 
 func (s *sim) attachRollout() error {
@@ -101,7 +121,7 @@ func (s *sim) attachRollout() error {
 		return err
 	}
 	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{
-		Name: FleetName, Group: s.cfg.Group, Rollout: s.rolloutPolicy(),
+		Name: s.cfg.fleet(), Group: s.cfg.Group, Rollout: s.rolloutPolicy(),
 	}}}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("rollout: %w", err)
@@ -111,7 +131,7 @@ func (s *sim) attachRollout() error {
 		s: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, streamRollout)),
 		images: map[string]launchtemplate.Image{
 			ImageV1: {ID: ImageV1, Name: "stampkit-web-1", State: rollout.ImageAvailable, Architecture: "arm64",
-				CreationDate: created, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: FleetName}},
+				CreationDate: created, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: s.cfg.fleet()}},
 		},
 		versions: []launchtemplate.Version{{Number: 1, ImageID: ImageV1, InstanceType: InstanceType}},
 		deflt:    1,
@@ -138,7 +158,7 @@ func (s *sim) attachRollout() error {
 func (rs *rolloutSim) imageBuilt() {
 	s := rs.s
 	rs.images[ImageV2] = launchtemplate.Image{ID: ImageV2, Name: "stampkit-web-2", State: rollout.ImageAvailable, Architecture: "arm64",
-		CreationDate: s.Now(), RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: FleetName}}
+		CreationDate: s.Now(), RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: s.cfg.fleet()}}
 	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: "image built", Detail: ImageV2})
 	raw, err := s.bus.encode(event.DetailTypeAMIStateChange, event.SourceEC2, s.Now(),
 		[]string{"arn:aws:ec2:" + region + "::image/" + ImageV2},
@@ -160,7 +180,7 @@ const OperatorPrefix = "operator "
 func (rs *rolloutSim) command(c Command) {
 	s := rs.s
 	s.res.Rollout = append(s.res.Rollout, RolloutEvent{At: s.Now(), What: OperatorPrefix + c.Action, Detail: c.Reason})
-	body, err := event.CommandBody(event.Command{Fleet: FleetName, Action: c.Action, Reason: c.Reason}, s.Now())
+	body, err := event.CommandBody(event.Command{Fleet: s.cfg.fleet(), Action: c.Action, Reason: c.Reason}, s.Now())
 	if err != nil {
 		s.res.HandlerErrors = append(s.res.HandlerErrors, err.Error())
 		return
@@ -636,7 +656,7 @@ func (s *sim) observeRollout(r slog.Record) {
 
 // outcome reads the outcome of the fleet's last rollout off its record.
 func (rs *rolloutSim) outcome(ctx context.Context) string {
-	data, _, err := rs.s.state.Load(ctx, rollout.Key(FleetName))
+	data, _, err := rs.s.state.Load(ctx, rollout.Key(rs.s.cfg.fleet()))
 	var st rollout.State
 	if err != nil || len(data) == 0 || json.Unmarshal(data, &st) != nil {
 		return ""

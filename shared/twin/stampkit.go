@@ -34,7 +34,7 @@ func (stampkit) Name() string { return "stampkit" }
 // config returns the configuration the stampkit scaler runs with in the
 // twin: one fleet on cfg's group with policy p.
 func (k stampkit) config(cfg Config) (config.Config, error) {
-	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{Name: FleetName, Group: cfg.Group, Scaling: k.policy}}}
+	c := config.Config{Table: "twin", Namespace: config.DefaultNamespace, Fleets: []config.Fleet{{Name: cfg.fleet(), Group: cfg.Group, Scaling: k.policy}}}
 	if err := c.Validate(); err != nil {
 		return config.Config{}, err
 	}

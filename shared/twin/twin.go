@@ -59,6 +59,10 @@ import (
 
 // Config describes the simulated fleet and the AWS services around it.
 type Config struct {
+	// Fleet is the fleet's name in the handlers' configuration, on the
+	// images the pipeline tags and in rollout commands; empty is
+	// FleetName.
+	Fleet string
 	// Group is the Auto Scaling group's name; alarms are named after it.
 	Group    string
 	Min, Max int
@@ -133,6 +137,14 @@ type Config struct {
 	// PricePerHour is the on-demand price of one instance, for the cost
 	// column of the scores.
 	PricePerHour float64
+	// Rollout, when set, is the fleet's own rollout policy (a cdk.json
+	// fleet's, as the stack binds it): a scenario whose strategy is its
+	// strategy rolls out with it, bound to the twin's listener, target
+	// groups, image parameter and health alarms, which stand for the
+	// stack's; its peer group names the blue/green peer (PeerGroup).
+	// Alarms it lists that the twin does not simulate are left out. Nil,
+	// or another strategy, is RolloutPolicy or BlueGreenPolicy.
+	Rollout *rollout.Policy
 	// HandlerLog, when set, receives the scaler handler's JSON log lines
 	// and EMF metric records.
 	HandlerLog io.Writer
@@ -174,6 +186,9 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Group == "" {
 		bad("group: is empty")
+	}
+	if c.Rollout != nil && c.Rollout.Strategy != rollout.StrategyRolling && c.Rollout.Strategy != rollout.StrategyBlueGreen {
+		bad("rollout: strategy %q is not %s or %s", c.Rollout.Strategy, rollout.StrategyRolling, rollout.StrategyBlueGreen)
 	}
 	if c.Min < 0 || c.Max < 1 || c.Max < c.Min {
 		bad("min %d, max %d: need 0 <= min <= max, max >= 1", c.Min, c.Max)
@@ -228,6 +243,14 @@ func (c Config) Validate() error {
 		bad("bus: %v", err)
 	}
 	return errors.Join(errs...)
+}
+
+// fleet is the fleet's name (Fleet, or FleetName).
+func (c Config) fleet() string {
+	if c.Fleet != "" {
+		return c.Fleet
+	}
+	return FleetName
 }
 
 // PerInstanceTarget is the request rate one instance carries at the target
