@@ -9,6 +9,9 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # inlined, which keeps every bootstrap under SIZE_LIMIT (runtimetest.SDKNoInline
 # says why, and what was measured).
 GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/...=-l"
+# GOARM64 of the arm64 bootstraps, as runtimetest.GOARM64 (which says why; a
+# test checks the two agree).
+LAMBDA_GOARM64 := v8.0,lse
 HOST_ARCH := $(shell go env GOARCH)
 APP_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FLEET ?= web
@@ -35,7 +38,7 @@ deps: ## Install Go modules and the pinned aws-cdk CLI (infra/package-lock.json)
 
 build: app ## Build every function as bin/arm64/<fn>/bootstrap (Lambda) and bin/$(HOST_ARCH)/<fn>/bootstrap (local runtime tests)
 	@for fn in $(FUNCTIONS); do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=$(LAMBDA_GOARM64) go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
 	  [ "$(HOST_ARCH)" = arm64 ] || CGO_ENABLED=0 GOOS=linux GOARCH=$(HOST_ARCH) go build $(GO_BUILD_FLAGS) -o bin/$(HOST_ARCH)/$$fn/bootstrap ./functions/$$fn; \
 	done
 	@ls -l bin/*/*/bootstrap | awk '{printf "  %-36s %6.2f MB\n", $$9, $$5/1e6}'
@@ -49,7 +52,7 @@ SIZE_LIMIT ?= 10000000
 
 size: ## Build the arm64 bootstraps and fail naming any over its budget (SIZE_LIMIT bytes)
 	@for fn in $(FUNCTIONS); do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=$(LAMBDA_GOARM64) go build $(GO_BUILD_FLAGS) -o bin/arm64/$$fn/bootstrap ./functions/$$fn; \
 	done
 	@over=0; for fn in $(FUNCTIONS); do \
 	  size=$$(wc -c < bin/arm64/$$fn/bootstrap); \

@@ -14,8 +14,9 @@
 //     environment (3) and in the fleets file (1, 3, 100), each over the
 //     environment's: what the fleets file costs (issue #18);
 //   - WarmInvoke: p50/p99/mean round trip of sequential warm invocations;
-//   - SDK calls through our adapters (bench/sdkcall) built as shipped and
-//     with default inlining, and their ratio: what SDKNoInline costs a call;
+//   - SDK calls through our adapters (bench/sdkcall) built as shipped, with
+//     only the SDK's service packages not inlined, and with default
+//     inlining, and their ratios: what SDKNoInline costs a call;
 //   - the in-process decision benchmarks of shared/scaling, shared/scaler and
 //     shared/lifecycle (go test -bench), appended verbatim.
 //
