@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stampkit/stampkit/shared/clock"
 )
@@ -224,8 +224,11 @@ func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	s = strings.ToValidUTF8(s[:max(n-3, 0)], "")
-	return s + "..."
+	n = max(n-3, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // WaveImage is the identity of img that every stamp's copy shares: the
@@ -374,11 +377,11 @@ func (s State) WithWave(img Image, image WaveID, since, now time.Time, d WaveDec
 	next := s.clone()
 	var older []WaveOffer
 	if q := s.Wave; q != nil {
-		older = slices.Clone(q.Older)
-		if q.Image.ID != img.ID {
-			older = append(older, WaveOffer{Image: q.Image, Since: q.Since})
+		for _, o := range append(q.Older, WaveOffer{Image: q.Image, Since: q.Since}) {
+			if o.Image.ID != img.ID {
+				older = append(older, o)
+			}
 		}
-		older = slices.DeleteFunc(older, func(o WaveOffer) bool { return o.Image.ID == img.ID })
 		if n := len(older); n > maxWaveOlder {
 			older = older[n-maxWaveOlder:]
 		}
@@ -400,14 +403,19 @@ func (s State) WithWave(img Image, image WaveID, since, now time.Time, d WaveDec
 		next.Halted = &HaltRecord{Image: image.String(), AMI: img.ID, Reason: d.Reason, At: now}
 	}
 	next.note(now, "%s", d.Reason)
-	next.Wave = nil
-	if n := len(older); n > 0 {
-		o := older[n-1]
-		next.Wave = &WaveWaiting{Image: o.Image, Since: o.Since, WakeAt: now, Older: older[:n-1],
-			Reason: "image before it in line: " + d.Reason}
-		next.note(now, "wave: image %s (%s) is next in line", o.Image.ID, o.Image.Name)
-	}
+	next.Wave = nextInLine(older, now)
 	return next
+}
+
+// nextInLine is the newest of older, waiting in its turn, due at now;
+// nil for none.
+func nextInLine(older []WaveOffer, now time.Time) *WaveWaiting {
+	n := len(older)
+	if n == 0 {
+		return nil
+	}
+	return &WaveWaiting{Image: older[n-1].Image, Since: older[n-1].Since, WakeAt: now, Older: older[:n-1:n-1],
+		Reason: "next in line"}
 }
 
 // WithoutWaiting drops the waiting image img (refused by the checks, or
@@ -417,13 +425,6 @@ func (s State) WithoutWaiting(img Image, now time.Time) State {
 	if s.Wave == nil || s.Wave.Image.ID != img.ID {
 		return s
 	}
-	next := s.clone()
-	older := s.Wave.Older
-	next.Wave = nil
-	if n := len(older); n > 0 {
-		o := older[n-1]
-		next.Wave = &WaveWaiting{Image: o.Image, Since: o.Since, WakeAt: now, Older: slices.Clone(older[:n-1]),
-			Reason: "image before it in line"}
-	}
-	return next
+	s.Wave = nextInLine(s.Wave.Older, now)
+	return s
 }
