@@ -414,7 +414,7 @@ func nextInLine(older []WaveOffer, now time.Time) *WaveWaiting {
 	if n == 0 {
 		return nil
 	}
-	return &WaveWaiting{Image: older[n-1].Image, Since: older[n-1].Since, WakeAt: now, Older: older[:n-1:n-1],
+	return &WaveWaiting{Image: older[n-1].Image, Since: older[n-1].Since, WakeAt: now, Older: older[: n-1 : n-1],
 		Reason: "next in line"}
 }
 
