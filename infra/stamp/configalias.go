@@ -48,6 +48,7 @@ const (
 	CtxProfile                   = stampconfig.CtxProfile
 	CtxInterfaceEndpoints        = stampconfig.CtxInterfaceEndpoints
 	CtxCommandPrincipals         = stampconfig.CtxCommandPrincipals
+	CtxImageKmsKeyArns           = stampconfig.CtxImageKmsKeyArns
 )
 
 // Defaults and bounds of the configuration (stampconfig's).

@@ -82,6 +82,12 @@ type ImagePipelineProps struct {
 	// to, the stack's own Region first (PlanWaves); empty: the stack's
 	// Region alone.
 	Distributions []Distribution
+	// KmsKeyArn, when set, is the customer managed KMS key (of the
+	// stack's Region) that encrypts the image's root volume; empty: the
+	// account's default EBS key, which cannot be shared with another
+	// account (stampconfig.CheckImageKeys). With Distributions empty it
+	// encrypts the stack Region's AMI too.
+	KmsKeyArn string
 	// Schedule is an Image Builder cron expression, e.g.
 	// "cron(0 4 ? * mon *)", that rebuilds the image (the parent image is
 	// resolved afresh each time). Empty: builds run only when started.
@@ -259,7 +265,11 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 		Service: jsii.String("imagebuilder"), Account: jsii.String("aws"),
 		Resource: jsii.String("component"), ResourceName: jsii.String("update-linux/x.x.x"),
 	})
-	recipeSum := fingerprint(*component.Name(), p.ParentImageParameter, p.RootVolumeGiB, p.Fleet, p.AppVersion)
+	recipeSum := fingerprint(*component.Name(), p.ParentImageParameter, p.RootVolumeGiB, p.Fleet, p.AppVersion, p.KmsKeyArn)
+	var rootKey *string
+	if p.KmsKeyArn != "" {
+		rootKey = jsii.String(p.KmsKeyArn)
+	}
 	recipe := awsimagebuilder.NewCfnImageRecipe(c, jsii.String("Recipe"), &awsimagebuilder.CfnImageRecipeProps{
 		Name:        jsii.String(baseName + "-recipe-" + recipeSum),
 		Version:     jsii.String("1.0.0"),
@@ -276,6 +286,7 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 				VolumeSize:          jsii.Number(p.RootVolumeGiB),
 				VolumeType:          jsii.String("gp3"),
 				Encrypted:           jsii.Bool(true),
+				KmsKeyId:            rootKey,
 				DeleteOnTermination: jsii.Bool(true),
 			},
 		}},
@@ -321,7 +332,7 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 
 	dists := p.Distributions
 	if len(dists) == 0 {
-		dists = []Distribution{{Region: *stack.Region()}}
+		dists = []Distribution{{Region: *stack.Region(), KmsKeyArn: p.KmsKeyArn}}
 	}
 	var distributions []any
 	for _, d := range dists {
@@ -341,6 +352,12 @@ func NewImagePipeline(scope constructs.Construct, id string, props *ImagePipelin
 			// Copies owned by each account (not a launch permission on
 			// ours): the rollout refuses an AMI another account owns.
 			ami["TargetAccountIds"] = d.TargetAccounts
+		}
+		if d.KmsKeyArn != "" {
+			// Image Builder re-encrypts each copy with "the designated key
+			// for that Region" ("Set up cross-account AMI distribution with
+			// Image Builder").
+			ami["KmsKeyId"] = d.KmsKeyArn
 		}
 		distributions = append(distributions, &awsimagebuilder.CfnDistributionConfiguration_DistributionProperty{
 			Region: jsii.String(d.Region), AmiDistributionConfiguration: ami,

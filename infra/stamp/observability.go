@@ -22,7 +22,7 @@ import (
 var (
 	ScalerMetrics    = []string{"Decisions", "CapacityDelta", "Duplicates", "StateNotSaved", "ForecastFloor", "ForecastUnavailable", "TickFailed", "TickTimedOut"}
 	LifecycleMetrics = []string{"TimeToReady", "TimeToDrain", "Abandoned", "DrainUnverified"}
-	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy"}
+	RolloutMetrics   = []string{"TrafficShifted", "RolloutsStarted", "RolloutsSucceeded", "RolloutsRolledBack", "RolloutsFailed", "RolloutsBlind", "WeightsRestored", "WeightParametersNotWritten", "RolloutActionsRejected", "Busy", "WaveWaits", "WaveHalts", "WaveReadErrors", "WaveWriteErrors"}
 )
 
 // ObservabilityProps configures the dashboards and the operator alarms'
@@ -121,6 +121,9 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 		o.alarms = append(o.alarms, mf.Fleet.HealthAlarms()...)
 		if mf.Config.Rollout.Enabled() {
 			o.alarms = append(o.alarms, newRolloutAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
+		}
+		if mf.Config.Rollout.Enabled() && mf.Config.Rollout.Wave != nil {
+			o.alarms = append(o.alarms, newWaveAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
 		}
 		if mf.Config.Scaling.Forecast != nil {
 			o.alarms = append(o.alarms, newForecastAlarm(scopes[mf.Fleet.Name()], mf.Fleet.Name(), props.Namespace))
@@ -306,29 +309,49 @@ func newForecastAlarm(scope constructs.Construct, fleet, namespace string) awscl
 	})
 }
 
+// newWaveAlarm tells an operator that the wave stopped an image at this
+// stamp (WaveHalts: the stamp before rolled it back, rejected it or did not
+// finish it in time) or that this stamp's wave record could not be
+// written (WaveWriteErrors: the stamps after it wait until it is).
+func newWaveAlarm(scope constructs.Construct, fleet, namespace string) awscloudwatch.Alarm {
+	return newCountAlarm(scope, fleet+"WaveNeedsOperator", fleet, namespace, 5, [2]string{"WaveHalts", "WaveWriteErrors"},
+		"images halted by the wave, or wave records not written",
+		fmt.Sprintf("stampkit fleet %s: the wave halted an image here, or this stamp's wave record could not be written; "+
+			"the rollout record's halted (or waveUnsent) and the log line \"image halted by the wave\" say why", fleet))
+}
+
 // newRolloutAlarm watches a fleet's rollouts for what only an operator can
 // settle: a rollout that ended failed (its rollback could not finish) or
-// gave up on a refresh or group it could no longer see. Either metric is
-// written once, when it happens; no rollout is no data, not a breach.
+// gave up on a refresh or group it could no longer see.
 func newRolloutAlarm(scope constructs.Construct, fleet, namespace string) awscloudwatch.Alarm {
+	return newCountAlarm(scope, fleet+"RolloutNeedsOperator", fleet, namespace, 1, [2]string{"RolloutsFailed", "RolloutsBlind"},
+		"rollouts failed or blind",
+		fmt.Sprintf("stampkit fleet %s: a rollout failed or could not see what it followed; "+
+			"its record's reason says what an operator must settle", fleet))
+}
+
+// newCountAlarm alarms when either of two of the fleet's count metrics is
+// written in a period of minutes. Each is written once, when what it
+// counts happens; none is no data, not a breach.
+func newCountAlarm(scope constructs.Construct, id, fleet, namespace string, minutes float64, metrics [2]string, label, description string) awscloudwatch.Alarm {
 	dims := map[string]*string{"Fleet": jsii.String(fleet)}
+	period := awscdk.Duration_Minutes(jsii.Number(minutes))
 	sum := func(name string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(namespace), MetricName: jsii.String(name), DimensionsMap: &dims,
-			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Sum"), Period: period,
 		})
 	}
 	expr := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression:   jsii.String("FILL(failed, 0) + FILL(blind, 0)"),
-		UsingMetrics: &map[string]awscloudwatch.IMetric{"failed": sum("RolloutsFailed"), "blind": sum("RolloutsBlind")},
-		Label:        jsii.String("rollouts failed or blind"),
-		Period:       awscdk.Duration_Minutes(jsii.Number(1)),
+		Expression:   jsii.String("FILL(a, 0) + FILL(b, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"a": sum(metrics[0]), "b": sum(metrics[1])},
+		Label:        jsii.String(label),
+		Period:       period,
 	})
-	return awscloudwatch.NewAlarm(scope, jsii.String(fleet+"RolloutNeedsOperator"), &awscloudwatch.AlarmProps{
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
 		Metric: expr, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("stampkit fleet %s: a rollout failed or could not see what it followed; "+
-			"its record's reason says what an operator must settle", fleet)),
+		AlarmDescription:   jsii.String(description),
 	})
 }

@@ -188,7 +188,9 @@ func TestStampsAtScale(t *testing.T) {
 			refs = append(refs, f.(map[string]any)["name"])
 		}
 		res := synthAtScale(t, "scale3x40", 40, []any{
-			map[string]any{"name": "main", CtxFleets: refs},
+			map[string]any{"name": "main", CtxFleets: refs, CtxImageKmsKeyArns: map[string]any{
+				"us-east-1": "arn:aws:kms:us-east-1:111111111111:alias/images", "eu-west-1": "arn:aws:kms:eu-west-1:111111111111:alias/images",
+				"us-west-2": "arn:aws:kms:us-west-2:111111111111:alias/images"}},
 			map[string]any{"name": "eu1", CtxRegion: "eu-west-1", CtxFleets: refs},
 			map[string]any{"name": "us2", CtxAccount: "222222222222", CtxRegion: "us-west-2", CtxFleets: refs},
 		}, true)

@@ -201,7 +201,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 				Fleet: fc.Name, Names: &names, AppVersion: cfg.AppVersion, AppBinary: cfg.AppBinary(),
 				Vpc: s.network.Vpc(), Subnets: s.network.PrivateSubnets(), RootVolumeGiB: fc.RootVolumeGiB,
 				App:           AppSettings{Port: f.AppPort(), HealthPath: f.HealthCheckPath(), LogGroup: names.AppLogGroup(f.Name())},
-				Distributions: wave.Distributions,
+				Distributions: wave.Distributions, KmsKeyArn: cfg.ImageKmsKeyArns[cfg.Region],
 			})
 		}
 		mf := ManagedFleet{Stack: fs, Fleet: f, Scaling: sc, Image: img, Config: bindFleet(names, fc, f, sc)}

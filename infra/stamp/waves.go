@@ -2,7 +2,9 @@ package stamp
 
 import (
 	"slices"
+	"time"
 
+	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/rollout"
 )
 
@@ -40,6 +42,9 @@ type Distribution struct {
 	// there (the building account among them when it needs a copy too);
 	// empty leaves the copy in the building account.
 	TargetAccounts []string
+	// KmsKeyArn, when set, is the customer managed key the copy there is
+	// encrypted with (the build stamp's imageKmsKeyArns).
+	KmsKeyArn string
 }
 
 // WavePlan is one stamp's place in the app's waves (PlanWaves). A nil
@@ -95,24 +100,51 @@ func PlanWaves(stamps []Config) []*WavePlan {
 			if k == 0 {
 				fw.Build, fw.Distributions = true, dists
 			}
+			// What a waiting image allows for: the default, plus the time
+			// the stamps before take to promote (blue/green bakes and
+			// retention, which may run for days) on top of it.
+			ahead := time.Duration(0)
 			for j := k - 1; j >= 0; j-- {
 				before := stamps[idx[j]]
+				bf := fleetOf(before, name)
 				if before.Account != c.Account {
-					if fw.SkippedAccount == "" {
+					if fw.SkippedAccount == "" && fw.Wave.After == nil {
 						fw.SkippedAccount = before.Name
 					}
 					continue
 				}
-				fw.Wave.After = &rollout.WaveStamp{
-					Stamp: before.Name, Region: before.Region,
-					Parameter: WaveParameter(fleetOf(before, name).ParameterPrefix),
+				if bf.DryRun {
+					// A dry-run stamp rolls nothing out (it records the
+					// image skipped): wait for the stamp before it.
+					continue
 				}
-				break
+				ahead += promotionTime(bf.Rollout)
+				if fw.Wave.After == nil {
+					fw.Wave.After = &rollout.WaveStamp{
+						Stamp: before.Name, Region: before.Region,
+						Parameter: WaveParameter(bf.ParameterPrefix),
+					}
+				}
+			}
+			if fw.Wave.After != nil {
+				fw.Wave.MaxWait = clock.Duration(rollout.DefaultWaveMaxWait + ahead)
 			}
 			plans[i].fleets[name] = fw
 		}
 	}
 	return plans
+}
+
+// promotionTime is how long a rollout under p takes at least before it
+// records a promotion that it cannot shorten by itself: a blue/green
+// rollout's health wait, bakes and retention (it records the promotion
+// when the retention ends). A rolling one has no such floor.
+func promotionTime(p rollout.Policy) time.Duration {
+	if p.Strategy != rollout.StrategyBlueGreen {
+		return 0
+	}
+	bg := p.WithDefaults().BlueGreen
+	return bg.HealthTimeout.Std() + time.Duration(len(bg.Steps))*bg.Bake.Std() + bg.Retention.Std()
 }
 
 // distributions lists the Regions of the stamps idx (the build stamp
@@ -147,6 +179,9 @@ func distributions(stamps []Config, idx []int) []Distribution {
 		})
 		slices.Sort(targets)
 		out[i].TargetAccounts = targets
+	}
+	for i, d := range out {
+		out[i].KmsKeyArn = build.ImageKmsKeyArns[d.Region]
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,6 +42,7 @@ const (
 	CtxProfile                   = "profile"
 	CtxInterfaceEndpoints        = "interfaceEndpoints"
 	CtxCommandPrincipals         = "commandPrincipals"
+	CtxImageKmsKeyArns           = "imageKmsKeyArns"
 )
 
 // Defaults for keys that cdk.json may leave out. The account is a fixed
@@ -114,6 +116,14 @@ type Config struct {
 	// every other principal is denied. Left out, any principal of the
 	// account whose IAM policies allow events:PutEvents may.
 	CommandPrincipals []string `json:"commandPrincipals,omitempty"`
+	// ImageKmsKeyArns, optional, maps a Region to the customer managed KMS
+	// key (key or alias ARN) that encrypts the images of the fleets this
+	// stamp builds, there: the recipe's root volume in the stamp's own
+	// Region, each distributed copy in its Region. A fleet with a stamp in
+	// another account needs one for every Region it runs in (an AMI
+	// encrypted with the default EBS key cannot be shared:
+	// CheckImageKeys).
+	ImageKmsKeyArns map[string]string `json:"imageKmsKeyArns,omitempty"`
 
 	// keys, when the stamp comes from stamps[], say where its settings and
 	// fleets are declared (ParseStamps).
@@ -274,6 +284,7 @@ func parseConfig(get func(key string) any, skipAssets bool) (Config, error) {
 		{CtxProfile, &c.Profile},
 		{CtxInterfaceEndpoints, &c.InterfaceEndpoints},
 		{CtxCommandPrincipals, &c.CommandPrincipals},
+		{CtxImageKmsKeyArns, &c.ImageKmsKeyArns},
 	}
 	var errs []error
 	for _, f := range fields {
@@ -434,6 +445,8 @@ var (
 	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	ssmNameRe   = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 	acmArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	// kmsKeyArnRe is a KMS key or alias ARN; the group is its Region.
+	kmsKeyArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$`)
 	// emailRe is a sanity check (one @, a dotted domain, no spaces), not
 	// RFC 5322: SNS itself rejects what it cannot deliver to.
 	emailRe = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -474,6 +487,18 @@ func (c Config) ValidateFor(lifecycleTimeout time.Duration) error {
 		bad(c.key(CtxAlarmEmail), "got %q, want an email address such as ops@example.com (or leave it out)", c.AlarmEmail)
 	}
 	errs = append(errs, CommandPrincipalErrors(c.key(CtxCommandPrincipals), c.CommandPrincipals)...)
+	for _, region := range slices.Sorted(maps.Keys(c.ImageKmsKeyArns)) {
+		arn := c.ImageKmsKeyArns[region]
+		m := kmsKeyArnRe.FindStringSubmatch(arn)
+		switch {
+		case !regionRe.MatchString(region):
+			bad(c.key(CtxImageKmsKeyArns), "key %q: want a Region such as eu-west-1", region)
+		case m == nil:
+			bad(c.key(CtxImageKmsKeyArns)+"."+region, "got %q, want a KMS key or alias ARN such as arn:aws:kms:%s:111111111111:key/1234abcd-…", arn, region)
+		case m[1] != region:
+			bad(c.key(CtxImageKmsKeyArns)+"."+region, "%s is a key in %s: Image Builder encrypts each Region's copy with a key of that Region", arn, m[1])
+		}
+	}
 	if c.ScalerReservedConcurrency < 0 {
 		bad(c.key(CtxScalerReservedConcurrency), "got %d, want >= 0", c.ScalerReservedConcurrency)
 	}

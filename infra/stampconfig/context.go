@@ -26,6 +26,7 @@ func ContextKeys() []string {
 		CtxStamp, CtxStamps, CtxStackName, CtxAccount, CtxRegion, CtxAssetsDir, CtxMaxAzs,
 		CtxNatGateways, CtxLogRetentionDays, CtxScalerReservedConcurrency, CtxFleets,
 		CtxAppVersion, CtxAlarmEmail, CtxProfile, CtxInterfaceEndpoints, CtxCommandPrincipals, CtxDNS,
+		CtxImageKmsKeyArns,
 	}
 }
 

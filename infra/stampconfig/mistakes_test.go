@@ -74,6 +74,13 @@ func mistakes() []mistake {
 		{name: "dns record outside its zone", edit: func(ctx map[string]any) {
 			ctx["dns"] = map[string]any{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "app.example.org"}
 		}, want: []string{`"dns.recordName"`, `"app.example.org" is not in zone "example.com"`}},
+		{name: "a stamp in another account without image keys", edit: func(ctx map[string]any) {
+			ctx["stamps"] = append(ctx["stamps"].([]any), map[string]any{"name": "eu2", "account": "222222222222", "region": "eu-west-1", "fleets": []any{"web"}})
+		}, want: []string{`"imageKmsKeyArns"`, "fleet web is built by stamp main", "copied into account 222222222222",
+			"missing us-east-1, eu-west-1", `"eu-west-1": "arn:aws:kms:eu-west-1:111111111111:key/…"`, "lets accounts 222222222222 use it"}},
+		{name: "an image key of another Region", edit: func(ctx map[string]any) {
+			ctx["imageKmsKeyArns"] = map[string]any{"us-east-1": "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+		}, want: []string{`"imageKmsKeyArns.us-east-1"`, "a key in eu-west-1"}},
 	}
 }
 
@@ -157,5 +164,23 @@ func TestMissingAssets(t *testing.T) {
 	}
 	if got := len(stamps[0].MissingAssets()); got != 4 {
 		t.Errorf("MissingAssets: got %d, want the 3 bootstraps and the app", got)
+	}
+}
+
+// With a key in every Region the fleet runs in, a stamp in another
+// account is fine.
+func TestImageKeysForAnotherAccount(t *testing.T) {
+	ctx := shippedContext(t)
+	ctx["stamps"] = append(ctx["stamps"].([]any), map[string]any{"name": "eu2", "account": "222222222222", "region": "eu-west-1", "fleets": []any{"web"}})
+	ctx["imageKmsKeyArns"] = map[string]any{
+		"us-east-1": "arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+		"eu-west-1": "arn:aws:kms:eu-west-1:111111111111:alias/stampkit-images",
+	}
+	stamps, err := stampconfig.ParseContext(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stamps[1].ImageKmsKeyArns["eu-west-1"]; got != "arn:aws:kms:eu-west-1:111111111111:alias/stampkit-images" {
+		t.Errorf("stamp eu2's keys: got %q, want the app's", got)
 	}
 }

@@ -28,7 +28,7 @@ func stampSettings(c *Config) map[string]any {
 		CtxStackName: &c.StackName, CtxAccount: &c.Account, CtxRegion: &c.Region, CtxProfile: &c.Profile,
 		CtxMaxAzs: &c.MaxAzs, CtxNatGateways: &c.NatGateways, CtxInterfaceEndpoints: &c.InterfaceEndpoints,
 		CtxLogRetentionDays: &c.LogRetentionDays, CtxScalerReservedConcurrency: &c.ScalerReservedConcurrency,
-		CtxAlarmEmail: &c.AlarmEmail, CtxCommandPrincipals: &c.CommandPrincipals,
+		CtxAlarmEmail: &c.AlarmEmail, CtxCommandPrincipals: &c.CommandPrincipals, CtxImageKmsKeyArns: &c.ImageKmsKeyArns,
 	}
 }
 
@@ -113,6 +113,7 @@ func parseStamps(get func(key string) any, skipAssets bool) ([]Config, error) {
 	}
 	if len(errs) == 0 {
 		errs = append(errs, checkAcrossStamps(stamps)...)
+		errs = append(errs, CheckImageKeys(stamps)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(dedupe(errs)...)
@@ -176,6 +177,7 @@ func fleetDefinitions(raw any) (map[string]fleetDefinition, []error) {
 func parseStamp(key string, entry map[string]json.RawMessage, base Config, defs map[string]fleetDefinition) (Config, []error) {
 	c := base
 	c.CommandPrincipals = slices.Clone(base.CommandPrincipals)
+	c.ImageKmsKeyArns = maps.Clone(base.ImageKmsKeyArns)
 	keys := &contextKeys{stamp: key, set: map[string]bool{}}
 	var errs []error
 	settings := stampSettings(&c)
@@ -301,6 +303,87 @@ func checkAcrossStamps(stamps []Config) []error {
 				params[env+p] = where
 			}
 		}
+	}
+	return errs
+}
+
+// imageKeyShortfall is the keys a build stamp lacks for some of its fleets.
+type imageKeyShortfall struct {
+	build                     *Config
+	missing, accounts, fleets []string
+}
+
+// CheckImageKeys refuses a fleet whose image would cross accounts
+// without a customer managed KMS key in every Region it is built and
+// distributed in. The image's root volume is encrypted, by default with
+// the account's default EBS key, which cannot be shared; Image Builder
+// re-encrypts each cross-account copy with "the designated key for that
+// Region", which must be the source account's customer managed key, in
+// every Region it builds and distributes in, shared with the destination
+// accounts ("Set up cross-account AMI distribution with Image Builder",
+// EC2 Image Builder User Guide). Without it the distribution fails, and a
+// failed distribution fails the image ("Use enhanced AMI distribution
+// capabilities"): the build stamp would never roll an image out.
+func CheckImageKeys(stamps []Config) []error {
+	var errs []error
+	var fleets, order []string
+	short := map[string]imageKeyShortfall{}
+	for _, c := range stamps {
+		for _, f := range c.Fleets {
+			if !slices.Contains(fleets, f.Name) {
+				fleets = append(fleets, f.Name)
+			}
+		}
+	}
+	for _, name := range fleets {
+		var build *Config
+		var regions, accounts []string
+		for i, c := range stamps {
+			if !slices.ContainsFunc(c.Fleets, func(f FleetConfig) bool { return f.Name == name }) {
+				continue
+			}
+			if build == nil {
+				build = &stamps[i]
+			}
+			if !slices.Contains(regions, c.Region) {
+				regions = append(regions, c.Region)
+			}
+			if c.Account != build.Account && !slices.Contains(accounts, c.Account) {
+				accounts = append(accounts, c.Account)
+			}
+		}
+		if len(accounts) == 0 {
+			continue
+		}
+		var missing []string
+		for _, r := range regions {
+			if build.ImageKmsKeyArns[r] == "" {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		// One error for all the fleets a stamp builds alike.
+		k := build.Name + "|" + strings.Join(missing, ",") + "|" + strings.Join(accounts, ",")
+		if _, seen := short[k]; !seen {
+			order = append(order, k)
+		}
+		short[k] = imageKeyShortfall{build: build, missing: missing, accounts: accounts, fleets: append(short[k].fleets, name)}
+	}
+	for _, k := range order {
+		f := short[k]
+		example := make([]string, len(f.missing))
+		for i, r := range f.missing {
+			example[i] = fmt.Sprintf("%q: \"arn:aws:kms:%s:%s:key/…\"", r, r, f.build.Account)
+		}
+		accounts := strings.Join(f.accounts, ", ")
+		errs = append(errs, fmt.Errorf("context %q: fleet %s is built by stamp %s (account %s) and copied into account %s, "+
+			"but an AMI encrypted with the default EBS key cannot be shared: set %s to a customer managed KMS key of account %s "+
+			"in each Region the fleet runs in, missing %s ({%s}), each with a key policy that lets accounts %s use it "+
+			"(README, Stamps in many Regions)",
+			f.build.key(CtxImageKmsKeyArns), strings.Join(f.fleets, ", "), f.build.Name, f.build.Account, accounts,
+			CtxImageKmsKeyArns, f.build.Account, strings.Join(f.missing, ", "), strings.Join(example, ", "), accounts))
 	}
 	return errs
 }

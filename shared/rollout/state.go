@@ -134,6 +134,11 @@ type State struct {
 	// it; Halted the last image the wave halted before it, and why.
 	Wave   *WaveWaiting `json:"wave,omitempty"`
 	Halted *HaltRecord  `json:"halted,omitempty"`
+	// WaveUnsent are records of this stamp's wave parameter that could
+	// not be written yet, retried at WaveRetryAt (a wave wake-up) and with
+	// every later write: a write that fails never holds the rollout back.
+	WaveUnsent  []WaveRecord `json:"waveUnsent,omitempty"`
+	WaveRetryAt time.Time    `json:"waveRetryAt,omitzero"`
 
 	ID       string   `json:"id,omitempty"`
 	Strategy Strategy `json:"strategy,omitempty"`
@@ -266,7 +271,7 @@ func Begin(p Policy, s State, fleetGroup string, img Image, base Baseline, now t
 	next.Count++
 	n := State{
 		Fleet: s.Fleet, Live: next.Live, Count: next.Count, Queued: next.Queued, RolledBack: next.RolledBack, History: next.History,
-		Wave: next.Wave, Halted: next.Halted,
+		Wave: next.Wave, Halted: next.Halted, WaveUnsent: next.WaveUnsent, WaveRetryAt: next.WaveRetryAt,
 		ID:       fmt.Sprintf("%s-%d", s.Fleet, next.Count),
 		Strategy: p.Strategy, Phase: PhaseStamp, Image: img, Base: base, From: from, To: to,
 		PhaseAt: now, Started: now,

@@ -44,6 +44,14 @@ func TestWaveGate(t *testing.T) {
 			since: now, want: rollout.WaveHalt, reason: "halted: stamp ap1 rolled back image " + img + ": alarm"},
 		{name: "a rolled-back older image does not halt a newer one", wave: second, log: logOf(rec(older, rollout.WaveRolledBack, "alarm")),
 			since: now, want: rollout.WaveWait},
+		{name: "predecessor rejected the image", wave: second, log: logOf(rec(img, rollout.WaveRejected, "root volume is not encrypted")),
+			since: now, want: rollout.WaveHalt, reason: "halted: stamp eu1 rejected image " + img + ": root volume is not encrypted"},
+		{name: "predecessor skipped the image (dry run): go as the first stamp would", wave: second, log: logOf(rec(img, rollout.WaveSkipped, "dry run")),
+			since: now, want: rollout.WaveGo},
+		{name: "predecessor dropped the image for a newer one: drop it, no halt", wave: second, log: logOf(rec(img, rollout.WaveSuperseded, "newer image")),
+			since: now, want: rollout.WaveDrop},
+		{name: "a record of the copy's name matches the ARN's image", wave: second, log: logOf(rec("stampkit-eu1-web-1.0.0-7", rollout.WavePromoted, "")),
+			since: now, want: rollout.WaveGo},
 		{name: "waited too long", wave: second, since: now.Add(-rollout.DefaultWaveMaxWait), want: rollout.WaveHalt,
 			reason: "halted: stamp eu1 did not finish image " + img + " within 48h0m0s"},
 		{name: "a shorter bound", wave: withMaxWait(second, 30*time.Minute), since: now.Add(-30 * time.Minute), want: rollout.WaveHalt},
@@ -51,7 +59,7 @@ func TestWaveGate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := rollout.WaveGate(tt.wave, tt.log, img, tt.since, now)
+			d := rollout.WaveGate(tt.wave, tt.log, rollout.WaveID{ARN: img, Name: "stampkit-eu1-web-1.0.0-7"}, tt.since, now)
 			if d.Verdict != tt.want {
 				t.Fatalf("verdict: got %s (%s), want %s", d.Verdict, d.Reason, tt.want)
 			}
@@ -98,6 +106,34 @@ func TestWaveLogWith(t *testing.T) {
 			t.Errorf("encoded log: got %d bytes, want under 1000", n)
 		}
 	})
+	t.Run("a log of escaped reasons still fits a standard parameter", func(t *testing.T) {
+		l := rollout.WaveLog{}
+		for i := range 5 {
+			r := rec(i, rollout.WaveRolledBack)
+			r.Reason = strings.Repeat("<\"&", 200) // JSON writes each as 6 characters
+			r.Image = "arn:aws:imagebuilder:eu-west-1:111111111111:image/" + strings.Repeat("n", 60) + fmt.Sprint(i)
+			r.Name = strings.Repeat("m", 120) + fmt.Sprint(i)
+			l = l.With("eu1", r)
+		}
+		enc := l.Encode()
+		if len(enc) > rollout.MaxWaveValue {
+			t.Fatalf("encoded log: got %d bytes, want at most %d", len(enc), rollout.MaxWaveValue)
+		}
+		got, err := rollout.ParseWaveLog(enc)
+		if err != nil || len(got.Records) == 0 || got.Records[len(got.Records)-1].Image != l.Records[4].Image {
+			t.Errorf("got %d records (newest %+v), err %v; want the newest kept", len(got.Records), got.Records, err)
+		}
+	})
+	t.Run("a pass-by outcome never replaces how a rollout ended", func(t *testing.T) {
+		l := rollout.WaveLog{}.With("eu1", rec(1, rollout.WavePromoted)).Add("eu1", rec(1, rollout.WaveRejected))
+		if r, _ := l.Find(rollout.WaveID{ARN: "img-1"}); r.Outcome != rollout.WavePromoted {
+			t.Errorf("got %s, want promoted kept", r.Outcome)
+		}
+		l = l.Add("eu1", rec(2, rollout.WaveSkipped)).Add("eu1", rec(2, rollout.WavePromoted))
+		if r, _ := l.Find(rollout.WaveID{ARN: "img-2"}); r.Outcome != rollout.WavePromoted {
+			t.Errorf("got %s, want promoted over skipped", r.Outcome)
+		}
+	})
 	t.Run("encode and parse round-trip", func(t *testing.T) {
 		l := rollout.WaveLog{}.With("eu1", rec(1, rollout.WavePromoted))
 		got, err := rollout.ParseWaveLog(l.Encode())
@@ -120,16 +156,17 @@ func TestWaveImage(t *testing.T) {
 	tests := []struct {
 		name string
 		img  rollout.Image
-		want string
+		want rollout.WaveID
 	}{
-		{name: "the Image Builder ARN tag every copy carries", img: rollout.Image{ID: "ami-1", Name: "n", Tags: map[string]string{"Ec2ImageBuilderArn": arn}}, want: arn},
-		{name: "the build's ARN where the event named it", img: rollout.Image{ID: "ami-1", Name: "n", Source: arn}, want: arn},
-		{name: "a Packer copy: its name", img: rollout.Image{ID: "ami-1", Name: "stampkit-web-1"}, want: "stampkit-web-1"},
+		{name: "the Image Builder ARN tag every copy carries", img: rollout.Image{ID: "ami-1", Name: "n", Tags: map[string]string{"Ec2ImageBuilderArn": arn}},
+			want: rollout.WaveID{ARN: arn, Name: "n"}},
+		{name: "the build's ARN where the event named it", img: rollout.Image{ID: "ami-1", Name: "n", Source: arn}, want: rollout.WaveID{ARN: arn, Name: "n"}},
+		{name: "a Packer copy: its name", img: rollout.Image{ID: "ami-1", Name: "stampkit-web-1"}, want: rollout.WaveID{Name: "stampkit-web-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := rollout.WaveImage(tt.img, "Ec2ImageBuilderArn"); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
+				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -138,10 +175,49 @@ func TestWaveImage(t *testing.T) {
 func TestWaveOutcomeOf(t *testing.T) {
 	for o, want := range map[rollout.Outcome]rollout.WaveOutcome{
 		rollout.Succeeded: rollout.WavePromoted, rollout.RolledBack: rollout.WaveRolledBack,
-		rollout.Superseded: rollout.WaveRolledBack, rollout.Failed: rollout.WaveRolledBack,
+		rollout.Superseded: rollout.WaveSuperseded, rollout.Failed: rollout.WaveRolledBack,
 	} {
 		if got := rollout.WaveOutcomeOf(o); got != want {
 			t.Errorf("%s: got %s, want %s", o, got, want)
 		}
+	}
+}
+
+// A copy that lacks the Image Builder ARN tag is known by its name: the
+// record the build stamp wrote (with the ARN) still matches it.
+func TestWaveIdentityMatchesCopyWithoutARNTag(t *testing.T) {
+	const arn = "arn:aws:imagebuilder:us-east-1:111111111111:image/stampkit-main-web/1.0.0/7"
+	const name = "stampkit-main-web-1.0.0-2026-11-25T12-00-00.000Z"
+	built := rollout.Image{ID: "ami-b", Name: name, Source: arn, Tags: map[string]string{"Ec2ImageBuilderArn": arn}}
+	copyNoTag := rollout.Image{ID: "ami-c", Name: name}
+	log := rollout.WaveLog{}.With("main", rollout.NewWaveRecord(rollout.WaveImage(built, "Ec2ImageBuilderArn"), built, rollout.WavePromoted, "", t0))
+	w := rollout.Wave{Stamp: "eu1", After: &rollout.WaveStamp{Stamp: "main"}}
+	d := rollout.WaveGate(w, &log, rollout.WaveImage(copyNoTag, "Ec2ImageBuilderArn"), t0, t0.Add(time.Hour))
+	if d.Verdict != rollout.WaveGo {
+		t.Errorf("main promoted the image; eu1's untagged copy: got %s (%s), want go", d.Verdict, d.Reason)
+	}
+}
+
+func TestWithWaveKeepsOlderImagesInLine(t *testing.T) {
+	n := rollout.Image{ID: "ami-n", Name: "web-2", Created: t0}
+	n1 := rollout.Image{ID: "ami-n1", Name: "web-3", Created: t0.Add(time.Hour)}
+	wait := rollout.WaveDecision{Verdict: rollout.WaveWait, Reason: "waiting for wave: eu1", RecheckAt: t0.Add(rollout.WaveRecheck)}
+	s := rollout.State{Fleet: "web"}.
+		WithWave(n, rollout.WaveID{Name: n.Name}, t0, t0, wait).
+		WithWave(n1, rollout.WaveID{Name: n1.Name}, t0.Add(time.Minute), t0.Add(time.Minute), wait)
+	if s.Wave == nil || s.Wave.Image.ID != n1.ID || len(s.Wave.Older) != 1 || s.Wave.Older[0].Image.ID != n.ID {
+		t.Fatalf("after N+1 came: got %+v, want N+1 waiting, N older", s.Wave)
+	}
+	now := t0.Add(2 * time.Hour)
+	halt := rollout.WaveDecision{Verdict: rollout.WaveHalt, Reason: "halted: stamp eu1 rolled back image web-3: alarm"}
+	h := s.WithWave(n1, rollout.WaveID{Name: n1.Name}, t0.Add(time.Minute), now, halt)
+	if h.Halted == nil || h.Halted.AMI != n1.ID {
+		t.Errorf("halted: got %+v, want N+1", h.Halted)
+	}
+	if h.Wave == nil || h.Wave.Image.ID != n.ID || !h.Wave.WakeAt.Equal(now) || !h.Wave.Since.Equal(t0) || len(h.Wave.Older) != 0 {
+		t.Errorf("after the halt: got %+v, want N next in line, due now, since %s", h.Wave, t0)
+	}
+	if d := h.WithoutWaiting(n, now); d.Wave != nil {
+		t.Errorf("N dropped: got %+v waiting, want none", d.Wave)
 	}
 }

@@ -327,7 +327,7 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	if len(reasons) > 0 {
 		h.Log.WarnContext(ctx, "image rejected: nothing changes", "reasons", reasons, "current_image", base.Image)
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesRejected", Value: 1, Unit: logging.Count})
-		return nil
+		return h.passBy(ctx, fleet, s, version, img, rollout.WaveRejected, strings.Join(reasons, "; "), false)
 	}
 	waited := s.Wave != nil
 	s, pass, err := h.gate(ctx, fleet, s, version, img)
@@ -345,9 +345,12 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	next, verdict, why := rollout.Offer(p, s, img, now)
 	ctx = logging.With(ctx, "verdict", verdict)
 	switch verdict {
-	case rollout.Duplicate, rollout.Stale:
+	case rollout.Duplicate:
 		h.Log.InfoContext(ctx, "image not rolled out", "reason", why, "rollout_id", s.ID)
 		return keep()
+	case rollout.Stale:
+		h.Log.InfoContext(ctx, "image not rolled out", "reason", why, "rollout_id", s.ID)
+		return h.passBy(ctx, fleet, s, version, img, rollout.WaveSuperseded, why, waited)
 	case rollout.Queued:
 		h.Log.InfoContext(ctx, "image queued behind the running rollout", "reason", why, "rollout_id", s.ID)
 		h.emit(ctx, &fleet, logging.Metric{Name: "ImagesQueued", Value: 1, Unit: logging.Count})
@@ -360,7 +363,7 @@ func (h *Handler) offer(ctx context.Context, fleet config.Fleet, img rollout.Ima
 	if fleet.DryRun {
 		h.Log.InfoContext(ctx, "dry run: rollout not started", "strategy", p.Strategy, "from_image", base.Image,
 			"launch_template", base.LaunchTemplate, "group_version", base.GroupVersion)
-		return keep()
+		return h.passBy(ctx, fleet, s, version, img, rollout.WaveSkipped, "dry run", waited)
 	}
 	if err := h.run(ctx, fleet, rollout.Begin(p, s, fleet.Group, img, base, now), version); err != nil {
 		return err

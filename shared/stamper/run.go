@@ -60,8 +60,9 @@ func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State
 	p := fleet.Rollout
 	var ms []logging.Metric
 	// The rollouts that end in this run: the stamps after this one learn
-	// how from its wave parameter, written before the record is saved so
-	// that a failed write is retried with the step that ended them.
+	// how from its wave parameter, written before the record is saved; a
+	// write that fails is kept in the record and retried apart
+	// (recordWave), so the rollout itself goes on.
 	var ended []rollout.State
 	for i := 1; ; i++ {
 		if s.Phase == rollout.PhaseStamp && s.Steps == 0 {
@@ -118,7 +119,8 @@ func (h *Handler) steps(ctx context.Context, fleet config.Fleet, s rollout.State
 			break // a queue of images that all end at once; the next tick goes on
 		}
 	}
-	if err := h.recordEnded(ctx, fleet, ended); err != nil {
+	s, err := h.recordWave(ctx, fleet, s, endedRecords(ended)...)
+	if err != nil {
 		return err
 	}
 	if err := h.save(ctx, fleet, s, version); err != nil {

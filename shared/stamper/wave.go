@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ const waveTickPrefix = "wave#"
 // gate asks the fleet's wave whether img may be offered now (rollout.WaveGate).
 // When it must wait, the record keeps the image and a wake-up comes back
 // to ask again; when it halts, the record says why and so does this
-// stamp's own wave parameter, for the stamps after it. Either way the
+// stamp's own wave parameter, for the stamps after it, and an image that
+// waited before img, if any, is offered in its place. Either way the
 // record is saved here and gate reports false.
 func (h *Handler) gate(ctx context.Context, fleet config.Fleet, s rollout.State, version int64, img rollout.Image) (rollout.State, bool, error) {
 	w := fleet.Rollout.Wave
@@ -48,11 +50,16 @@ func (h *Handler) gate(ctx context.Context, fleet config.Fleet, s rollout.State,
 	id := rollout.WaveImage(img, imagebuilder.ARNTag)
 	log, err := h.waveLog(ctx, *w.After)
 	if err != nil {
-		return s, false, err
+		// Not an error of the delivery: its retries (minutes) would end in
+		// the dead-letter queue with the image recorded nowhere. The image
+		// waits as for a predecessor still at work; MaxWait bounds it.
+		h.Log.WarnContext(ctx, "wave of the stamp before not read: the image waits", "error", err)
+		h.emit(ctx, &fleet, logging.Metric{Name: "WaveReadErrors", Value: 1, Unit: logging.Count})
 	}
 	d := rollout.WaveGate(*w, log, id, since, now)
-	ctx = logging.With(ctx, "wave_verdict", d.Verdict, "wave_after", w.After.Stamp, "wave_image", id)
+	ctx = logging.With(ctx, "wave_verdict", d.Verdict, "wave_after", w.After.Stamp, "wave_image", id.String())
 	next := s.WithWave(img, id, since, now, d)
+	outcome := rollout.WaveHalted
 	switch d.Verdict {
 	case rollout.WaveGo:
 		h.Log.InfoContext(ctx, "wave lets the image through", "reason", d.Reason)
@@ -66,15 +73,51 @@ func (h *Handler) gate(ctx context.Context, fleet config.Fleet, s rollout.State,
 			return s, false, fmt.Errorf("scheduling wave check of fleet %s: %w", fleet.Name, err)
 		}
 		return next, false, h.store(ctx, fleet, next, version)
+	case rollout.WaveDrop:
+		h.Log.InfoContext(ctx, "image dropped by the wave: a newer image follows", "reason", d.Reason)
+		outcome = rollout.WaveSuperseded
 	default:
 		h.Log.WarnContext(ctx, "image halted by the wave: not rolled out", "reason", d.Reason)
 		h.emit(ctx, &fleet, logging.Metric{Name: "WaveHalts", Value: 1, Unit: logging.Count})
-		rec := rollout.WaveRecord{Image: id, AMI: img.ID, Created: img.Created, Outcome: rollout.WaveHalted, Reason: d.Reason, At: now}
-		if err := h.recordWave(ctx, fleet, rec); err != nil {
-			return s, false, err
-		}
-		return next, false, h.store(ctx, fleet, next, version)
 	}
+	next, err = h.recordWave(ctx, fleet, next, rollout.NewWaveRecord(id, img, outcome, d.Reason, now))
+	if err != nil {
+		return s, false, err
+	}
+	if err := h.store(ctx, fleet, next, version); err != nil {
+		return s, false, err
+	}
+	return next, false, h.nextInLine(ctx, fleet, next, now)
+}
+
+// nextInLine offers the image that waited before the one just halted,
+// dropped or refused, when s put one in its place (rollout.State.WithWave).
+func (h *Handler) nextInLine(ctx context.Context, fleet config.Fleet, s rollout.State, now time.Time) error {
+	if q := s.Wave; q == nil || !q.WakeAt.Equal(now) {
+		return nil
+	}
+	return h.offer(logging.With(ctx, "image_id", s.Wave.Image.ID), fleet, s.Wave.Image)
+}
+
+// passBy records in this stamp's wave that it did not roll img out
+// (skipped, rejected, superseded), so that the stamps after it need not
+// wait for it, and offers the image that waited before img if img was
+// the one waiting. It saves s at version when that changed it, or when
+// save says the record holds news of its own.
+func (h *Handler) passBy(ctx context.Context, fleet config.Fleet, s rollout.State, version int64, img rollout.Image, o rollout.WaveOutcome, reason string, save bool) error {
+	now := h.Clock.Now()
+	next, err := h.recordWave(ctx, fleet, s.WithoutWaiting(img, now),
+		rollout.NewWaveRecord(rollout.WaveImage(img, imagebuilder.ARNTag), img, o, reason, now))
+	if err != nil {
+		return err
+	}
+	if !save && next.Wave == s.Wave && len(next.WaveUnsent) == len(s.WaveUnsent) {
+		return nil
+	}
+	if err := h.store(ctx, fleet, next, version); err != nil {
+		return err
+	}
+	return h.nextInLine(ctx, fleet, next, now)
 }
 
 // waveLog reads the log of the stamp before; nil when it has none yet. A
@@ -98,14 +141,43 @@ func (h *Handler) waveLog(ctx context.Context, after rollout.WaveStamp) (*rollou
 	return &l, nil
 }
 
-// recordWave writes rec into this stamp's wave parameter (read, merge,
-// write: the fleet's lease keeps two writers apart, and a repeated write
-// replaces its own line).
-func (h *Handler) recordWave(ctx context.Context, fleet config.Fleet, rec rollout.WaveRecord) error {
+// maxWaveUnsent bounds rollout.State.WaveUnsent.
+const maxWaveUnsent = 10
+
+// recordWave writes recs, after the records an earlier write left unsent,
+// into this stamp's wave parameter and returns s without unsent records.
+// A write that fails does not fail the invocation: the fleet's own
+// rollout must not wait on its wave (a parameter made SecureString by
+// hand, an SCP, SSM throttled for long). The records stay in
+// s.WaveUnsent, counted (WaveWriteErrors), and a wave wake-up writes them
+// again; only a wake-up that cannot be scheduled is an error.
+func (h *Handler) recordWave(ctx context.Context, fleet config.Fleet, s rollout.State, recs ...rollout.WaveRecord) (rollout.State, error) {
 	w := fleet.Rollout.Wave
-	if w == nil {
-		return nil
+	all := append(slices.Clone(s.WaveUnsent), recs...)
+	if w == nil || len(all) == 0 {
+		return s, nil
 	}
+	err := h.writeWave(ctx, *w, all)
+	if err == nil {
+		s.WaveUnsent, s.WaveRetryAt = nil, time.Time{}
+		return s, nil
+	}
+	h.Log.WarnContext(ctx, "wave not recorded: written again later", "parameter", w.Parameter, "records", len(all), "error", err)
+	h.emit(ctx, &fleet, logging.Metric{Name: "WaveWriteErrors", Value: 1, Unit: logging.Count})
+	if n := len(all); n > maxWaveUnsent {
+		all = all[n-maxWaveUnsent:]
+	}
+	s.WaveUnsent, s.WaveRetryAt = all, h.Clock.Now().Add(rollout.WaveRecheck)
+	if err := h.Scheduler.WakeAt(ctx, rollout.WaveKey(fleet.Name), s.WaveRetryAt); err != nil {
+		return s, fmt.Errorf("scheduling the wave write of fleet %s: %w", fleet.Name, err)
+	}
+	return s, nil
+}
+
+// writeWave merges recs into the wave parameter (read, merge, write: the
+// fleet's lease keeps two writers apart, and a repeated write replaces
+// its own line).
+func (h *Handler) writeWave(ctx context.Context, w rollout.Wave, recs []rollout.WaveRecord) error {
 	var log rollout.WaveLog
 	raw, err := h.Parameters.Get(ctx, w.Parameter)
 	switch {
@@ -118,28 +190,30 @@ func (h *Handler) recordWave(ctx context.Context, fleet config.Fleet, rec rollou
 			h.Log.WarnContext(ctx, "this stamp's wave parameter does not decode: writing it afresh", "parameter", w.Parameter, "error", err)
 		}
 	}
-	if err := h.Parameters.Put(ctx, w.Parameter, log.With(w.Stamp, rec).Encode()); err != nil {
-		return fmt.Errorf("recording the wave of image %s: %w", rec.Image, err)
+	for _, r := range recs {
+		log = log.Add(w.Stamp, r)
 	}
-	h.Log.InfoContext(ctx, "wave recorded", "wave_image", rec.Image, "wave_outcome", rec.Outcome, "reason", rec.Reason)
+	if err := h.Parameters.Put(ctx, w.Parameter, log.Encode()); err != nil {
+		return fmt.Errorf("recording the wave of image %s: %w", recs[len(recs)-1].Image, err)
+	}
+	for _, r := range recs {
+		h.Log.InfoContext(ctx, "wave recorded", "wave_image", r.Image, "wave_outcome", r.Outcome, "reason", r.Reason)
+	}
 	return nil
 }
 
-// recordEnded writes the wave record of each rollout that ended in a run.
-func (h *Handler) recordEnded(ctx context.Context, fleet config.Fleet, ended []rollout.State) error {
+// endedRecords are the wave records of the rollouts that ended in a run.
+func endedRecords(ended []rollout.State) []rollout.WaveRecord {
+	var recs []rollout.WaveRecord
 	for _, s := range ended {
-		rec := rollout.WaveRecord{
-			Image: rollout.WaveImage(s.Image, imagebuilder.ARNTag), AMI: s.Image.ID, Created: s.Image.Created,
-			Outcome: rollout.WaveOutcomeOf(s.Outcome), Reason: s.Reason, At: s.Ended,
-		}
-		if err := h.recordWave(ctx, fleet, rec); err != nil {
-			return err
-		}
+		id := rollout.WaveImage(s.Image, imagebuilder.ARNTag)
+		recs = append(recs, rollout.NewWaveRecord(id, s.Image, rollout.WaveOutcomeOf(s.Outcome), s.Reason, s.Ended))
 	}
-	return nil
+	return recs
 }
 
-// onWaveTick asks the wave again for the image waiting in the record.
+// onWaveTick asks the wave again for the image waiting in the record,
+// and writes again the wave records an earlier write left unsent.
 func (h *Handler) onWaveTick(ctx context.Context, name string, t *event.Tick) error {
 	ctx = logging.With(ctx, "fleet", name, "due_at", t.At)
 	fleet, ok, err := h.Config.FleetByName(name)
@@ -154,7 +228,7 @@ func (h *Handler) onWaveTick(ctx context.Context, name string, t *event.Tick) er
 	if err != nil {
 		return err
 	}
-	if s.Wave == nil || !t.At.Equal(s.Wave.WakeAt) {
+	if !waveDue(s, t.At) {
 		h.Log.InfoContext(ctx, "ignoring stale wave wake-up")
 		return nil
 	}
@@ -163,16 +237,33 @@ func (h *Handler) onWaveTick(ctx context.Context, name string, t *event.Tick) er
 	}
 	key := fmt.Sprintf("rollout-wave-tick#%s@%s", fleet.Name, t.At.UTC().Format(time.RFC3339Nano))
 	return h.once(ctx, fleet.Name, key, func() error {
-		s, _, err := h.load(ctx, fleet.Name)
+		s, version, err := h.load(ctx, fleet.Name)
 		if err != nil {
 			return err
 		}
-		if s.Wave == nil || !t.At.Equal(s.Wave.WakeAt) {
+		if !waveDue(s, t.At) {
 			h.Log.InfoContext(ctx, "ignoring wave wake-up: the record moved on")
+			return nil
+		}
+		if len(s.WaveUnsent) > 0 && t.At.Equal(s.WaveRetryAt) {
+			next, err := h.recordWave(ctx, fleet, s)
+			if err != nil {
+				return err
+			}
+			if err := h.store(ctx, fleet, next, version); err != nil {
+				return err
+			}
+		}
+		if s.Wave == nil || !t.At.Equal(s.Wave.WakeAt) {
 			return nil
 		}
 		return h.offer(logging.With(ctx, "image_id", s.Wave.Image.ID), fleet, s.Wave.Image)
 	})
+}
+
+// waveDue reports whether a wave wake-up for at is one s waits for.
+func waveDue(s rollout.State, at time.Time) bool {
+	return (s.Wave != nil && at.Equal(s.Wave.WakeAt)) || (len(s.WaveUnsent) > 0 && at.Equal(s.WaveRetryAt))
 }
 
 // waveFleet returns the fleet name a wave wake-up's key (after

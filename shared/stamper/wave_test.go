@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/launchtemplate"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/ssmparam"
 )
@@ -138,7 +139,7 @@ func TestWaveHaltsWhenPredecessorRolledBack(t *testing.T) {
 		t.Errorf("history: got %q, want %q", got, want)
 	}
 	// The halt travels on: this stamp's own parameter says so.
-	r, ok := ownLog(t, hs).Find(newImage)
+	r, ok := ownLog(t, hs).Find(rollout.WaveID{Name: newImage})
 	if !ok || r.Outcome != rollout.WaveHalted || r.Reason != want {
 		t.Errorf("own wave record: got %+v, want halted with %q", r, want)
 	}
@@ -187,16 +188,126 @@ func TestWaveGate(t *testing.T) {
 	}
 }
 
-func TestWaveReadErrorRetries(t *testing.T) {
+// A read error of the predecessor's parameter is a wait, not a failed
+// delivery: the delivery's retries would end in the dead-letter queue
+// with the image recorded nowhere.
+func TestWaveReadErrorWaits(t *testing.T) {
 	hs, waves := waveHarness(t, true)
-	waves.err = errors.New("throttled")
-	if err := hs.h.Handle(t.Context(), amiEvent(t, "ev-1", newAMI, "available")); err == nil {
-		t.Fatal("Handle: got nil, want the read error (the delivery is retried)")
+	waves.err = errors.New("ThrottlingException: Rate exceeded")
+	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	s, _ := hs.state(t)
+	if s.Wave == nil || s.Wave.Image.ID != newAMI {
+		t.Fatalf("record: got wave %+v, want ami-new waiting", s.Wave)
 	}
+	if w := hs.aws.lastWake(t); w.Key != rollout.WaveKey(fleetName) {
+		t.Errorf("wake-up: got %+v, want the wave's", w)
+	}
+	if got := hs.metric(t, "WaveReadErrors"); got != 1 {
+		t.Errorf("WaveReadErrors: got %v, want 1", got)
+	}
+	hs.tick(t) // still failing: waits on
 	waves.err = nil
 	waves.record(t, rollout.WavePromoted, "")
-	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	hs.tick(t)
 	wantPhase(t, hs, rollout.PhaseRefresh, "")
+
+	t.Run("MaxWait still halts", func(t *testing.T) {
+		hs, waves := waveHarness(t, true)
+		waves.err = errors.New("RequestTimeout")
+		hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+		hs.clock.Add(rollout.DefaultWaveMaxWait)
+		hs.tick(t)
+		s, _ := hs.state(t)
+		if s.Wave != nil || s.Halted == nil || !strings.Contains(s.Halted.Reason, "did not finish") {
+			t.Errorf("got wave %+v halted %+v, want halted: did not finish", s.Wave, s.Halted)
+		}
+	})
+}
+
+// The predecessor promotes N, then rolls back N+1, which came here while
+// N waited: N still rolls out here, in N+1's place.
+func TestWaveFallsBackToTheImagePredecessorPromoted(t *testing.T) {
+	hs, waves := waveHarness(t, true)
+	hs.aws.images["ami-newer"] = launchtemplate.Image{ID: "ami-newer", Name: "web-3", State: "available", Architecture: "arm64",
+		CreationDate: t0, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: fleetName, "commit": "ccc"}}
+	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	hs.handle(t, amiEvent(t, "ev-2", "ami-newer", "available"))
+	if s, _ := hs.state(t); s.Wave == nil || s.Wave.Image.ID != "ami-newer" || len(s.Wave.Older) != 1 {
+		t.Fatalf("after N+1 came: got %+v, want N+1 waiting and N in line", s.Wave)
+	}
+	l := rollout.WaveLog{}.
+		With("eu1", rollout.WaveRecord{Image: newImage, Outcome: rollout.WavePromoted, At: t0}).
+		With("eu1", rollout.WaveRecord{Image: "web-3", Outcome: rollout.WaveRolledBack, Reason: "alarm", At: t0.Add(time.Hour)})
+	waves.values["eu-west-1"+beforeWave] = l.Encode()
+	hs.tick(t)
+	wantEffects(t, hs,
+		`Put /stampkit/us2/web/wave {"stamp":"us2","records":[{"image":"web-3","ami":"ami-newer","created":"2026-11-25T12:00:00Z","outcome":"halted","reason":"halted: stamp eu1 rolled back image web-3: alarm","at":"2026-11-25T12:05:00Z"}]}`,
+		"CreateVersionWithImage lt-0123 3 ami-new",
+		"SetDefaultVersion lt-0123 4",
+		"PutImage /stampkit/web/ami ami-new",
+		"StartInstanceRefresh web-blue lt-0123 4",
+	)
+	s := wantPhase(t, hs, rollout.PhaseRefresh, "")
+	if s.Image.ID != newAMI || s.Wave != nil || s.Halted == nil || s.Halted.AMI != "ami-newer" {
+		t.Errorf("record: got image %s wave %+v halted %+v, want ami-new rolling, ami-newer halted", s.Image.ID, s.Wave, s.Halted)
+	}
+}
+
+// A wave parameter that cannot be written never holds the fleet's own
+// rollout: the record ends, and the wave record waits in it for a retry.
+func TestWaveWriteFailureDoesNotHoldTheRollout(t *testing.T) {
+	hs, _ := waveHarness(t, false)
+	hs.handle(t, amiEvent(t, "ev-1", newAMI, "available"))
+	hs.clock.Add(20 * time.Minute)
+	hs.aws.setRefresh("refresh-1", rollout.RefreshSuccessful, 2, "4")
+	hs.aws.fail("Put", errors.New("ValidationException: Standard tier parameters support a maximum parameter value of 4096 characters"))
+	hs.handle(t, refreshEvent(t, "ev-2", event.DetailTypeRefreshSucceeded, "refresh-1"))
+	s, _ := hs.state(t)
+	if s.Active() || len(s.WaveUnsent) != 1 || s.WaveUnsent[0].Outcome != rollout.WavePromoted {
+		t.Fatalf("record: got phase %s unsent %+v, want ended, the promotion unsent", s.Phase, s.WaveUnsent)
+	}
+	if got := hs.metric(t, "WaveWriteErrors"); got != 1 {
+		t.Errorf("WaveWriteErrors: got %v, want 1", got)
+	}
+	w := hs.aws.lastWake(t)
+	if w.Key != rollout.WaveKey(fleetName) || !w.At.Equal(s.WaveRetryAt) {
+		t.Fatalf("wake-up: got %+v, want the wave's at %s", w, s.WaveRetryAt)
+	}
+	hs.tick(t)
+	if r, ok := ownLog(t, hs).Find(rollout.WaveID{Name: newImage}); !ok || r.Outcome != rollout.WavePromoted {
+		t.Errorf("own wave record after the retry: got %+v (found %v), want promoted", r, ok)
+	}
+	if s, _ := hs.state(t); len(s.WaveUnsent) != 0 {
+		t.Errorf("unsent after the retry: got %+v, want none", s.WaveUnsent)
+	}
+}
+
+// A stamp that does not roll an image out says so, so that the stamp
+// after it does not wait MaxWait for nothing.
+func TestWaveRecordsImagesPassedBy(t *testing.T) {
+	tests := []struct {
+		name    string
+		dryRun  bool
+		image   string
+		outcome rollout.WaveOutcome
+	}{
+		{name: "dry run", dryRun: true, image: newAMI, outcome: rollout.WaveSkipped},
+		{name: "rejected by the checks", image: "ami-untagged", outcome: rollout.WaveRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := rollingPolicy()
+			p.Wave = &rollout.Wave{Stamp: "us2", Parameter: ownWave}
+			hs := newHarness(t, p, tt.dryRun)
+			hs.aws.images["ami-untagged"] = launchtemplate.Image{ID: "ami-untagged", Name: "web-9", State: "available", Architecture: "arm64",
+				CreationDate: t0, RootEncrypted: true, Tags: map[string]string{rollout.FleetTag: fleetName}}
+			hs.handle(t, amiEvent(t, "ev-1", tt.image, "available"))
+			r, ok := ownLog(t, hs).Find(rollout.WaveID{Name: hs.aws.images[tt.image].Name})
+			if !ok || r.Outcome != tt.outcome {
+				t.Errorf("own wave record: got %+v (found %v), want %s", r, ok, tt.outcome)
+			}
+		})
+	}
 }
 
 func TestWaveRecordsEndedRollouts(t *testing.T) {
@@ -230,7 +341,7 @@ func TestWaveRecordsEndedRollouts(t *testing.T) {
 			if s.Active() {
 				t.Fatalf("rollout still in phase %s", s.Phase)
 			}
-			r, ok := ownLog(t, hs).Find(newImage)
+			r, ok := ownLog(t, hs).Find(rollout.WaveID{Name: newImage})
 			if !ok || r.Outcome != tt.outcome || r.AMI != newAMI {
 				t.Errorf("wave record: got %+v (found %v), want %s of %s", r, ok, tt.outcome, newAMI)
 			}
