@@ -189,6 +189,12 @@ type WarmPool struct {
 	State string `json:"state,omitempty"`
 }
 
+// Warm pool states (WarmPool.State), as Auto Scaling spells them.
+const (
+	WarmPoolStopped = "Stopped"
+	WarmPoolRunning = "Running"
+)
+
 // ScalingTarget is what scaling.DefaultPolicy holds the fleet at.
 type ScalingTarget struct {
 	// CPU is the average CPU utilisation to hold, in percent.
@@ -574,8 +580,8 @@ func (f FleetConfig) Errors(key string) []error {
 		if m := w.MaxPrepared; m != nil && (*m < max(w.MinSize, f.MinCapacity, 1) || *m > f.MaxCapacity) {
 			bad("warmPool.maxPrepared", "got %d, want at least minSize and minCapacity and at most maxCapacity %d", *m, f.MaxCapacity)
 		}
-		if w.State != "" && w.State != "Stopped" && w.State != "Running" {
-			bad("warmPool.state", "got %q, want Stopped or Running", w.State)
+		if w.State != "" && w.State != WarmPoolStopped && w.State != WarmPoolRunning {
+			bad("warmPool.state", "got %q, want %s or %s", w.State, WarmPoolStopped, WarmPoolRunning)
 		}
 	}
 	errs = append(errs, f.validatePolicies(key)...)
