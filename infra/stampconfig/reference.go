@@ -207,7 +207,6 @@ var ranges = map[string]bounds{
 // required are the keys an object cannot do without: those Validate
 // refuses at their zero value and that have no default.
 var required = map[string][]string{
-	contextDef:                  {CtxFleets},
 	"stamp":                     {"name", CtxFleets},
 	"fleetOverride":             {stampFleetRef},
 	"stampconfig.FleetConfig":   {"name", "instanceType", "maxCapacity", "appPort"},
