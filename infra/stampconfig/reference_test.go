@@ -94,7 +94,7 @@ accepts, and an example, the shipped ` + "`cdk.json`" + `'s value where it sets 
 ` + "`stampkit validate`" + ` checks a ` + "`cdk.json`" + ` as ` + "`cdk synth`" + ` does, every mistake at
 once; ` + "`stampkit schema`" + ` prints the JSON Schema editors use to check and
 complete it as you type (` + "[`docs/cdk.schema.json`](cdk.schema.json)" + `, README
-"Configuration"). Keys the context holds for the CDK itself
+"Deploy"). Keys the context holds for the CDK itself
 (` + "`@aws-cdk/…`" + ` feature flags, ` + "`availability-zones:…`" + `) pass, as do keys an
 app of yours reads; a key one or two letters from one of stampkit's is
 refused as a likely typo.
