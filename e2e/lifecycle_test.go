@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/stampkit/stampkit/shared/awstest"
 	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
@@ -120,22 +117,7 @@ func (r lifecycleRig) registered(t *testing.T) bool {
 // queued counts the messages on the wake-up queue, delayed ones included.
 func (r lifecycleRig) queued(t *testing.T) int {
 	t.Helper()
-	out, err := sqs.NewFromConfig(r.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(r.queue),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed},
-	})
-	if err != nil {
-		t.Fatalf("GetQueueAttributes: %v", err)
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		c, err := strconv.Atoi(v)
-		if err != nil {
-			t.Fatalf("queue attribute %q: %v", v, err)
-		}
-		n += c
-	}
-	return n
+	return queued(t, r.cfg, r.queue)
 }
 
 // TestLifecycleTerminateDrains runs a terminate lifecycle action through the

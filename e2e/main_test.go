@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/stampkit/stampkit/shared/awstest"
 	"github.com/stampkit/stampkit/shared/config"
@@ -247,6 +249,15 @@ func tableItems(t *testing.T, cfg aws.Config) int32 {
 // own queue.
 func wakeUp(t *testing.T, cfg aws.Config, queue string) []byte {
 	t.Helper()
+	batch, _ := receiveWakeUp(t, cfg, queue)
+	return batch
+}
+
+// receiveWakeUp is wakeUp that also returns the message's receipt handle,
+// for a test that deletes it once handled, as the event source mapping does
+// after a successful invocation.
+func receiveWakeUp(t *testing.T, cfg aws.Config, queue string) (batch []byte, receipt string) {
+	t.Helper()
 	client := sqs.NewFromConfig(cfg)
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
 		out, err := client.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), WaitTimeSeconds: 1})
@@ -266,10 +277,31 @@ func wakeUp(t *testing.T, cfg aws.Config, queue string) []byte {
 		if err != nil {
 			t.Fatalf("encoding SQS batch: %v", err)
 		}
-		return batch
+		return batch, aws.ToString(m.ReceiptHandle)
 	}
 	t.Fatalf("no wake-up on %s within 15 s", queue)
-	return nil
+	return nil, ""
+}
+
+// queued counts the messages on queue, delayed ones included.
+func queued(t *testing.T, cfg aws.Config, queue string) int {
+	t.Helper()
+	out, err := sqs.NewFromConfig(cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queue),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes: %v", err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		c, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("queue attribute %q: %v", v, err)
+		}
+		n += c
+	}
+	return n
 }
 
 // newQueue creates an SQS queue in the emulator and returns its URL.

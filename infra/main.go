@@ -1,9 +1,10 @@
 // Command infra is the stampkit CDK app: `cdk synth` / `cdk deploy` run it
 // through cdk.json ("app": "go run ./infra"). It is a thin app over the
 // library in ./stamp: all configuration comes from the CDK context
-// (cdk.json or -c key=value), read by stamp.LoadStamps; each stamp of
+// (cdk.json or -c key=value), read by stamp.AddStamps; each stamp of
 // stamps[] is a stack of its own, stampkit-<stamp> (`cdk deploy
-// 'stampkit-*'` deploys them all).
+// 'stampkit-*'` deploys them all), and a dns record of two stamps or more
+// adds the stack stampkit-shift.
 package main
 
 import (
@@ -28,19 +29,12 @@ func main() {
 	jsii.Close()
 }
 
-// build adds the stamps that app's context describes, one stack each, and
-// applies the cdk-nag AwsSolutions checks: an unsuppressed nag error fails
-// `cdk synth`.
+// build adds the stacks app's context describes (stamp.AddStamps: one
+// per stamp, and with a dns record the shift stack) and applies the
+// cdk-nag AwsSolutions checks: an unsuppressed nag error fails `cdk synth`.
 func build(app awscdk.App) error {
-	stamps, err := stamp.LoadStamps(app.Node())
-	if err != nil {
+	if _, err := stamp.AddStamps(app); err != nil {
 		return err
-	}
-	// The first stamp of each fleet builds its images for all; the stamps
-	// roll them out in the order stamps[] gives (stamp.PlanWaves).
-	waves := stamp.PlanWaves(stamps)
-	for i, cfg := range stamps {
-		stamp.NewStack(app, cfg.StackName, &stamp.Props{Config: cfg, Wave: waves[i]})
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return nil

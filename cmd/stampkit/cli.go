@@ -32,6 +32,7 @@ var synopses = map[string]string{
 	"compare":  "stampkit compare -trace file.csv [flags]",
 	"events":   "stampkit events [-json] [name] | stampkit events generate KIND [flags]",
 	"invoke":   "stampkit invoke scaler|lifecycle|rollout [flags] event.json",
+	"shift":    "stampkit shift start|pause|resume|abort|promote -record name [-from stamp -to stamp] [-reason text] [-stamp name | -bus name] [-format put-events|lambda]",
 	"rollout":  "stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-stamp name | -bus name] [-format put-events|lambda]",
 	"image":    "stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]",
 	"status":   "stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]",

@@ -24,6 +24,7 @@
 //	stampkit invoke lifecycle [-ready-after d|never] [-registered] [-now t|+d] [-follow] [flags] event.json
 //	stampkit invoke rollout [-strategy rolling|bluegreen] [-running] [-alarm OK|ALARM] [-now t|+d] [-follow] [flags] event.json
 //	stampkit rollout pause|resume|abort|promote -fleet name [-reason text] [-stamp name | -bus name] [-format put-events|lambda]
+//	stampkit shift start|pause|resume|abort|promote -record name [-from stamp -to stamp] [-reason text] [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
 //	stampkit validate [-config cdk.json]
@@ -57,6 +58,8 @@ commands:
              against twin fakes of its ports ("stampkit invoke <function> -h")
   rollout    write the event that pauses, resumes, aborts or promotes a fleet's rollout,
              for the stack's command bus
+  shift      write the event that starts, pauses, resumes, aborts or promotes a
+             record's weight transition between stamps, for a command bus
   image      write the event that marks a baked AMI ready to roll out ("image ready -ami ami-…"),
              for the stack's command bus
   status     show each fleet's group, scaler state, forecast floor, rollout and pending
@@ -97,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return invoke(ctx, rest, stdout, stderr)
 	case "rollout":
 		return rollout(rest, stdout, stderr, time.Now)
+	case "shift":
+		return shift(rest, stdout, stderr, time.Now)
 	case "image":
 		return image(rest, stdout, stderr, time.Now)
 	case "status":

@@ -24,22 +24,9 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 	fleet := fs.String("fleet", "", "fleet whose rollout to control (required)")
 	reason := fs.String("reason", "", "why, for the rollout's log")
 	out := eventFlags(fs)
-	if len(args) == 0 {
-		return fmt.Errorf("rollout needs an action: pause, resume, abort or promote: %w", errUsage)
-	}
-	if isHelp(args[0]) {
-		fs.Usage()
-		return errHelp
-	}
-	action := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	action, err := parseAction(fs, "rollout", args, commandActions)
+	if err != nil {
 		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if !slices.Contains(commandActions, action) {
-		return fmt.Errorf("rollout action %q is not %s: %w", action, orList(commandActions), errUsage)
 	}
 	if *fleet == "" {
 		return fmt.Errorf("rollout: -fleet is required: %w", errUsage)
@@ -53,6 +40,30 @@ func rollout(args []string, stdout, stderr io.Writer, now func() time.Time) erro
 		return err
 	}
 	return out.write(stdout, "rollout", body)
+}
+
+// parseAction reads the command line of a command that takes an action
+// first ("rollout pause -fleet web"): the action, one of actions, then
+// fs's flags and no other argument.
+func parseAction(fs *flag.FlagSet, cmd string, args, actions []string) (string, error) {
+	if len(args) == 0 {
+		return "", fmt.Errorf("%s needs an action: %s: %w", cmd, orList(actions), errUsage)
+	}
+	if isHelp(args[0]) {
+		fs.Usage()
+		return "", errHelp
+	}
+	action := args[0]
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return "", err
+	}
+	if err := noArgs(fs); err != nil {
+		return "", err
+	}
+	if !slices.Contains(actions, action) {
+		return "", fmt.Errorf("%s action %q is not %s: %w", cmd, action, orList(actions), errUsage)
+	}
+	return action, nil
 }
 
 // eventOutput is how a command that writes a stampkit event writes it:

@@ -29,6 +29,8 @@ func TestCfnLint(t *testing.T) {
 	for name, synth := range profiles() {
 		t.Run(name, func(t *testing.T) { lint(t, bin, synth(t)) })
 	}
+	// Every stack of the two-stamp app behind a weighted record.
+	t.Run("dns", func(t *testing.T) { lint(t, bin, synthDNS(t).stamps[0]) })
 }
 
 // lint runs cfn-lint on every template of f's app but those of the

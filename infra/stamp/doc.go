@@ -83,9 +83,18 @@
 // health alarms), NewScaling (the alarms the scaler acts on),
 // NewImagePipeline (the fleet's EC2 Image Builder bake), NewCommandBus,
 // NewHandlers (the Lambdas, their queues and rules), NewObservability
-// (dashboards and the operator alarm topic) and NewListenerWeights (the
-// blue/green fleets' live weights, in a stack of their own deployed
-// first).
+// (dashboards and the operator alarm topic), NewListenerWeights (the
+// blue/green fleets' live weights and the stamp's DNS weight, in a stack
+// of their own deployed first) and NewStampRecord (the stamp's weighted
+// record and health check).
+//
+// # Stamp shift
+//
+// With a DNS record (CtxDNS, LoadDNS; Props.DNS), every stamp adds its
+// own weighted alias record to the app's record, whose weight a deploy
+// reads from the stamp's DNS weight parameter, and NewShiftStack adds the
+// stack of the shift function, which moves the weight between stamps.
+// AddStamps composes an app of stamps as infra/ does.
 //
 // The stamp carries the cdk-nag suppressions its findings need, each with
 // its reason; the caller applies the AwsSolutions checks, to the stamp's

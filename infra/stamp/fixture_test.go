@@ -276,7 +276,7 @@ func productionContext(ctx map[string]any) {
 // writeAssets creates <dir>/<name>/bootstrap for every handler, as
 // `make build` would.
 func writeAssets(dir string) error {
-	for _, name := range HandlerNames() {
+	for _, name := range append(HandlerNames(), ShiftFunctionName) {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			return err
 		}

@@ -47,15 +47,9 @@ func stageFunctionCode(stack awscdk.Stack, assetsDir, function string, fleets []
 	if err != nil {
 		return functionCode{}, fmt.Errorf("encoding the %s function's fleets: %w", function, err)
 	}
-	dir := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), stagingDir, *stack.ArtifactId(), function)
-	if err := os.RemoveAll(dir); err != nil {
-		return functionCode{}, fmt.Errorf("clearing %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return functionCode{}, fmt.Errorf("staging the %s function's code: %w", function, err)
-	}
-	if err := linkOrCopy(filepath.Join(assetsDir, function, "bootstrap"), filepath.Join(dir, "bootstrap")); err != nil {
-		return functionCode{}, fmt.Errorf("staging the %s function's code: %w", function, err)
+	dir, err := stageBootstrap(stack, assetsDir, function)
+	if err != nil {
+		return functionCode{}, err
 	}
 	if holdsTokens(string(raw)) {
 		return functionCode{dir: dir, env: map[string]*string{config.EnvFleets: FleetsJSON(stack, fleets)}}, nil
@@ -64,6 +58,23 @@ func stageFunctionCode(stack awscdk.Stack, assetsDir, function string, fleets []
 		return functionCode{}, fmt.Errorf("staging the %s function's fleets: %w", function, err)
 	}
 	return functionCode{dir: dir, env: map[string]*string{config.EnvFleetsFile: strPtr(FleetsFileName)}}, nil
+}
+
+// stageBootstrap makes function's code directory for stack, empty but for
+// a hard link to (or, across file systems, a copy of)
+// <assetsDir>/<function>/bootstrap, and returns it.
+func stageBootstrap(stack awscdk.Stack, assetsDir, function string) (string, error) {
+	dir := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), stagingDir, *stack.ArtifactId(), function)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("clearing %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("staging the %s function's code: %w", function, err)
+	}
+	if err := linkOrCopy(filepath.Join(assetsDir, function, "bootstrap"), filepath.Join(dir, "bootstrap")); err != nil {
+		return "", fmt.Errorf("staging the %s function's code: %w", function, err)
+	}
+	return dir, nil
 }
 
 // holdsTokens reports whether s holds a value CloudFormation resolves at

@@ -204,6 +204,31 @@ func NewHandlers(scope constructs.Construct, id string, props *HandlersProps) Ha
 }
 
 func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps, baseEnv map[string]*string, sg awsec2.ISecurityGroup) Handler {
+	var fleets []config.Fleet
+	for _, mf := range props.Fleets {
+		fleets = append(fleets, mf.Config)
+	}
+	code, err := stageFunctionCode(awscdk.Stack_Of(c), props.AssetsDir, spec.name, FleetsFor(spec.name, fleets))
+	if err != nil {
+		panic(fmt.Sprintf("NewHandlers: %v", err))
+	}
+	var vpc *functionVpc
+	if spec.vpc {
+		vpc = &functionVpc{network: props.Network, sg: sg}
+	}
+	return newFunction(c, spec, code, baseEnv, vpc)
+}
+
+// functionVpc is the network a function in a VPC runs in.
+type functionVpc struct {
+	network Network
+	sg      awsec2.ISecurityGroup
+}
+
+// newFunction creates one of the toolkit's Lambdas from its staged code:
+// its log group, role, dead-letter queue and alarm, and, when spec asks,
+// its wake-up queue; in vpc's private subnets when set.
+func newFunction(c constructs.Construct, spec functionSpec, code functionCode, baseEnv map[string]*string, vpc *functionVpc) Handler {
 	scope := constructs.NewConstruct(c, jsii.String(titleCase(spec.name)))
 	logGroup := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     spec.logRetention,
@@ -214,14 +239,6 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 			"EventBridge rule targets; a DLQ of a DLQ adds nothing",
 		fmt.Sprintf("stampkit %s: events were dropped into its dead-letter queue", spec.name))
 	env := maps.Clone(baseEnv)
-	var fleets []config.Fleet
-	for _, mf := range props.Fleets {
-		fleets = append(fleets, mf.Config)
-	}
-	code, err := stageFunctionCode(awscdk.Stack_Of(c), props.AssetsDir, spec.name, FleetsFor(spec.name, fleets))
-	if err != nil {
-		panic(fmt.Sprintf("NewHandlers: %v", err))
-	}
 	maps.Copy(env, code.env)
 	var wake, wakeDLQ awssqs.Queue
 	var wakeAlarm awscloudwatch.Alarm
@@ -281,11 +298,11 @@ func newHandler(c constructs.Construct, spec functionSpec, props *HandlersProps,
 	if spec.reserved > 0 {
 		fnProps.ReservedConcurrentExecutions = jsii.Number(spec.reserved)
 	}
-	if spec.vpc {
-		fnProps.Vpc = props.Network.Vpc()
-		fnProps.VpcSubnets = props.Network.PrivateSubnets()
-		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{sg}
-		grantNetworkInterfaces(role, fnProps.Vpc, fnProps.VpcSubnets, sg)
+	if vpc != nil {
+		fnProps.Vpc = vpc.network.Vpc()
+		fnProps.VpcSubnets = vpc.network.PrivateSubnets()
+		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{vpc.sg}
+		grantNetworkInterfaces(role, fnProps.Vpc, fnProps.VpcSubnets, vpc.sg)
 	}
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), fnProps)
 	dropDependsOnReferenced(fn.Node().DefaultChild().(awscdk.CfnResource), role.Node().DefaultChild().(awscdk.CfnResource))

@@ -22,9 +22,26 @@ var updateDocs = flag.Bool("update", false, "rewrite generated docs (docs/iam.md
 
 const iamDocPath = "../../docs/iam.md"
 
+// docResources are the resources the document prints: the test app's
+// stamp and the DNS test app's shift stack (TestShiftIAM), whose construct
+// paths begin with Shift/.
+func docResources(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	out := maps.Clone(synth(t).resources)
+	for id, r := range stackResources(t, synthDNS(t).shift.Stack()) {
+		if r["Type"] == "AWS::CDK::Metadata" {
+			continue
+		}
+		if _, dup := out[id]; dup {
+			t.Fatalf("logical id %s is in the stamp's stacks and the shift stack; the document needs them unique", id)
+		}
+		out[id] = r
+	}
+	return out
+}
+
 func TestIAMDoc(t *testing.T) {
-	f := synth(t)
-	got := iamDoc(f.resources)
+	got := iamDoc(docResources(t))
 	if *updateDocs {
 		if err := os.MkdirAll(filepath.Dir(iamDocPath), 0o755); err != nil {
 			t.Fatal(err)
@@ -46,9 +63,9 @@ func TestIAMDoc(t *testing.T) {
 // TestIAMDocShowsEveryGrant guards the printer itself: every role and every
 // action the template grants appears in the document.
 func TestIAMDocShowsEveryGrant(t *testing.T) {
-	f := synth(t)
-	doc := iamDoc(f.resources)
-	for id, r := range f.resources {
+	resources := docResources(t)
+	doc := iamDoc(resources)
+	for id, r := range resources {
 		switch r["Type"] {
 		case "AWS::IAM::Role":
 			if name := constructName(id, r); !strings.Contains(doc, "### "+name) {
@@ -81,7 +98,8 @@ func iamDoc(resources map[string]map[string]any) string {
 Printed from the stack that the infra tests synthesize: the shipped
 ` + "`cdk.json`" + ` plus a second, blue/green fleet with HTTPS, SSM probes, a drain
 command and a warm pool, so that every statement a configuration can produce
-appears. Names are construct paths in the stack; ` + "`${X}`" + ` is X's ARN (or
+appears, and the shift stack (` + "`stampkit-shift`" + `, roles under ` + "`Shift/`" + `) of two
+stamps behind a DNS record. Names are construct paths in the stack; ` + "`${X}`" + ` is X's ARN (or
 name, where CloudFormation's Ref gives a name), ` + "`${X.Attr}`" + ` one of its attributes.
 The threat model in the README reads these tables.
 

@@ -93,7 +93,8 @@ func ipOnly(t *testing.T, tmpl assertions.Template, typ string) (string, map[str
 	return "", nil
 }
 
-func ipJSON(t *testing.T, v any) string {
+// compactJSON is v as compact JSON.
+func compactJSON(t *testing.T, v any) string {
 	t.Helper()
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -133,7 +134,7 @@ func TestImagePipeline(t *testing.T) {
 		if len(comps) != 2 {
 			t.Fatalf("Components got %v, want update-linux then the app", recipe["Components"])
 		}
-		if s := ipJSON(t, comps[0]); !strings.Contains(s, ":aws:component/update-linux/x.x.x") {
+		if s := compactJSON(t, comps[0]); !strings.Contains(s, ":aws:component/update-linux/x.x.x") {
 			t.Errorf("first component got %s, want AWS's update-linux", s)
 		}
 		if d := cmp.Diff(map[string]any{"ComponentArn": getAtt(componentID, "Arn")}, comps[1]); d != "" {
@@ -150,7 +151,7 @@ func TestImagePipeline(t *testing.T) {
 		}
 		// The binary's URL is a token into the assets bucket; the rest of the
 		// document is the one ComponentDocument renders.
-		data := ipJSON(t, component["Data"])
+		data := compactJSON(t, component["Data"])
 		for _, want := range []string{"S3Download", "cdk-hnb659fds-assets-111111111111-us-east-1", `expectedBucketOwner: \"111111111111\"`} {
 			if !strings.Contains(data, want) {
 				t.Errorf("component Data does not contain %q:\n%s", want, data)
@@ -192,7 +193,7 @@ func TestImagePipeline(t *testing.T) {
 	t.Run("instance role", func(t *testing.T) {
 		roleID := ipLogicalID(t, stack, ip.InstanceRole().RoleName())
 		role := ipResources(t, tmpl, "AWS::IAM::Role")[roleID]
-		policies := ipJSON(t, role["Properties"].(map[string]any)["ManagedPolicyArns"])
+		policies := compactJSON(t, role["Properties"].(map[string]any)["ManagedPolicyArns"])
 		for _, want := range []string{":iam::aws:policy/AmazonSSMManagedInstanceCore", ":iam::aws:policy/EC2InstanceProfileForImageBuilder"} {
 			if !strings.Contains(policies, want) {
 				t.Errorf("ManagedPolicyArns got %s, want %s among them", policies, want)
@@ -205,7 +206,7 @@ func TestImagePipeline(t *testing.T) {
 		// object, with s3:GetObject alone.
 		var found bool
 		for _, p := range ipResources(t, tmpl, "AWS::IAM::Policy") {
-			s := ipJSON(t, p)
+			s := compactJSON(t, p)
 			if !strings.Contains(s, roleID) {
 				continue
 			}
@@ -258,7 +259,7 @@ func TestImagePipeline(t *testing.T) {
 				t.Errorf("%s (-want +got):\n%s", k, d)
 			}
 		}
-		if got := stack.Resolve(ip.PipelineArn()); ipJSON(t, got) != ipJSON(t, getAtt(ipLogicalID(t, stack, ip.Pipeline().Ref()), "Arn")) {
+		if got := stack.Resolve(ip.PipelineArn()); compactJSON(t, got) != compactJSON(t, getAtt(ipLogicalID(t, stack, ip.Pipeline().Ref()), "Arn")) {
 			t.Errorf("PipelineArn resolves to %v, want the pipeline's Arn", got)
 		}
 	})
@@ -274,7 +275,7 @@ func TestImagePipeline(t *testing.T) {
 				if level == "error" {
 					found = annotations.FindError(jsii.String("*"), nag)
 				}
-				raw = ipJSON(t, found)
+				raw = compactJSON(t, found)
 			})
 			// cxapi.SynthesisMessage is deprecated in Go; read it as JSON.
 			var findings []struct {
@@ -323,7 +324,7 @@ func ipCfnLint(t *testing.T, stack awscdk.Stack) {
 	path := filepath.Join(t.TempDir(), "template.json")
 	var tmpl any
 	check(t, "rendering the template", func() { tmpl = assertions.Template_FromStack(stack, nil).ToJSON() })
-	if err := os.WriteFile(path, []byte(ipJSON(t, tmpl)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(compactJSON(t, tmpl)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.CommandContext(t.Context(), bin, "--format", "parseable", "--", path).CombinedOutput()

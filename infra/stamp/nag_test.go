@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -27,12 +28,25 @@ func TestNag(t *testing.T) {
 	for name, synth := range profiles() {
 		t.Run(name, func(t *testing.T) { checkNag(t, synth(t)) })
 	}
+	// Two stamps behind a weighted record (TestStampRecords).
+	t.Run("dns", func(t *testing.T) {
+		a := synthDNS(t)
+		for _, f := range a.stamps {
+			checkNag(t, f)
+		}
+		checkNagOf(t, a.shift.Stack())
+	})
 }
 
 func checkNag(t *testing.T, f *fixture) {
 	t.Helper()
+	checkNagOf(t, f.stack.Stack())
+}
+
+func checkNagOf(t *testing.T, stack awscdk.Stack) {
+	t.Helper()
 	var annotations assertions.Annotations
-	check(t, "reading annotations", func() { annotations = assertions.Annotations_FromStack(f.stack.Stack()) })
+	check(t, "reading annotations", func() { annotations = assertions.Annotations_FromStack(stack) })
 	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 	for _, level := range []string{"error", "warning"} {
 		var raw []byte

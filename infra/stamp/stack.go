@@ -64,6 +64,11 @@ type Props struct {
 	// Tags are added to every resource of the stamp that takes tags, but
 	// for the types tagProps leaves alone (and says why).
 	Tags map[string]string
+	// DNS, when set, is the app's weighted record (LoadDNS): the stamp
+	// adds its own record to it, with a health check, in the stack of the
+	// fleet it routes to (NewStampRecord), and its DNS weight parameter to
+	// its weights stack.
+	DNS *DNSConfig
 }
 
 // Stack is a stamp: the whole toolkit in one stack (and, with blue/green
@@ -79,8 +84,11 @@ type Stack interface {
 	Commands() CommandBus
 	Observability() Observability
 	// Weights is the stack of the blue/green fleets' listener weight
-	// parameters, deployed before this one; nil without blue/green fleets.
+	// parameters and the DNS weight parameter, deployed before this one;
+	// nil without blue/green fleets or DNS.
 	Weights() ListenerWeights
+	// Record is the stamp's weighted record; nil without Props.DNS.
+	Record() StampRecord
 }
 
 type stampStack struct {
@@ -92,6 +100,7 @@ type stampStack struct {
 	commands CommandBus
 	obs      Observability
 	weights  ListenerWeights
+	record   StampRecord
 }
 
 // NewStack adds a stamp to scope (an App, or a Stage) as the stack id
@@ -130,17 +139,23 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 	}
 
 	s := &stampStack{stack: stack}
+	var dnsWeight *DNSWeight
+	if props.DNS != nil {
+		dnsWeight = &DNSWeight{Parameter: names.DNSWeightParameter(), Initial: props.DNS.InitialWeight(cfg.Name)}
+	}
 	s.weights = NewListenerWeights(scope, id+weightsStackSuffix, &ListenerWeightsProps{
 		StackProps: awscdk.StackProps{
 			Env: sp.Env, TerminationProtection: sp.TerminationProtection,
 			StackName: jsii.String(WeightsStackName(*sp.StackName)),
 		},
 		Fleets: cfg.Fleets,
+		DNS:    dnsWeight,
 	})
 	if s.weights != nil {
-		// The listeners' weights resolve from its parameters when this
-		// stack's change set is created (NewListenerWeights).
-		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners read their weights from its SSM parameters"))
+		// The listeners' and the record's weights resolve from its
+		// parameters when this stack's change set is created
+		// (NewListenerWeights).
+		stack.AddStackDependency(s.weights.Stack(), jsii.String("blue/green listeners and the DNS record read their weights from its SSM parameters"))
 	}
 	if props.Vpc != nil {
 		s.network = &givenNetwork{
@@ -157,6 +172,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 		})
 	}
 	s.state = NewState(stack, "State", &StateProps{})
+	if props.DNS != nil {
+		publishStateTable(stack, names, s.state.Table())
+	}
 	for _, fc := range cfg.Fleets {
 		// A stack of the fleet's own, nested in the stamp's: a fleet is
 		// about 35 resources and a stack may hold 500 (Limits), and a
@@ -197,6 +215,13 @@ func NewStack(scope constructs.Construct, id string, props *Props) Stack {
 			}
 		}
 		s.fleets = append(s.fleets, mf)
+		if props.DNS != nil && props.DNS.Fleet == fc.Name {
+			// Beside the load balancer it routes to: no reference crosses
+			// a stack.
+			s.record = NewStampRecord(fs, "Dns", &StampRecordProps{
+				DNS: props.DNS, Names: names, Fleet: f, HTTPS: fc.CertificateArn != "",
+			})
+		}
 	}
 	s.commands = NewCommandBus(stack, "Commands", &CommandBusProps{
 		Name:       names.CommandBus(),
@@ -263,6 +288,7 @@ func checkProps(props *Props) Config {
 			panic(fmt.Sprintf("NewStack: Fleets[%q]: Config declares no such fleet", name))
 		}
 	}
+	checkDNSProps(props, cfg)
 	return cfg
 }
 
@@ -277,6 +303,7 @@ func (s *stampStack) Handlers() Handlers           { return s.handlers }
 func (s *stampStack) Commands() CommandBus         { return s.commands }
 func (s *stampStack) Observability() Observability { return s.obs }
 func (s *stampStack) Weights() ListenerWeights     { return s.weights }
+func (s *stampStack) Record() StampRecord          { return s.record }
 
 // ManagedFleet is a fleet with its scaling alarms, its image pipeline and
 // the configuration the Lambdas read for it.

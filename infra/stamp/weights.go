@@ -32,6 +32,17 @@ type ListenerWeightsProps struct {
 	awscdk.StackProps
 	// Fleets are the app's fleets; only blue/green fleets get parameters.
 	Fleets []FleetConfig
+	// DNS, when set, adds the parameter of the stamp's DNS weight: the
+	// weight of its record in the app's weighted record (NewStampRecord).
+	DNS *DNSWeight
+}
+
+// DNSWeight is a stamp's DNS weight parameter.
+type DNSWeight struct {
+	// Parameter is its name (Names.DNSWeightParameter).
+	Parameter string
+	// Initial is the weight it is created with (DNSConfig.InitialWeight).
+	Initial int
 }
 
 // ListenerWeights is the stack holding, for each blue/green fleet, the SSM
@@ -85,7 +96,7 @@ type listenerWeights struct {
 }
 
 // NewListenerWeights creates the weights stack, or returns nil when no
-// fleet is blue/green.
+// fleet is blue/green and there is no DNS weight.
 func NewListenerWeights(scope constructs.Construct, id string, props *ListenerWeightsProps) ListenerWeights {
 	if props == nil {
 		panic("NewListenerWeights: props is nil")
@@ -96,14 +107,31 @@ func NewListenerWeights(scope constructs.Construct, id string, props *ListenerWe
 			blueGreen = append(blueGreen, f)
 		}
 	}
-	if len(blueGreen) == 0 {
+	if len(blueGreen) == 0 && props.DNS == nil {
 		return nil
 	}
 	sp := props.StackProps
 	if sp.Description == nil {
 		sp.Description = jsii.String("stampkit: live listener weights of the blue/green fleets (written by the rollout Lambda)")
+		if props.DNS != nil {
+			sp.Description = jsii.String("stampkit: live listener weights of the blue/green fleets (written by the rollout Lambda) " +
+				"and the stamp's DNS weight (written by the shift Lambda)")
+		}
 	}
 	stack := awscdk.NewStack(scope, &id, &sp)
+	if w := props.DNS; w != nil {
+		// The same ownership as the listener weights: the shift function
+		// writes the parameter before each ChangeResourceRecordSets, the
+		// record's Weight reads it at each deploy (NewStampRecord), and
+		// these properties stay constant but for Initial, which
+		// DNSConfig.InitialWeights says to leave as created.
+		awsssm.NewStringParameter(stack, jsii.String("DnsWeight"), &awsssm.StringParameterProps{
+			ParameterName:  jsii.String(w.Parameter),
+			StringValue:    jsii.String(strconv.Itoa(w.Initial)),
+			AllowedPattern: jsii.String(DNSWeightPattern),
+			Description:    jsii.String("stampkit: live weight of the stamp's DNS record; the shift Lambda writes it, deploys read it"),
+		})
+	}
 	for _, f := range blueGreen {
 		names := f.WeightParameters()
 		for _, p := range []struct {

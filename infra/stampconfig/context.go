@@ -25,7 +25,7 @@ func ContextKeys() []string {
 	return []string{
 		CtxStamp, CtxStamps, CtxStackName, CtxAccount, CtxRegion, CtxAssetsDir, CtxMaxAzs,
 		CtxNatGateways, CtxLogRetentionDays, CtxScalerReservedConcurrency, CtxFleets,
-		CtxAppVersion, CtxAlarmEmail, CtxProfile, CtxInterfaceEndpoints, CtxCommandPrincipals,
+		CtxAppVersion, CtxAlarmEmail, CtxProfile, CtxInterfaceEndpoints, CtxCommandPrincipals, CtxDNS,
 	}
 }
 
@@ -52,8 +52,11 @@ func ParseContext(ctx map[string]any, checkAssets bool) ([]Config, error) {
 			}
 		}
 	}
-	stamps, err := parseStamps(func(key string) any { return ctx[key] }, !checkAssets)
+	get := func(key string) any { return ctx[key] }
+	stamps, err := parseStamps(get, !checkAssets)
 	if err != nil {
+		errs = append(errs, unjoin(err)...)
+	} else if _, err := ParseDNS(get, stamps); err != nil {
 		errs = append(errs, unjoin(err)...)
 	}
 	if len(errs) > 0 {

@@ -71,6 +71,9 @@ func mistakes() []mistake {
 			want: []string{`"interfaceEndpoints"`, `got "yes", want true or false`}},
 		{name: "typo in a top-level key", edit: func(ctx map[string]any) { ctx["maxAZs"] = 2 },
 			want: []string{`"maxAZs"`, `did you mean "maxAzs"`}},
+		{name: "dns record outside its zone", edit: func(ctx map[string]any) {
+			ctx["dns"] = map[string]any{"hostedZoneId": "Z1", "zoneName": "example.com", "recordName": "app.example.org"}
+		}, want: []string{`"dns.recordName"`, `"app.example.org" is not in zone "example.com"`}},
 	}
 }
 

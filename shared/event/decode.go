@@ -235,6 +235,8 @@ var registry = sync.OnceValue(func() map[kind]decodeFunc {
 		{SourceStampkit, DetailTypeTick}:       decodeTickDetail,
 		{SourceStampkit, DetailTypeCommand}:    decodeCommandDetail,
 		{SourceStampkit, DetailTypeImageReady}: decodeImageReadyDetail,
+
+		{SourceStampkit, DetailTypeShiftCommand}: decodeShiftCommandDetail,
 	}
 })
 

@@ -51,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			switch ev.Detail.(type) {
 			case *event.AlarmStateChange, *event.LifecycleAction, *event.InstanceActivity, *event.InstanceRefresh,
-				*event.ImageStateChange, *event.AMIStateChange, *event.ResourceStatusChange, *event.TestNotification, *event.Tick, *event.Command, *event.ImageReady:
+				*event.ImageStateChange, *event.AMIStateChange, *event.ResourceStatusChange, *event.TestNotification, *event.Tick, *event.Command, *event.ImageReady, *event.ShiftCommand:
 			default:
 				t.Errorf("event %d: got Detail of type %T, want one of the package's detail types", i, ev.Detail)
 			}

@@ -279,6 +279,11 @@ func sampleWants() map[string][]event.Event {
 			Time: at("2026-11-25T15:04:05Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},
 			Detail: &event.Command{Fleet: "web", Action: event.CommandAbort, Reason: "5xx on checkout after the 50% step"},
 		}},
+		"stampkit-shift-command": {{
+			ID: "8e2b4c1d-6a3f-4e5b-9c7d-1f0a2b3c4d5e", Source: event.SourceStampkit, DetailType: event.DetailTypeShiftCommand,
+			Time: at("2026-12-09T09:30:00Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},
+			Detail: &event.ShiftCommand{Record: "www.example.com.", From: "blue", To: "green", Action: event.CommandStart, Reason: "green carries release 42"},
+		}},
 		"stampkit-image-ready": {{
 			ID: "0d9e6f1c-2b7a-4c3e-8f51-6a2d9b4e7c10", Source: event.SourceStampkit, DetailType: event.DetailTypeImageReady,
 			Time: at("2026-12-07T14:02:11Z"), Region: "us-east-1", Account: "123456789012", Resources: []string{},

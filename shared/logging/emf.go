@@ -19,6 +19,7 @@ const (
 	Milliseconds Unit = "Milliseconds"
 	Seconds      Unit = "Seconds"
 	None         Unit = "None"
+	Percent      Unit = "Percent"
 )
 
 // Metric is one value of an Embedded Metric Format record.

@@ -83,6 +83,13 @@ type State struct {
 	// FloorUntil reactive scale-in stops at it.
 	Floor      int       `json:"floor,omitempty"`
 	FloorUntil time.Time `json:"floorUntil,omitzero"`
+	// ShiftFloor is the floor a stamp shift holds on the fleet while it
+	// moves traffic to it (package shifter), until ShiftFloorUntil. It is
+	// apart from the forecast's so that neither lowers the other: each
+	// forecast tick rewrites Floor, and scale-in stops at the higher of
+	// the two (FloorAt).
+	ShiftFloor      int       `json:"shiftFloor,omitempty"`
+	ShiftFloorUntil time.Time `json:"shiftFloorUntil,omitzero"`
 }
 
 // Action is what a decision does.
@@ -269,6 +276,9 @@ func (s State) Merge(o State) State {
 	}
 	if o.FloorUntil.After(m.FloorUntil) {
 		m.Floor, m.FloorUntil = o.Floor, o.FloorUntil
+	}
+	if o.ShiftFloorUntil.After(m.ShiftFloorUntil) {
+		m.ShiftFloor, m.ShiftFloorUntil = o.ShiftFloor, o.ShiftFloorUntil
 	}
 	m.Seen = maps.Clone(s.Seen)
 	for alarm, theirs := range o.Seen {

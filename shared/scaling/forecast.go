@@ -407,10 +407,15 @@ func RaiseToFloor(p Policy, s State, now time.Time, g Group, pr Prediction) (Dec
 	return d, next
 }
 
-// FloorAt is the forecast floor s holds at now, or 0.
+// FloorAt is the floor s holds at now, or 0: the higher of the forecast's
+// and a stamp shift's, each while it lasts.
 func (s State) FloorAt(now time.Time) int {
+	floor := 0
 	if now.Before(s.FloorUntil) {
-		return s.Floor
+		floor = s.Floor
 	}
-	return 0
+	if now.Before(s.ShiftFloorUntil) {
+		floor = max(floor, s.ShiftFloor)
+	}
+	return floor
 }

@@ -221,6 +221,20 @@ func (s *sim) at(t time.Duration, prio int, fn func(context.Context)) {
 }
 
 func (s *sim) run(ctx context.Context) error {
+	s.schedule()
+	if err := s.advance(ctx, s.runEnd()+1); err != nil {
+		return err
+	}
+	s.close(ctx)
+	return nil
+}
+
+// runEnd is the virtual time the run ends at.
+func (s *sim) runEnd() time.Duration { return time.Duration(len(s.counts)) * s.cfg.Step }
+
+// schedule queues the run's own events: each step's world, the new image
+// and the operator's commands.
+func (s *sim) schedule() {
 	n := len(s.counts)
 	for i := 0; i <= n; i++ {
 		s.at(time.Duration(i)*s.cfg.Step, prioWorld, func(context.Context) { s.world(i) })
@@ -231,21 +245,29 @@ func (s *sim) run(ctx context.Context) error {
 	for _, c := range s.sc.Commands {
 		s.at(c.At, prioWorld, func(context.Context) { s.rollout.command(c) })
 	}
-	end := time.Duration(n) * s.cfg.Step
-	for processed := 0; s.q.Len() > 0; processed++ {
+}
+
+// advance runs the events before until (and not after the end of the
+// run), in time order.
+func (s *sim) advance(ctx context.Context, until time.Duration) error {
+	end := s.runEnd()
+	for processed := 0; s.q.Len() > 0 && s.q[0].at < until && s.q[0].at <= end; processed++ {
 		if processed%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
 		e := heap.Pop(&s.q).(*scheduled)
-		if e.at > end {
-			break
-		}
 		s.now = e.at
 		e.fn(ctx)
 	}
-	s.now = end
+	return nil
+}
+
+// close ends the run: it bills what still runs and records how the groups,
+// the rollout, the deliveries and the effects ended.
+func (s *sim) close(ctx context.Context) {
+	s.now = s.runEnd()
 	for _, g := range s.groups {
 		g.finish()
 		s.res.InstanceSeconds += g.billed.Seconds()
@@ -264,7 +286,6 @@ func (s *sim) run(ctx context.Context) error {
 	}
 	s.finishDeliveries()
 	s.finishEffects()
-	return nil
 }
 
 // world runs at the boundary before step i: it closes the metric periods

@@ -267,6 +267,9 @@ type Scenario struct {
 	// Chaos, when set, injects faults around the toolkit's functions (see
 	// Chaos); nil is a run where AWS answers every call.
 	Chaos *Chaos
+	// Shift, when set, makes the run a stamp shift: two stamps behind DNS
+	// (see Shift). It excludes an image, commands and chaos.
+	Shift *Shift
 }
 
 // Crash is a new image that passes its warm-up and health checks but
@@ -438,6 +441,11 @@ type Result struct {
 	// Forecasts are the forecasts a predictive scaling policy generated,
 	// in time order.
 	Forecasts []Forecast
+	// Stamps are, in a stamp shift (Scenario.Shift), each stamp's own
+	// record, the stamp traffic leaves first; the fields above add them
+	// up. DNS is the zone in front of them at each step.
+	Stamps []Stamp
+	DNS    []DNSSample
 }
 
 // GroupEnd is an Auto Scaling group at the end of a run.
@@ -492,6 +500,12 @@ func Run(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Result, e
 		if c.At < 0 {
 			return nil, fmt.Errorf("scenario %s: rollout command %s at %v, before the start", sc.Name, c.Action, c.At)
 		}
+	}
+	if sc.Shift != nil {
+		if sc.ImageBuiltAt > 0 || len(sc.Commands) > 0 || sc.Chaos != nil {
+			return nil, fmt.Errorf("scenario %s: a stamp shift runs no image, commands or chaos", sc.Name)
+		}
+		return runShift(ctx, cfg, sc, a)
 	}
 	s := newSim(cfg, sc)
 	if err := a.attach(s); err != nil {

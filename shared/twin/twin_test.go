@@ -496,7 +496,8 @@ func TestScenarioDemand(t *testing.T) {
 			if peak < 10 || peak > 75 {
 				t.Errorf("peak demand %d instances, want 10-75", peak)
 			}
-			if low := cfg.DemandInstances(slices.Min(sc.Trace.Rates)); low > 12 {
+			// A stamp shift runs on a busy evening by design: no quiet period.
+			if low := cfg.DemandInstances(slices.Min(sc.Trace.Rates)); low > 12 && sc.Shift == nil {
 				t.Errorf("lowest demand %d instances, want a quiet period of at most 12", low)
 			}
 		})

@@ -55,6 +55,10 @@ const (
 	zoomBlue     = "#90caf9"
 	// neutralLine keys a line drawn in each policy's own colour.
 	neutralLine = "#444444"
+	// stampFromColour and stampToColour draw the old and the new stamp of
+	// a stamp shift.
+	stampFromColour = "#1565c0"
+	stampToColour   = "#ef6c00"
 )
 
 // alarmColour colours an alarm's ALARM band by what the alarm watches.
@@ -178,7 +182,7 @@ func chart(runs []suite.Run, f frame, zoom *frame) string {
 	for i, smp := range first.Samples {
 		demand[i] = float64(cfg.DemandInstances(float64(smp.Offered) / cfg.Step.Seconds()))
 	}
-	top, rows, weighted, chaos := 0.0, 0, false, false
+	top, rows, weighted, chaos, stamped := 0.0, 0, false, false, false
 	for _, r := range runs {
 		for i := i0; i < min(i1, len(r.Result.Samples)); i++ {
 			smp := r.Result.Samples[i]
@@ -187,10 +191,14 @@ func chart(runs []suite.Run, f frame, zoom *frame) string {
 		rows = max(rows, len(r.Result.Datapoints))
 		weighted = weighted || len(r.Result.Weights) > 1
 		chaos = chaos || len(r.Result.Faults) > 0
+		stamped = stamped || len(r.Result.Stamps) > 1
 	}
 	ymax := niceCeil(top)
 	strips := 2
 	if weighted {
+		strips++
+	}
+	if stamped {
 		strips++
 	}
 	perPolicy := titleHeight + panelHeight + strips*(stripGap+stripHeight) + panelGap
@@ -221,6 +229,10 @@ func chart(runs []suite.Run, f frame, zoom *frame) string {
 		if weighted {
 			strip += stripHeight + stripGap
 			weightsStrip(&c, res, f, strip, ticks)
+		}
+		if stamped {
+			strip += stripHeight + stripGap
+			stampsStrip(&c, res, f, strip, ticks)
 		}
 		c.f(`</g>`)
 	}

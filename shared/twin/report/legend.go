@@ -39,6 +39,9 @@ const (
 	markP95            mark = "p95"
 	markP95Bound       mark = "p95-bound"
 	markWeight         mark = "weight"
+	markDNSWeight      mark = "dns-weight"
+	markStampFrom      mark = "stamp-from"
+	markStampTo        mark = "stamp-to"
 	markZoom           mark = "zoom"
 )
 
@@ -92,6 +95,9 @@ func legendKeys() []legendKey {
 		{markP95, stroke(neutralLine, "none", 1.2), "p95 latency (worst per pixel)"},
 		{markP95Bound, stroke(violationRed, "4 3", 1), "p95 SLO bound"},
 		{markWeight, stroke(neutralLine, "none", 1.6), "listener weight to green"},
+		{markDNSWeight, stroke(neutralLine, "none", 1.6), "DNS weight of the new stamp's record"},
+		{markStampFrom, stroke(stampFromColour, "none", 1.4), "old stamp: healthy targets"},
+		{markStampTo, stroke(stampToColour, "none", 1.4), "new stamp: healthy targets"},
 		{markZoom, fmt.Sprintf(`<rect width="14" height="6" y="-6" fill="%s"/>`, zoomBlue), "span shown closer below"},
 	}
 }

@@ -255,3 +255,39 @@ func TestChaosReport(t *testing.T) {
 		t.Errorf("a run with a forgotten change: intact %v, verdict %q", broken.Intact(), broken.Verdict())
 	}
 }
+
+// TestStampsPanel checks that a stamp shift's chart draws, per policy,
+// the DNS weight of the new stamp's record and each stamp's healthy
+// targets, keyed in the legend, and that other scenarios draw neither.
+func TestStampsPanel(t *testing.T) {
+	cfg := twin.DefaultConfig()
+	policies := []string{suite.Stampkit, suite.TargetTracking}
+	jobs, err := suite.Jobs(cfg, 1, []string{suite.Spike, suite.StampShift}, policies)
+	if err != nil {
+		t.Fatalf("jobs: %v", err)
+	}
+	for i := range jobs {
+		jobs[i].Scenario.Trace.Rates = jobs[i].Scenario.Trace.Rates[:int(90*time.Minute/cfg.Step)]
+	}
+	rs, err := suite.RunAll(t.Context(), cfg, jobs, nil)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	page, _ := render(t, 1, rs)
+	for _, tt := range []struct {
+		what string
+		want int
+	}{
+		{`<g class="stamps"`, len(policies)},
+		{`<g data-mark="dns-weight">`, len(policies)},
+		{`<g data-mark="stamp-from">`, len(policies)},
+		{`<g data-mark="stamp-to">`, len(policies)},
+		{`<g class="key" data-mark="dns-weight"`, 1},
+		{`<g class="key" data-mark="stamp-to"`, 1},
+		{`<g data-mark="weight">`, 0},
+	} {
+		if got := strings.Count(page, tt.what); got != tt.want {
+			t.Errorf("%s appears %d times, want %d", tt.what, got, tt.want)
+		}
+	}
+}

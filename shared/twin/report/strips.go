@@ -85,7 +85,14 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // the weights (none before the first).
 func weightsStrip(c *canvas, res *twin.Result, f frame, top float64, ticks []timeTick) {
 	y := func(v float64) float64 { return top + stripHeight - stripHeight*v/100 }
-	yAxis(c, top, stripHeight, "green %", []yTick{{0, "0"}, {50, "50"}, {100, "100"}}, y)
+	label, kind, target := "green %", markWeight, twin.PeerGroup(res.Config)
+	if len(res.Stamps) > 1 {
+		// A stamp shift: the weight of the new stamp's record, as the name
+		// servers answer it.
+		target = res.Stamps[1].Name
+		label, kind = target+" %", markDNSWeight
+	}
+	yAxis(c, top, stripHeight, label, []yTick{{0, "0"}, {50, "50"}, {100, "100"}}, y)
 	timeGrid(c, top, stripHeight, ticks)
 	peer := 0
 	var p strings.Builder
@@ -108,11 +115,42 @@ func weightsStrip(c *canvas, res *twin.Result, f frame, top float64, ticks []tim
 		fmt.Fprintf(&p, "M%s %s", num(f.x(f.from)), num(y(float64(peer))))
 	}
 	fmt.Fprintf(&p, " H%s", num(f.x(f.to)))
-	tip := fmt.Sprintf("%s: listener weight to %s, %%", res.Policy, twin.PeerGroup(res.Config))
+	tip := fmt.Sprintf("%s: listener weight to %s, %%", res.Policy, target)
+	if kind == markDNSWeight {
+		tip = fmt.Sprintf("%s: DNS weight of %s's record, %% (INSYNC)", res.Policy, target)
+	}
 	if len(tips) > 0 {
 		tip += ": " + strings.Join(tips, ", ")
 	}
 	c.f(`<g class="weights" data-policy="%s">`, esc(res.Policy))
-	c.group(markWeight, fmt.Sprintf(`<path d="%s" fill="none" stroke="%s" stroke-width="1.6"><title>%s</title></path>`, p.String(), policyColour(res.Policy), esc(tip)))
+	c.group(kind, fmt.Sprintf(`<path d="%s" fill="none" stroke="%s" stroke-width="1.6"><title>%s</title></path>`, p.String(), policyColour(res.Policy), esc(tip)))
+	c.f(`</g>`)
+}
+
+// stampsStrip draws each stamp's healthy targets in a stamp shift: the
+// old stamp draining, the new one raised ahead of each step.
+func stampsStrip(c *canvas, res *twin.Result, f frame, top float64, ticks []timeTick) {
+	if len(res.Stamps) < 2 {
+		return
+	}
+	peak := 1.0
+	for _, st := range res.Stamps {
+		for _, smp := range st.Result.Samples {
+			peak = max(peak, float64(smp.Healthy))
+		}
+	}
+	ymax := niceCeil(peak)
+	y := func(v float64) float64 { return top + stripHeight - stripHeight*v/ymax }
+	yAxis(c, top, stripHeight, "targets", []yTick{{0, "0"}, {ymax, num(ymax)}}, y)
+	timeGrid(c, top, stripHeight, ticks)
+	c.f(`<g class="stamps" data-policy="%s">`, esc(res.Policy))
+	for k, st := range res.Stamps[:2] {
+		kind, colour := markStampFrom, stampFromColour
+		if k == 1 {
+			kind, colour = markStampTo, stampToColour
+		}
+		c.group(kind, fmt.Sprintf(`<path d="%s" fill="none" stroke="%s" stroke-width="1.4"><title>%s: healthy targets of stamp %s (mean per pixel)</title></path>`,
+			columnPath(st.Result, f, y, false, func(s twin.Sample) float64 { return float64(s.Healthy) }), colour, esc(res.Policy), esc(st.Name)))
+	}
 	c.f(`</g>`)
 }

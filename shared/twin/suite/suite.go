@@ -17,7 +17,9 @@ import (
 	"github.com/stampkit/stampkit/shared/event"
 	"github.com/stampkit/stampkit/shared/rollout"
 	"github.com/stampkit/stampkit/shared/scaling"
+	"github.com/stampkit/stampkit/shared/stampshift"
 	"github.com/stampkit/stampkit/shared/twin"
+	"github.com/stampkit/stampkit/shared/twin/dns"
 	"github.com/stampkit/stampkit/shared/twin/score"
 	"github.com/stampkit/stampkit/shared/twin/traces"
 )
@@ -41,7 +43,31 @@ const (
 	AbortInRetention = "abort-in-retention"
 	// Chaos is ChaosBase under twin.DefaultChaos.
 	Chaos = "chaos"
+	// StampShift moves the traffic by DNS from one stamp to a new one;
+	// StampShiftBad does the same to a new stamp whose image crashes once
+	// it takes a quarter of it (StampShiftFault).
+	StampShift    = "stamp-shift"
+	StampShiftBad = "stamp-shift-bad"
 )
+
+// The stamps of StampShift and StampShiftBad: the old stamp and the new.
+const (
+	OldStamp = "main"
+	NewStamp = "next"
+)
+
+// StampShiftFault is the new stamp's image in StampShiftBad: once the
+// stamp takes StampShiftFaultFrom percent of the requests (at the 25 %
+// step, not at 5 %), every target that carries traffic crashes two minutes
+// later: a defect that needs a share of real traffic to show.
+var StampShiftFault = twin.Crash{Above: 0, After: 2 * time.Minute}
+
+// StampShiftFaultFrom is the share of the requests, in percent, that arms
+// StampShiftFault.
+const StampShiftFaultFrom = 20
+
+// StampShiftStart is when, from the start, the operator starts the shift.
+const StampShiftStart = 30 * time.Minute
 
 // ChaosBase is the scenario Chaos brings chaos to: a day that scales out
 // and in, and rolls an image out by instance refresh at its busiest, so
@@ -50,7 +76,7 @@ const ChaosBase = Diurnal
 
 // Names lists the scenarios in report order.
 func Names() []string {
-	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen, GreenCrash, AbortInRetention, Chaos}
+	return []string{Diurnal, Spike, Ramp, Step, FlashCrowd, NASAWeek, BlueGreen, BadImage, BadGreen, GreenCrash, AbortInRetention, Chaos, StampShift, StampShiftBad}
 }
 
 // WithChaos returns sc under chaos c, named apart from sc: "NAME-chaos"
@@ -162,6 +188,15 @@ func Scenario(name string, cfg twin.Config, seed uint64) (twin.Scenario, error) 
 		t, err = traces.Step(shape)
 		sc.ImageBuiltAt, sc.Strategy = 30*time.Minute, rollout.StrategyBlueGreen
 		sc.Commands = []twin.Command{{At: AbortAt, Action: event.CommandAbort, Reason: "operator abort during retention"}}
+	case StampShift, StampShiftBad:
+		// A busy evening that grows a little while the traffic moves.
+		shape.Length, shape.Base, shape.Peak = 3*time.Hour, 16*inst, 20*inst
+		shape.At, shape.Rise, shape.Noise = 20*time.Minute, 2*time.Hour, 0.04
+		t, err = traces.Ramp(shape)
+		sc.Shift = &twin.Shift{From: OldStamp, To: NewStamp, DNS: dns.DefaultConfig(), Policy: &stampshift.Policy{}, StartAt: StampShiftStart}
+		if name == StampShiftBad {
+			sc.Shift.Crash, sc.Shift.CrashFrom = StampShiftFault, StampShiftFaultFrom
+		}
 	default:
 		return twin.Scenario{}, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(Names(), ", "))
 	}
@@ -200,10 +235,19 @@ func Description(name string) string {
 		return fmt.Sprintf("The ramp of blue-green, but the new image crashes under real traffic: it warms up healthy and carries the 10 and 50 %% steps, but a target that carries more than %.0f %% of its capacity crashes %v later, refusing connections. At the 100 %% step that is a minute before the last bake ends: the load balancer marks every green target unhealthy, fails open and answers green's requests with 502 itself (load balancer 5XX, which the target 5XX alarm does not count); the ELB 5XX and unhealthy-host alarms need two minutes to fire. A rollout that promotes without checking green's healthy targets against the traffic they carry empties blue onto a dead group.", 100*GreenCrashFault.Above, GreenCrashFault.After)
 	case AbortInRetention:
 		return fmt.Sprintf("A quiet night on 2 instances; a good image rolled out blue/green at 00:30 is promoted at about 00:48, and at 00:50 the morning rush brings demand to %d instances' worth: the scaler grows the new group to match. At %s, during the retention, an operator aborts: the \"Rollout Command\" event \"stampkit rollout abort -fleet web\" writes, through EventBridge to the rollout handler. Sizing the old group back to what it had when the rollout began (2) and sending it all the traffic once those are healthy is a capacity drop; the old group must be sized to what serves now, and take traffic only as its targets turn healthy.", AbortPeak, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Add(AbortAt).Format("15:04"))
+	case StampShift:
+		return fmt.Sprintf("Traffic moves by DNS from the stamp %s to a new stamp %s, each a whole copy of the fleet with its own group, load balancer, alarms and scaler, behind Route 53 weighted alias records (TTL 60 s, health checks every 10 s, failure threshold 3, EvaluateTargetHealth). At %s the real transition reducer (shared/stampshift) starts: it raises %s's floor ahead of each step, sets its weight to 5, 25, 50 and 100 %%, waits for each change to be INSYNC, then the TTL and a 5-minute bake with %s healthy. Clients follow through their resolvers: most within a TTL, 9 %% (the share of resolvers measured to extend TTLs) only after 15 minutes. The strips under each policy show the weight of %s's record, and each stamp's healthy targets.", OldStamp, NewStamp, clockText(StampShiftStart), NewStamp, NewStamp, NewStamp)
+	case StampShiftBad:
+		return fmt.Sprintf("The shift of stamp-shift to a stamp whose image fails at scale: once %s takes %d %% of the requests (the 25 %% step), each of its targets that serves crashes %v later. The load balancer answers 502, Route 53's health checkers mark the record unhealthy after 3 failed checks, the fleet's health alarms fire, and the reducer gives all the weight back to %s. Resolvers that keep an answer past its TTL keep sending their clients to the failing stamp for up to 15 minutes.", NewStamp, StampShiftFaultFrom, StampShiftFault.After, OldStamp)
 	case NASAWeek:
 		return "Real traffic, held out from tuning: the NASA Kennedy Space Center web server, Monday 10 to Sunday 16 July 1995 (the STS-70 launch was on Thursday 13 July), per-minute request counts smoothed over five minutes and scaled so that the busiest minute needs 60 instances."
 	}
 	return ""
+}
+
+// clockText writes an offset from midnight as a time of day.
+func clockText(d time.Duration) string {
+	return time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Add(d).Format("15:04")
 }
 
 // chaosNote describes the chaos of Chaos and of "simulate -chaos".
