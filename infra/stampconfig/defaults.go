@@ -71,6 +71,7 @@ func defaultSamples() []sample {
 		{Config{Name: stampPlaceholder}, Config{Name: stampPlaceholder}.WithDefaults()},
 		fleet(FleetConfig{Name: fleetPlaceholder}),
 		fleet(FleetConfig{Name: fleetPlaceholder, Rollout: rollout.Policy{Strategy: rollout.StrategyRolling}}),
+		{DNSConfig{}, DNSConfig{}.WithDefaults(nil)},
 	}
 }
 

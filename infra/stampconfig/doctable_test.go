@@ -89,7 +89,8 @@ func TestEveryKeyDocumented(t *testing.T) {
 	for _, s := range stampconfig.Reference() {
 		for _, k := range s.Keys {
 			if k.Doc == "" {
-				t.Errorf("%s.%s has no description: give its Go field a doc comment, then run `make docs`", s.Title, k.Name)
+				t.Errorf("%s.%s has no description: give its Go field a doc comment (a context key that is no field of Config: "+
+					"its type in reference.go's contextTypes), then run `make docs`", s.Title, k.Name)
 			}
 		}
 	}
@@ -127,10 +128,20 @@ func sourceDocs(pkg, dir string) (map[string]string, error) {
 						fieldDocs(pkg+"."+spec.Name.Name, st, docs)
 					}
 				case *ast.ValueSpec:
-					for _, name := range spec.Names {
-						docs[pkg+"."+name.Name] = text(spec.Doc, gd.Doc, len(gd.Specs) == 1)
-						if docs[pkg+"."+name.Name] == "" {
-							docs[pkg+"."+name.Name] = text(spec.Comment, nil, false)
+					for i, name := range spec.Names {
+						doc := text(spec.Doc, gd.Doc, len(gd.Specs) == 1)
+						if doc == "" {
+							doc = text(spec.Comment, nil, false)
+						}
+						docs[pkg+"."+name.Name] = doc
+						// A context key's constant (CtxMaxAzs) documents
+						// the key, under its value.
+						if lit, ok := valueAt(spec, i).(*ast.BasicLit); ok && lit.Kind == token.STRING && strings.HasPrefix(name.Name, "Ctx") {
+							key, _ := strconv.Unquote(lit.Value)
+							if after, found := strings.CutPrefix(doc, name.Name+" "); found {
+								doc = key + " " + after
+							}
+							docs["context:"+key] = doc
 						}
 					}
 				}
@@ -138,6 +149,13 @@ func sourceDocs(pkg, dir string) (map[string]string, error) {
 		}
 	}
 	return docs, nil
+}
+
+func valueAt(spec *ast.ValueSpec, i int) ast.Expr {
+	if i < len(spec.Values) {
+		return spec.Values[i]
+	}
+	return nil
 }
 
 func fieldDocs(typ string, st *ast.StructType, docs map[string]string) {

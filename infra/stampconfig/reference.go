@@ -141,14 +141,15 @@ const stampFleetsDoc = `The stamp's fleets: each the name of a fleets[] entry ("
 // enums are the values a key of a named string type (by type) or of a
 // plain one (by field) may take.
 var enums = map[string][]any{
-	"scaling.Direction":                   {scaling.Out, scaling.In},
-	"scaling.AdjustmentType":              {scaling.ChangeInCapacity, scaling.PercentChangeInCapacity, scaling.ExactCapacity},
-	"lifecycle.ProbeKind":                 {lifecycle.HTTP, lifecycle.SSM, lifecycle.EC2Status},
-	"rollout.Strategy":                    {rollout.StrategyRolling, rollout.StrategyBlueGreen},
-	"rollout.NewerRule":                   {rollout.Queue, rollout.Supersede},
-	"stampconfig.Config.Profile":          {ProfileDemo, ProfileProduction},
-	"stampconfig.Config.LogRetentionDays": intsAsAny(retentionDays),
-	"stampconfig.WarmPool.State":          {WarmPoolStopped, WarmPoolRunning},
+	"scaling.Direction":                          {scaling.Out, scaling.In},
+	"scaling.AdjustmentType":                     {scaling.ChangeInCapacity, scaling.PercentChangeInCapacity, scaling.ExactCapacity},
+	"lifecycle.ProbeKind":                        {lifecycle.HTTP, lifecycle.SSM, lifecycle.EC2Status},
+	"rollout.Strategy":                           {rollout.StrategyRolling, rollout.StrategyBlueGreen},
+	"rollout.NewerRule":                          {rollout.Queue, rollout.Supersede},
+	"stampconfig.Config.Profile":                 {ProfileDemo, ProfileProduction},
+	"stampconfig.Config.LogRetentionDays":        intsAsAny(retentionDays),
+	"stampconfig.WarmPool.State":                 {WarmPoolStopped, WarmPoolRunning},
+	"stampconfig.DNSHealthCheck.IntervalSeconds": {10, 30},
 }
 
 // bounds is a numeric range Validate enforces.
@@ -202,6 +203,9 @@ var ranges = map[string]bounds{
 	"rollout.Rolling.MaxHealthyPercentage":               between(100, 200),
 	"rollout.Rolling.Checkpoints[]":                      between(1, 100),
 	"rollout.BlueGreen.Steps[]":                          between(1, 100),
+	"stampconfig.DNSConfig.Steps[]":                      between(1, 100),
+	"stampconfig.DNSConfig.InitialWeights[]":             between(0, MaxDNSWeight),
+	"stampconfig.DNSHealthCheck.FailureThreshold":        between(1, 10),
 }
 
 // required are the keys an object cannot do without: those Validate
@@ -216,6 +220,7 @@ var required = map[string][]string{
 	"scaling.Trigger":           {"namespace", "metric", "statistic", "period", "evaluationPeriods", "datapointsToAlarm"},
 	"scaling.Forecast":          {"namespace", "metric", "perInstance", "lookbackDays", "window", "quantile"},
 	"lifecycle.Probe":           {"kind"},
+	"stampconfig.DNSConfig":     {"hostedZoneId", "zoneName", "recordName"},
 }
 
 // stackOwned are the fields the stack fills in and validate refuses in
@@ -321,21 +326,34 @@ func (b *builder) contextObject() *object {
 		if key == CtxStamp {
 			field = "name"
 		}
-		f := jsonFieldNamed(config, field)
-		doc := b.doc(constName(key), key)
-		if doc == "" {
-			doc = b.doc(docKey(f), key)
+		doc := b.doc(contextDocKey+key, key)
+		f, ok := jsonFieldNamed(config, field)
+		switch t, own := contextTypes[key]; {
+		case ok:
+			if doc == "" {
+				doc = b.doc(docKey(f), key)
+			}
+			o.props = append(o.props, &property{name: key, doc: doc, v: b.value(f.typ, key, docKey(f)), def: b.defaults[docKey(f)]})
+		case own:
+			o.props = append(o.props, &property{name: key, doc: doc, v: b.value(t, key, "")})
+		default:
+			// A key this walk cannot type: listed with no description, for
+			// TestEveryKeyDocumented to name.
+			o.props = append(o.props, &property{name: key, v: &value{kind: "any"}})
 		}
-		o.props = append(o.props, &property{name: key, doc: doc, v: b.value(f.typ, key, docKey(f)), def: b.defaults[docKey(f)]})
 	}
 	return o
 }
 
-// constName is the Ctx constant of a context key: "maxAzs" is
-// stampconfig.CtxMaxAzs.
-func constName(key string) string {
-	return "stampconfig.Ctx" + strings.ToUpper(key[:1]) + key[1:]
+// contextTypes are the types of the context keys that Config does not
+// hold (ParseContext reads them apart).
+var contextTypes = map[string]reflect.Type{
+	CtxDNS: reflect.TypeFor[DNSConfig](),
 }
+
+// contextDocKey starts the doc table's name for the doc comment of the
+// constant whose value is a context key ("context:maxAzs" is CtxMaxAzs's).
+const contextDocKey = "context:"
 
 // stampObject is a stamps[] entry: its name, its fleets, and the settings
 // a stamp may set for itself (stampSettings).
@@ -344,7 +362,7 @@ func (b *builder) stampObject() *object {
 	b.objects[o.name] = o
 	b.order = append(b.order, o)
 	config := reflect.TypeFor[Config]()
-	name := jsonFieldNamed(config, "name")
+	name, _ := jsonFieldNamed(config, "name")
 	o.props = append(o.props, &property{name: "name", doc: b.doc(docKey(name), "name"), v: b.value(name.typ, "stamps[].name", docKey(name))})
 	settings := stampSettings(&Config{})
 	for _, f := range jsonFields(config) {
@@ -422,13 +440,13 @@ func (b *builder) object(t reflect.Type, path string) *object {
 // docKey names f in the tables: "scaling.Policy.Min".
 func docKey(f jsonField) string { return f.owner.String() + "." + f.field.Name }
 
-func jsonFieldNamed(t reflect.Type, name string) jsonField {
+func jsonFieldNamed(t reflect.Type, name string) (jsonField, bool) {
 	for _, f := range jsonFields(t) {
 		if f.name == name {
-			return f
+			return f, true
 		}
 	}
-	panic(fmt.Sprintf("%v has no field %q", t, name))
+	return jsonField{}, false
 }
 
 // schema is the object's JSON Schema.
@@ -506,6 +524,7 @@ func (v *value) schema() map[string]any {
 		s["type"], s["items"] = "array", v.items.schema()
 	case "map":
 		s["type"], s["additionalProperties"] = "object", v.items.schema()
+	case "any":
 	case "fleet":
 		var alts []any
 		for _, a := range v.alts {

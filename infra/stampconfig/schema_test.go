@@ -63,6 +63,10 @@ func validateContext(file map[string]any) error {
 	return err
 }
 
+func dnsRecord() map[string]any {
+	return map[string]any{"hostedZoneId": "Z0123456789ABCDEFGHIJ", "zoneName": "example.com", "recordName": "app.example.com"}
+}
+
 // TestSchemaAgreesWithValidate edits the shipped cdk.json and checks that
 // the schema and validate take and refuse the same files.
 func TestSchemaAgreesWithValidate(t *testing.T) {
@@ -89,6 +93,17 @@ func TestSchemaAgreesWithValidate(t *testing.T) {
 			fleet(f)["rollout"] = map[string]any{"strategy": "bluegreen", "blueGreen": map[string]any{"steps": []any{25, 100}, "bake": "10m"}}
 		}, valid: true},
 		{name: "a warm pool", edit: func(f map[string]any) { fleet(f)["warmPool"] = map[string]any{"minSize": 1, "state": "Running"} }, valid: true},
+		{name: "a DNS record", edit: func(f map[string]any) { ctx(f)["dns"] = dnsRecord() }, valid: true},
+		{name: "a DNS health check every 20 s", edit: func(f map[string]any) {
+			d := dnsRecord()
+			d["healthCheck"] = map[string]any{"intervalSeconds": 20}
+			ctx(f)["dns"] = d
+		}},
+		{name: "typo in the DNS record", edit: func(f map[string]any) {
+			d := dnsRecord()
+			d["recordNmae"] = d["recordName"]
+			ctx(f)["dns"] = d
+		}},
 		{name: "a context key in other letter case", edit: func(f map[string]any) { ctx(f)["maxAZs"] = 2 }},
 		{name: "typo in a fleet's key", edit: func(f map[string]any) { fleet(f)["minCapcity"] = 1 }},
 		{name: "typo in a stamp's key", edit: func(f map[string]any) { ctx(f)["stamps"].([]any)[0].(map[string]any)["regoin"] = "eu-west-1" }},
