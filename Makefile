@@ -92,7 +92,10 @@ lint: ## gofmt, go vet, staticcheck
 	go vet ./...
 	go tool staticcheck ./...
 
-docs: ## Regenerate docs/iam.md (the threat model's IAM tables) from the synthesized template
+# The doc table first: the schema and the reference read the doc comments from it.
+docs: ## Regenerate docs/iam.md (IAM tables, from the synthesized template), docs/cdk.schema.json and docs/config.md (from the configuration's types)
+	go test -count=1 ./infra/stampconfig -run '^TestDocTable$$' -update
+	go test -count=1 ./infra/stampconfig -run '^(TestSchemaFile|TestReferenceFile)$$' -update
 	go test -count=1 ./infra/stamp -run '^TestIAMDoc$$' -update
 
 synth: build ## Synthesize the CDK app into infra/cdk.out (no credentials needed)

@@ -37,6 +37,7 @@ var synopses = map[string]string{
 	"image":    "stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]",
 	"status":   "stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]",
 	"validate": "stampkit validate [-config cdk.json]",
+	"schema":   "stampkit schema",
 	"version":  "stampkit version",
 	"help":     "stampkit help [command]",
 }

@@ -28,6 +28,7 @@
 //	stampkit image ready -ami ami-… [-stamp name | -bus name] [-format put-events|lambda]
 //	stampkit status [-fleet name [-group name]] [-table name] [-region r] [-json]
 //	stampkit validate [-config cdk.json]
+//	stampkit schema
 //	stampkit version
 //	stampkit help [command]
 //
@@ -65,6 +66,7 @@ commands:
              lifecycle actions, read from the state table and Auto Scaling (needs AWS)
   validate   check a cdk.json as cdk synth does, without the CDK: every mistake at once,
              each under its key
+  schema     print the JSON Schema of cdk.json, for editors (docs/cdk.schema.json)
   version    print the version, commit and Go release this binary was built from
   help       print this, or "help <command>" a command's usage and flags
 
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return status(ctx, rest, stdout, stderr, os.Getenv, time.Now)
 	case "validate":
 		return validate(rest, stdout, stderr)
+	case "schema":
+		return schema(rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version takes no arguments, got %q: %w", rest, errUsage)

@@ -330,7 +330,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 			return
 		}
 		opts := &awsautoscaling.WarmPoolOptions{MinSize: jsii.Number(w.MinSize), PoolState: awsautoscaling.PoolState_STOPPED}
-		if w.State == "Running" {
+		if w.State == stampconfig.WarmPoolRunning {
 			opts.PoolState = awsautoscaling.PoolState_RUNNING
 		}
 		if w.MaxPrepared != nil {

@@ -82,12 +82,22 @@ type Config struct {
 	Name string `json:"name"`
 	// StackName is the stamp's stack's (default Names.Stack,
 	// "stampkit-<name>").
-	StackName   string `json:"stackName,omitempty"`
-	Account     string `json:"account"`
-	Region      string `json:"region"`
-	AssetsDir   string `json:"assetsDir"`
-	MaxAzs      int    `json:"maxAzs"`
-	NatGateways int    `json:"natGateways"`
+	StackName string `json:"stackName,omitempty"`
+	// Account is the AWS account the stamp deploys to (default
+	// DefaultAccount, a placeholder that lets `cdk synth` run without
+	// credentials; a deploy sets the real one).
+	Account string `json:"account"`
+	// Region is the AWS Region the stamp deploys to.
+	Region string `json:"region"`
+	// AssetsDir is where `make build` wrote the functions' bootstraps and
+	// the app binary the images bake, relative to cdk.json.
+	AssetsDir string `json:"assetsDir"`
+	// MaxAzs is how many Availability Zones the VPC spans.
+	MaxAzs int `json:"maxAzs"`
+	// NatGateways is how many NAT gateways give the private subnets
+	// egress, at most one per zone (production wants one per zone, or
+	// interfaceEndpoints).
+	NatGateways int `json:"natGateways"`
 	// LogRetentionDays applies to the Lambda and VPC flow log groups; it
 	// must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …).
 	LogRetentionDays int `json:"logRetentionDays"`
@@ -96,8 +106,9 @@ type Config struct {
 	// itself (a lease in the state table), so this only guarantees it
 	// capacity; an account whose quota would leave under 100 unreserved
 	// refuses any reservation.
-	ScalerReservedConcurrency int           `json:"scalerReservedConcurrency"`
-	Fleets                    []FleetConfig `json:"fleets"`
+	ScalerReservedConcurrency int `json:"scalerReservedConcurrency"`
+	// Fleets are the stamp's fleets, at least one.
+	Fleets []FleetConfig `json:"fleets"`
 	// AppVersion tags the images the fleets' pipelines bake.
 	AppVersion string `json:"appVersion"`
 	// AlarmEmail, optional, is subscribed to the topic the operator alarms
@@ -134,10 +145,18 @@ type Config struct {
 
 // FleetConfig declares one fleet: an ASG behind its own ALB.
 type FleetConfig struct {
-	Name         string `json:"name"`
+	// Name names the fleet in the stamp's resources, parameters and
+	// commands (config.CheckFleetName: lowercase letters, digits and
+	// hyphens).
+	Name string `json:"name"`
+	// InstanceType is the EC2 instance type the group launches; its
+	// architecture must be the image's (arm64 for the t4g, m7g, … types
+	// the shipped app is built for).
 	InstanceType string `json:"instanceType"`
-	MinCapacity  int    `json:"minCapacity"`
-	MaxCapacity  int    `json:"maxCapacity"`
+	// MinCapacity is the fewest instances the group runs.
+	MinCapacity int `json:"minCapacity"`
+	// MaxCapacity is the most instances the group runs.
+	MaxCapacity int `json:"maxCapacity"`
 	// DesiredCapacity is optional: when set, every deploy resets the group
 	// to it, undoing what the scaler did, so cdk.json leaves it out.
 	DesiredCapacity *int `json:"desiredCapacity,omitempty"`
@@ -149,11 +168,18 @@ type FleetConfig struct {
 	ParameterPrefix string `json:"parameterPrefix,omitempty"`
 	// AmiParameter is the SSM parameter holding the AMI id the fleet runs
 	// (default <parameterPrefix>/ami).
-	AmiParameter               string `json:"amiParameter"`
-	AppPort                    int    `json:"appPort"`
-	HealthCheckPath            string `json:"healthCheckPath"`
-	DeregistrationDelaySeconds int    `json:"deregistrationDelaySeconds"`
-	RootVolumeGiB              int    `json:"rootVolumeGiB"`
+	AmiParameter string `json:"amiParameter"`
+	// AppPort is the port the app listens on, which the target groups
+	// and the load balancer's security group use.
+	AppPort int `json:"appPort"`
+	// HealthCheckPath is the path the target groups' health checks GET.
+	HealthCheckPath string `json:"healthCheckPath"`
+	// DeregistrationDelaySeconds is how long the load balancer lets a
+	// deregistering target finish its requests.
+	DeregistrationDelaySeconds int `json:"deregistrationDelaySeconds"`
+	// RootVolumeGiB is the size of the instances' (encrypted gp3) root
+	// volume.
+	RootVolumeGiB int `json:"rootVolumeGiB"`
 	// CertificateArn switches the listener to HTTPS on 443 with an
 	// HTTP→HTTPS redirect on 80.
 	CertificateArn string `json:"certificateArn,omitempty"`
@@ -198,6 +224,12 @@ type WarmPool struct {
 	// only their volumes are paid for) or "Running".
 	State string `json:"state,omitempty"`
 }
+
+// Warm pool states (WarmPool.State), as Auto Scaling spells them.
+const (
+	WarmPoolStopped = "Stopped"
+	WarmPoolRunning = "Running"
+)
 
 // ScalingTarget is what scaling.DefaultPolicy holds the fleet at.
 type ScalingTarget struct {
@@ -599,8 +631,8 @@ func (f FleetConfig) Errors(key string) []error {
 		if m := w.MaxPrepared; m != nil && (*m < max(w.MinSize, f.MinCapacity, 1) || *m > f.MaxCapacity) {
 			bad("warmPool.maxPrepared", "got %d, want at least minSize and minCapacity and at most maxCapacity %d", *m, f.MaxCapacity)
 		}
-		if w.State != "" && w.State != "Stopped" && w.State != "Running" {
-			bad("warmPool.state", "got %q, want Stopped or Running", w.State)
+		if w.State != "" && w.State != WarmPoolStopped && w.State != WarmPoolRunning {
+			bad("warmPool.state", "got %q, want %s or %s", w.State, WarmPoolStopped, WarmPoolRunning)
 		}
 	}
 	errs = append(errs, f.validatePolicies(key)...)

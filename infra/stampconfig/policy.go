@@ -298,6 +298,12 @@ func (f FleetConfig) validatePolicies(key string) []error {
 			}
 		}
 	}
+	// The stack places a fleet in its wave from stamps[]; one written in
+	// cdk.json would reach the rollout function as it is when the app has
+	// no waves.
+	if f.Rollout.Wave != nil {
+		bad("rollout.wave", errors.New("the stack fills it in from stamps[]; leave it out"))
+	}
 	for _, e := range unjoin(BindRollout(f.Rollout, standInRollout(NamesOf(DefaultStampName), f)).Validate()) {
 		bad("rollout", e)
 	}

@@ -96,8 +96,10 @@ type Policy struct {
 	// HeartbeatTimeout is the hooks' heartbeat timeout (30 s to 2 h). It
 	// must match the hooks: the CDK app creates them from this value.
 	HeartbeatTimeout clock.Duration `json:"heartbeatTimeout,omitempty"`
-	Launch           Launch         `json:"launch,omitzero"`
-	Terminate        Terminate      `json:"terminate,omitzero"`
+	// Launch is the readiness gate a launching instance passes.
+	Launch Launch `json:"launch,omitzero"`
+	// Terminate is how a terminating instance drains.
+	Terminate Terminate `json:"terminate,omitzero"`
 }
 
 // Launch configures the launch readiness gate.
@@ -130,7 +132,8 @@ type Terminate struct {
 // Probe is one readiness check.
 type Probe struct {
 	// Name identifies the probe in state, logs and metrics.
-	Name string    `json:"name"`
+	Name string `json:"name"`
+	// Kind says how the probe checks the instance: HTTP, SSM or EC2Status.
 	Kind ProbeKind `json:"kind"`
 	// Port and Path address an HTTP probe.
 	Port int    `json:"port,omitempty"`

@@ -87,6 +87,8 @@ func DefaultSteps() []int { return []int{10, 50, 100} }
 // Policy is one fleet's rollout policy. The zero Policy turns rollouts off:
 // images for the fleet are logged and ignored.
 type Policy struct {
+	// Strategy is StrategyRolling or StrategyBlueGreen; left out,
+	// rollouts are off.
 	Strategy Strategy `json:"strategy,omitempty"`
 	// Match says which images are meant for the fleet, besides those tagged
 	// FleetTag=<fleet name>.
@@ -95,7 +97,8 @@ type Policy struct {
 	// the one the CDK app resolves at deploy time: a later deploy then keeps
 	// the image the rollout put in place.
 	Parameter string `json:"parameter,omitempty"`
-	Checks    Checks `json:"checks,omitzero"`
+	// Checks are what a new image must pass before it rolls out.
+	Checks Checks `json:"checks,omitzero"`
 	// OnNewer is Queue (the default) or Supersede.
 	OnNewer NewerRule `json:"onNewer,omitempty"`
 	// Alarms are the fleet's health alarms (5xx, latency, unhealthy hosts):
@@ -109,8 +112,10 @@ type Policy struct {
 	// it follows (a refresh that cannot be described, a group that cannot
 	// be read): then it rolls back, or ends Failed if it already was.
 	BlindTimeout clock.Duration `json:"blindTimeout,omitempty"`
-	Rolling      Rolling        `json:"rolling,omitzero"`
-	BlueGreen    BlueGreen      `json:"blueGreen,omitzero"`
+	// Rolling tunes a rolling rollout's instance refresh.
+	Rolling Rolling `json:"rolling,omitzero"`
+	// BlueGreen tunes a blue/green rollout's traffic shift.
+	BlueGreen BlueGreen `json:"blueGreen,omitzero"`
 	// Wave, filled in by the stack of an app of several stamps, places
 	// the fleet in the wave its image rolls out in (wave.go).
 	Wave *Wave `json:"wave,omitempty"`
@@ -121,6 +126,7 @@ type Policy struct {
 // non-empty Tags). Both are AMI tags: an Image Builder pipeline's images
 // carry what its distribution configuration's amiTags say.
 type Match struct {
+	// Tags an image must all carry, with these values, to match.
 	Tags map[string]string `json:"tags,omitempty"`
 }
 
@@ -148,9 +154,11 @@ type Rolling struct {
 	// 0 included (0 replaces every instance at once); nil leaves AWS's
 	// default. AWS refuses a maximum without a minimum
 	// (RefreshPreferences, EC2 Auto Scaling API reference).
-	MinHealthyPercentage *int           `json:"minHealthyPercentage,omitempty"`
-	MaxHealthyPercentage *int           `json:"maxHealthyPercentage,omitempty"`
-	Warmup               clock.Duration `json:"warmup,omitempty"`
+	MinHealthyPercentage *int `json:"minHealthyPercentage,omitempty"`
+	MaxHealthyPercentage *int `json:"maxHealthyPercentage,omitempty"`
+	// Warmup is how long a new instance runs before the refresh counts it
+	// healthy (default: the group's health check grace period).
+	Warmup clock.Duration `json:"warmup,omitempty"`
 	// Checkpoints are percentages of the group replaced at which the
 	// refresh pauses for CheckpointDelay; AWS requires the last to be 100.
 	Checkpoints     []int          `json:"checkpoints,omitempty"`

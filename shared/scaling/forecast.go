@@ -39,8 +39,11 @@ const FloorHold = 5 * time.Minute
 
 // Metric names a CloudWatch metric.
 type Metric struct {
-	Namespace  string            `json:"namespace"`
-	Name       string            `json:"metric"`
+	// Namespace is the metric's CloudWatch namespace.
+	Namespace string `json:"namespace"`
+	// Name is the metric's name.
+	Name string `json:"metric"`
+	// Dimensions select the metric's series, by dimension name.
 	Dimensions map[string]string `json:"dimensions,omitempty"`
 }
 

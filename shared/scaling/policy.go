@@ -37,9 +37,14 @@ const (
 // is a magnitude: the rule's direction gives the sign, except for
 // ExactCapacity, where it is the capacity itself.
 type Step struct {
-	Lower      float64 `json:"lower"`
-	Upper      float64 `json:"upper,omitempty"`
-	Adjustment int     `json:"adjustment"`
+	// Lower is where the step starts, in metric units past the threshold;
+	// the first step starts at 0.
+	Lower float64 `json:"lower"`
+	// Upper is where the next step starts; the last step has none (0).
+	Upper float64 `json:"upper,omitempty"`
+	// Adjustment is the change: a magnitude, or the capacity itself for
+	// ExactCapacity.
+	Adjustment int `json:"adjustment"`
 }
 
 // Trigger declares the CloudWatch alarm behind a rule, so that the CDK app
@@ -47,15 +52,25 @@ type Step struct {
 // The comparison follows the rule's direction: greater than the threshold
 // to scale out, less than it to scale in.
 type Trigger struct {
-	Namespace  string            `json:"namespace"`
-	Metric     string            `json:"metric"`
+	// Namespace is the metric's CloudWatch namespace ("AWS/EC2",
+	// "CWAgent").
+	Namespace string `json:"namespace"`
+	// Metric is the metric's name ("CPUUtilization").
+	Metric string `json:"metric"`
+	// Dimensions select the metric's series, by dimension name.
 	Dimensions map[string]string `json:"dimensions,omitempty"`
-	Statistic  string            `json:"statistic"`
+	// Statistic is what the alarm reads of each period ("Average",
+	// "Sum", "Maximum", "p99").
+	Statistic string `json:"statistic"`
 	// Period is 10 s, 30 s (high-resolution metrics) or a multiple of 60 s.
-	Period            clock.Duration `json:"period"`
-	EvaluationPeriods int            `json:"evaluationPeriods"`
-	DatapointsToAlarm int            `json:"datapointsToAlarm"`
-	Threshold         float64        `json:"threshold"`
+	Period clock.Duration `json:"period"`
+	// EvaluationPeriods is how many recent periods the alarm looks at, and
+	// DatapointsToAlarm how many of them must breach ("M of N").
+	EvaluationPeriods int `json:"evaluationPeriods"`
+	DatapointsToAlarm int `json:"datapointsToAlarm"`
+	// Threshold is the value the metric is compared with: above it scales
+	// out, below it scales in.
+	Threshold float64 `json:"threshold"`
 }
 
 func (t Trigger) validate() error {
@@ -74,11 +89,18 @@ func (t Trigger) validate() error {
 
 // Rule ties one CloudWatch alarm to a direction and a step table.
 type Rule struct {
-	Alarm                  string         `json:"alarm"`
-	Direction              Direction      `json:"direction"`
-	AdjustmentType         AdjustmentType `json:"adjustmentType"`
-	MinAdjustmentMagnitude int            `json:"minAdjustmentMagnitude,omitempty"`
-	Steps                  []Step         `json:"steps"`
+	// Alarm names the CloudWatch alarm whose state changes drive the rule.
+	Alarm string `json:"alarm"`
+	// Direction is Out or In.
+	Direction Direction `json:"direction"`
+	// AdjustmentType says how the steps' adjustments apply.
+	AdjustmentType AdjustmentType `json:"adjustmentType"`
+	// MinAdjustmentMagnitude is the least change a
+	// PercentChangeInCapacity step makes.
+	MinAdjustmentMagnitude int `json:"minAdjustmentMagnitude,omitempty"`
+	// Steps say how much to change by how far the metric is past the
+	// threshold, in increasing order without gaps.
+	Steps []Step `json:"steps"`
 	// Trigger, when set, declares the alarm; without it the alarm is
 	// managed elsewhere and only its name is known.
 	Trigger *Trigger `json:"trigger,omitempty"`
@@ -86,6 +108,7 @@ type Rule struct {
 
 // Policy is one fleet's scaling policy.
 type Policy struct {
+	// Min and Max bound the capacity the policy sets.
 	Min int `json:"min"`
 	Max int `json:"max"`
 	// ScaleOutCooldown is the least time between two scale-outs.
@@ -101,9 +124,10 @@ type Policy struct {
 	// acts: the hysteresis that keeps a dip from flapping the fleet.
 	ScaleInHold clock.Duration `json:"scaleInHold"`
 	// MaxStepOut and MaxStepIn cap one change (0: no cap).
-	MaxStepOut int    `json:"maxStepOut,omitempty"`
-	MaxStepIn  int    `json:"maxStepIn,omitempty"`
-	Rules      []Rule `json:"rules"`
+	MaxStepOut int `json:"maxStepOut,omitempty"`
+	MaxStepIn  int `json:"maxStepIn,omitempty"`
+	// Rules tie the fleet's alarms to scaling steps, at least one.
+	Rules []Rule `json:"rules"`
 	// Forecast, when set, raises capacity ahead of the load the fleet's
 	// own history predicts (see Forecast); nil scales on the rules alone.
 	Forecast *Forecast `json:"forecast,omitempty"`
