@@ -83,7 +83,7 @@ func newShiftSim(ss *stampSim, p stampshift.Policy) (*shiftSim, error) {
 			WeightParameter: "/stampkit/" + ss.names[k] + "/dns-weight", HealthAlarms: alarms, StateTable: "twin",
 		})
 		stamps[ss.names[k]] = shifter.Stamp{
-			Alarms:     shiftAlarms{s: s},
+			Alarms:     describeAlarms{s: s},
 			Groups:     groupsPort{s: s, by: ByShift},
 			Parameters: shiftParameters{},
 			State:      s.store(s.state),
@@ -243,11 +243,11 @@ func (z shiftZone) Healthy(_ context.Context, healthCheck string) (bool, error) 
 	return false, fmt.Errorf("health check %s: %w", healthCheck, errors.New("NoSuchHealthCheck"))
 }
 
-// shiftAlarms is a stamp's CloudWatch alarms (cwalarm.Adapter): those
-// that exist, as DescribeAlarms leaves out the others.
-type shiftAlarms struct{ s *sim }
+// describeAlarms is a stamp's CloudWatch alarms as cwalarm.Adapter reads
+// them: those that exist, as DescribeAlarms leaves out the others.
+type describeAlarms struct{ s *sim }
 
-func (a shiftAlarms) Alarms(ctx context.Context, names []string) ([]cwalarm.Alarm, error) {
+func (a describeAlarms) Alarms(ctx context.Context, names []string) ([]cwalarm.Alarm, error) {
 	return callValue(a.s, ctx, svcCloudWatch, "DescribeAlarms", false, func() ([]cwalarm.Alarm, error) {
 		var out []cwalarm.Alarm
 		for _, n := range names {
@@ -268,7 +268,7 @@ func (shiftParameters) Put(context.Context, string, string) error { return nil }
 // The twin's ports fit the handler's.
 var (
 	_ shifter.DNS        = shiftZone{}
-	_ shifter.Alarms     = shiftAlarms{}
+	_ shifter.Alarms     = describeAlarms{}
 	_ shifter.Groups     = groupsPort{}
 	_ shifter.Parameters = shiftParameters{}
 	_ shifter.Store      = stateStore{}
