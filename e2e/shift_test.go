@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,8 +23,10 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stampkit/stampkit/infra/stampconfig"
 	"github.com/stampkit/stampkit/shared/awstest"
 	"github.com/stampkit/stampkit/shared/awstest/awsproxy"
 	"github.com/stampkit/stampkit/shared/clock"
@@ -50,14 +53,18 @@ const (
 )
 
 // shiftStamp is one stamp of the rig: its Region, group, health alarm,
-// weight parameter and scaler state table.
+// weight parameter and the parameter naming its scaler state table (as
+// the CDK's /stampkit/<stamp>/state-table: the table's name is
+// CloudFormation's).
 type shiftStamp struct {
-	name, region, group, alarm, param string
+	name, region, group, alarm, param, tableParam string
 }
 
 var (
-	blue  = shiftStamp{name: "blue", region: "us-east-1", group: "stampkit-blue-web", alarm: "blue-web-5xx", param: "/stampkit/blue/www/weight"}
-	green = shiftStamp{name: "green", region: "us-west-2", group: "stampkit-green-web", alarm: "green-web-5xx", param: "/stampkit/green/www/weight"}
+	blue = shiftStamp{name: "blue", region: "us-east-1", group: "stampkit-blue-web", alarm: "blue-web-5xx",
+		param: "/stampkit/blue/www/weight", tableParam: "/stampkit/blue/state-table"}
+	green = shiftStamp{name: "green", region: "us-west-2", group: "stampkit-green-web", alarm: "green-web-5xx",
+		param: "/stampkit/green/www/weight", tableParam: "/stampkit/green/state-table"}
 )
 
 // shiftRig is the shift function under the runtime emulator with two
@@ -68,12 +75,14 @@ type shiftRig struct {
 	cfg   aws.Config
 	zone  string
 	queue string
+	// calls are the AWS calls the function made, in its invocations.
+	calls *[]awsproxy.Record
 }
 
 func newShiftRig(t *testing.T) shiftRig {
 	t.Helper()
 	cfg := emu.Fresh(t)
-	r := shiftRig{cfg: cfg}
+	r := shiftRig{cfg: cfg, calls: new([]awsproxy.Record)}
 	awstest.NewTable(t, cfg, shiftTable)
 	r.queue = newQueue(t, cfg, "stampkit-e2e-shift")
 	for _, st := range []struct {
@@ -83,6 +92,11 @@ func newShiftRig(t *testing.T) shiftRig {
 		rc := r.in(st.shiftStamp)
 		newStampGroup(t, rc, st.group, st.desired)
 		awstest.NewTable(t, rc, table)
+		if _, err := ssm.NewFromConfig(rc).PutParameter(t.Context(), &ssm.PutParameterInput{
+			Name: aws.String(st.tableParam), Value: aws.String(table), Type: ssmtypes.ParameterTypeString,
+		}); err != nil {
+			t.Fatalf("PutParameter %s in %s: %v", st.tableParam, st.region, err)
+		}
 		if _, err := cloudwatch.NewFromConfig(rc).PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{
 			AlarmName: aws.String(st.alarm), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
 			Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
@@ -104,7 +118,7 @@ func newShiftRig(t *testing.T) shiftRig {
 	for _, st := range []shiftStamp{blue, green} {
 		c.Stamps = append(c.Stamps, config.ShiftStamp{
 			Name: st.name, Region: st.region, Fleet: "web", Group: st.group,
-			WeightParameter: st.param, HealthAlarms: []string{st.alarm}, StateTable: table,
+			WeightParameter: st.param, HealthAlarms: []string{st.alarm}, StateTable: st.tableParam,
 		})
 	}
 	if err := c.Validate(); err != nil {
@@ -122,6 +136,27 @@ func newShiftRig(t *testing.T) shiftRig {
 		config.EnvShiftFile: "shift.json", config.EnvTaskRoot: root, config.EnvShiftQueue: r.queue,
 	})
 	return r
+}
+
+// invoke invokes the function with payload and keeps the AWS calls it
+// made meanwhile: the test makes none while it waits.
+func (r shiftRig) invoke(t *testing.T, payload []byte) runtimetest.Response {
+	t.Helper()
+	before := len(emu.Proxy(t).Calls())
+	resp := invoke(t, r.rt, payload)
+	*r.calls = append(*r.calls, emu.Proxy(t).Calls()[before:]...)
+	return resp
+}
+
+// count is how many calls of service's operation the function made.
+func (r shiftRig) count(service, operation string) int {
+	n := 0
+	for _, c := range *r.calls {
+		if c.Service == service && c.Operation == operation {
+			n++
+		}
+	}
+	return n
 }
 
 // in is the rig's AWS configuration aimed at st's Region.
@@ -213,7 +248,7 @@ func (r shiftRig) command(t *testing.T, edit func(d map[string]any)) []byte {
 func (r shiftRig) wake(t *testing.T) {
 	t.Helper()
 	batch, receipt := receiveWakeUp(t, r.cfg, r.queue)
-	mustSucceed(t, "wake-up", invoke(t, r.rt, batch))
+	mustSucceed(t, "wake-up", r.invoke(t, batch))
 	if _, err := sqs.NewFromConfig(r.cfg).DeleteMessage(t.Context(), &sqs.DeleteMessageInput{
 		QueueUrl: aws.String(r.queue), ReceiptHandle: aws.String(receipt),
 	}); err != nil {
@@ -269,6 +304,11 @@ func (r shiftRig) weights(t *testing.T) map[string]int64 {
 	got := map[string]int64{}
 	for _, rs := range out.ResourceRecordSets {
 		if rs.SetIdentifier != nil && aws.ToString(rs.Name) == shiftRecord {
+			// The shift changes a weight by DELETE (as read) + CREATE in
+			// one batch: one record per stamp, whole, after each.
+			if _, dup := got[aws.ToString(rs.SetIdentifier)]; dup {
+				t.Errorf("record %s: more than one", aws.ToString(rs.SetIdentifier))
+			}
 			got[aws.ToString(rs.SetIdentifier)] = aws.ToInt64(rs.Weight)
 			if rs.AliasTarget == nil || aws.ToString(rs.HealthCheckId) == "" {
 				t.Errorf("record %s lost its alias target or health check: %+v", aws.ToString(rs.SetIdentifier), rs)
@@ -297,9 +337,11 @@ func (r shiftRig) parameters(t *testing.T) map[string]string {
 	return got
 }
 
-// greenFleet returns green's desired capacity and the floor its scaler's
-// state holds.
-func (r shiftRig) greenFleet(t *testing.T) (desired int32, floor int) {
+// greenFleet returns green's desired capacity and its scaler's state,
+// where the shift holds its floor (ShiftFloor, apart from the forecast's
+// Floor). The shift writes it under the scaler's fleet lease, which it
+// must have released by the time the invocation returned.
+func (r shiftRig) greenFleet(t *testing.T) (desired int32, st scaling.State) {
 	t.Helper()
 	rc := r.in(green)
 	out, err := autoscaling.NewFromConfig(rc).DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{
@@ -308,8 +350,25 @@ func (r shiftRig) greenFleet(t *testing.T) (desired int32, floor int) {
 	if err != nil || len(out.AutoScalingGroups) != 1 {
 		t.Fatalf("DescribeAutoScalingGroups %s: %v", green.group, err)
 	}
-	st := loadJSON[scaling.State](t, rc, table, scaler.StateKey("web"))
-	return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity), st.Floor
+	if _, held, err := dynamo.New(dynamodb.NewFromConfig(rc), table).Get(t.Context(), scaling.LeaseKey("web")); err != nil || held {
+		t.Errorf("green's fleet lease %s: held %v (%v); want released after the invocation", scaling.LeaseKey("web"), held, err)
+	}
+	return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity), loadJSON[scaling.State](t, rc, table, scaler.StateKey("web"))
+}
+
+// checkFloor checks that green's scaler state holds the shift's floor
+// want (0: released) and leaves the forecast's floor alone.
+func (r shiftRig) checkFloor(t *testing.T, what string, st scaling.State, want int) {
+	t.Helper()
+	now := time.Now()
+	switch {
+	case st.Floor != 0 || !st.FloorUntil.IsZero():
+		t.Errorf("green's forecast floor %s: got %d until %v, want none (the shift holds its own)", what, st.Floor, st.FloorUntil)
+	case want > 0 && (st.ShiftFloor != want || !st.ShiftFloorUntil.After(now)):
+		t.Errorf("green's shift floor %s: got %d until %v, want %d held past now", what, st.ShiftFloor, st.ShiftFloorUntil, want)
+	case want == 0 && (st.ShiftFloor != 0 || st.ShiftFloorUntil.After(now)):
+		t.Errorf("green's shift floor %s: got %d until %v, want released", what, st.ShiftFloor, st.ShiftFloorUntil)
+	}
 }
 
 // checkStep checks what Route 53, the weight parameters and green's fleet
@@ -323,9 +382,11 @@ func (r shiftRig) checkStep(t *testing.T, blueWeight, greenWeight int64, greenDe
 	if diff := cmp.Diff(want, r.parameters(t)); diff != "" {
 		t.Errorf("weight parameters (-want +got):\n%s", diff)
 	}
-	if desired, floor := r.greenFleet(t); desired != greenDesired || floor != int(greenDesired) {
-		t.Errorf("green's fleet: got desired %d, floor %d; want both %d", desired, floor, greenDesired)
+	desired, st := r.greenFleet(t)
+	if desired != greenDesired {
+		t.Errorf("green's desired capacity: got %d, want %d", desired, greenDesired)
 	}
+	r.checkFloor(t, fmt.Sprintf("at %d/%d", blueWeight, greenWeight), st, int(greenDesired))
 }
 
 // getChanges counts the GetChange calls that reached Route 53 so far.
@@ -377,7 +438,7 @@ func weightsNote(w map[string]int64) string {
 func TestShiftRollsBackOnAlarm(t *testing.T) {
 	r := newShiftRig(t)
 
-	mustSucceed(t, "start command", invoke(t, r.rt, r.command(t, nil)))
+	mustSucceed(t, "start command", r.invoke(t, r.command(t, nil)))
 	s := r.transition(t)
 	if s.Phase != stampshift.PhaseShift || s.From != blue.name || s.To != green.name || s.Capacity != blueInService || s.Change != "" {
 		t.Fatalf("transition after start: got %+v, want shifting blue -> green from %d in service, nothing sent", s, blueInService)
@@ -385,9 +446,11 @@ func TestShiftRollsBackOnAlarm(t *testing.T) {
 	if diff := cmp.Diff(map[string]int64{blue.name: 100, green.name: 0}, r.weights(t)); diff != "" {
 		t.Errorf("Route 53 weights before green has capacity (-want +got):\n%s", diff)
 	}
-	if desired, floor := r.greenFleet(t); desired != 1 || floor != 1 {
-		t.Errorf("green's fleet after start: got desired %d, floor %d; want 1, 1 (25 %% of 4)", desired, floor)
+	desired, st := r.greenFleet(t)
+	if desired != 1 {
+		t.Errorf("green's desired capacity after start: got %d, want 1 (25 %% of 4)", desired)
 	}
+	r.checkFloor(t, "after start", st, 1)
 
 	s = r.wakeUntil(t, "the 25 % step sent", 3, func(s stampshift.State) bool { return s.Change != "" })
 	if s.Step != 0 {
@@ -424,15 +487,94 @@ func TestShiftRollsBackOnAlarm(t *testing.T) {
 		t.Errorf("transition at its end: outcome %s, reason %q, ended %v; want %s, %q, set", s.Outcome, s.Reason, s.Ended, stampshift.RolledBack, wantReason)
 	}
 	checkInSync(t, before, change, s, 0)
+	// Resolvers keep green's share for a TTL after the rollback is
+	// INSYNC: only then is it rolled back.
+	if held := s.Ended.Sub(s.InSyncAt); held < 500*time.Millisecond {
+		t.Errorf("rolled back %v after the rollback was INSYNC, want a TTL (500ms) or more", held)
+	}
 	if diff := cmp.Diff(map[string]int64{blue.name: 100, green.name: 0}, r.weights(t)); diff != "" {
 		t.Errorf("Route 53 weights after the rollback (-want +got):\n%s", diff)
 	}
+	_, st = r.greenFleet(t)
+	r.checkFloor(t, "after the rollback", st, 0)
 	if n := queued(t, r.cfg, r.queue); n != 0 {
 		t.Errorf("wake-ups queued after the transition ended: got %d, want 0", n)
 	}
-	if n := emu.Proxy(t).Count(awsproxy.SSM, "PutParameter"); n != 6 {
+	if n := r.count(awsproxy.SSM, "PutParameter"); n != 6 {
 		t.Errorf("weight parameter writes: got %d, want 6 (two per change)", n)
 	}
+	// Each stamp's state table named by its parameter, read once in the
+	// life of the process.
+	if n := r.count(awsproxy.SSM, "GetParameter"); n != 2 {
+		t.Errorf("state table parameter reads: got %d, want 2 (one per stamp)", n)
+	}
+	changes := 0
+	for _, c := range *r.calls {
+		if c.Service == "route53" && c.Operation == "POST /2013-04-01/hostedzone/"+r.zone+"/rrset" {
+			changes++
+			if c.Status != 200 {
+				t.Errorf("ChangeResourceRecordSets: HTTP %d %s, want 200", c.Status, c.Code)
+			}
+		}
+	}
+	if changes != 3 {
+		t.Errorf("ChangeResourceRecordSets: got %d, want 3 (25 %%, 50 %%, the rollback)", changes)
+	}
+	checkShiftActions(t, *r.calls)
+}
+
+// checkShiftActions: every AWS call the function made is one of the IAM
+// actions the shift stack grants it (stampconfig.ShiftActions), and each
+// of those was called: the grant is no wider than the code.
+func checkShiftActions(t *testing.T, calls []awsproxy.Record) {
+	t.Helper()
+	granted := stampconfig.ShiftActions()
+	called := map[string]bool{}
+	for _, c := range calls {
+		action := iamAction(c)
+		called[action] = true
+		if !slices.Contains(granted, action) {
+			t.Errorf("the function called %s %s (%s), which the shift stack does not grant", c.Service, c.Operation, action)
+		}
+	}
+	for _, a := range granted {
+		if !called[a] {
+			t.Errorf("the shift stack grants %s, which the function never called", a)
+		}
+	}
+}
+
+// route53Ops are Route 53's REST operations the shift function calls, by
+// method and path (ids left out).
+var route53Ops = []struct {
+	method string
+	path   *regexp.Regexp
+	action string
+}{
+	{"POST", regexp.MustCompile(`^/2013-04-01/hostedzone/[^/]+/rrset/?$`), "ChangeResourceRecordSets"},
+	{"GET", regexp.MustCompile(`^/2013-04-01/hostedzone/[^/]+/rrset/?$`), "ListResourceRecordSets"},
+	{"GET", regexp.MustCompile(`^/2013-04-01/change/[^/]+$`), "GetChange"},
+	{"GET", regexp.MustCompile(`^/2013-04-01/healthcheck/[^/]+/status$`), "GetHealthCheckStatus"},
+}
+
+// iamAction is the IAM action of a call the proxy saw: the IAM prefix is
+// the signing name but for CloudWatch's; REST calls by method and path.
+func iamAction(c awsproxy.Record) string {
+	prefix := c.Service
+	if prefix == awsproxy.CloudWatch {
+		prefix = "cloudwatch"
+	}
+	method, path, rest := strings.Cut(c.Operation, " ")
+	if !rest {
+		return prefix + ":" + c.Operation
+	}
+	path, _, _ = strings.Cut(path, "?")
+	for _, op := range route53Ops {
+		if c.Service == "route53" && op.method == method && op.path.MatchString(path) {
+			return "route53:" + op.action
+		}
+	}
+	return prefix + ":" + c.Operation
 }
 
 // TestShiftRejectsMalformedCommands: a Stamp Shift Command the function

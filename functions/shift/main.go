@@ -54,12 +54,16 @@ func main() {
 		// Each stamp's clients call its own Region.
 		regional := awsCfg.Copy()
 		regional.Region = st.Region
+		params := ssmparam.New(ssm.NewFromConfig(regional))
+		db := dynamodb.NewFromConfig(regional)
 		stamps[st.Name] = shifter.Stamp{
 			Alarms:     cwalarm.New(cloudwatch.NewFromConfig(regional)),
 			Groups:     asg.New(autoscaling.NewFromConfig(regional, asg.RetryScalingActivity)),
-			Parameters: ssmparam.New(ssm.NewFromConfig(regional)),
-			// No record TTL: the scaler's state keeps its own.
-			State: dynamo.New(dynamodb.NewFromConfig(regional), st.StateTable),
+			Parameters: params,
+			// The CDK names the table by its parameter (StateTable reads
+			// it on first use). No record TTL: the scaler's state keeps
+			// its own.
+			State: shifter.StateTable(st.StateTable, params, func(table string) shifter.Store { return dynamo.New(db, table) }),
 		}
 	}
 	h := &shifter.Handler{

@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -22,6 +25,7 @@ import (
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/event"
+	"github.com/stampkit/stampkit/shared/route53dns"
 )
 
 // The shift stack's names (stampconfig's).
@@ -59,6 +63,14 @@ type Shift interface {
 	Table() awsdynamodb.ITable
 	// Config is the function's configuration, as staged in its code.
 	Config() config.Shift
+	// Alarms are the shift's operator alarms (a rollback stuck, weight
+	// parameters not written, the function's dead letters), which notify
+	// AlarmTopic.
+	Alarms() []awscloudwatch.Alarm
+	// AlarmTopic is the operator alarm topic of the stamp in the shift
+	// stack's Region and account, or, with none there, one of the shift
+	// stack's own.
+	AlarmTopic() awssns.ITopic
 }
 
 type shiftStack struct {
@@ -66,6 +78,8 @@ type shiftStack struct {
 	handler Handler
 	table   awsdynamodb.ITable
 	cfg     config.Shift
+	alarms  []awscloudwatch.Alarm
+	topic   awssns.ITopic
 }
 
 // ShiftTickRate is how often the shift function looks at a running
@@ -148,7 +162,77 @@ func NewShiftStack(scope constructs.Construct, id string, props *ShiftProps) Shi
 	grantShift(stack, h.Role, props.DNS, props.Stamps)
 	addShiftRules(stack, h, props.DNS, props.Stamps)
 	suppressUnscoped(h.Role)
-	return &shiftStack{stack: stack, handler: h, table: table, cfg: cfg}
+	out := &shiftStack{stack: stack, handler: h, table: table, cfg: cfg}
+	out.topic = shiftAlarmTopic(stack, first, props.StampStacks)
+	// The function's dead-letter alarms too: a command that landed there
+	// (an abort, say) was never acted on.
+	out.alarms = newShiftAlarms(stack, cfg.Record, out.topic, h.DeadLetterAlarm, h.WakeDeadLetterAlarm)
+	return out
+}
+
+// shiftAlarmTopic is where the shift's alarms notify: an alarm's SNS
+// action must be a topic in the alarm's Region, so the operator topic of a
+// stamp in the shift stack's Region and account, else a topic of the
+// shift stack's own, mailed as the first stamp's is.
+func shiftAlarmTopic(stack awscdk.Stack, first Config, stamps []Stack) awssns.ITopic {
+	for _, st := range stamps {
+		if *st.Stack().Region() == *stack.Region() && *st.Stack().Account() == *stack.Account() && st.Observability() != nil {
+			return st.Observability().AlarmTopic()
+		}
+	}
+	return newAlarmTopic(stack, first.Names(), first.AlarmEmail)
+}
+
+// newShiftAlarms are the alarms on what only an operator can settle in a
+// shift (shared/shifter writes both metrics, by Record, in
+// MetricNamespace):
+//   - ShiftRollbackStuck: a rollback whose change Route 53 keeps refusing
+//     or throttling still sends traffic to a failing stamp; the function
+//     writes 1 each turn until its change is made, 0 on every other turn
+//     of a running shift (so OK follows).
+//   - ShiftWeightParameterNotWritten: a stamp's weight parameter not
+//     written for three minutes running (a turn comes at least every
+//     PollInterval, 30 s by default): a deploy of the stamp now sets the
+//     record back to the weight before the shift's last change. One failed
+//     write is retried the next turn and is not worth a mail.
+//
+// No shift is no data, not a breach.
+func newShiftAlarms(stack awscdk.Stack, record string, topic awssns.ITopic, deadLetters ...awscloudwatch.Alarm) []awscloudwatch.Alarm {
+	dims := map[string]*string{"Record": jsii.String(record)}
+	metric := func(name, stat string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(MetricNamespace), MetricName: jsii.String(name), DimensionsMap: &dims,
+			Statistic: jsii.String(stat), Period: awscdk.Duration_Minutes(jsii.Number(1)),
+		})
+	}
+	alarms := []awscloudwatch.Alarm{
+		awscloudwatch.NewAlarm(stack, jsii.String("RollbackStuckAlarm"), &awscloudwatch.AlarmProps{
+			Metric: metric("ShiftRollbackStuck", "Maximum"), Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit shift of %s: a rollback's change keeps failing, so traffic still goes to the "+
+				"failing stamp; the shift function's log (\"weights not changed\") says why", record)),
+		}),
+		awscloudwatch.NewAlarm(stack, jsii.String("WeightParameterNotWrittenAlarm"), &awscloudwatch.AlarmProps{
+			Metric: metric("ShiftWeightParameterNotWritten", "Sum"), Threshold: jsii.Number(1),
+			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(3),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			AlarmDescription: jsii.String(fmt.Sprintf("stampkit shift of %s: a stamp's weight parameter has not been written for 3 minutes; "+
+				"a deploy of that stamp would set the record back to its previous weight", record)),
+		}),
+	}
+	for _, a := range deadLetters {
+		if a != nil {
+			alarms = append(alarms, a)
+		}
+	}
+	notify := awscloudwatchactions.NewSnsAction(topic)
+	for _, a := range alarms {
+		a.AddAlarmAction(notify)
+		a.AddOkAction(notify)
+	}
+	return alarms
 }
 
 // shiftConfig is the shift function's configuration for d's record and
@@ -216,7 +300,11 @@ func inRegion(stack awscdk.Stack, region string, c awscdk.ArnComponents) *string
 // and the function's own table are granted with them.
 func grantShift(stack awscdk.Stack, role awsiam.Role, d *DNSConfig, stamps []Config) {
 	zone := route53Arn(stack, "hostedzone/"+d.HostedZoneID)
-	// Only UPSERTs of the record's A records: the route53:ChangeResourceRecordSets*
+	// Only DELETEs and CREATEs of the record's A records: route53dns
+	// changes a weight by deleting the record as read and creating it
+	// with the new weight in one batch (a DELETE fails the batch unless
+	// the record is exactly as read, so a change made meanwhile is not
+	// overwritten), never by UPSERT. The route53:ChangeResourceRecordSets*
 	// keys hold every name, type and action of the request's changes
 	// ("Using IAM policy conditions for fine-grained access control",
 	// https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html),
@@ -229,7 +317,7 @@ func grantShift(stack awscdk.Stack, role awsiam.Role, d *DNSConfig, stamps []Con
 		Conditions: &map[string]any{"ForAllValues:StringEquals": map[string]any{
 			"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{d.RecordName},
 			"route53:ChangeResourceRecordSetsRecordTypes":           []string{"A"},
-			"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
+			"route53:ChangeResourceRecordSetsActions":               route53dns.ChangeActions(),
 		}},
 	}))
 	allow(role, []string{"route53:ListResourceRecordSets"}, zone)
@@ -349,3 +437,7 @@ func (s *shiftStack) Stack() awscdk.Stack       { return s.stack }
 func (s *shiftStack) Handler() Handler          { return s.handler }
 func (s *shiftStack) Table() awsdynamodb.ITable { return s.table }
 func (s *shiftStack) Config() config.Shift      { return s.cfg }
+func (s *shiftStack) Alarms() []awscloudwatch.Alarm {
+	return slices.Clone(s.alarms)
+}
+func (s *shiftStack) AlarmTopic() awssns.ITopic { return s.topic }

@@ -143,7 +143,7 @@ func TestShiftStack(t *testing.T) {
 }
 
 // TestShiftIAM: the shift function changes only the record's A records,
-// by UPSERT, in the zone; writes only the stamps' DNS weight parameters,
+// by DELETE and CREATE (route53dns.SetWeights' batch), in the zone; writes only the stamps' DNS weight parameters,
 // in their Regions; and reaches the stamps' state tables only by their tag.
 func TestShiftIAM(t *testing.T) {
 	a := synthDNS(t)
@@ -159,7 +159,7 @@ func TestShiftIAM(t *testing.T) {
 	if got := compactJSON(t, change[0]["Resource"]); got != zone {
 		t.Errorf("route53:ChangeResourceRecordSets resource: got %s, want %s", got, zone)
 	}
-	wantCond := `{"ForAllValues:StringEquals":{"route53:ChangeResourceRecordSetsActions":["UPSERT"],` +
+	wantCond := `{"ForAllValues:StringEquals":{"route53:ChangeResourceRecordSetsActions":["DELETE","CREATE"],` +
 		`"route53:ChangeResourceRecordSetsNormalizedRecordNames":["` + testRecordName + `"],` +
 		`"route53:ChangeResourceRecordSetsRecordTypes":["A"]}}`
 	if got := compactJSON(t, change[0]["Condition"]); got != wantCond {
@@ -216,6 +216,130 @@ func TestShiftIAM(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// shiftPlumbing are the actions the shift function's role holds for
+// Lambda itself, not for the function's code: its log group, its
+// dead-letter queue (asynchronous invocations' failures) and its wake-up
+// queue's event source mapping.
+var shiftPlumbing = []string{
+	"logs:CreateLogStream", "logs:PutLogEvents",
+	"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
+}
+
+// TestShiftGrantsItsCalls: every AWS call the shift function makes
+// (stampconfig.ShiftActions, which the e2e test checks against the calls
+// the bootstrap makes) is granted, each on what it touches, and the role
+// holds nothing else but Lambda's own.
+func TestShiftGrantsItsCalls(t *testing.T) {
+	a := synthDNS(t)
+	statements := shiftStatements(t, a)
+	for _, action := range stampconfig.ShiftActions() {
+		t.Run(action, func(t *testing.T) {
+			if len(grants(statements, action)) == 0 {
+				t.Fatalf("%s: not granted; the shift function calls it", action)
+			}
+		})
+	}
+	for _, s := range statements {
+		for _, action := range asList(s["Action"]) {
+			if a := fmt.Sprint(action); !slices.Contains(stampconfig.ShiftActions(), a) && !slices.Contains(shiftPlumbing, a) {
+				t.Errorf("%s: granted, but the shift function never calls it", a)
+			}
+		}
+	}
+
+	// Each stamp's state table, by its tag: the scaler's fleet lease (a
+	// conditional PutItem, a DeleteItem), its state and the rollout record
+	// (GetItem, and the floor's conditional PutItem); and the parameter
+	// that names the table, in the stamp's Region.
+	for _, f := range a.stamps {
+		names := f.cfg.Names()
+		var actions []string
+		for _, s := range grants(statements, "dynamodb:GetItem") {
+			if strings.Contains(compactJSON(t, s["Condition"]), `"`+names.Stamp()+`"`) {
+				for _, v := range asList(s["Action"]) {
+					actions = append(actions, fmt.Sprint(v))
+				}
+				if want := ":dynamodb:" + f.cfg.Region + ":"; !strings.Contains(compactJSON(t, s["Resource"]), want) {
+					t.Errorf("stamp %s: state table statement on %s, want its Region %s", f.cfg.Name, compactJSON(t, s["Resource"]), f.cfg.Region)
+				}
+			}
+		}
+		slices.Sort(actions)
+		if want := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}; !slices.Equal(actions, want) {
+			t.Errorf("stamp %s: state table actions %v, want %v", f.cfg.Name, actions, want)
+		}
+		param := fmt.Sprintf(`"arn:aws:ssm:%s:%s:parameter%s"`, f.cfg.Region, f.cfg.Account, names.StateTableParameter())
+		if !slices.ContainsFunc(grants(statements, "ssm:GetParameter"), func(s map[string]any) bool {
+			return slices.ContainsFunc(asList(s["Resource"]), func(r any) bool { return compactJSON(t, r) == param })
+		}) {
+			t.Errorf("stamp %s: ssm:GetParameter not granted on %s", f.cfg.Name, param)
+		}
+	}
+}
+
+// TestShiftAlarms: a rollback stuck and weight parameters not written
+// tell the operator, through the operator topic of the stamp in the shift
+// stack's Region, on the metrics the function writes (namespace, name,
+// the Record dimension as the function's configuration names it).
+func TestShiftAlarms(t *testing.T) {
+	a := synthDNS(t)
+	st := a.shift.Stack()
+	var local *fixture
+	for _, f := range a.stamps {
+		if f.cfg.Region == *st.Region() {
+			local = f
+		}
+	}
+	if local == nil {
+		t.Fatal("no stamp in the shift stack's Region")
+	}
+	if got, want := *a.shift.AlarmTopic().Node().Path(), *local.stack.Observability().AlarmTopic().Node().Path(); got != want {
+		t.Errorf("alarm topic: got %s, want stamp %s's operator topic %s", got, local.cfg.Name, want)
+	}
+	tests := []struct {
+		metric, stat string
+		periods      float64
+	}{
+		{"ShiftRollbackStuck", "Maximum", 1},
+		{"ShiftWeightParameterNotWritten", "Sum", 3},
+	}
+	var alarms []map[string]any
+	for _, r := range stackResources(t, st) {
+		if r["Type"] == "AWS::CloudWatch::Alarm" {
+			alarms = append(alarms, props(r))
+			// Every alarm of the stack, the dead-letter alarms too.
+			if len(asList(props(r)["AlarmActions"])) != 1 {
+				t.Errorf("alarm %v: notifies no one", props(r)["AlarmDescription"])
+			}
+		}
+	}
+	// Two, and the function's two dead-letter alarms.
+	if want := len(tests) + 2; len(alarms) != want || len(a.shift.Alarms()) != want {
+		t.Errorf("shift stack alarms: got %d (Alarms() %d), want %d", len(alarms), len(a.shift.Alarms()), want)
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric, func(t *testing.T) {
+			i := slices.IndexFunc(alarms, func(p map[string]any) bool { return p["MetricName"] == tt.metric })
+			if i < 0 {
+				t.Fatalf("no alarm on %s", tt.metric)
+			}
+			p := alarms[i]
+			dims := compactJSON(t, p["Dimensions"])
+			if p["Namespace"] != MetricNamespace || p["Statistic"] != tt.stat || p["Threshold"] != float64(1) ||
+				p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || p["EvaluationPeriods"] != tt.periods ||
+				p["TreatMissingData"] != "notBreaching" ||
+				dims != `[{"Name":"Record","Value":"`+a.shift.Config().Record+`"}]` {
+				t.Errorf("alarm on %s: %v", tt.metric, p)
+			}
+			for _, key := range []string{"AlarmActions", "OKActions"} {
+				if got := asList(p[key]); len(got) != 1 || !strings.Contains(compactJSON(t, got[0]), "AlarmTopic") {
+					t.Errorf("alarm on %s: %s %s, want the operator topic", tt.metric, key, compactJSON(t, p[key]))
+				}
+			}
+		})
 	}
 }
 

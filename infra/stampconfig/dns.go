@@ -304,3 +304,25 @@ func (d DNSConfig) validateStamps(stamps []Config, bad func(k, format string, ar
 		bad("initialWeights", "every stamp starts at 0: give one of them traffic (Route 53 splits evenly between records all of weight 0)")
 	}
 }
+
+// ShiftActions are the IAM actions of every AWS call the shift function
+// makes (shared/shifter through its adapters): the record's weighted
+// records, their change and its status, and the health checks' status in
+// Route 53; in each stamp's Region, its weight parameter (written) and the
+// parameter naming its state table (read), its fleet's health alarms, its
+// group (read and sized), and its state table (the scaler's fleet lease:
+// a conditional PutItem and a DeleteItem; the scaler's state and the
+// rollout record: GetItem, and a conditional PutItem to hold the floor);
+// the function's own table (the same three) and its wake-up queue. The
+// shift stack grants exactly these, and the e2e test checks the function
+// calls nothing else.
+func ShiftActions() []string {
+	return []string{
+		"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity",
+		"cloudwatch:DescribeAlarms",
+		"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+		"route53:ChangeResourceRecordSets", "route53:GetChange", "route53:GetHealthCheckStatus", "route53:ListResourceRecordSets",
+		"sqs:SendMessage",
+		"ssm:GetParameter", "ssm:PutParameter",
+	}
+}

@@ -72,7 +72,10 @@ type ShiftStamp struct {
 	// rolls a transition towards the stamp back.
 	HealthAlarms []string `json:"healthAlarms,omitempty"`
 	// StateTable is the stamp's scaler state table, where the function
-	// raises the fleet's floor ahead of a step.
+	// raises the fleet's floor ahead of a step: the table's name, or,
+	// starting with "/", the SSM parameter in Region that holds it (the
+	// CDK's /stampkit/<stamp>/state-table: the table's name is
+	// CloudFormation's), read on first use (shifter.StateTable).
 	StateTable string `json:"stateTable"`
 }
 

@@ -150,6 +150,13 @@ func (a *Adapter) SetWeights(ctx context.Context, records []Record, weights map[
 	return changeID(aws.ToString(out.ChangeInfo.Id)), nil
 }
 
+// ChangeActions are the actions of the changes SetWeights sends, as the
+// IAM condition key route53:ChangeResourceRecordSetsActions names them: a
+// role that may change the record's weights needs these and no other.
+func ChangeActions() []string {
+	return []string{string(types.ChangeActionDelete), string(types.ChangeActionCreate)}
+}
+
 func indexOf(records []Record, stamp string) int {
 	for i, r := range records {
 		if r.Stamp == stamp {

@@ -3,6 +3,7 @@ package route53dns_test
 import (
 	"errors"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -214,6 +215,16 @@ func TestSetWeightsDeletesAsRead(t *testing.T) {
 	want := []types.Change{{Action: types.ChangeActionDelete, ResourceRecordSet: &read}, {Action: types.ChangeActionCreate, ResourceRecordSet: &created}}
 	if diff := cmp.Diff(want, in.ChangeBatch.Changes, cmpopts.IgnoreUnexported(types.Change{}, types.ResourceRecordSet{}, types.AliasTarget{})); diff != "" {
 		t.Errorf("change batch (-want +got):\n%s", diff)
+	}
+	// The shift stack's IAM condition allows these actions only.
+	var actions []string
+	for _, c := range in.ChangeBatch.Changes {
+		if !slices.Contains(actions, string(c.Action)) {
+			actions = append(actions, string(c.Action))
+		}
+	}
+	if diff := cmp.Diff(route53dns.ChangeActions(), actions); diff != "" {
+		t.Errorf("the batch's actions are not ChangeActions (-want +got):\n%s", diff)
 	}
 }
 

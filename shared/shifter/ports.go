@@ -64,10 +64,11 @@ type Stamp struct {
 
 // The AWS adapters fit the ports as they are.
 var (
-	_ DNS        = (*route53dns.Adapter)(nil)
-	_ Store      = (*dynamo.Store)(nil)
-	_ Alarms     = (*cwalarm.Adapter)(nil)
-	_ Groups     = (*asg.Adapter)(nil)
-	_ Parameters = (*ssmparam.Adapter)(nil)
-	_ Scheduler  = (*sqsqueue.Scheduler)(nil)
+	_ DNS             = (*route53dns.Adapter)(nil)
+	_ Store           = (*dynamo.Store)(nil)
+	_ Alarms          = (*cwalarm.Adapter)(nil)
+	_ Groups          = (*asg.Adapter)(nil)
+	_ Parameters      = (*ssmparam.Adapter)(nil)
+	_ ParameterReader = (*ssmparam.Adapter)(nil)
+	_ Scheduler       = (*sqsqueue.Scheduler)(nil)
 )

@@ -601,15 +601,7 @@ func (rs *rolloutSim) TargetHealth(ctx context.Context, arn string) ([]elb.Targe
 
 // Alarms reads the twin's alarms by name.
 func (rs *rolloutSim) Alarms(ctx context.Context, names []string) ([]cwalarm.Alarm, error) {
-	return callValue(rs.s, ctx, svcCloudWatch, "DescribeAlarms", false, func() ([]cwalarm.Alarm, error) {
-		var out []cwalarm.Alarm
-		for _, n := range names {
-			if w, ok := rs.s.cw.alarms[n]; ok {
-				out = append(out, cwalarm.Alarm{Name: n, ARN: alarmARN(n), State: w.state})
-			}
-		}
-		return out, nil
-	})
+	return describeAlarms{s: rs.s}.Alarms(ctx, names)
 }
 
 // WakeAt is the delayed message: at the due time a stampkit Tick goes on

@@ -33,9 +33,10 @@ type Shift struct {
 	// Plan is the weight changes an operator makes, each At from the
 	// start: To's weight out of 100, From the rest.
 	Plan []PlannedWeight
-	// Policy, when set, has the real transition reducer
-	// (shared/stampshift) move the weights with this policy, started at
-	// StartAt from the start of the run.
+	// Policy, when set, has the real shift function's handler
+	// (shared/shifter, driving shared/stampshift) move the weights with
+	// this policy, started by an operator's start command at StartAt from
+	// the start of the run.
 	Policy  *stampshift.Policy
 	StartAt time.Duration
 }
@@ -101,8 +102,13 @@ type stampSim struct {
 	events []RolloutEvent
 	// changes are the DNS changes submitted, by ID, for the timeline.
 	changes map[string][]int
-	// shifter runs the transition reducer; nil without Shift.Policy.
-	shifter *shifter
+	// shifter runs the shift function's handler; nil without
+	// Shift.Policy.
+	shifter *shiftSim
+	// now is the step the stamps have reached.
+	now time.Duration
+	// errors are the shift function's failed invocations.
+	errors []string
 }
 
 // runShift simulates a stamp shift under a: both stamps run a's policy.
@@ -150,14 +156,14 @@ func runShift(ctx context.Context, cfg Config, sc Scenario, a Autoscaler) (*Resu
 		ss.stamps = append(ss.stamps, s)
 	}
 	if sh.Policy != nil {
-		if ss.shifter, err = newShifter(ss, *sh.Policy); err != nil {
+		if ss.shifter, err = newShiftSim(ss, *sh.Policy); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
 	}
 	if err := ss.run(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("simulating %s under %s: %w", sc.Name, a.Name(), err)
 	}
-	return ss.result(cfg, a), nil
+	return ss.result(ctx, cfg, a), nil
 }
 
 // run steps the stamps in lockstep: before each step the zone takes what
@@ -168,6 +174,7 @@ func (ss *stampSim) run(ctx context.Context, cfg Config) error {
 	slices.SortStableFunc(plan, func(a, b PlannedWeight) int { return int(a.At - b.At) })
 	for i := 0; i <= len(ss.counts); i++ {
 		now := time.Duration(i) * cfg.Step
+		ss.now = now
 		for _, s := range ss.stamps {
 			if err := s.advance(ctx, now); err != nil {
 				return err
@@ -177,7 +184,7 @@ func (ss *stampSim) run(ctx context.Context, cfg Config) error {
 			break
 		}
 		if ss.shifter != nil {
-			if err := ss.shifter.tick(now); err != nil {
+			if err := ss.shifter.tick(ctx, now); err != nil {
 				return err
 			}
 		}
@@ -300,7 +307,7 @@ func (f *fleet) setImage(image string) {
 // result is the stamp shift's record: the stamps' samples added up step
 // by step, their events and groups named by stamp, each stamp's own record
 // (Result.Stamps) and the zone's (Result.DNS, Result.Weights).
-func (ss *stampSim) result(cfg Config, a Autoscaler) *Result {
+func (ss *stampSim) result(ctx context.Context, cfg Config, a Autoscaler) *Result {
 	first := ss.stamps[0].res
 	res := &Result{
 		Scenario: ss.sc.Name, Policy: a.Name(), Config: cfg, Start: first.Start,
@@ -341,8 +348,9 @@ func (ss *stampSim) result(cfg Config, a Autoscaler) *Result {
 	slices.SortStableFunc(res.Alarms, func(a, b AlarmChange) int { return a.At.Compare(b.At) })
 	res.Rollout = append(res.Rollout, ss.events...)
 	if ss.shifter != nil {
-		res.RolloutOutcome = string(ss.shifter.state.Outcome)
+		res.RolloutOutcome = string(ss.shifter.state(ctx).Outcome)
 	}
+	res.HandlerErrors = append(res.HandlerErrors, ss.errors...)
 	slices.SortStableFunc(res.Rollout, func(a, b RolloutEvent) int { return a.At.Compare(b.At) })
 	// The weights the name servers answered with, as the blue/green
 	// listener's are recorded: From's as Group, To's as Peer.

@@ -1,7 +1,10 @@
 package twin_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +66,7 @@ func TestStampShiftSplitsDemand(t *testing.T) {
 }
 
 // TestStampShiftScenarios runs the demo's stamp shifts under the stampkit
-// scaler with the real transition reducer: the healthy new stamp takes
+// scaler with the real shift function's handler: the healthy new stamp takes
 // all the traffic in the policy's steps, its capacity raised ahead of each
 // step, with no SLO loss; the failing one is rolled back at the 25 % step,
 // and the old stamp ends with all the weight.
@@ -118,6 +121,63 @@ func TestStampShiftScenarios(t *testing.T) {
 			}
 			if tt.outcome == "succeeded" && slo > 0 {
 				t.Errorf("%.1f SLO-violation minutes, want none", slo)
+			}
+		})
+	}
+}
+
+// TestStampShiftRunsTheShiftFunction: the twin's stamp shift is the shift
+// function's own handler (shared/shifter), not a copy of its loop. Its
+// floor on the new stamp is the stampkit scaler's (scaling.State's
+// ShiftFloor, written under the scaler's fleet lease), raised ahead of
+// each step and released when the transition ends, rolled back or not;
+// the rollback counts only a TTL after its change is INSYNC; every
+// invocation succeeds.
+func TestStampShiftRunsTheShiftFunction(t *testing.T) {
+	for _, name := range []string{suite.StampShift, suite.StampShiftBad} {
+		t.Run(name, func(t *testing.T) {
+			var log bytes.Buffer
+			cfg := twin.DefaultConfig()
+			cfg.HandlerLog = &log
+			r := run(t, cfg, scenario(t, cfg, name, 3, 1), policy(t, cfg, suite.Stampkit))
+			var raised, released int
+			var lastRaise, release time.Time
+			for line := range strings.Lines(log.String()) {
+				var rec struct {
+					Msg, Kind, Stamp string
+					Time             time.Time
+				}
+				if json.Unmarshal([]byte(line), &rec) != nil {
+					continue
+				}
+				switch {
+				case rec.Msg == "floor not changed":
+					t.Errorf("the shift's floor was not changed: %s", line)
+				case rec.Msg == "floor changed" && rec.Stamp != suite.NewStamp:
+					t.Errorf("floor changed on %s, want %s only: %s", rec.Stamp, suite.NewStamp, line)
+				case rec.Msg == "floor changed" && rec.Kind == "raise_floor":
+					raised++
+					lastRaise = rec.Time
+				case rec.Msg == "floor changed" && rec.Kind == "release_floor":
+					released++
+					release = rec.Time
+				}
+			}
+			if raised == 0 || released != 1 || release.Before(lastRaise) {
+				t.Errorf("shift floor on %s: raised %d times, released %d times (at %v, last raise %v); want raised, then released once",
+					suite.NewStamp, raised, released, release, lastRaise)
+			}
+			var insync, done time.Time
+			for _, e := range r.Rollout {
+				switch {
+				case e.What == twin.ShiftPhase+"rollback" && strings.HasSuffix(e.Detail, "INSYNC"):
+					insync = e.At
+				case e.What == twin.ShiftPhase+"done":
+					done = e.At
+				}
+			}
+			if name == suite.StampShiftBad && (insync.IsZero() || done.Sub(insync) < time.Minute) {
+				t.Errorf("rolled back at %v, its change INSYNC at %v: want a TTL (1m) between", done, insync)
 			}
 		})
 	}
