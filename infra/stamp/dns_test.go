@@ -192,6 +192,11 @@ func TestParseDNSErrorsNameTheKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx[CtxDNS] = dns
+			if tc.name == "stamps in two accounts" {
+				// The image is copied into the other account: waves need a
+				// key it may use (CheckImageKeys), which is not this test's.
+				ctx[CtxImageKmsKeyArns] = map[string]any{"us-east-1": "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+			}
 			if tc.name == "no shift bootstrap" {
 				if err := os.RemoveAll(filepath.Join(ctx[CtxAssetsDir].(string), ShiftFunctionName)); err != nil {
 					t.Fatal(err)
