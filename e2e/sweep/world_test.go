@@ -304,8 +304,9 @@ func (w *world) function(name string) *function {
 	switch name {
 	case "scaler": // functions/scaler/main.go
 		groups := autoscaling.NewFromConfig(cfg, asg.RetryScalingActivity)
+		alarms := cwalarm.New(cloudwatch.NewFromConfig(cfg))
 		h := &scaler.Handler{
-			Config: c, Groups: asg.New(groups), Alarms: cwalarm.New(cloudwatch.NewFromConfig(cfg)),
+			Config: c, Groups: asg.New(groups), Alarms: alarms, AlarmBatch: alarms,
 			Store: store(), Clock: clk, Log: log, Metrics: metrics,
 		}
 		return &function{handle: h.Handle, timeout: scalerTimeout}

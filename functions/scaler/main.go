@@ -30,14 +30,15 @@ func main() {
 	groups := autoscaling.NewFromConfig(awsCfg, asg.RetryScalingActivity)
 	metrics := cwalarm.New(cloudwatch.NewFromConfig(awsCfg))
 	h := &scaler.Handler{
-		Config:  env.Config,
-		Groups:  asg.New(groups),
-		Alarms:  metrics,
-		History: metrics,
-		Store:   dynamo.New(dynamodb.NewFromConfig(awsCfg), env.Config.Table),
-		Clock:   clock.System{},
-		Log:     env.Log,
-		Metrics: env.Metrics,
+		Config:     env.Config,
+		Groups:     asg.New(groups),
+		Alarms:     metrics,
+		AlarmBatch: metrics,
+		History:    metrics,
+		Store:      dynamo.New(dynamodb.NewFromConfig(awsCfg), env.Config.Table),
+		Clock:      clock.System{},
+		Log:        env.Log,
+		Metrics:    env.Metrics,
 	}
 	lambda.Start(h.Handle)
 }

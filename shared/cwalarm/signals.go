@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +60,35 @@ func (a *Adapter) Signals(ctx context.Context, names []string) ([]scaling.Signal
 	if err != nil {
 		return nil, err
 	}
+	return signalsOf(ctx, readings), nil
+}
+
+// Prefetch describes the named alarms at once, one DescribeAlarms per 100
+// names, and returns a Signals over them that describes nothing again: a
+// tick batch's fleets share one describe and each reads its own alarms'
+// signals from it, the metric of an alarm in ALARM (GetMetricData) on the
+// context it is given. Names the prefetch did not describe, unknown or not
+// among names, are skipped, as Signals skips unknown ones. The returned
+// function is safe for concurrent use.
+func (a *Adapter) Prefetch(ctx context.Context, names []string) (func(context.Context, []string) ([]scaling.Signal, error), error) {
+	alarms, err := a.describe(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, names []string) ([]scaling.Signal, error) {
+		var some []described
+		for _, al := range alarms { // DescribeAlarms' order, as Signals has it
+			if slices.Contains(names, al.Name) {
+				some = append(some, al)
+			}
+		}
+		return signalsOf(ctx, a.readings(ctx, some)), nil
+	}, nil
+}
+
+// signalsOf returns the readings' signals and logs each alarm in ALARM
+// whose metric could not be read.
+func signalsOf(ctx context.Context, readings []Reading) []scaling.Signal {
 	sigs := make([]scaling.Signal, 0, len(readings))
 	for _, r := range readings {
 		if r.Fallback != "" {
@@ -70,7 +100,7 @@ func (a *Adapter) Signals(ctx context.Context, names []string) ([]scaling.Signal
 		}
 		sigs = append(sigs, r.Signal)
 	}
-	return sigs, nil
+	return sigs
 }
 
 // Readings reads the named alarms like Signals and says where each value
@@ -86,6 +116,11 @@ func (a *Adapter) Readings(ctx context.Context, names []string) ([]Reading, erro
 	if err != nil {
 		return nil, err
 	}
+	return a.readings(ctx, alarms), nil
+}
+
+// readings reads the values of described alarms (see Readings).
+func (a *Adapter) readings(ctx context.Context, alarms []described) []Reading {
 	now := time.Now()
 	readings := make([]Reading, 0, len(alarms))
 	for _, al := range alarms {
@@ -108,7 +143,7 @@ func (a *Adapter) Readings(ctx context.Context, names []string) ([]Reading, erro
 		}
 		readings = append(readings, r)
 	}
-	return readings, nil
+	return readings
 }
 
 // current reads the newest complete period of the metric al watches.

@@ -310,3 +310,74 @@ func TestSignalsLogsFallback(t *testing.T) {
 		t.Errorf("logs: got %q, want one line for cpu-high with value_source reason and the error", logs)
 	}
 }
+
+// describeCounter is a fakeAPI that counts DescribeAlarms calls and the
+// names each asked for, and fails them with err.
+type describeCounter struct {
+	fakeAPI
+	describes [][]string
+	err       error
+}
+
+func (f *describeCounter) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.describes = append(f.describes, in.AlarmNames)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.fakeAPI.DescribeAlarms(ctx, in, opts...)
+}
+
+// Prefetch describes two fleets' alarms with one call; each fleet then
+// reads its own signals with no describe, and only its own alarm in ALARM
+// has its metric read.
+func TestPrefetch(t *testing.T) {
+	api := &describeCounter{fakeAPI: fakeAPI{
+		alarms: []types.MetricAlarm{
+			alarm("a-high", types.StateValueAlarm, cpu),
+			alarm("a-low", types.StateValueOk, cpu),
+			alarm("b-high", types.StateValueAlarm, cpu),
+		},
+		data: []types.MetricDataResult{result("watched", 92)},
+	}}
+	a := cwalarm.New(api)
+	read, err := a.Prefetch(t.Context(), []string{"a-high", "a-low", "b-high", "b-gone"})
+	if err != nil {
+		t.Fatalf("Prefetch: %v", err)
+	}
+	tests := []struct {
+		name  string
+		names []string
+		want  []scaling.Signal
+	}{
+		{name: "fleet a", names: []string{"a-high", "a-low"}, want: []scaling.Signal{
+			{Alarm: "a-high", State: "ALARM", Value: 92, Threshold: 70, Since: transitioned},
+			{Alarm: "a-low", State: "OK", Value: 75, Threshold: 70, Since: transitioned},
+		}},
+		{name: "fleet b: an alarm not described is skipped", names: []string{"b-high", "b-gone"}, want: []scaling.Signal{
+			{Alarm: "b-high", State: "ALARM", Value: 92, Threshold: 70, Since: transitioned},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(api.calls)
+			got, err := read(t.Context(), tt.names)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("signals (-want +got):\n%s", diff)
+			}
+			if n := len(api.calls) - before; n != 1 {
+				t.Errorf("got %d GetMetricData calls, want 1: the fleet's one alarm in ALARM", n)
+			}
+		})
+	}
+	if len(api.describes) != 1 {
+		t.Errorf("got %d DescribeAlarms calls %v, want 1", len(api.describes), api.describes)
+	}
+
+	api.err = errors.New("throttled")
+	if _, err := a.Prefetch(t.Context(), []string{"a-high"}); !errors.Is(err, api.err) {
+		t.Errorf("Prefetch with DescribeAlarms failing: got %v, want %v", err, api.err)
+	}
+}

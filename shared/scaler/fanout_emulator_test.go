@@ -103,7 +103,7 @@ func emulatorFleets(t *testing.T, n int, now time.Time) (*scaler.Handler, *asg.A
 	clk := clock.NewManual(now)
 	groups := asg.New(autoscaling.NewFromConfig(cfg))
 	h := &scaler.Handler{
-		Config: c, Groups: groups, Alarms: cwalarm.New(cw),
+		Config: c, Groups: groups, Alarms: cwalarm.New(cw), AlarmBatch: cwalarm.New(cw),
 		Store: dynamo.New(dynamodb.NewFromConfig(cfg), "stampkit-state", dynamo.WithClock(clk.Now)),
 		Clock: clk,
 		Log:   logging.New(io.Discard, slog.LevelInfo),
@@ -113,10 +113,13 @@ func emulatorFleets(t *testing.T, n int, now time.Time) (*scaler.Handler, *asg.A
 
 // A hundred fleets in the emulator, ticked for three minutes by their ten
 // tick batches at once, as ten invocations of the scaler over the real
-// SDK clients and DynamoDB: every fleet is raised once a minute. In the
-// second minute one DescribeAlarms hangs and another is throttled: only
-// those two fleets are left undone, the others are raised, and Lambda's
-// retry of the failed batches reads the alarms of those two alone.
+// SDK clients and DynamoDB: every fleet is raised once a minute, and each
+// batch reads its fleets' alarms with one DescribeAlarms. In the second
+// minute one batch's read hangs and another's is throttled: their fleets
+// read their own alarms and are raised all the same. Of those reads one
+// hangs and another is throttled: only those two fleets are left undone,
+// the others are raised, and Lambda's retry of the failed batches raises
+// those two alone.
 func TestEmulatorHundredFleetsTickInBatches(t *testing.T) {
 	start := time.Now().Truncate(time.Minute)
 	h, groups, names := emulatorFleets(t, 100, start)
@@ -151,14 +154,24 @@ func TestEmulatorHundredFleetsTickInBatches(t *testing.T) {
 			// to keep the test shorter; the emulator takes some 4 s for
 			// a minute of all hundred fleets.
 			timeout = 20 * time.Second
-			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 7}, awsproxy.Timeout)
-			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 23}, awsproxy.Throttle)
+			// The first two calls are batch reads: a fleet reads its own
+			// alarms only after its batch's read failed. The one held is
+			// cut at its share of the invocation (4.5 s); by then the
+			// other eight batch reads and the throttled batch's ten own
+			// reads are made, so calls 21 and 22 are fleets' own reads.
+			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 1}, awsproxy.Timeout)
+			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 2}, awsproxy.Throttle)
+			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 21}, awsproxy.Timeout)
+			proxy.Fail(awsproxy.Call{Service: awsproxy.CloudWatch, Operation: "DescribeAlarms", Nth: 22}, awsproxy.Throttle)
 		}
 		var undone []string
 		var retry [][]byte
-		began := time.Now()
+		began, calls := time.Now(), len(proxy.Calls())
 		errs := invoke(timeout, events)
 		t.Logf("minute %d: the ten invocations took %v", m, time.Since(began))
+		if got := describes(proxy.Calls()[calls:]); m != 1 && got != len(batches) {
+			t.Errorf("minute %d: %d DescribeAlarms calls, want %d: one per batch", m, got, len(batches))
+		}
 		for i, err := range errs {
 			if fleets := undoneFleets(err); len(fleets) > 0 {
 				t.Logf("minute %d, batch %d: %v", m, i, err)
@@ -173,7 +186,7 @@ func TestEmulatorHundredFleetsTickInBatches(t *testing.T) {
 		}
 		if m == 1 {
 			if len(undone) != 2 {
-				t.Fatalf("minute 1: fleets %v left undone, want the two whose DescribeAlarms hung and was throttled", undone)
+				t.Fatalf("minute 1: fleets %v left undone, want the two whose own DescribeAlarms hung and was throttled", undone)
 			}
 			for _, f := range names {
 				want := int32(3) // one instance, raised in minutes 0 and 1
@@ -194,16 +207,8 @@ func TestEmulatorHundredFleetsTickInBatches(t *testing.T) {
 					t.Fatalf("retry %d: %v", i, err)
 				}
 			}
-			// Answered calls only: a connection the emulator drops is
-			// retried by the SDK and would count twice.
-			reads := 0
-			for _, c := range proxy.Calls()[before:] {
-				if c.Service == awsproxy.CloudWatch && c.Operation == "DescribeAlarms" && c.Status == 200 {
-					reads++
-				}
-			}
-			if reads != 2 {
-				t.Errorf("the retries read alarms %d times, want twice: once for each fleet left undone", reads)
+			if reads := describes(proxy.Calls()[before:]); reads != len(retry) {
+				t.Errorf("the retries read alarms %d times, want %d: once for each batch retried", reads, len(retry))
 			}
 			for _, f := range names {
 				if got := desired(t, groups, f+"-asg"); got != 3 {
@@ -217,4 +222,16 @@ func TestEmulatorHundredFleetsTickInBatches(t *testing.T) {
 			t.Errorf("group %s-asg at %d after three minutes, want 4: raised once a minute", f, got)
 		}
 	}
+}
+
+// describes counts the DescribeAlarms calls answered: a connection the
+// emulator drops is retried by the SDK and would count twice.
+func describes(calls []awsproxy.Record) int {
+	n := 0
+	for _, c := range calls {
+		if c.Service == awsproxy.CloudWatch && c.Operation == "DescribeAlarms" && c.Status == 200 {
+			n++
+		}
+	}
+	return n
 }

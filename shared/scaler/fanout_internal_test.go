@@ -113,7 +113,7 @@ func (h *Handler) sequentialTick(ctx context.Context, at time.Time) error {
 	for _, fleet := range h.Config.Fleets {
 		fctx := logging.With(ctx, "fleet", fleet.Name)
 		errs = append(errs, h.once(fctx, fleet.Name, "tick#"+fleet.Name+"@"+window, func() error {
-			return h.tickFleet(fctx, fleet, window)
+			return h.tickFleet(fctx, fleet, window, h.Alarms.Signals)
 		}))
 	}
 	return errors.Join(errs...)

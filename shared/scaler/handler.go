@@ -30,6 +30,9 @@ type Handler struct {
 	Config config.Config
 	Groups Groups
 	Alarms Alarms
+	// AlarmBatch, when set, reads a tick batch's alarms with one describe
+	// (onTick); nil has each fleet read its own.
+	AlarmBatch AlarmBatch
 	// History reads the load history a policy's forecast needs; nil
 	// leaves forecasts off.
 	History History

@@ -20,6 +20,14 @@ type Alarms interface {
 	Signals(ctx context.Context, alarms []string) ([]scaling.Signal, error)
 }
 
+// AlarmBatch reads the alarms of a whole tick batch with one describe.
+type AlarmBatch interface {
+	// Prefetch describes alarms at once and returns a reader of the
+	// signals of any of them that describes nothing again; the metric
+	// reads that remain run on the context the reader is given.
+	Prefetch(ctx context.Context, alarms []string) (func(context.Context, []string) ([]scaling.Signal, error), error)
+}
+
 // Store keeps claims and versioned records. Load returns version 0 for a
 // record that does not exist; Save succeeds only if the stored version is
 // still the one loaded, and stores version+1.

@@ -44,8 +44,9 @@ type fleetTick struct {
 func (h *Handler) onTick(ctx context.Context, t *event.Tick) error {
 	window := t.At.Truncate(TickWindow).UTC().Format(time.RFC3339)
 	fleets, unread := h.tickFleets(ctx, t.Fleets)
+	read := h.batchRead(ctx, fleets)
 	ticks := h.fanOut(ctx, fleets, func(ctx context.Context, fleet config.Fleet) fleetTick {
-		return h.tickOne(ctx, fleet, window)
+		return h.tickOne(ctx, fleet, window, read)
 	})
 	return h.tickReport(ctx, append(unread, ticks...))
 }
@@ -82,8 +83,9 @@ func (h *Handler) tickFleets(ctx context.Context, names []string) (fleets []conf
 }
 
 // tickOne evaluates one fleet's tick for window, on ctx, whose deadline is
-// the fleet's own (fanOut), and logs and counts how it ended.
-func (h *Handler) tickOne(ctx context.Context, fleet config.Fleet, window string) fleetTick {
+// the fleet's own (fanOut), reading its alarms with read, and logs and
+// counts how it ended.
+func (h *Handler) tickOne(ctx context.Context, fleet config.Fleet, window string, read signalsFunc) fleetTick {
 	ctx = logging.With(ctx, "fleet", fleet.Name)
 	started := time.Now()
 	ran := false
@@ -92,7 +94,7 @@ func (h *Handler) tickOne(ctx context.Context, fleet config.Fleet, window string
 	// and a retry of the batch evaluates only the fleets that failed.
 	err := h.once(ctx, fleet.Name, "tick#"+fleet.Name+"@"+window, func() error {
 		ran = true
-		return h.tickFleet(ctx, fleet, window)
+		return h.tickFleet(ctx, fleet, window, read)
 	})
 	t := fleetTick{fleet: fleet.Name, outcome: tickEvaluated, err: err}
 	switch {
@@ -146,22 +148,19 @@ func (h *Handler) tickReport(ctx context.Context, ticks []fleetTick) error {
 // tickFleet raises the fleet to its forecast floor, then evaluates its
 // alarms in ALARM. Each of these keeps its own claim, so a retry after a
 // partial failure redoes only what failed.
-func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string) error {
+func (h *Handler) tickFleet(ctx context.Context, fleet config.Fleet, window string, read signalsFunc) error {
 	// The alarms first: an alarm still in ALARM is re-evaluated only by the
 	// tick, and a floor raise just before it would put it in its scale-out
 	// cooldown; a slow history read must not delay it either.
-	errs := []error{h.tickAlarms(ctx, fleet, window)}
+	errs := []error{h.tickAlarms(ctx, fleet, window, read)}
 	errs = append(errs, h.forecast(ctx, fleet, window))
 	return errors.Join(errs...)
 }
 
-// tickAlarms re-evaluates the fleet's alarms that are in ALARM.
-func (h *Handler) tickAlarms(ctx context.Context, fleet config.Fleet, window string) error {
-	names := make([]string, 0, len(fleet.Scaling.Rules))
-	for _, r := range fleet.Scaling.Rules {
-		names = append(names, r.Alarm)
-	}
-	sigs, err := h.Alarms.Signals(ctx, names)
+// tickAlarms re-evaluates the fleet's alarms that are in ALARM, as read
+// reads them.
+func (h *Handler) tickAlarms(ctx context.Context, fleet config.Fleet, window string, read signalsFunc) error {
+	sigs, err := read(ctx, alarmsOf(fleet))
 	if err != nil {
 		return fmt.Errorf("reading alarms of fleet %s: %w", fleet.Name, err)
 	}
@@ -175,4 +174,57 @@ func (h *Handler) tickAlarms(ctx context.Context, fleet config.Fleet, window str
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// alarmsOf names the alarms fleet scales on.
+func alarmsOf(fleet config.Fleet) []string {
+	names := make([]string, 0, len(fleet.Scaling.Rules))
+	for _, r := range fleet.Scaling.Rules {
+		names = append(names, r.Alarm)
+	}
+	return names
+}
+
+// signalsFunc reads the signals of the named alarms.
+type signalsFunc = func(ctx context.Context, alarms []string) ([]scaling.Signal, error)
+
+// batchReadShare is the part of the invocation's time left that the
+// batch's one alarm read may take: the rest is the fleets', each of which
+// reads its own alarms again if the batch read failed.
+const batchReadShare = 4
+
+// batchRead returns how the tick's fleets read their alarms. A tick batch
+// describes all its fleets' alarms with one call (AlarmBatch): a hundred
+// fleets ticking in the same second would otherwise make a hundred
+// DescribeAlarms calls, past CloudWatch's rate quota for it. Each fleet
+// still reads the metrics of its alarms in ALARM itself, under its own
+// deadline.
+//
+// When that read fails or takes longer than its share of the time left
+// (batchReadShare), each fleet reads its own alarms, as without
+// AlarmBatch: one bad read fails no fleet. A batch of one fleet reads its
+// own, as a prefetch would save nothing there; so does a tick of more
+// fleets than a batch (every fleet), whose later rounds would act on a
+// read made before the rounds ahead of them.
+func (h *Handler) batchRead(ctx context.Context, fleets []config.Fleet) signalsFunc {
+	if h.AlarmBatch == nil || len(fleets) < 2 || len(fleets) > tickWorkers {
+		return h.Alarms.Signals
+	}
+	var names []string
+	for _, f := range fleets {
+		names = append(names, alarmsOf(f)...)
+	}
+	bctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		bctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/batchReadShare)
+		defer cancel()
+	}
+	read, err := h.AlarmBatch.Prefetch(bctx, names)
+	if err != nil {
+		h.Log.WarnContext(ctx, "reading the tick batch's alarms at once failed: each fleet reads its own", "fleets", len(fleets), "error", err)
+		h.emit(ctx, "", logging.Metric{Name: "TickBatchReadFailed", Value: 1, Unit: logging.Count})
+		return h.Alarms.Signals
+	}
+	return read
 }
