@@ -329,8 +329,8 @@ func checkFleets(t *testing.T, f *fixture, d deployed, function string, cfg conf
 		ro := got.Rollout
 		if function == "lifecycle" && mf.Fleet.PeerGroup() != nil {
 			peer := name(mf.Fleet.PeerGroup().AutoScalingGroupName())
-			if owner, ok := cfg.FleetForGroup(peer); !ok || owner.Name != fc.Name {
-				t.Errorf("fleet %s: the lifecycle function does not know its peer group %s as the fleet's (got %q, %v)", fc.Name, peer, owner.Name, ok)
+			if owner, ok, err := cfg.FleetByGroup(peer); !ok || err != nil || owner.Name != fc.Name {
+				t.Errorf("fleet %s: the lifecycle function does not know its peer group %s as the fleet's (got %q, %v, %v)", fc.Name, peer, owner.Name, ok, err)
 			}
 		}
 		if function != "rollout" {

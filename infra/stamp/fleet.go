@@ -366,7 +366,7 @@ func NewFleet(scope constructs.Construct, id string, props *FleetProps) Fleet {
 		// Empty until a rollout sizes it (no desired capacity, so a deploy
 		// never resets what the rollout set). Its launches are gated and
 		// its terminations drained like the group's: the lifecycle Lambda
-		// knows it as the fleet's peer (config.FleetForGroup).
+		// knows it as the fleet's peer (config.FleetByGroup).
 		peer = newGroup("PeerGroup", names.PeerGroup(cfg.Name), 0, nil)
 		peer.AttachToApplicationTargetGroup(green)
 		addHooks(peer)

@@ -441,7 +441,7 @@ func FleetsFor(function string, fleets []config.Fleet) []config.Fleet {
 		case "rollout":
 		case "lifecycle":
 			// The peer group alone, no strategy: the lifecycle function
-			// answers the peer's hooks as the fleet's (config.FleetForGroup).
+			// answers the peer's hooks as the fleet's (config.FleetByGroup).
 			f.Rollout = rollout.Policy{BlueGreen: rollout.BlueGreen{PeerGroup: f.Rollout.BlueGreen.PeerGroup}}
 		default:
 			f.Rollout = rollout.Policy{}

@@ -53,8 +53,8 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || !ok || f.Name != "web" {
 		t.Errorf("FleetByAlarm(web-low) = %q, %v, %v; want web, true", f.Name, ok, err)
 	}
-	if f, ok := got.FleetForAlarm("web-low"); !ok || f.Name != "web" {
-		t.Errorf("FleetForAlarm(web-low) = %q, %v; want web, true", f.Name, ok)
+	if f, ok, err := got.FleetByAlarm("web-low"); !ok || err != nil || f.Name != "web" {
+		t.Errorf("FleetByAlarm(web-low) = %q, %v, %v; want web, true, nil", f.Name, ok, err)
 	}
 	if _, ok, err := got.FleetByAlarm("other"); ok || err != nil {
 		t.Errorf("FleetByAlarm(other) found a fleet (%v), want none", err)

@@ -126,14 +126,9 @@ func TestFleetsFileDecodesOnFirstUse(t *testing.T) {
 	if _, err := c.Env(); err == nil {
 		t.Error("Env succeeded, want the fleets' errors")
 	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("FleetForGroup of a fleet that fails to decode did not panic")
-			}
-		}()
-		c.FleetForGroup(fleets[1].Group)
-	}()
+	if _, ok, err := c.FleetByGroup(fleets[1].Group); err == nil || !strings.Contains(err.Error(), path+"[1].scaling.min:") {
+		t.Errorf("FleetByGroup of a fleet that fails to decode: ok %v, err %v; want its own error", ok, err)
+	}
 }
 
 // TestFleetsFileRoutesAtColdStart: what events are routed by is checked

@@ -136,8 +136,8 @@ func TestFleetByGroup(t *testing.T) {
 			if f, ok, err := c.FleetByGroup("other"); ok || err != nil {
 				t.Errorf("FleetByGroup(other) = %q, %v; want none", f.Name, err)
 			}
-			if f, ok := c.FleetForGroup("api-asg-green"); !ok || f.Name != "api" {
-				t.Errorf("FleetForGroup(api-asg-green) = %q, %v; want api, true", f.Name, ok)
+			if f, ok, err := c.FleetByGroup("api-asg-green"); !ok || err != nil || f.Name != "api" {
+				t.Errorf("FleetByGroup(api-asg-green) = %q, %v, %v; want api, true, nil", f.Name, ok, err)
 			}
 		})
 	}

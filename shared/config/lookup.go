@@ -58,27 +58,6 @@ func (c Config) FleetByAlarm(alarm string) (f Fleet, ok bool, err error) {
 	return Fleet{}, false, nil
 }
 
-// FleetForGroup is FleetByGroup for a configuration whose fleets are all
-// decoded: built in process, or read from EnvFleets. It panics on a fleet
-// read from a fleets file that fails to decode; the functions call
-// FleetByGroup, which returns that error.
-func (c Config) FleetForGroup(group string) (Fleet, bool) {
-	return must(c.FleetByGroup(group))
-}
-
-// FleetForAlarm is FleetByAlarm for a configuration whose fleets are all
-// decoded, as FleetForGroup is FleetByGroup.
-func (c Config) FleetForAlarm(alarm string) (Fleet, bool) {
-	return must(c.FleetByAlarm(alarm))
-}
-
-func must(f Fleet, ok bool, err error) (Fleet, bool) {
-	if err != nil {
-		panic(err)
-	}
-	return f, ok
-}
-
 // fleetList returns every fleet, decoding each one not yet decoded.
 func (c Config) fleetList() ([]Fleet, error) {
 	if c.file != nil {

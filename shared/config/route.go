@@ -53,7 +53,7 @@ func indexRoutes(source string, routes []route) (routeIndex, []error) {
 			errs = append(errs, fmt.Errorf("%s.group: is empty; it names the Auto Scaling group", key))
 		}
 		// A group managed by two fleets would take lifecycle actions and
-		// rollouts from whichever fleet FleetForGroup found first.
+		// rollouts from whichever fleet FleetByGroup found first.
 		for _, g := range []struct{ field, name string }{{"group", r.group}, {"rollout.blueGreen.peerGroup", r.peerGroup}} {
 			if g.name == "" {
 				continue
