@@ -4,9 +4,7 @@
 package main
 
 import (
-	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -17,13 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stampkit/stampkit/shared/asg"
-	"github.com/stampkit/stampkit/shared/awsclient/lambdaenv"
 	"github.com/stampkit/stampkit/shared/clock"
 	"github.com/stampkit/stampkit/shared/coldstart"
 	"github.com/stampkit/stampkit/shared/config"
 	"github.com/stampkit/stampkit/shared/cwalarm"
 	"github.com/stampkit/stampkit/shared/dynamo"
-	"github.com/stampkit/stampkit/shared/logging"
 	"github.com/stampkit/stampkit/shared/route53dns"
 	"github.com/stampkit/stampkit/shared/shifter"
 	"github.com/stampkit/stampkit/shared/sqsqueue"
@@ -39,16 +35,11 @@ func main() {
 	if err != nil {
 		os.Exit(coldstart.Fail(os.Stdout, "shift", err))
 	}
-	awsCfg, err := lambdaenv.Load(os.Getenv)
+	env, err := coldstart.Runtime(os.Getenv, os.Stdout)
 	if err != nil {
 		os.Exit(coldstart.Fail(os.Stdout, "shift", err))
 	}
-	log := logging.New(os.Stdout, logging.ParseLevel(os.Getenv(config.EnvLogLevel)))
-	slog.SetDefault(log)
-	namespace := os.Getenv(config.EnvNamespace)
-	if namespace == "" {
-		namespace = config.DefaultNamespace
-	}
+	awsCfg := env.AWS
 	stamps := make(map[string]shifter.Stamp, len(cfg.Stamps))
 	for _, st := range cfg.Stamps {
 		// Each stamp's clients call its own Region.
@@ -73,8 +64,8 @@ func main() {
 		Scheduler: sqsqueue.New(sqs.NewFromConfig(awsCfg), queue, clock.System{}),
 		Stamps:    stamps,
 		Clock:     clock.System{},
-		Log:       log,
-		Metrics:   logging.NewMetrics(os.Stdout, namespace, time.Now),
+		Log:       env.Log,
+		Metrics:   env.Metrics,
 	}
 	lambda.Start(h.Handle)
 }

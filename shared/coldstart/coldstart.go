@@ -34,15 +34,28 @@ func Load(getenv func(string) string, out io.Writer) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	logger := logging.New(out, cfg.LogLevel)
+	env, err := Runtime(getenv, out)
+	if err != nil {
+		return Env{}, err
+	}
+	env.Config = cfg
+	return env, nil
+}
+
+// Runtime is Load for a function whose configuration is not the fleets'
+// (the shift function reads its own): the logger, the metrics, and the
+// aws.Config whose clients count their retries. Env.Config stays empty.
+func Runtime(getenv func(string) string, out io.Writer) (Env, error) {
+	level, namespace := config.TelemetryFromEnv(getenv)
+	logger := logging.New(out, level)
 	slog.SetDefault(logger)
 	awsCfg, err := lambdaenv.Load(getenv)
 	if err != nil {
 		return Env{}, err
 	}
-	metrics := logging.NewMetrics(out, cfg.Namespace, time.Now)
+	metrics := logging.NewMetrics(out, namespace, time.Now)
 	awsCfg.APIOptions = append(awsCfg.APIOptions, countRetries(metrics))
-	return Env{Config: cfg, Log: logger, AWS: awsCfg, Metrics: metrics}, nil
+	return Env{Log: logger, AWS: awsCfg, Metrics: metrics}, nil
 }
 
 // Fail writes why function could not start as one JSON line at ERROR to

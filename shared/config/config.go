@@ -81,6 +81,17 @@ type Fleet struct {
 	Rollout Rollout `json:"rollout,omitzero"`
 }
 
+// TelemetryFromEnv reads what every function logs and measures with: the
+// log level Lambda's advanced logging controls set (EnvLogLevel) and the
+// metrics' namespace (EnvNamespace, default DefaultNamespace).
+func TelemetryFromEnv(getenv func(string) string) (level slog.Level, namespace string) {
+	namespace = getenv(EnvNamespace)
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return logging.ParseLevel(getenv(EnvLogLevel)), namespace
+}
+
 // FromEnv reads and validates the configuration; getenv is os.Getenv in a
 // Lambda and a map lookup in tests. The fleets come from EnvFleets or from
 // the file EnvFleetsFile names, read once here and never again. A changed
@@ -96,14 +107,8 @@ type Fleet struct {
 // it (readFleetsFile); each fleet is decoded and checked in full on first
 // use, and a fleet that fails then fails every event that needs it.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		Table:     getenv(EnvTable),
-		Namespace: getenv(EnvNamespace),
-		LogLevel:  logging.ParseLevel(getenv(EnvLogLevel)),
-	}
-	if c.Namespace == "" {
-		c.Namespace = DefaultNamespace
-	}
+	c := Config{Table: getenv(EnvTable)}
+	c.LogLevel, c.Namespace = TelemetryFromEnv(getenv)
 	raw, source, err := fleetsJSON(getenv)
 	if err != nil {
 		return Config{}, err
