@@ -44,10 +44,10 @@ type stampRecord struct {
 // Its Weight is never a constant: it is a template parameter of type
 // AWS::SSM::Parameter::Value<String> naming the stamp's DNS weight
 // parameter (Names.DNSWeightParameter, in the weights stack), which the
-// shift function writes before each change of the record. So a deploy in
-// the middle of a shift writes the weight the shift last set, not the one
-// the stamp started with (NewListenerWeights says why a parameter, and why
-// in a stack of its own).
+// shift function writes once Route 53 accepted each change of the record.
+// So a deploy in the middle of a shift writes the weight the shift last
+// applied, not the one the stamp started with (NewListenerWeights says
+// why a parameter, and why in a stack of its own).
 func NewStampRecord(scope constructs.Construct, id string, props *StampRecordProps) StampRecord {
 	switch {
 	case props == nil:

@@ -121,8 +121,9 @@ func NewListenerWeights(scope constructs.Construct, id string, props *ListenerWe
 	stack := awscdk.NewStack(scope, &id, &sp)
 	if w := props.DNS; w != nil {
 		// The same ownership as the listener weights: the shift function
-		// writes the parameter before each ChangeResourceRecordSets, the
-		// record's Weight reads it at each deploy (NewStampRecord), and
+		// writes the parameter once each ChangeResourceRecordSets is
+		// accepted, the record's Weight reads it at each deploy
+		// (NewStampRecord), and
 		// these properties stay constant but for Initial, which
 		// DNSConfig.InitialWeights says to leave as created.
 		awsssm.NewStringParameter(stack, jsii.String("DnsWeight"), &awsssm.StringParameterProps{

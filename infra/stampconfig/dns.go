@@ -125,7 +125,7 @@ func (d *DNSConfig) InitialWeight(stamp string) int { return d.InitialWeights[st
 
 // DNSWeightParameter is the SSM parameter holding the live weight of the
 // stamp's record (NewListenerWeights creates it, the shift function writes
-// it before each change of the record, a deploy reads it).
+// it once Route 53 accepted each change of the record, a deploy reads it).
 func (n Names) DNSWeightParameter() string { return n.ParameterRoot() + "/dns-weight" }
 
 // ShiftStackName is the shift stack's name: one per app, as an app has one

@@ -66,7 +66,7 @@ type ShiftStamp struct {
 	// WeightParameter is the SSM parameter, in Region, that holds the
 	// stamp's live weight: the stamp's stack reads the record's weight from
 	// it, so a deploy keeps a transition's weights. The function writes it
-	// before each change.
+	// once Route 53 accepted each change.
 	WeightParameter string `json:"weightParameter"`
 	// HealthAlarms are the fleet's health alarms, in Region: one in ALARM
 	// rolls a transition towards the stamp back.

@@ -220,7 +220,7 @@ func TestShiftRollsBackOnAlarm(t *testing.T) {
 	if diff := cmp.Diff(want, r.dns.log); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
-	// Each stamp's weight parameter is written before each change.
+	// Each stamp's weight parameter is written once Route 53 accepted each change.
 	wantParams := []string{"/blue/w=90", "/green/w=10", "/blue/w=50", "/green/w=50", "/blue/w=100", "/green/w=0"}
 	if diff := cmp.Diff(wantParams, sortPairs(r.params)); diff != "" {
 		t.Errorf("weight parameters (-want +got):\n%s", diff)
