@@ -128,17 +128,7 @@ func NewShiftStack(scope constructs.Construct, id string, props *ShiftProps) Shi
 	// The transitions and their claims only; the weights themselves are in
 	// Route 53 and the stamps' weight parameters. So the table goes with
 	// the stack, and its fixed name stays free for a later deploy.
-	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
-		TableName:    jsii.String(cfg.Table),
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(StatePartitionKey), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
-			PointInTimeRecoveryEnabled: jsii.Bool(true),
-		},
-		TimeToLiveAttribute: jsii.String(StateTTLAttribute),
-		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
-		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
-	})
+	table := NewState(stack, "Transitions", &StateProps{TableName: cfg.Table, RemovalPolicy: awscdk.RemovalPolicy_DESTROY}).Table()
 
 	assets, err := filepath.Abs(first.AssetsDir)
 	if err != nil {

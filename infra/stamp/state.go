@@ -19,6 +19,10 @@ type StateProps struct {
 	// RemovalPolicy defaults to RETAIN: the table holds in-flight rollout
 	// and lifecycle records that a stack update must not lose.
 	RemovalPolicy awscdk.RemovalPolicy
+	// TableName, optional, is a physical name, for a table its function
+	// finds by a name written at synth (the shift stack's); the stamp's own
+	// table has none, and must keep none (a new name replaces a table).
+	TableName string
 }
 
 // State is the DynamoDB table holding idempotency claims, cooldowns and
@@ -32,7 +36,8 @@ type state struct {
 }
 
 // NewState creates the table: on-demand, point-in-time recovery, TTL on
-// expires_at, AWS-managed KMS encryption and no physical name.
+// expires_at, AWS-managed KMS encryption and, unless TableName, no physical
+// name.
 func NewState(scope constructs.Construct, id string, props *StateProps) State {
 	if props == nil {
 		props = &StateProps{}
@@ -42,7 +47,12 @@ func NewState(scope constructs.Construct, id string, props *StateProps) State {
 		removal = awscdk.RemovalPolicy_RETAIN
 	}
 	c := constructs.NewConstruct(scope, &id)
+	var name *string
+	if props.TableName != "" {
+		name = jsii.String(props.TableName)
+	}
 	table := awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
+		TableName: name,
 		PartitionKey: &awsdynamodb.Attribute{
 			Name: jsii.String(StatePartitionKey),
 			Type: awsdynamodb.AttributeType_STRING,
