@@ -212,8 +212,6 @@ var (
 	// route53:ChangeResourceRecordSetsNormalizedRecordNames condition key)
 	// is the name itself, with no octal escapes.
 	dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	// regionName is an AWS Region's name (eu-west-1, us-gov-east-1).
-	regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 
 func (d DNSConfig) validate(stamps []Config) error {
@@ -262,7 +260,7 @@ func (d DNSConfig) validate(stamps []Config) error {
 	if hc.Path != "" && (!strings.HasPrefix(hc.Path, "/") || len(hc.Path) > 255) {
 		bad("healthCheck.path", "got %q, want a path starting with / of at most 255 characters", hc.Path)
 	}
-	if !regionName.MatchString(d.Region) {
+	if !regionRe.MatchString(d.Region) {
 		bad("region", "got %q, want the Region of the shift stack (eu-west-1)", d.Region)
 	}
 	d.validateStamps(stamps, bad)
